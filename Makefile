@@ -1,0 +1,41 @@
+# Knooppunt — build, run and test on a fresh Debian/Ubuntu machine.
+#
+#   make run    install build dependencies if missing, build, start the switch on its embedded defaults
+#   make test   install build dependencies if missing, then run every test
+
+GO      ?= go
+BIN     := bin/knooppunt
+APT_PKGS := libxml2-dev pkg-config gcc
+
+.PHONY: deps build run test bench fuzz clean
+
+# deps installs the C libraries the libxml2 binding needs (cgo). As root it
+# uses apt-get; otherwise it says what to install and stops.
+deps:
+	@missing=""; for p in $(APT_PKGS); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then \
+		if [ "$$(id -u)" = 0 ]; then \
+			echo "installing:$$missing"; \
+			DEBIAN_FRONTEND=noninteractive apt-get update -qq && \
+			DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; \
+		else \
+			echo "missing build dependencies:$$missing"; \
+			echo "install them with: sudo apt-get install -y$$missing"; exit 1; \
+		fi; \
+	fi
+
+build: deps
+	$(GO) build -o $(BIN) ./cmd/knooppunt
+
+run: build
+	./$(BIN) serve --dev
+
+test: deps
+	$(GO) vet ./...
+	$(GO) test -count=1 ./...
+
+bench: deps
+	$(GO) test -run '^$$' -bench . -benchmem ./...
+
+clean:
+	rm -rf bin
