@@ -1,0 +1,138 @@
+package store
+
+import (
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/cockroachdb/pebble/v2/vfs"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/rs/zerolog"
+)
+
+// Config configures a Pebble store. The zero value of every field but Dir
+// means its default; Open copies the Config and never changes the caller's.
+type Config struct {
+	// Dir is the data directory. Required. Open creates it if absent,
+	// opens it if it holds a store, and refuses anything else.
+	Dir string
+	// FS is the file system; nil means the operating system's. Tests use
+	// vfs.NewMem or vfs.NewCrashableMem.
+	FS vfs.FS
+	// Logger receives the store's and Pebble's log lines. Default: a
+	// disabled logger.
+	Logger zerolog.Logger
+	// Registerer, if set, receives the store's Prometheus collectors.
+	Registerer prometheus.Registerer
+	// Now is the clock. Default: time.Now.
+	Now func() time.Time
+
+	// VisibilityTimeout is how long a listed message stays invisible to
+	// other polls unless confirmed. Default 5 minutes.
+	VisibilityTimeout time.Duration
+	// MaxDeliveries is how often a message is listed without Ack before it
+	// is quarantined. Default 5.
+	MaxDeliveries int
+	// PayloadRetention is how long after Ack the payload is kept.
+	// Default 24 hours.
+	PayloadRetention time.Duration
+	// MetadataRetention is how long after Ack metadata, history, dedup and
+	// conversation entries are kept. Default 62 days; never less than
+	// PayloadRetention.
+	MetadataRetention time.Duration
+	// JanitorInterval is how often retention and queue compaction run.
+	// Default 1 minute.
+	JanitorInterval time.Duration
+
+	// CommitBatch is the most operations one synced commit carries.
+	// Default 128.
+	CommitBatch int
+	// QueueDepth is the capacity of the committer's request channel.
+	// Default 1024.
+	QueueDepth int
+	// MemTableSize is Pebble's memtable size in bytes. Default 64 MiB.
+	MemTableSize uint64
+}
+
+// Defaults of Config.
+const (
+	DefaultVisibilityTimeout = 5 * time.Minute
+	DefaultMaxDeliveries     = 5
+	DefaultPayloadRetention  = 24 * time.Hour
+	DefaultMetadataRetention = 62 * 24 * time.Hour
+	DefaultJanitorInterval   = time.Minute
+	DefaultCommitBatch       = 128
+	DefaultQueueDepth        = 1024
+	DefaultMemTableSize      = 64 << 20
+)
+
+// withDefaults returns a copy of c with defaults filled in.
+func (c Config) withDefaults() Config {
+	if c.FS == nil {
+		c.FS = vfs.Default
+	}
+	if c.Now == nil {
+		c.Now = time.Now
+	}
+	if c.VisibilityTimeout == 0 {
+		c.VisibilityTimeout = DefaultVisibilityTimeout
+	}
+	if c.MaxDeliveries == 0 {
+		c.MaxDeliveries = DefaultMaxDeliveries
+	}
+	if c.PayloadRetention == 0 {
+		c.PayloadRetention = DefaultPayloadRetention
+	}
+	if c.MetadataRetention == 0 {
+		c.MetadataRetention = DefaultMetadataRetention
+	}
+	if c.JanitorInterval == 0 {
+		c.JanitorInterval = DefaultJanitorInterval
+	}
+	if c.CommitBatch == 0 {
+		c.CommitBatch = DefaultCommitBatch
+	}
+	if c.QueueDepth == 0 {
+		c.QueueDepth = DefaultQueueDepth
+	}
+	if c.MemTableSize == 0 {
+		c.MemTableSize = DefaultMemTableSize
+	}
+	return c
+}
+
+// Validate reports every problem of c (after defaults) at once.
+func (c Config) Validate() error {
+	var errs []error
+	if c.Dir == "" {
+		errs = append(errs, errors.New("Dir is required"))
+	}
+	if c.VisibilityTimeout < 0 {
+		errs = append(errs, fmt.Errorf("VisibilityTimeout %s is negative", c.VisibilityTimeout))
+	}
+	if c.MaxDeliveries < 0 || c.MaxDeliveries > 1000 {
+		errs = append(errs, fmt.Errorf("MaxDeliveries %d is outside 1..1000", c.MaxDeliveries))
+	}
+	if c.PayloadRetention < 0 {
+		errs = append(errs, fmt.Errorf("PayloadRetention %s is negative", c.PayloadRetention))
+	}
+	if c.MetadataRetention < 0 {
+		errs = append(errs, fmt.Errorf("MetadataRetention %s is negative", c.MetadataRetention))
+	}
+	if c.MetadataRetention > 0 && c.PayloadRetention > c.MetadataRetention {
+		errs = append(errs, fmt.Errorf("PayloadRetention %s exceeds MetadataRetention %s", c.PayloadRetention, c.MetadataRetention))
+	}
+	if c.JanitorInterval < 0 {
+		errs = append(errs, fmt.Errorf("JanitorInterval %s is negative", c.JanitorInterval))
+	}
+	if c.CommitBatch < 0 {
+		errs = append(errs, fmt.Errorf("CommitBatch %d is negative", c.CommitBatch))
+	}
+	if c.QueueDepth < 0 {
+		errs = append(errs, fmt.Errorf("QueueDepth %d is negative", c.QueueDepth))
+	}
+	if err := errors.Join(errs...); err != nil {
+		return fmt.Errorf("store config: %w: %w", ErrInvalid, err)
+	}
+	return nil
+}
