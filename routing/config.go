@@ -1,0 +1,495 @@
+package routing
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"net/url"
+	"os"
+	"regexp"
+	"slices"
+	"strings"
+
+	"go.yaml.in/yaml/v3"
+
+	"github.com/knooppunt/knooppunt/bericht"
+)
+
+// Config is the registry file as decoded; README.md documents every key.
+// Build a Registry from it with New, which validates it first.
+type Config struct {
+	// Tokens allows bearer tokens besides client certificates. Default
+	// false: production authenticates with mutual TLS only.
+	Tokens bool `yaml:"tokens"`
+	// Releases are the active releases per standard ("iwmo", "ijw"). When
+	// absent, iwmo 3.2 and ijw 3.2 are active; when present, exactly the
+	// listed ones are, and a standard left out is inactive.
+	Releases map[string][]string `yaml:"releases"`
+	// Parties are the gemeenten, aanbieders and samenwerkingsverbanden.
+	Parties []PartyConfig `yaml:"parties"`
+	// Principals are the operators, auditors and NZa users.
+	Principals []PrincipalConfig `yaml:"principals"`
+}
+
+// PartyConfig is one party of the registry file.
+type PartyConfig struct {
+	// Code identifies the party: 4-digit CBS code for a gemeente, 8-digit
+	// AGB code for an aanbieder, "swv-…" for a samenwerkingsverband.
+	Code string `yaml:"code"`
+	// Role is gemeente, aanbieder or samenwerkingsverband.
+	Role Role `yaml:"role"`
+	// Name is for people: dashboards and the dev listing. Required.
+	Name string `yaml:"name"`
+	// Active, default true. An inactive party can neither send nor
+	// receive; its mailbox stays readable.
+	Active *bool `yaml:"active"`
+	// Credentials authenticate the party.
+	Credentials Credentials `yaml:"credentials"`
+	// Gemeenten are the CBS codes a samenwerkingsverband handles; only for
+	// that role, and at least one.
+	Gemeenten []string `yaml:"gemeenten"`
+	// Retour says who answers a heenbericht that breaks a rule of control
+	// level 2 (issue 5): "switch" (default) or "recipient".
+	Retour RetourMode `yaml:"retour"`
+	// Delivery is how the party receives: "poll" (default) or "push".
+	Delivery Delivery `yaml:"delivery"`
+	// PushURL is the https endpoint for delivery: push.
+	PushURL string `yaml:"push_url"`
+	// Releases narrows the registry's active releases for this party, e.g.
+	// an aanbieder that only does Jeugdwet. Absent: all active releases.
+	Releases map[string][]string `yaml:"releases"`
+
+	// Line is the party's line in the file, set by Parse for messages.
+	Line int `yaml:"-"`
+}
+
+// PrincipalConfig is one operator, auditor or NZa principal.
+type PrincipalConfig struct {
+	// ID names the principal in the audit trail: a lowercase name.
+	ID string `yaml:"id"`
+	// Role is operator, auditor or nza.
+	Role Role `yaml:"role"`
+	// Name is for people. Required.
+	Name string `yaml:"name"`
+	// Active, default true.
+	Active *bool `yaml:"active"`
+	// Credentials authenticate the principal; at least one is required.
+	Credentials Credentials `yaml:"credentials"`
+
+	// Line is the principal's line in the file, set by Parse for messages.
+	Line int `yaml:"-"`
+}
+
+// Credentials are the ways a principal authenticates. Each certificate and
+// each token belongs to exactly one principal.
+type Credentials struct {
+	// Certificates match client certificates (mutual TLS).
+	Certificates []CertificateConfig `yaml:"certificates"`
+	// TokenSHA256 are hex SHA-256 digests of bearer tokens; several allow
+	// a rollover. Only with Tokens enabled.
+	TokenSHA256 []string `yaml:"token_sha256"`
+}
+
+// CertificateConfig matches a client certificate by the SHA-256 fingerprint
+// of its DER encoding, by its subject, or by both (then both must match).
+type CertificateConfig struct {
+	// SHA256 is the fingerprint: 64 hex digits, colons between bytes
+	// allowed, any case.
+	SHA256 string `yaml:"sha256"`
+	// Subject is the distinguished name as Go's pkix.Name.String prints it
+	// (RFC 2253 order), e.g. "CN=zorg.example,O=Zorg BV,C=NL". A match on
+	// subject alone trusts every certificate the gateway's CA pool accepts
+	// with that subject.
+	Subject string `yaml:"subject"`
+}
+
+// RetourMode says who answers a heenbericht that fails a level-2 rule.
+type RetourMode string
+
+// The retour modes.
+const (
+	RetourSwitch    RetourMode = "switch"    // the switch builds the retour
+	RetourRecipient RetourMode = "recipient" // the message is delivered; the recipient answers
+)
+
+// Delivery says how a party receives its messages.
+type Delivery string
+
+// The delivery modes.
+const (
+	DeliveryPoll Delivery = "poll" // the party polls its mailbox
+	DeliveryPush Delivery = "push" // the switch posts to PushURL
+)
+
+// MaxFileSize bounds a registry file: far above a national registry of some
+// 20,000 parties, far below what would hurt the process.
+const MaxFileSize = 64 << 20
+
+// Problem is one thing wrong with a registry file.
+type Problem struct {
+	Line int // 0 when not known
+	Msg  string
+}
+
+func (p Problem) String() string {
+	if p.Line > 0 {
+		return fmt.Sprintf("line %d: %s", p.Line, p.Msg)
+	}
+	return p.Msg
+}
+
+// ConfigError lists every problem found in a registry file, so an operator
+// fixes them in one go.
+type ConfigError struct {
+	Problems []Problem
+}
+
+func (e *ConfigError) Error() string {
+	var b strings.Builder
+	if len(e.Problems) == 1 {
+		b.WriteString("registry: 1 problem:")
+	} else {
+		fmt.Fprintf(&b, "registry: %d problems:", len(e.Problems))
+	}
+	for _, p := range e.Problems {
+		b.WriteString("\n  ")
+		b.WriteString(p.String())
+	}
+	return b.String()
+}
+
+// Load reads and parses the registry file at path.
+func Load(path string) (*Registry, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, fmt.Errorf("reading registry: %w", err)
+	}
+	defer f.Close()
+	data, err := io.ReadAll(io.LimitReader(f, MaxFileSize+1))
+	if err != nil {
+		return nil, fmt.Errorf("reading registry %s: %w", path, err)
+	}
+	r, err := Parse(data)
+	if err != nil {
+		return nil, fmt.Errorf("registry %s: %w", path, err)
+	}
+	return r, nil
+}
+
+// Parse decodes a registry file, rejecting unknown keys, validates it and
+// builds the Registry. All problems come back together in a *ConfigError.
+func Parse(data []byte) (*Registry, error) {
+	cfg, err := ParseConfig(data)
+	if err != nil {
+		return nil, err
+	}
+	return New(cfg)
+}
+
+// ParseConfig decodes a registry file into a Config without validating it
+// beyond its syntax and keys.
+func ParseConfig(data []byte) (Config, error) {
+	var cfg Config
+	if len(data) > MaxFileSize {
+		return cfg, &ConfigError{Problems: []Problem{{Msg: fmt.Sprintf("file larger than %d bytes", MaxFileSize)}}}
+	}
+	// First the document tree, for line numbers and syntax errors.
+	var root yaml.Node
+	if err := yaml.Unmarshal(data, &root); err != nil {
+		return cfg, &ConfigError{Problems: yamlProblems(err)}
+	}
+	dec := yaml.NewDecoder(bytes.NewReader(data))
+	dec.KnownFields(true)
+	var problems []Problem
+	if err := dec.Decode(&cfg); err != nil && !errors.Is(err, io.EOF) {
+		problems = yamlProblems(err)
+	}
+	var extra yaml.Node
+	if err := dec.Decode(&extra); !errors.Is(err, io.EOF) {
+		problems = append(problems, Problem{Line: extra.Line, Msg: "more than one YAML document; a registry file holds one"})
+	}
+	if len(problems) > 0 {
+		return cfg, &ConfigError{Problems: problems}
+	}
+	partyLines, principalLines := itemLines(&root, "parties"), itemLines(&root, "principals")
+	for i := range cfg.Parties {
+		if i < len(partyLines) {
+			cfg.Parties[i].Line = partyLines[i]
+		}
+	}
+	for i := range cfg.Principals {
+		if i < len(principalLines) {
+			cfg.Principals[i].Line = principalLines[i]
+		}
+	}
+	return cfg, nil
+}
+
+// yamlLine recognises the "line N: " prefix of the decoder's messages.
+var (
+	yamlLine     = regexp.MustCompile(`^(?:yaml: )?line (\d+): (.*)$`)
+	yamlUnknown  = regexp.MustCompile(`^field (.*) not found in type .*$`)
+	yamlTypeName = regexp.MustCompile(` into routing\.[A-Za-z]+`)
+)
+
+// yamlProblems turns a decoder error into problems with line numbers and
+// without Go type names.
+func yamlProblems(err error) []Problem {
+	var msgs []string
+	var te *yaml.TypeError
+	if errors.As(err, &te) {
+		msgs = te.Errors
+	} else {
+		msgs = []string{err.Error()}
+	}
+	problems := make([]Problem, 0, len(msgs))
+	for _, m := range msgs {
+		p := Problem{Msg: m}
+		if sub := yamlLine.FindStringSubmatch(m); sub != nil {
+			fmt.Sscan(sub[1], &p.Line)
+			p.Msg = sub[2]
+		}
+		if sub := yamlUnknown.FindStringSubmatch(p.Msg); sub != nil {
+			p.Msg = fmt.Sprintf("unknown key %q", sub[1])
+		}
+		p.Msg = yamlTypeName.ReplaceAllString(p.Msg, "")
+		problems = append(problems, p)
+	}
+	return problems
+}
+
+// itemLines returns the line of each item of the top-level sequence key.
+func itemLines(root *yaml.Node, key string) []int {
+	if root.Kind != yaml.DocumentNode || len(root.Content) == 0 {
+		return nil
+	}
+	m := root.Content[0]
+	if m.Kind != yaml.MappingNode {
+		return nil
+	}
+	for i := 0; i+1 < len(m.Content); i += 2 {
+		if m.Content[i].Value != key || m.Content[i+1].Kind != yaml.SequenceNode {
+			continue
+		}
+		lines := make([]int, len(m.Content[i+1].Content))
+		for j, item := range m.Content[i+1].Content {
+			lines[j] = item.Line
+		}
+		return lines
+	}
+	return nil
+}
+
+// defaultReleases are active when the file names none.
+func defaultReleases() map[string][]string {
+	return map[string][]string{string(bericht.IWmo): {bericht.Release}, string(bericht.IJw): {bericht.Release}}
+}
+
+// Validate reports every problem of the configuration in one *ConfigError,
+// or nil when there is none.
+func (c *Config) Validate() error {
+	v := validator{ids: map[string]int{}, certs: map[[32]byte]string{}, subjects: map[string]string{}, tokens: map[[32]byte]string{}}
+	v.check(c)
+	if len(v.problems) == 0 {
+		return nil
+	}
+	return &ConfigError{Problems: v.problems}
+}
+
+type validator struct {
+	problems []Problem
+	ids      map[string]int // principal ID → line
+	certs    map[[32]byte]string
+	subjects map[string]string
+	tokens   map[[32]byte]string
+}
+
+func (v *validator) add(line int, format string, args ...any) {
+	v.problems = append(v.problems, Problem{Line: line, Msg: fmt.Sprintf(format, args...)})
+}
+
+func (v *validator) check(c *Config) {
+	releases := c.Releases
+	if releases == nil {
+		releases = defaultReleases()
+	}
+	v.releases(0, "releases", releases, nil)
+	if len(c.Parties) == 0 {
+		v.add(0, "no parties")
+	}
+	gemeenten := map[string]Role{} // code → role, of all parties
+	for _, p := range c.Parties {
+		gemeenten[p.Code] = p.Role
+	}
+	handledBy := map[string]string{} // gemeente → samenwerkingsverband
+	for _, p := range c.Parties {
+		what := fmt.Sprintf("party %q", p.Code)
+		v.id(p.Line, what, p.Code, p.Role, true)
+		if p.Name == "" {
+			v.add(p.Line, "%s: name is required", what)
+		}
+		v.credentials(p.Line, what, p.Credentials, c.Tokens, false)
+		if p.Role == Samenwerkingsverband {
+			if len(p.Gemeenten) == 0 {
+				v.add(p.Line, "%s: a samenwerkingsverband lists the gemeenten it handles", what)
+			}
+			seen := map[string]bool{}
+			for _, g := range p.Gemeenten {
+				switch role, ok := gemeenten[g]; {
+				case seen[g]:
+					v.add(p.Line, "%s: gemeente %q listed twice", what, g)
+				case !ok:
+					v.add(p.Line, "%s: gemeente %q is not a party of the registry", what, g)
+				case role != Gemeente:
+					v.add(p.Line, "%s: %q is %s, not a gemeente", what, g, role.withArticle())
+				case handledBy[g] != "":
+					v.add(p.Line, "%s: gemeente %q is already handled by %q", what, g, handledBy[g])
+				default:
+					handledBy[g] = p.Code
+				}
+				seen[g] = true
+			}
+		} else if len(p.Gemeenten) > 0 {
+			v.add(p.Line, "%s: only a samenwerkingsverband lists gemeenten", what)
+		}
+		switch p.Retour {
+		case "", RetourSwitch, RetourRecipient:
+		default:
+			v.add(p.Line, "%s: retour must be %q or %q, not %q", what, RetourSwitch, RetourRecipient, p.Retour)
+		}
+		switch p.Delivery {
+		case "", DeliveryPoll:
+			if p.PushURL != "" {
+				v.add(p.Line, "%s: push_url is set but delivery is not push", what)
+			}
+		case DeliveryPush:
+			v.pushURL(p.Line, what, p.PushURL)
+		default:
+			v.add(p.Line, "%s: delivery must be %q or %q, not %q", what, DeliveryPoll, DeliveryPush, p.Delivery)
+		}
+		if p.Releases != nil {
+			v.releases(p.Line, what+": releases", p.Releases, releases)
+		}
+	}
+	for _, p := range c.Principals {
+		what := fmt.Sprintf("principal %q", p.ID)
+		v.id(p.Line, what, p.ID, p.Role, false)
+		if p.Name == "" {
+			v.add(p.Line, "%s: name is required", what)
+		}
+		v.credentials(p.Line, what, p.Credentials, c.Tokens, true)
+	}
+}
+
+// id checks a party code or principal ID and that it is unique.
+func (v *validator) id(line int, what, id string, role Role, party bool) {
+	switch {
+	case party && !role.IsParty():
+		v.add(line, "%s: role must be gemeente, aanbieder or samenwerkingsverband, not %q", what, role)
+	case !party && (role.IsParty() || role == ""):
+		v.add(line, "%s: role must be operator, auditor or nza, not %q (parties go under parties)", what, role)
+	case !party && role != Operator && role != Auditor && role != NZa:
+		v.add(line, "%s: role must be operator, auditor or nza, not %q", what, role)
+	default:
+		if ok, scheme := validID(role, id); !ok {
+			v.add(line, "%s: %s is identified by %s", what, role.withArticle(), scheme)
+		}
+	}
+	if first, dup := v.ids[id]; dup {
+		v.add(line, "%s: duplicate, first defined at line %d", what, first)
+		return
+	}
+	v.ids[id] = line
+}
+
+func (v *validator) credentials(line int, what string, c Credentials, tokens, required bool) {
+	if required && len(c.Certificates) == 0 && len(c.TokenSHA256) == 0 {
+		v.add(line, "%s: has no credentials", what)
+	}
+	for _, cert := range c.Certificates {
+		if cert.SHA256 == "" && cert.Subject == "" {
+			v.add(line, "%s: a certificate needs sha256, subject or both", what)
+			continue
+		}
+		if cert.SHA256 != "" {
+			sum, err := parseFingerprint(cert.SHA256)
+			switch {
+			case err != nil:
+				v.add(line, "%s: certificate sha256: %v", what, err)
+			case v.certs[sum] != "":
+				v.add(line, "%s: certificate fingerprint already belongs to %s", what, v.certs[sum])
+			default:
+				v.certs[sum] = what
+			}
+			continue
+		}
+		if other := v.subjects[cert.Subject]; other != "" {
+			v.add(line, "%s: certificate subject %q already belongs to %s", what, cert.Subject, other)
+		} else {
+			v.subjects[cert.Subject] = what
+		}
+	}
+	if len(c.TokenSHA256) > 0 && !tokens {
+		v.add(line, "%s: has bearer tokens but tokens are not enabled (tokens: true)", what)
+	}
+	for _, t := range c.TokenSHA256 {
+		sum, err := parseDigest(t)
+		switch {
+		case err != nil:
+			v.add(line, "%s: token_sha256: %v", what, err)
+		case v.tokens[sum] != "":
+			v.add(line, "%s: token already belongs to %s", what, v.tokens[sum])
+		default:
+			v.tokens[sum] = what
+		}
+	}
+}
+
+// releases checks a map of standard → releases; when within is not nil,
+// every release must also be active there.
+func (v *validator) releases(line int, what string, rel, within map[string][]string) {
+	for _, std := range sortedKeys(rel) {
+		if std != string(bericht.IWmo) && std != string(bericht.IJw) {
+			v.add(line, "%s: unknown standard %q (iwmo, ijw)", what, std)
+			continue
+		}
+		for _, r := range rel[std] {
+			switch {
+			case r != bericht.Release:
+				v.add(line, "%s: %s release %q is not supported (only %s)", what, std, r, bericht.Release)
+			case within != nil && !slices.Contains(within[std], r):
+				v.add(line, "%s: %s %s is not active in the registry", what, std, r)
+			}
+		}
+	}
+}
+
+func (v *validator) pushURL(line int, what, raw string) {
+	if raw == "" {
+		v.add(line, "%s: delivery push needs push_url", what)
+		return
+	}
+	u, err := url.Parse(raw)
+	switch {
+	case err != nil || u.Host == "":
+		v.add(line, "%s: push_url is not an absolute URL", what)
+	case u.Scheme == "https":
+	case u.Scheme == "http" && isLoopback(u.Hostname()):
+	default:
+		v.add(line, "%s: push_url must use https (http only to localhost)", what)
+	}
+}
+
+func isLoopback(host string) bool {
+	return host == "localhost" || host == "::1" || strings.HasPrefix(host, "127.")
+}
+
+func sortedKeys[V any](m map[string]V) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	return keys
+}
