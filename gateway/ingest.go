@@ -1,0 +1,194 @@
+package gateway
+
+import (
+	"context"
+	"errors"
+	"io"
+	"mime"
+	"net/http"
+	"strings"
+	"time"
+)
+
+// Accepted is the answer to a stored (202) or resent (200) message.
+type Accepted struct {
+	ID           string `json:"id"`
+	Berichtsoort string `json:"berichtsoort"`
+	// Ontvanger is the party the message is for (for a retourbericht: the
+	// sender of its heenbericht).
+	Ontvanger string `json:"ontvanger"`
+	// Status is "stored" for a new message, "duplicate" for an identical
+	// resend, which was not delivered a second time.
+	Status string `json:"status"`
+}
+
+// Validation is the answer of POST /v1/validate for a valid message.
+type Validation struct {
+	Valid         bool   `json:"valid"`
+	Berichtsoort  string `json:"berichtsoort"`
+	BerichtCode   string `json:"berichtcode"`
+	Afzender      string `json:"afzender"`
+	Ontvanger     string `json:"ontvanger"`
+	Identificatie string `json:"identificatie"`
+	Dagtekening   string `json:"dagtekening"`
+}
+
+// Success statuses of Accepted.
+const (
+	statusStored    = "stored"
+	statusDuplicate = "duplicate"
+)
+
+// postBericht is POST /v1/berichten: validate, route, store, answer.
+func (s *Server) postBericht(w http.ResponseWriter, r *http.Request, rq *request) error {
+	if err := contentType(r, "application/xml", "text/xml"); err != nil {
+		s.metrics.berichten.WithLabelValues(unknownSoort, err.Code).Inc()
+		return err
+	}
+	body, err := s.readBody(w, r)
+	if err != nil {
+		s.metrics.berichten.WithLabelValues(unknownSoort, asError(err).Code).Inc()
+		return err
+	}
+	a, err := s.ingest(r.Context(), rq.principal, body, rq.start, rq)
+	if err != nil {
+		return err
+	}
+	status := http.StatusAccepted
+	if a.Status == statusDuplicate {
+		status = http.StatusOK
+		rq.code = statusDuplicate
+	} else {
+		rq.code = statusStored
+	}
+	s.writeJSON(w, rq, status, a)
+	return nil
+}
+
+// ingest takes one message through validation, routing and the store. rq,
+// if not nil, learns the message's log fields.
+func (s *Server) ingest(ctx context.Context, p Principal, body []byte, received time.Time, rq *request) (a Accepted, err error) {
+	soort := unknownSoort
+	defer func() {
+		outcome := a.Status
+		if err != nil {
+			outcome = asError(err).Code
+		}
+		s.metrics.berichten.WithLabelValues(soort, outcome).Inc()
+	}()
+	h, err := s.cfg.Validator.Validate(body)
+	if err != nil {
+		return a, err
+	}
+	soort = soortLabel(h.Soort.Name)
+	if rq != nil {
+		rq.berichtsoort, rq.afzender = h.Soort.Name, h.Sender()
+	}
+	route, err := s.cfg.Router.Route(ctx, p, h)
+	if err != nil {
+		return a, err
+	}
+	if rq != nil {
+		rq.ontvanger = route.Recipient
+	}
+	validated := s.cfg.Now()
+	rec, err := s.cfg.Store.Put(ctx, Message{
+		Header: h, Principal: p.ID, Route: route, Body: body,
+		Received: received, Validated: validated,
+	})
+	if err != nil {
+		return a, err
+	}
+	if rq != nil {
+		rq.messageID = rec.ID
+	}
+	a = Accepted{ID: rec.ID, Berichtsoort: h.Soort.Name, Ontvanger: route.Recipient, Status: statusStored}
+	if rec.Duplicate {
+		a.Status = statusDuplicate
+	} else {
+		s.metrics.bytes.WithLabelValues(soort).Add(float64(len(body)))
+		s.metrics.ingest.WithLabelValues(soort).Observe(s.cfg.Now().Sub(received).Seconds())
+	}
+	return a, nil
+}
+
+// postValidate is POST /v1/validate: the validator's verdict only; nothing
+// is routed or stored.
+func (s *Server) postValidate(w http.ResponseWriter, r *http.Request, rq *request) error {
+	if err := contentType(r, "application/xml", "text/xml"); err != nil {
+		return err
+	}
+	body, err := s.readBody(w, r)
+	if err != nil {
+		return err
+	}
+	h, err := s.cfg.Validator.Validate(body)
+	if err != nil {
+		return err
+	}
+	rq.berichtsoort = h.Soort.Name
+	s.writeJSON(w, rq, http.StatusOK, Validation{
+		Valid: true, Berichtsoort: h.Soort.Name, BerichtCode: h.BerichtCode,
+		Afzender: h.Afzender, Ontvanger: h.Ontvanger,
+		Identificatie: h.Identificatie, Dagtekening: h.Dagtekening,
+	})
+	return nil
+}
+
+// contentType checks the request's media type against the allowed ones
+// (and, for XML, that a charset parameter if any says UTF-8).
+func contentType(r *http.Request, allowed ...string) *Error {
+	ct := r.Header.Get("Content-Type")
+	if ct == "" {
+		return errorf(KindUnsupportedMedia, CodeUnsupportedMedia, "Content-Type is missing; send %s", allowed[0])
+	}
+	mt, params, err := mime.ParseMediaType(ct)
+	if err != nil {
+		return errorf(KindUnsupportedMedia, CodeUnsupportedMedia, "Content-Type is not a media type; send %s", allowed[0])
+	}
+	for _, a := range allowed {
+		if mt == a {
+			if cs, ok := params["charset"]; ok && !strings.EqualFold(cs, "utf-8") {
+				return errorf(KindUnsupportedMedia, CodeUnsupportedMedia, "charset must be UTF-8")
+			}
+			return nil
+		}
+	}
+	return errorf(KindUnsupportedMedia, CodeUnsupportedMedia, "Content-Type %s is not accepted here; send %s", mt, allowed[0])
+}
+
+// readBody reads the whole request body, refusing more than MaxBodyBytes
+// before reading when the length is declared.
+func (s *Server) readBody(w http.ResponseWriter, r *http.Request) ([]byte, error) {
+	limit := s.cfg.MaxBodyBytes
+	if r.ContentLength > limit {
+		return nil, errorf(KindTooLarge, CodeBodyTooLarge, "the body is %d bytes; the limit is %d", r.ContentLength, limit)
+	}
+	size := 32 << 10
+	if r.ContentLength > 0 {
+		size = int(r.ContentLength) + 1 // one more, so ReadAll sees EOF without growing
+	}
+	buf := make([]byte, 0, size)
+	rd := http.MaxBytesReader(w, r.Body, limit)
+	for {
+		n, err := rd.Read(buf[len(buf):cap(buf)])
+		buf = buf[:len(buf)+n]
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			var tooLarge *http.MaxBytesError
+			if errors.As(err, &tooLarge) {
+				return nil, errorf(KindTooLarge, CodeBodyTooLarge, "the body exceeds the limit of %d bytes", limit)
+			}
+			return nil, errorf(KindMalformed, CodeBodyUnreadable, "reading the body failed before its end")
+		}
+		if len(buf) == cap(buf) {
+			buf = append(buf, 0)[:len(buf)]
+		}
+	}
+	if len(buf) == 0 {
+		return nil, errorf(KindMalformed, CodeBadRequest, "the body is empty")
+	}
+	return buf, nil
+}

@@ -1,0 +1,161 @@
+package gateway
+
+import (
+	"context"
+	"crypto/x509"
+	"time"
+
+	"github.com/knooppunt/knooppunt/bericht"
+)
+
+// The interfaces below are everything the gateway needs from the rest of
+// the switch. Implementations report refusals as *Error (with the Kind that
+// decides the HTTP status and a stable Code of their own); any other error
+// is answered 500 "internal" and logged.
+
+// Principal is an authenticated caller.
+type Principal struct {
+	// ID is the party code (CBS gemeentecode, AGB code, a
+	// samenwerkingsverband's code) or the id of a non-party principal
+	// such as an operator.
+	ID string
+	// Party is true for callers that send and receive messages; a party's
+	// mailbox is named by its ID.
+	Party bool
+	// Operator callers may read the track & trace of every message.
+	Operator bool
+}
+
+// Parties authenticates callers against the registry. Both methods must be
+// safe for concurrent use and cheap: they run on every request.
+type Parties interface {
+	// ByCertificate returns the principal a verified client certificate
+	// belongs to (by fingerprint or subject), or false if none.
+	ByCertificate(cert *x509.Certificate) (Principal, bool)
+	// ByToken returns the principal of a bearer token, or false if the
+	// token is unknown or tokens are not enabled.
+	ByToken(token string) (Principal, bool)
+	// ActsFor reports whether p is the party code or handles its traffic
+	// (a samenwerkingsverband for its gemeenten); track & trace shows a
+	// message to the parties that act for its sender or recipient.
+	ActsFor(p Principal, code string) bool
+}
+
+// Validator checks a message before anything else happens to it.
+type Validator interface {
+	// Validate checks msg (encoding, well-formedness, berichtsoort, XSD)
+	// and returns its header. A refusal is an *Error of KindMalformed or
+	// KindInvalid; violations may quote values of the message, so the
+	// gateway returns them to the caller but never logs them.
+	Validate(msg []byte) (bericht.Header, error)
+}
+
+// Router applies the routing rules of the standard.
+type Router interface {
+	// Route decides where a validated message sent by p goes. A refusal
+	// (spoofing, wrong direction, unknown recipient, retour without its
+	// heenbericht, inactive release) is an *Error of KindForbidden or
+	// KindUnroutable.
+	Route(ctx context.Context, p Principal, h bericht.Header) (Route, error)
+}
+
+// Route is a routing decision.
+type Route struct {
+	// Recipient is the party the message is for: the header's Ontvanger of
+	// a heenbericht, the sender of the heenbericht for a retour.
+	Recipient string
+	// Mailbox is the party whose mailbox receives the message: the
+	// Recipient, or the party that handles its traffic (a
+	// samenwerkingsverband).
+	Mailbox string
+	// Heen is the id of the heenbericht a retourbericht or a 325 answers,
+	// empty for a heenbericht.
+	Heen string
+}
+
+// Message is what the gateway hands to the store.
+type Message struct {
+	Header bericht.Header
+	// Principal is the authenticated party that posted the message: the
+	// header's sender, or a party acting for it.
+	Principal string
+	Route     Route
+	// Body is the exact bytes received; the store must not retain the
+	// slice after Put returns without copying it.
+	Body      []byte
+	Received  time.Time // the request arrived
+	Validated time.Time // validation and routing passed
+}
+
+// Receipt is the store's answer to Put.
+type Receipt struct {
+	// ID is the message id: new, or the original one for a resend.
+	ID string
+	// Duplicate is true when an identical message was stored before; no
+	// second copy was delivered.
+	Duplicate bool
+}
+
+// Entry is one message in a mailbox listing.
+type Entry struct {
+	ID           string
+	Berichtsoort string
+	Afzender     string // the party that sent it
+	Received     time.Time
+	Size         int64
+	// LeasedUntil is when the message reappears in listings if it is not
+	// confirmed; zero when the store does not say.
+	LeasedUntil time.Time
+}
+
+// Event is one state in the life of a message.
+type Event struct {
+	// State is one of received, validated, stored, fetched, confirmed,
+	// retour-received, quarantined, released, expired.
+	State string
+	At    time.Time
+}
+
+// Trace is the track & trace record of one message.
+type Trace struct {
+	ID            string
+	Berichtsoort  string
+	Sender        string // the party that sent it (header sender)
+	Recipient     string // the party whose mailbox received it
+	Identificatie string
+	Events        []Event
+	// Heen is the id of the heenbericht this message answers, if any.
+	Heen string
+	// Retour is the id of the retourbericht (or 325) that answered this
+	// message, if one arrived.
+	Retour string
+}
+
+// Store is the durable store-and-forward. Every method must be safe for
+// concurrent use.
+type Store interface {
+	// Put stores m in its mailbox and returns only once it is synced. An
+	// identical resend returns the original id with Duplicate set; the
+	// same Identificatie with other content is an *Error of KindConflict
+	// carrying the original id.
+	Put(ctx context.Context, m Message) (Receipt, error)
+	// List returns up to limit pending messages of mailbox and leases
+	// them, so a concurrent List does not return them again until the
+	// lease expires.
+	List(ctx context.Context, mailbox string, limit int) ([]Entry, error)
+	// Fetch returns the exact bytes of message id in mailbox; an id that
+	// is not in that mailbox is an *Error of KindNotFound.
+	Fetch(ctx context.Context, mailbox, id string) ([]byte, error)
+	// Ack confirms message id in mailbox. Confirming twice is not an
+	// error; an id the mailbox never held is an *Error of KindNotFound.
+	Ack(ctx context.Context, mailbox, id string) error
+	// Trace returns the history of message id; unknown is KindNotFound.
+	Trace(ctx context.Context, id string) (Trace, error)
+}
+
+// Check is a readiness check for /readyz, such as "store open" or
+// "schemas loaded". It returns nil when ready.
+type Check struct {
+	Name  string
+	Check func(ctx context.Context) error
+}

@@ -1,0 +1,221 @@
+package gateway
+
+import (
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"sync"
+	"sync/atomic"
+
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"github.com/rs/zerolog"
+)
+
+// Server is the HTTP API. Create it with New, bind with Listen (or bring a
+// listener), run Serve, and stop it with Shutdown; then close the store.
+type Server struct {
+	cfg     Config
+	log     zerolog.Logger
+	metrics *metrics
+	tls     *tls.Config // nil: plain HTTP
+	http    *http.Server
+	admin   *http.Server // nil without AdminAddr
+	mux     *http.ServeMux
+
+	draining  atomic.Bool
+	closeOnce sync.Once
+	closeErr  error
+}
+
+// New checks cfg and builds a Server; it does not listen yet.
+func New(cfg Config) (*Server, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, fmt.Errorf("gateway config: %w", err)
+	}
+	cfg = cfg.withDefaults()
+	cfg.Ready = append([]Check(nil), cfg.Ready...)
+	m, err := newMetrics(cfg.Registerer)
+	if err != nil {
+		return nil, err
+	}
+	s := &Server{cfg: cfg, log: cfg.Logger.With().Str("component", "gateway").Logger(), metrics: m}
+	if cfg.TLS() {
+		if s.tls, err = loadTLS(cfg); err != nil {
+			return nil, err
+		}
+	}
+	s.mux = s.routes()
+	s.http = &http.Server{
+		Handler:           s.mux,
+		TLSConfig:         s.tls,
+		ReadHeaderTimeout: cfg.ReadHeaderTimeout,
+		ReadTimeout:       cfg.ReadTimeout,
+		WriteTimeout:      cfg.WriteTimeout,
+		IdleTimeout:       cfg.IdleTimeout,
+		MaxHeaderBytes:    64 << 10,
+		ErrorLog:          nil,
+	}
+	if cfg.AdminAddr != "" {
+		s.admin = &http.Server{
+			Handler:           s.adminRoutes(),
+			ReadHeaderTimeout: cfg.ReadHeaderTimeout,
+			ReadTimeout:       cfg.ReadTimeout,
+			WriteTimeout:      cfg.WriteTimeout,
+			IdleTimeout:       cfg.IdleTimeout,
+		}
+	}
+	return s, nil
+}
+
+// loadTLS builds the listener's TLS configuration: TLS 1.2 or newer, the
+// server certificate, and client certificates verified against the client
+// CA, required unless bearer tokens are enabled.
+func loadTLS(cfg Config) (*tls.Config, error) {
+	cert, err := tls.LoadX509KeyPair(cfg.TLSCertFile, cfg.TLSKeyFile)
+	if err != nil {
+		return nil, fmt.Errorf("loading TLS certificate %s: %w", cfg.TLSCertFile, err)
+	}
+	pem, err := os.ReadFile(cfg.ClientCAFile)
+	if err != nil {
+		return nil, fmt.Errorf("reading client CA %s: %w", cfg.ClientCAFile, err)
+	}
+	pool := x509.NewCertPool()
+	if !pool.AppendCertsFromPEM(pem) {
+		return nil, fmt.Errorf("reading client CA %s: no PEM certificate in it", cfg.ClientCAFile)
+	}
+	auth := tls.RequireAndVerifyClientCert
+	if cfg.AllowTokens {
+		auth = tls.VerifyClientCertIfGiven
+	}
+	return &tls.Config{
+		MinVersion:   tls.VersionTLS12,
+		Certificates: []tls.Certificate{cert},
+		ClientCAs:    pool,
+		ClientAuth:   auth,
+	}, nil
+}
+
+// Handler returns the API's handler, e.g. for httptest.
+func (s *Server) Handler() http.Handler { return s.mux }
+
+// Listen binds the configured Addr (and AdminAddr); with TLS configured
+// the returned listener speaks TLS. Serve it with Serve.
+func (s *Server) Listen() (net.Listener, error) {
+	ln, err := net.Listen("tcp", s.cfg.Addr)
+	if err != nil {
+		return nil, fmt.Errorf("listening on %s: %w", s.cfg.Addr, err)
+	}
+	return ln, nil
+}
+
+// Serve answers requests on ln until Shutdown or Close, and returns nil
+// then. With TLS configured, ln must be a plain TCP listener: Serve adds
+// TLS itself. The admin listener, if configured, is bound and served too.
+func (s *Server) Serve(ln net.Listener) error {
+	var adminErr chan error
+	if s.admin != nil {
+		aln, err := net.Listen("tcp", s.cfg.AdminAddr)
+		if err != nil {
+			ln.Close()
+			return fmt.Errorf("listening on admin address %s: %w", s.cfg.AdminAddr, err)
+		}
+		adminErr = make(chan error, 1)
+		go func() { adminErr <- s.admin.Serve(aln) }()
+	}
+	s.log.Info().Str("addr", ln.Addr().String()).Bool("tls", s.tls != nil).Bool("tokens", s.cfg.AllowTokens).Msg("serving")
+	var err error
+	if s.tls != nil {
+		err = s.http.Serve(tls.NewListener(ln, s.tls))
+	} else {
+		err = s.http.Serve(ln)
+	}
+	if errors.Is(err, http.ErrServerClosed) {
+		err = nil
+	}
+	if adminErr != nil {
+		if aerr := <-adminErr; aerr != nil && !errors.Is(aerr, http.ErrServerClosed) && err == nil {
+			err = aerr
+		}
+	}
+	if err != nil {
+		return fmt.Errorf("serving %s: %w", ln.Addr(), err)
+	}
+	return nil
+}
+
+// Shutdown stops the server gracefully: /readyz turns 503 at once, the
+// listeners close, and in-flight requests run to their end (a message being
+// stored is stored and answered) until ctx ends; then the remaining
+// connections are closed. The caller closes the store after Shutdown
+// returns. Safe to call more than once and together with Close.
+func (s *Server) Shutdown(ctx context.Context) error {
+	s.draining.Store(true)
+	errs := []error{}
+	if s.admin != nil {
+		if err := s.admin.Shutdown(ctx); err != nil {
+			errs = append(errs, fmt.Errorf("shutting down admin listener: %w", err))
+		}
+	}
+	if err := s.http.Shutdown(ctx); err != nil {
+		errs = append(errs, fmt.Errorf("shutting down: %w", err))
+		s.http.Close()
+	}
+	return errors.Join(errs...)
+}
+
+// Close stops the server at once, cutting in-flight requests (their
+// clients see a broken connection, never a false 2xx). Safe to call twice.
+func (s *Server) Close() error {
+	s.closeOnce.Do(func() {
+		s.draining.Store(true)
+		var errs []error
+		if s.admin != nil {
+			errs = append(errs, s.admin.Close())
+		}
+		errs = append(errs, s.http.Close())
+		s.closeErr = errors.Join(errs...)
+	})
+	return s.closeErr
+}
+
+// routes builds the API's routing table.
+func (s *Server) routes() *http.ServeMux {
+	mux := http.NewServeMux()
+	api := func(pattern string, methods map[string]handlerFunc) {
+		mux.Handle(pattern, s.endpoint(pattern, true, methods))
+	}
+	api("/v1/berichten", map[string]handlerFunc{http.MethodPost: s.postBericht})
+	api("/v1/berichten/batch", map[string]handlerFunc{http.MethodPost: s.postBatch})
+	api("/v1/berichten/{id}", map[string]handlerFunc{http.MethodGet: s.getTrace})
+	api("/v1/validate", map[string]handlerFunc{http.MethodPost: s.postValidate})
+	api("/v1/mailbox", map[string]handlerFunc{http.MethodGet: s.listMailbox})
+	api("/v1/mailbox/{id}", map[string]handlerFunc{http.MethodGet: s.fetchMailbox, http.MethodDelete: s.ackMailbox})
+	s.operational(mux)
+	mux.Handle("/", s.endpoint("/", false, nil))
+	return mux
+}
+
+// adminRoutes serves only the operational endpoints.
+func (s *Server) adminRoutes() *http.ServeMux {
+	mux := http.NewServeMux()
+	s.operational(mux)
+	mux.Handle("/", s.endpoint("/", false, nil))
+	return mux
+}
+
+func (s *Server) operational(mux *http.ServeMux) {
+	mux.Handle("/healthz", s.endpoint("/healthz", false, map[string]handlerFunc{http.MethodGet: s.healthz}))
+	mux.Handle("/readyz", s.endpoint("/readyz", false, map[string]handlerFunc{http.MethodGet: s.readyz}))
+	metrics := promhttp.HandlerFor(s.cfg.Gatherer, promhttp.HandlerOpts{})
+	mux.Handle("/metrics", s.endpoint("/metrics", false, map[string]handlerFunc{
+		http.MethodGet: func(w http.ResponseWriter, r *http.Request, _ *request) error {
+			metrics.ServeHTTP(w, r)
+			return nil
+		},
+	}))
+}
