@@ -1,0 +1,908 @@
+package sample
+
+import (
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/knooppunt/knooppunt/bericht"
+)
+
+// builder makes the content of one message number (shared by iWmo and
+// iJw) and writes its body. write is also used for the retour, whose body
+// is the heen body with RetourCodes closing every berichtklasse: p is nil
+// for the heenbericht.
+type builder struct {
+	build func(g *Generator, s bericht.Soort, opt Options, h bericht.Header) any
+	write func(w *writer, content any, p *plan)
+}
+
+var builders = map[int]builder{
+	301: {build301, write301},
+	305: {build305, write305},
+	307: {build307, write307},
+	315: {build315, write315},
+	317: {build317, write317},
+	319: {build319, write319},
+	323: {build323, write323},
+}
+
+// plan says which RetourCodes a retour body carries: 0200 on every
+// berichtklasse, and reject on the first product line.
+type plan struct{ reject string }
+
+// class closes a berichtklasse of a retour body with its RetourCodes;
+// target marks the class the rejection is for. A nil plan writes nothing.
+func (p *plan) class(w *writer, target bool) {
+	if p == nil {
+		return
+	}
+	code := "0200"
+	if target && p.reject != "" {
+		code = p.reject
+	}
+	w.retourCodes(code)
+}
+
+func (w *writer) retourCodes(codes ...string) {
+	w.open("RetourCodes")
+	for _, c := range codes {
+		w.leaf("RetourCode", c)
+	}
+	w.close("RetourCodes")
+}
+
+func newWriter(s bericht.Soort) *writer {
+	w := &writer{
+		b:     make([]byte, 0, 4096),
+		msg:   strings.ToLower(s.Name),
+		basis: string(s.Standard),
+	}
+	w.b = append(w.b, `<?xml version="1.0" encoding="UTF-8"?>`+"\n<"...)
+	w.b = append(w.b, w.msg...)
+	w.b = append(w.b, ":Bericht xmlns:"...)
+	w.b = append(w.b, w.msg...)
+	w.b = append(w.b, `="`...)
+	w.b = append(w.b, s.Namespace...)
+	w.b = append(w.b, `" xmlns:`...)
+	w.b = append(w.b, w.basis...)
+	w.b = append(w.b, `="`...)
+	w.b = append(w.b, bericht.BasisNamespace(s.Standard, s.Release)...)
+	w.b = append(w.b, `">`...)
+	w.depth = 1
+	return w
+}
+
+func (w *writer) finish() []byte {
+	w.depth = 0
+	w.indent()
+	w.tag(w.msg, "Bericht", true)
+	w.b = append(w.b, '\n')
+	return w.b
+}
+
+// writeHeader writes the header elements every message has; a retour or
+// 325 adds its own before closing it, hence the callback.
+func writeHeader(w *writer, s bericht.Soort, h bericht.Header, extra func()) {
+	w.open("Header")
+	w.leaf("BerichtCode", s.Code)
+	w.leaf("BerichtVersie", "3")
+	w.leaf("BerichtSubversie", "2")
+	w.leaf("Afzender", h.Afzender)
+	w.leaf("Ontvanger", h.Ontvanger)
+	w.open("BerichtIdentificatie")
+	w.bleaf("Identificatie", h.Identificatie)
+	w.bleaf("Dagtekening", h.Dagtekening)
+	w.close("BerichtIdentificatie")
+	w.open("XsdVersie")
+	w.bleaf("BasisschemaXsdVersie", h.BasisschemaXsdVersie)
+	w.bleaf("BerichtXsdVersie", h.BerichtXsdVersie)
+	w.close("XsdVersie")
+	if extra != nil {
+		extra()
+	}
+	w.close("Header")
+}
+
+// dagtekening parses the header date back; header built it, so it parses.
+func dagtekening(h bericht.Header) time.Time {
+	d, err := time.Parse(dateLayout, h.Dagtekening)
+	if err != nil {
+		return time.Time{}
+	}
+	return d
+}
+
+func addDays(d time.Time, n int) time.Time { return d.AddDate(0, 0, n) }
+
+// --- persons -------------------------------------------------------------
+
+type person struct {
+	bsn                        string
+	geboortedatum              time.Time
+	geslacht                   string
+	voorvoegsel, achternaam    string
+	partnerVoorvoegsel         string
+	partnerAchternaam          string
+	voornamen, voorletters     string
+	naamGebruik                string
+	communicatieVorm, taal     string
+	commentaar                 string
+	gezagsdragerBekend         string
+	contacts                   []contact
+	relaties                   []relatie
+	woonplaatsGemeente, plaats string
+}
+
+type contact struct {
+	soort                    string
+	huisnummer               int
+	huisletter, toevoeging   string
+	postcode, straat, plaats string
+	organisatie              string
+	telefoon, email          string
+}
+
+type relatie struct {
+	nummer, soort string
+	naam          person
+	contact       contact
+}
+
+// person invents a client. Wmo clients are adults, Jw clients under 18;
+// TR002 (at most 120 years before Dagtekening) holds for both.
+func (g *Generator) person(std bericht.Standard, d time.Time, gemeente string) person {
+	p := person{bsn: g.BSN(), geslacht: pick(g, []string{"1", "2", "1", "2", "0"})}
+	age := g.between(18, 98)
+	if std == bericht.IJw {
+		age = g.between(0, 17)
+	}
+	p.geboortedatum = addDays(d.AddDate(-age, 0, 0), -g.between(1, 364))
+	sn := pick(g, surnames)
+	p.voorvoegsel, p.achternaam = sn.voorvoegsel, sn.achternaam
+	if g.chance(2) {
+		p.voornamen = pick(g, firstNames)
+		if g.chance(3) {
+			p.voornamen += " " + pick(g, firstNames)
+		}
+		p.voorletters = initials(p.voornamen)
+	}
+	// CS050/CS318: NaamGebruik 1–4 with a partnernaam, else 1; never 6.
+	p.naamGebruik = "1"
+	if std == bericht.IWmo && g.chance(5) {
+		ps := pick(g, surnames)
+		p.partnerVoorvoegsel, p.partnerAchternaam = ps.voorvoegsel, ps.achternaam
+		p.naamGebruik = pick(g, []string{"1", "2", "3", "4"})
+	}
+	// CD007: Taal only (and then required) with Vorm 1.
+	if g.chance(8) {
+		p.communicatieVorm = pick(g, []string{"1", "2", "3"})
+		if p.communicatieVorm == "1" {
+			p.taal = pick(g, []string{"Arabisch", "Turks", "Pools", "Tigrinya"})
+		}
+	}
+	if g.chance(4) {
+		p.commentaar = pick(g, comments)
+	}
+	p.plaats = places["0363"].name
+	if pl, ok := places[gemeente]; ok {
+		p.plaats = pl.name
+	}
+	return p
+}
+
+func initials(names string) string {
+	var b strings.Builder
+	for _, n := range strings.Fields(names) {
+		r := []rune(n)
+		b.WriteRune(r[0])
+	}
+	return b.String()
+}
+
+// address invents a Dutch address in the gemeente's place: TR006 (Huis and
+// Postcode), CD025/CS089 (LandCode NL with a Dutch postcode).
+func (g *Generator) address(soort, gemeente string) contact {
+	pl, ok := places[gemeente]
+	if !ok {
+		pl = places["0363"]
+	}
+	c := contact{
+		soort:      soort,
+		huisnummer: g.between(1, 250),
+		postcode:   fmt.Sprintf("%04d%c%c", g.between(pl.lo, pl.hi), 'A'+rune(g.rng.IntN(17)), 'A'+rune(g.rng.IntN(26))),
+		straat:     pick(g, streets),
+		plaats:     pl.name,
+	}
+	if g.chance(5) {
+		c.huisletter = string(rune('A' + g.rng.IntN(4)))
+	}
+	if g.chance(8) {
+		c.toevoeging = pick(g, []string{"1", "2", "bis", "hs"})
+	}
+	if g.chance(2) {
+		c.telefoon = fmt.Sprintf("06%08d", g.rng.IntN(100000000))
+	}
+	if g.chance(4) {
+		c.email = fmt.Sprintf("client%d@example.org", g.rng.IntN(100000))
+	}
+	return c
+}
+
+func writeVolledigeNaam(w *writer, p person) {
+	w.open("Naam")
+	w.bopen("Geslachtsnaam")
+	w.bleaf("Achternaam", p.achternaam)
+	w.bopt("Voorvoegsel", p.voorvoegsel)
+	w.bclose("Geslachtsnaam")
+	if p.partnerAchternaam != "" {
+		w.bopen("Partnernaam")
+		w.bleaf("Achternaam", p.partnerAchternaam)
+		w.bopt("Voorvoegsel", p.partnerVoorvoegsel)
+		w.bclose("Partnernaam")
+	}
+	w.bopt("Voornamen", p.voornamen)
+	w.bopt("Voorletters", p.voorletters)
+	w.bleaf("NaamGebruik", p.naamGebruik)
+	w.close("Naam")
+}
+
+func writeVerkorteNaam(w *writer, p person) {
+	w.open("Naam")
+	w.bopen("Geslachtsnaam")
+	w.bleaf("Achternaam", p.achternaam)
+	w.bopt("Voorvoegsel", p.voorvoegsel)
+	w.bclose("Geslachtsnaam")
+	w.bopt("Voornamen", p.voornamen)
+	w.bopt("Voorletters", p.voorletters)
+	w.close("Naam")
+}
+
+// writeClientKern writes Bsn, Geboortedatum, Geslacht and the short Naam
+// that 305, 307 and 315 share.
+func writeClientKern(w *writer, p person) {
+	w.leaf("Bsn", p.bsn)
+	w.open("Geboortedatum")
+	w.bdate("Datum", p.geboortedatum)
+	w.close("Geboortedatum")
+	w.leaf("Geslacht", p.geslacht)
+	writeVerkorteNaam(w, p)
+}
+
+func writeContact(w *writer, c contact, p *plan) {
+	w.open("Contact")
+	w.leaf("Soort", c.soort)
+	w.open("Adres")
+	w.bopen("Huis")
+	w.bnum("Huisnummer", int64(c.huisnummer))
+	w.bopt("Huisletter", c.huisletter)
+	w.bopt("HuisnummerToevoeging", c.toevoeging)
+	w.bclose("Huis")
+	w.bleaf("Postcode", c.postcode)
+	w.bleaf("Straatnaam", c.straat)
+	w.bleaf("Plaatsnaam", c.plaats)
+	w.bleaf("LandCode", "NL")
+	w.close("Adres")
+	w.opt("Organisatie", c.organisatie)
+	if c.telefoon != "" {
+		w.open("Telefoon")
+		w.bopen("Telefoon01")
+		w.bleaf("Telefoonnummer", c.telefoon)
+		w.bleaf("Landnummer", "0031")
+		w.bclose("Telefoon01")
+		w.close("Telefoon")
+	}
+	w.opt("Emailadres", c.email)
+	p.class(w, false)
+	w.close("Contact")
+}
+
+// --- products ------------------------------------------------------------
+
+type omvang struct {
+	volume     int
+	eenheid    string
+	frequentie string
+}
+
+// line is a product line: a toegewezen, aangevraagd, gestart or gestopt
+// product. Zero fields are absent.
+type line struct {
+	nummer          int // ToewijzingNummer
+	referentie      string
+	categorie, code string
+	ingang, eind    time.Time
+	omvang          *omvang
+	budget          int
+	unit            unit
+}
+
+// product invents a product line of standard std starting at ingang. n
+// makes the ProductCode distinct within the message, so no product occurs
+// twice (TR101, TR302, TR386, TR410). With budgetOK the line may instead
+// carry a Budget (then no Omvang and no ProductCode: CD077, CD078, CD041),
+// or only a Categorie without Omvang (CD080).
+func (g *Generator) product(std bericht.Standard, ingang time.Time, n int, budgetOK bool) line {
+	kind := pick(g, catalogs[std])
+	l := line{
+		nummer:    g.between(100000, 999999999),
+		categorie: kind.categorie,
+		code:      fmt.Sprintf("%s%c%02d", kind.categorie, 'A'+rune(n/100%26), n%100),
+		ingang:    ingang,
+		unit:      pick(g, kind.units),
+	}
+	switch r := g.rng.IntN(10); {
+	case budgetOK && r == 0: // budget: Einddatum required (CD075)
+		l.code = ""
+		l.budget = g.between(500, 20000) * 100
+		l.eind = l.ingang.AddDate(0, g.between(3, 12), -1)
+	case budgetOK && r == 1: // inspanningsgericht without Omvang
+		l.code = ""
+		if g.chance(2) {
+			l.eind = l.ingang.AddDate(0, g.between(3, 12), -1)
+		}
+	default:
+		o := &omvang{eenheid: l.unit.eenheid, frequentie: pick(g, l.unit.frequenties)}
+		o.volume = g.between(l.unit.lo, l.unit.hi)
+		if o.frequentie == "1" {
+			o.volume = max(1, o.volume/5)
+		}
+		l.omvang = o
+		// CD076: Einddatum required with Frequentie 2 (per week).
+		if o.frequentie == "2" || g.chance(2) {
+			l.eind = l.ingang.AddDate(0, g.between(3, 12), -1)
+		}
+	}
+	return l
+}
+
+func writeProduct(w *writer, l line) {
+	w.open("Product")
+	w.bleaf("Categorie", l.categorie)
+	w.bopt("Code", l.code)
+	w.close("Product")
+}
+
+func writeOmvangBudget(w *writer, l line) {
+	if l.omvang != nil {
+		w.open("Omvang")
+		w.bnum("Volume", int64(l.omvang.volume))
+		w.bleaf("Eenheid", l.omvang.eenheid)
+		w.bleaf("Frequentie", l.omvang.frequentie)
+		w.close("Omvang")
+	}
+	if l.budget > 0 {
+		w.num("Budget", int64(l.budget))
+	}
+}
+
+// lineCount is Options.Products or 1–3.
+func (g *Generator) lineCount(opt Options) int {
+	if opt.Products > 0 {
+		return opt.Products
+	}
+	return g.between(1, 3)
+}
+
+// --- 301 Toewijzing --------------------------------------------------------
+
+type toewijzing struct {
+	client    person
+	datum     time.Time
+	tijd      string
+	producten []line
+}
+
+func build301(g *Generator, s bericht.Soort, opt Options, h bericht.Header) any {
+	d := dagtekening(h)
+	t := toewijzing{client: g.person(s.Standard, d, h.Afzender), datum: d}
+	t.tijd = fmt.Sprintf("%02d:%02d:%02d", g.between(7, 18), g.rng.IntN(60), g.rng.IntN(60))
+	// TR061: a BRP-, correspondence- or verblijfadres; CD034: Adres with 01/03.
+	t.client.contacts = append(t.client.contacts, g.address("01", h.Afzender))
+	if g.chance(5) {
+		c := g.address("02", h.Afzender)
+		c.organisatie = "Bewind & Beheer B.V."
+		t.client.contacts = append(t.client.contacts, c)
+	}
+	if g.chance(3) {
+		r := relatie{nummer: fmt.Sprintf("R%d", g.between(1, 99999)), soort: pick(g, soortRelatie)}
+		r.naam = g.person(bericht.IWmo, d, h.Afzender)
+		r.contact = g.address("02", h.Afzender)
+		t.client.relaties = append(t.client.relaties, r)
+	}
+	n, base := g.lineCount(opt), g.rng.IntN(50)
+	for i := range n {
+		ingang := addDays(d, g.between(-60, 30))
+		t.producten = append(t.producten, g.product(s.Standard, ingang, base+i, i == 0))
+	}
+	return &t
+}
+
+func write301(w *writer, content any, p *plan) {
+	t := content.(*toewijzing)
+	c := t.client
+	w.open("Client")
+	w.leaf("Bsn", c.bsn)
+	w.open("Geboortedatum")
+	w.bdate("Datum", c.geboortedatum)
+	w.close("Geboortedatum")
+	w.leaf("Geslacht", c.geslacht)
+	writeVolledigeNaam(w, c)
+	if c.communicatieVorm != "" {
+		w.open("Communicatie")
+		w.bleaf("Vorm", c.communicatieVorm)
+		w.bopt("Taal", c.taal)
+		w.close("Communicatie")
+	}
+	w.opt("Commentaar", c.commentaar)
+	if len(c.relaties) > 0 {
+		w.open("Relaties")
+		for _, r := range c.relaties {
+			w.open("Relatie")
+			w.leaf("Nummer", r.nummer)
+			w.leaf("Soort", r.soort)
+			writeVolledigeNaam(w, r.naam)
+			writeContact(w, r.contact, p)
+			p.class(w, false)
+			w.close("Relatie")
+		}
+		w.close("Relaties")
+	}
+	w.open("Contactgegevens")
+	for _, ct := range c.contacts {
+		writeContact(w, ct, p)
+	}
+	w.close("Contactgegevens")
+	w.open("ToegewezenProducten")
+	for i, l := range t.producten {
+		w.open("ToegewezenProduct")
+		w.num("ToewijzingNummer", int64(l.nummer))
+		writeProduct(w, l)
+		w.date("Toewijzingsdatum", t.datum)
+		w.leaf("Toewijzingstijd", t.tijd)
+		w.date("Ingangsdatum", l.ingang)
+		w.optDate("Einddatum", l.eind)
+		writeOmvangBudget(w, l)
+		p.class(w, i == 0)
+		w.close("ToegewezenProduct")
+	}
+	w.close("ToegewezenProducten")
+	p.class(w, false)
+	w.close("Client")
+}
+
+// --- 305 Start levering, 307 Stop levering --------------------------------
+
+type levering struct {
+	std    bericht.Standard
+	client person
+	lines  []leveringLine
+	stop   bool
+}
+
+type leveringLine struct {
+	line
+	begin, einde time.Time
+	reden        string
+}
+
+func buildLevering(g *Generator, s bericht.Soort, opt Options, h bericht.Header, stop bool) *levering {
+	d := dagtekening(h)
+	l := &levering{std: s.Standard, client: g.person(s.Standard, d, h.Ontvanger), stop: stop}
+	n, base := g.lineCount(opt), g.rng.IntN(50)
+	for i := range n {
+		// TR134: Begindatum and Einddatum not after Dagtekening; TR018:
+		// Einddatum not before Begindatum.
+		ingang := addDays(d, -g.between(30, 400))
+		ll := leveringLine{line: g.product(s.Standard, ingang, base+i, false)}
+		ll.begin = addDays(ingang, g.between(0, 14))
+		if stop {
+			ll.einde = addDays(ll.begin, g.between(0, int(d.Sub(ll.begin).Hours()/24)))
+			ll.reden = pick(g, redenBeeindiging[s.Standard])
+		}
+		l.lines = append(l.lines, ll)
+	}
+	return l
+}
+
+func build305(g *Generator, s bericht.Soort, opt Options, h bericht.Header) any {
+	return buildLevering(g, s, opt, h, false)
+}
+
+func build307(g *Generator, s bericht.Soort, opt Options, h bericht.Header) any {
+	return buildLevering(g, s, opt, h, true)
+}
+
+func writeLevering(w *writer, l *levering, p *plan) {
+	group, item := "StartProducten", "StartProduct"
+	if l.stop {
+		group, item = "StopProducten", "StopProduct"
+	}
+	w.open("Client")
+	writeClientKern(w, l.client)
+	w.open(group)
+	for i, ll := range l.lines {
+		w.open(item)
+		w.num("ToewijzingNummer", int64(ll.nummer))
+		writeProduct(w, ll.line)
+		w.date("ToewijzingIngangsdatum", ll.ingang)
+		w.date("Begindatum", ll.begin)
+		if l.stop {
+			w.leaf("RedenBeeindiging", ll.reden)
+			w.date("Einddatum", ll.einde)
+		}
+		w.leaf("StatusAanlevering", "1") // CS058: 1 or 3; 3 needs an earlier 1
+		p.class(w, i == 0)
+		w.close(item)
+	}
+	w.close(group)
+	p.class(w, false)
+	w.close("Client")
+}
+
+func write305(w *writer, content any, p *plan) { writeLevering(w, content.(*levering), p) }
+func write307(w *writer, content any, p *plan) { writeLevering(w, content.(*levering), p) }
+
+// --- 315 Verzoek om toewijzing ---------------------------------------------
+
+type verzoekToewijzing struct {
+	std    bericht.Standard
+	client person
+	lines  []aanvraag
+}
+
+type aanvraag struct {
+	line
+	beschikking       int
+	beschikkingIngang time.Time
+	verwijzerType     string
+	verwijzerNaam     string
+	verwijzerAgb      string
+	raamcontract      string
+	commentaar        string
+}
+
+func build315(g *Generator, s bericht.Soort, opt Options, h bericht.Header) any {
+	d := dagtekening(h)
+	v := &verzoekToewijzing{std: s.Standard, client: g.person(s.Standard, d, h.Ontvanger)}
+	if s.Standard == bericht.IJw && g.chance(2) {
+		v.client.gezagsdragerBekend = pick(g, []string{"1", "2"})
+	}
+	n, base := g.lineCount(opt), g.rng.IntN(50)
+	for i := range n {
+		a := aanvraag{line: g.product(s.Standard, addDays(d, -g.between(0, 14)), base+i, i == 0)}
+		a.referentie = g.NextID() // TR383, TR347: unique ReferentieAanbieder
+		if g.chance(2) {          // CD043: BeschikkingIngangsdatum with BeschikkingNummer
+			a.beschikking = g.between(1000, 999999999)
+			a.beschikkingIngang = addDays(a.ingang, -g.between(0, 30))
+		}
+		a.verwijzerType = pick(g, typeVerwijzer)
+		switch a.verwijzerType {
+		case "02", "03", "04", "05": // CD066/CD067: AGB code or a name
+			if g.chance(2) {
+				a.verwijzerAgb = fmt.Sprintf("%08d", g.between(1000000, 99999999))
+			} else {
+				a.verwijzerNaam = "Dr. " + pick(g, surnames).achternaam
+			}
+		case "01": // CD068: no ZorgverlenerCode
+			a.verwijzerNaam = "Gemeente " + v.client.plaats
+		}
+		if g.chance(3) {
+			a.raamcontract = pick(g, []string{"1", "2"})
+		}
+		v.lines = append(v.lines, a)
+	}
+	return v
+}
+
+func write315(w *writer, content any, p *plan) {
+	v := content.(*verzoekToewijzing)
+	w.open("Client")
+	writeClientKern(w, v.client)
+	w.opt("GezagsdragerBekend", v.client.gezagsdragerBekend)
+	w.opt("Commentaar", v.client.commentaar)
+	w.open("AangevraagdeProducten")
+	for i, a := range v.lines {
+		w.open("AangevraagdProduct")
+		w.leaf("ReferentieAanbieder", a.referentie)
+		if a.beschikking > 0 {
+			w.num("BeschikkingNummer", int64(a.beschikking))
+		}
+		writeProduct(w, a.line)
+		w.optDate("BeschikkingIngangsdatum", a.beschikkingIngang)
+		w.date("ToewijzingIngangsdatum", a.ingang)
+		w.optDate("ToewijzingEinddatum", a.eind)
+		writeOmvangBudget(w, a.line)
+		w.open("Verwijzer")
+		w.bleaf("Type", a.verwijzerType)
+		w.bopt("Naam", a.verwijzerNaam)
+		w.bopt("ZorgverlenerCode", a.verwijzerAgb)
+		w.close("Verwijzer")
+		w.opt("Raamcontract", a.raamcontract)
+		p.class(w, i == 0)
+		w.close("AangevraagdProduct")
+	}
+	w.close("AangevraagdeProducten")
+	p.class(w, false)
+	w.close("Client")
+}
+
+// --- 317 Verzoek om wijziging ----------------------------------------------
+
+type verzoekWijziging struct {
+	bsn         string
+	referentie  string
+	reden       string
+	ongewijzigd []int
+	teWijzigen  []line
+	nieuw       []line
+}
+
+func build317(g *Generator, s bericht.Soort, opt Options, h bericht.Header) any {
+	d := dagtekening(h)
+	v := &verzoekWijziging{bsn: g.BSN(), referentie: g.NextID(), reden: pick(g, []string{"1", "2"})}
+	n, base := g.lineCount(opt), g.rng.IntN(50)
+	for i := range n {
+		// TR380: the wished dates lie after the Dagtekening. TR352/TR353: at
+		// least one TeWijzigenProduct, which is always the first line.
+		ingang := addDays(d, g.between(1, 30))
+		switch {
+		case i == 0 || g.chance(3):
+			l := g.product(s.Standard, ingang, base+i, false)
+			v.teWijzigen = append(v.teWijzigen, l)
+		case g.chance(2):
+			v.ongewijzigd = append(v.ongewijzigd, g.between(100000, 999999999))
+		default:
+			v.nieuw = append(v.nieuw, g.product(s.Standard, ingang, base+i, false))
+		}
+	}
+	return v
+}
+
+func write317(w *writer, content any, p *plan) {
+	v := content.(*verzoekWijziging)
+	w.open("Client")
+	w.leaf("Bsn", v.bsn)
+	w.open("Verzoek")
+	w.leaf("ReferentieAanbieder", v.referentie)
+	w.leaf("RedenVerzoek", v.reden)
+	first := true // the class a rejection goes to
+	if len(v.ongewijzigd) > 0 {
+		w.open("OngewijzigdeProducten")
+		for _, nr := range v.ongewijzigd {
+			w.open("OngewijzigdProduct")
+			w.num("ToewijzingNummer", int64(nr))
+			p.class(w, false)
+			w.close("OngewijzigdProduct")
+		}
+		w.close("OngewijzigdeProducten")
+	}
+	w.open("TeWijzigenProducten")
+	for _, l := range v.teWijzigen {
+		w.open("TeWijzigenProduct")
+		w.num("ToewijzingNummer", int64(l.nummer))
+		w.date("GewensteIngangsdatum", l.ingang)
+		w.optDate("Einddatum", l.eind)
+		writeOmvangBudget(w, l)
+		p.class(w, first)
+		first = false
+		w.close("TeWijzigenProduct")
+	}
+	w.close("TeWijzigenProducten")
+	if len(v.nieuw) > 0 {
+		w.open("NieuweProducten")
+		for _, l := range v.nieuw {
+			w.open("NieuwProduct")
+			writeProduct(w, l)
+			w.date("GewensteIngangsdatum", l.ingang)
+			w.optDate("Einddatum", l.eind)
+			writeOmvangBudget(w, l)
+			p.class(w, false)
+			w.close("NieuwProduct")
+		}
+		w.close("NieuweProducten")
+	}
+	p.class(w, false)
+	w.close("Verzoek")
+	p.class(w, false)
+	w.close("Client")
+}
+
+// --- 319 Antwoordbericht ---------------------------------------------------
+
+type antwoord struct {
+	referentie    string
+	antwoord      string
+	reden         string
+	woonplaatsGem string
+}
+
+func build319(g *Generator, s bericht.Soort, opt Options, h bericht.Header) any {
+	a := &antwoord{referentie: g.NextID(), antwoord: pick(g, []string{"1", "2"})}
+	if a.antwoord == "1" { // CD085/CD086: a reason only when rejected
+		a.reden = fmt.Sprint(g.between(1, 9))
+		if a.reden == "8" && s.Standard == bericht.IJw {
+			for a.woonplaatsGem == "" || a.woonplaatsGem == h.Afzender {
+				a.woonplaatsGem = pick(g, DefaultGemeenten)
+			}
+		}
+	}
+	return a
+}
+
+func write319(w *writer, content any, p *plan) {
+	a := content.(*antwoord)
+	w.open("Antwoord")
+	w.leaf("ReferentieAanbieder", a.referentie)
+	w.leaf("VerzoekAntwoord", a.antwoord)
+	w.opt("RedenAfwijzingVerzoek", a.reden)
+	if a.woonplaatsGem != "" {
+		w.open("Woonplaatsbeginsel")
+		w.leaf("Gemeente", a.woonplaatsGem)
+		p.class(w, false)
+		w.close("Woonplaatsbeginsel")
+	}
+	p.class(w, true)
+	w.close("Antwoord")
+}
+
+// --- 323 Declaratie --------------------------------------------------------
+
+type declaratie struct {
+	nummer      string
+	begin, eind time.Time // DeclaratiePeriode
+	dagtekening time.Time
+	totaal      int64 // net amount, negative for credit
+	clienten    []declClient
+}
+
+type declClient struct {
+	bsn        string
+	prestaties []prestatie
+}
+
+type prestatie struct {
+	referentie, vorige string
+	toewijzing         int
+	categorie, code    string
+	begin, eind        time.Time
+	volume             int
+	eenheid            string
+	tarief             int // 0: absent (Eenheid 83, CD087)
+	bedrag             int
+	credit             bool
+}
+
+func (p prestatie) signed() int64 {
+	if p.credit {
+		return -int64(p.bedrag)
+	}
+	return int64(p.bedrag)
+}
+
+func debetCredit(credit bool) string {
+	if credit {
+		return "C"
+	}
+	return "D"
+}
+
+// totaalDC splits a net amount into TotaalBedrag and DebetCredit; zero is
+// debet (CS325).
+func totaalDC(net int64) (int64, string) {
+	if net < 0 {
+		return -net, "C"
+	}
+	return net, "D"
+}
+
+func monthOf(d time.Time) (time.Time, time.Time) {
+	first := time.Date(d.Year(), d.Month(), 1, 0, 0, 0, 0, time.UTC)
+	return first, first.AddDate(0, 1, -1)
+}
+
+func build323(g *Generator, s bericht.Soort, opt Options, h bericht.Header) any {
+	d := dagtekening(h)
+	// CS340/CS100: the DeclaratiePeriode is the whole calendar month before
+	// the Dagtekening; TR137: its end is not after the Dagtekening.
+	begin, eind := monthOf(time.Date(d.Year(), d.Month(), 1, 0, 0, 0, 0, time.UTC).AddDate(0, -1, 0))
+	dc := &declaratie{nummer: g.NextID(), begin: begin, eind: eind, dagtekening: d}
+	clients := max(opt.Clients, 1)
+	for range clients {
+		c := declClient{bsn: g.BSN()}
+		n, base := g.lineCount(opt), g.rng.IntN(50)
+		for i := range n {
+			kind := pick(g, catalogs[s.Standard])
+			u := pick(g, kind.units)
+			pr := prestatie{
+				referentie: "P" + g.NextID(), // TR314: unique ReferentieNummer
+				toewijzing: g.between(100000, 999999999),
+				categorie:  kind.categorie,
+				code:       fmt.Sprintf("%s%c%02d", kind.categorie, 'A'+rune((base+i)/100%26), (base+i)%100),
+				begin:      begin, eind: eind, // CS337, TR387, TR388: one whole month
+				eenheid: u.eenheid,
+			}
+			// A credit corrects an earlier month's debet (TR319 allows a
+			// preceding period; CD060 VorigReferentieNummer; TR316 it is
+			// not a debet of this message).
+			if i > 0 && g.chance(8) {
+				pr.credit = true
+				pr.vorige = "P" + g.NextID()
+				pr.begin, pr.eind = monthOf(begin.AddDate(0, -1, 0))
+			}
+			pr.volume = g.between(u.lo, u.hi) * 4
+			if u.eenheid == "83" { // CS339: Bedrag equals Volume; CD087: no tarief
+				pr.volume = g.between(u.lo, u.hi)
+				pr.bedrag = pr.volume
+			} else { // TR346: Bedrag = Volume × Tarief
+				if u.eenheid == "82" || u.eenheid == "14" {
+					pr.volume = g.between(u.lo, u.hi)
+				}
+				pr.tarief = g.between(u.tariefLo, u.tariefHi)
+				pr.bedrag = pr.volume * pr.tarief
+			}
+			dc.totaal += pr.signed()
+			c.prestaties = append(c.prestaties, pr)
+		}
+		dc.clienten = append(dc.clienten, c)
+	}
+	return dc
+}
+
+func writePrestatie(w *writer, pr prestatie) {
+	w.open("ProductReferentie")
+	w.bleaf("ReferentieNummer", pr.referentie)
+	w.bopt("VorigReferentieNummer", pr.vorige)
+	w.close("ProductReferentie")
+	w.num("ToewijzingNummer", int64(pr.toewijzing))
+	w.leaf("ProductCategorie", pr.categorie)
+	w.leaf("ProductCode", pr.code)
+	w.open("ProductPeriode")
+	w.bdate("Begindatum", pr.begin)
+	w.bdate("Einddatum", pr.eind)
+	w.close("ProductPeriode")
+	w.num("GeleverdVolume", int64(pr.volume))
+	w.leaf("Eenheid", pr.eenheid)
+	if pr.tarief > 0 {
+		w.num("ProductTarief", int64(pr.tarief))
+	}
+	w.open("IngediendBedrag")
+	w.bnum("Bedrag", int64(pr.bedrag))
+	w.bleaf("DebetCredit", debetCredit(pr.credit))
+	w.close("IngediendBedrag")
+}
+
+func writeTotaal(w *writer, name string, net int64) {
+	amount, dc := totaalDC(net)
+	w.open(name)
+	w.bnum("TotaalBedrag", amount)
+	w.bleaf("DebetCredit", dc)
+	w.close(name)
+}
+
+func write323(w *writer, content any, _ *plan) {
+	dc := content.(*declaratie)
+	w.open("Declaratie")
+	w.leaf("DeclaratieNummer", dc.nummer)
+	w.open("DeclaratiePeriode")
+	w.bdate("Begindatum", dc.begin)
+	w.bdate("Einddatum", dc.eind)
+	w.close("DeclaratiePeriode")
+	w.date("DeclaratieDagtekening", dc.dagtekening)
+	writeTotaal(w, "TotaalIngediendBedrag", dc.totaal) // TR358
+	w.open("Clienten")
+	for _, c := range dc.clienten {
+		w.open("Client")
+		w.leaf("Bsn", c.bsn)
+		w.open("Prestaties")
+		for _, pr := range c.prestaties {
+			w.open("Prestatie")
+			writePrestatie(w, pr)
+			w.close("Prestatie")
+		}
+		w.close("Prestaties")
+		w.close("Client")
+	}
+	w.close("Clienten")
+	w.close("Declaratie")
+}

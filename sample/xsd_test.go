@@ -1,0 +1,148 @@
+package sample
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/lestrrat-go/libxml2"
+	"github.com/lestrrat-go/libxml2/parser"
+	"github.com/lestrrat-go/libxml2/xsd"
+	"github.com/stretchr/testify/require"
+
+	"github.com/knooppunt/knooppunt/bericht"
+)
+
+const xsdRoot = "../../shared/istandaarden"
+
+// schemaSet holds the 28 official schemas, loaded once, sequentially, in
+// one goroutine: libxml2's first schema load is not thread-safe.
+type schemaSet struct {
+	byName map[string]*xsd.Schema
+}
+
+var (
+	loadOnce sync.Once
+	schemas  *schemaSet
+	loadErr  error
+)
+
+func loadSchemas(t testing.TB) *schemaSet {
+	t.Helper()
+	if _, err := os.Stat(xsdRoot); os.IsNotExist(err) {
+		t.Skip("skipped: official XSDs not present at " + xsdRoot + " (XSD validation of generated messages not run)")
+	}
+	loadOnce.Do(func() {
+		set := &schemaSet{byName: map[string]*xsd.Schema{}}
+		for _, s := range bericht.All() {
+			path := filepath.Join(xsdRoot, string(s.Standard)+"-"+s.Release, "xsd", s.Name+".xsd")
+			sc, err := xsd.ParseFromFile(path)
+			if err != nil {
+				loadErr = fmt.Errorf("loading schema %s: %w", path, err)
+				return
+			}
+			set.byName[s.Name] = sc
+		}
+		schemas = set
+	})
+	require.NoError(t, loadErr)
+	return schemas
+}
+
+// validate checks msg against the schema of s and returns every error.
+func (set *schemaSet) validate(s bericht.Soort, msg []byte) error {
+	doc, err := libxml2.Parse(msg, parser.XMLParseNoNet|parser.XMLParseNoError|parser.XMLParseNoWarning)
+	if err != nil {
+		return fmt.Errorf("parsing %s: %w", s.Name, err)
+	}
+	defer doc.Free()
+	if err := set.byName[s.Name].Validate(doc); err != nil {
+		var sve xsd.SchemaValidationError
+		if errors.As(err, &sve) {
+			return fmt.Errorf("validating %s: %w", s.Name, errors.Join(sve.Errors()...))
+		}
+		return fmt.Errorf("validating %s: %w", s.Name, err)
+	}
+	return nil
+}
+
+// optionVariants are the Options each seed is generated with.
+var optionVariants = []Options{
+	{},
+	{Products: 1},
+	{Clients: 3, Products: 4},
+	{Clients: 2, Products: 12},
+}
+
+func TestEveryBerichtsoortValidates(t *testing.T) {
+	set := loadSchemas(t)
+	seeds := 100
+	if testing.Short() {
+		seeds = 25
+	}
+	for _, s := range bericht.All() {
+		t.Run(s.Name, func(t *testing.T) {
+			for seed := range seeds {
+				g := New(int64(seed))
+				opt := optionVariants[seed%len(optionVariants)]
+				m, err := g.Generate(s, opt)
+				require.NoError(t, err)
+				require.NoError(t, set.validate(s, m.XML), "seed %d options %+v\n%s", seed, opt, m.XML)
+				require.Equal(t, s, m.Header.Soort)
+			}
+		})
+	}
+}
+
+// TestEveryAnswerValidates answers every heenbericht approved, rejected on
+// the header and rejected in a class, and validates all three.
+func TestEveryAnswerValidates(t *testing.T) {
+	set := loadSchemas(t)
+	answers := []AnswerOptions{
+		{},
+		{RetourCodes: []string{"0001"}},
+		{RetourCodes: []string{"8848", "9056"}},
+		{Reject: "9063"},
+	}
+	for _, s := range heenSoorten() {
+		t.Run(s.Name, func(t *testing.T) {
+			for seed := range 40 {
+				g := New(int64(seed))
+				heen, err := g.Heen(s, optionVariants[seed%len(optionVariants)])
+				require.NoError(t, err)
+				for _, ao := range answers {
+					a, err := g.Answer(heen, ao)
+					require.NoError(t, err)
+					require.Equal(t, s.Pair, a.Soort.Name)
+					require.NoError(t, set.validate(a.Soort, a.XML), "seed %d answer %+v\n%s", seed, ao, a.XML)
+				}
+			}
+		})
+	}
+}
+
+func heenSoorten() []bericht.Soort {
+	var out []bericht.Soort
+	for _, s := range bericht.All() {
+		if !s.Answers() {
+			out = append(out, s)
+		}
+	}
+	return out
+}
+
+// TestInvalidOverrideIsRejected makes sure the validation above can fail:
+// an Afzender the caller forces to a bad value must not pass the XSD.
+func TestInvalidOverrideIsRejected(t *testing.T) {
+	set := loadSchemas(t)
+	s, _ := bericht.Lookup("WMO301")
+	m, err := New(1).Generate(s, Options{Afzender: "03630"})
+	require.NoError(t, err)
+	err = set.validate(s, m.XML)
+	require.Error(t, err)
+	require.True(t, strings.Contains(err.Error(), "Afzender"), err.Error())
+}
