@@ -13,8 +13,8 @@ import (
 // BatchResult is the answer of POST /v1/berichten/batch: one result per
 // message, in the order of the ZIP.
 type BatchResult struct {
-	Accepted int           `json:"accepted"`
-	Rejected int           `json:"rejected"`
+	Accepted int            `json:"accepted"`
+	Rejected int            `json:"rejected"`
 	Results  []BatchOutcome `json:"results"`
 }
 

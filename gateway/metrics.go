@@ -11,9 +11,9 @@ import (
 // route pattern, the outcome code (a closed catalogue), the berichtsoort
 // (28 names and "unknown"). No party, id or message value is ever a label.
 type metrics struct {
-	requests *prometheus.CounterVec   // route, code
-	duration *prometheus.HistogramVec // route
-	inFlight prometheus.Gauge
+	requests  *prometheus.CounterVec   // route, code
+	duration  *prometheus.HistogramVec // route
+	inFlight  prometheus.Gauge
 	berichten *prometheus.CounterVec   // berichtsoort, outcome
 	bytes     *prometheus.CounterVec   // berichtsoort
 	ingest    *prometheus.HistogramVec // berichtsoort: validate+route+store of accepted messages
