@@ -25,10 +25,13 @@ type HeenKey struct {
 type HeenRef struct {
 	// ID is the switch's id of the heenbericht.
 	ID string
-	// Sender and Recipient are the party codes of its header (Afzender
-	// and Ontvanger), not the principal that posted it: a retour goes to
-	// the mailbox that handles Sender today.
-	Sender    string
+	// Sender is the party code of its header's Afzender, not the
+	// principal that posted it: an answer goes to the mailbox that handles
+	// Sender today.
+	Sender string
+	// Recipient is the party code of its header's Ontvanger, or the
+	// mailbox it was delivered to (Decision.Mailbox, which is what the
+	// store records). Only that party may answer it.
 	Recipient string
 }
 
@@ -58,17 +61,17 @@ type Decision struct {
 // h sent by the authenticated principal p. Answers (retourberichten and the
 // 325) go back to the sender of their heenbericht, which heen finds; a
 // heenbericht goes to the header's Ontvanger. A refusal is an *Error; an
-// error of heen is returned wrapped.
+// error of heen is returned wrapped. p is matched by ID, so a principal
+// authenticated just before a reload is judged by the registry routing it.
 //
-// The checks run in this order, so a message breaking several rules gets
-// the first code. p should come from r; it is matched by ID. The order:
-// not_a_party, sender_inactive, bad_header,
-// wrong_direction, sender_mismatch, release_inactive (registry and sender),
+// A message that breaks several rules gets the code of the first check:
+// not_a_party, sender_inactive, bad_header, wrong_direction,
+// sender_mismatch, release_inactive (registry and sender),
 // retour_without_heen, unknown_recipient, recipient_inactive,
 // release_inactive (recipient).
 func (r *Registry) Route(ctx context.Context, p *Principal, h bericht.Header, heen HeenLookup) (Decision, error) {
 	s := h.Soort
-	if p != nil { // the registry's own record, should p come from another
+	if p != nil {
 		p = r.principals[p.ID]
 	}
 	switch {
@@ -103,7 +106,7 @@ func (r *Registry) Route(ctx context.Context, p *Principal, h bericht.Header, he
 	}
 
 	if s.Answers() {
-		ref, err := r.findHeen(ctx, h, heen)
+		ref, err := r.findHeen(ctx, p, h, heen)
 		if err != nil {
 			return Decision{}, err
 		}
@@ -127,10 +130,10 @@ func (r *Registry) Route(ctx context.Context, p *Principal, h bericht.Header, he
 }
 
 // findHeen looks up the heenbericht an answer refers to and checks that it
-// was sent to the party answering. A heenbericht sent to someone else is
-// reported as unknown, so an answer reveals nothing of other parties'
-// traffic.
-func (r *Registry) findHeen(ctx context.Context, h bericht.Header, heen HeenLookup) (HeenRef, error) {
+// was sent to the party answering, p, which may act for the answer's
+// sender. A heenbericht sent to someone else is reported as unknown, so an
+// answer reveals nothing of other parties' traffic.
+func (r *Registry) findHeen(ctx context.Context, p *Principal, h bericht.Header, heen HeenLookup) (HeenRef, error) {
 	s := h.Soort
 	key := HeenKey{Sender: h.Afzender, Berichtsoort: s.Pair, Identificatie: h.Identificatie, Dagtekening: h.Dagtekening}
 	answerer := h.Ontvanger
@@ -146,7 +149,7 @@ func (r *Registry) findHeen(ctx context.Context, h bericht.Header, heen HeenLook
 	switch {
 	case err != nil:
 		return HeenRef{}, fmt.Errorf("looking up %s %s from %s: %w", key.Berichtsoort, key.Identificatie, key.Sender, err)
-	case !ok || ref.Recipient != answerer || ref.Sender != key.Sender:
+	case !ok || ref.Sender != key.Sender || (ref.Recipient != answerer && ref.Recipient != p.ID):
 		return HeenRef{}, missing
 	}
 	return ref, nil
