@@ -1,44 +1,305 @@
 package store
 
 import (
+	"bytes"
 	"context"
+	"crypto/rand"
 	"errors"
+	"fmt"
+	"io"
+	"os"
+	"sync"
+	"sync/atomic"
+
+	"github.com/cockroachdb/pebble/v2"
+	"github.com/rs/zerolog"
 )
 
 // Pebble is the Store on a local Pebble database. Create it with Open.
-type Pebble struct{}
+//
+// Every write (Put, List, Ack, Release and the janitor's deletions) runs in
+// one committer goroutine, which drains its request channel into a batch of
+// up to Config.CommitBatch operations and commits it with one fsync; the
+// callers wait for that commit. Running the operations' read-check-write
+// logic in that one goroutine, on an indexed batch that sees its own
+// writes, is what makes dedup exact within a commit group and leases
+// exclusive without locks. Reads (Get, Meta, Lookup, Conversation,
+// Quarantined) go to Pebble directly.
+type Pebble struct {
+	cfg Config
+	db  *pebble.DB
+	log zerolog.Logger
+
+	reqs chan *request
+	quit chan struct{} // closed first by Close: no new requests
+	stop chan struct{} // closed once no sender can be in flight
+	mu   sync.RWMutex  // senders hold it shared; Close takes it to fence them
+	// closed is set under mu by Close.
+	closed    bool
+	closeOnce sync.Once
+	closeErr  error
+	wg        sync.WaitGroup
+
+	// Committer-owned state: touched only by the committer goroutine.
+	state struct {
+		ids   idGen
+		heads map[string]ID // mailbox heads known so far; zero ID: none yet
+		// truncated is the head up to which the janitor last range-deleted
+		// a mailbox; removedSince counts entries that left it since its
+		// consumed span was last compacted.
+		truncated    map[string]ID
+		removedSince map[string]int
+		counters     counters
+		eventSeq     uint32
+	}
+
+	stats   statCounters
+	metrics *metrics
+}
 
 var _ Store = (*Pebble)(nil)
-
-var errUnimplemented = errors.New("store: not implemented yet")
 
 // Open opens the store in cfg.Dir, creating it if the directory is absent
 // or empty. A directory holding anything other than a knooppunt store fails
 // with ErrForeignDir and is left untouched; unreadable data fails with
-// ErrCorrupt. On open, leases that expired while the store was down make
-// their messages visible again.
+// ErrCorrupt. Leases are deadlines kept with each mailbox entry, so a lease
+// that expired while the store was down is simply visible again after Open,
+// and the persisted counters are read back as they were last committed.
 func Open(ctx context.Context, cfg Config) (*Pebble, error) {
-	return nil, errUnimplemented
+	cfg = cfg.withDefaults()
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, fmt.Errorf("opening store: %w", err)
+	}
+	fresh, err := checkDir(cfg)
+	if err != nil {
+		return nil, err
+	}
+	p := &Pebble{
+		cfg:  cfg,
+		log:  cfg.Logger.With().Str("component", "store").Logger(),
+		reqs: make(chan *request, cfg.QueueDepth),
+		quit: make(chan struct{}),
+		stop: make(chan struct{}),
+	}
+	opts := &pebble.Options{
+		FS:                 cfg.FS,
+		FormatMajorVersion: pebble.FormatNewest,
+		MemTableSize:       cfg.MemTableSize,
+		Logger:             pebbleLogger{p.log},
+		ErrorIfNotExists:   !fresh,
+	}
+	opts.EnsureDefaults()
+	if err := opts.Validate(); err != nil {
+		return nil, fmt.Errorf("opening store %s: pebble options: %w", cfg.Dir, err)
+	}
+	db, err := pebble.Open(cfg.Dir, opts)
+	if err != nil {
+		if errors.Is(err, pebble.ErrCorruption) {
+			return nil, fmt.Errorf("opening store %s: %w: %w", cfg.Dir, ErrCorrupt, err)
+		}
+		return nil, fmt.Errorf("opening store %s: %w", cfg.Dir, err)
+	}
+	p.db = db
+	if err := p.recover(); err != nil {
+		_ = db.Close()
+		return nil, fmt.Errorf("opening store %s: %w", cfg.Dir, err)
+	}
+	p.state.ids.rand = func(b []byte) { _, _ = rand.Read(b) }
+	p.state.heads = make(map[string]ID)
+	p.state.truncated = make(map[string]ID)
+	p.state.removedSince = make(map[string]int)
+	p.stats.pending.Store(p.state.counters.pending)
+	p.stats.quarantined.Store(p.state.counters.quarantined)
+	p.metrics = newMetrics(p, cfg.Registerer)
+	p.wg.Add(2)
+	go p.commitLoop()
+	go p.janitorLoop()
+	p.log.Info().Int64("pending", p.state.counters.pending).Int64("quarantined", p.state.counters.quarantined).Msg("store opened")
+	return p, nil
 }
 
-func (p *Pebble) Put(ctx context.Context, msg *Message) (Receipt, error) {
-	return Receipt{}, errUnimplemented
+// checkDir decides whether cfg.Dir is a fresh place for a store (absent or
+// empty) or must hold an existing Pebble database. Anything else is
+// refused before Pebble writes a byte.
+func checkDir(cfg Config) (fresh bool, err error) {
+	names, err := cfg.FS.List(cfg.Dir)
+	if errors.Is(err, os.ErrNotExist) {
+		if err := cfg.FS.MkdirAll(cfg.Dir, 0o750); err != nil {
+			return false, fmt.Errorf("creating store directory %s: %w", cfg.Dir, err)
+		}
+		return true, nil
+	}
+	if err != nil {
+		return false, fmt.Errorf("reading store directory %s: %w", cfg.Dir, err)
+	}
+	if len(names) == 0 {
+		return true, nil
+	}
+	desc, err := pebble.Peek(cfg.Dir, cfg.FS)
+	if err != nil {
+		return false, fmt.Errorf("inspecting store directory %s: %w: %w", cfg.Dir, ErrForeignDir, err)
+	}
+	if !desc.Exists {
+		return false, fmt.Errorf("opening store %s: %d entries but no database: %w", cfg.Dir, len(names), ErrForeignDir)
+	}
+	return false, nil
 }
-func (p *Pebble) Lookup(ctx context.Context, key Key) (*Meta, error) { return nil, errUnimplemented }
-func (p *Pebble) Meta(ctx context.Context, id ID) (*Meta, error)    { return nil, errUnimplemented }
-func (p *Pebble) Conversation(ctx context.Context, id ID) ([]*Meta, error) {
-	return nil, errUnimplemented
+
+// recover reads the format marker, the counters and the id floor. A Pebble
+// database without the marker is refused unless it is entirely empty (a
+// crash right after creation), in which case it is claimed.
+func (p *Pebble) recover() error {
+	v, err := p.get(keyFormat)
+	switch {
+	case errors.Is(err, ErrNotFound):
+		empty, err := p.empty()
+		if err != nil {
+			return err
+		}
+		if !empty {
+			return fmt.Errorf("database lacks the knooppunt format marker: %w", ErrForeignDir)
+		}
+		b := p.db.NewBatch()
+		_ = b.Set(keyFormat, formatValue, nil)
+		_ = b.Set(keyCounters, counters{}.encode(), nil)
+		if err := b.Commit(pebble.Sync); err != nil {
+			return fmt.Errorf("writing format marker: %w", err)
+		}
+		return b.Close()
+	case err != nil:
+		return err
+	case !bytes.Equal(v, formatValue):
+		return fmt.Errorf("format %q, want %q: %w", v, formatValue, ErrForeignDir)
+	}
+	v, err = p.get(keyCounters)
+	if err != nil {
+		return fmt.Errorf("reading counters: %w", err)
+	}
+	if p.state.counters, err = decodeCounters(v); err != nil {
+		return err
+	}
+	v, err = p.get(keyLastID)
+	switch {
+	case errors.Is(err, ErrNotFound):
+	case err != nil:
+		return fmt.Errorf("reading last id: %w", err)
+	default:
+		if p.state.ids.last, err = decodeID(v, "last id"); err != nil {
+			return err
+		}
+	}
+	return nil
 }
-func (p *Pebble) List(ctx context.Context, party string, limit int) ([]Entry, error) {
-	return nil, errUnimplemented
+
+func (p *Pebble) empty() (bool, error) {
+	it, err := p.db.NewIter(nil)
+	if err != nil {
+		return false, fmt.Errorf("scanning database: %w", err)
+	}
+	ok := it.First()
+	if err := it.Close(); err != nil {
+		return false, fmt.Errorf("scanning database: %w", err)
+	}
+	return !ok, nil
 }
-func (p *Pebble) Get(ctx context.Context, party string, id ID) ([]byte, error) {
-	return nil, errUnimplemented
+
+// get returns a copy of the value of k, or ErrNotFound.
+func (p *Pebble) get(k []byte) ([]byte, error) {
+	return getFrom(p.db, k)
 }
-func (p *Pebble) Ack(ctx context.Context, party string, id ID) error { return errUnimplemented }
-func (p *Pebble) Quarantined(ctx context.Context, after ID, limit int) ([]Entry, error) {
-	return nil, errUnimplemented
+
+type reader interface {
+	Get(key []byte) ([]byte, io.Closer, error)
 }
-func (p *Pebble) Release(ctx context.Context, id ID) error { return errUnimplemented }
-func (p *Pebble) Stats() Stats                            { return Stats{} }
-func (p *Pebble) Close() error                            { return nil }
+
+func getFrom(r reader, k []byte) ([]byte, error) {
+	v, c, err := r.Get(k)
+	if errors.Is(err, pebble.ErrNotFound) {
+		return nil, ErrNotFound
+	}
+	if err != nil {
+		return nil, err
+	}
+	out := bytes.Clone(v)
+	return out, c.Close()
+}
+
+// enter admits a call unless the store is closed.
+func (p *Pebble) enter() error {
+	p.mu.RLock()
+	if p.closed {
+		p.mu.RUnlock()
+		return ErrClosed
+	}
+	return nil
+}
+
+func (p *Pebble) leave() { p.mu.RUnlock() }
+
+// Close stops the janitor, fails requests that have not reached a batch
+// with ErrClosed, lets the batch being committed finish, and closes
+// Pebble. Later calls return nil.
+func (p *Pebble) Close() error {
+	first := false
+	p.closeOnce.Do(func() {
+		first = true
+		close(p.quit) // wakes senders blocked on a full channel
+		p.mu.Lock()   // waits for admitted readers and senders to leave
+		p.closed = true
+		p.mu.Unlock()
+		close(p.stop)
+		p.wg.Wait()
+		p.metrics.unregister()
+		if err := p.db.Close(); err != nil {
+			p.closeErr = fmt.Errorf("closing store: %w", err)
+		}
+		p.log.Info().Msg("store closed")
+	})
+	if !first {
+		return nil
+	}
+	return p.closeErr
+}
+
+// Stats returns the current counters.
+func (p *Pebble) Stats() Stats { return p.stats.snapshot() }
+
+// statCounters are the atomically updated Stats.
+type statCounters struct {
+	pending, quarantined        atomic.Int64
+	puts, duplicates, conflicts atomic.Int64
+	deliveries, acks, commits   atomic.Int64
+	expired, purged             atomic.Int64
+}
+
+func (s *statCounters) snapshot() Stats {
+	return Stats{
+		Pending: s.pending.Load(), Quarantined: s.quarantined.Load(),
+		Puts: s.puts.Load(), Duplicates: s.duplicates.Load(), Conflicts: s.conflicts.Load(),
+		Deliveries: s.deliveries.Load(), Acks: s.acks.Load(), Commits: s.commits.Load(),
+		Expired: s.expired.Load(), Purged: s.purged.Load(),
+	}
+}
+
+// pebbleLogger routes Pebble's log lines to zerolog. Pebble's Infof lines
+// (flushes, compactions) go to debug level.
+type pebbleLogger struct{ l zerolog.Logger }
+
+func (l pebbleLogger) Infof(format string, args ...any) {
+	l.l.Debug().Str("source", "pebble").Msgf(format, args...)
+}
+
+func (l pebbleLogger) Errorf(format string, args ...any) {
+	l.l.Error().Str("source", "pebble").Msgf(format, args...)
+}
+
+// Fatalf is called by Pebble on a broken invariant, after which it must
+// not continue: log, then panic (Pebble's own default exits the process).
+func (l pebbleLogger) Fatalf(format string, args ...any) {
+	msg := fmt.Sprintf(format, args...)
+	l.l.WithLevel(zerolog.FatalLevel).Str("source", "pebble").Msg(msg)
+	panic("pebble: " + msg)
+}

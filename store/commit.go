@@ -1,0 +1,236 @@
+package store
+
+import (
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/cockroachdb/pebble/v2"
+)
+
+// request is one write operation for the committer. apply runs in the
+// committer goroutine against the group's batch; it must do all its checks
+// before its first write, so that an error leaves nothing in the batch.
+type request struct {
+	apply func(w *writer) error
+	err   error
+	done  chan struct{}
+}
+
+// submit hands apply to the committer and waits until the batch that
+// carries it is durable (or failed). Once a request is in the channel it
+// is not abandoned for ctx: the caller learns the outcome, so an error
+// means nothing was written.
+func (p *Pebble) submit(ctxDone <-chan struct{}, ctxErr func() error, apply func(w *writer) error) error {
+	if err := p.enter(); err != nil {
+		return err
+	}
+	r := &request{apply: apply, done: make(chan struct{})}
+	select {
+	case p.reqs <- r:
+	case <-p.quit:
+		p.leave()
+		return ErrClosed
+	case <-ctxDone:
+		p.leave()
+		return ctxErr()
+	}
+	p.leave()
+	<-r.done
+	return r.err
+}
+
+// writer is the committer's view of the batch being built.
+type writer struct {
+	p     *Pebble
+	b     *pebble.Batch
+	now   time.Time
+	newID bool
+	delta counters
+	stats struct{ puts, duplicates, conflicts, deliveries, acks, expired, purged int64 }
+	// headsDirty records mailbox heads changed in this batch, so a failed
+	// commit can forget them.
+	headsDirty bool
+}
+
+func (w *writer) set(k, v []byte) { _ = w.b.Set(k, v, nil) }
+func (w *writer) del(k []byte)    { _ = w.b.Delete(k, nil) }
+
+// get reads through the batch: the group's own writes, then the database.
+func (w *writer) get(k []byte) ([]byte, error) { return getFrom(w.b, k) }
+
+func (w *writer) nextID() ID {
+	w.newID = true
+	return w.p.state.ids.next(w.now)
+}
+
+// event appends a history event to message id.
+func (w *writer) event(id ID, s State, at time.Time, ref ID) {
+	w.p.state.eventSeq++
+	w.set(eventKey(id, at, w.p.state.eventSeq), encodeEvent(s, ref))
+}
+
+// commitLoop is the committer goroutine.
+func (p *Pebble) commitLoop() {
+	defer p.wg.Done()
+	group := make([]*request, 0, p.cfg.CommitBatch)
+	for {
+		select {
+		case r := <-p.reqs:
+			group = append(group[:0], r)
+		case <-p.stop:
+			p.drain()
+			return
+		}
+	fill:
+		for len(group) < p.cfg.CommitBatch {
+			select {
+			case r := <-p.reqs:
+				group = append(group, r)
+			default:
+				break fill
+			}
+		}
+		p.commitGroup(group)
+		clear(group)
+	}
+}
+
+// drain fails every request still queued at Close. No sender can add one:
+// Close closed stop only after fencing them out.
+func (p *Pebble) drain() {
+	for {
+		select {
+		case r := <-p.reqs:
+			r.err = ErrClosed
+			close(r.done)
+		default:
+			return
+		}
+	}
+}
+
+func (p *Pebble) commitGroup(group []*request) {
+	start := time.Now()
+	w := &writer{p: p, b: p.db.NewIndexedBatch(), now: p.cfg.Now().UTC()}
+	for _, r := range group {
+		r.err = r.apply(w)
+	}
+	var err error
+	if !w.b.Empty() {
+		if w.delta != (counters{}) {
+			c := counters{p.state.counters.pending + w.delta.pending, p.state.counters.quarantined + w.delta.quarantined}
+			w.set(keyCounters, c.encode())
+		}
+		if w.newID {
+			last := p.state.ids.last
+			w.set(keyLastID, last[:])
+		}
+		err = w.b.Commit(pebble.Sync)
+	}
+	_ = w.b.Close()
+	if err != nil {
+		p.log.Error().Err(err).Int("ops", len(group)).Msg("commit failed")
+		// The in-memory heads may describe writes that never happened:
+		// forget them; they are reloaded from the database.
+		p.state.heads = make(map[string]ID)
+		for _, r := range group {
+			if r.err == nil {
+				r.err = fmt.Errorf("committing to store: %w", err)
+			}
+		}
+	} else {
+		p.state.counters.pending += w.delta.pending
+		p.state.counters.quarantined += w.delta.quarantined
+		s := &p.stats
+		s.pending.Store(p.state.counters.pending)
+		s.quarantined.Store(p.state.counters.quarantined)
+		s.puts.Add(w.stats.puts)
+		s.duplicates.Add(w.stats.duplicates)
+		s.conflicts.Add(w.stats.conflicts)
+		s.deliveries.Add(w.stats.deliveries)
+		s.acks.Add(w.stats.acks)
+		s.expired.Add(w.stats.expired)
+		s.purged.Add(w.stats.purged)
+		if !w.b.Empty() {
+			s.commits.Add(1)
+		}
+		p.metrics.observeCommit(len(group), time.Since(start))
+	}
+	for _, r := range group {
+		close(r.done)
+	}
+}
+
+// head returns the head of party's mailbox: no entry of party sorts below
+// it. The zero ID means the mailbox has never advanced.
+func (w *writer) head(party string) (ID, error) {
+	if h, ok := w.p.state.heads[party]; ok {
+		return h, nil
+	}
+	v, err := w.get(headKey(party))
+	var h ID
+	switch {
+	case errors.Is(err, ErrNotFound):
+	case err != nil:
+		return h, fmt.Errorf("reading mailbox head: %w", err)
+	default:
+		if h, err = decodeID(v, "mailbox head"); err != nil {
+			return h, err
+		}
+	}
+	w.p.state.heads[party] = h
+	return h, nil
+}
+
+// setHead records a new head of party's mailbox.
+func (w *writer) setHead(party string, h ID) {
+	w.p.state.heads[party] = h
+	w.set(headKey(party), h[:])
+}
+
+// removed advances party's head after the entry id left the mailbox (it
+// must already be deleted in the batch): to the first remaining entry, or
+// past id if none remains. Seeking from the head passes only the
+// tombstones of entries confirmed out of order.
+func (w *writer) removed(party string, id ID) error {
+	h, err := w.head(party)
+	if err != nil {
+		return err
+	}
+	w.p.state.removedSince[party]++
+	if id.less(h) {
+		return nil
+	}
+	lo := queuePrefix(party)
+	if !h.IsZero() {
+		lo = queueKey(party, h)
+	}
+	it, err := w.b.NewIter(&pebble.IterOptions{LowerBound: lo, UpperBound: queueUpper(party)})
+	if err != nil {
+		return fmt.Errorf("seeking mailbox head: %w", err)
+	}
+	next := id.succ()
+	if it.First() {
+		if k, ok := queueKeyID(it.Key()); ok {
+			next = k
+		}
+	}
+	if err := it.Close(); err != nil {
+		return fmt.Errorf("seeking mailbox head: %w", err)
+	}
+	if next.less(h) || next == h {
+		return nil
+	}
+	w.setHead(party, next)
+	return nil
+}
+
+func (id ID) less(o ID) bool {
+	for i := range id {
+		if id[i] != o[i] {
+			return id[i] < o[i]
+		}
+	}
+	return false
+}

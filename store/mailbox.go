@@ -1,0 +1,513 @@
+package store
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/cockroachdb/pebble/v2"
+)
+
+// maxScan bounds the mailbox entries one List looks at, so a mailbox full
+// of leased messages cannot make a poll expensive.
+const maxScan = 4 * MaxListLimit * 10
+
+func checkField(what, v string, maxLen int) error {
+	switch {
+	case v == "":
+		return fmt.Errorf("%s is empty: %w", what, ErrInvalid)
+	case len(v) > maxLen:
+		return fmt.Errorf("%s is %d bytes, at most %d: %w", what, len(v), maxLen, ErrInvalid)
+	case strings.IndexByte(v, 0) >= 0:
+		return fmt.Errorf("%s contains NUL: %w", what, ErrInvalid)
+	}
+	return nil
+}
+
+func checkParty(party string) error { return checkField("party", party, MaxPartyLen) }
+
+func checkLimit(limit int) error {
+	if limit < 1 || limit > MaxListLimit {
+		return fmt.Errorf("limit %d outside 1..%d: %w", limit, MaxListLimit, ErrInvalid)
+	}
+	return nil
+}
+
+// Put stores msg; see Store.Put.
+func (p *Pebble) Put(ctx context.Context, msg *Message) (Receipt, error) {
+	if msg == nil {
+		return Receipt{}, fmt.Errorf("storing message: nil: %w", ErrInvalid)
+	}
+	for _, f := range []struct {
+		what, v string
+		max     int
+	}{
+		{"soort", msg.Soort, MaxFieldLen},
+		{"sender", msg.Sender, MaxPartyLen},
+		{"recipient", msg.Recipient, MaxPartyLen},
+		{"identificatie", msg.Identificatie, MaxFieldLen},
+	} {
+		if err := checkField(f.what, f.v, f.max); err != nil {
+			return Receipt{}, fmt.Errorf("storing message: %w", err)
+		}
+	}
+	if len(msg.Body) == 0 {
+		return Receipt{}, fmt.Errorf("storing message: empty body: %w", ErrInvalid)
+	}
+	sum := sha256.Sum256(msg.Body)
+	dkey := dedupKey(msg.Key())
+	rec := recordMeta{
+		Soort: msg.Soort, Sender: msg.Sender, Recipient: msg.Recipient,
+		Identificatie: msg.Identificatie, Received: msg.Received.UTC(),
+		Size: int64(len(msg.Body)), SHA256: sum,
+	}
+	var receipt Receipt
+	err := p.submit(ctx.Done(), ctx.Err, func(w *writer) error {
+		if v, err := w.get(dkey); err == nil {
+			orig, osum, err := decodeDedup(v)
+			if err != nil {
+				return err
+			}
+			if osum != sum {
+				w.stats.conflicts++
+				return &DuplicateError{Key: msg.Key(), Original: orig}
+			}
+			w.stats.duplicates++
+			receipt = Receipt{ID: orig, Duplicate: true}
+			return nil
+		} else if !errors.Is(err, ErrNotFound) {
+			return fmt.Errorf("reading dedup index: %w", err)
+		}
+		conv := ID{}
+		if !msg.Answers.IsZero() {
+			v, err := w.get(metaKey(msg.Answers))
+			if errors.Is(err, ErrNotFound) {
+				return fmt.Errorf("storing answer: heenbericht %s: %w", msg.Answers, ErrNotFound)
+			} else if err != nil {
+				return fmt.Errorf("reading heenbericht: %w", err)
+			}
+			heen, err := decodeMeta(v)
+			if err != nil {
+				return err
+			}
+			conv = heen.Conversation
+		}
+		id := w.nextID()
+		if conv.IsZero() {
+			conv = id
+		}
+		r := rec
+		r.Conversation = conv
+		if r.Received.IsZero() {
+			r.Received = w.now
+		}
+		w.set(metaKey(id), r.encode())
+		w.event(id, StateReceived, r.Received, ID{})
+		if !msg.Validated.IsZero() {
+			w.event(id, StateValidated, msg.Validated.UTC(), ID{})
+		}
+		w.event(id, StateStored, w.now, ID{})
+		w.set(bodyKey(id), msg.Body)
+		e := recordEntry{Received: r.Received, Size: r.Size, Soort: r.Soort, Sender: r.Sender}
+		w.set(queueKey(msg.Recipient, id), e.encode(false))
+		w.set(dkey, encodeDedup(id, sum))
+		if !msg.Answers.IsZero() {
+			w.set(convKey(conv, id), nil)
+			w.event(msg.Answers, StateRetourReceived, w.now, id)
+		}
+		w.delta.pending++
+		w.stats.puts++
+		receipt = Receipt{ID: id}
+		return nil
+	})
+	if err != nil {
+		return Receipt{}, fmt.Errorf("storing message: %w", err)
+	}
+	return receipt, nil
+}
+
+// List leases and returns visible messages; see Store.List.
+func (p *Pebble) List(ctx context.Context, party string, limit int) ([]Entry, error) {
+	if err := checkParty(party); err != nil {
+		return nil, fmt.Errorf("listing mailbox: %w", err)
+	}
+	if err := checkLimit(limit); err != nil {
+		return nil, fmt.Errorf("listing mailbox: %w", err)
+	}
+	out := make([]Entry, 0, min(limit, 16))
+	err := p.submit(ctx.Done(), ctx.Err, func(w *writer) error {
+		out = out[:0]
+		h, err := w.head(party)
+		if err != nil {
+			return err
+		}
+		lo := queuePrefix(party)
+		if !h.IsZero() {
+			lo = queueKey(party, h)
+		}
+		it, err := w.b.NewIter(&pebble.IterOptions{LowerBound: lo, UpperBound: queueUpper(party)})
+		if err != nil {
+			return fmt.Errorf("scanning mailbox: %w", err)
+		}
+		type change struct {
+			id  ID
+			rec recordEntry
+		}
+		var deliver, quarantine []change
+		scanned := 0
+		for ok := it.First(); ok && len(deliver) < limit && scanned < maxScan; ok = it.Next() {
+			scanned++
+			id, _ := queueKeyID(it.Key())
+			v, err := it.ValueAndErr()
+			if err != nil {
+				_ = it.Close()
+				return fmt.Errorf("reading mailbox entry: %w", err)
+			}
+			rec, err := decodeEntry(v, false)
+			if err != nil {
+				_ = it.Close()
+				return err
+			}
+			if rec.VisibleAt.After(w.now) {
+				continue // leased
+			}
+			if rec.Deliveries >= w.p.cfg.MaxDeliveries {
+				quarantine = append(quarantine, change{id, rec})
+				continue
+			}
+			deliver = append(deliver, change{id, rec})
+		}
+		if err := it.Close(); err != nil {
+			return fmt.Errorf("scanning mailbox: %w", err)
+		}
+		for _, c := range deliver {
+			c.rec.Deliveries++
+			c.rec.VisibleAt = w.now.Add(w.p.cfg.VisibilityTimeout)
+			w.set(queueKey(party, c.id), c.rec.encode(false))
+			w.event(c.id, StateFetched, w.now, ID{})
+			out = append(out, c.rec.entry(c.id, party))
+		}
+		for _, c := range quarantine {
+			c.rec.VisibleAt = time.Time{}
+			c.rec.Recipient = party
+			w.del(queueKey(party, c.id))
+			w.set(quarantineKey(c.id), c.rec.encode(true))
+			w.event(c.id, StateQuarantined, w.now, ID{})
+			w.delta.pending--
+			w.delta.quarantined++
+		}
+		for _, c := range quarantine {
+			if err := w.removed(party, c.id); err != nil {
+				return err
+			}
+		}
+		w.stats.deliveries += int64(len(deliver))
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("listing mailbox: %w", err)
+	}
+	if len(out) > 0 {
+		p.log.Debug().Str("party", party).Int("count", len(out)).Msg("mailbox listed")
+	}
+	return out, nil
+}
+
+// Ack confirms a message; see Store.Ack.
+func (p *Pebble) Ack(ctx context.Context, party string, id ID) error {
+	if err := checkParty(party); err != nil {
+		return fmt.Errorf("confirming message: %w", err)
+	}
+	if id.IsZero() {
+		return fmt.Errorf("confirming message: zero id: %w", ErrInvalid)
+	}
+	err := p.submit(ctx.Done(), ctx.Err, func(w *writer) error {
+		qk := queueKey(party, id)
+		_, err := w.get(qk)
+		switch {
+		case err == nil:
+			w.del(qk)
+			w.delta.pending--
+			if err := w.removed(party, id); err != nil {
+				return err
+			}
+		case !errors.Is(err, ErrNotFound):
+			return fmt.Errorf("reading mailbox entry: %w", err)
+		default:
+			v, err := w.get(quarantineKey(id))
+			switch {
+			case err == nil:
+				rec, err := decodeEntry(v, true)
+				if err != nil {
+					return err
+				}
+				if rec.Recipient != party {
+					return ErrNotFound
+				}
+				w.del(quarantineKey(id))
+				w.delta.quarantined--
+			case !errors.Is(err, ErrNotFound):
+				return fmt.Errorf("reading quarantine: %w", err)
+			default:
+				// Not pending: confirmed before (idempotent) or unknown.
+				v, err := w.get(metaKey(id))
+				if err != nil {
+					return err
+				}
+				rec, err := decodeMeta(v)
+				if err != nil {
+					return err
+				}
+				if rec.Recipient != party {
+					return ErrNotFound
+				}
+				return nil
+			}
+		}
+		w.event(id, StateConfirmed, w.now, ID{})
+		w.set(retentionKey(retPayload, w.now.Add(w.p.cfg.PayloadRetention), id), nil)
+		w.set(retentionKey(retMetadata, w.now.Add(w.p.cfg.MetadataRetention), id), nil)
+		w.stats.acks++
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("confirming message %s: %w", id, err)
+	}
+	return nil
+}
+
+// Release returns a quarantined message to its mailbox; see Store.Release.
+func (p *Pebble) Release(ctx context.Context, id ID) error {
+	err := p.submit(ctx.Done(), ctx.Err, func(w *writer) error {
+		v, err := w.get(quarantineKey(id))
+		if err != nil {
+			return err
+		}
+		rec, err := decodeEntry(v, true)
+		if err != nil {
+			return err
+		}
+		party := rec.Recipient
+		h, err := w.head(party)
+		if err != nil {
+			return err
+		}
+		w.del(quarantineKey(id))
+		rec.Deliveries, rec.VisibleAt, rec.Recipient = 0, time.Time{}, ""
+		w.set(queueKey(party, id), rec.encode(false))
+		w.event(id, StateReleased, w.now, ID{})
+		if id.less(h) {
+			w.setHead(party, id)
+		}
+		w.delta.quarantined--
+		w.delta.pending++
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("releasing message %s: %w", id, err)
+	}
+	return nil
+}
+
+// Get returns a message's bytes to its recipient; see Store.Get.
+func (p *Pebble) Get(ctx context.Context, party string, id ID) ([]byte, error) {
+	if err := p.enter(); err != nil {
+		return nil, err
+	}
+	defer p.leave()
+	rec, err := p.meta(id)
+	if err != nil {
+		return nil, fmt.Errorf("reading message %s: %w", id, err)
+	}
+	if rec.Recipient != party {
+		return nil, fmt.Errorf("reading message %s: %w", id, ErrNotFound)
+	}
+	body, err := p.get(bodyKey(id))
+	if errors.Is(err, ErrNotFound) {
+		return nil, fmt.Errorf("reading message %s: %w", id, ErrExpired)
+	} else if err != nil {
+		return nil, fmt.Errorf("reading message %s: %w", id, err)
+	}
+	return body, nil
+}
+
+func (p *Pebble) meta(id ID) (recordMeta, error) {
+	v, err := p.get(metaKey(id))
+	if err != nil {
+		return recordMeta{}, err
+	}
+	return decodeMeta(v)
+}
+
+// Meta returns a message's metadata and history; see Store.Meta.
+func (p *Pebble) Meta(ctx context.Context, id ID) (*Meta, error) {
+	if err := p.enter(); err != nil {
+		return nil, err
+	}
+	defer p.leave()
+	m, err := p.fullMeta(id)
+	if err != nil {
+		return nil, fmt.Errorf("reading metadata of %s: %w", id, err)
+	}
+	return m, nil
+}
+
+func (p *Pebble) fullMeta(id ID) (*Meta, error) {
+	lo, hi := metaSpan(id)
+	it, err := p.db.NewIter(&pebble.IterOptions{LowerBound: lo, UpperBound: hi})
+	if err != nil {
+		return nil, err
+	}
+	defer it.Close()
+	if !it.First() {
+		if err := it.Error(); err != nil {
+			return nil, err
+		}
+		return nil, ErrNotFound
+	}
+	if !bytes.Equal(it.Key(), metaKey(id)) {
+		return nil, fmt.Errorf("history without record: %w", ErrCorrupt)
+	}
+	v, err := it.ValueAndErr()
+	if err != nil {
+		return nil, err
+	}
+	rec, err := decodeMeta(v)
+	if err != nil {
+		return nil, err
+	}
+	m := &Meta{ID: id, Soort: rec.Soort, Sender: rec.Sender, Recipient: rec.Recipient,
+		Identificatie: rec.Identificatie, Received: rec.Received, Size: rec.Size,
+		SHA256: rec.SHA256, Conversation: rec.Conversation}
+	for it.Next() {
+		v, err := it.ValueAndErr()
+		if err != nil {
+			return nil, err
+		}
+		e, err := decodeEvent(it.Key()[len(lo)+1:], v)
+		if err != nil {
+			return nil, err
+		}
+		m.History = append(m.History, e)
+	}
+	if err := it.Error(); err != nil {
+		return nil, err
+	}
+	// Events sort by time; Received may be earlier than the batch clock
+	// or later (a skewed gateway clock): the latest event is the state,
+	// except that received/validated/stored never override a later step.
+	for _, e := range m.History {
+		if e.State > StateStored || m.State <= StateStored {
+			m.State = e.State
+		}
+	}
+	return m, nil
+}
+
+// Lookup finds a message by dedup key; see Store.Lookup.
+func (p *Pebble) Lookup(ctx context.Context, key Key) (*Meta, error) {
+	if err := p.enter(); err != nil {
+		return nil, err
+	}
+	defer p.leave()
+	v, err := p.get(dedupKey(key))
+	if err != nil {
+		return nil, fmt.Errorf("looking up message: %w", err)
+	}
+	id, _, err := decodeDedup(v)
+	if err != nil {
+		return nil, fmt.Errorf("looking up message: %w", err)
+	}
+	m, err := p.fullMeta(id)
+	if err != nil {
+		return nil, fmt.Errorf("looking up message %s: %w", id, err)
+	}
+	return m, nil
+}
+
+// Conversation returns a heenbericht and its answers; see
+// Store.Conversation.
+func (p *Pebble) Conversation(ctx context.Context, id ID) ([]*Meta, error) {
+	if err := p.enter(); err != nil {
+		return nil, err
+	}
+	defer p.leave()
+	m, err := p.fullMeta(id)
+	if err != nil {
+		return nil, fmt.Errorf("reading conversation of %s: %w", id, err)
+	}
+	root := m
+	if m.Conversation != id {
+		if root, err = p.fullMeta(m.Conversation); err != nil {
+			return nil, fmt.Errorf("reading conversation of %s: heenbericht %s: %w", id, m.Conversation, err)
+		}
+	}
+	out := []*Meta{root}
+	lo, hi := convSpan(root.ID)
+	it, err := p.db.NewIter(&pebble.IterOptions{LowerBound: lo, UpperBound: hi})
+	if err != nil {
+		return nil, fmt.Errorf("reading conversation of %s: %w", id, err)
+	}
+	defer it.Close()
+	for ok := it.First(); ok; ok = it.Next() {
+		aid, err := decodeID(it.Key()[len(lo):], "conversation entry")
+		if err != nil {
+			return nil, err
+		}
+		a, err := p.fullMeta(aid)
+		if errors.Is(err, ErrNotFound) {
+			continue // purged by retention
+		} else if err != nil {
+			return nil, fmt.Errorf("reading conversation of %s: %w", id, err)
+		}
+		out = append(out, a)
+	}
+	if err := it.Error(); err != nil {
+		return nil, fmt.Errorf("reading conversation of %s: %w", id, err)
+	}
+	return out, nil
+}
+
+// Quarantined lists quarantined messages; see Store.Quarantined.
+func (p *Pebble) Quarantined(ctx context.Context, after ID, limit int) ([]Entry, error) {
+	if err := checkLimit(limit); err != nil {
+		return nil, fmt.Errorf("listing quarantine: %w", err)
+	}
+	if err := p.enter(); err != nil {
+		return nil, err
+	}
+	defer p.leave()
+	lo := []byte{tagQuarantine}
+	if !after.IsZero() {
+		lo = quarantineKey(after.succ())
+	}
+	it, err := p.db.NewIter(&pebble.IterOptions{LowerBound: lo, UpperBound: []byte{tagQuarantine + 1}})
+	if err != nil {
+		return nil, fmt.Errorf("listing quarantine: %w", err)
+	}
+	defer it.Close()
+	var out []Entry
+	for ok := it.First(); ok && len(out) < limit; ok = it.Next() {
+		id, err := decodeID(it.Key()[1:], "quarantine key")
+		if err != nil {
+			return nil, err
+		}
+		v, err := it.ValueAndErr()
+		if err != nil {
+			return nil, fmt.Errorf("listing quarantine: %w", err)
+		}
+		rec, err := decodeEntry(v, true)
+		if err != nil {
+			return nil, fmt.Errorf("listing quarantine: %w", err)
+		}
+		out = append(out, rec.entry(id, rec.Recipient))
+	}
+	if err := it.Error(); err != nil {
+		return nil, fmt.Errorf("listing quarantine: %w", err)
+	}
+	return out, nil
+}

@@ -1,0 +1,94 @@
+package store
+
+import (
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+)
+
+// metrics are the store's Prometheus collectors. They carry no party
+// labels: the number of parties is not bounded.
+type metrics struct {
+	reg        prometheus.Registerer
+	stats      *statsCollector
+	batchSize  prometheus.Histogram
+	commitTime prometheus.Histogram
+	registered []prometheus.Collector
+}
+
+func newMetrics(p *Pebble, reg prometheus.Registerer) *metrics {
+	m := &metrics{
+		reg:   reg,
+		stats: &statsCollector{p: p},
+		batchSize: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Namespace: "knooppunt", Subsystem: "store", Name: "commit_batch_operations",
+			Help:    "Operations carried by one synced commit.",
+			Buckets: []float64{1, 2, 4, 8, 16, 32, 64, 128, 256},
+		}),
+		commitTime: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Namespace: "knooppunt", Subsystem: "store", Name: "commit_duration_seconds",
+			Help:    "Time to build and durably commit one batch.",
+			Buckets: prometheus.ExponentialBuckets(50e-6, 2, 14),
+		}),
+	}
+	if reg != nil {
+		for _, c := range []prometheus.Collector{m.stats, m.batchSize, m.commitTime} {
+			if err := reg.Register(c); err != nil {
+				p.log.Warn().Err(err).Msg("registering store metrics")
+				continue
+			}
+			m.registered = append(m.registered, c)
+		}
+	}
+	return m
+}
+
+func (m *metrics) observeCommit(ops int, d time.Duration) {
+	m.batchSize.Observe(float64(ops))
+	m.commitTime.Observe(d.Seconds())
+}
+
+func (m *metrics) unregister() {
+	for _, c := range m.registered {
+		m.reg.Unregister(c)
+	}
+}
+
+// statsCollector exports Stats.
+type statsCollector struct{ p *Pebble }
+
+var statDescs = struct {
+	pending, quarantined, messages, commits *prometheus.Desc
+}{
+	pending: prometheus.NewDesc("knooppunt_store_pending_messages",
+		"Messages in mailboxes not yet confirmed.", nil, nil),
+	quarantined: prometheus.NewDesc("knooppunt_store_quarantined_messages",
+		"Messages in quarantine.", nil, nil),
+	messages: prometheus.NewDesc("knooppunt_store_operations_total",
+		"Store operations since start, by kind.", []string{"kind"}, nil),
+	commits: prometheus.NewDesc("knooppunt_store_commits_total",
+		"Synced commits since start.", nil, nil),
+}
+
+func (c *statsCollector) Describe(ch chan<- *prometheus.Desc) {
+	ch <- statDescs.pending
+	ch <- statDescs.quarantined
+	ch <- statDescs.messages
+	ch <- statDescs.commits
+}
+
+func (c *statsCollector) Collect(ch chan<- prometheus.Metric) {
+	s := c.p.Stats()
+	ch <- prometheus.MustNewConstMetric(statDescs.pending, prometheus.GaugeValue, float64(s.Pending))
+	ch <- prometheus.MustNewConstMetric(statDescs.quarantined, prometheus.GaugeValue, float64(s.Quarantined))
+	for _, k := range []struct {
+		kind string
+		v    int64
+	}{
+		{"put", s.Puts}, {"duplicate", s.Duplicates}, {"conflict", s.Conflicts},
+		{"delivery", s.Deliveries}, {"ack", s.Acks}, {"expire", s.Expired}, {"purge", s.Purged},
+	} {
+		ch <- prometheus.MustNewConstMetric(statDescs.messages, prometheus.CounterValue, float64(k.v), k.kind)
+	}
+	ch <- prometheus.MustNewConstMetric(statDescs.commits, prometheus.CounterValue, float64(s.Commits))
+}
