@@ -1,0 +1,210 @@
+package xsd
+
+/*
+#cgo pkg-config: libxml-2.0
+#include <stdlib.h>
+#include "shim.h"
+*/
+import "C"
+
+import (
+	"sync"
+	"unsafe"
+)
+
+// initOnce runs xmlInitParser before the first schema is compiled: the
+// wrapper never calls it, and libxml2's lazy initialisation is not safe when
+// several threads make the process's first libxml2 call at once.
+var initOnce sync.Once
+
+// compileMu serialises schema compilation (xmlSchemaParse initialises shared
+// type tables and is not safe to run concurrently with itself).
+var compileMu sync.Mutex
+
+func initLibxml2() { initOnce.Do(func() { C.xmlInitParser() }) }
+
+// issue is one error copied out of libxml2.
+type issue struct {
+	code      int
+	line, col int
+	offset    int // byte offset of the offending element's start tag, -1 if unknown
+	msg       string
+	value     string // text of the offending node, for redaction only
+}
+
+// issues is a C-side collector of libxml2 errors.
+type issues struct{ c C.kp_issues }
+
+func newIssues(max int) *issues {
+	is := &issues{}
+	is.c.max = C.int(max)
+	return is
+}
+
+// take copies the collected errors into Go memory, frees the C side and
+// returns them with the total count (kept and dropped).
+func (is *issues) take() ([]issue, int) {
+	n, total := int(is.c.n), int(is.c.total)
+	if n == 0 {
+		C.kp_issues_free(&is.c)
+		return nil, total
+	}
+	items := unsafe.Slice(is.c.items, n)
+	out := make([]issue, n)
+	for i := range items {
+		it := &items[i]
+		out[i] = issue{
+			code:   int(it.code),
+			line:   int(it.line),
+			col:    int(it.col),
+			offset: int(it.offset),
+			msg:    goString(it.msg),
+			value:  goString(it.value),
+		}
+	}
+	C.kp_issues_free(&is.c)
+	return out, total
+}
+
+// free releases the C side without copying it.
+func (is *issues) free() { C.kp_issues_free(&is.c) }
+
+func goString(p *C.char) string {
+	if p == nil {
+		return ""
+	}
+	return C.GoString(p)
+}
+
+// schema is one compiled XSD.
+type schema struct{ ptr *C.xmlSchema }
+
+// compile compiles the schema file at path; imports resolve against its
+// directory. On failure it returns libxml2's first complaints.
+func compile(path string) (schema, []issue) {
+	initLibxml2()
+	compileMu.Lock()
+	defer compileMu.Unlock()
+	cpath := C.CString(path)
+	defer C.free(unsafe.Pointer(cpath))
+	is := newIssues(5)
+	ptr := C.kp_compile(cpath, &is.c)
+	errs, _ := is.take()
+	return schema{ptr}, errs
+}
+
+func (s schema) targetNamespace() string { return goString(C.kp_target_namespace(s.ptr)) }
+
+func (s schema) free() { C.xmlSchemaFree(s.ptr) }
+
+// document is a parsed message; free it exactly once.
+type document struct {
+	c C.kp_parsed
+}
+
+// parse parses msg (which must not be empty). On refusal doc.c.doc is nil;
+// doctype tells whether a DOCTYPE stopped the parser, and errs holds the
+// parser's errors.
+func parse(msg []byte, is *issues) *document {
+	d := &document{}
+	C.kp_parse((*C.char)(unsafe.Pointer(&msg[0])), C.int(len(msg)), &d.c, &is.c)
+	return d
+}
+
+func (d *document) ok() bool      { return d.c.doc != nil }
+func (d *document) doctype() bool { return d.c.doctype != 0 }
+
+// root returns the root element's local name and namespace; the strings
+// point into the document and are valid only until free.
+func (d *document) root() (name, ns string) {
+	return unsafeString(d.c.root_name), unsafeString(d.c.root_ns)
+}
+
+func (d *document) free() {
+	if d.c.doc != nil {
+		C.xmlFreeDoc(d.c.doc)
+		d.c.doc = nil
+	}
+}
+
+// header reads the header fields of the document's root; ns and basis are
+// the message and basisschema namespaces as C strings.
+func (d *document) header(ns, basis *C.char) [C.KP_H_COUNT]string {
+	var nodes [C.KP_H_COUNT]C.xmlNodePtr
+	C.kp_header(d.c.root, ns, basis, &nodes[0])
+	var out [C.KP_H_COUNT]string
+	for i, n := range nodes {
+		if n != nil {
+			out[i] = text(n)
+		}
+	}
+	return out
+}
+
+// text returns an element's text: straight from its one text child when it
+// has one, else through libxml2 (comments or several text nodes inside).
+func text(n *C.xmlNode) string {
+	c := n.children
+	if c == nil {
+		return ""
+	}
+	if c.next == nil && c._type == C.XML_TEXT_NODE {
+		return goString((*C.char)(unsafe.Pointer(c.content)))
+	}
+	p := C.kp_text(n)
+	defer C.free(unsafe.Pointer(p))
+	return goString(p)
+}
+
+// validate validates the document against s: 0 valid, >0 invalid, <0 an
+// internal libxml2 failure.
+func (d *document) validate(s schema, is *issues) int {
+	return int(C.kp_validate(s.ptr, d.c.doc, &is.c))
+}
+
+// unsafeString views a C string as a Go string without copying.
+func unsafeString(p *C.char) string {
+	if p == nil {
+		return ""
+	}
+	b := unsafe.Pointer(p)
+	n := 0
+	for *(*byte)(unsafe.Add(b, n)) != 0 {
+		n++
+	}
+	return unsafe.String((*byte)(b), n)
+}
+
+// header field indexes, as kp_header fills them.
+const (
+	hBerichtCode             = C.KP_H_BERICHTCODE
+	hAfzender                = C.KP_H_AFZENDER
+	hOntvanger               = C.KP_H_ONTVANGER
+	hIdentificatie           = C.KP_H_IDENTIFICATIE
+	hDagtekening             = C.KP_H_DAGTEKENING
+	hBasisschemaXsdVersie    = C.KP_H_BASISSCHEMA_XSD_VERSIE
+	hBerichtXsdVersie        = C.KP_H_BERICHT_XSD_VERSIE
+	hIdentificatieRetour     = C.KP_H_IDENTIFICATIE_RETOUR
+	hDagtekeningRetour       = C.KP_H_DAGTEKENING_RETOUR
+	hDeclaratieIdentificatie = C.KP_H_DECLARATIE_IDENTIFICATIE
+	hDeclaratieDagtekening   = C.KP_H_DECLARATIE_DAGTEKENING
+)
+
+// compiled is a compiled message schema with the namespaces kp_header needs
+// as C strings.
+type compiled struct {
+	schema    schema
+	ns, basis *C.char
+}
+
+func newCompiled(s schema, ns, basis string) *compiled {
+	return &compiled{schema: s, ns: C.CString(ns), basis: C.CString(basis)}
+}
+
+func (c *compiled) free() {
+	c.schema.free()
+	C.free(unsafe.Pointer(c.ns))
+	C.free(unsafe.Pointer(c.basis))
+}
+
+func (d *document) headerOf(c *compiled) [C.KP_H_COUNT]string { return d.header(c.ns, c.basis) }

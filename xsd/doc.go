@@ -1,0 +1,56 @@
+// Package xsd validates iWmo and iJw 3.2 messages against their XML schemas
+// with libxml2 and reads their header on the way.
+//
+// Load compiles a schema set once — the project's own embedded schemas, or an
+// operator's release bundle from a directory — and Set.Validate then checks
+// one message in a single libxml2 parse: well-formedness, the root element's
+// namespace (which names standard, release and berichtsoort), the header's
+// BerichtCode, and the message schema. The header (bericht.Header) is read
+// from the document libxml2 already built, so routing needs no second parse.
+//
+// A Set is safe for concurrent use by many goroutines; compiled schemas are
+// read-only in libxml2.
+//
+// # Refusals
+//
+// Validate refuses a message with an *Error whose Code is one of these,
+// checked in this order (the first that applies wins):
+//
+//	code                  constant            meaning
+//	empty                 CodeEmpty           the body is empty
+//	too-large             CodeTooLarge        larger than Config.MaxSize (25 MiB, OP179)
+//	byte-order-mark       CodeByteOrderMark   starts with a UTF-8 byte-order mark
+//	not-utf8              CodeNotUTF8         invalid UTF-8, UTF-16/32, or an XML declaration naming another encoding
+//	doctype               CodeDoctype         a DOCTYPE in the prolog: no DTD, so no XXE and no entity expansion
+//	not-well-formed       CodeNotWellFormed   not (namespace-)well-formed XML; one violation with line and column
+//	not-bericht           CodeNotBericht      the root element is not Bericht
+//	unsupported-release   CodeUnknownRelease  iWmo or iJw, but a release other than 3.2 (e.g. …/iwmo/3_1/…)
+//	unknown-namespace     CodeUnknownNS       the root's namespace is no iWmo/iJw 3.2 berichtsoort
+//	not-carried           CodeNotCarried      a 3.2 berichtsoort whose schema the loaded set lacks
+//	berichtcode-mismatch  CodeBerichtCode     Header/BerichtCode differs from the root namespace's berichtsoort
+//	xsd-invalid           CodeInvalid         schema violations, each with line, column and libxml2's message
+//	internal              CodeInternal        libxml2 failed (out of memory); not the sender's fault
+//
+// An XSD refusal lists every violation libxml2 reports, up to
+// Config.MaxViolations, each placed at the start tag of the offending
+// element; Error.Omitted counts the rest. libxml2 reports one violation per
+// offending element and, after a content-model error, skips the rest of that
+// parent: fixing and resubmitting can reveal more.
+//
+// # Values in messages
+//
+// Error() and Detail never quote a value from the message. A
+// Violation.Message may: libxml2 quotes the offending value, which can be a
+// BSN or a name. Violation.Redacted is the same text with the value replaced
+// by '…' and is the one to log or count.
+//
+// # Implementation
+//
+// The project's own cgo shim (shim.c) drives libxml2 directly, because the Go
+// wrapper (github.com/lestrrat-go/libxml2) offers neither line numbers nor
+// structured errors nor parser hooks. The parser runs with no network access
+// and no entity substitution, stops at a DOCTYPE before reading it, records
+// the byte offset of each element's start tag in the node (for positions),
+// and frees every document on every path. xmlInitParser runs once before the
+// first schema is compiled; compilations are serialised.
+package xsd

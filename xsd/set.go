@@ -1,0 +1,233 @@
+package xsd
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"regexp"
+	"sort"
+	"strings"
+	"sync"
+
+	"github.com/knooppunt/knooppunt/bericht"
+)
+
+// Defaults for Config.
+const (
+	// DefaultMaxSize is the largest message accepted: 25 MiB, the limit the
+	// standard sets for one message (OP179).
+	DefaultMaxSize = 25 << 20
+	// DefaultMaxViolations is how many XSD violations are kept per message;
+	// the rest are only counted.
+	DefaultMaxViolations = 100
+)
+
+// ErrClosed is returned by Validate on a Set that has been closed.
+var ErrClosed = errors.New("xsd: schema set closed")
+
+// Config says where the schemas come from and what the validator accepts.
+// The zero value is the embedded schema set with the default limits.
+type Config struct {
+	// Dir, when set, is a directory holding a release bundle of XSDs, such as
+	// an operator's official iWmo/iJw 3.2 schemas. Every *.xsd below it whose
+	// targetNamespace is the namespace of a known berichtsoort is compiled
+	// from its file, so its relative basisschema.xsd import resolves; other
+	// files are left alone. Empty means the project's own embedded schema
+	// set (bericht.SchemaFiles), which covers all 28 berichtsoorten.
+	Dir string
+	// MaxSize is the largest message accepted, in bytes. Default
+	// DefaultMaxSize (25 MiB).
+	MaxSize int64
+	// MaxViolations is how many XSD violations Validate keeps per message;
+	// Error.Omitted counts the rest. Default DefaultMaxViolations (100).
+	MaxViolations int
+}
+
+func (c Config) withDefaults() Config {
+	if c.MaxSize == 0 {
+		c.MaxSize = DefaultMaxSize
+	}
+	if c.MaxViolations == 0 {
+		c.MaxViolations = DefaultMaxViolations
+	}
+	return c
+}
+
+// Set is a compiled schema set: one schema per carried berichtsoort, keyed by
+// the namespace of its root element. It is immutable once loaded and safe for
+// concurrent use; Close waits for running validations.
+type Set struct {
+	cfg    Config
+	source string // where the schemas came from, for messages
+
+	mu      sync.RWMutex // read: Validate running; write: Close
+	closed  bool
+	schemas map[string]*compiled // by namespace
+	soorts  []bericht.Soort
+}
+
+// Load compiles the schemas cfg names, sequentially in the calling
+// goroutine, after initialising libxml2; concurrent Loads are serialised.
+// To reload, Load a new Set, switch to it, and Close the old one.
+func Load(cfg Config) (*Set, error) {
+	cfg = cfg.withDefaults()
+	if cfg.MaxSize < 0 || cfg.MaxViolations < 0 {
+		return nil, fmt.Errorf("xsd: MaxSize (%d) and MaxViolations (%d) must not be negative", cfg.MaxSize, cfg.MaxViolations)
+	}
+	if cfg.Dir != "" {
+		s, err := loadDir(cfg, cfg.Dir)
+		if err != nil {
+			return nil, err
+		}
+		s.source = cfg.Dir
+		return s, nil
+	}
+	return loadEmbedded(cfg)
+}
+
+// loadEmbedded writes the embedded schema set to a private temporary
+// directory, compiles it from there (libxml2 resolves imports from files
+// only) and removes the directory: compiled schemas do not need their files.
+func loadEmbedded(cfg Config) (*Set, error) {
+	dir, err := os.MkdirTemp("", "knooppunt-xsd-")
+	if err != nil {
+		return nil, fmt.Errorf("xsd: writing embedded schemas: %w", err)
+	}
+	defer os.RemoveAll(dir)
+	for name, data := range bericht.SchemaFiles() {
+		path := filepath.Join(dir, filepath.FromSlash(name))
+		if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+			return nil, fmt.Errorf("xsd: writing embedded schema %s: %w", name, err)
+		}
+		if err := os.WriteFile(path, data, 0o600); err != nil {
+			return nil, fmt.Errorf("xsd: writing embedded schema %s: %w", name, err)
+		}
+	}
+	s, err := loadDir(cfg, dir)
+	if err != nil {
+		return nil, fmt.Errorf("xsd: embedded schema set: %w", err)
+	}
+	if len(s.soorts) != len(bericht.All()) {
+		s.Close()
+		return nil, fmt.Errorf("xsd: embedded schema set covers %d of %d berichtsoorten", len(s.soorts), len(bericht.All()))
+	}
+	s.source = "embedded"
+	return s, nil
+}
+
+// targetNamespaceAttr finds the targetNamespace of a schema document
+// without parsing it, to tell message schemas from the rest.
+var targetNamespaceAttr = regexp.MustCompile(`targetNamespace\s*=\s*["']([^"']*)["']`)
+
+func loadDir(cfg Config, dir string) (*Set, error) {
+	var paths []string
+	err := filepath.WalkDir(dir, func(path string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if !d.IsDir() && strings.EqualFold(filepath.Ext(path), ".xsd") {
+			paths = append(paths, path)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("xsd: finding schemas in %s: %w", dir, err)
+	}
+	sort.Strings(paths)
+	s := &Set{cfg: cfg, schemas: map[string]*compiled{}}
+	from := map[string]string{}
+	for _, path := range paths {
+		data, err := os.ReadFile(path)
+		if err != nil {
+			s.Close()
+			return nil, fmt.Errorf("xsd: reading schema %s: %w", path, err)
+		}
+		m := targetNamespaceAttr.FindSubmatch(data)
+		if m == nil {
+			continue
+		}
+		soort, ok := bericht.ByNamespace(string(m[1]))
+		if !ok {
+			continue
+		}
+		if prev, dup := from[soort.Namespace]; dup {
+			s.Close()
+			return nil, fmt.Errorf("xsd: %s and %s both define %s", prev, path, soort)
+		}
+		abs, err := filepath.Abs(path)
+		if err != nil {
+			s.Close()
+			return nil, fmt.Errorf("xsd: schema %s: %w", path, err)
+		}
+		sch, problems := compile(abs)
+		if sch.ptr == nil {
+			s.Close()
+			return nil, fmt.Errorf("xsd: compiling schema %s: %s", path, describe(problems))
+		}
+		if tns := sch.targetNamespace(); tns != soort.Namespace {
+			sch.free()
+			s.Close()
+			return nil, fmt.Errorf("xsd: compiling schema %s: target namespace %q, want %q", path, tns, soort.Namespace)
+		}
+		from[soort.Namespace] = path
+		s.schemas[soort.Namespace] = newCompiled(sch, soort.Namespace, bericht.BasisNamespace(soort.Standard, soort.Release))
+		s.soorts = append(s.soorts, soort)
+	}
+	if len(s.schemas) == 0 {
+		return nil, fmt.Errorf("xsd: no iWmo/iJw %s message schema found in %s", bericht.Release, dir)
+	}
+	sort.Slice(s.soorts, func(i, j int) bool {
+		a, b := s.soorts[i], s.soorts[j]
+		if a.Standard != b.Standard {
+			return a.Standard == bericht.IWmo
+		}
+		return a.Number < b.Number
+	})
+	return s, nil
+}
+
+// describe renders libxml2's complaints about a schema.
+func describe(problems []issue) string {
+	if len(problems) == 0 {
+		return "libxml2 gave no reason"
+	}
+	var b strings.Builder
+	for i, p := range problems {
+		if i > 0 {
+			b.WriteString("; ")
+		}
+		if p.line > 0 {
+			fmt.Fprintf(&b, "line %d: ", p.line)
+		}
+		b.WriteString(strings.TrimSpace(p.msg))
+	}
+	return b.String()
+}
+
+// Soorts returns the berichtsoorten the set carries, iWmo first, in
+// message-number order.
+func (s *Set) Soorts() []bericht.Soort { return append([]bericht.Soort(nil), s.soorts...) }
+
+// Source says where the schemas came from: "embedded" or the directory.
+func (s *Set) Source() string { return s.source }
+
+// MaxSize is the largest message the set accepts, in bytes.
+func (s *Set) MaxSize() int64 { return s.cfg.MaxSize }
+
+// Close frees the compiled schemas after waiting for running validations.
+// It is safe to call more than once; Validate then returns ErrClosed.
+func (s *Set) Close() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		return nil
+	}
+	s.closed = true
+	for _, c := range s.schemas {
+		c.free()
+	}
+	s.schemas = nil
+	return nil
+}
