@@ -43,7 +43,10 @@ func bearer(header string) (string, bool) {
 		return "", false
 	}
 	token := strings.TrimSpace(header[len(prefix):])
-	return token, token != "" && !strings.ContainsAny(token, " \t")
+	if token == "" || strings.ContainsAny(token, " \t") {
+		return "", false
+	}
+	return token, true
 }
 
 // mailboxOf returns the mailbox a principal reads: its own party code.

@@ -6,9 +6,11 @@ import (
 	"crypto/x509"
 	"errors"
 	"fmt"
+	"log"
 	"net"
 	"net/http"
 	"os"
+	"strings"
 	"sync"
 	"sync/atomic"
 
@@ -58,7 +60,7 @@ func New(cfg Config) (*Server, error) {
 		WriteTimeout:      cfg.WriteTimeout,
 		IdleTimeout:       cfg.IdleTimeout,
 		MaxHeaderBytes:    64 << 10,
-		ErrorLog:          nil,
+		ErrorLog:          log.New(debugWriter{s.log}, "", 0),
 	}
 	if cfg.AdminAddr != "" {
 		s.admin = &http.Server{
@@ -67,6 +69,7 @@ func New(cfg Config) (*Server, error) {
 			ReadTimeout:       cfg.ReadTimeout,
 			WriteTimeout:      cfg.WriteTimeout,
 			IdleTimeout:       cfg.IdleTimeout,
+			ErrorLog:          log.New(debugWriter{s.log}, "", 0),
 		}
 	}
 	return s, nil
@@ -181,6 +184,15 @@ func (s *Server) Close() error {
 		s.closeErr = errors.Join(errs...)
 	})
 	return s.closeErr
+}
+
+// debugWriter sends net/http's own complaints (TLS handshake failures,
+// broken connections: noise a client can cause at will) to the debug log.
+type debugWriter struct{ log zerolog.Logger }
+
+func (w debugWriter) Write(p []byte) (int, error) {
+	w.log.Debug().Str("source", "net/http").Msg(strings.TrimSpace(string(p)))
+	return len(p), nil
 }
 
 // routes builds the API's routing table.
