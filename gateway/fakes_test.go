@@ -36,19 +36,19 @@ type fakeValidator struct{}
 
 func (fakeValidator) Validate(b []byte) (bericht.Header, error) {
 	if regexp.MustCompile(`MALFORMED`).Match(b) {
-		return bericht.Header{}, &gateway.Error{Kind: gateway.KindMalformed, Code: "not_well_formed", Message: "the message is not well-formed XML"}
+		return bericht.Header{}, &gateway.Error{Kind: gateway.KindMalformed, Code: "not-well-formed", Message: "the message is not well-formed XML"}
 	}
 	m := fakeMessage.FindSubmatch(b)
 	if m == nil {
-		return bericht.Header{}, &gateway.Error{Kind: gateway.KindMalformed, Code: "unknown_namespace", Message: "no berichtsoort"}
+		return bericht.Header{}, &gateway.Error{Kind: gateway.KindMalformed, Code: "unknown-namespace", Message: "no berichtsoort"}
 	}
 	if regexp.MustCompile(`INVALID`).Match(b) {
-		return bericht.Header{}, &gateway.Error{Kind: gateway.KindInvalid, Code: "xsd_invalid", Message: "the message breaks its schema",
+		return bericht.Header{}, &gateway.Error{Kind: gateway.KindInvalid, Code: "xsd-invalid", Message: "the message breaks its schema",
 			Violations: []gateway.Violation{{Line: 1, Column: 7, Message: "Element 'Bsn': the value '999999990' is not accepted"}}}
 	}
 	s, ok := bericht.Lookup(string(m[1]))
 	if !ok {
-		return bericht.Header{}, &gateway.Error{Kind: gateway.KindMalformed, Code: "unknown_namespace", Message: "no berichtsoort"}
+		return bericht.Header{}, &gateway.Error{Kind: gateway.KindMalformed, Code: "unknown-namespace", Message: "no berichtsoort"}
 	}
 	return bericht.Header{Soort: s, BerichtCode: s.Code, Afzender: string(m[2]), Ontvanger: string(m[3]),
 		Identificatie: string(m[4]), IdentificatieRetour: string(m[5]), Dagtekening: "2026-11-28"}, nil
@@ -111,24 +111,24 @@ type fakeRouter struct {
 
 func (r *fakeRouter) Route(ctx context.Context, p gateway.Principal, h bericht.Header) (gateway.Route, error) {
 	if !p.Party {
-		return gateway.Route{}, &gateway.Error{Kind: gateway.KindForbidden, Code: "not_a_party", Message: "only parties send"}
+		return gateway.Route{}, &gateway.Error{Kind: gateway.KindForbidden, Code: "not-a-party", Message: "only parties send"}
 	}
 	if r.parties.roles[p.ID] != h.Soort.Sender {
-		return gateway.Route{}, &gateway.Error{Kind: gateway.KindForbidden, Code: "wrong_direction", Message: "wrong direction"}
+		return gateway.Route{}, &gateway.Error{Kind: gateway.KindForbidden, Code: "wrong-direction", Message: "wrong direction"}
 	}
 	if !r.parties.ActsFor(p, h.Sender()) {
-		return gateway.Route{}, &gateway.Error{Kind: gateway.KindForbidden, Code: "sender_mismatch", Message: "spoofing"}
+		return gateway.Route{}, &gateway.Error{Kind: gateway.KindForbidden, Code: "sender-mismatch", Message: "spoofing"}
 	}
 	rt := gateway.Route{Recipient: h.Recipient()}
 	if h.Soort.Retour {
 		id, ok := r.store.lookup(h.Afzender, h.Soort.Pair, h.Identificatie)
 		if !ok {
-			return gateway.Route{}, &gateway.Error{Kind: gateway.KindUnroutable, Code: "retour_without_heen", Message: "no heenbericht"}
+			return gateway.Route{}, &gateway.Error{Kind: gateway.KindUnroutable, Code: "retour-without-heen", Message: "no heenbericht"}
 		}
 		rt.Heen = id
 	}
 	if _, ok := r.parties.roles[rt.Recipient]; !ok {
-		return gateway.Route{}, &gateway.Error{Kind: gateway.KindUnroutable, Code: "unknown_recipient", Message: "unknown recipient"}
+		return gateway.Route{}, &gateway.Error{Kind: gateway.KindUnroutable, Code: "unknown-recipient", Message: "unknown recipient"}
 	}
 	rt.Mailbox = rt.Recipient
 	if rt.Mailbox == "0606" {

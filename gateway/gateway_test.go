@@ -176,13 +176,13 @@ func TestPostBerichtRefusals(t *testing.T) {
 		{"latin-1", "tok-0384", "application/xml; charset=iso-8859-1", valid, 415, gateway.CodeUnsupportedMedia},
 		{"too large", "tok-0384", "application/xml", append(valid, bytes.Repeat([]byte(" "), 2<<10)...), 413, gateway.CodeBodyTooLarge},
 		{"empty", "tok-0384", "application/xml", []byte{}, 400, gateway.CodeBadRequest},
-		{"malformed", "tok-0384", "application/xml", []byte("MALFORMED"), 400, "not_well_formed"},
-		{"xsd invalid", "tok-0384", "application/xml", append(msg("WMO301", "0384", "42420001", "B2"), "INVALID"...), 422, "xsd_invalid"},
-		{"spoofing", "tok-0363", "application/xml", valid, 403, "sender_mismatch"},
-		{"wrong direction", "tok-42420001", "application/xml", msg("WMO301", "42420001", "0384", "B3"), 403, "wrong_direction"},
-		{"operator posts", "tok-operator", "application/xml", valid, 403, "not_a_party"},
-		{"unknown recipient", "tok-0384", "application/xml", msg("WMO301", "0384", "99999999", "B4"), 422, "unknown_recipient"},
-		{"retour without heen", "tok-42420001", "application/xml", retourMsg("WMO302", "0384", "42420001", "NOPE", "R9"), 422, "retour_without_heen"},
+		{"malformed", "tok-0384", "application/xml", []byte("MALFORMED"), 400, "not-well-formed"},
+		{"xsd invalid", "tok-0384", "application/xml", append(msg("WMO301", "0384", "42420001", "B2"), "INVALID"...), 422, "xsd-invalid"},
+		{"spoofing", "tok-0363", "application/xml", valid, 403, "sender-mismatch"},
+		{"wrong direction", "tok-42420001", "application/xml", msg("WMO301", "42420001", "0384", "B3"), 403, "wrong-direction"},
+		{"operator posts", "tok-operator", "application/xml", valid, 403, "not-a-party"},
+		{"unknown recipient", "tok-0384", "application/xml", msg("WMO301", "0384", "99999999", "B4"), 422, "unknown-recipient"},
+		{"retour without heen", "tok-42420001", "application/xml", retourMsg("WMO302", "0384", "42420001", "NOPE", "R9"), 422, "retour-without-heen"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -212,7 +212,7 @@ func TestViolationsAreAnsweredButNotLogged(t *testing.T) {
 	assert.Contains(t, e.Violations[0].Message, "999999990")
 
 	logs := h.logs.String()
-	assert.Contains(t, logs, `"code":"xsd_invalid"`)
+	assert.Contains(t, logs, `"code":"xsd-invalid"`)
 	assert.Contains(t, logs, r.header.Get("X-Request-Id"))
 	assert.NotContains(t, logs, "999999990", "a value of the message reached the log")
 }
@@ -405,7 +405,7 @@ func TestBatch(t *testing.T) {
 		status int
 		result string
 		code   string
-	}{{202, "stored", ""}, {422, "rejected", "xsd_invalid"}, {422, "rejected", "unknown_recipient"}, {200, "duplicate", ""}}
+	}{{202, "stored", ""}, {422, "rejected", "xsd-invalid"}, {422, "rejected", "unknown-recipient"}, {200, "duplicate", ""}}
 	for i, w := range want {
 		got := res.Results[i]
 		assert.Equal(t, fmt.Sprintf("msg%02d.xml", i+1), got.Name)
@@ -478,7 +478,7 @@ func TestMetrics(t *testing.T) {
 	require.Equal(t, 200, r.status)
 	body := string(r.body)
 	assert.Contains(t, body, `knooppunt_gateway_berichten_total{berichtsoort="WMO301",outcome="stored"} 1`)
-	assert.Contains(t, body, `knooppunt_gateway_berichten_total{berichtsoort="WMO301",outcome="sender_mismatch"} 1`)
+	assert.Contains(t, body, `knooppunt_gateway_berichten_total{berichtsoort="WMO301",outcome="sender-mismatch"} 1`)
 	assert.Contains(t, body, `knooppunt_http_requests_total{code="stored",route="/v1/berichten"} 1`)
 	assert.Contains(t, body, `knooppunt_http_request_duration_seconds_bucket{route="/v1/berichten"`)
 	for _, party := range []string{"0384", "0363", "42420001", "J1"} {
