@@ -95,12 +95,24 @@ func Open(ctx context.Context, cfg Config) (*Pebble, error) {
 	if err := opts.Validate(); err != nil {
 		return nil, fmt.Errorf("opening store %s: pebble options: %w", cfg.Dir, err)
 	}
-	db, err := pebble.Open(cfg.Dir, opts)
-	if err != nil {
-		if errors.Is(err, pebble.ErrCorruption) {
-			return nil, fmt.Errorf("opening store %s: %w: %w", cfg.Dir, ErrCorrupt, err)
+	if !fresh {
+		// Look before writing: a read-write open replays and rewrites the
+		// WAL and MANIFEST, which must not happen to a foreign database.
+		ro := *opts
+		ro.ReadOnly = true
+		db, err := openPebble(cfg.Dir, &ro)
+		if err != nil {
+			return nil, err
 		}
-		return nil, fmt.Errorf("opening store %s: %w", cfg.Dir, err)
+		err = checkMarker(db)
+		_ = db.Close()
+		if err != nil {
+			return nil, fmt.Errorf("opening store %s: %w", cfg.Dir, err)
+		}
+	}
+	db, err := openPebble(cfg.Dir, opts)
+	if err != nil {
+		return nil, err
 	}
 	p.db = db
 	if err := p.recover(); err != nil {
@@ -148,33 +160,64 @@ func checkDir(cfg Config) (fresh bool, err error) {
 	return false, nil
 }
 
+func openPebble(dir string, opts *pebble.Options) (*pebble.DB, error) {
+	db, err := pebble.Open(dir, opts)
+	if err != nil {
+		if pebble.IsCorruptionError(err) {
+			return nil, fmt.Errorf("opening store %s: %w: %w", dir, ErrCorrupt, err)
+		}
+		return nil, fmt.Errorf("opening store %s: %w", dir, err)
+	}
+	return db, nil
+}
+
+// checkMarker accepts a database that carries the format marker, or is
+// entirely empty (a crash right after creation).
+func checkMarker(db *pebble.DB) error {
+	v, err := getFrom(db, keyFormat)
+	switch {
+	case errors.Is(err, ErrNotFound):
+		it, err := db.NewIter(nil)
+		if err != nil {
+			return fmt.Errorf("scanning database: %w", err)
+		}
+		found := it.First()
+		if err := it.Close(); err != nil {
+			return fmt.Errorf("scanning database: %w", err)
+		}
+		if found {
+			return fmt.Errorf("database lacks the knooppunt format marker: %w", ErrForeignDir)
+		}
+		return nil
+	case err != nil:
+		return fmt.Errorf("reading format marker: %w", err)
+	case !bytes.Equal(v, formatValue):
+		return fmt.Errorf("format %q, want %q: %w", v, formatValue, ErrForeignDir)
+	}
+	return nil
+}
+
 // recover reads the format marker, the counters and the id floor. A Pebble
 // database without the marker is refused unless it is entirely empty (a
 // crash right after creation), in which case it is claimed.
 func (p *Pebble) recover() error {
-	v, err := p.get(keyFormat)
-	switch {
-	case errors.Is(err, ErrNotFound):
-		empty, err := p.empty()
-		if err != nil {
-			return err
-		}
-		if !empty {
-			return fmt.Errorf("database lacks the knooppunt format marker: %w", ErrForeignDir)
-		}
+	if err := checkMarker(p.db); err != nil {
+		return err
+	}
+	if _, err := p.get(keyFormat); errors.Is(err, ErrNotFound) {
 		b := p.db.NewBatch()
 		_ = b.Set(keyFormat, formatValue, nil)
 		_ = b.Set(keyCounters, counters{}.encode(), nil)
 		if err := b.Commit(pebble.Sync); err != nil {
 			return fmt.Errorf("writing format marker: %w", err)
 		}
-		return b.Close()
-	case err != nil:
-		return err
-	case !bytes.Equal(v, formatValue):
-		return fmt.Errorf("format %q, want %q: %w", v, formatValue, ErrForeignDir)
+		if err := b.Close(); err != nil {
+			return err
+		}
+	} else if err != nil {
+		return fmt.Errorf("reading format marker: %w", err)
 	}
-	v, err = p.get(keyCounters)
+	v, err := p.get(keyCounters)
 	if err != nil {
 		return fmt.Errorf("reading counters: %w", err)
 	}
@@ -192,18 +235,6 @@ func (p *Pebble) recover() error {
 		}
 	}
 	return nil
-}
-
-func (p *Pebble) empty() (bool, error) {
-	it, err := p.db.NewIter(nil)
-	if err != nil {
-		return false, fmt.Errorf("scanning database: %w", err)
-	}
-	ok := it.First()
-	if err := it.Close(); err != nil {
-		return false, fmt.Errorf("scanning database: %w", err)
-	}
-	return !ok, nil
 }
 
 // get returns a copy of the value of k, or ErrNotFound.

@@ -1,10 +1,19 @@
 package store_test
 
 import (
+	"bytes"
 	"context"
+	"fmt"
+	"io"
+	"runtime"
+	"strings"
+	"sync"
 	"testing"
+	"time"
 
+	"github.com/cockroachdb/pebble/v2"
 	"github.com/cockroachdb/pebble/v2/vfs"
+	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	"go.uber.org/goleak"
 
@@ -31,3 +40,250 @@ func openMem(t *testing.T, o storetest.Options) store.Store {
 func TestContract(t *testing.T) {
 	storetest.Run(t, openMem)
 }
+
+var t0 = time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC)
+
+func memConfig(fs vfs.FS, clock *storetest.Clock) store.Config {
+	return store.Config{Dir: "db", FS: fs, Now: clock.Now, VisibilityTimeout: time.Minute, MaxDeliveries: 2}
+}
+
+func TestReopenKeepsState(t *testing.T) {
+	ctx := context.Background()
+	fs := vfs.NewMem()
+	clock := storetest.NewClock(t0)
+	s, err := store.Open(ctx, memConfig(fs, clock))
+	require.NoError(t, err)
+	var ids []store.ID
+	for i := range 6 {
+		r, err := s.Put(ctx, storetest.Msg("12345678", "0363", "WMO315", fmt.Sprint("ID-", i), ""))
+		require.NoError(t, err)
+		ids = append(ids, r.ID)
+	}
+	l, err := s.List(ctx, "0363", 3)
+	require.NoError(t, err)
+	require.Len(t, l, 3)
+	require.NoError(t, s.Ack(ctx, "0363", ids[0]))
+	require.NoError(t, s.Ack(ctx, "0363", ids[4]))
+	before := s.Stats()
+	require.NoError(t, s.Close())
+
+	// The clock went back an hour: ids must still increase.
+	clock.Advance(-time.Hour)
+	s, err = store.Open(ctx, memConfig(fs, clock))
+	require.NoError(t, err)
+	defer s.Close()
+	require.NoError(t, s.Check(ctx))
+	after := s.Stats()
+	assert.Equal(t, before.Pending, after.Pending)
+	assert.Equal(t, int64(4), after.Pending)
+
+	l, err = s.List(ctx, "0363", 10)
+	require.NoError(t, err)
+	assert.Equal(t, []store.ID{ids[3], ids[5]}, entryIDs(l), "leases survive a restart")
+	r, err := s.Put(ctx, storetest.Msg("12345678", "0363", "WMO315", "NEW", ""))
+	require.NoError(t, err)
+	assert.Positive(t, bytes.Compare(r.ID[:], ids[5][:]), "ids increase across restarts")
+
+	clock.Advance(time.Hour + 2*time.Minute)
+	l, err = s.List(ctx, "0363", 10)
+	require.NoError(t, err)
+	assert.Equal(t, []store.ID{ids[1], ids[2], ids[3], ids[5], r.ID}, entryIDs(l), "expired leases are visible again after restart")
+	require.NoError(t, s.Check(ctx))
+}
+
+func entryIDs(es []store.Entry) []store.ID {
+	out := make([]store.ID, len(es))
+	for i, e := range es {
+		out[i] = e.ID
+	}
+	return out
+}
+
+func TestOpenRefusesForeignDirectory(t *testing.T) {
+	ctx := context.Background()
+	cases := []struct {
+		name  string
+		setup func(t *testing.T, fs vfs.FS)
+		want  error
+	}{
+		{"unrelated files", func(t *testing.T, fs vfs.FS) {
+			require.NoError(t, fs.MkdirAll("db", 0o755))
+			f, err := fs.Create("db/notes.txt", vfs.WriteCategoryUnspecified)
+			require.NoError(t, err)
+			_, err = f.Write([]byte("keep me"))
+			require.NoError(t, err)
+			require.NoError(t, f.Close())
+		}, store.ErrForeignDir},
+		{"another pebble database", func(t *testing.T, fs vfs.FS) {
+			db, err := pebble.Open("db", &pebble.Options{FS: fs, FormatMajorVersion: pebble.FormatNewest, Logger: quietLogger{}})
+			require.NoError(t, err)
+			require.NoError(t, db.Set([]byte("their-key"), []byte("their-value"), pebble.Sync))
+			require.NoError(t, db.Close())
+		}, store.ErrForeignDir},
+		{"corrupt manifest", func(t *testing.T, fs vfs.FS) {
+			s, err := store.Open(ctx, store.Config{Dir: "db", FS: fs})
+			require.NoError(t, err)
+			require.NoError(t, s.Close())
+			names, err := fs.List("db")
+			require.NoError(t, err)
+			for _, n := range names {
+				if strings.HasPrefix(n, "MANIFEST-") {
+					f, err := fs.Create("db/"+n, vfs.WriteCategoryUnspecified)
+					require.NoError(t, err)
+					_, err = f.Write(bytes.Repeat([]byte{0xde, 0xad}, 100))
+					require.NoError(t, err)
+					require.NoError(t, f.Close())
+				}
+			}
+		}, store.ErrCorrupt},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			fs := vfs.NewMem()
+			tc.setup(t, fs)
+			before := snapshotDir(t, fs, "db")
+			_, err := store.Open(ctx, store.Config{Dir: "db", FS: fs})
+			require.Error(t, err)
+			assert.ErrorIs(t, err, tc.want)
+			t.Log(err)
+			assert.Equal(t, before, snapshotDir(t, fs, "db"), "the directory is left untouched")
+		})
+	}
+}
+
+// snapshotDir returns the names and contents of the files in dir.
+func snapshotDir(t *testing.T, fs vfs.FS, dir string) map[string]string {
+	t.Helper()
+	names, err := fs.List(dir)
+	require.NoError(t, err)
+	out := map[string]string{}
+	for _, n := range names {
+		f, err := fs.Open(fs.PathJoin(dir, n))
+		require.NoError(t, err)
+		b, err := io.ReadAll(f)
+		require.NoError(t, err)
+		require.NoError(t, f.Close())
+		out[n] = string(b)
+	}
+	return out
+}
+
+func TestConfigValidate(t *testing.T) {
+	cases := []struct {
+		name string
+		cfg  store.Config
+		ok   bool
+	}{
+		{"minimal", store.Config{Dir: "db"}, true},
+		{"no dir", store.Config{}, false},
+		{"negative timeout", store.Config{Dir: "db", VisibilityTimeout: -time.Second}, false},
+		{"payload outlives metadata", store.Config{Dir: "db", PayloadRetention: 48 * time.Hour, MetadataRetention: time.Hour}, false},
+		{"too many deliveries", store.Config{Dir: "db", MaxDeliveries: 100000}, false},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			cfg := tc.cfg
+			cfg.FS = vfs.NewMem()
+			s, err := store.Open(context.Background(), cfg)
+			if tc.ok {
+				require.NoError(t, err)
+				require.NoError(t, s.Close())
+				return
+			}
+			assert.ErrorIs(t, err, store.ErrInvalid)
+		})
+	}
+}
+
+func TestCloseFailsPendingPutsCleanly(t *testing.T) {
+	ctx := context.Background()
+	fs := vfs.NewMem()
+	clock := storetest.NewClock(t0)
+	s, err := store.Open(ctx, memConfig(fs, clock))
+	require.NoError(t, err)
+	var mu sync.Mutex
+	stored := map[string]store.ID{}
+	var wg sync.WaitGroup
+	for w := range 16 {
+		wg.Go(func() {
+			for i := 0; ; i++ {
+				ident := fmt.Sprintf("W%d-%d", w, i)
+				r, err := s.Put(ctx, storetest.Msg("12345678", "0363", "WMO315", ident, ""))
+				if err != nil {
+					assert.ErrorIs(t, err, store.ErrClosed)
+					return
+				}
+				mu.Lock()
+				stored[ident] = r.ID
+				mu.Unlock()
+			}
+		})
+	}
+	for s.Stats().Puts < 200 {
+		runtime.Gosched()
+	}
+	require.NoError(t, s.Close())
+	wg.Wait()
+
+	s, err = store.Open(ctx, memConfig(fs, clock))
+	require.NoError(t, err)
+	defer s.Close()
+	require.NoError(t, s.Check(ctx))
+	for ident, id := range stored {
+		m, err := s.Lookup(ctx, store.Key{Sender: "12345678", Soort: "WMO315", Identificatie: ident})
+		require.NoError(t, err, "a Put that returned must survive Close")
+		assert.Equal(t, id, m.ID)
+	}
+	assert.Equal(t, int64(len(stored)), s.Stats().Pending)
+}
+
+func TestJanitorTruncatesMailboxes(t *testing.T) {
+	ctx := context.Background()
+	clock := storetest.NewClock(t0)
+	s, err := store.Open(ctx, memConfig(vfs.NewMem(), clock))
+	require.NoError(t, err)
+	defer s.Close()
+	var ids []store.ID
+	for i := range 50 {
+		r, err := s.Put(ctx, storetest.Msg("12345678", "0363", "WMO315", fmt.Sprint("ID-", i), ""))
+		require.NoError(t, err)
+		ids = append(ids, r.ID)
+	}
+	// Quarantine the first message, confirm the rest out of order.
+	for range 2 {
+		l, err := s.List(ctx, "0363", 1)
+		require.NoError(t, err)
+		require.Equal(t, ids[0], l[0].ID)
+		clock.Advance(2 * time.Minute)
+	}
+	l, err := s.List(ctx, "0363", 250)
+	require.NoError(t, err)
+	require.Len(t, l, 49, "the first message is quarantined")
+	for i := len(ids) - 1; i >= 1; i-- {
+		require.NoError(t, s.Ack(ctx, "0363", ids[i]))
+	}
+	require.NoError(t, s.RunJanitor(ctx))
+	require.NoError(t, s.Check(ctx))
+
+	// Releasing a message below the head lowers the head again.
+	require.NoError(t, s.Release(ctx, ids[0]))
+	require.NoError(t, s.RunJanitor(ctx))
+	l, err = s.List(ctx, "0363", 250)
+	require.NoError(t, err)
+	assert.Equal(t, []store.ID{ids[0]}, entryIDs(l))
+	r, err := s.Put(ctx, storetest.Msg("12345678", "0363", "WMO315", "LATE", ""))
+	require.NoError(t, err)
+	clock.Advance(2 * time.Minute)
+	l, err = s.List(ctx, "0363", 250)
+	require.NoError(t, err)
+	assert.Equal(t, []store.ID{ids[0], r.ID}, entryIDs(l))
+	require.NoError(t, s.Check(ctx))
+}
+
+// quietLogger discards Pebble's log lines in tests that open Pebble
+// directly.
+type quietLogger struct{}
+
+func (quietLogger) Infof(string, ...any)            {}
+func (quietLogger) Errorf(string, ...any)           {}
+func (l quietLogger) Fatalf(f string, args ...any) { panic(fmt.Sprintf(f, args...)) }
