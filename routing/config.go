@@ -72,7 +72,7 @@ type PrincipalConfig struct {
 	Role Role `yaml:"role"`
 	// Name is for people. Required.
 	Name string `yaml:"name"`
-	// Active, default true.
+	// Active, default true. An inactive principal cannot authenticate.
 	Active *bool `yaml:"active"`
 	// Credentials authenticate the principal; at least one is required.
 	Credentials Credentials `yaml:"credentials"`

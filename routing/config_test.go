@@ -43,6 +43,12 @@ func TestParseExample(t *testing.T) {
 	require.True(t, ok)
 	assert.Equal(t, Operator, p.Role)
 
+	_, ok = r.ByFingerprint([32]byte{0xff, 0xee, 0xdd, 0xcc, 0xbb, 0xaa, 0x99, 0x88, 0x77, 0x66, 0x55, 0x44, 0x33, 0x22, 0x11, 0x00, 0xff, 0xee, 0xdd, 0xcc, 0xbb, 0xaa, 0x99, 0x88, 0x77, 0x66, 0x55, 0x44, 0x33, 0x22, 0x11, 0x00})
+	assert.False(t, ok, "the inactive nza principal cannot authenticate")
+	p, ok = r.Principal("nza")
+	require.True(t, ok)
+	assert.False(t, p.Active)
+
 	p, ok = r.BySubject("CN=isd-waterweg.example,O=ISD Waterweg,C=NL")
 	require.True(t, ok)
 	assert.Equal(t, []string{"0606", "0622"}, p.Gemeenten)

@@ -17,7 +17,9 @@ type Principal struct {
 	ID   string
 	Role Role
 	Name string
-	// Active is false for a party that may neither send nor receive.
+	// Active is false for a party that may neither send nor receive (it
+	// still authenticates, to empty its mailbox) and for a principal that
+	// no longer authenticates.
 	Active bool
 
 	// The fields below are for parties only.
@@ -121,9 +123,14 @@ func New(cfg Config) (*Registry, error) {
 	return r, nil
 }
 
-// add registers p and its credentials, which Validate has checked.
+// add registers p and its credentials, which Validate has checked. An
+// inactive operator, auditor or NZa principal cannot authenticate; an
+// inactive party can, to read what is left in its mailbox.
 func (r *Registry) add(p *Principal, c Credentials) {
 	r.principals[p.ID] = p
+	if !p.Active && !p.Role.IsParty() {
+		return
+	}
 	for _, cert := range c.Certificates {
 		if cert.SHA256 == "" {
 			r.bySubject[cert.Subject] = p

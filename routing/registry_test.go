@@ -208,3 +208,18 @@ func TestPrincipalsSorted(t *testing.T) {
 	assert.IsIncreasing(t, ids)
 	assert.Contains(t, ids, "swv-demo-isd")
 }
+
+func TestInactiveCredentials(t *testing.T) {
+	r := devWith(t, func(c *Config) {
+		setParty("42420001", inactive)(c)
+		f := false
+		c.Principals[0].Active = &f // the operator
+	})
+	p, ok := r.ByToken("dev-42420001")
+	require.True(t, ok, "an inactive party still reads its mailbox")
+	assert.False(t, p.Active)
+	_, ok = r.ByToken("dev-operator")
+	assert.False(t, ok, "an inactive operator cannot authenticate")
+	_, ok = r.Principal("operator")
+	assert.True(t, ok)
+}
