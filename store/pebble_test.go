@@ -284,6 +284,6 @@ func TestJanitorTruncatesMailboxes(t *testing.T) {
 // directly.
 type quietLogger struct{}
 
-func (quietLogger) Infof(string, ...any)            {}
-func (quietLogger) Errorf(string, ...any)           {}
+func (quietLogger) Infof(string, ...any)           {}
+func (quietLogger) Errorf(string, ...any)          {}
 func (l quietLogger) Fatalf(f string, args ...any) { panic(fmt.Sprintf(f, args...)) }
