@@ -1,0 +1,5 @@
+//go:build !race
+
+package xsd
+
+const raceEnabled = false
