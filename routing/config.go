@@ -180,37 +180,55 @@ func Load(path string) (*Registry, error) {
 // Parse decodes a registry file, rejecting unknown keys, validates it and
 // builds the Registry. All problems come back together in a *ConfigError.
 func Parse(data []byte) (*Registry, error) {
-	cfg, err := ParseConfig(data)
+	cfg, err := decodeConfig(data)
 	if err != nil {
 		return nil, err
 	}
-	return New(cfg)
+	r, err := New(cfg)
+	if err != nil {
+		// Parse the file again for the line of each party: a valid file,
+		// the common case, is parsed once.
+		addLines(data, &cfg)
+		_, err = New(cfg)
+	}
+	return r, err
 }
 
-// ParseConfig decodes a registry file into a Config without validating it
-// beyond its syntax and keys.
+// ParseConfig decodes a registry file into a Config, with the Line of each
+// party and principal, without validating it beyond its syntax and keys.
 func ParseConfig(data []byte) (Config, error) {
+	cfg, err := decodeConfig(data)
+	if err == nil {
+		addLines(data, &cfg)
+	}
+	return cfg, err
+}
+
+// decodeConfig decodes a registry file strictly: unknown keys, duplicate
+// keys and a second document are errors.
+func decodeConfig(data []byte) (Config, error) {
 	var cfg Config
 	if len(data) > MaxFileSize {
 		return cfg, &ConfigError{Problems: []Problem{{Msg: fmt.Sprintf("file larger than %d bytes", MaxFileSize)}}}
 	}
-	// First the document tree, for line numbers and syntax errors.
-	var root yaml.Node
-	if err := yaml.Unmarshal(data, &root); err != nil {
-		return cfg, &ConfigError{Problems: yamlProblems(err)}
-	}
 	dec := yaml.NewDecoder(bytes.NewReader(data))
 	dec.KnownFields(true)
-	var problems []Problem
 	if err := dec.Decode(&cfg); err != nil && !errors.Is(err, io.EOF) {
-		problems = yamlProblems(err)
+		return cfg, &ConfigError{Problems: yamlProblems(err)}
 	}
 	var extra yaml.Node
 	if err := dec.Decode(&extra); !errors.Is(err, io.EOF) {
-		problems = append(problems, Problem{Line: extra.Line, Msg: "more than one YAML document; a registry file holds one"})
+		return cfg, &ConfigError{Problems: []Problem{{Line: extra.Line, Msg: "more than one YAML document; a registry file holds one"}}}
 	}
-	if len(problems) > 0 {
-		return cfg, &ConfigError{Problems: problems}
+	return cfg, nil
+}
+
+// addLines sets the Line of each party and principal of cfg, decoded from
+// data.
+func addLines(data []byte, cfg *Config) {
+	var root yaml.Node
+	if yaml.Unmarshal(data, &root) != nil {
+		return
 	}
 	partyLines, principalLines := itemLines(&root, "parties"), itemLines(&root, "principals")
 	for i := range cfg.Parties {
@@ -223,7 +241,6 @@ func ParseConfig(data []byte) (Config, error) {
 			cfg.Principals[i].Line = principalLines[i]
 		}
 	}
-	return cfg, nil
 }
 
 // yamlLine recognises the "line N: " prefix of the decoder's messages.

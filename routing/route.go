@@ -141,16 +141,18 @@ func (r *Registry) findHeen(ctx context.Context, p *Principal, h bericht.Header,
 		key = HeenKey{Sender: h.Ontvanger, Berichtsoort: s.Pair, Identificatie: h.DeclaratieIdentificatie, Dagtekening: h.DeclaratieDagtekening}
 		answerer = h.Afzender
 	}
-	missing := refuse(CodeRetourWithoutHeen, "no %s %s from %s to %s known", key.Berichtsoort, key.Identificatie, key.Sender, answerer)
+	missing := func() error {
+		return refuse(CodeRetourWithoutHeen, "no %s %s from %s to %s known", key.Berichtsoort, key.Identificatie, key.Sender, answerer)
+	}
 	if key.Identificatie == "" || heen == nil {
-		return HeenRef{}, missing
+		return HeenRef{}, missing()
 	}
 	ref, ok, err := heen(ctx, key)
 	switch {
 	case err != nil:
 		return HeenRef{}, fmt.Errorf("looking up %s %s from %s: %w", key.Berichtsoort, key.Identificatie, key.Sender, err)
 	case !ok || ref.Sender != key.Sender || (ref.Recipient != answerer && ref.Recipient != p.ID):
-		return HeenRef{}, missing
+		return HeenRef{}, missing()
 	}
 	return ref, nil
 }
