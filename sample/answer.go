@@ -38,7 +38,7 @@ func (g *Generator) retour(heen *Message, s bericht.Soort, opt AnswerOptions) *M
 	if body {
 		codes = []string{"0200"}
 	}
-	w := newWriter(s)
+	w := g.newWriter(s)
 	writeHeader(w, s, h, func() {
 		w.leaf("IdentificatieRetour", h.IdentificatieRetour)
 		w.leaf("DagtekeningRetour", h.DagtekeningRetour)
@@ -53,7 +53,7 @@ func (g *Generator) retour(heen *Message, s bericht.Soort, opt AnswerOptions) *M
 	if body {
 		builders[heen.Soort.Number].write(w, heen.content, &plan{reject: opt.Reject})
 	}
-	return &Message{Soort: s, Header: h, XML: w.finish()}
+	return &Message{Soort: s, Header: h, XML: g.finish(s, w)}
 }
 
 // declaratieAntwoord builds the 325 answering the 323 heen: its own header
@@ -84,7 +84,7 @@ func (g *Generator) declaratieAntwoord(heen *Message, s bericht.Soort, opt Answe
 	if len(codes) == 0 {
 		codes = []string{"0200"}
 	}
-	w := newWriter(s)
+	w := g.newWriter(s)
 	writeHeader(w, s, h, func() {
 		w.open("DeclaratieIdentificatie")
 		w.bleaf("Identificatie", heen.Header.Identificatie)
@@ -123,5 +123,5 @@ func (g *Generator) declaratieAntwoord(heen *Message, s bericht.Soort, opt Answe
 		}
 		w.close("DeclaratieAntwoord")
 	}
-	return &Message{Soort: s, Header: h, XML: w.finish()}
+	return &Message{Soort: s, Header: h, XML: g.finish(s, w)}
 }

@@ -80,21 +80,29 @@ type Generator struct {
 	key     uint64 // seed-derived key for identifiers
 	counter uint64 // identifiers issued so far
 	now     func() time.Time
+	sizes   map[string]int // largest message so far per berichtsoort, to size buffers
 }
 
 // New returns a Generator for seed.
 func New(seed int64) *Generator {
 	s := uint64(seed)
 	return &Generator{
-		rng: rand.New(rand.NewPCG(s, s^0x9e3779b97f4a7c15)),
-		key: splitmix(s),
-		now: time.Now,
+		rng:   rand.New(rand.NewPCG(s, s^0x9e3779b97f4a7c15)),
+		key:   splitmix(s),
+		now:   time.Now,
+		sizes: map[string]int{},
 	}
 }
 
 // Heen generates a heen-type message (301, 305, 307, 315, 317, 319 or 323
 // of either standard) and keeps its content so Answer can answer it.
 func (g *Generator) Heen(s bericht.Soort, opt Options) (*Message, error) {
+	return g.heen(s, opt, true)
+}
+
+// heen builds a heenbericht; without xml it only invents the content, for
+// Generate to answer.
+func (g *Generator) heen(s bericht.Soort, opt Options, xml bool) (*Message, error) {
 	if s.Answers() {
 		return nil, fmt.Errorf("generating %s: not a heenbericht (use Generate or Answer)", s.Name)
 	}
@@ -103,11 +111,14 @@ func (g *Generator) Heen(s bericht.Soort, opt Options) (*Message, error) {
 		return nil, fmt.Errorf("generating %s: unknown berichtsoort", s.Name)
 	}
 	h := g.header(s, opt)
-	content := b.build(g, s, opt, h)
-	w := newWriter(s)
-	writeHeader(w, s, h, nil)
-	b.write(w, content, nil)
-	return &Message{Soort: s, Header: h, XML: w.finish(), content: content}, nil
+	m := &Message{Soort: s, Header: h, content: b.build(g, s, opt, h)}
+	if xml {
+		w := g.newWriter(s)
+		writeHeader(w, s, h, nil)
+		b.write(w, m.content, nil)
+		m.XML = g.finish(s, w)
+	}
+	return m, nil
 }
 
 // Answer generates the answer to heen, which must come from Heen: the
@@ -146,11 +157,25 @@ func (g *Generator) Generate(s bericht.Soort, opt Options) (*Message, error) {
 		hopt.Afzender, hopt.Ontvanger, hopt.Identificatie = opt.Ontvanger, opt.Afzender, ""
 		aopt.Identificatie = opt.Identificatie
 	}
-	heen, err := g.Heen(heenSoort, hopt)
+	heen, err := g.heen(heenSoort, hopt, false)
 	if err != nil {
 		return nil, err
 	}
 	return g.Answer(heen, aopt)
+}
+
+// newWriter starts a message of berichtsoort s in a buffer as large as
+// the largest one so far, so a message costs one allocation.
+func (g *Generator) newWriter(s bericht.Soort) *writer {
+	return newWriter(s, max(g.sizes[s.Name], 2048))
+}
+
+func (g *Generator) finish(s bericht.Soort, w *writer) []byte {
+	b := w.finish()
+	if len(b) > g.sizes[s.Name] {
+		g.sizes[s.Name] = len(b) + len(b)/8
+	}
+	return b
 }
 
 // today is the generator's notion of the current date (UTC midnight).

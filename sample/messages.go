@@ -52,9 +52,9 @@ func (w *writer) retourCodes(codes ...string) {
 	w.close("RetourCodes")
 }
 
-func newWriter(s bericht.Soort) *writer {
+func newWriter(s bericht.Soort, size int) *writer {
 	w := &writer{
-		b:     make([]byte, 0, 4096),
+		b:     make([]byte, 0, size),
 		msg:   strings.ToLower(s.Name),
 		basis: string(s.Standard),
 	}

@@ -146,3 +146,27 @@ func TestInvalidOverrideIsRejected(t *testing.T) {
 	require.Error(t, err)
 	require.True(t, strings.Contains(err.Error(), "Afzender"), err.Error())
 }
+
+// BenchmarkValidateGenerated is the baseline for BenchmarkGenerate: parsing
+// and XSD-validating the same messages with libxml2, as the switch does.
+func BenchmarkValidateGenerated(b *testing.B) {
+	set := loadSchemas(b)
+	for _, tc := range []struct {
+		name string
+		opt  Options
+	}{
+		{"WMO301", Options{Products: 3}},
+		{"JW323", Options{Clients: 10, Products: 3}},
+	} {
+		s, _ := bericht.Lookup(tc.name)
+		m, err := New(1).Generate(s, tc.opt)
+		require.NoError(b, err)
+		b.Run(tc.name, func(b *testing.B) {
+			for b.Loop() {
+				if err := set.validate(s, m.XML); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
