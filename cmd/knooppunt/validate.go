@@ -1,0 +1,232 @@
+package main
+
+import (
+	"bufio"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"runtime"
+	"sync"
+
+	"github.com/knooppunt/knooppunt/xsd"
+)
+
+func init() {
+	commands["validate"] = command{
+		summary: "check messages against the iWmo/iJw 3.2 schemas",
+		run:     runValidate,
+	}
+}
+
+const validateUsage = `Usage: knooppunt validate [--schemas DIR] [--json] FILE...
+
+Checks each FILE ('-' for standard input) as the switch checks a message it
+receives: size, encoding, DOCTYPE, well-formedness, root namespace (standard,
+release, berichtsoort), BerichtCode, and the berichtsoort's XML schema.
+
+Output, one line per valid file and one per problem:
+  FILE: ok iwmo 3.2 WMO301
+  FILE:LINE:COL: message            (a violation with its position)
+  FILE: code: message               (a refusal without a position)
+With --json, one JSON object per file instead.
+
+Exit status: 0 all files valid, 1 any file invalid, 2 usage or I/O error.
+
+Flags:
+  --schemas DIR   load the message schemas found below DIR (an official
+                  release bundle) instead of the embedded ones
+  --json          print one JSON object per file
+  --jobs N        validate N files at a time (default: number of CPUs)
+`
+
+// fileResult is the verdict on one file, also its --json form.
+type fileResult struct {
+	File       string          `json:"file"`
+	Valid      bool            `json:"valid"`
+	Soort      string          `json:"soort,omitempty"` // "iwmo 3.2 WMO301"
+	Header     *jsonHeader     `json:"header,omitempty"`
+	Code       string          `json:"code,omitempty"`
+	Detail     string          `json:"detail,omitempty"`
+	Violations []jsonViolation `json:"violations,omitempty"`
+	Omitted    int             `json:"omitted,omitempty"`
+	IOError    string          `json:"io_error,omitempty"`
+}
+
+type jsonHeader struct {
+	BerichtCode             string `json:"berichtCode,omitempty"`
+	Afzender                string `json:"afzender,omitempty"`
+	Ontvanger               string `json:"ontvanger,omitempty"`
+	Identificatie           string `json:"identificatie,omitempty"`
+	Dagtekening             string `json:"dagtekening,omitempty"`
+	IdentificatieRetour     string `json:"identificatieRetour,omitempty"`
+	DagtekeningRetour       string `json:"dagtekeningRetour,omitempty"`
+	DeclaratieIdentificatie string `json:"declaratieIdentificatie,omitempty"`
+}
+
+type jsonViolation struct {
+	Line    int    `json:"line"`
+	Column  int    `json:"column"`
+	Message string `json:"message"`
+}
+
+func runValidate(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("validate", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.Usage = func() {}
+	schemas := fs.String("schemas", "", "directory with a release bundle of XSDs")
+	asJSON := fs.Bool("json", false, "one JSON object per file")
+	jobs := fs.Int("jobs", runtime.GOMAXPROCS(0), "files validated at a time")
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			fmt.Fprint(stdout, validateUsage)
+			return 0
+		}
+		fmt.Fprint(stderr, validateUsage)
+		return 2
+	}
+	files := fs.Args()
+	if len(files) == 0 || *jobs < 1 {
+		fmt.Fprint(stderr, "knooppunt validate: no FILE given\n\n"+validateUsage)
+		return 2
+	}
+
+	set, err := xsd.Load(xsd.Config{Dir: *schemas})
+	if err != nil {
+		fmt.Fprintf(stderr, "knooppunt validate: %v\n", err)
+		return 2
+	}
+	defer set.Close()
+
+	// Workers validate in parallel; results are printed in argument order.
+	results := make([]chan fileResult, len(files))
+	for i := range results {
+		results[i] = make(chan fileResult, 1)
+	}
+	next := make(chan int)
+	var stdinOnce sync.Once
+	var wg sync.WaitGroup
+	for range min(*jobs, len(files)) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range next {
+				results[i] <- check(set, files[i], stdin, &stdinOnce)
+			}
+		}()
+	}
+	go func() {
+		for i := range files {
+			next <- i
+		}
+		close(next)
+		wg.Wait()
+	}()
+
+	out := bufio.NewWriter(stdout)
+	defer out.Flush()
+	enc := json.NewEncoder(out)
+	enc.SetEscapeHTML(false)
+	status := 0
+	for i := range files {
+		r := <-results[i]
+		switch {
+		case r.IOError != "":
+			status = 2
+		case !r.Valid && status == 0:
+			status = 1
+		}
+		if *asJSON {
+			if err := enc.Encode(r); err != nil {
+				fmt.Fprintf(stderr, "knooppunt validate: %v\n", err)
+				return 2
+			}
+			continue
+		}
+		if r.IOError != "" {
+			out.Flush()
+			fmt.Fprintf(stderr, "%s: %s\n", r.File, r.IOError)
+			continue
+		}
+		printText(out, r)
+	}
+	return status
+}
+
+func printText(w io.Writer, r fileResult) {
+	if r.Valid {
+		fmt.Fprintf(w, "%s: ok %s\n", r.File, r.Soort)
+		return
+	}
+	for _, v := range r.Violations {
+		if v.Line > 0 {
+			fmt.Fprintf(w, "%s:%d:%d: %s\n", r.File, v.Line, v.Column, v.Message)
+		} else {
+			fmt.Fprintf(w, "%s: %s: %s\n", r.File, r.Code, v.Message)
+		}
+	}
+	if len(r.Violations) == 0 {
+		fmt.Fprintf(w, "%s: %s: %s\n", r.File, r.Code, r.Detail)
+	}
+	if r.Omitted > 0 {
+		fmt.Fprintf(w, "%s: %s: %d more violations not shown\n", r.File, r.Code, r.Omitted)
+	}
+}
+
+// check reads and validates one file; "-" is standard input, read once.
+func check(set *xsd.Set, name string, stdin io.Reader, stdinOnce *sync.Once) fileResult {
+	r := fileResult{File: name}
+	var data []byte
+	var err error
+	if name == "-" {
+		r.File = "<stdin>"
+		err = errors.New("standard input named twice")
+		stdinOnce.Do(func() { data, err = readLimited(stdin, set.MaxSize()) })
+	} else {
+		var f *os.File
+		if f, err = os.Open(name); err == nil {
+			data, err = readLimited(f, set.MaxSize())
+			f.Close()
+		}
+	}
+	if err != nil {
+		r.IOError = err.Error()
+		return r
+	}
+	h, err := set.Validate(data)
+	if h.Soort.Name != "" {
+		r.Soort = h.Soort.String()
+		r.Header = &jsonHeader{
+			BerichtCode: h.BerichtCode, Afzender: h.Afzender, Ontvanger: h.Ontvanger,
+			Identificatie: h.Identificatie, Dagtekening: h.Dagtekening,
+			IdentificatieRetour: h.IdentificatieRetour, DagtekeningRetour: h.DagtekeningRetour,
+			DeclaratieIdentificatie: h.DeclaratieIdentificatie,
+		}
+	}
+	if err == nil {
+		r.Valid = true
+		return r
+	}
+	var e *xsd.Error
+	if !errors.As(err, &e) {
+		r.IOError = err.Error()
+		return r
+	}
+	r.Code, r.Detail, r.Omitted = e.Code, e.Detail, e.Omitted
+	for _, v := range e.Violations {
+		r.Violations = append(r.Violations, jsonViolation{v.Line, v.Column, v.Message})
+	}
+	return r
+}
+
+// readLimited reads at most max+1 bytes, enough for Validate to refuse a
+// message that is too large without reading all of it.
+func readLimited(r io.Reader, max int64) ([]byte, error) {
+	data, err := io.ReadAll(io.LimitReader(r, max+1))
+	if err != nil {
+		return nil, fmt.Errorf("reading: %w", err)
+	}
+	return data, nil
+}
