@@ -79,6 +79,7 @@ type Generator struct {
 	rng     *rand.Rand
 	key     uint64 // seed-derived key for identifiers
 	counter uint64 // identifiers issued so far
+	nummers uint64 // ToewijzingNummers issued so far
 	now     func() time.Time
 	sizes   map[string]int // largest message so far per berichtsoort, to size buffers
 }
@@ -248,15 +249,27 @@ func (g *Generator) NextID() string {
 	return string(b[:])
 }
 
-// permute62 is a bijection on [0, 2^62) keyed by key: xor-shift and odd
-// multiplications, each invertible modulo 2^62.
-func permute62(x, key uint64) uint64 {
-	const mask = 1<<62 - 1
+// nextToewijzingNummer returns a ToewijzingNummer (LDT_Nummer, at most 9
+// digits) that does not repeat within the generator for 2^29 calls (TR332),
+// the same keyed permutation as NextID on 29 bits, offset to 9 digits.
+func (g *Generator) nextToewijzingNummer() int {
+	g.nummers++
+	return 100_000_000 + int(permute(g.nummers, g.key, 29))
+}
+
+// permute62 is permute on 62 bits: 36^12 > 2^62, so the result always
+// fits 12 base-36 digits.
+func permute62(x, key uint64) uint64 { return permute(x, key, 62) }
+
+// permute is a bijection on [0, 2^bits) keyed by key: xor with the key,
+// odd multiplications and xor-shifts, each invertible modulo 2^bits.
+func permute(x, key uint64, bits uint) uint64 {
+	mask := uint64(1)<<bits - 1
 	x = (x ^ key) & mask
 	x = (x * 0xbf58476d1ce4e5b9) & mask
-	x ^= x >> 31
+	x ^= x >> (bits / 2)
 	x = (x * 0x94d049bb133111eb) & mask
-	x ^= x >> 29
+	x ^= x >> (bits/2 - 1)
 	return x
 }
 

@@ -325,7 +325,7 @@ type line struct {
 func (g *Generator) product(std bericht.Standard, ingang time.Time, n int, budgetOK bool) line {
 	kind := pick(g, catalogs[std])
 	l := line{
-		nummer:    g.between(100000, 999999999),
+		nummer:    g.nextToewijzingNummer(),
 		categorie: kind.categorie,
 		code:      fmt.Sprintf("%s%c%02d", kind.categorie, 'A'+rune(n/100%26), n%100),
 		ingang:    ingang,
@@ -651,7 +651,7 @@ func build317(g *Generator, s bericht.Soort, opt Options, h bericht.Header) any 
 			l := g.product(s.Standard, ingang, base+i, false)
 			v.teWijzigen = append(v.teWijzigen, l)
 		case g.chance(2):
-			v.ongewijzigd = append(v.ongewijzigd, g.between(100000, 999999999))
+			v.ongewijzigd = append(v.ongewijzigd, g.nextToewijzingNummer())
 		default:
 			v.nieuw = append(v.nieuw, g.product(s.Standard, ingang, base+i, false))
 		}
@@ -816,7 +816,7 @@ func build323(g *Generator, s bericht.Soort, opt Options, h bericht.Header) any 
 			u := pick(g, kind.units)
 			pr := prestatie{
 				referentie: "P" + g.NextID(), // TR314: unique ReferentieNummer
-				toewijzing: g.between(100000, 999999999),
+				toewijzing: g.nextToewijzingNummer(),
 				categorie:  kind.categorie,
 				code:       fmt.Sprintf("%s%c%02d", kind.categorie, 'A'+rune((base+i)/100%26), (base+i)%100),
 				begin:      begin, eind: eind, // CS337, TR387, TR388: one whole month

@@ -548,3 +548,24 @@ func BenchmarkGenerate(b *testing.B) {
 		})
 	}
 }
+
+func TestPermuteIsBijective(t *testing.T) {
+	for _, bits := range []uint{8, 12, 29} {
+		seen := map[uint64]bool{}
+		limit := uint64(1) << min(bits, 16)
+		for x := range limit {
+			y := permute(x, 0x5eed, bits)
+			require.Less(t, y, uint64(1)<<bits)
+			require.False(t, seen[y], "bits %d: %d repeats", bits, y)
+			seen[y] = true
+		}
+	}
+	g := New(2)
+	nummers := map[int]bool{}
+	for range 50000 {
+		n := g.nextToewijzingNummer()
+		require.True(t, n >= 100_000_000 && n <= 999_999_999, n)
+		require.False(t, nummers[n], n)
+		nummers[n] = true
+	}
+}
