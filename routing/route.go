@@ -151,8 +151,19 @@ func (r *Registry) findHeen(ctx context.Context, p *Principal, h bericht.Header,
 	switch {
 	case err != nil:
 		return HeenRef{}, fmt.Errorf("looking up %s %s from %s: %w", key.Berichtsoort, key.Identificatie, key.Sender, err)
-	case !ok || ref.Sender != key.Sender || (ref.Recipient != answerer && ref.Recipient != p.ID):
+	case !ok || ref.Sender != key.Sender || !r.receivedBy(ref.Recipient, answerer, p):
 		return HeenRef{}, missing()
 	}
 	return ref, nil
+}
+
+// receivedBy reports whether a heenbericht recorded as delivered to
+// recipient (a header Ontvanger or a mailbox) reached answerer, the party
+// that answers it, or p, the principal answering for it.
+func (r *Registry) receivedBy(recipient, answerer string, p *Principal) bool {
+	if recipient == answerer || recipient == p.ID {
+		return true
+	}
+	box, ok := r.MailboxOf(answerer)
+	return ok && recipient == box
 }

@@ -315,8 +315,12 @@ func TestRouteSamenwerkingsverband(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, Decision{Soort: h316.Soort, Sender: "0606", Recipient: "42420001", Mailbox: "42420001", HeenID: "h315", OnBehalf: true}, d)
 
-	// Gemeente 0606 itself may send too, were it given credentials.
+	// Gemeente 0606 itself may send too, were it given credentials, and
+	// answer what its samenwerkingsverband received.
 	assert.True(t, r.MayActFor(principal(t, r, "0606"), "0606"))
+	d, err = r.Route(ctx, principal(t, r, "0606"), h316, heen.lookup)
+	require.NoError(t, err)
+	assert.Equal(t, Decision{Soort: h316.Soort, Sender: "0606", Recipient: "42420001", Mailbox: "42420001", HeenID: "h315"}, d)
 	// Another gemeente may not answer what the samenwerkingsverband got.
 	h316.Afzender, h316.Ontvanger = "42420001", "0384"
 	_, err = r.Route(ctx, principal(t, r, "0384"), h316, heen.lookup)
