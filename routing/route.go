@@ -84,7 +84,7 @@ func (r *Registry) Route(ctx context.Context, p *Principal, h bericht.Header, he
 	case h.Afzender == "" || h.Ontvanger == "" || h.Identificatie == "":
 		return Decision{}, refuse(CodeBadHeader, "%s header lacks Afzender, Ontvanger or Identificatie", s.Name)
 	case p.Role.Acts() != s.Sender:
-		return Decision{}, refuse(CodeWrongDirection, "a %s is sent by a %s, not by %s %s", s.Name, s.Sender, p.Role, p.ID)
+		return Decision{}, refuse(CodeWrongDirection, "%s is sent by %s, not by %s %s", s.Name, Role(s.Sender).withArticle(), p.Role, p.ID)
 	}
 
 	d := Decision{Soort: s, Sender: h.Sender(), Recipient: h.Recipient()}
