@@ -111,3 +111,28 @@ func FuzzParseModel(f *testing.F) {
 		m.xsd(m.basis)
 	})
 }
+
+// BenchmarkLoad measures what the first use of the model costs: parsing
+// both model files and building the 28 element trees.
+func BenchmarkLoad(b *testing.B) {
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := load(modelFS); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkGenerateXSD measures generating the 30 schema documents.
+func BenchmarkGenerateXSD(b *testing.B) {
+	c := loaded()
+	b.ReportAllocs()
+	for b.Loop() {
+		for _, m := range c.models {
+			m.xsd(m.basis)
+			for _, s := range m.messages {
+				m.xsd(s)
+			}
+		}
+	}
+}

@@ -175,6 +175,6 @@ func (w *xsdWriter) ref(name string) string {
 func q(s string) string { return `"` + escape(s) + `"` }
 
 // escape makes s safe inside an attribute value or element text.
-func escape(s string) string {
-	return strings.NewReplacer("&", "&amp;", "<", "&lt;", ">", "&gt;", `"`, "&quot;").Replace(s)
-}
+func escape(s string) string { return escaper.Replace(s) }
+
+var escaper = strings.NewReplacer("&", "&amp;", "<", "&lt;", ">", "&gt;", `"`, "&quot;")

@@ -134,10 +134,10 @@ func Structure(s Soort) *Element {
 	return loaded().trees[s.Name]
 }
 
-// Berichtklassen returns the elements of a retourbericht that carry
-// RetourCodes, in document order: the berichtklassen a retour reports on
-// (Header, Client, ToegewezenProduct, …). It returns nil for a soort
-// without RetourCodes.
+// Berichtklassen returns the elements of an answering message (a
+// retourbericht or a 325) that carry RetourCodes, in document order: the
+// berichtklassen the answer reports on (Header, Client, ToegewezenProduct,
+// …). It returns nil for a soort without RetourCodes.
 func Berichtklassen(s Soort) []*Element {
 	root := Structure(s)
 	if root == nil {

@@ -78,3 +78,84 @@ func TestSchemaFilesComplete(t *testing.T) {
 	assert.Contains(t, bericht.SchemaFiles(), "iwmo-3.2/WMO301.xsd", "callers get a copy of the map")
 	assert.True(t, strings.HasPrefix(string(bericht.SchemaFiles()["ijw-3.2/basisschema.xsd"]), "<?xml"))
 }
+
+// TestStandardsDiffer pins the places where iJw 3.2 differs from iWmo 3.2,
+// so a model edit that blurs them fails here as well as in the
+// comparison with the official schemas.
+func TestStandardsDiffer(t *testing.T) {
+	find := func(soort, path string) *bericht.Element {
+		s, ok := bericht.Lookup(soort)
+		require.True(t, ok)
+		var found *bericht.Element
+		bericht.Structure(s).Walk(func(e *bericht.Element) bool {
+			if e.Path == path {
+				found = e
+			}
+			return found == nil
+		})
+		return found
+	}
+	tests := []struct {
+		name        string
+		wmo, jw     string // soorten
+		path        string
+		inWmo, inJw bool
+	}{
+		{"GezagsdragerBekend in 315", "WMO315", "JW315", "Bericht/Client/GezagsdragerBekend", false, true},
+		{"GezagsdragerBekend in 316", "WMO316", "JW316", "Bericht/Client/GezagsdragerBekend", false, true},
+		{"Woonplaatsbeginsel in 319", "WMO319", "JW319", "Bericht/Antwoord/Woonplaatsbeginsel/Gemeente", false, true},
+		{"Woonplaatsbeginsel in 320", "WMO320", "JW320", "Bericht/Antwoord/Woonplaatsbeginsel/Gemeente", false, true},
+		{"Client in both", "WMO301", "JW301", "Bericht/Client/Bsn", true, true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			assert.Equal(t, tt.inWmo, find(tt.wmo, tt.path) != nil, tt.wmo)
+			assert.Equal(t, tt.inJw, find(tt.jw, tt.path) != nil, tt.jw)
+		})
+	}
+
+	categorie := func(soort string) []string {
+		e := find(soort, "Bericht/Client/ToegewezenProducten/ToegewezenProduct/Product/Categorie")
+		require.NotNil(t, e, soort)
+		return e.Type.Enumeration
+	}
+	assert.Contains(t, categorie("WMO301"), "02")
+	assert.NotContains(t, categorie("JW301"), "02")
+	assert.Contains(t, categorie("JW301"), "45")
+	assert.NotContains(t, categorie("WMO301"), "45")
+}
+
+func TestBerichtklassen(t *testing.T) {
+	paths := func(soort string) []string {
+		s, ok := bericht.Lookup(soort)
+		require.True(t, ok)
+		var out []string
+		for _, e := range bericht.Berichtklassen(s) {
+			out = append(out, e.Path)
+		}
+		return out
+	}
+	assert.Equal(t, []string{
+		"Bericht/Header",
+		"Bericht/Client",
+		"Bericht/Client/Relaties/Relatie",
+		"Bericht/Client/Relaties/Relatie/Contact",
+		"Bericht/Client/Contactgegevens/Contact",
+		"Bericht/Client/ToegewezenProducten/ToegewezenProduct",
+	}, paths("WMO302"))
+	for _, s := range bericht.All() {
+		klassen := bericht.Berichtklassen(s)
+		if !s.Answers() {
+			assert.Empty(t, klassen, "%s answers no message", s.Name)
+			continue
+		}
+		require.NotEmpty(t, klassen, s.Name)
+		assert.Equal(t, "Bericht/Header", klassen[0].Path, "%s: the header is a berichtklasse", s.Name)
+		for _, k := range klassen {
+			codes := k.Child("RetourCodes").Child("RetourCode")
+			require.NotNil(t, codes, "%s %s", s.Name, k.Path)
+			assert.Equal(t, "LDT_RetourCode", codes.TypeName)
+		}
+	}
+	assert.Nil(t, bericht.Berichtklassen(bericht.Soort{Name: "WMO999"}))
+}
