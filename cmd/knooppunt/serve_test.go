@@ -1,0 +1,365 @@
+package main
+
+import (
+	"archive/zip"
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/rs/zerolog"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/knooppunt/knooppunt/bericht"
+	"github.com/knooppunt/knooppunt/sample"
+)
+
+// e2e is a whole switch — dev registry, embedded schemas, a real store in
+// a temporary directory, the gateway on 127.0.0.1:0 — driven over HTTP.
+type e2e struct {
+	t      *testing.T
+	inst   *instance
+	url    string
+	client *http.Client
+}
+
+func startE2E(t *testing.T) *e2e {
+	t.Helper()
+	o := serveOptions{dev: true, addr: "127.0.0.1:0", data: t.TempDir(), logLevel: "warn"}
+	log := zerolog.New(zerolog.NewTestWriter(t)).Level(zerolog.WarnLevel)
+	inst, err := startInstance(context.Background(), o, log)
+	require.NoError(t, err)
+	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 16}}
+	t.Cleanup(func() {
+		client.CloseIdleConnections()
+		require.Equal(t, 0, inst.shutdown(context.Background(), log))
+	})
+	return &e2e{t: t, inst: inst, url: "http://" + inst.ln.Addr().String(), client: client}
+}
+
+type reply struct {
+	status int
+	header http.Header
+	body   []byte
+}
+
+func (r reply) field(t *testing.T, name string) any {
+	t.Helper()
+	var m map[string]any
+	require.NoError(t, json.Unmarshal(r.body, &m), string(r.body))
+	return m[name]
+}
+
+func (e *e2e) do(method, path, party, contentType string, body []byte) reply {
+	e.t.Helper()
+	var rd io.Reader
+	if body != nil {
+		rd = bytes.NewReader(body)
+	}
+	req, err := http.NewRequest(method, e.url+path, rd)
+	require.NoError(e.t, err)
+	if party != "" {
+		req.Header.Set("Authorization", "Bearer dev-"+party)
+	}
+	if contentType != "" {
+		req.Header.Set("Content-Type", contentType)
+	}
+	resp, err := e.client.Do(req)
+	require.NoError(e.t, err)
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	require.NoError(e.t, err)
+	return reply{status: resp.StatusCode, header: resp.Header, body: b}
+}
+
+func (e *e2e) post(party string, body []byte) reply {
+	e.t.Helper()
+	return e.do(http.MethodPost, "/v1/berichten", party, "application/xml", body)
+}
+
+type listed struct {
+	ID, Berichtsoort, Afzender string
+	Size                       int64
+}
+
+func (e *e2e) list(party string, limit int) []listed {
+	e.t.Helper()
+	r := e.do(http.MethodGet, fmt.Sprintf("/v1/mailbox?limit=%d", limit), party, "", nil)
+	require.Equal(e.t, 200, r.status, string(r.body))
+	var l struct{ Berichten []listed }
+	require.NoError(e.t, json.Unmarshal(r.body, &l))
+	return l.Berichten
+}
+
+// TestEveryBerichtsoortArrives posts a heenbericht of each of the 14 heen
+// types by its rightful sender, then its answer (retour or 325) by the
+// recipient, and checks every one arrives byte-identical in the right
+// mailbox, with the answer linked to its heenbericht.
+func TestEveryBerichtsoortArrives(t *testing.T) {
+	e := startE2E(t)
+	gen := sample.New(1)
+	type sent struct {
+		soort, mailbox string
+		body           []byte
+	}
+	want := map[string]sent{} // by id
+	seen := map[string]bool{}
+	for _, s := range bericht.All() {
+		if s.Answers() {
+			continue
+		}
+		heen, err := gen.Heen(s, sample.Options{})
+		require.NoError(t, err)
+		r := e.post(heen.Header.Sender(), heen.XML)
+		require.Equal(t, http.StatusAccepted, r.status, "%s: %s", s.Name, r.body)
+		require.Equal(t, heen.Header.Recipient(), r.field(t, "ontvanger"), s.Name)
+		require.Equal(t, s.Name, r.field(t, "berichtsoort"))
+		heenID := r.field(t, "id").(string)
+		want[heenID] = sent{s.Name, heen.Header.Recipient(), heen.XML}
+		seen[s.Name] = true
+
+		answer, err := gen.Answer(heen, sample.AnswerOptions{})
+		require.NoError(t, err)
+		r = e.post(answer.Header.Sender(), answer.XML)
+		require.Equal(t, http.StatusAccepted, r.status, "%s: %s", answer.Soort.Name, r.body)
+		require.Equal(t, heen.Header.Sender(), r.field(t, "ontvanger"), "%s goes back to the sender of its %s", answer.Soort.Name, s.Name)
+		answerID := r.field(t, "id").(string)
+		want[answerID] = sent{answer.Soort.Name, heen.Header.Sender(), answer.XML}
+		seen[answer.Soort.Name] = true
+
+		// Track & trace links the two, for both parties.
+		for _, party := range []string{heen.Header.Sender(), heen.Header.Recipient()} {
+			tr := e.do(http.MethodGet, "/v1/berichten/"+heenID, party, "", nil)
+			require.Equal(t, 200, tr.status, string(tr.body))
+			assert.Equal(t, answerID, tr.field(t, "retour"), s.Name)
+		}
+		tr := e.do(http.MethodGet, "/v1/berichten/"+answerID, answer.Header.Sender(), "", nil)
+		require.Equal(t, 200, tr.status)
+		assert.Equal(t, heenID, tr.field(t, "heen"))
+	}
+	require.Len(t, seen, 28, "every berichtsoort was posted")
+
+	got := 0
+	for _, party := range append(append([]string{}, sample.DefaultGemeenten...), sample.DefaultAanbieders...) {
+		for _, l := range e.list(party, 250) {
+			w, ok := want[l.ID]
+			require.True(t, ok, "unexpected message %s in mailbox %s", l.ID, party)
+			assert.Equal(t, w.mailbox, party, "%s landed in the wrong mailbox", w.soort)
+			assert.Equal(t, w.soort, l.Berichtsoort)
+			assert.Equal(t, int64(len(w.body)), l.Size)
+			f := e.do(http.MethodGet, "/v1/mailbox/"+l.ID, party, "", nil)
+			require.Equal(t, 200, f.status)
+			assert.Equal(t, "application/xml", f.header.Get("Content-Type"))
+			require.True(t, bytes.Equal(w.body, f.body), "%s is not byte-identical", w.soort)
+			require.Equal(t, 204, e.do(http.MethodDelete, "/v1/mailbox/"+l.ID, party, "", nil).status)
+			got++
+		}
+		assert.Empty(t, e.list(party, 250), "mailbox %s is empty after confirming", party)
+	}
+	assert.Equal(t, len(want), got, "every message was delivered once")
+
+	// The heenbericht's history now shows the whole life.
+	for id, w := range want {
+		if w.soort != "WMO301" {
+			continue
+		}
+		var tr struct{ Events []struct{ State string } }
+		r := e.do(http.MethodGet, "/v1/berichten/"+id, "operator", "", nil)
+		require.Equal(t, 200, r.status)
+		require.NoError(t, json.Unmarshal(r.body, &tr))
+		var states []string
+		for _, ev := range tr.Events {
+			states = append(states, ev.State)
+		}
+		for _, s := range []string{"received", "validated", "stored", "retour-received", "fetched", "confirmed"} {
+			assert.Contains(t, states, s)
+		}
+	}
+}
+
+func TestErrorPaths(t *testing.T) {
+	e := startE2E(t)
+	gen := sample.New(2)
+	wmo301, _ := bericht.Lookup("WMO301")
+	heen := func() *sample.Message {
+		m, err := gen.Heen(wmo301, sample.Options{Afzender: "0384", Ontvanger: "42420001"})
+		require.NoError(t, err)
+		return m
+	}
+	first := heen()
+	r := e.post("0384", first.XML)
+	require.Equal(t, 202, r.status, string(r.body))
+	id := r.field(t, "id")
+
+	otherContent := heen()
+	otherContent.XML = bytes.Replace(otherContent.XML, []byte(otherContent.Header.Identificatie), []byte(first.Header.Identificatie), 1)
+	unknownRecipient, err := gen.Heen(wmo301, sample.Options{Afzender: "0384", Ontvanger: "99999999"})
+	require.NoError(t, err)
+	wmo302, _ := bericht.Lookup("WMO302")
+	orphan, err := gen.Generate(wmo302, sample.Options{Afzender: "0384", Ontvanger: "42420001"})
+	require.NoError(t, err)
+	invalid := heen()
+	invalid.XML = bytes.Replace(invalid.XML, []byte("<"+"wmo301:Geboortedatum"), []byte("<wmo301:Onbekend/><wmo301:Geboortedatum"), 1)
+	require.NotEqual(t, invalid.XML, heen().XML)
+	bom := append([]byte{0xEF, 0xBB, 0xBF}, heen().XML...)
+	doctype := []byte(`<?xml version="1.0"?><!DOCTYPE x [<!ENTITY e "boom">]><x>&e;</x>`)
+	latin1 := []byte("<?xml version=\"1.0\" encoding=\"UTF-8\"?><x>caf\xe9</x>")
+
+	tests := []struct {
+		name, party, contentType string
+		body                     []byte
+		status                   int
+		code                     string
+	}{
+		{"identical resend", "0384", "application/xml", first.XML, 200, ""},
+		{"same identificatie, other content", "0384", "application/xml", otherContent.XML, 409, "duplicate"},
+		{"spoofing", "0363", "application/xml", heen().XML, 403, "sender-mismatch"},
+		{"wrong direction", "42420001", "application/xml", heen().XML, 422, "wrong-direction"},
+		{"unknown recipient", "0384", "application/xml", unknownRecipient.XML, 422, "unknown-recipient"},
+		{"retour without heen", "42420001", "application/xml", orphan.XML, 422, "retour-without-heen"},
+		{"xsd violation", "0384", "application/xml", invalid.XML, 422, "xsd-invalid"},
+		{"byte order mark", "0384", "application/xml", bom, 400, "byte-order-mark"},
+		{"doctype", "0384", "application/xml", doctype, 400, "doctype"},
+		{"not utf-8", "0384", "application/xml", latin1, 400, "not-utf8"},
+		{"not xml", "0384", "application/xml", []byte("hello"), 400, "not-well-formed"},
+		{"wrong content type", "0384", "text/plain", heen().XML, 415, "unsupported-media-type"},
+		{"over 25 MB", "0384", "application/xml", bytes.Repeat([]byte(" "), 25<<20+1), 413, "body-too-large"},
+		{"no token", "", "application/xml", heen().XML, 401, "unauthenticated"},
+		{"operator posts", "operator", "application/xml", heen().XML, 403, "not-a-party"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r := e.do(http.MethodPost, "/v1/berichten", tt.party, tt.contentType, tt.body)
+			require.Equal(t, tt.status, r.status, string(r.body))
+			if tt.code == "" {
+				assert.Equal(t, id, r.field(t, "id"))
+				assert.Equal(t, "duplicate", r.field(t, "status"))
+				return
+			}
+			assert.Equal(t, tt.code, r.field(t, "code"), string(r.body))
+			if tt.status == 409 {
+				assert.Equal(t, id, r.field(t, "id"), "a conflict names the original")
+			}
+		})
+	}
+	t.Run("violations have positions", func(t *testing.T) {
+		r := e.post("0384", invalid.XML)
+		var body struct {
+			Violations []struct{ Line, Column int }
+		}
+		require.NoError(t, json.Unmarshal(r.body, &body))
+		require.NotEmpty(t, body.Violations)
+		assert.Positive(t, body.Violations[0].Line)
+		assert.Positive(t, body.Violations[0].Column)
+	})
+	// Only the first message reached the aanbieder.
+	l := e.list("42420001", 250)
+	require.Len(t, l, 1)
+	assert.Equal(t, id, l[0].ID)
+	assert.Equal(t, 404, e.do(http.MethodGet, "/v1/mailbox/"+l[0].ID, "65656055", "", nil).status, "another party's message")
+	assert.Equal(t, 404, e.do(http.MethodGet, "/v1/berichten/"+l[0].ID, "65656055", "", nil).status, "another party's trace")
+	assert.Equal(t, 404, e.do(http.MethodDelete, "/v1/mailbox/not-an-id", "42420001", "", nil).status)
+}
+
+// TestConcurrentPollersNeverShare polls one mailbox from two clients at
+// once: inside the lease no message may be handed to both.
+func TestConcurrentPollersNeverShare(t *testing.T) {
+	e := startE2E(t)
+	gen := sample.New(3)
+	wmo301, _ := bericht.Lookup("WMO301")
+	const n = 120
+	for range n {
+		m, err := gen.Heen(wmo301, sample.Options{Afzender: "0384", Ontvanger: "65656055"})
+		require.NoError(t, err)
+		require.Equal(t, 202, e.post("0384", m.XML).status)
+	}
+	var mu sync.Mutex
+	got := map[string]int{}
+	var wg sync.WaitGroup
+	for range 2 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for { // bounded: each round leases at least one message or stops
+				req, _ := http.NewRequest(http.MethodGet, e.url+"/v1/mailbox?limit=7", nil)
+				req.Header.Set("Authorization", "Bearer dev-65656055")
+				resp, err := e.client.Do(req)
+				if !assert.NoError(t, err) {
+					return
+				}
+				var l struct{ Berichten []listed }
+				err = json.NewDecoder(resp.Body).Decode(&l)
+				resp.Body.Close()
+				if !assert.NoError(t, err) || len(l.Berichten) == 0 {
+					return
+				}
+				mu.Lock()
+				for _, b := range l.Berichten {
+					got[b.ID]++
+				}
+				mu.Unlock()
+			}
+		}()
+	}
+	wg.Wait()
+	require.Len(t, got, n, "every message was handed out")
+	for id, c := range got {
+		require.Equal(t, 1, c, "message %s was handed to two pollers inside its lease", id)
+	}
+}
+
+func TestBatchEndToEnd(t *testing.T) {
+	e := startE2E(t)
+	gen := sample.New(4)
+	wmo305, _ := bericht.Lookup("WMO305")
+	var buf bytes.Buffer
+	zw := newZip(&buf)
+	for i := range 3 {
+		m, err := gen.Heen(wmo305, sample.Options{Afzender: "42420001", Ontvanger: "0599"})
+		require.NoError(t, err)
+		zw.add(t, fmt.Sprintf("m%d.xml", i), m.XML)
+	}
+	zw.add(t, "broken.xml", []byte("<nope"))
+	require.NoError(t, zw.Close())
+	r := e.do(http.MethodPost, "/v1/berichten/batch", "42420001", "application/zip", buf.Bytes())
+	require.Equal(t, 200, r.status, string(r.body))
+	assert.EqualValues(t, 3, r.field(t, "accepted"))
+	assert.EqualValues(t, 1, r.field(t, "rejected"))
+	assert.Contains(t, string(r.body), `"code":"not-well-formed"`)
+	assert.Len(t, e.list("0599", 250), 3)
+}
+
+func TestReadinessAndMetrics(t *testing.T) {
+	e := startE2E(t)
+	assert.Equal(t, 200, e.do(http.MethodGet, "/readyz", "", "", nil).status)
+	assert.Equal(t, 200, e.do(http.MethodGet, "/healthz", "", "", nil).status)
+	gen := sample.New(5)
+	wmo301, _ := bericht.Lookup("WMO301")
+	m, err := gen.Heen(wmo301, sample.Options{Afzender: "0384", Ontvanger: "42420001"})
+	require.NoError(t, err)
+	require.Equal(t, 202, e.post("0384", m.XML).status)
+	r := e.do(http.MethodGet, "/metrics", "", "", nil)
+	require.Equal(t, 200, r.status)
+	body := string(r.body)
+	assert.Contains(t, body, `knooppunt_gateway_berichten_total{berichtsoort="WMO301",outcome="stored"} 1`)
+	assert.Contains(t, body, "knooppunt_store_pending_messages 1")
+	assert.NotContains(t, body, m.Header.Identificatie)
+	assert.False(t, strings.Contains(body, `"0384"`), "a party code became a label")
+}
+
+type zipWriter struct{ *zip.Writer }
+
+func newZip(w io.Writer) zipWriter { return zipWriter{zip.NewWriter(w)} }
+
+func (z zipWriter) add(t *testing.T, name string, b []byte) {
+	f, err := z.Create(name)
+	require.NoError(t, err)
+	_, err = f.Write(b)
+	require.NoError(t, err)
+}
