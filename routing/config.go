@@ -177,50 +177,82 @@ func Load(path string) (*Registry, error) {
 	return r, nil
 }
 
-// Parse decodes a registry file, rejecting unknown keys, validates it and
-// builds the Registry. All problems come back together in a *ConfigError.
+// Parse decodes a registry file, validates it and builds the Registry.
+// Every problem — syntax aside, which stops decoding — comes back in one
+// *ConfigError sorted by line: unknown keys, wrong types and the problems
+// Validate finds.
 func Parse(data []byte) (*Registry, error) {
-	cfg, err := decodeConfig(data)
+	cfg, keyProblems, err := decodeConfig(data)
 	if err != nil {
 		return nil, err
 	}
-	r, err := New(cfg)
-	if err != nil {
-		// Parse the file again for the line of each party: a valid file,
-		// the common case, is parsed once.
-		addLines(data, &cfg)
-		_, err = New(cfg)
+	if len(keyProblems) == 0 {
+		if r, err := New(cfg); err == nil {
+			return r, nil
+		}
 	}
-	return r, err
+	// Parse the file again for the line of each party: a valid file, the
+	// common case, is parsed once.
+	addLines(data, &cfg)
+	problems := keyProblems
+	var ce *ConfigError
+	if errors.As(cfg.Validate(), &ce) {
+		problems = append(problems, ce.Problems...)
+	}
+	slices.SortStableFunc(problems, func(a, b Problem) int { return a.Line - b.Line })
+	return nil, &ConfigError{Problems: problems}
 }
 
 // ParseConfig decodes a registry file into a Config, with the Line of each
 // party and principal, without validating it beyond its syntax and keys.
 func ParseConfig(data []byte) (Config, error) {
-	cfg, err := decodeConfig(data)
-	if err == nil {
-		addLines(data, &cfg)
+	cfg, problems, err := decodeConfig(data)
+	if err != nil {
+		return cfg, err
 	}
-	return cfg, err
+	addLines(data, &cfg)
+	if len(problems) > 0 {
+		return cfg, &ConfigError{Problems: problems}
+	}
+	return cfg, nil
 }
 
-// decodeConfig decodes a registry file strictly: unknown keys, duplicate
-// keys and a second document are errors.
-func decodeConfig(data []byte) (Config, error) {
+// decodeConfig decodes a registry file strictly. Unknown keys and values of
+// the wrong type are problems, returned with what could be decoded; broken
+// syntax, duplicate keys and a second document are an error.
+func decodeConfig(data []byte) (Config, []Problem, error) {
 	var cfg Config
 	if len(data) > MaxFileSize {
-		return cfg, &ConfigError{Problems: []Problem{{Msg: fmt.Sprintf("file larger than %d bytes", MaxFileSize)}}}
+		return cfg, nil, &ConfigError{Problems: []Problem{{Msg: fmt.Sprintf("file larger than %d bytes", MaxFileSize)}}}
 	}
 	dec := yaml.NewDecoder(bytes.NewReader(data))
 	dec.KnownFields(true)
-	if err := dec.Decode(&cfg); err != nil && !errors.Is(err, io.EOF) {
-		return cfg, &ConfigError{Problems: yamlProblems(err)}
+	var problems []Problem
+	err := dec.Decode(&cfg)
+	var te *yaml.TypeError
+	switch {
+	case err == nil, errors.Is(err, io.EOF):
+	case errors.As(err, &te) && !duplicateKey(te):
+		problems = yamlProblems(err)
+	default:
+		return cfg, nil, &ConfigError{Problems: yamlProblems(err)}
 	}
 	var extra yaml.Node
 	if err := dec.Decode(&extra); !errors.Is(err, io.EOF) {
-		return cfg, &ConfigError{Problems: []Problem{{Line: extra.Line, Msg: "more than one YAML document; a registry file holds one"}}}
+		return cfg, nil, &ConfigError{Problems: []Problem{{Line: extra.Line, Msg: "more than one YAML document; a registry file holds one"}}}
 	}
-	return cfg, nil
+	return cfg, problems, nil
+}
+
+// duplicateKey reports whether a decoder error names a key defined twice,
+// after which the decoded value is not to be trusted.
+func duplicateKey(te *yaml.TypeError) bool {
+	for _, m := range te.Errors {
+		if strings.Contains(m, "already defined") {
+			return true
+		}
+	}
+	return false
 }
 
 // addLines sets the Line of each party and principal of cfg, decoded from

@@ -70,11 +70,11 @@ func TestUnknownKeysRejectedWithLine(t *testing.T) {
 		line       int
 		key        string
 	}{
-		{"top level", "tokens: true\ntoken: true\n", 2, "token"},
+		{"top level", "tokens: true\ntoken: true\nparties: [{code: \"0384\", role: gemeente, name: x}]\n", 2, "token"},
 		{"in a party", "parties:\n  - code: \"0384\"\n    role: gemeente\n    name: x\n    mailbox: y\n", 5, "mailbox"},
 		{"in credentials", "parties:\n  - code: \"0384\"\n    role: gemeente\n    name: x\n    credentials:\n      certificate: []\n", 6, "certificate"},
-		{"in a certificate", "parties:\n  - code: \"0384\"\n    role: gemeente\n    name: x\n    credentials:\n      certificates:\n        - sha1: ab\n", 7, "sha1"},
-		{"in a principal", "principals:\n  - id: ops\n    role: operator\n    name: x\n    password: y\n", 5, "password"},
+		{"in a certificate", "parties:\n  - code: \"0384\"\n    role: gemeente\n    name: x\n    credentials:\n      certificates:\n        - subject: CN=x\n          sha1: ab\n", 8, "sha1"},
+		{"in a principal", "parties: [{code: \"0384\", role: gemeente, name: x}]\nprincipals:\n  - id: ops\n    role: operator\n    name: x\n    credentials: {certificates: [{subject: CN=x}]}\n    password: y\n", 7, "password"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -245,4 +245,31 @@ func FuzzParse(f *testing.F) {
 			require.Equal(t, p.Active, r.MayActFor(p, p.ID))
 		}
 	})
+}
+
+func TestKeyAndValidationProblemsTogether(t *testing.T) {
+	yaml := `parties:
+  - code: "384"
+    role: gemeente
+    name: x
+  - code: "0363"
+    role: gemeente
+    name: y
+    colour: blue
+  - code: "42420001"
+    role: aanbieder
+    name: z
+    active: maybe
+`
+	problems := problemsOf(t, yaml)
+	assert.Equal(t, []Problem{
+		{2, `party "384": a gemeente is identified by a 4-digit CBS gemeentecode`},
+		{8, `unknown key "colour"`},
+		{12, "cannot unmarshal !!str `maybe` into bool"},
+	}, problems)
+
+	_, err := ParseConfig([]byte(yaml))
+	var ce *ConfigError
+	require.ErrorAs(t, err, &ce)
+	assert.Len(t, ce.Problems, 2, "ParseConfig reports keys and types, not validation")
 }
