@@ -15,31 +15,31 @@ type Code string
 const (
 	// CodeNotAParty: the principal is an operator, auditor or NZa and sends
 	// no messages.
-	CodeNotAParty Code = "not_a_party"
+	CodeNotAParty Code = "not-a-party"
 	// CodeSenderInactive: the authenticated party is inactive in the
 	// registry.
-	CodeSenderInactive Code = "sender_inactive"
+	CodeSenderInactive Code = "sender-inactive"
 	// CodeBadHeader: the header lacks what routing needs (berichtsoort,
 	// Afzender, Ontvanger, Identificatie).
-	CodeBadHeader Code = "bad_header"
+	CodeBadHeader Code = "bad-header"
 	// CodeWrongDirection: the berichtsoort is sent by the other role (an
 	// aanbieder sending a 301, a gemeente sending a 305).
-	CodeWrongDirection Code = "wrong_direction"
+	CodeWrongDirection Code = "wrong-direction"
 	// CodeSenderMismatch: the header names a sender the principal is not
 	// and does not act for (spoofing).
-	CodeSenderMismatch Code = "sender_mismatch"
+	CodeSenderMismatch Code = "sender-mismatch"
 	// CodeReleaseInactive: the standard and release of the message are not
 	// active in the registry, or not for the sender or recipient.
-	CodeReleaseInactive Code = "release_inactive"
+	CodeReleaseInactive Code = "release-inactive"
 	// CodeUnknownRecipient: no party with the recipient's code and role.
-	CodeUnknownRecipient Code = "unknown_recipient"
+	CodeUnknownRecipient Code = "unknown-recipient"
 	// CodeRecipientInactive: the recipient, or the samenwerkingsverband
 	// that handles it, is inactive.
-	CodeRecipientInactive Code = "recipient_inactive"
+	CodeRecipientInactive Code = "recipient-inactive"
 	// CodeRetourWithoutHeen: a retourbericht or declaratie-antwoord whose
 	// heenbericht the switch does not know, or which was not sent to the
 	// party that answers.
-	CodeRetourWithoutHeen Code = "retour_without_heen"
+	CodeRetourWithoutHeen Code = "retour-without-heen"
 )
 
 // Status is the HTTP status the gateway answers with for the code: 403 when

@@ -45,5 +45,5 @@ func ExampleRegistry_Route() {
 	// Output:
 	// 0606 swv-demo-isd <nil>
 	// 42420001 42420001 m-1 true <nil>
-	// wrong_direction 422
+	// wrong-direction 422
 }

@@ -65,10 +65,10 @@ type Decision struct {
 // authenticated just before a reload is judged by the registry routing it.
 //
 // A message that breaks several rules gets the code of the first check:
-// not_a_party, sender_inactive, bad_header, wrong_direction,
-// sender_mismatch, release_inactive (registry and sender),
-// retour_without_heen, unknown_recipient, recipient_inactive,
-// release_inactive (recipient).
+// not-a-party, sender-inactive, bad-header, wrong-direction,
+// sender-mismatch, release-inactive (registry and sender),
+// retour-without-heen, unknown-recipient, recipient-inactive,
+// release-inactive (recipient).
 func (r *Registry) Route(ctx context.Context, p *Principal, h bericht.Header, heen HeenLookup) (Decision, error) {
 	s := h.Soort
 	if p != nil {
