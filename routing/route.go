@@ -9,8 +9,9 @@ import (
 
 // HeenKey identifies the heenbericht an answer refers to. TR056 makes
 // Identificatie unique per berichtsoort per sender, so Sender, Berichtsoort
-// and Identificatie find it; Dagtekening is given so a store that indexes it
-// can match it too.
+// and Identificatie find it. Dagtekening is for information: do not match on
+// it, the published example retourberichten carry another Dagtekening than
+// their heenbericht.
 type HeenKey struct {
 	// Sender is the code of the party that sent the heenbericht (its
 	// header's Afzender).
