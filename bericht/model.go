@@ -23,7 +23,9 @@ package bericht
 // the header's BerichtCode does. Facets are minLength, maxLength, pattern
 // (the rest of the line, verbatim), enumeration (space-separated values;
 // the line may repeat), minInclusive and maxInclusive. Several patterns in
-// one restriction are alternatives, as in XSD.
+// one restriction are alternatives, as in XSD. Trailing blanks are not
+// significant, so no pattern may end in one and no codelist value may hold
+// one; none of release 3.2 does.
 //
 // Types a schema declares live in its namespace and so do the elements of
 // its complex types (elementFormDefault is qualified): children of a CDT

@@ -159,3 +159,23 @@ func TestBerichtklassen(t *testing.T) {
 	}
 	assert.Nil(t, bericht.Berichtklassen(bericht.Soort{Name: "WMO999"}))
 }
+
+// TestConcurrentUse reads the model from many goroutines at once; run
+// with -race it checks the lazy, once-only loading.
+func TestConcurrentUse(t *testing.T) {
+	s, _ := bericht.Lookup("JW323")
+	want := len(bericht.SchemaFiles()["ijw-3.2/JW323.xsd"])
+	done := make(chan int)
+	for range 8 {
+		go func() {
+			n := len(bericht.SchemaFiles()["ijw-3.2/JW323.xsd"])
+			if bericht.Structure(s) == nil {
+				n = -1
+			}
+			done <- n
+		}()
+	}
+	for range 8 {
+		assert.Equal(t, want, <-done)
+	}
+}
