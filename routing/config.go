@@ -132,6 +132,8 @@ type Problem struct {
 	Msg  string
 }
 
+// String is the problem as an operator reads it, e.g.
+// `line 12: party "0384": name is required`.
 func (p Problem) String() string {
 	if p.Line > 0 {
 		return fmt.Sprintf("line %d: %s", p.Line, p.Msg)
@@ -145,6 +147,7 @@ type ConfigError struct {
 	Problems []Problem
 }
 
+// Error lists the problems, one per line.
 func (e *ConfigError) Error() string {
 	var b strings.Builder
 	if len(e.Problems) == 1 {

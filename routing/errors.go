@@ -60,6 +60,7 @@ type Error struct {
 	Msg  string
 }
 
+// Error is "routing: <code>: <message>".
 func (e *Error) Error() string { return fmt.Sprintf("routing: %s: %s", e.Code, e.Msg) }
 
 // Is makes errors.Is(err, &Error{Code: c}) match any *Error with code c.
