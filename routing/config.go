@@ -341,7 +341,7 @@ func defaultReleases() map[string][]string {
 // Validate reports every problem of the configuration in one *ConfigError,
 // or nil when there is none.
 func (c *Config) Validate() error {
-	v := validator{ids: map[string]int{}, certs: map[[32]byte]string{}, subjects: map[string]string{}, tokens: map[[32]byte]string{}}
+	v := validator{ids: map[string]int{}, certs: map[[32]byte]string{}, subjects: map[string]string{}, pinned: map[string]bool{}, tokens: map[[32]byte]string{}}
 	v.check(c)
 	if len(v.problems) == 0 {
 		return nil
@@ -353,7 +353,8 @@ type validator struct {
 	problems []Problem
 	ids      map[string]int // principal ID → line
 	certs    map[[32]byte]string
-	subjects map[string]string
+	subjects map[string]string // certificate subject → who has it
+	pinned   map[string]bool   // subject only with a fingerprint so far
 	tokens   map[[32]byte]string
 }
 
@@ -370,9 +371,9 @@ func (v *validator) check(c *Config) {
 	if len(c.Parties) == 0 {
 		v.add(0, "no parties")
 	}
-	gemeenten := map[string]Role{} // code → role, of all parties
+	roles := map[string]Role{} // code → role, of all parties
 	for _, p := range c.Parties {
-		gemeenten[p.Code] = p.Role
+		roles[p.Code] = p.Role
 	}
 	handledBy := map[string]string{} // gemeente → samenwerkingsverband
 	for _, p := range c.Parties {
@@ -388,7 +389,7 @@ func (v *validator) check(c *Config) {
 			}
 			seen := map[string]bool{}
 			for _, g := range p.Gemeenten {
-				switch role, ok := gemeenten[g]; {
+				switch role, ok := roles[g]; {
 				case seen[g]:
 					v.add(p.Line, "%s: gemeente %q listed twice", what, g)
 				case !ok:
@@ -449,7 +450,11 @@ func (v *validator) id(line int, what, id string, role Role, party bool) {
 		}
 	}
 	if first, dup := v.ids[id]; dup {
-		v.add(line, "%s: duplicate, first defined at line %d", what, first)
+		if first > 0 {
+			v.add(line, "%s: duplicate, first defined at line %d", what, first)
+		} else {
+			v.add(line, "%s: defined twice", what)
+		}
 		return
 	}
 	v.ids[id] = line
@@ -474,13 +479,24 @@ func (v *validator) credentials(line int, what string, c Credentials, tokens, re
 			default:
 				v.certs[sum] = what
 			}
+		}
+		// A subject alone matches every certificate with that subject, so
+		// it may be no one else's, pinned or not.
+		other := v.subjects[cert.Subject]
+		if cert.SHA256 != "" {
+			if other != "" && other != what && !v.pinned[cert.Subject] {
+				v.add(line, "%s: certificate subject %q already belongs to %s", what, cert.Subject, other)
+			}
+			if other == "" {
+				v.subjects[cert.Subject], v.pinned[cert.Subject] = what, true
+			}
 			continue
 		}
-		if other := v.subjects[cert.Subject]; other != "" {
+		if other != "" && (other != what || !v.pinned[cert.Subject]) {
 			v.add(line, "%s: certificate subject %q already belongs to %s", what, cert.Subject, other)
-		} else {
-			v.subjects[cert.Subject] = what
+			continue
 		}
+		v.subjects[cert.Subject], v.pinned[cert.Subject] = what, false
 	}
 	if len(c.TokenSHA256) > 0 && !tokens {
 		v.add(line, "%s: has bearer tokens but tokens are not enabled (tokens: true)", what)

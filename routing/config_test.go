@@ -273,3 +273,42 @@ func TestKeyAndValidationProblemsTogether(t *testing.T) {
 	require.ErrorAs(t, err, &ce)
 	assert.Len(t, ce.Problems, 2, "ParseConfig reports keys and types, not validation")
 }
+
+func TestCertificateSubjects(t *testing.T) {
+	fp := func(b string) string { return strings.Repeat(b, 64) }
+	party := func(code, certs string) string {
+		return "  - {code: \"" + code + "\", role: aanbieder, name: x, credentials: {certificates: [" + certs + "]}}\n"
+	}
+	tests := []struct {
+		name, parties string
+		want          string // empty: valid
+	}{
+		{"two pinned certificates with one subject", party("10000001", `{sha256: "`+fp("a")+`", subject: "CN=x"}`) + party("10000002", `{sha256: "`+fp("b")+`", subject: "CN=x"}`), ""},
+		{"subject alone after a pinned one", party("10000001", `{sha256: "`+fp("a")+`", subject: "CN=x"}`) + party("10000002", `{subject: "CN=x"}`), `party "10000002": certificate subject "CN=x" already belongs to party "10000001"`},
+		{"pinned after a subject alone", party("10000001", `{subject: "CN=x"}`) + party("10000002", `{sha256: "`+fp("b")+`", subject: "CN=x"}`), `party "10000002": certificate subject "CN=x" already belongs to party "10000001"`},
+		{"one party, pinned and alone", party("10000001", `{sha256: "`+fp("a")+`", subject: "CN=x"}, {subject: "CN=x"}`), ""},
+		{"same fingerprint twice", party("10000001", `{sha256: "`+fp("a")+`"}`) + party("10000002", `{sha256: "`+strings.ToUpper(fp("a"))+`", subject: "CN=y"}`), `party "10000002": certificate fingerprint already belongs to party "10000001"`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := Parse([]byte("parties:\n" + tt.parties))
+			if tt.want == "" {
+				require.NoError(t, err)
+				return
+			}
+			var ce *ConfigError
+			require.ErrorAs(t, err, &ce)
+			require.Len(t, ce.Problems, 1, ce.Problems)
+			assert.Equal(t, tt.want, ce.Problems[0].Msg)
+		})
+	}
+}
+
+func TestDuplicateWithoutLines(t *testing.T) {
+	cfg := DevConfig()
+	cfg.Parties = append(cfg.Parties, cfg.Parties[0])
+	_, err := New(cfg)
+	var ce *ConfigError
+	require.ErrorAs(t, err, &ce)
+	assert.Contains(t, ce.Problems[0].Msg, `party "0363": defined twice`)
+}
