@@ -175,7 +175,7 @@ func TestPostBerichtRefusals(t *testing.T) {
 		{"json", "tok-0384", "application/json", valid, 415, gateway.CodeUnsupportedMedia},
 		{"latin-1", "tok-0384", "application/xml; charset=iso-8859-1", valid, 415, gateway.CodeUnsupportedMedia},
 		{"too large", "tok-0384", "application/xml", append(valid, bytes.Repeat([]byte(" "), 2<<10)...), 413, gateway.CodeBodyTooLarge},
-		{"empty", "tok-0384", "application/xml", []byte{}, 400, gateway.CodeBadRequest},
+		{"empty", "tok-0384", "application/xml", []byte{}, 400, gateway.CodeEmpty},
 		{"malformed", "tok-0384", "application/xml", []byte("MALFORMED"), 400, "not-well-formed"},
 		{"xsd invalid", "tok-0384", "application/xml", append(msg("WMO301", "0384", "42420001", "B2"), "INVALID"...), 422, "xsd-invalid"},
 		{"spoofing", "tok-0363", "application/xml", valid, 403, "sender-mismatch"},

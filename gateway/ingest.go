@@ -139,6 +139,11 @@ func (s *Server) postValidate(w http.ResponseWriter, r *http.Request, rq *reques
 // (and, for XML, that a charset parameter if any says UTF-8).
 func contentType(r *http.Request, allowed ...string) *Error {
 	ct := r.Header.Get("Content-Type")
+	for _, a := range allowed {
+		if ct == a { // the common case, without parsing
+			return nil
+		}
+	}
 	if ct == "" {
 		return errorf(KindUnsupportedMedia, CodeUnsupportedMedia, "Content-Type is missing; send %s", allowed[0])
 	}
@@ -188,7 +193,7 @@ func (s *Server) readBody(w http.ResponseWriter, r *http.Request) ([]byte, error
 		}
 	}
 	if len(buf) == 0 {
-		return nil, errorf(KindMalformed, CodeBadRequest, "the body is empty")
+		return nil, errorf(KindMalformed, CodeEmpty, "the body is empty")
 	}
 	return buf, nil
 }

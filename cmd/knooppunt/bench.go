@@ -14,6 +14,7 @@ import (
 	"net/http"
 	"os"
 	"regexp"
+	"runtime/pprof"
 	"slices"
 	"sort"
 	"strings"
@@ -80,6 +81,7 @@ type benchOptions struct {
 	keyFile      string
 	json         bool
 	timeout      time.Duration
+	cpuProfile   string
 }
 
 func runBench(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
@@ -108,6 +110,7 @@ func runBench(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	fs.StringVar(&o.keyFile, "key", "", "client key for mutual TLS (PEM)")
 	fs.BoolVar(&o.json, "json", false, "print the results as JSON")
 	fs.DurationVar(&o.timeout, "timeout", 30*time.Second, "timeout of one request")
+	fs.StringVar(&o.cpuProfile, "cpuprofile", "", "write a CPU profile of this process (client and any in-process switch) to this file")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return 0
@@ -138,6 +141,19 @@ func runBench(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		o.consumeToken = "dev-" + tmpl.header.Recipient()
 	}
 	ctx := context.Background()
+	if o.cpuProfile != "" {
+		f, err := os.Create(o.cpuProfile)
+		if err != nil {
+			fmt.Fprintf(stderr, "knooppunt bench: %v\n", err)
+			return 2
+		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			fmt.Fprintf(stderr, "knooppunt bench: %v\n", err)
+			return 2
+		}
+		defer pprof.StopCPUProfile()
+	}
 	var results []benchResult
 	switch o.mode {
 	case "validate":

@@ -218,7 +218,7 @@ func TestErrorPaths(t *testing.T) {
 		code                     string
 	}{
 		{"identical resend", "0384", "application/xml", first.XML, 200, ""},
-		{"same identificatie, other content", "0384", "application/xml", otherContent.XML, 409, "duplicate"},
+		{"same identificatie, other content", "0384", "application/xml", otherContent.XML, 409, "duplicate-conflict"},
 		{"spoofing", "0363", "application/xml", heen().XML, 403, "sender-mismatch"},
 		{"wrong direction", "42420001", "application/xml", heen().XML, 422, "wrong-direction"},
 		{"unknown recipient", "0384", "application/xml", unknownRecipient.XML, 422, "unknown-recipient"},
