@@ -43,6 +43,7 @@ import (
 
 // SimpleType is a simple type of the model: a named LDT type of the
 // basisschema, or the anonymous restriction an element declares inline.
+// Types are shared by the element trees: callers must not modify them.
 type SimpleType struct {
 	// Name is "" for an anonymous restriction.
 	Name string
@@ -74,11 +75,9 @@ func (t *SimpleType) Primitive() string {
 	return t.Base
 }
 
-// builtins are the XSD types the model may restrict.
-var builtins = map[string]bool{
-	"xs:string": true, "xs:integer": true, "xs:date": true, "xs:time": true,
-	"xs:decimal": true, "xs:boolean": true, "xs:dateTime": true,
-}
+// builtins are the XSD types the model may restrict: those release 3.2
+// uses.
+var builtins = map[string]bool{"xs:string": true, "xs:integer": true, "xs:date": true, "xs:time": true}
 
 // versions is the XSD version of a schema with the range a receiver
 // accepts.

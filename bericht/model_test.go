@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"strings"
 	"testing"
+	"testing/fstest"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -90,6 +91,16 @@ func TestParseModelErrors(t *testing.T) {
 			assert.Contains(t, err.Error(), "test.model")
 		})
 	}
+}
+
+func TestLoadNeedsEveryStandard(t *testing.T) {
+	only := fstest.MapFS{"model/iwmo-3.2.model": {Data: []byte(minimalModel(""))}}
+	_, err := load(only)
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "no model for ijw 3.2 JW301")
+
+	_, err = load(fstest.MapFS{})
+	assert.ErrorContains(t, err, "reading embedded models")
 }
 
 // FuzzParseModel checks the model reader never panics, whatever the file

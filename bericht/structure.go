@@ -3,6 +3,7 @@ package bericht
 import (
 	"embed"
 	"fmt"
+	"io/fs"
 	"strings"
 	"sync"
 )
@@ -74,8 +75,9 @@ var loaded = sync.OnceValue(func() *catalogue {
 	return c
 })
 
-func load(fsys embed.FS) (*catalogue, error) {
-	entries, err := fsys.ReadDir("model")
+// load reads every model/*.model file of fsys.
+func load(fsys fs.FS) (*catalogue, error) {
+	entries, err := fs.ReadDir(fsys, "model")
 	if err != nil {
 		return nil, fmt.Errorf("reading embedded models: %w", err)
 	}
@@ -84,7 +86,7 @@ func load(fsys embed.FS) (*catalogue, error) {
 		if !strings.HasSuffix(e.Name(), ".model") {
 			continue
 		}
-		data, err := fsys.ReadFile("model/" + e.Name())
+		data, err := fs.ReadFile(fsys, "model/"+e.Name())
 		if err != nil {
 			return nil, fmt.Errorf("reading model %s: %w", e.Name(), err)
 		}
