@@ -28,6 +28,8 @@ type Server struct {
 	http    *http.Server
 	admin   *http.Server // nil without AdminAddr
 	mux     *http.ServeMux
+	// promHandler serves /metrics.
+	promHandler http.Handler
 
 	draining  atomic.Bool
 	closeOnce sync.Once
@@ -51,6 +53,7 @@ func New(cfg Config) (*Server, error) {
 			return nil, err
 		}
 	}
+	s.promHandler = promhttp.HandlerFor(cfg.Gatherer, promhttp.HandlerOpts{})
 	s.mux = s.routes()
 	s.http = &http.Server{
 		Handler:           s.mux,
@@ -195,19 +198,55 @@ func (w debugWriter) Write(p []byte) (int, error) {
 	return len(p), nil
 }
 
+// route is one endpoint of the API.
+type route struct {
+	pattern, method string
+	handle          func(*Server, http.ResponseWriter, *http.Request, *request) error
+}
+
+// apiRoutes are the authenticated endpoints; docs/openapi.yaml describes
+// each (a test holds them together).
+var apiRoutes = []route{
+	{"/v1/berichten", http.MethodPost, (*Server).postBericht},
+	{"/v1/berichten/batch", http.MethodPost, (*Server).postBatch},
+	{"/v1/berichten/{id}", http.MethodGet, (*Server).getTrace},
+	{"/v1/validate", http.MethodPost, (*Server).postValidate},
+	{"/v1/mailbox", http.MethodGet, (*Server).listMailbox},
+	{"/v1/mailbox/{id}", http.MethodGet, (*Server).fetchMailbox},
+	{"/v1/mailbox/{id}", http.MethodDelete, (*Server).ackMailbox},
+}
+
+// operationalRoutes need no credentials.
+var operationalRoutes = []route{
+	{"/healthz", http.MethodGet, (*Server).healthz},
+	{"/readyz", http.MethodGet, (*Server).readyz},
+	{"/metrics", http.MethodGet, (*Server).serveMetrics},
+}
+
+// handle registers the routes on mux, one adapter per pattern.
+func (s *Server) handle(mux *http.ServeMux, routes []route, authenticate bool) {
+	var patterns []string
+	byPattern := map[string]map[string]handlerFunc{}
+	for _, rt := range routes {
+		if byPattern[rt.pattern] == nil {
+			byPattern[rt.pattern] = map[string]handlerFunc{}
+			patterns = append(patterns, rt.pattern)
+		}
+		handle := rt.handle
+		byPattern[rt.pattern][rt.method] = func(w http.ResponseWriter, r *http.Request, rq *request) error {
+			return handle(s, w, r, rq)
+		}
+	}
+	for _, p := range patterns {
+		mux.Handle(p, s.endpoint(p, authenticate, byPattern[p]))
+	}
+}
+
 // routes builds the API's routing table.
 func (s *Server) routes() *http.ServeMux {
 	mux := http.NewServeMux()
-	api := func(pattern string, methods map[string]handlerFunc) {
-		mux.Handle(pattern, s.endpoint(pattern, true, methods))
-	}
-	api("/v1/berichten", map[string]handlerFunc{http.MethodPost: s.postBericht})
-	api("/v1/berichten/batch", map[string]handlerFunc{http.MethodPost: s.postBatch})
-	api("/v1/berichten/{id}", map[string]handlerFunc{http.MethodGet: s.getTrace})
-	api("/v1/validate", map[string]handlerFunc{http.MethodPost: s.postValidate})
-	api("/v1/mailbox", map[string]handlerFunc{http.MethodGet: s.listMailbox})
-	api("/v1/mailbox/{id}", map[string]handlerFunc{http.MethodGet: s.fetchMailbox, http.MethodDelete: s.ackMailbox})
-	s.operational(mux)
+	s.handle(mux, apiRoutes, true)
+	s.handle(mux, operationalRoutes, false)
 	mux.Handle("/", s.endpoint("/", false, nil))
 	return mux
 }
@@ -215,19 +254,14 @@ func (s *Server) routes() *http.ServeMux {
 // adminRoutes serves only the operational endpoints.
 func (s *Server) adminRoutes() *http.ServeMux {
 	mux := http.NewServeMux()
-	s.operational(mux)
+	s.handle(mux, operationalRoutes, false)
 	mux.Handle("/", s.endpoint("/", false, nil))
 	return mux
 }
 
-func (s *Server) operational(mux *http.ServeMux) {
-	mux.Handle("/healthz", s.endpoint("/healthz", false, map[string]handlerFunc{http.MethodGet: s.healthz}))
-	mux.Handle("/readyz", s.endpoint("/readyz", false, map[string]handlerFunc{http.MethodGet: s.readyz}))
-	metrics := promhttp.HandlerFor(s.cfg.Gatherer, promhttp.HandlerOpts{})
-	mux.Handle("/metrics", s.endpoint("/metrics", false, map[string]handlerFunc{
-		http.MethodGet: func(w http.ResponseWriter, r *http.Request, _ *request) error {
-			metrics.ServeHTTP(w, r)
-			return nil
-		},
-	}))
+// serveMetrics is GET /metrics: the Gatherer in Prometheus text format.
+func (s *Server) serveMetrics(w http.ResponseWriter, r *http.Request, rq *request) error {
+	s.promHandler.ServeHTTP(w, r)
+	rq.status, rq.code = http.StatusOK, "ok"
+	return nil
 }
