@@ -11,7 +11,6 @@ import (
 	"net"
 	"os"
 	"os/signal"
-	"strings"
 	"syscall"
 	"time"
 
@@ -512,16 +511,12 @@ func (rp routerPort) Route(ctx context.Context, p gateway.Principal, h bericht.H
 			if re.Code.Status() == 403 {
 				kind = gateway.KindForbidden
 			}
-			return gateway.Route{}, &gateway.Error{Kind: kind, Code: apiCode(string(re.Code)), Message: re.Msg}
+			return gateway.Route{}, &gateway.Error{Kind: kind, Code: string(re.Code), Message: re.Msg}
 		}
 		return gateway.Route{}, storeError(err)
 	}
 	return gateway.Route{Recipient: d.Recipient, Mailbox: d.Mailbox, Heen: d.HeenID}, nil
 }
-
-// apiCode writes a routing code ("sender_mismatch") the way every other
-// code of the API is written ("sender-mismatch").
-func apiCode(code string) string { return strings.ReplaceAll(code, "_", "-") }
 
 // storePort is the gateway's Store on a store.Store.
 type storePort struct{ s store.Store }
@@ -573,7 +568,7 @@ func (sp storePort) Put(ctx context.Context, m gateway.Message) (gateway.Receipt
 	rec, err := sp.s.Put(ctx, msg)
 	if err != nil {
 		if errors.Is(err, store.ErrNotFound) { // the heenbericht expired between routing and storing
-			return gateway.Receipt{}, &gateway.Error{Kind: gateway.KindUnroutable, Code: apiCode(string(routing.CodeRetourWithoutHeen)), Message: "the heenbericht this message answers is no longer known"}
+			return gateway.Receipt{}, &gateway.Error{Kind: gateway.KindUnroutable, Code: string(routing.CodeRetourWithoutHeen), Message: "the heenbericht this message answers is no longer known"}
 		}
 		return gateway.Receipt{}, storeError(err)
 	}

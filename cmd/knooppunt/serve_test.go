@@ -8,15 +8,20 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"os"
+	"path/filepath"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
+	"time"
 
 	"github.com/rs/zerolog"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
 	"github.com/knooppunt/knooppunt/bericht"
+	"github.com/knooppunt/knooppunt/routing"
 	"github.com/knooppunt/knooppunt/sample"
 )
 
@@ -362,4 +367,165 @@ func (z zipWriter) add(t *testing.T, name string, b []byte) {
 	require.NoError(t, err)
 	_, err = f.Write(b)
 	require.NoError(t, err)
+}
+
+// syncBuf is a bytes.Buffer safe for a writer and a reader goroutine.
+type syncBuf struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuf) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuf) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+func TestServeFlags(t *testing.T) {
+	tests := []struct {
+		name string
+		args []string
+		code int
+		want string
+	}{
+		{"production needs a registry", []string{"--tls-cert", "a", "--tls-key", "b", "--client-ca", "c"}, 2, "--config"},
+		{"production needs TLS", []string{"--config", "x.yaml"}, 2, "--tls-cert, --tls-key and --client-ca are required"},
+		{"half TLS in dev", []string{"--dev", "--tls-cert", "a"}, 2, "go together"},
+		{"bad log level", []string{"--dev", "--log-level", "loud"}, 2, "--log-level"},
+		{"stray argument", []string{"--dev", "extra"}, 2, "unexpected argument"},
+		{"help", []string{"--help"}, 0, "Usage: knooppunt serve"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var out, errOut bytes.Buffer
+			require.Equal(t, tt.code, runServe(tt.args, nil, &out, &errOut), errOut.String())
+			assert.Contains(t, out.String()+errOut.String(), tt.want)
+		})
+	}
+}
+
+// registryYAML is a small registry file: gemeente 0384 and aanbieder
+// 42420001 with tokens, plus extra parties.
+func registryYAML(extra string) string {
+	tok := func(s string) string { return routing.TokenDigest(s) }
+	return fmt.Sprintf(`tokens: true
+parties:
+  - code: "0384"
+    role: gemeente
+    name: Gemeente Diemen
+    credentials: {token_sha256: [%q]}
+  - code: "42420001"
+    role: aanbieder
+    name: Aanbieder
+    credentials: {token_sha256: [%q]}
+%s`, tok("t-0384"), tok("t-42420001"), extra)
+}
+
+func TestCheckConfig(t *testing.T) {
+	dir := t.TempDir()
+	good := filepath.Join(dir, "good.yaml")
+	require.NoError(t, os.WriteFile(good, []byte(registryYAML("")), 0o600))
+	bad := filepath.Join(dir, "bad.yaml")
+	require.NoError(t, os.WriteFile(bad, []byte(registryYAML("  - code: \"12\"\n    role: gemeente\n    name: X\n    colour: blue\n")), 0o600))
+
+	var out, errOut bytes.Buffer
+	require.Equal(t, 0, runServe([]string{"--dev", "--config", good, "--check-config"}, nil, &out, &errOut), errOut.String())
+	assert.Contains(t, out.String(), "configuration OK: 2 principals")
+
+	out.Reset()
+	errOut.Reset()
+	require.Equal(t, 1, runServe([]string{"--dev", "--config", bad, "--check-config"}, nil, &out, &errOut))
+	assert.Contains(t, errOut.String(), "colour", "the unknown key is named")
+
+	errOut.Reset()
+	require.Equal(t, 1, runServe([]string{"--config", good, "--check-config",
+		"--tls-cert", filepath.Join(dir, "none.crt"), "--tls-key", filepath.Join(dir, "none.key"), "--client-ca", filepath.Join(dir, "none.ca")}, nil, &out, &errOut))
+	assert.Contains(t, errOut.String(), "loading TLS certificate")
+}
+
+// TestRegistryReload reloads a changed registry file into a running
+// switch: the new party authenticates, the old messages stay.
+func TestRegistryReload(t *testing.T) {
+	dir := t.TempDir()
+	file := filepath.Join(dir, "registry.yaml")
+	require.NoError(t, os.WriteFile(file, []byte(registryYAML("")), 0o600))
+	log := zerolog.New(zerolog.NewTestWriter(t)).Level(zerolog.WarnLevel)
+	inst, err := startInstance(context.Background(), serveOptions{config: file, addr: "127.0.0.1:0", data: filepath.Join(dir, "data"), logLevel: "warn"}, log)
+	require.NoError(t, err)
+	defer inst.shutdown(context.Background(), log)
+	url := "http://" + inst.ln.Addr().String()
+	get := func(token string) int {
+		req, _ := http.NewRequest(http.MethodGet, url+"/v1/mailbox", nil)
+		req.Header.Set("Authorization", "Bearer "+token)
+		resp, err := http.DefaultClient.Do(req)
+		require.NoError(t, err)
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	require.Equal(t, 200, get("t-0384"))
+	require.Equal(t, 401, get("t-65656055"))
+
+	extra := fmt.Sprintf("  - code: \"65656055\"\n    role: aanbieder\n    name: New\n    credentials: {token_sha256: [%q]}\n", routing.TokenDigest("t-65656055"))
+	require.NoError(t, os.WriteFile(file, []byte(registryYAML(extra)), 0o600))
+	inst.reload(log)
+	assert.Equal(t, 200, get("t-65656055"), "the new party authenticates after reload")
+
+	require.NoError(t, os.WriteFile(file, []byte("tokens: [broken"), 0o600))
+	inst.reload(log)
+	assert.Equal(t, 200, get("t-65656055"), "an invalid file keeps the registry in force")
+}
+
+// TestServeSignals runs the command itself: it starts, answers, reloads on
+// SIGHUP, stops on SIGTERM with status 0, and its messages survive the
+// restart.
+func TestServeSignals(t *testing.T) {
+	if testing.Short() {
+		t.Skip("sends signals to the test process; skipped with -short")
+	}
+	data := t.TempDir()
+	start := func() (url string, stop func() int) {
+		out, errOut := &syncBuf{}, &syncBuf{}
+		done := make(chan int, 1)
+		go func() {
+			done <- runServe([]string{"--dev", "--addr", "127.0.0.1:0", "--data", data, "--log-level", "warn"}, nil, out, errOut)
+		}()
+		require.Eventually(t, func() bool { return strings.Contains(out.String(), "dev-operator") }, 60*time.Second, 5*time.Millisecond, errOut.String())
+		line := out.String()
+		assert.Contains(t, line, "dev-0384", "the dev tokens are printed")
+		url = strings.Fields(line[strings.Index(line, "listening on")+len("listening on"):])[0]
+		return url, func() int {
+			require.NoError(t, syscall.Kill(os.Getpid(), syscall.SIGHUP))
+			require.NoError(t, syscall.Kill(os.Getpid(), syscall.SIGTERM))
+			return <-done
+		}
+	}
+	url, stop := start()
+	gen := sample.New(6)
+	wmo301, _ := bericht.Lookup("WMO301")
+	m, err := gen.Heen(wmo301, sample.Options{Afzender: "0384", Ontvanger: "42420001"})
+	require.NoError(t, err)
+	req, _ := http.NewRequest(http.MethodPost, url+"/v1/berichten", bytes.NewReader(m.XML))
+	req.Header.Set("Authorization", "Bearer dev-0384")
+	req.Header.Set("Content-Type", "application/xml")
+	resp, err := http.DefaultClient.Do(req)
+	require.NoError(t, err)
+	resp.Body.Close()
+	require.Equal(t, 202, resp.StatusCode)
+	require.Equal(t, 0, stop())
+
+	url, stop = start()
+	req, _ = http.NewRequest(http.MethodGet, url+"/v1/mailbox", nil)
+	req.Header.Set("Authorization", "Bearer dev-42420001")
+	resp, err = http.DefaultClient.Do(req)
+	require.NoError(t, err)
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	assert.Contains(t, string(body), `"berichtsoort":"WMO301"`, "the message survived the restart")
+	require.Equal(t, 0, stop())
 }
