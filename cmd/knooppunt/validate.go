@@ -2,6 +2,7 @@ package main
 
 import (
 	"bufio"
+	"bytes"
 	"encoding/json"
 	"errors"
 	"flag"
@@ -185,11 +186,7 @@ func check(set *xsd.Set, name string, stdin io.Reader, stdinOnce *sync.Once) fil
 		err = errors.New("standard input named twice")
 		stdinOnce.Do(func() { data, err = readLimited(stdin, set.MaxSize()) })
 	} else {
-		var f *os.File
-		if f, err = os.Open(name); err == nil {
-			data, err = readLimited(f, set.MaxSize())
-			f.Close()
-		}
+		data, err = readFile(name, set.MaxSize())
 	}
 	if err != nil {
 		r.IOError = err.Error()
@@ -219,6 +216,24 @@ func check(set *xsd.Set, name string, stdin io.Reader, stdinOnce *sync.Once) fil
 		r.Violations = append(r.Violations, jsonViolation{v.Line, v.Column, v.Message})
 	}
 	return r
+}
+
+// readFile reads a file the way readLimited does, in one allocation when
+// the file's size is known.
+func readFile(name string, max int64) ([]byte, error) {
+	f, err := os.Open(name)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	if fi, err := f.Stat(); err == nil && fi.Mode().IsRegular() {
+		buf := bytes.NewBuffer(make([]byte, 0, min(fi.Size(), max)+bytes.MinRead))
+		if _, err := buf.ReadFrom(io.LimitReader(f, max+1)); err != nil {
+			return nil, fmt.Errorf("reading: %w", err)
+		}
+		return buf.Bytes(), nil
+	}
+	return readLimited(f, max)
 }
 
 // readLimited reads at most max+1 bytes, enough for Validate to refuse a
