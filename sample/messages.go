@@ -118,20 +118,20 @@ func addDays(d time.Time, n int) time.Time { return d.AddDate(0, 0, n) }
 // --- persons -------------------------------------------------------------
 
 type person struct {
-	bsn                        string
-	geboortedatum              time.Time
-	geslacht                   string
-	voorvoegsel, achternaam    string
-	partnerVoorvoegsel         string
-	partnerAchternaam          string
-	voornamen, voorletters     string
-	naamGebruik                string
-	communicatieVorm, taal     string
-	commentaar                 string
-	gezagsdragerBekend         string
-	contacts                   []contact
-	relaties                   []relatie
-	woonplaatsGemeente, plaats string
+	bsn                     string
+	geboortedatum           time.Time
+	geslacht                string
+	voorvoegsel, achternaam string
+	partnerVoorvoegsel      string
+	partnerAchternaam       string
+	voornamen, voorletters  string
+	naamGebruik             string
+	communicatieVorm, taal  string
+	commentaar              string
+	gezagsdragerBekend      string
+	contacts                []contact
+	relaties                []relatie
+	plaats                  string
 }
 
 type contact struct {
@@ -474,7 +474,6 @@ func write301(w *writer, content any, p *plan) {
 // --- 305 Start levering, 307 Stop levering --------------------------------
 
 type levering struct {
-	std    bericht.Standard
 	client person
 	lines  []leveringLine
 	stop   bool
@@ -488,7 +487,7 @@ type leveringLine struct {
 
 func buildLevering(g *Generator, s bericht.Soort, opt Options, h bericht.Header, stop bool) *levering {
 	d := dagtekening(h)
-	l := &levering{std: s.Standard, client: g.person(s.Standard, d, h.Ontvanger), stop: stop}
+	l := &levering{client: g.person(s.Standard, d, h.Ontvanger), stop: stop}
 	n, base := g.lineCount(opt), g.rng.IntN(50)
 	for i := range n {
 		// TR134: Begindatum and Einddatum not after Dagtekening; TR018:
@@ -546,7 +545,6 @@ func write307(w *writer, content any, p *plan) { writeLevering(w, content.(*leve
 // --- 315 Verzoek om toewijzing ---------------------------------------------
 
 type verzoekToewijzing struct {
-	std    bericht.Standard
 	client person
 	lines  []aanvraag
 }
@@ -564,7 +562,7 @@ type aanvraag struct {
 
 func build315(g *Generator, s bericht.Soort, opt Options, h bericht.Header) any {
 	d := dagtekening(h)
-	v := &verzoekToewijzing{std: s.Standard, client: g.person(s.Standard, d, h.Ontvanger)}
+	v := &verzoekToewijzing{client: g.person(s.Standard, d, h.Ontvanger)}
 	if s.Standard == bericht.IJw && g.chance(2) {
 		v.client.gezagsdragerBekend = pick(g, []string{"1", "2"})
 	}
