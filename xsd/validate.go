@@ -15,21 +15,27 @@ import (
 // API exposes them. The package documentation lists them in the order
 // Validate checks them.
 const (
-	CodeEmpty           = "empty"
-	CodeTooLarge        = "too-large"
-	CodeByteOrderMark   = "byte-order-mark"
-	CodeNotUTF8         = "not-utf8"
-	CodeDoctype         = "doctype"
-	CodeNotWellFormed   = "not-well-formed"
-	CodeNotBericht      = "not-bericht"
-	CodeUnknownNS       = "unknown-namespace"
-	CodeUnknownRelease  = "unsupported-release"
-	CodeNotCarried      = "not-carried"
-	CodeBerichtCode     = "berichtcode-mismatch"
-	CodeInvalid         = "xsd-invalid"
-	CodeInternal        = "internal"
-	maxNameInDetail     = 200
-	maxViolationsParsed = 1 // a parser stops at its first fatal error
+	CodeEmpty          = "empty"
+	CodeTooLarge       = "too-large"
+	CodeByteOrderMark  = "byte-order-mark"
+	CodeNotUTF8        = "not-utf8"
+	CodeDoctype        = "doctype"
+	CodeNotWellFormed  = "not-well-formed"
+	CodeNotBericht     = "not-bericht"
+	CodeUnknownNS      = "unknown-namespace"
+	CodeUnknownRelease = "unsupported-release"
+	CodeNotCarried     = "not-carried"
+	CodeBerichtCode    = "berichtcode-mismatch"
+	CodeInvalid        = "xsd-invalid"
+	CodeInternal       = "internal"
+)
+
+const (
+	// maxNameInDetail bounds a name or namespace quoted in Error.Detail.
+	maxNameInDetail = 200
+	// maxViolationsParsed: the parser stops at its first fatal error, and
+	// that one is the error worth reporting.
+	maxViolationsParsed = 1
 )
 
 // Error is a refused message: a stable Code, a Detail sentence and, for
