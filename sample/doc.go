@@ -62,6 +62,10 @@
 //     rejected one carries the body with a RetourCode on every
 //     berichtklasse (0200 where nothing is wrong).
 //
+// For negative tests Options.Violate makes a heenbericht that still passes
+// the XSD but breaks one named rule (CS002, TR135, TR018, TR358, CD085; see
+// Violations).
+//
 // Rules that span messages (berichtoverstijgend, e.g. TR019, TR338: a 305
 // or 323 refers to an earlier 301) are not modelled: each heenbericht
 // stands alone, with fresh ToewijzingNummers.

@@ -39,6 +39,10 @@ type Options struct {
 	// Products is the number of product lines per client (ToegewezenProduct,
 	// StartProduct, Prestatie, …). 0 means a random number from 1 to 3.
 	Products int
+	// Violate names one rule of the standard (see Violations) the message
+	// is to break while staying valid against the XSD, for negative tests
+	// of the switch's level-2 checks. Empty means a valid message.
+	Violate string
 }
 
 // AnswerOptions steer the answer to a heenbericht: its retourbericht or,
@@ -111,8 +115,21 @@ func (g *Generator) heen(s bericht.Soort, opt Options, xml bool) (*Message, erro
 	if !ok {
 		return nil, fmt.Errorf("generating %s: unknown berichtsoort", s.Name)
 	}
+	var v violation
+	if opt.Violate != "" {
+		var err error
+		if v, err = violationFor(s, opt.Violate); err != nil {
+			return nil, err
+		}
+		if v.dagtekening != nil {
+			opt.Dagtekening = v.dagtekening(g)
+		}
+	}
 	h := g.header(s, opt)
 	m := &Message{Soort: s, Header: h, content: b.build(g, s, opt, h)}
+	if v.apply != nil {
+		v.apply(m.content)
+	}
 	if xml {
 		w := g.newWriter(s)
 		writeHeader(w, s, h, nil)
@@ -151,6 +168,10 @@ func (g *Generator) Generate(s bericht.Soort, opt Options) (*Message, error) {
 	heenSoort, ok := bericht.Lookup(s.Pair)
 	if !ok {
 		return nil, fmt.Errorf("generating %s: unknown berichtsoort %q", s.Name, s.Pair)
+	}
+	if opt.Violate != "" {
+		_, err := violationFor(s, opt.Violate)
+		return nil, err
 	}
 	hopt := opt
 	aopt := AnswerOptions{Dagtekening: opt.Dagtekening}

@@ -45,6 +45,7 @@ func runSample(args []string, _ io.Reader, stdout, stderr io.Writer) int {
 		clients     = fs.Int("clients", 0, "clients per declaratie (323/325; default 1)")
 		products    = fs.Int("products", 0, "product lines per client (default random 1-3)")
 		dagtekening = fs.String("dagtekening", "", "Dagtekening YYYY-MM-DD (default today)")
+		violate     = fs.String("violate", "", "rule the heenbericht breaks while staying XSD-valid: CS002, TR135, TR018 (307), TR358 (323), CD085 (319)")
 	)
 	fs.SetOutput(io.Discard) // help goes to stdout, errors to stderr, below
 	err := fs.Parse(args)
@@ -80,6 +81,19 @@ func runSample(args []string, _ io.Reader, stdout, stderr io.Writer) int {
 		}
 		soorten = []bericht.Soort{s}
 	}
+	if *violate != "" {
+		// With all, keep the berichtsoorten that can break the rule.
+		var can []bericht.Soort
+		for _, s := range soorten {
+			if _, ok := sample.Violations(s)[strings.ToUpper(*violate)]; ok {
+				can = append(can, s)
+			}
+		}
+		if len(can) == 0 {
+			return usageErr("no berichtsoort of --type %s can violate %q", *typ, *violate)
+		}
+		soorten = can
+	}
 	if *n < 1 {
 		return usageErr("--n must be at least 1")
 	}
@@ -89,7 +103,7 @@ func runSample(args []string, _ io.Reader, stdout, stderr io.Writer) int {
 	if *out == "" && *n*len(soorten) > 1 {
 		return usageErr("%d messages need --out DIR (only one message goes to stdout)", *n*len(soorten))
 	}
-	opt := sample.Options{Afzender: *afzender, Ontvanger: *ontvanger, Clients: *clients, Products: *products}
+	opt := sample.Options{Afzender: *afzender, Ontvanger: *ontvanger, Clients: *clients, Products: *products, Violate: strings.ToUpper(*violate)}
 	if *dagtekening != "" {
 		d, err := time.Parse("2006-01-02", *dagtekening)
 		if err != nil {

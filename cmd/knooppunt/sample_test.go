@@ -105,6 +105,31 @@ func TestSampleUnwritableOut(t *testing.T) {
 	assert.Contains(t, errs, "creating")
 }
 
+func TestSampleViolate(t *testing.T) {
+	code, out, errs := runCmd("sample", "--type", "WMO305", "--violate", "cs002")
+	require.Equal(t, 0, code, errs)
+	var d struct {
+		Bsn string `xml:"Client>Bsn"`
+	}
+	require.NoError(t, xml.Unmarshal([]byte(out), &d))
+	assert.False(t, sample.Elfproef(d.Bsn), d.Bsn)
+
+	code, out, errs = runCmd("sample", "--type", "WMO305", "--violate", "TR358")
+	assert.Equal(t, 2, code)
+	assert.Empty(t, out)
+	assert.Contains(t, errs, `can violate "TR358"`)
+
+	// With all, only the berichtsoorten that can break the rule.
+	dir := t.TempDir()
+	code, _, errs = runCmd("sample", "--type", "all", "--violate", "TR358", "--out", dir)
+	require.Equal(t, 0, code, errs)
+	entries, err := os.ReadDir(dir)
+	require.NoError(t, err)
+	require.Len(t, entries, 2)
+	assert.Equal(t, "JW323-0001.xml", entries[0].Name())
+	assert.Equal(t, "WMO323-0001.xml", entries[1].Name())
+}
+
 // The command writes exactly what the package generates for the seed.
 func TestSampleMatchesPackage(t *testing.T) {
 	_, out, _ := runCmd("sample", "--type", "WMO302", "--seed", "9", "--dagtekening", "2026-04-01")
