@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bufio"
 	"context"
 	"crypto/tls"
 	"crypto/x509"
@@ -11,6 +12,8 @@ import (
 	"net"
 	"os"
 	"os/signal"
+	"runtime/pprof"
+	"sync"
 	"syscall"
 	"time"
 
@@ -41,8 +44,10 @@ type serveOptions struct {
 	tlsKey      string
 	clientCA    string
 	logLevel    string
+	logFormat   string
 	grace       time.Duration
 	checkConfig bool
+	cpuProfile  string
 }
 
 const serveUsage = `Usage: knooppunt serve [flags]
@@ -84,8 +89,10 @@ func runServe(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	fs.StringVar(&o.tlsKey, "tls-key", "", "server private key (PEM)")
 	fs.StringVar(&o.clientCA, "client-ca", "", "CA certificates client certificates must chain to (PEM)")
 	fs.StringVar(&o.logLevel, "log-level", "info", "debug, info, warn or error")
+	fs.StringVar(&o.logFormat, "log-format", "auto", "json, console, or auto: console with --dev, else json")
 	fs.DurationVar(&o.grace, "grace", 30*time.Second, "how long shutdown waits for requests in flight")
 	fs.BoolVar(&o.checkConfig, "check-config", false, "check the registry file, TLS files and schemas, then exit")
+	fs.StringVar(&o.cpuProfile, "cpuprofile", "", "write a CPU profile of the whole run to this file (for performance work)")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return 0
@@ -104,10 +111,24 @@ func runServe(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		return checkServeConfig(o, stdout, stderr)
 	}
 
-	log, err := newLogger(o, stderr)
+	log, sink, err := newLogger(o, stderr)
 	if err != nil {
 		fmt.Fprintf(stderr, "knooppunt serve: %v\n", err)
 		return 2
+	}
+	defer sink.Close()
+	if o.cpuProfile != "" {
+		f, err := os.Create(o.cpuProfile)
+		if err != nil {
+			fmt.Fprintf(stderr, "knooppunt serve: %v\n", err)
+			return 2
+		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			fmt.Fprintf(stderr, "knooppunt serve: %v\n", err)
+			return 2
+		}
+		defer pprof.StopCPUProfile()
 	}
 	ctx := context.Background()
 	inst, err := startInstance(ctx, o, log)
@@ -160,22 +181,106 @@ func (o serveOptions) validate() error {
 	if _, err := zerolog.ParseLevel(o.logLevel); err != nil || o.logLevel == "" {
 		errs = append(errs, fmt.Errorf("--log-level %q: want debug, info, warn or error", o.logLevel))
 	}
+	switch o.logFormat {
+	case "auto", "json", "console":
+	default:
+		errs = append(errs, fmt.Errorf("--log-format %q: want json, console or auto", o.logFormat))
+	}
 	if o.grace < 0 {
 		errs = append(errs, fmt.Errorf("--grace %s is negative", o.grace))
 	}
 	return errors.Join(errs...)
 }
 
-func newLogger(o serveOptions, stderr io.Writer) (zerolog.Logger, error) {
+// newLogger builds the process logger: JSON lines, buffered (see
+// logSink), or with --dev (and --log-format console) the human-readable
+// console format, unbuffered. The caller closes the sink last.
+func newLogger(o serveOptions, stderr io.Writer) (zerolog.Logger, *logSink, error) {
 	level, err := zerolog.ParseLevel(o.logLevel)
 	if err != nil {
-		return zerolog.Logger{}, fmt.Errorf("--log-level: %w", err)
+		return zerolog.Logger{}, nil, fmt.Errorf("--log-level: %w", err)
 	}
-	var w io.Writer = stderr
-	if o.dev {
-		w = zerolog.ConsoleWriter{Out: stderr, TimeFormat: "15:04:05.000"}
+	format := o.logFormat
+	if format == "" || format == "auto" {
+		format = "json"
+		if o.dev {
+			format = "console"
+		}
 	}
-	return zerolog.New(w).Level(level).With().Timestamp().Logger(), nil
+	if format == "console" {
+		w := zerolog.ConsoleWriter{Out: stderr, TimeFormat: "15:04:05.000"}
+		return zerolog.New(w).Level(level).With().Timestamp().Logger(), nil, nil
+	}
+	sink := newLogSink(stderr, 100*time.Millisecond)
+	return zerolog.New(sink).Level(level).With().Timestamp().Logger(), sink, nil
+}
+
+// logSink buffers JSON log lines and writes them out every interval, when
+// 64 KB have gathered, and at once for a warning or worse: one write
+// system call per request line cost more CPU than the request's routing.
+// Lines are whole (zerolog writes one line per call), so a crash loses at
+// most the last interval of info lines, never a torn line.
+type logSink struct {
+	mu   sync.Mutex
+	w    *bufio.Writer
+	stop chan struct{}
+	done chan struct{}
+	once sync.Once
+}
+
+func newLogSink(w io.Writer, interval time.Duration) *logSink {
+	s := &logSink{w: bufio.NewWriterSize(w, 64<<10), stop: make(chan struct{}), done: make(chan struct{})}
+	go func() {
+		defer close(s.done)
+		t := time.NewTicker(interval)
+		defer t.Stop()
+		for {
+			select {
+			case <-t.C:
+				s.flush()
+			case <-s.stop:
+				return
+			}
+		}
+	}()
+	return s
+}
+
+// Write buffers one log line.
+func (s *logSink) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.w.Write(p)
+}
+
+// WriteLevel buffers a line and writes everything out for warn and above.
+func (s *logSink) WriteLevel(l zerolog.Level, p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	n, err := s.w.Write(p)
+	if err == nil && l >= zerolog.WarnLevel {
+		err = s.w.Flush()
+	}
+	return n, err
+}
+
+func (s *logSink) flush() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.w.Flush() // a log that cannot be written has nowhere to report it
+}
+
+// Close writes out what is buffered and stops the flusher; safe twice.
+func (s *logSink) Close() error {
+	if s == nil {
+		return nil
+	}
+	s.once.Do(func() {
+		close(s.stop)
+		<-s.done
+		s.flush()
+	})
+	return nil
 }
 
 // loadRegistry reads the registry file, or builds the dev registry.

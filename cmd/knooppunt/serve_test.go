@@ -529,3 +529,18 @@ func TestServeSignals(t *testing.T) {
 	assert.Contains(t, string(body), `"berichtsoort":"WMO301"`, "the message survived the restart")
 	require.Equal(t, 0, stop())
 }
+
+func TestLogSinkBuffersInfoAndFlushesWarnings(t *testing.T) {
+	var out syncBuf
+	sink := newLogSink(&out, time.Hour) // the ticker never fires in this test
+	log := zerolog.New(sink)
+	log.Info().Str("request_id", "r1").Msg("request")
+	assert.Empty(t, out.String(), "info lines wait in the buffer")
+	log.Warn().Msg("attention")
+	assert.Contains(t, out.String(), `"request_id":"r1"`, "a warning writes out everything before it")
+	assert.Contains(t, out.String(), "attention")
+	log.Info().Msg("last")
+	require.NoError(t, sink.Close())
+	require.NoError(t, sink.Close(), "Close twice")
+	assert.True(t, strings.HasSuffix(out.String(), "\"message\":\"last\"}\n"), out.String())
+}
