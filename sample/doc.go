@@ -67,6 +67,8 @@
 // Violations).
 //
 // Rules that span messages (berichtoverstijgend, e.g. TR019, TR338: a 305
-// or 323 refers to an earlier 301) are not modelled: each heenbericht
-// stands alone, with fresh ToewijzingNummers.
+// or 323 refers to an earlier 301) hold only within a Traject: one
+// client's 315, 301, 305, 323 and 307 with their answers, referring to each
+// other. Messages from Heen and Generate stand alone, with fresh
+// ToewijzingNummers.
 package sample

@@ -126,17 +126,22 @@ func (g *Generator) heen(s bericht.Soort, opt Options, xml bool) (*Message, erro
 		}
 	}
 	h := g.header(s, opt)
-	m := &Message{Soort: s, Header: h, content: b.build(g, s, opt, h)}
+	content := b.build(g, s, opt, h)
 	if v.apply != nil {
-		v.apply(m.content)
+		v.apply(content)
 	}
-	if xml {
-		w := g.newWriter(s)
-		writeHeader(w, s, h, nil)
-		b.write(w, m.content, nil)
-		m.XML = g.finish(s, w)
+	if !xml {
+		return &Message{Soort: s, Header: h, content: content}, nil
 	}
-	return m, nil
+	return g.emit(s, h, content), nil
+}
+
+// emit writes the heenbericht of berichtsoort s with header h and content.
+func (g *Generator) emit(s bericht.Soort, h bericht.Header, content any) *Message {
+	w := g.newWriter(s)
+	writeHeader(w, s, h, nil)
+	builders[s.Number].write(w, content, nil)
+	return &Message{Soort: s, Header: h, XML: g.finish(s, w), content: content}
 }
 
 // Answer generates the answer to heen, which must come from Heen: the

@@ -457,6 +457,7 @@ func write301(w *writer, content any, p *plan) {
 	for i, l := range t.producten {
 		w.open("ToegewezenProduct")
 		w.num("ToewijzingNummer", int64(l.nummer))
+		w.opt("ReferentieAanbieder", l.referentie) // TR379: only honouring a 315 or 317
 		writeProduct(w, l)
 		w.date("Toewijzingsdatum", t.datum)
 		w.leaf("Toewijzingstijd", t.tijd)
