@@ -129,7 +129,7 @@ func (s *Server) logRequest(r *http.Request, route string, rq *request, elapsed 
 		return
 	}
 	ev = ev.Str("request_id", rq.id).Str("method", r.Method).Str("route", route).
-		Int("status", rq.status).Str("code", rq.code).Dur("duration", elapsed)
+		Int("status", rq.status).Str("code", rq.code).Float64("duration_ms", float64(elapsed.Microseconds())/1000)
 	if rq.principal.ID != "" {
 		ev = ev.Str("principal", rq.principal.ID)
 	}

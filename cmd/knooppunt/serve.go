@@ -373,7 +373,7 @@ func startInstance(ctx context.Context, o serveOptions, log zerolog.Logger) (_ *
 		return inst, fmt.Errorf("loading schemas: %w", err)
 	}
 	inst.store, err = store.Open(ctx, store.Config{
-		Dir: o.data, Logger: log.With().Str("component", "store").Logger(), Registerer: inst.metrics,
+		Dir: o.data, Logger: log, Registerer: inst.metrics,
 	})
 	if err != nil {
 		return inst, fmt.Errorf("opening store %s: %w", o.data, err)
