@@ -19,34 +19,46 @@ func init() {
 }
 
 const sampleUsage = `Usage: knooppunt sample --type SOORT [flags]
+       knooppunt sample --traject iwmo|ijw --out DIR [flags]
 
 Writes synthetic messages with fictitious persons that validate against the
 official iWmo 3.2 / iJw 3.2 schemas. One message goes to stdout; more need
 --out, where each is written as SOORT-NNNN.xml. A retourbericht or 325 is
-written as the answer to a heenbericht invented for it.
+written as the answer to a heenbericht invented for it. --traject writes
+one client's chain of messages that refer to each other.
 
 Flags:
 `
 
+// sampleCmd holds the flags of knooppunt sample.
+type sampleCmd struct {
+	typ, traject, violate    string
+	n, clients, products     int
+	seed                     int64
+	out, afzender, ontvanger string
+	dagtekening              time.Time
+	stderr                   io.Writer
+}
+
 func runSample(args []string, _ io.Reader, stdout, stderr io.Writer) int {
+	c := sampleCmd{stderr: stderr}
 	fs := flag.NewFlagSet("sample", flag.ContinueOnError)
-	fs.SetOutput(stderr)
 	fs.Usage = func() {
 		fmt.Fprint(fs.Output(), sampleUsage)
 		fs.PrintDefaults()
 	}
-	var (
-		typ         = fs.String("type", "", "berichtsoort, e.g. WMO301 or JW325, or \"all\" for all 28")
-		n           = fs.Int("n", 1, "number of messages per berichtsoort")
-		seed        = fs.Int64("seed", 1, "seed; the same seed and flags give the same messages (on the same day)")
-		out         = fs.String("out", "", "directory to write SOORT-NNNN.xml files to (created if missing)")
-		afzender    = fs.String("afzender", "", "header Afzender (default: one of the default parties; not checked)")
-		ontvanger   = fs.String("ontvanger", "", "header Ontvanger (default: one of the default parties; not checked)")
-		clients     = fs.Int("clients", 0, "clients per declaratie (323/325; default 1)")
-		products    = fs.Int("products", 0, "product lines per client (default random 1-3)")
-		dagtekening = fs.String("dagtekening", "", "Dagtekening YYYY-MM-DD (default today)")
-		violate     = fs.String("violate", "", "rule the heenbericht breaks while staying XSD-valid: CS002, TR135, TR018 (307), TR358 (323), CD085 (319)")
-	)
+	fs.StringVar(&c.typ, "type", "", "berichtsoort, e.g. WMO301 or JW325, or \"all\" for all 28")
+	fs.StringVar(&c.traject, "traject", "", "instead of --type: write --n trajecten of standard iwmo or ijw\n(315, 301, 305, 323, 307 with answers, referring to each other) as traject-NNNN-MM-SOORT.xml")
+	fs.IntVar(&c.n, "n", 1, "number of messages per berichtsoort, or of trajecten")
+	fs.Int64Var(&c.seed, "seed", 1, "seed; the same seed and flags give the same messages (on the same day)")
+	fs.StringVar(&c.out, "out", "", "directory to write the files to (created if missing)")
+	fs.StringVar(&c.afzender, "afzender", "", "header Afzender (default: a default party; not checked); with --traject the gemeente")
+	fs.StringVar(&c.ontvanger, "ontvanger", "", "header Ontvanger (default: a default party; not checked); with --traject the aanbieder")
+	fs.IntVar(&c.clients, "clients", 0, "clients per declaratie (323/325; default 1)")
+	fs.IntVar(&c.products, "products", 0, "product lines per client (default random 1-3)")
+	dagtekening := fs.String("dagtekening", "", "Dagtekening YYYY-MM-DD (default today); with --traject that of the last messages")
+	fs.StringVar(&c.violate, "violate", "", "rule the heenbericht breaks while staying XSD-valid:\nCS002, TR135, TR018 (307), TR358 (323), CD085 (319)")
+
 	fs.SetOutput(io.Discard) // help goes to stdout, errors to stderr, below
 	err := fs.Parse(args)
 	if errors.Is(err, flag.ErrHelp) {
@@ -55,93 +67,156 @@ func runSample(args []string, _ io.Reader, stdout, stderr io.Writer) int {
 		return 0
 	}
 	fs.SetOutput(stderr)
-	if err != nil {
-		fmt.Fprintf(stderr, "knooppunt sample: %v\n\n", err)
-		fs.Usage()
-		return 2
-	}
 	usageErr := func(format string, a ...any) int {
 		fmt.Fprintf(stderr, "knooppunt sample: "+format+"\n\n", a...)
 		fs.Usage()
 		return 2
 	}
-	if fs.NArg() > 0 {
+	switch {
+	case err != nil:
+		return usageErr("%v", err)
+	case fs.NArg() > 0:
 		return usageErr("unexpected argument %q", fs.Arg(0))
+	case c.n < 1:
+		return usageErr("--n must be at least 1")
+	case c.clients < 0 || c.products < 0:
+		return usageErr("--clients and --products cannot be negative")
 	}
+	if *dagtekening != "" {
+		if c.dagtekening, err = time.Parse("2006-01-02", *dagtekening); err != nil {
+			return usageErr("--dagtekening %q is not a date YYYY-MM-DD", *dagtekening)
+		}
+	}
+	if c.traject != "" {
+		std := bericht.Standard(strings.ToLower(c.traject))
+		switch {
+		case c.typ != "" || c.violate != "":
+			return usageErr("--traject excludes --type and --violate")
+		case std != bericht.IWmo && std != bericht.IJw:
+			return usageErr("--traject %q: want iwmo or ijw", c.traject)
+		case c.out == "":
+			return usageErr("--traject needs --out DIR")
+		}
+		return c.writeTrajecten(std)
+	}
+
+	soorten, problem := c.soorten()
+	if problem != "" {
+		return usageErr("%s", problem)
+	}
+	if c.out == "" && c.n*len(soorten) > 1 {
+		return usageErr("%d messages need --out DIR (only one message goes to stdout)", c.n*len(soorten))
+	}
+	return c.writeMessages(soorten, stdout)
+}
+
+// soorten resolves --type and --violate to the berichtsoorten to write, or
+// says what is wrong with them.
+func (c *sampleCmd) soorten() ([]bericht.Soort, string) {
 	var soorten []bericht.Soort
 	switch {
-	case *typ == "":
-		return usageErr("--type is required")
-	case strings.EqualFold(*typ, "all"):
+	case c.typ == "":
+		return nil, "--type is required"
+	case strings.EqualFold(c.typ, "all"):
 		soorten = bericht.All()
 	default:
-		s, ok := bericht.Lookup(*typ)
+		s, ok := bericht.Lookup(c.typ)
 		if !ok {
-			return usageErr("unknown berichtsoort %q", *typ)
+			return nil, fmt.Sprintf("unknown berichtsoort %q", c.typ)
 		}
 		soorten = []bericht.Soort{s}
 	}
-	if *violate != "" {
-		// With all, keep the berichtsoorten that can break the rule.
-		var can []bericht.Soort
-		for _, s := range soorten {
-			if _, ok := sample.Violations(s)[strings.ToUpper(*violate)]; ok {
-				can = append(can, s)
-			}
-		}
-		if len(can) == 0 {
-			return usageErr("no berichtsoort of --type %s can violate %q", *typ, *violate)
-		}
-		soorten = can
+	if c.violate == "" {
+		return soorten, ""
 	}
-	if *n < 1 {
-		return usageErr("--n must be at least 1")
-	}
-	if *clients < 0 || *products < 0 {
-		return usageErr("--clients and --products cannot be negative")
-	}
-	if *out == "" && *n*len(soorten) > 1 {
-		return usageErr("%d messages need --out DIR (only one message goes to stdout)", *n*len(soorten))
-	}
-	opt := sample.Options{Afzender: *afzender, Ontvanger: *ontvanger, Clients: *clients, Products: *products, Violate: strings.ToUpper(*violate)}
-	if *dagtekening != "" {
-		d, err := time.Parse("2006-01-02", *dagtekening)
-		if err != nil {
-			return usageErr("--dagtekening %q is not a date YYYY-MM-DD", *dagtekening)
-		}
-		opt.Dagtekening = d
-	}
-	if *out != "" {
-		if err := os.MkdirAll(*out, 0o755); err != nil {
-			fmt.Fprintf(stderr, "knooppunt sample: creating %s: %v\n", *out, err)
-			return 2
-		}
-	}
-
-	g := sample.New(*seed)
+	// With all, keep the berichtsoorten that can break the rule.
+	c.violate = strings.ToUpper(c.violate)
+	var can []bericht.Soort
 	for _, s := range soorten {
-		for i := range *n {
+		if _, ok := sample.Violations(s)[c.violate]; ok {
+			can = append(can, s)
+		}
+	}
+	if len(can) == 0 {
+		return nil, fmt.Sprintf("no berichtsoort of --type %s can violate %q", c.typ, c.violate)
+	}
+	return can, ""
+}
+
+func (c *sampleCmd) writeMessages(soorten []bericht.Soort, stdout io.Writer) int {
+	if !c.mkdir() {
+		return 2
+	}
+	opt := sample.Options{
+		Afzender: c.afzender, Ontvanger: c.ontvanger, Dagtekening: c.dagtekening,
+		Clients: c.clients, Products: c.products, Violate: c.violate,
+	}
+	g := sample.New(c.seed)
+	for _, s := range soorten {
+		for i := range c.n {
 			m, err := g.Generate(s, opt)
 			if err != nil {
-				fmt.Fprintf(stderr, "knooppunt sample: %v\n", err)
+				fmt.Fprintf(c.stderr, "knooppunt sample: %v\n", err)
 				return 1
 			}
-			if *out == "" {
+			if c.out == "" {
 				if _, err := stdout.Write(m.XML); err != nil {
-					fmt.Fprintf(stderr, "knooppunt sample: writing stdout: %v\n", err)
+					fmt.Fprintf(c.stderr, "knooppunt sample: writing stdout: %v\n", err)
 					return 2
 				}
 				continue
 			}
-			path := filepath.Join(*out, fmt.Sprintf("%s-%04d.xml", s.Name, i+1))
-			if err := os.WriteFile(path, m.XML, 0o644); err != nil {
-				fmt.Fprintf(stderr, "knooppunt sample: writing %s: %v\n", path, err)
+			if !c.write(fmt.Sprintf("%s-%04d.xml", s.Name, i+1), m.XML) {
 				return 2
 			}
 		}
 	}
-	if *out != "" {
-		fmt.Fprintf(stderr, "knooppunt sample: wrote %d messages to %s\n", *n*len(soorten), *out)
+	if c.out != "" {
+		fmt.Fprintf(c.stderr, "knooppunt sample: wrote %d messages to %s\n", c.n*len(soorten), c.out)
 	}
 	return 0
+}
+
+func (c *sampleCmd) writeTrajecten(std bericht.Standard) int {
+	if !c.mkdir() {
+		return 2
+	}
+	opt := sample.TrajectOptions{Gemeente: c.afzender, Aanbieder: c.ontvanger, Einde: c.dagtekening, Products: c.products}
+	g := sample.New(c.seed)
+	count := 0
+	for i := range c.n {
+		msgs, err := g.Traject(std, opt)
+		if err != nil {
+			fmt.Fprintf(c.stderr, "knooppunt sample: %v\n", err)
+			return 1
+		}
+		for j, m := range msgs {
+			if !c.write(fmt.Sprintf("traject-%04d-%02d-%s.xml", i+1, j+1, m.Soort.Name), m.XML) {
+				return 2
+			}
+			count++
+		}
+	}
+	fmt.Fprintf(c.stderr, "knooppunt sample: wrote %d trajecten (%d messages) to %s\n", c.n, count, c.out)
+	return 0
+}
+
+func (c *sampleCmd) mkdir() bool {
+	if c.out == "" {
+		return true
+	}
+	if err := os.MkdirAll(c.out, 0o755); err != nil {
+		fmt.Fprintf(c.stderr, "knooppunt sample: creating %s: %v\n", c.out, err)
+		return false
+	}
+	return true
+}
+
+func (c *sampleCmd) write(name string, b []byte) bool {
+	path := filepath.Join(c.out, name)
+	if err := os.WriteFile(path, b, 0o644); err != nil {
+		fmt.Fprintf(c.stderr, "knooppunt sample: writing %s: %v\n", path, err)
+		return false
+	}
+	return true
 }

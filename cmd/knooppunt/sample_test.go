@@ -146,3 +146,32 @@ func mustDate(t *testing.T, s string) time.Time {
 	require.NoError(t, err)
 	return d
 }
+
+func TestSampleTraject(t *testing.T) {
+	dir := t.TempDir()
+	code, _, errs := runCmd("sample", "--traject", "ijw", "--n", "2", "--out", dir, "--afzender", "0599", "--dagtekening", "2026-06-15")
+	require.Equal(t, 0, code, errs)
+	assert.Contains(t, errs, "wrote 2 trajecten (20 messages)")
+	entries, err := os.ReadDir(dir)
+	require.NoError(t, err)
+	require.Len(t, entries, 20)
+	assert.Equal(t, "traject-0001-01-JW315.xml", entries[0].Name())
+	assert.Equal(t, "traject-0002-10-JW308.xml", entries[19].Name())
+	b, err := os.ReadFile(filepath.Join(dir, "traject-0001-03-JW301.xml"))
+	require.NoError(t, err)
+	_, afz, _ := rootOf(t, b)
+	assert.Equal(t, "0599", afz)
+
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"--traject", "wlz", "--out", dir}, "want iwmo or ijw"},
+		{[]string{"--traject", "iwmo"}, "needs --out"},
+		{[]string{"--traject", "iwmo", "--type", "WMO301", "--out", dir}, "excludes --type"},
+	} {
+		code, _, errs := runCmd(append([]string{"sample"}, tc.args...)...)
+		assert.Equal(t, 2, code, tc.args)
+		assert.Contains(t, errs, tc.want, tc.args)
+	}
+}
