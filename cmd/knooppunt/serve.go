@@ -182,7 +182,7 @@ func (o serveOptions) validate() error {
 		errs = append(errs, fmt.Errorf("--log-level %q: want debug, info, warn or error", o.logLevel))
 	}
 	switch o.logFormat {
-	case "auto", "json", "console":
+	case "", "auto", "json", "console":
 	default:
 		errs = append(errs, fmt.Errorf("--log-format %q: want json, console or auto", o.logFormat))
 	}

@@ -4,9 +4,20 @@ import (
 	"archive/zip"
 	"bytes"
 	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/sha256"
+	"crypto/tls"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/hex"
 	"encoding/json"
+	"encoding/pem"
 	"fmt"
 	"io"
+	"math/big"
+	"net"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -543,4 +554,130 @@ func TestLogSinkBuffersInfoAndFlushesWarnings(t *testing.T) {
 	require.NoError(t, sink.Close())
 	require.NoError(t, sink.Close(), "Close twice")
 	assert.True(t, strings.HasSuffix(out.String(), "\"message\":\"last\"}\n"), out.String())
+}
+
+// testPKI issues throwaway certificates for the mutual-TLS test.
+type testPKI struct {
+	t   *testing.T
+	ca  *x509.Certificate
+	key *ecdsa.PrivateKey
+}
+
+func newTestPKI(t *testing.T) *testPKI {
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	require.NoError(t, err)
+	tmpl := &x509.Certificate{SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "Test CA"},
+		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour),
+		IsCA: true, BasicConstraintsValid: true, KeyUsage: x509.KeyUsageCertSign}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	require.NoError(t, err)
+	ca, err := x509.ParseCertificate(der)
+	require.NoError(t, err)
+	return &testPKI{t: t, ca: ca, key: key}
+}
+
+// issue writes a certificate and key signed by the CA to dir and returns
+// the pair and the paths.
+func (p *testPKI) issue(dir, name string, server bool) (tls.Certificate, string, string) {
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	require.NoError(p.t, err)
+	serial, _ := rand.Int(rand.Reader, big.NewInt(1<<62))
+	tmpl := &x509.Certificate{SerialNumber: serial, Subject: pkix.Name{CommonName: name},
+		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour),
+		KeyUsage: x509.KeyUsageDigitalSignature, ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth}}
+	if server {
+		tmpl.ExtKeyUsage = []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth}
+		tmpl.IPAddresses = []net.IP{net.IPv4(127, 0, 0, 1)}
+	}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, p.ca, &key.PublicKey, p.key)
+	require.NoError(p.t, err)
+	keyDER, err := x509.MarshalPKCS8PrivateKey(key)
+	require.NoError(p.t, err)
+	certFile, keyFile := filepath.Join(dir, name+".crt"), filepath.Join(dir, name+".key")
+	require.NoError(p.t, os.WriteFile(certFile, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), 0o600))
+	require.NoError(p.t, os.WriteFile(keyFile, pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: keyDER}), 0o600))
+	leaf, _ := x509.ParseCertificate(der)
+	return tls.Certificate{Certificate: [][]byte{der}, PrivateKey: key, Leaf: leaf}, certFile, keyFile
+}
+
+// TestMutualTLSEndToEnd runs the production mode: TLS, client
+// certificates mapped by the registry file's fingerprints, no tokens.
+func TestMutualTLSEndToEnd(t *testing.T) {
+	dir := t.TempDir()
+	ca := newTestPKI(t)
+	caFile := filepath.Join(dir, "ca.crt")
+	require.NoError(t, os.WriteFile(caFile, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: ca.ca.Raw}), 0o600))
+	_, serverCert, serverKey := ca.issue(dir, "server", true)
+	gemeente, _, _ := ca.issue(dir, "gemeente", false)
+	aanbieder, _, _ := ca.issue(dir, "aanbieder", false)
+	fp := func(c tls.Certificate) string { return hex.EncodeToString(sha256Sum(c.Certificate[0])) }
+	registry := fmt.Sprintf(`parties:
+  - code: "0384"
+    role: gemeente
+    name: Gemeente
+    credentials: {certificates: [{sha256: %q}]}
+  - code: "42420001"
+    role: aanbieder
+    name: Aanbieder
+    credentials: {certificates: [{sha256: %q}]}
+`, fp(gemeente), fp(aanbieder))
+	file := filepath.Join(dir, "registry.yaml")
+	require.NoError(t, os.WriteFile(file, []byte(registry), 0o600))
+
+	o := serveOptions{config: file, addr: "127.0.0.1:0", data: filepath.Join(dir, "data"), logLevel: "warn",
+		tlsCert: serverCert, tlsKey: serverKey, clientCA: caFile}
+	require.NoError(t, o.validate())
+	log := zerolog.New(zerolog.NewTestWriter(t)).Level(zerolog.WarnLevel)
+	inst, err := startInstance(context.Background(), o, log)
+	require.NoError(t, err)
+	defer inst.shutdown(context.Background(), log)
+	url := "https://" + inst.ln.Addr().String()
+	pool := x509.NewCertPool()
+	pool.AddCert(ca.ca)
+	client := func(cert *tls.Certificate) *http.Client {
+		cfg := &tls.Config{RootCAs: pool}
+		if cert != nil {
+			cfg.Certificates = []tls.Certificate{*cert}
+		}
+		return &http.Client{Transport: &http.Transport{TLSClientConfig: cfg}}
+	}
+
+	gen := sample.New(7)
+	wmo301, _ := bericht.Lookup("WMO301")
+	m, err := gen.Heen(wmo301, sample.Options{Afzender: "0384", Ontvanger: "42420001"})
+	require.NoError(t, err)
+	post := func(c *http.Client, token string) (*http.Response, error) {
+		req, _ := http.NewRequest(http.MethodPost, url+"/v1/berichten", bytes.NewReader(m.XML))
+		req.Header.Set("Content-Type", "application/xml")
+		if token != "" {
+			req.Header.Set("Authorization", "Bearer "+token)
+		}
+		return c.Do(req)
+	}
+	resp, err := post(client(&aanbieder), "")
+	require.NoError(t, err)
+	refusal, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	assert.Equal(t, 422, resp.StatusCode)
+	assert.Contains(t, string(refusal), "wrong-direction", "the certificate made the caller aanbieder 42420001, who does not send a 301")
+
+	resp, err = post(client(&gemeente), "")
+	require.NoError(t, err)
+	resp.Body.Close()
+	require.Equal(t, 202, resp.StatusCode)
+
+	_, err = post(client(nil), "dev-0384")
+	assert.Error(t, err, "no client certificate: the handshake fails, tokens are off")
+
+	req, _ := http.NewRequest(http.MethodGet, url+"/v1/mailbox", nil)
+	resp, err = client(&aanbieder).Do(req)
+	require.NoError(t, err)
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	assert.Contains(t, string(body), `"afzender":"0384"`)
+}
+
+func sha256Sum(b []byte) []byte {
+	s := sha256.Sum256(b)
+	return s[:]
 }
