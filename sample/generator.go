@@ -38,6 +38,7 @@ type Options struct {
 	Clients int
 	// Products is the number of product lines per client (ToegewezenProduct,
 	// StartProduct, Prestatie, …). 0 means a random number from 1 to 3.
+	// Up to 2600 lines get distinct ProductCodes.
 	Products int
 	// Violate names one rule of the standard (see Violations) the message
 	// is to break while staying valid against the XSD, for negative tests
