@@ -3,6 +3,7 @@ package store
 import (
 	"errors"
 	"fmt"
+	"runtime"
 	"time"
 
 	"github.com/cockroachdb/pebble/v2"
@@ -70,14 +71,40 @@ func (w *writer) event(id ID, s State, at time.Time, ref ID) {
 	w.set(eventKey(id, at, w.p.state.eventSeq), encodeEvent(s, ref))
 }
 
+// The write path is a two-stage pipeline.
+//
+// The committer goroutine drains the request channel into a group of up to
+// CommitBatch operations, applies them to one indexed batch and commits it
+// without sync: the writes become visible to the next group at once, so
+// dedup, leases and mailbox heads always read the latest state. It then
+// passes the group to the syncer.
+//
+// The syncer goroutine takes every group waiting for it, makes the WAL
+// durable with one synced commit (it covers everything written before it),
+// and only then releases the callers. While one fsync is in flight the
+// committer keeps building and committing the next groups, so the disk
+// never idles while callers wait, and one fsync serves every caller that
+// arrived during the previous one.
+//
+// Nothing is reported to a caller before the fsync that covers its write.
+// Reads outside the committer (Get, Meta, Lookup) may see a write a few
+// hundred microseconds before it is durable; they reach it only through an
+// id or key, and everything that acts on it (an answer's Put, an Ack) goes
+// through the same pipeline behind it.
+
+// maxYields bounds how often the syncer yields the processor to let
+// callers catch up before an fsync.
+const maxYields = 16
+
 // commitLoop is the committer goroutine.
 func (p *Pebble) commitLoop() {
 	defer p.wg.Done()
-	group := make([]*request, 0, p.cfg.CommitBatch)
+	defer close(p.syncq)
 	for {
+		var group []*request
 		select {
 		case r := <-p.reqs:
-			group = append(group[:0], r)
+			group = append(make([]*request, 0, 16), r)
 		case <-p.stop:
 			p.drain()
 			return
@@ -91,8 +118,9 @@ func (p *Pebble) commitLoop() {
 				break fill
 			}
 		}
-		p.commitGroup(group)
-		clear(group)
+		if p.commitGroup(group) {
+			p.syncq <- group
+		}
 	}
 }
 
@@ -110,14 +138,86 @@ func (p *Pebble) drain() {
 	}
 }
 
-func (p *Pebble) commitGroup(group []*request) {
-	start := time.Now()
+// syncLoop is the syncer goroutine: it makes committed groups durable and
+// releases their callers. It ends when the committer closes syncq.
+func (p *Pebble) syncLoop() {
+	defer p.wg.Done()
+	var synced uint64
+	last := 1
+	for g := range p.syncq {
+		groups := [][]*request{g}
+		n := len(g)
+		for yields := 0; ; {
+			select {
+			case g, ok := <-p.syncq:
+				if ok {
+					groups = append(groups, g)
+					n += len(g)
+					continue
+				}
+			default:
+			}
+			// Callers released by the last fsync are still coming back:
+			// give them a moment, so that one fsync serves them all.
+			if n >= last || yields == maxYields {
+				break
+			}
+			yields++
+			runtime.Gosched()
+		}
+		last = n
+		var err error
+		if written := p.written.Load(); written > synced {
+			start := time.Now()
+			_ = n
+			if err = p.db.LogData(nil, pebble.Sync); err != nil {
+				err = p.fail(fmt.Errorf("syncing store: %w", err))
+			} else {
+				synced = written
+				p.stats.commits.Add(1)
+				n := 0
+				for _, g := range groups {
+					n += len(g)
+				}
+				p.metrics.observeSync(n, time.Since(start))
+			}
+		}
+		for _, g := range groups {
+			for _, r := range g {
+				if err != nil && r.err == nil {
+					r.err = err
+				}
+				close(r.done)
+			}
+		}
+	}
+}
+
+// fail records a write-path failure after which the store can no longer
+// promise durability; every later write returns it.
+func (p *Pebble) fail(err error) error {
+	p.failed.CompareAndSwap(nil, &err)
+	p.log.Error().Err(err).Msg("store write path failed; refusing further writes")
+	return err
+}
+
+// commitGroup applies a group and commits it without sync. It returns
+// false if the group was answered already (the commit failed).
+func (p *Pebble) commitGroup(group []*request) bool {
+	if errp := p.failed.Load(); errp != nil {
+		for _, r := range group {
+			r.err = *errp
+			close(r.done)
+		}
+		return false
+	}
 	w := &writer{p: p, b: p.db.NewIndexedBatch(), now: p.cfg.Now().UTC()}
 	for _, r := range group {
 		r.err = r.apply(w)
 	}
 	var err error
-	if !w.b.Empty() {
+	wrote := !w.b.Empty()
+	if wrote {
 		if w.delta != (counters{}) {
 			c := counters{p.state.counters.pending + w.delta.pending, p.state.counters.quarantined + w.delta.quarantined}
 			w.set(keyCounters, c.encode())
@@ -126,40 +226,35 @@ func (p *Pebble) commitGroup(group []*request) {
 			last := p.state.ids.last
 			w.set(keyLastID, last[:])
 		}
-		err = w.b.Commit(pebble.Sync)
+		err = w.b.Commit(pebble.NoSync)
 	}
 	_ = w.b.Close()
 	if err != nil {
-		p.log.Error().Err(err).Int("ops", len(group)).Msg("commit failed")
-		// The in-memory heads may describe writes that never happened:
-		// forget them; they are reloaded from the database.
-		p.state.heads = make(map[string]ID)
+		err = p.fail(fmt.Errorf("committing to store: %w", err))
 		for _, r := range group {
 			if r.err == nil {
-				r.err = fmt.Errorf("committing to store: %w", err)
+				r.err = err
 			}
+			close(r.done)
 		}
-	} else {
-		p.state.counters.pending += w.delta.pending
-		p.state.counters.quarantined += w.delta.quarantined
-		s := &p.stats
-		s.pending.Store(p.state.counters.pending)
-		s.quarantined.Store(p.state.counters.quarantined)
-		s.puts.Add(w.stats.puts)
-		s.duplicates.Add(w.stats.duplicates)
-		s.conflicts.Add(w.stats.conflicts)
-		s.deliveries.Add(w.stats.deliveries)
-		s.acks.Add(w.stats.acks)
-		s.expired.Add(w.stats.expired)
-		s.purged.Add(w.stats.purged)
-		if !w.b.Empty() {
-			s.commits.Add(1)
-		}
-		p.metrics.observeCommit(len(group), time.Since(start))
+		return false
 	}
-	for _, r := range group {
-		close(r.done)
+	if wrote {
+		p.written.Add(1)
 	}
+	p.state.counters.pending += w.delta.pending
+	p.state.counters.quarantined += w.delta.quarantined
+	s := &p.stats
+	s.pending.Store(p.state.counters.pending)
+	s.quarantined.Store(p.state.counters.quarantined)
+	s.puts.Add(w.stats.puts)
+	s.duplicates.Add(w.stats.duplicates)
+	s.conflicts.Add(w.stats.conflicts)
+	s.deliveries.Add(w.stats.deliveries)
+	s.acks.Add(w.stats.acks)
+	s.expired.Add(w.stats.expired)
+	s.purged.Add(w.stats.purged)
+	return true
 }
 
 // head returns the head of party's mailbox: no entry of party sorts below

@@ -63,7 +63,7 @@ func (p *Pebble) Put(ctx context.Context, msg *Message) (Receipt, error) {
 	rec := recordMeta{
 		Soort: msg.Soort, Sender: msg.Sender, Recipient: msg.Recipient,
 		Identificatie: msg.Identificatie, Received: msg.Received.UTC(),
-		Size: int64(len(msg.Body)), SHA256: sum,
+		Validated: msg.Validated.UTC(), Size: int64(len(msg.Body)), SHA256: sum,
 	}
 	var receipt Receipt
 	err := p.submit(ctx.Done(), ctx.Err, func(w *writer) error {
@@ -105,12 +105,8 @@ func (p *Pebble) Put(ctx context.Context, msg *Message) (Receipt, error) {
 		if r.Received.IsZero() {
 			r.Received = w.now
 		}
+		r.Stored = w.now
 		w.set(metaKey(id), r.encode())
-		w.event(id, StateReceived, r.Received, ID{})
-		if !msg.Validated.IsZero() {
-			w.event(id, StateValidated, msg.Validated.UTC(), ID{})
-		}
-		w.event(id, StateStored, w.now, ID{})
 		w.set(bodyKey(id), msg.Body)
 		e := recordEntry{Received: r.Received, Size: r.Size, Soort: r.Soort, Sender: r.Sender}
 		w.set(queueKey(msg.Recipient, id), e.encode(false))
@@ -383,6 +379,11 @@ func (p *Pebble) fullMeta(id ID) (*Meta, error) {
 	m := &Meta{ID: id, Soort: rec.Soort, Sender: rec.Sender, Recipient: rec.Recipient,
 		Identificatie: rec.Identificatie, Received: rec.Received, Size: rec.Size,
 		SHA256: rec.SHA256, Conversation: rec.Conversation}
+	m.History = append(m.History, Event{State: StateReceived, At: rec.Received})
+	if !rec.Validated.IsZero() {
+		m.History = append(m.History, Event{State: StateValidated, At: rec.Validated})
+	}
+	m.History = append(m.History, Event{State: StateStored, At: rec.Stored})
 	for it.Next() {
 		v, err := it.ValueAndErr()
 		if err != nil {
@@ -397,14 +398,9 @@ func (p *Pebble) fullMeta(id ID) (*Meta, error) {
 	if err := it.Error(); err != nil {
 		return nil, err
 	}
-	// Events sort by time; Received may be earlier than the batch clock
-	// or later (a skewed gateway clock): the latest event is the state,
-	// except that received/validated/stored never override a later step.
-	for _, e := range m.History {
-		if e.State > StateStored || m.State <= StateStored {
-			m.State = e.State
-		}
-	}
+	// Received and validated come from the gateway's clock, the rest from
+	// the store's; the state is the latest step after stored.
+	m.State = m.History[len(m.History)-1].State
 	return m, nil
 }
 

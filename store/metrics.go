@@ -21,13 +21,13 @@ func newMetrics(p *Pebble, reg prometheus.Registerer) *metrics {
 		reg:   reg,
 		stats: &statsCollector{p: p},
 		batchSize: prometheus.NewHistogram(prometheus.HistogramOpts{
-			Namespace: "knooppunt", Subsystem: "store", Name: "commit_batch_operations",
-			Help:    "Operations carried by one synced commit.",
+			Namespace: "knooppunt", Subsystem: "store", Name: "sync_operations",
+			Help:    "Operations made durable by one fsync.",
 			Buckets: []float64{1, 2, 4, 8, 16, 32, 64, 128, 256},
 		}),
 		commitTime: prometheus.NewHistogram(prometheus.HistogramOpts{
-			Namespace: "knooppunt", Subsystem: "store", Name: "commit_duration_seconds",
-			Help:    "Time to build and durably commit one batch.",
+			Namespace: "knooppunt", Subsystem: "store", Name: "sync_duration_seconds",
+			Help:    "Time of one WAL fsync.",
 			Buckets: prometheus.ExponentialBuckets(50e-6, 2, 14),
 		}),
 	}
@@ -43,7 +43,8 @@ func newMetrics(p *Pebble, reg prometheus.Registerer) *metrics {
 	return m
 }
 
-func (m *metrics) observeCommit(ops int, d time.Duration) {
+// observeSync records one fsync and the operations it made durable.
+func (m *metrics) observeSync(ops int, d time.Duration) {
 	m.batchSize.Observe(float64(ops))
 	m.commitTime.Observe(d.Seconds())
 }

@@ -12,6 +12,7 @@ import (
 	"sync/atomic"
 
 	"github.com/cockroachdb/pebble/v2"
+	"github.com/cockroachdb/pebble/v2/bloom"
 	"github.com/rs/zerolog"
 )
 
@@ -30,10 +31,15 @@ type Pebble struct {
 	db  *pebble.DB
 	log zerolog.Logger
 
-	reqs chan *request
-	quit chan struct{} // closed first by Close: no new requests
-	stop chan struct{} // closed once no sender can be in flight
-	mu   sync.RWMutex  // senders hold it shared; Close takes it to fence them
+	reqs  chan *request
+	syncq chan []*request // committed groups waiting for their fsync
+	// written counts commits with writes; failed holds the error that
+	// stopped the write path, if any.
+	written atomic.Uint64
+	failed  atomic.Pointer[error]
+	quit    chan struct{} // closed first by Close: no new requests
+	stop    chan struct{} // closed once no sender can be in flight
+	mu      sync.RWMutex  // senders hold it shared; Close takes it to fence them
 	// closed is set under mu by Close.
 	closed    bool
 	closeOnce sync.Once
@@ -78,11 +84,12 @@ func Open(ctx context.Context, cfg Config) (*Pebble, error) {
 		return nil, err
 	}
 	p := &Pebble{
-		cfg:  cfg,
-		log:  cfg.Logger.With().Str("component", "store").Logger(),
-		reqs: make(chan *request, cfg.QueueDepth),
-		quit: make(chan struct{}),
-		stop: make(chan struct{}),
+		cfg:   cfg,
+		log:   cfg.Logger.With().Str("component", "store").Logger(),
+		reqs:  make(chan *request, cfg.QueueDepth),
+		syncq: make(chan []*request, 64),
+		quit:  make(chan struct{}),
+		stop:  make(chan struct{}),
 	}
 	opts := &pebble.Options{
 		FS:                 cfg.FS,
@@ -91,6 +98,9 @@ func Open(ctx context.Context, cfg Config) (*Pebble, error) {
 		Logger:             pebbleLogger{p.log},
 		ErrorIfNotExists:   !fresh,
 	}
+	// Dedup and Ack look up keys that mostly do not exist (or not yet):
+	// bloom filters answer those without reading blocks.
+	opts.Levels[0].FilterPolicy = bloom.FilterPolicy(10)
 	opts.EnsureDefaults()
 	if err := opts.Validate(); err != nil {
 		return nil, fmt.Errorf("opening store %s: pebble options: %w", cfg.Dir, err)
@@ -126,8 +136,9 @@ func Open(ctx context.Context, cfg Config) (*Pebble, error) {
 	p.stats.pending.Store(p.state.counters.pending)
 	p.stats.quarantined.Store(p.state.counters.quarantined)
 	p.metrics = newMetrics(p, cfg.Registerer)
-	p.wg.Add(2)
+	p.wg.Add(3)
 	go p.commitLoop()
+	go p.syncLoop()
 	go p.janitorLoop()
 	p.log.Info().Int64("pending", p.state.counters.pending).Int64("quarantined", p.state.counters.quarantined).Msg("store opened")
 	return p, nil

@@ -13,9 +13,13 @@ import (
 const recordVersion = 1
 
 // recordMeta is the base record of a message: what never changes after Put.
+// It carries the first steps of the history (received, validated, stored),
+// so that Put writes no separate event keys.
 type recordMeta struct {
 	Soort, Sender, Recipient, Identificatie string
 	Received                                time.Time
+	Validated                               time.Time // zero: not recorded
+	Stored                                  time.Time
 	Size                                    int64
 	SHA256                                  [32]byte
 	Conversation                            ID
@@ -29,6 +33,12 @@ func (r *recordMeta) encode() []byte {
 	b = appendString(b, r.Recipient)
 	b = appendString(b, r.Identificatie)
 	b = binary.AppendVarint(b, r.Received.UnixNano())
+	var validated int64
+	if !r.Validated.IsZero() {
+		validated = r.Validated.UnixNano()
+	}
+	b = binary.AppendVarint(b, validated)
+	b = binary.AppendVarint(b, r.Stored.UnixNano())
 	b = binary.AppendVarint(b, r.Size)
 	b = append(b, r.SHA256[:]...)
 	return append(b, r.Conversation[:]...)
@@ -45,6 +55,10 @@ func decodeMeta(b []byte) (recordMeta, error) {
 	r.Recipient = d.string()
 	r.Identificatie = d.string()
 	r.Received = time.Unix(0, d.varint()).UTC()
+	if v := d.varint(); v != 0 {
+		r.Validated = time.Unix(0, v).UTC()
+	}
+	r.Stored = time.Unix(0, d.varint()).UTC()
 	r.Size = d.varint()
 	copy(r.SHA256[:], d.bytes(32))
 	copy(r.Conversation[:], d.bytes(16))

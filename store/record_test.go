@@ -70,7 +70,8 @@ func TestIDGenStrictlyIncreases(t *testing.T) {
 func TestRecordsRoundTrip(t *testing.T) {
 	now := time.Date(2026, 3, 2, 9, 0, 0, 123, time.UTC)
 	m := recordMeta{Soort: "WMO301", Sender: "0363", Recipient: "12345678", Identificatie: "ID-1",
-		Received: now, Size: 4096, SHA256: [32]byte{1, 2, 3}, Conversation: ID{9}}
+		Received: now, Validated: now.Add(time.Millisecond), Stored: now.Add(2 * time.Millisecond),
+		Size: 4096, SHA256: [32]byte{1, 2, 3}, Conversation: ID{9}}
 	got, err := decodeMeta(m.encode())
 	require.NoError(t, err)
 	assert.Equal(t, m, got)
