@@ -8,6 +8,7 @@ import (
 	"regexp"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/knooppunt/knooppunt/bericht"
@@ -140,15 +141,16 @@ func (r *fakeRouter) Route(ctx context.Context, p gateway.Principal, h bericht.H
 // fakeStore is an in-memory store with dedup and leases; block, when set,
 // makes Put wait for it to close (to hold a request in flight).
 type fakeStore struct {
-	mu      sync.Mutex
-	seq     int
-	msgs    map[string]*storedMsg
-	byKey   map[string]string // sender/soort/identificatie → id
-	lease   time.Duration
-	now     func() time.Time
-	block   chan struct{}
-	putSeen chan struct{}
-	failPut error
+	mu       sync.Mutex
+	seq      int
+	msgs     map[string]*storedMsg
+	byKey    map[string]string // sender/soort/identificatie → id
+	lease    time.Duration
+	now      func() time.Time
+	block    chan struct{}
+	putSeen  chan struct{}
+	failPut  error
+	panicPut atomic.Bool
 }
 
 type storedMsg struct {
@@ -180,6 +182,9 @@ func (s *fakeStore) Put(ctx context.Context, m gateway.Message) (gateway.Receipt
 	}
 	if s.failPut != nil {
 		return gateway.Receipt{}, s.failPut
+	}
+	if s.panicPut.Load() {
+		panic("defect in the store")
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()

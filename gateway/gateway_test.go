@@ -522,3 +522,16 @@ func TestConfigValidate(t *testing.T) {
 		})
 	}
 }
+
+func TestPanicBecomesInternalError(t *testing.T) {
+	h := newHarness(t)
+	h.store.panicPut.Store(true)
+	r := h.post("tok-0384", msg("WMO301", "0384", "42420001", "P1"))
+	require.Equal(t, 500, r.status)
+	assert.Equal(t, gateway.CodeInternal, r.json(t)["code"])
+	assert.Contains(t, h.logs.String(), "defect in the store", "the panic is logged with its stack")
+	h.store.panicPut.Store(false)
+	assert.Equal(t, 202, h.post("tok-0384", msg("WMO301", "0384", "42420001", "P2")).status, "the server goes on")
+	r = h.do(http.MethodGet, "/metrics", "", "", nil)
+	assert.Contains(t, string(r.body), "knooppunt_http_requests_in_flight 1", "only the /metrics request itself is in flight")
+}

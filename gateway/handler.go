@@ -2,8 +2,10 @@ package gateway
 
 import (
 	"encoding/json"
+	"fmt"
 	"math/rand/v2"
 	"net/http"
+	"runtime/debug"
 	"sort"
 	"strconv"
 	"strings"
@@ -45,18 +47,34 @@ func (s *Server) endpoint(route string, authenticate bool, methods map[string]ha
 	duration := s.metrics.duration.WithLabelValues(route)
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		s.metrics.inFlight.Inc()
+		defer s.metrics.inFlight.Dec()
 		rq := &request{id: requestID(r), start: s.cfg.Now()}
 		w.Header().Set("X-Request-Id", rq.id)
-		err := s.serve(w, r, rq, authenticate, methods, allowed)
-		if err != nil {
+		err := s.serveRecovered(w, r, rq, authenticate, methods, allowed)
+		if err != nil && rq.status == 0 {
 			s.writeError(w, rq, err)
 		}
 		elapsed := s.cfg.Now().Sub(rq.start)
 		duration.Observe(elapsed.Seconds())
 		s.metrics.requests.WithLabelValues(route, rq.code).Inc()
-		s.metrics.inFlight.Dec()
 		s.logRequest(r, route, rq, elapsed, err)
 	})
+}
+
+// serveRecovered runs the handler and turns a panic — a defect, never
+// input, which is refused with an error — into an internal error, so one
+// bad request cannot take the process down or go unlogged.
+func (s *Server) serveRecovered(w http.ResponseWriter, r *http.Request, rq *request, authenticate bool, methods map[string]handlerFunc, allowed string) (err error) {
+	defer func() {
+		if v := recover(); v != nil {
+			if v == http.ErrAbortHandler {
+				panic(v)
+			}
+			err = &Error{Kind: KindInternal, Code: CodeInternal, Message: "internal error; the request was not completed",
+				Err: fmt.Errorf("panic: %v\n%s", v, debug.Stack())}
+		}
+	}()
+	return s.serve(w, r, rq, authenticate, methods, allowed)
 }
 
 func (s *Server) serve(w http.ResponseWriter, r *http.Request, rq *request, authenticate bool, methods map[string]handlerFunc, allowed string) error {

@@ -63,7 +63,9 @@ func New(cfg Config) (*Server, error) {
 		WriteTimeout:      cfg.WriteTimeout,
 		IdleTimeout:       cfg.IdleTimeout,
 		MaxHeaderBytes:    64 << 10,
-		ErrorLog:          log.New(debugWriter{s.log}, "", 0),
+		// net/http reports through a *log.Logger only; debugWriter hands
+		// its lines to zerolog.
+		ErrorLog: log.New(debugWriter{s.log}, "", 0),
 	}
 	if cfg.AdminAddr != "" {
 		s.admin = &http.Server{
@@ -109,8 +111,8 @@ func loadTLS(cfg Config) (*tls.Config, error) {
 // Handler returns the API's handler, e.g. for httptest.
 func (s *Server) Handler() http.Handler { return s.mux }
 
-// Listen binds the configured Addr (and AdminAddr); with TLS configured
-// the returned listener speaks TLS. Serve it with Serve.
+// Listen binds the configured Addr. Serve it with Serve, which adds TLS
+// when configured and binds AdminAddr.
 func (s *Server) Listen() (net.Listener, error) {
 	ln, err := net.Listen("tcp", s.cfg.Addr)
 	if err != nil {
@@ -142,6 +144,8 @@ func (s *Server) Serve(ln net.Listener) error {
 	}
 	if errors.Is(err, http.ErrServerClosed) {
 		err = nil
+	} else if s.admin != nil {
+		s.admin.Close() // the API failed on its own; do not keep probes green
 	}
 	if adminErr != nil {
 		if aerr := <-adminErr; aerr != nil && !errors.Is(aerr, http.ErrServerClosed) && err == nil {
