@@ -3,6 +3,7 @@ package gateway
 import (
 	"errors"
 	"fmt"
+	"runtime"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -36,6 +37,12 @@ type Config struct {
 	MaxBodyBytes int64
 	// MaxBatchMessages bounds the messages in one ZIP batch. Default 30.
 	MaxBatchMessages int
+	// MaxValidations bounds the messages validated at the same time.
+	// Validation is CPU-bound C code (libxml2): more of it at once than
+	// there are CPUs only adds threads and cache misses, while requests
+	// beyond the bound wait their turn cheaply. Default GOMAXPROCS; a
+	// negative value means no bound.
+	MaxValidations int
 	// MailboxLimit is the number of messages a listing returns when the
 	// caller gives no limit. Default 100; a caller may ask up to 250.
 	MailboxLimit int
@@ -84,6 +91,9 @@ func (c Config) withDefaults() Config {
 	}
 	if c.MaxBatchMessages == 0 {
 		c.MaxBatchMessages = 30
+	}
+	if c.MaxValidations == 0 {
+		c.MaxValidations = runtime.GOMAXPROCS(0)
 	}
 	if c.MailboxLimit == 0 {
 		c.MailboxLimit = 100

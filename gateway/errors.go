@@ -109,6 +109,7 @@ const (
 	CodeBatchEntryUnreadable = "batch-entry-unreadable"
 	CodeNotReady             = "not-ready"
 	CodeShuttingDown         = "shutting-down"
+	CodeCancelled            = "cancelled"
 )
 
 // errorf builds an *Error of kind with a code and a formatted message.

@@ -8,6 +8,8 @@ import (
 	"net/http"
 	"strings"
 	"time"
+
+	"github.com/knooppunt/knooppunt/bericht"
 )
 
 // Accepted is the answer to a stored (202) or resent (200) message.
@@ -76,7 +78,7 @@ func (s *Server) ingest(ctx context.Context, p Principal, body []byte, received 
 		}
 		s.metrics.berichten.WithLabelValues(soort, outcome).Inc()
 	}()
-	h, err := s.cfg.Validator.Validate(body)
+	h, err := s.validate(ctx, body)
 	if err != nil {
 		return a, err
 	}
@@ -112,6 +114,20 @@ func (s *Server) ingest(ctx context.Context, p Principal, body []byte, received 
 	return a, nil
 }
 
+// validate runs the validator within the MaxValidations bound; a request
+// whose client gives up while waiting for its turn is not validated.
+func (s *Server) validate(ctx context.Context, body []byte) (bericht.Header, error) {
+	if s.validating != nil {
+		select {
+		case s.validating <- struct{}{}:
+			defer func() { <-s.validating }()
+		case <-ctx.Done():
+			return bericht.Header{}, &Error{Kind: KindUnavailable, Code: CodeCancelled, Message: "the request ended while waiting for validation", Err: ctx.Err()}
+		}
+	}
+	return s.cfg.Validator.Validate(body)
+}
+
 // postValidate is POST /v1/validate: the validator's verdict only; nothing
 // is routed or stored.
 func (s *Server) postValidate(w http.ResponseWriter, r *http.Request, rq *request) error {
@@ -122,7 +138,7 @@ func (s *Server) postValidate(w http.ResponseWriter, r *http.Request, rq *reques
 	if err != nil {
 		return err
 	}
-	h, err := s.cfg.Validator.Validate(body)
+	h, err := s.validate(r.Context(), body)
 	if err != nil {
 		return err
 	}

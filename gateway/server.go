@@ -30,6 +30,8 @@ type Server struct {
 	mux     *http.ServeMux
 	// promHandler serves /metrics.
 	promHandler http.Handler
+	// validating holds a token per validation running; nil: no bound.
+	validating chan struct{}
 
 	draining  atomic.Bool
 	closeOnce sync.Once
@@ -52,6 +54,9 @@ func New(cfg Config) (*Server, error) {
 		if s.tls, err = loadTLS(cfg); err != nil {
 			return nil, err
 		}
+	}
+	if cfg.MaxValidations > 0 {
+		s.validating = make(chan struct{}, cfg.MaxValidations)
 	}
 	s.promHandler = promhttp.HandlerFor(cfg.Gatherer, promhttp.HandlerOpts{})
 	s.mux = s.routes()

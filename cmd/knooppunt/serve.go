@@ -48,6 +48,7 @@ type serveOptions struct {
 	grace       time.Duration
 	checkConfig bool
 	cpuProfile  string
+	validations int
 }
 
 const serveUsage = `Usage: knooppunt serve [flags]
@@ -92,6 +93,7 @@ func runServe(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	fs.StringVar(&o.logFormat, "log-format", "auto", "json, console, or auto: console with --dev, else json")
 	fs.DurationVar(&o.grace, "grace", 30*time.Second, "how long shutdown waits for requests in flight")
 	fs.BoolVar(&o.checkConfig, "check-config", false, "check the registry file, TLS files and schemas, then exit")
+	fs.IntVar(&o.validations, "max-validations", 0, "messages validated at once; 0: one per CPU, -1: no bound")
 	fs.StringVar(&o.cpuProfile, "cpuprofile", "", "write a CPU profile of the whole run to this file (for performance work)")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
@@ -383,9 +385,10 @@ func startInstance(ctx context.Context, o serveOptions, log zerolog.Logger) (_ *
 	inst.srv, err = gateway.New(gateway.Config{
 		Addr: o.addr, AdminAddr: o.adminAddr,
 		TLSCertFile: o.tlsCert, TLSKeyFile: o.tlsKey, ClientCAFile: o.clientCA,
-		AllowTokens: o.dev || reg.TokensEnabled(),
-		Logger:      log,
-		Registerer:  inst.metrics, Gatherer: inst.metrics,
+		AllowTokens:    o.dev || reg.TokensEnabled(),
+		MaxValidations: o.validations,
+		Logger:         log,
+		Registerer:     inst.metrics, Gatherer: inst.metrics,
 		Validator: validatorPort{set},
 		Router:    routerPort{book: inst.book, store: st},
 		Store:     storePort{st},
@@ -640,7 +643,7 @@ func storeError(err error) error {
 	case errors.Is(err, store.ErrClosed):
 		return &gateway.Error{Kind: gateway.KindUnavailable, Code: gateway.CodeShuttingDown, Message: "the store is closing; retry later", Err: err}
 	case errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
-		return &gateway.Error{Kind: gateway.KindUnavailable, Code: "cancelled", Message: "the request ended before the store answered; the outcome is unknown, resend (resends are idempotent)", Err: err}
+		return &gateway.Error{Kind: gateway.KindUnavailable, Code: gateway.CodeCancelled, Message: "the request ended before the store answered; the outcome is unknown, resend (resends are idempotent)", Err: err}
 	}
 	return fmt.Errorf("store: %w", err)
 }
