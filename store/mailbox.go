@@ -141,9 +141,17 @@ func (p *Pebble) List(ctx context.Context, party string, limit int) ([]Entry, er
 		if err != nil {
 			return err
 		}
+		// Start at the head, or past the run of leased entries that the
+		// last List left at the front of the mailbox while those leases
+		// hold: a poller that leases page after page must not rescan them.
+		start, skip := h, w.p.state.skips[party]
+		resumed := !skip.at.IsZero() && w.now.Before(skip.until) && h.less(skip.at)
+		if resumed {
+			start = skip.at
+		}
 		lo := queuePrefix(party)
-		if !h.IsZero() {
-			lo = queueKey(party, h)
+		if !start.IsZero() {
+			lo = queueKey(party, start)
 		}
 		it, err := w.b.NewIter(&pebble.IterOptions{LowerBound: lo, UpperBound: queueUpper(party)})
 		if err != nil {
@@ -154,10 +162,16 @@ func (p *Pebble) List(ctx context.Context, party string, limit int) ([]Entry, er
 			rec recordEntry
 		}
 		var deliver, quarantine []change
+		var last ID // the last entry scanned
+		until := w.now.Add(w.p.cfg.VisibilityTimeout)
+		if resumed {
+			until = skip.until
+		}
 		scanned := 0
 		for ok := it.First(); ok && len(deliver) < limit && scanned < maxScan; ok = it.Next() {
 			scanned++
 			id, _ := queueKeyID(it.Key())
+			last = id
 			v, err := it.ValueAndErr()
 			if err != nil {
 				_ = it.Close()
@@ -169,6 +183,9 @@ func (p *Pebble) List(ctx context.Context, party string, limit int) ([]Entry, er
 				return err
 			}
 			if rec.VisibleAt.After(w.now) {
+				if rec.VisibleAt.Before(until) {
+					until = rec.VisibleAt
+				}
 				continue // leased
 			}
 			if rec.Deliveries >= w.p.cfg.MaxDeliveries {
@@ -179,6 +196,11 @@ func (p *Pebble) List(ctx context.Context, party string, limit int) ([]Entry, er
 		}
 		if err := it.Close(); err != nil {
 			return fmt.Errorf("scanning mailbox: %w", err)
+		}
+		// Everything scanned is now leased (or quarantined) until at
+		// least until: the next List may start after it.
+		if scanned > 0 {
+			w.p.state.skips[party] = skipRun{at: last.succ(), until: until}
 		}
 		for _, c := range deliver {
 			c.rec.Deliveries++
@@ -299,6 +321,7 @@ func (p *Pebble) Release(ctx context.Context, id ID) error {
 		if id.less(h) {
 			w.setHead(party, id)
 		}
+		delete(w.p.state.skips, party)
 		w.delta.quarantined--
 		w.delta.pending++
 		return nil

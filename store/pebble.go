@@ -10,6 +10,7 @@ import (
 	"os"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/cockroachdb/pebble/v2"
 	"github.com/cockroachdb/pebble/v2/bloom"
@@ -55,8 +56,11 @@ type Pebble struct {
 		// consumed span was last compacted.
 		truncated    map[string]ID
 		removedSince map[string]int
-		counters     counters
-		eventSeq     uint32
+		// skips remembers, per mailbox, the run of leased entries at its
+		// front that List may jump over.
+		skips    map[string]skipRun
+		counters counters
+		eventSeq uint32
 	}
 
 	stats   statCounters
@@ -133,6 +137,7 @@ func Open(ctx context.Context, cfg Config) (*Pebble, error) {
 	p.state.heads = make(map[string]ID)
 	p.state.truncated = make(map[string]ID)
 	p.state.removedSince = make(map[string]int)
+	p.state.skips = make(map[string]skipRun)
 	p.stats.pending.Store(p.state.counters.pending)
 	p.stats.quarantined.Store(p.state.counters.quarantined)
 	p.metrics = newMetrics(p, cfg.Registerer)
@@ -308,6 +313,13 @@ func (p *Pebble) Close() error {
 
 // Stats returns the current counters.
 func (p *Pebble) Stats() Stats { return p.stats.snapshot() }
+
+// skipRun says that every entry of a mailbox from its head up to (not
+// including) at is leased at least until until. It lives in memory only.
+type skipRun struct {
+	at    ID
+	until time.Time
+}
 
 // statCounters are the atomically updated Stats.
 type statCounters struct {

@@ -287,3 +287,37 @@ type quietLogger struct{}
 func (quietLogger) Infof(string, ...any)           {}
 func (quietLogger) Errorf(string, ...any)          {}
 func (l quietLogger) Fatalf(f string, args ...any) { panic(fmt.Sprintf(f, args...)) }
+
+// TestListPastManyLeases: more leased messages at the front of a mailbox
+// than one List scans must not hide the visible ones behind them.
+func TestListPastManyLeases(t *testing.T) {
+	if testing.Short() {
+		t.Skip("puts 12,000 messages")
+	}
+	ctx := context.Background()
+	clock := storetest.NewClock(t0)
+	s, err := store.Open(ctx, memConfig(vfs.NewMem(), clock))
+	require.NoError(t, err)
+	defer s.Close()
+	const n = 12000
+	var wg sync.WaitGroup
+	for w := range 16 {
+		wg.Go(func() {
+			for i := w; i < n; i += 16 {
+				_, err := s.Put(ctx, storetest.Msg("12345678", "0363", "WMO315", fmt.Sprint("ID-", i), ""))
+				assert.NoError(t, err)
+			}
+		})
+	}
+	wg.Wait()
+	seen := 0
+	for {
+		l, err := s.List(ctx, "0363", store.MaxListLimit)
+		require.NoError(t, err)
+		if len(l) == 0 {
+			break
+		}
+		seen += len(l)
+	}
+	assert.Equal(t, n, seen)
+}

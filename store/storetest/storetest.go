@@ -121,6 +121,7 @@ func Run(t *testing.T, open Factory) {
 		{"DedupConcurrent", testDedupConcurrent},
 		{"ListOrderAndLease", testListOrderAndLease},
 		{"ConcurrentPollers", testConcurrentPollers},
+		{"PagesOfLeases", testPagesOfLeases},
 		{"AckAndOwnership", testAckAndOwnership},
 		{"Quarantine", testQuarantine},
 		{"Conversation", testConversation},
@@ -338,6 +339,40 @@ func testConcurrentPollers(t *testing.T, e *env) {
 	for id, c := range seen {
 		assert.Equal(t, 1, c, "message %s delivered to two pollers", id)
 	}
+}
+
+func testPagesOfLeases(t *testing.T, e *env) {
+	const n = 3*store.MaxListLimit + 17
+	var want []store.ID
+	for i := range n {
+		want = append(want, e.put(Msg("12345678", "0363", "WMO315", fmt.Sprint("ID-", i), "")))
+	}
+	var got []store.ID
+	for {
+		l, err := e.s.List(e.ctx, "0363", store.MaxListLimit)
+		require.NoError(t, err)
+		if len(l) == 0 {
+			break
+		}
+		got = append(got, ids(l)...)
+	}
+	require.Equal(t, want, got, "page after page, every message once, in order")
+
+	// Confirm some, let the leases of the rest expire: the rest comes back.
+	for _, id := range want[:300] {
+		require.NoError(t, e.s.Ack(e.ctx, "0363", id))
+	}
+	e.clock.Advance(visibility + time.Second)
+	got = got[:0]
+	for {
+		l, err := e.s.List(e.ctx, "0363", 100)
+		require.NoError(t, err)
+		if len(l) == 0 {
+			break
+		}
+		got = append(got, ids(l)...)
+	}
+	assert.Equal(t, want[300:], got)
 }
 
 func testAckAndOwnership(t *testing.T, e *env) {
