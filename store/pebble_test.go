@@ -13,6 +13,7 @@ import (
 
 	"github.com/cockroachdb/pebble/v2"
 	"github.com/cockroachdb/pebble/v2/vfs"
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	"go.uber.org/goleak"
@@ -320,4 +321,47 @@ func TestListPastManyLeases(t *testing.T) {
 		seen += len(l)
 	}
 	assert.Equal(t, n, seen)
+}
+
+func TestMetricsOnInjectedRegistry(t *testing.T) {
+	ctx := context.Background()
+	reg := prometheus.NewRegistry()
+	cfg := memConfig(vfs.NewMem(), storetest.NewClock(t0))
+	cfg.Registerer = reg
+	s, err := store.Open(ctx, cfg)
+	require.NoError(t, err)
+	for i := range 3 {
+		_, err := s.Put(ctx, storetest.Msg("12345678", "0363", "WMO315", fmt.Sprint("ID-", i), ""))
+		require.NoError(t, err)
+	}
+	_, err = s.Put(ctx, storetest.Msg("12345678", "0363", "WMO315", "ID-0", ""))
+	require.NoError(t, err)
+
+	families, err := reg.Gather()
+	require.NoError(t, err)
+	ops := map[string]float64{}
+	pending := -1.0
+	for _, f := range families {
+		if f.GetName() == "knooppunt_store_pending_messages" {
+			pending = f.GetMetric()[0].GetGauge().GetValue()
+		}
+		if f.GetName() == "knooppunt_store_operations_total" {
+			for _, m := range f.GetMetric() {
+				ops[m.GetLabel()[0].GetValue()] = m.GetCounter().GetValue()
+			}
+		}
+		for _, m := range f.GetMetric() {
+			for _, l := range m.GetLabel() {
+				assert.NotEqual(t, "0363", l.GetValue(), "no party codes in labels")
+			}
+		}
+	}
+	assert.Equal(t, 3.0, pending)
+	assert.Equal(t, 3.0, ops["put"])
+	assert.Equal(t, 1.0, ops["duplicate"])
+
+	require.NoError(t, s.Close())
+	families, err = reg.Gather()
+	require.NoError(t, err)
+	assert.Empty(t, families, "Close unregisters the collectors")
 }
