@@ -82,6 +82,7 @@ func (s *Server) ingest(ctx context.Context, p Principal, body []byte, received 
 	if err != nil {
 		return a, err
 	}
+	validated := s.cfg.Now()
 	soort = soortLabel(h.Soort.Name)
 	if rq != nil {
 		rq.berichtsoort, rq.afzender = h.Soort.Name, h.Sender()
@@ -93,7 +94,6 @@ func (s *Server) ingest(ctx context.Context, p Principal, body []byte, received 
 	if rq != nil {
 		rq.ontvanger = route.Recipient
 	}
-	validated := s.cfg.Now()
 	rec, err := s.cfg.Store.Put(ctx, Message{
 		Header: h, Principal: p.ID, Route: route, Body: body,
 		Received: received, Validated: validated,

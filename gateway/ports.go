@@ -84,7 +84,7 @@ type Message struct {
 	// slice after Put returns without copying it.
 	Body      []byte
 	Received  time.Time // the request arrived
-	Validated time.Time // validation and routing passed
+	Validated time.Time // validation passed
 }
 
 // Receipt is the store's answer to Put.
