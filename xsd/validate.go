@@ -207,7 +207,7 @@ func (s *Set) Validate(msg []byte) (bericht.Header, error) {
 	}
 	c := s.schemas[ns]
 	if c == nil {
-		return bericht.Header{Soort: soort}, refuse(CodeNotCarried, "%s is not in this switch's schema set (%s)", soort, s.source)
+		return bericht.Header{Soort: soort}, refuse(CodeNotCarried, "%s is not in this switch's schema set", soort)
 	}
 
 	f := d.headerOf(c)
