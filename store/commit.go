@@ -3,7 +3,6 @@ package store
 import (
 	"errors"
 	"fmt"
-	"runtime"
 	"time"
 
 	"github.com/cockroachdb/pebble/v2"
@@ -92,10 +91,6 @@ func (w *writer) event(id ID, s State, at time.Time, ref ID) {
 // id or key, and everything that acts on it (an answer's Put, an Ack) goes
 // through the same pipeline behind it.
 
-// maxYields bounds how often the syncer yields the processor to let
-// callers catch up before an fsync.
-const maxYields = 16
-
 // commitLoop is the committer goroutine.
 func (p *Pebble) commitLoop() {
 	defer p.wg.Done()
@@ -143,33 +138,23 @@ func (p *Pebble) drain() {
 func (p *Pebble) syncLoop() {
 	defer p.wg.Done()
 	var synced uint64
-	last := 1
 	for g := range p.syncq {
 		groups := [][]*request{g}
-		n := len(g)
-		for yields := 0; ; {
+	more:
+		for {
 			select {
 			case g, ok := <-p.syncq:
-				if ok {
-					groups = append(groups, g)
-					n += len(g)
-					continue
+				if !ok {
+					break more
 				}
+				groups = append(groups, g)
 			default:
+				break more
 			}
-			// Callers released by the last fsync are still coming back:
-			// give them a moment, so that one fsync serves them all.
-			if n >= last || yields == maxYields {
-				break
-			}
-			yields++
-			runtime.Gosched()
 		}
-		last = n
 		var err error
 		if written := p.written.Load(); written > synced {
 			start := time.Now()
-			_ = n
 			if err = p.db.LogData(nil, pebble.Sync); err != nil {
 				err = p.fail(fmt.Errorf("syncing store: %w", err))
 			} else {
