@@ -223,6 +223,12 @@ func TestUnknownRoutesAndMethods(t *testing.T) {
 	require.Equal(t, 404, r.status)
 	assert.Equal(t, gateway.CodeNotFound, r.json(t)["code"])
 
+	for _, p := range []string{"/v1//mailbox", "/v1/../v1/mailbox", "/v1/mailbox/.", "/v1/mailbox/a/b"} {
+		r := h.do(http.MethodGet, p, "tok-0384", "", nil)
+		require.Equal(t, 404, r.status, p)
+		assert.Equal(t, gateway.CodeNotFound, r.json(t)["code"], p)
+	}
+
 	r = h.do(http.MethodPut, "/v1/mailbox/x", "tok-0384", "", nil)
 	require.Equal(t, 405, r.status)
 	assert.Equal(t, gateway.CodeMethodNotAllowed, r.json(t)["code"])

@@ -27,7 +27,7 @@ type Server struct {
 	tls     *tls.Config // nil: plain HTTP
 	http    *http.Server
 	admin   *http.Server // nil without AdminAddr
-	mux     *http.ServeMux
+	mux     http.Handler
 	// promHandler serves /metrics.
 	promHandler http.Handler
 	// validating holds a token per validation running; nil: no bound.
@@ -252,20 +252,36 @@ func (s *Server) handle(mux *http.ServeMux, routes []route, authenticate bool) {
 }
 
 // routes builds the API's routing table.
-func (s *Server) routes() *http.ServeMux {
+func (s *Server) routes() http.Handler {
 	mux := http.NewServeMux()
 	s.handle(mux, apiRoutes, true)
 	s.handle(mux, operationalRoutes, false)
-	mux.Handle("/", s.endpoint("/", false, nil))
-	return mux
+	return s.cleanPaths(mux)
+}
+
+// cleanPaths answers a path with "//", "." or ".." segments with a JSON
+// 404 instead of the ServeMux's HTML redirect: API clients send clean
+// paths, and every answer is JSON. Anything the mux does not know is a
+// JSON 404 too.
+func (s *Server) cleanPaths(mux *http.ServeMux) http.Handler {
+	notFound := s.endpoint("/", false, nil)
+	mux.Handle("/", notFound)
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		p := r.URL.Path
+		if p == "" || p[0] != '/' || strings.Contains(p, "//") || strings.Contains(p, "/./") || strings.Contains(p, "/../") ||
+			strings.HasSuffix(p, "/.") || strings.HasSuffix(p, "/..") {
+			notFound.ServeHTTP(w, r)
+			return
+		}
+		mux.ServeHTTP(w, r)
+	})
 }
 
 // adminRoutes serves only the operational endpoints.
-func (s *Server) adminRoutes() *http.ServeMux {
+func (s *Server) adminRoutes() http.Handler {
 	mux := http.NewServeMux()
 	s.handle(mux, operationalRoutes, false)
-	mux.Handle("/", s.endpoint("/", false, nil))
-	return mux
+	return s.cleanPaths(mux)
 }
 
 // serveMetrics is GET /metrics: the Gatherer in Prometheus text format.
