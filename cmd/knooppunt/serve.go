@@ -132,6 +132,11 @@ func runServe(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		}
 		defer pprof.StopCPUProfile()
 	}
+	// Signals are caught before anything opens, so a SIGTERM during
+	// start-up still closes the store properly.
+	signals := make(chan os.Signal, 4)
+	signal.Notify(signals, syscall.SIGHUP, syscall.SIGINT, syscall.SIGTERM)
+	defer signal.Stop(signals)
 	ctx := context.Background()
 	inst, err := startInstance(ctx, o, log)
 	if err != nil {
@@ -142,10 +147,6 @@ func runServe(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	if o.dev && o.config == "" {
 		printDevTokens(stdout)
 	}
-
-	signals := make(chan os.Signal, 4)
-	signal.Notify(signals, syscall.SIGHUP, syscall.SIGINT, syscall.SIGTERM)
-	defer signal.Stop(signals)
 	for {
 		select {
 		case err := <-inst.served:
