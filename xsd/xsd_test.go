@@ -381,3 +381,31 @@ func TestErrorsAreErrors(t *testing.T) {
 	require.True(t, errors.As(fmt.Errorf("wrapped: %w", err), &e))
 	require.Equal(t, CodeNotWellFormed, e.Code)
 }
+
+func TestEncodingDeclaration(t *testing.T) {
+	wmo := string(exampleOf(t, "WMO301"))
+	body := wmo[strings.Index(wmo, "<wmo301:Bericht"):]
+	tests := []struct {
+		decl string
+		ok   bool
+	}{
+		{"", true},
+		{`<?xml version="1.0"?>`, true},
+		{`<?xml version="1.0" encoding="UTF-8"?>`, true},
+		{`<?xml version='1.0' encoding='utf-8' standalone='yes'?>`, true},
+		{`<?xml version="1.0" encoding = "Utf-8" ?>`, true},
+		{`<?xml version="1.0" encoding="UTF-16"?>`, false},
+		{`<?xml version="1.0" encoding="windows-1252"?>`, false},
+		{`<?xml version="1.0" encoding='ISO-8859-1'?>`, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.decl, func(t *testing.T) {
+			_, err := embeddedSet(t).Validate([]byte(tt.decl + "\n" + body))
+			if tt.ok {
+				require.NoError(t, err)
+				return
+			}
+			require.Equal(t, CodeNotUTF8, refusal(t, err).Code)
+		})
+	}
+}
