@@ -164,3 +164,48 @@ func TestMemoryFlat(t *testing.T) {
 	t.Logf("RSS before %d KB, after %d KB", before>>10, after>>10)
 	require.Less(t, after-before, int64(16<<20), "RSS grew by %d KB over 20,000 validations", (after-before)>>10)
 }
+
+// TestReloadWhileValidating: loading a new Set (a reload) while other
+// goroutines validate on the current one neither blocks nor disturbs them.
+func TestReloadWhileValidating(t *testing.T) {
+	s := embeddedSet(t)
+	msgs := mixedMessages(t)
+	want := make([]string, len(msgs))
+	for i, m := range msgs {
+		want[i] = verdict(s.Validate(m))
+	}
+	stop := make(chan struct{})
+	var wg sync.WaitGroup
+	errs := make(chan string, 4)
+	for range 4 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := 0; ; i++ {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				k := i % len(msgs)
+				if got := verdict(s.Validate(msgs[k])); got != want[k] {
+					errs <- fmt.Sprintf("message %d during reload: got %s, want %s", k, got, want[k])
+					return
+				}
+			}
+		}()
+	}
+	for range 3 {
+		n, err := Load(Config{})
+		require.NoError(t, err)
+		_, err = n.Validate(msgs[0])
+		require.NoError(t, err)
+		require.NoError(t, n.Close())
+	}
+	close(stop)
+	wg.Wait()
+	close(errs)
+	for e := range errs {
+		t.Error(e)
+	}
+}
