@@ -3,6 +3,7 @@ package store
 import (
 	"errors"
 	"fmt"
+	"runtime"
 	"time"
 
 	"github.com/cockroachdb/pebble/v2"
@@ -70,52 +71,51 @@ func (w *writer) event(id ID, s State, at time.Time, ref ID) {
 	w.set(eventKey(id, at, w.p.state.eventSeq), encodeEvent(s, ref))
 }
 
-// The write path is a two-stage pipeline.
+// The write path: the committer goroutine drains the request channel into a
+// group of up to CommitBatch operations, applies them to one indexed batch
+// (so each operation sees the writes of those before it: dedup, leases and
+// mailbox heads are exact within a group) and commits the batch with one
+// fsync. Only then are the callers released. A synced Pebble commit
+// publishes its writes only after the fsync, so no reader ever sees data a
+// crash could take away.
 //
-// The committer goroutine drains the request channel into a group of up to
-// CommitBatch operations, applies them to one indexed batch and commits it
-// without sync: the writes become visible to the next group at once, so
-// dedup, leases and mailbox heads always read the latest state. It then
-// passes the group to the syncer.
-//
-// The syncer goroutine takes every group waiting for it, makes the WAL
-// durable with one synced commit (it covers everything written before it),
-// and only then releases the callers. While one fsync is in flight the
-// committer keeps building and committing the next groups, so the disk
-// never idles while callers wait, and one fsync serves every caller that
-// arrived during the previous one.
-//
-// Nothing is reported to a caller before the fsync that covers its write.
-// Reads outside the committer (Get, Meta, Lookup) may see a write a few
-// hundred microseconds before it is durable; they reach it only through an
-// id or key, and everything that acts on it (an answer's Put, an Ack) goes
-// through the same pipeline behind it.
+// Callers released by one commit need a moment to come back with their next
+// operation; committing at once would split them into a small group and a
+// large one, each paying an fsync. So while the group is smaller than the
+// previous one, the committer yields the processor a bounded number of
+// times to let them in. A lone caller (previous group of one) never waits.
+
+// maxYields bounds how often the committer yields waiting for callers.
+const maxYields = 32
 
 // commitLoop is the committer goroutine.
 func (p *Pebble) commitLoop() {
 	defer p.wg.Done()
-	defer close(p.syncq)
+	last := 1
 	for {
 		var group []*request
 		select {
 		case r := <-p.reqs:
-			group = append(make([]*request, 0, 16), r)
+			group = append(make([]*request, 0, max(last, 16)), r)
 		case <-p.stop:
 			p.drain()
 			return
 		}
-	fill:
-		for len(group) < p.cfg.CommitBatch {
+		for yields := 0; len(group) < p.cfg.CommitBatch; {
 			select {
 			case r := <-p.reqs:
 				group = append(group, r)
+				continue
 			default:
-				break fill
 			}
+			if len(group) >= last || yields == maxYields {
+				break
+			}
+			yields++
+			runtime.Gosched()
 		}
-		if p.commitGroup(group) {
-			p.syncq <- group
-		}
+		last = len(group)
+		p.commitGroup(group)
 	}
 }
 
@@ -133,51 +133,6 @@ func (p *Pebble) drain() {
 	}
 }
 
-// syncLoop is the syncer goroutine: it makes committed groups durable and
-// releases their callers. It ends when the committer closes syncq.
-func (p *Pebble) syncLoop() {
-	defer p.wg.Done()
-	var synced uint64
-	for g := range p.syncq {
-		groups := [][]*request{g}
-	more:
-		for {
-			select {
-			case g, ok := <-p.syncq:
-				if !ok {
-					break more
-				}
-				groups = append(groups, g)
-			default:
-				break more
-			}
-		}
-		var err error
-		if written := p.written.Load(); written > synced {
-			start := time.Now()
-			if err = p.db.LogData(nil, pebble.Sync); err != nil {
-				err = p.fail(fmt.Errorf("syncing store: %w", err))
-			} else {
-				synced = written
-				p.stats.commits.Add(1)
-				n := 0
-				for _, g := range groups {
-					n += len(g)
-				}
-				p.metrics.observeSync(n, time.Since(start))
-			}
-		}
-		for _, g := range groups {
-			for _, r := range g {
-				if err != nil && r.err == nil {
-					r.err = err
-				}
-				close(r.done)
-			}
-		}
-	}
-}
-
 // fail records a write-path failure after which the store can no longer
 // promise durability; every later write returns it.
 func (p *Pebble) fail(err error) error {
@@ -186,16 +141,21 @@ func (p *Pebble) fail(err error) error {
 	return err
 }
 
-// commitGroup applies a group and commits it without sync. It returns
-// false if the group was answered already (the commit failed).
-func (p *Pebble) commitGroup(group []*request) bool {
+// commitGroup applies a group, commits it with fsync and releases its
+// callers.
+func (p *Pebble) commitGroup(group []*request) {
+	defer func() {
+		for _, r := range group {
+			close(r.done)
+		}
+	}()
 	if errp := p.failed.Load(); errp != nil {
 		for _, r := range group {
 			r.err = *errp
-			close(r.done)
 		}
-		return false
+		return
 	}
+	start := time.Now()
 	w := &writer{p: p, b: p.db.NewIndexedBatch(), now: p.cfg.Now().UTC()}
 	for _, r := range group {
 		r.err = r.apply(w)
@@ -211,21 +171,20 @@ func (p *Pebble) commitGroup(group []*request) bool {
 			last := p.state.ids.last
 			w.set(keyLastID, last[:])
 		}
-		err = w.b.Commit(pebble.NoSync)
+		err = w.b.Commit(pebble.Sync)
 	}
 	_ = w.b.Close()
 	if err != nil {
+		// The in-memory state (heads, skips, counters) may now describe
+		// writes that did not happen, and Pebble cannot say whether the
+		// WAL holds them: stop writing rather than guess.
 		err = p.fail(fmt.Errorf("committing to store: %w", err))
 		for _, r := range group {
 			if r.err == nil {
 				r.err = err
 			}
-			close(r.done)
 		}
-		return false
-	}
-	if wrote {
-		p.written.Add(1)
+		return
 	}
 	p.state.counters.pending += w.delta.pending
 	p.state.counters.quarantined += w.delta.quarantined
@@ -239,7 +198,10 @@ func (p *Pebble) commitGroup(group []*request) bool {
 	s.acks.Add(w.stats.acks)
 	s.expired.Add(w.stats.expired)
 	s.purged.Add(w.stats.purged)
-	return true
+	if wrote {
+		s.commits.Add(1)
+		p.metrics.observeCommit(len(group), time.Since(start))
+	}
 }
 
 // head returns the head of party's mailbox: no entry of party sorts below

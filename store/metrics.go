@@ -21,13 +21,13 @@ func newMetrics(p *Pebble, reg prometheus.Registerer) *metrics {
 		reg:   reg,
 		stats: &statsCollector{p: p},
 		batchSize: prometheus.NewHistogram(prometheus.HistogramOpts{
-			Namespace: "knooppunt", Subsystem: "store", Name: "sync_operations",
-			Help:    "Operations made durable by one fsync.",
+			Namespace: "knooppunt", Subsystem: "store", Name: "commit_operations",
+			Help:    "Operations carried by one synced commit.",
 			Buckets: []float64{1, 2, 4, 8, 16, 32, 64, 128, 256},
 		}),
 		commitTime: prometheus.NewHistogram(prometheus.HistogramOpts{
-			Namespace: "knooppunt", Subsystem: "store", Name: "sync_duration_seconds",
-			Help:    "Time of one WAL fsync.",
+			Namespace: "knooppunt", Subsystem: "store", Name: "commit_duration_seconds",
+			Help:    "Time to apply and durably commit one group.",
 			Buckets: prometheus.ExponentialBuckets(50e-6, 2, 14),
 		}),
 	}
@@ -43,8 +43,8 @@ func newMetrics(p *Pebble, reg prometheus.Registerer) *metrics {
 	return m
 }
 
-// observeSync records one fsync and the operations it made durable.
-func (m *metrics) observeSync(ops int, d time.Duration) {
+// observeCommit records one synced commit and the operations it carried.
+func (m *metrics) observeCommit(ops int, d time.Duration) {
 	m.batchSize.Observe(float64(ops))
 	m.commitTime.Observe(d.Seconds())
 }

@@ -32,15 +32,12 @@ type Pebble struct {
 	db  *pebble.DB
 	log zerolog.Logger
 
-	reqs  chan *request
-	syncq chan []*request // committed groups waiting for their fsync
-	// written counts commits with writes; failed holds the error that
-	// stopped the write path, if any.
-	written atomic.Uint64
-	failed  atomic.Pointer[error]
-	quit    chan struct{} // closed first by Close: no new requests
-	stop    chan struct{} // closed once no sender can be in flight
-	mu      sync.RWMutex  // senders hold it shared; Close takes it to fence them
+	reqs chan *request
+	// failed holds the error that stopped the write path, if any.
+	failed atomic.Pointer[error]
+	quit   chan struct{} // closed first by Close: no new requests
+	stop   chan struct{} // closed once no sender can be in flight
+	mu     sync.RWMutex  // senders hold it shared; Close takes it to fence them
 	// closed is set under mu by Close.
 	closed    bool
 	closeOnce sync.Once
@@ -88,12 +85,11 @@ func Open(ctx context.Context, cfg Config) (*Pebble, error) {
 		return nil, err
 	}
 	p := &Pebble{
-		cfg:   cfg,
-		log:   cfg.Logger.With().Str("component", "store").Logger(),
-		reqs:  make(chan *request, cfg.QueueDepth),
-		syncq: make(chan []*request, 64),
-		quit:  make(chan struct{}),
-		stop:  make(chan struct{}),
+		cfg:  cfg,
+		log:  cfg.Logger.With().Str("component", "store").Logger(),
+		reqs: make(chan *request, cfg.QueueDepth),
+		quit: make(chan struct{}),
+		stop: make(chan struct{}),
 	}
 	opts := &pebble.Options{
 		FS:                 cfg.FS,
@@ -141,9 +137,8 @@ func Open(ctx context.Context, cfg Config) (*Pebble, error) {
 	p.stats.pending.Store(p.state.counters.pending)
 	p.stats.quarantined.Store(p.state.counters.quarantined)
 	p.metrics = newMetrics(p, cfg.Registerer)
-	p.wg.Add(3)
+	p.wg.Add(2)
 	go p.commitLoop()
-	go p.syncLoop()
 	go p.janitorLoop()
 	p.log.Info().Int64("pending", p.state.counters.pending).Int64("quarantined", p.state.counters.quarantined).Msg("store opened")
 	return p, nil
