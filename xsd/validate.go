@@ -272,6 +272,9 @@ func clip(s string) string {
 	return strings.ToValidUTF8(strings.Clone(s), "?")
 }
 
+// quoted matches a single-quoted stretch of a libxml2 parser message.
+var quoted = regexp.MustCompile(`'[^']*'`)
+
 func parseViolations(found []issue) []Violation {
 	if len(found) == 0 {
 		return []Violation{{Message: "libxml2 refused the document", Redacted: "libxml2 refused the document"}}
@@ -279,8 +282,9 @@ func parseViolations(found []issue) []Violation {
 	out := make([]Violation, len(found))
 	for i, f := range found {
 		m := clean(f.msg)
-		r := m
-		// An encoding error quotes the raw bytes; keep them from the logs.
+		// Parser messages name elements, but quote entity names and other
+		// text of the message; an encoding error lists raw bytes.
+		r := quoted.ReplaceAllString(m, "'…'")
 		if i := strings.Index(r, "Bytes:"); i >= 0 {
 			r = strings.TrimSpace(r[:i])
 		}

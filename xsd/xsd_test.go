@@ -240,6 +240,16 @@ func TestNotWellFormedPosition(t *testing.T) {
 	require.Contains(t, e.Violations[0].Message, "mismatch")
 }
 
+func TestParseErrorRedacted(t *testing.T) {
+	wmo := exampleOf(t, "WMO301")
+	_, err := embeddedSet(t).Validate(bytes.Replace(wmo, []byte("Jansen"), []byte("&Jansen;"), 1))
+	e := refusal(t, err)
+	require.Equal(t, CodeNotWellFormed, e.Code)
+	require.Contains(t, e.Violations[0].Message, "Jansen")
+	require.NotContains(t, e.Violations[0].Redacted, "Jansen")
+	require.NotContains(t, err.Error(), "Jansen")
+}
+
 func TestInvalidUTF8Position(t *testing.T) {
 	wmo := exampleOf(t, "WMO301")
 	off := bytes.Index(wmo, []byte("Jansen"))
