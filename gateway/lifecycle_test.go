@@ -196,3 +196,18 @@ func TestMutualTLS(t *testing.T) {
 	_, _, err = post(&rogue, "")
 	assert.Error(t, err, "a certificate of another CA must fail the handshake")
 }
+
+func TestAdminListenerServesOnlyOperations(t *testing.T) {
+	h := newHarness(t, func(c *gateway.Config) { c.AdminAddr = "127.0.0.1:0" })
+	require.Eventually(t, func() bool { return h.srv.AdminAddr() != nil }, 10*time.Second, time.Millisecond)
+	admin := "http://" + h.srv.AdminAddr().String()
+	for path, want := range map[string]int{"/healthz": 200, "/readyz": 200, "/metrics": 200, "/v1/mailbox": 404} {
+		req, _ := http.NewRequest(http.MethodGet, admin+path, nil)
+		req.Header.Set("Authorization", "Bearer tok-0384")
+		resp, err := h.client.Do(req)
+		require.NoError(t, err)
+		resp.Body.Close()
+		assert.Equal(t, want, resp.StatusCode, path)
+	}
+	assert.Equal(t, 200, h.do(http.MethodGet, "/healthz", "", "", nil).status, "the API listener serves them too")
+}

@@ -33,6 +33,7 @@ type Server struct {
 	// validating holds a token per validation running; nil: no bound.
 	validating chan struct{}
 
+	adminAddr atomic.Pointer[net.Addr] // set once the admin listener is bound
 	draining  atomic.Bool
 	closeOnce sync.Once
 	closeErr  error
@@ -137,6 +138,8 @@ func (s *Server) Serve(ln net.Listener) error {
 			ln.Close()
 			return fmt.Errorf("listening on admin address %s: %w", s.cfg.AdminAddr, err)
 		}
+		addr := aln.Addr()
+		s.adminAddr.Store(&addr)
 		adminErr = make(chan error, 1)
 		go func() { adminErr <- s.admin.Serve(aln) }()
 	}
@@ -159,6 +162,15 @@ func (s *Server) Serve(ln net.Listener) error {
 	}
 	if err != nil {
 		return fmt.Errorf("serving %s: %w", ln.Addr(), err)
+	}
+	return nil
+}
+
+// AdminAddr is the address the admin listener is bound to, or nil before
+// Serve bound it (or without AdminAddr).
+func (s *Server) AdminAddr() net.Addr {
+	if a := s.adminAddr.Load(); a != nil {
+		return *a
 	}
 	return nil
 }
