@@ -6,11 +6,14 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"regexp"
 	"sort"
 	"strings"
 	"sync"
 	"testing"
 
+	"github.com/knooppunt/knooppunt/bericht"
+	"github.com/knooppunt/knooppunt/sample"
 	"github.com/stretchr/testify/require"
 )
 
@@ -139,4 +142,27 @@ func oracleHeader(t testing.TB, msg []byte) map[string]string {
 func lineCol(msg []byte, off int) (int, int) {
 	lines := strings.Split(string(msg[:off]), "\n")
 	return len(lines), len([]rune(lines[len(lines)-1])) + 1
+}
+
+// generated returns a message of the named berichtsoort from the project's
+// own generator (the same bytes on every call).
+func generated(t testing.TB, name string) []byte {
+	t.Helper()
+	s, ok := bericht.Lookup(name)
+	require.True(t, ok, name)
+	m, err := sample.New(42).Generate(s, sample.Options{Products: 2})
+	require.NoError(t, err)
+	return m.XML
+}
+
+// setText replaces the text of the first element named qname ("wmo301:Bsn")
+// in msg and returns the new message and the old text.
+func setText(t testing.TB, msg []byte, qname, text string) ([]byte, string) {
+	t.Helper()
+	re := regexp.MustCompile(`<` + regexp.QuoteMeta(qname) + `>([^<]*)</`)
+	loc := re.FindSubmatchIndex(msg)
+	require.NotNil(t, loc, "no <%s> in message", qname)
+	old := string(msg[loc[2]:loc[3]])
+	out := append(append(append([]byte{}, msg[:loc[2]]...), text...), msg[loc[3]:]...)
+	return out, old
 }
