@@ -214,6 +214,7 @@ func (s *Server) Close() error {
 // broken connections: noise a client can cause at will) to the debug log.
 type debugWriter struct{ log zerolog.Logger }
 
+// Write logs one line of net/http's at debug level.
 func (w debugWriter) Write(p []byte) (int, error) {
 	w.log.Debug().Str("source", "net/http").Msg(strings.TrimSpace(string(p)))
 	return len(p), nil
