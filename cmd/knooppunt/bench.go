@@ -84,6 +84,7 @@ type benchOptions struct {
 	cpuProfile   string
 }
 
+// runBench is `knooppunt bench`.
 func runBench(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("bench", flag.ContinueOnError)
 	fs.SetOutput(stderr)
@@ -200,6 +201,8 @@ type template struct {
 
 var identificatie = regexp.MustCompile(`<(?:[A-Za-z_][\w.-]*:)?Identificatie>([^<]*)</(?:[A-Za-z_][\w.-]*:)?Identificatie>`)
 
+// benchTemplate reads FILE (validated) or generates --type, and splits it
+// around its header Identificatie.
 func benchTemplate(o benchOptions) (*template, error) {
 	var msg []byte
 	var h bericht.Header
@@ -375,6 +378,7 @@ func parallel(n, c int, op func(i int, buf []byte) []byte) time.Duration {
 	return time.Since(start)
 }
 
+// benchValidate is --mode validate: the validator alone, in process.
 func benchValidate(o benchOptions, t *template) ([]benchResult, error) {
 	set, err := xsd.Load(xsd.Config{Dir: o.schemas})
 	if err != nil {
@@ -400,6 +404,7 @@ func benchValidate(o benchOptions, t *template) ([]benchResult, error) {
 	return []benchResult{rec.result("validate", elapsed)}, nil
 }
 
+// benchStore is --mode store: durable Puts alone, in process.
 func benchStore(ctx context.Context, o benchOptions, t *template) ([]benchResult, error) {
 	dir := o.data
 	if dir == "" {
@@ -431,6 +436,7 @@ func benchStore(ctx context.Context, o benchOptions, t *template) ([]benchResult
 	return []benchResult{rec.result("store", elapsed)}, nil
 }
 
+// benchHTTP is --mode http: POSTs to --target, or to an in-process switch.
 func benchHTTP(ctx context.Context, o benchOptions, t *template, stderr io.Writer) ([]benchResult, error) {
 	target := strings.TrimRight(o.target, "/")
 	if target == "" {
@@ -535,6 +541,8 @@ func benchConsume(ctx context.Context, o benchOptions, client *http.Client, targ
 	return rec.result("consume", time.Since(start))
 }
 
+// benchClient is an HTTP client with a connection per worker and the
+// optional TLS material.
 func benchClient(o benchOptions) (*http.Client, error) {
 	tr := &http.Transport{
 		MaxIdleConns:        o.concurrency * 2,

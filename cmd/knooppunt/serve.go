@@ -72,6 +72,7 @@ most --grace), then close the store.
 Flags:
 `
 
+// runServe is `knooppunt serve`: start, serve until a signal, stop.
 func runServe(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
 	fs.SetOutput(stderr)
@@ -543,6 +544,8 @@ func xsdKind(code string) gateway.Kind {
 // partiesPort is the gateway's Parties on the registry in force.
 type partiesPort struct{ book *routing.Book }
 
+// principalOf is the gateway's view of a registry principal: auditors read
+// track & trace like operators.
 func principalOf(p *routing.Principal) gateway.Principal {
 	return gateway.Principal{
 		ID:       p.ID,
@@ -551,6 +554,7 @@ func principalOf(p *routing.Principal) gateway.Principal {
 	}
 }
 
+// ByCertificate maps a verified client certificate through the registry.
 func (pp partiesPort) ByCertificate(cert *x509.Certificate) (gateway.Principal, bool) {
 	p, ok := pp.book.Registry().ByCertificate(cert)
 	if !ok {
@@ -559,6 +563,7 @@ func (pp partiesPort) ByCertificate(cert *x509.Certificate) (gateway.Principal, 
 	return principalOf(p), true
 }
 
+// ByToken maps a bearer token through the registry.
 func (pp partiesPort) ByToken(token string) (gateway.Principal, bool) {
 	p, ok := pp.book.Registry().ByToken(token)
 	if !ok {
@@ -567,6 +572,7 @@ func (pp partiesPort) ByToken(token string) (gateway.Principal, bool) {
 	return principalOf(p), true
 }
 
+// ActsFor: p is the party, or its samenwerkingsverband.
 func (pp partiesPort) ActsFor(p gateway.Principal, code string) bool {
 	reg := pp.book.Registry()
 	rp, ok := reg.Principal(p.ID)
@@ -586,6 +592,7 @@ type routerPort struct {
 	store store.Store
 }
 
+// Route applies routing.Registry.Route with the store as conversation index.
 func (rp routerPort) Route(ctx context.Context, p gateway.Principal, h bericht.Header) (gateway.Route, error) {
 	reg := rp.book.Registry()
 	principal, _ := reg.Principal(p.ID) // nil: Route refuses it
@@ -658,6 +665,8 @@ func parseID(id string) (store.ID, error) {
 	return sid, nil
 }
 
+// Put files the message under its own Identificatie (IdentificatieRetour
+// for a retour) in the mailbox routing chose.
 func (sp storePort) Put(ctx context.Context, m gateway.Message) (gateway.Receipt, error) {
 	ident := m.Header.Identificatie
 	if m.Header.Soort.Retour {
@@ -719,6 +728,7 @@ func (sp storePort) Ack(ctx context.Context, mailbox, id string) error {
 	return nil
 }
 
+// Trace reads the store's metadata and history of a message.
 func (sp storePort) Trace(ctx context.Context, id string) (gateway.Trace, error) {
 	sid, err := parseID(id)
 	if err != nil {
