@@ -70,6 +70,12 @@ func (s *Server) postBericht(w http.ResponseWriter, r *http.Request, rq *request
 // ingest takes one message through validation, routing and the store. rq,
 // if not nil, learns the message's log fields.
 func (s *Server) ingest(ctx context.Context, p Principal, body []byte, received time.Time, rq *request) (a Accepted, err error) {
+	return s.ingestChecked(ctx, p, body, received, rq, nil)
+}
+
+// ingestChecked is ingest with check, if not nil, run on the validated
+// header before routing: a front door's own refusal stores nothing.
+func (s *Server) ingestChecked(ctx context.Context, p Principal, body []byte, received time.Time, rq *request, check func(bericht.Header) error) (a Accepted, err error) {
 	soort := unknownSoort
 	defer func() {
 		outcome := a.Status
@@ -86,6 +92,11 @@ func (s *Server) ingest(ctx context.Context, p Principal, body []byte, received 
 	soort = soortLabel(h.Soort.Name)
 	if rq != nil {
 		rq.berichtsoort, rq.afzender = h.Soort.Name, h.Sender()
+	}
+	if check != nil {
+		if err := check(h); err != nil {
+			return a, err
+		}
 	}
 	route, err := s.cfg.Router.Route(ctx, p, h)
 	if err != nil {
