@@ -20,9 +20,12 @@ const compactAfter = 10000
 // janitorLoop runs RunJanitor every JanitorInterval until Close.
 func (p *Pebble) janitorLoop() {
 	defer p.wg.Done()
+	// Close cancels a running pass (a compaction can take seconds).
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
+	p.wg.Add(1)
 	go func() {
+		defer p.wg.Done()
 		<-p.quit
 		cancel()
 	}()

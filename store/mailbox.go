@@ -37,7 +37,10 @@ func checkLimit(limit int) error {
 	return nil
 }
 
-// Put stores msg; see Store.Put.
+// Put stores msg; see Store.Put. If ctx ends before the message reaches
+// the committer, Put returns ctx's error and nothing is written; once it
+// has, Put waits for that commit (one fsync) whatever ctx does, so an
+// error from Put always means the message was not stored.
 func (p *Pebble) Put(ctx context.Context, msg *Message) (Receipt, error) {
 	if msg == nil {
 		return Receipt{}, fmt.Errorf("storing message: nil: %w", ErrInvalid)
