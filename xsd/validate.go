@@ -173,7 +173,10 @@ func isSpace(c byte) bool { return c == ' ' || c == '\t' || c == '\r' || c == '\
 // CodeBerichtCode and CodeInvalid the header is returned as far as it was
 // found, so a retourbericht can still be addressed. Validate is safe for
 // concurrent use; after Close it returns ErrClosed.
-func (s *Set) Validate(msg []byte) (bericht.Header, error) {
+func (s *Set) Validate(msg []byte) (bericht.Header, error) { return s.validate(msg, nil) }
+
+// validate is Validate; a valid document is handed to walk (if not nil) before it is freed.
+func (s *Set) validate(msg []byte, walk func(*document)) (bericht.Header, error) {
 	if e := s.precheck(msg); e != nil {
 		return bericht.Header{}, e
 	}
@@ -233,6 +236,9 @@ func (s *Set) Validate(msg []byte) (bericht.Header, error) {
 	rc := d.validate(c.schema, is)
 	found, total := is.take()
 	if rc == 0 {
+		if walk != nil {
+			walk(d)
+		}
 		return h, nil
 	}
 	if len(found) == 0 {

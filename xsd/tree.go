@@ -1,0 +1,307 @@
+package xsd
+
+/*
+#cgo pkg-config: libxml-2.0
+#include <stdint.h>
+#include <string.h>
+#include "shim.h"
+
+// kp_tnode is one element as kp_walk reports it; the pointers point into the
+// document and are valid until it is freed.
+typedef struct {
+	const char *name; // local name (libxml2 dictionary string)
+	const char *text; // content of the only text child, NULL if none
+	xmlNodePtr node;  // the element, for texts kp_walk cannot give directly
+	long offset;      // byte offset of the start tag's '<', -1 if unknown
+	int textlen;
+	int parent;       // index of the parent element, -1 for the root
+	int end;          // index past the element's last descendant
+	int mixed;        // 1: a leaf whose text is not one text node (comments, several nodes)
+} kp_tnode;
+
+// KP_TREE_MAX_DEPTH bounds the nesting kp_walk follows; the message schemas
+// nest less than 20 deep.
+#define KP_TREE_MAX_DEPTH 128
+
+// kp_first_elem returns the first element among n and its following siblings.
+static xmlNodePtr kp_first_elem(xmlNodePtr n) {
+	while (n != NULL && n->type != XML_ELEMENT_NODE) {
+		n = n->next;
+	}
+	return n;
+}
+
+// kp_walk visits the elements under and including root in document order
+// and fills out[0..cap). It returns the number of elements (which may exceed
+// cap: nothing beyond cap is written), or -1 when nesting exceeds
+// KP_TREE_MAX_DEPTH. *textbytes receives the bytes of all direct texts.
+static int kp_walk(xmlNodePtr root, kp_tnode *out, int cap, long *textbytes) {
+	int stack[KP_TREE_MAX_DEPTH];
+	int depth = 0, n = 0;
+	long tb = 0;
+	xmlNodePtr cur = root;
+	while (cur != NULL) {
+		int idx = n++;
+		xmlNodePtr child = kp_first_elem(cur->children);
+		if (idx < cap) {
+			kp_tnode *t = &out[idx];
+			t->name = (const char *)cur->name;
+			t->node = cur;
+			t->offset = cur->_private != NULL ? (long)(intptr_t)cur->_private - 1 : -1;
+			t->parent = depth > 0 ? stack[depth - 1] : -1;
+			t->end = idx + 1;
+			t->text = NULL;
+			t->textlen = 0;
+			t->mixed = 0;
+			xmlNodePtr c = cur->children;
+			if (child == NULL && c != NULL) {
+				if (c->next == NULL && c->type == XML_TEXT_NODE && c->content != NULL) {
+					t->text = (const char *)c->content;
+					t->textlen = (int)strlen((const char *)c->content);
+					tb += t->textlen;
+				} else {
+					t->mixed = 1;
+				}
+			}
+		}
+		if (child != NULL) {
+			if (depth == KP_TREE_MAX_DEPTH) {
+				return -1;
+			}
+			stack[depth++] = idx;
+			cur = child;
+			continue;
+		}
+		for (;;) {
+			if (cur == root) {
+				cur = NULL;
+				break;
+			}
+			xmlNodePtr next = kp_first_elem(cur->next);
+			if (next != NULL) {
+				cur = next;
+				break;
+			}
+			cur = cur->parent;
+			depth--;
+			if (stack[depth] < cap) {
+				out[stack[depth]].end = n;
+			}
+		}
+	}
+	*textbytes = tb;
+	return n;
+}
+*/
+import "C"
+
+import (
+	"bytes"
+	"fmt"
+	"iter"
+	"strconv"
+	"strings"
+	"sync"
+	"unsafe"
+
+	"github.com/knooppunt/knooppunt/bericht"
+)
+
+// Tree is a read-only view of a validated message: its elements in document
+// order, each with its local name, parent, extent and direct text. It is
+// what the level-2 rules (package rules) run on; it is built from the
+// document libxml2 parsed for validation, in one pass in C, so checking
+// rules needs no second parse.
+//
+// An element is addressed by its index. The root (Bericht) is 0; the
+// descendants of i are the indexes i+1 up to End(i). A Tree holds copies of
+// names and texts and no reference to the message or to C memory.
+type Tree struct {
+	elems []elem
+	text  []byte // backing store of every elem.text
+}
+
+type elem struct {
+	name   string
+	text   string
+	parent int32
+	end    int32
+	line   int32
+}
+
+// ValidateTree validates msg exactly as Validate does and, when it is valid,
+// also returns the Tree of the document: the header, the view, nil. On any
+// refusal the Tree is nil and header and error are those of Validate.
+func (s *Set) ValidateTree(msg []byte) (bericht.Header, *Tree, error) {
+	var (
+		t    *Tree
+		terr error
+	)
+	h, err := s.validate(msg, func(d *document) { t, terr = d.tree(msg) })
+	if err != nil {
+		return h, nil, err
+	}
+	if terr != nil {
+		return h, nil, &Error{Code: CodeInternal, Detail: terr.Error()}
+	}
+	return h, t, nil
+}
+
+// nodeBufs recycles the C-shaped scratch arrays of tree.
+var nodeBufs sync.Pool
+
+// tree copies the document's elements into a Tree in one cgo call.
+func (d *document) tree(msg []byte) (*Tree, error) {
+	// Every element has a '<' of its own: an upper bound on their number.
+	capacity := bytes.Count(msg, []byte{'<'})
+	var nodes []C.kp_tnode
+	if p, ok := nodeBufs.Get().(*[]C.kp_tnode); ok && cap(*p) >= capacity {
+		nodes = (*p)[:capacity]
+	} else {
+		nodes = make([]C.kp_tnode, max(capacity, 64))
+	}
+	defer func() { nodeBufs.Put(&nodes) }()
+	var textBytes C.long
+	n := int(C.kp_walk(d.c.root, unsafe.SliceData(nodes), C.int(len(nodes)), &textBytes))
+	if n < 0 {
+		return nil, fmt.Errorf("xsd: the document nests deeper than %d elements", C.KP_TREE_MAX_DEPTH)
+	}
+	if n > len(nodes) {
+		return nil, fmt.Errorf("xsd: the document has more elements (%d) than start tags (%d)", n, len(nodes))
+	}
+	t := &Tree{elems: make([]elem, n), text: make([]byte, 0, int(textBytes))}
+	names := make(map[*C.char]string, 64)
+	line, at := 1, 0
+	for i := range n {
+		c := &nodes[i]
+		name, ok := names[c.name]
+		if !ok {
+			name = strings.Clone(unsafeString(c.name))
+			names[c.name] = name
+		}
+		e := &t.elems[i]
+		e.name = name
+		e.parent = int32(c.parent)
+		e.end = int32(c.end)
+		if off := int(c.offset); off >= at && off <= len(msg) {
+			line += bytes.Count(msg[at:off], []byte{'\n'})
+			at = off
+			e.line = int32(line)
+		}
+		switch {
+		case c.text != nil:
+			start := len(t.text)
+			t.text = append(t.text, unsafe.Slice((*byte)(unsafe.Pointer(c.text)), int(c.textlen))...)
+			e.text = unsafe.String(unsafe.SliceData(t.text[start:]), int(c.textlen))
+		case c.mixed != 0:
+			e.text = text(c.node)
+		}
+	}
+	return t, nil
+}
+
+// Len is the number of elements.
+func (t *Tree) Len() int { return len(t.elems) }
+
+// Name is the local name of element i.
+func (t *Tree) Name(i int) string { return t.elems[i].name }
+
+// Text is the text directly inside element i, as written (not
+// whitespace-trimmed); "" for an element with element children.
+func (t *Tree) Text(i int) string { return t.elems[i].text }
+
+// Parent is the index of i's parent element, -1 for the root.
+func (t *Tree) Parent(i int) int { return int(t.elems[i].parent) }
+
+// End is the index just past i's last descendant.
+func (t *Tree) End(i int) int { return int(t.elems[i].end) }
+
+// Line is the 1-based line of element i's start tag, 0 if unknown.
+func (t *Tree) Line(i int) int { return int(t.elems[i].line) }
+
+// Children yields the child elements of i in document order.
+func (t *Tree) Children(i int) iter.Seq[int] {
+	return func(yield func(int) bool) {
+		for c, end := i+1, t.End(i); c < end; c = t.End(c) {
+			if !yield(c) {
+				return
+			}
+		}
+	}
+}
+
+// Child returns the first child of i named name, or -1. With several names
+// it follows the path down: Child(i, "Product", "Code").
+func (t *Tree) Child(i int, path ...string) int {
+	for _, name := range path {
+		if i < 0 {
+			return -1
+		}
+		found := -1
+		for c, end := i+1, t.End(i); c < end; c = t.End(c) {
+			if t.elems[c].name == name {
+				found = c
+				break
+			}
+		}
+		i = found
+	}
+	return i
+}
+
+// Value returns the trimmed text of the element at path under i and whether
+// that element is present.
+func (t *Tree) Value(i int, path ...string) (string, bool) {
+	c := t.Child(i, path...)
+	if c < 0 {
+		return "", false
+	}
+	return strings.TrimSpace(t.elems[c].text), true
+}
+
+// All yields, in document order, every element under i (i included) named
+// name.
+func (t *Tree) All(i int, name string) iter.Seq[int] {
+	return func(yield func(int) bool) {
+		for c, end := i, t.End(i); c < end; c++ {
+			if t.elems[c].name == name && !yield(c) {
+				return
+			}
+		}
+	}
+}
+
+// Path is the location of element i for people and retourberichten, e.g.
+// /Bericht/Clienten/Client[2]/Bsn: a position is given where an element has
+// same-named siblings before or after it.
+func (t *Tree) Path(i int) string {
+	var chain []int
+	for c := i; c >= 0; c = t.Parent(c) {
+		chain = append(chain, c)
+	}
+	var b strings.Builder
+	for k := len(chain) - 1; k >= 0; k-- {
+		c := chain[k]
+		b.WriteByte('/')
+		b.WriteString(t.elems[c].name)
+		p := t.Parent(c)
+		if p < 0 {
+			continue
+		}
+		pos, count := 0, 0
+		for s := range t.Children(p) {
+			if t.elems[s].name == t.elems[c].name {
+				count++
+				if s == c {
+					pos = count
+				}
+			}
+		}
+		if count > 1 {
+			b.WriteByte('[')
+			b.WriteString(strconv.Itoa(pos))
+			b.WriteByte(']')
+		}
+	}
+	return b.String()
+}

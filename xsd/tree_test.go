@@ -1,0 +1,161 @@
+package xsd
+
+import (
+	"bytes"
+	"encoding/xml"
+	"strings"
+	"testing"
+
+	"github.com/knooppunt/knooppunt/bericht"
+	"github.com/knooppunt/knooppunt/sample"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// oracleElem is an element as encoding/xml sees it.
+type oracleElem struct {
+	name   string
+	parent int
+	text   string // character data directly inside, for leaves
+	leaf   bool
+	line   int
+}
+
+// oracleTree reads msg with encoding/xml, independent of libxml2.
+func oracleTree(t testing.TB, msg []byte) []oracleElem {
+	t.Helper()
+	d := xml.NewDecoder(bytes.NewReader(msg))
+	var out []oracleElem
+	var stack []int
+	var text strings.Builder
+	for {
+		off := d.InputOffset()
+		tok, err := d.Token()
+		if err != nil {
+			break
+		}
+		switch tok := tok.(type) {
+		case xml.StartElement:
+			parent := -1
+			if len(stack) > 0 {
+				parent = stack[len(stack)-1]
+				out[parent].leaf = false
+			}
+			line := bytes.Count(msg[:off], []byte{'\n'}) + 1
+			out = append(out, oracleElem{name: tok.Name.Local, parent: parent, leaf: true, line: line})
+			stack = append(stack, len(out)-1)
+			text.Reset()
+		case xml.CharData:
+			text.Write(tok)
+		case xml.EndElement:
+			i := stack[len(stack)-1]
+			stack = stack[:len(stack)-1]
+			if out[i].leaf {
+				out[i].text = text.String()
+			}
+			text.Reset()
+		}
+	}
+	return out
+}
+
+func requireSameTree(t *testing.T, msg []byte, tree *Tree) {
+	t.Helper()
+	want := oracleTree(t, msg)
+	require.Equal(t, len(want), tree.Len())
+	for i, w := range want {
+		require.Equal(t, w.name, tree.Name(i), "element %d", i)
+		require.Equal(t, w.parent, tree.Parent(i), "parent of %d (%s)", i, w.name)
+		require.Equal(t, w.line, tree.Line(i), "line of %d (%s)", i, w.name)
+		if w.leaf {
+			require.Equal(t, w.text, tree.Text(i), "text of %d (%s)", i, w.name)
+		} else {
+			require.Empty(t, tree.Text(i), "text of %d (%s)", i, w.name)
+		}
+		for c := range tree.Children(i) {
+			require.Equal(t, i, tree.Parent(c))
+		}
+	}
+}
+
+func TestValidateTreeMatchesOracle(t *testing.T) {
+	s := embeddedSet(t)
+	g := sample.New(7)
+	for _, soort := range bericht.All() {
+		t.Run(soort.Name, func(t *testing.T) {
+			m, err := g.Generate(soort, sample.Options{Clients: 2, Products: 3})
+			require.NoError(t, err)
+			h, tree, err := s.ValidateTree(m.XML)
+			require.NoError(t, err)
+			want, err := s.Validate(m.XML)
+			require.NoError(t, err)
+			assert.Equal(t, want, h)
+			requireSameTree(t, m.XML, tree)
+			assert.Equal(t, "Bericht", tree.Name(0))
+			assert.Equal(t, tree.Len(), tree.End(0))
+		})
+	}
+}
+
+func TestValidateTreeTextForms(t *testing.T) {
+	s := embeddedSet(t)
+	msg := generated(t, "WMO301")
+	// A comment splits the text, CDATA and a character reference encode it.
+	msg = bytes.Replace(msg, []byte("<iwmo:Identificatie>"), []byte("<iwmo:Identificatie><!-- c -->"), 1)
+	msg = bytes.Replace(msg, []byte("<wmo301:Ontvanger>"), []byte("<wmo301:Ontvanger><![CDATA[]]>"), 1)
+	require.Contains(t, string(msg), "<!-- c -->")
+	require.Contains(t, string(msg), "CDATA")
+	_, tree, err := s.ValidateTree(msg)
+	require.NoError(t, err)
+	requireSameTree(t, msg, tree)
+
+	id := tree.Child(0, "Header", "BerichtIdentificatie", "Identificatie")
+	require.GreaterOrEqual(t, id, 0)
+	v, ok := tree.Value(0, "Header", "BerichtIdentificatie", "Identificatie")
+	assert.True(t, ok)
+	assert.Equal(t, strings.TrimSpace(tree.Text(id)), v)
+	assert.Equal(t, "/Bericht/Header/BerichtIdentificatie/Identificatie", tree.Path(id))
+	_, ok = tree.Value(0, "Header", "NoSuchElement")
+	assert.False(t, ok)
+}
+
+func TestValidateTreePathPositions(t *testing.T) {
+	s := embeddedSet(t)
+	m, err := sample.New(3).Generate(mustSoort(t, "JW323"), sample.Options{Clients: 3, Products: 2})
+	require.NoError(t, err)
+	_, tree, err := s.ValidateTree(m.XML)
+	require.NoError(t, err)
+	var paths []string
+	for c := range tree.All(0, "Client") {
+		paths = append(paths, tree.Path(c))
+	}
+	assert.Equal(t, []string{"/Bericht/Declaratie/Clienten/Client[1]", "/Bericht/Declaratie/Clienten/Client[2]", "/Bericht/Declaratie/Clienten/Client[3]"}, paths)
+}
+
+func TestValidateTreeRefusesLikeValidate(t *testing.T) {
+	s := embeddedSet(t)
+	msg := generated(t, "WMO301")
+	for name, bad := range map[string][]byte{
+		"empty":        nil,
+		"not-xml":      []byte("<Bericht"),
+		"xsd-invalid":  bytes.Replace(msg, []byte("<wmo301:BerichtCode>414</wmo301:BerichtCode>"), []byte("<wmo301:BerichtCode>414</wmo301:BerichtCode><wmo301:Oops/>"), 1),
+		"wrong-code":   bytes.Replace(msg, []byte("<wmo301:BerichtCode>414<"), []byte("<wmo301:BerichtCode>436<"), 1),
+		"unknown-root": []byte(`<x xmlns="urn:x"/>`),
+	} {
+		t.Run(name, func(t *testing.T) {
+			wantH, wantErr := s.Validate(bad)
+			require.Error(t, wantErr)
+			h, tree, err := s.ValidateTree(bad)
+			assert.Nil(t, tree)
+			assert.Equal(t, wantH, h)
+			assert.Equal(t, wantErr, err)
+		})
+	}
+}
+
+func mustSoort(t testing.TB, name string) bericht.Soort {
+	t.Helper()
+	s, ok := bericht.Lookup(name)
+	require.True(t, ok, name)
+	return s
+}
