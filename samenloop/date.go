@@ -27,7 +27,7 @@ func parseDay(s string) (day, error) {
 // dayOf is the calendar day of t in t's location.
 func dayOf(t time.Time) day {
 	y, m, d := t.Date()
-	return day(time.Date(y, m, d, 0, 0, 0, 0, time.UTC).Unix()/86400)
+	return day(time.Date(y, m, d, 0, 0, 0, 0, time.UTC).Unix() / 86400)
 }
 
 // String formats d as YYYY-MM-DD, or "" for no date.
@@ -37,4 +37,3 @@ func (d day) String() string {
 	}
 	return time.Unix(int64(d)*86400, 0).UTC().Format(dateLayout)
 }
-

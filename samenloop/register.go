@@ -43,8 +43,8 @@ const RegisterHeader = "bsn,wlz_status,afgiftedatum,ingangsdatum,einddatum"
 
 // Entry is one person of the Wlz register copy.
 type Entry struct {
-	BSN                        uint32
-	Status                     Status
+	BSN                    uint32
+	Status                 Status
 	Afgifte, Ingang, Einde day
 }
 
