@@ -1,0 +1,220 @@
+package conformance
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/knooppunt/knooppunt/bericht"
+	"github.com/knooppunt/knooppunt/bericht/mutation"
+	"github.com/knooppunt/knooppunt/sample"
+	"github.com/knooppunt/knooppunt/xsd"
+)
+
+// update rewrites the generated cases of testdata (happy-*, retour-*,
+// xsd-*, rule-*): go test ./conformance -run TestGeneratedCases -update.
+var update = flag.Bool("update", false, "rewrite the generated cases in testdata")
+
+// generatedPrefixes name the files TestGeneratedCases owns; every other
+// case in testdata is written by hand.
+var generatedPrefixes = []string{"happy-", "retour-", "xsd-", "rule-"}
+
+// pinned is the Dagtekening of generated XSD cases: a fixed date keeps
+// every run's message, and so the line of its violation, the same.
+const pinned = "2026-11-02"
+
+// parties picks a sender and receiver for the nth case of berichtsoort s,
+// spread over the dev registry so cases polling different mailboxes run
+// in parallel.
+func parties(s bericht.Soort, n int) (afzender, ontvanger string) {
+	gemeenten := []string{"0363", "0384", "0599"}
+	aanbieders := []string{"42420001", "65656055", "12345678"}
+	g, a := gemeenten[n%3], aanbieders[(n/3)%3]
+	if s.HeaderAfzender() == bericht.Gemeente {
+		return g, a
+	}
+	return a, g
+}
+
+// generateCases builds the text of every generated case, by file name.
+func generateCases(t *testing.T, set *xsd.Set) map[string]string {
+	out := map[string]string{}
+	n := 0
+	for _, s := range bericht.All() {
+		if s.Answers() {
+			continue
+		}
+		n++
+		a, b := parties(s, n)
+		out["happy-"+lower(s.Name)] = happyCase(s, a, b, n, "")
+		out["retour-rejected-"+lower(s.Name)] = happyCase(s, a, b, n, "reject=9063")
+		if s.Number != 323 {
+			out["retour-header-only-"+lower(s.Name)] = happyCase(s, a, b, n, "retourcodes=0001")
+		}
+		vs := sample.Violations(s)
+		rules := make([]string, 0, len(vs))
+		for r := range vs {
+			rules = append(rules, r)
+		}
+		sort.Strings(rules)
+		for _, r := range rules {
+			out["rule-"+lower(r)+"-"+lower(s.Name)] = ruleCase(s, a, b, n, r, vs[r])
+		}
+	}
+	// XSD violations: every class on a spread of berichtsoorten, each case
+	// with the verdict the project's validator gives (refusals carry the
+	// line and column of the first violation; a variant that stays valid
+	// must be accepted).
+	soorts := []string{"WMO301", "WMO305", "WMO307", "WMO315", "WMO317", "WMO319", "WMO323",
+		"JW301", "JW305", "JW315", "JW319", "JW323", "WMO302", "JW325"}
+	for i, name := range soorts {
+		s, _ := bericht.Lookup(name)
+		a, b := parties(s, i)
+		for _, class := range mutation.Classes() {
+			file := "xsd-" + string(class) + "-" + lower(name)
+			text, ok := xsdCase(t, set, s, a, b, class, i)
+			if ok {
+				out[file] = text
+			}
+		}
+	}
+	return out
+}
+
+func lower(s string) string { return strings.ToLower(s) }
+
+func happyCase(s bericht.Soort, a, b string, seed int, answer string) string {
+	pair, _ := bericht.Lookup(s.Pair)
+	var w strings.Builder
+	what := "approved"
+	switch {
+	case strings.HasPrefix(answer, "reject"):
+		what = "rejecting one product line (9063, with the body)"
+	case strings.HasPrefix(answer, "retourcodes"):
+		what = "rejected as a whole on the header (0001)"
+	}
+	fmt.Fprintf(&w, "# %s from %s to %s is accepted, delivered byte for byte and confirmed;\n", s.Name, a, b)
+	fmt.Fprintf(&w, "# its %s, %s, goes back to %s and is linked to it in track & trace.\n", pair.Name, what, a)
+	fmt.Fprintf(&w, "message heen sample %s afzender=%s ontvanger=%s seed=%d\n", s.Name, a, b, seed)
+	fmt.Fprintf(&w, "post %s heen\nexpect 202 stored ontvanger=%s berichtsoort=%s\n", a, b, s.Name)
+	fmt.Fprintf(&w, "poll %s\nexpect 200 listed=heen\n", b)
+	fmt.Fprintf(&w, "fetch %s heen\nexpect 200 bytes=heen\n", b)
+	fmt.Fprintf(&w, "confirm %s heen\nexpect 204\n", b)
+	fmt.Fprintf(&w, "poll %s\nexpect 200 absent=heen\n", b)
+	fmt.Fprintf(&w, "message answer answer heen")
+	if answer != "" {
+		fmt.Fprintf(&w, " %s", answer)
+	}
+	fmt.Fprintf(&w, "\npost %s answer\nexpect 202 stored ontvanger=%s berichtsoort=%s\n", b, a, pair.Name)
+	fmt.Fprintf(&w, "poll %s\nexpect 200 listed=answer\n", a)
+	fmt.Fprintf(&w, "fetch %s answer\nexpect 200 bytes=answer\n", a)
+	fmt.Fprintf(&w, "confirm %s answer\nexpect 204\n", a)
+	fmt.Fprintf(&w, "trace %s heen\nexpect 200 state=retour-received retour=answer\n", a)
+	fmt.Fprintf(&w, "trace %s answer\nexpect 200 heen=heen\n", b)
+	return w.String()
+}
+
+func ruleCase(s bericht.Soort, a, b string, seed int, rule, what string) string {
+	code := "0001"
+	if rule == "TR135" {
+		code = "8848" // level 4 (externe bron) in the rule table, own retourcode
+	}
+	var w strings.Builder
+	fmt.Fprintf(&w, "# %s breaking %s (%s), valid against the XSD:\n", s.Name, rule, what)
+	fmt.Fprintf(&w, "# the switch answers with a retourbericht with retourcode %s in the\n", code)
+	fmt.Fprintf(&w, "# sender's mailbox and does not deliver the heenbericht.\n")
+	fmt.Fprintf(&w, "requires retour\n")
+	fmt.Fprintf(&w, "message heen sample %s afzender=%s ontvanger=%s seed=%d violate=%s\n", s.Name, a, b, seed, rule)
+	fmt.Fprintf(&w, "post %s heen\nexpect 202\n", a)
+	fmt.Fprintf(&w, "retour %s heen\nexpect 200 retourcodes=%s\n", a, code)
+	fmt.Fprintf(&w, "poll %s\nexpect 200 absent=heen\n", b)
+	return w.String()
+}
+
+// xsdCase derives the case of one mutation class on berichtsoort s.
+func xsdCase(t *testing.T, set *xsd.Set, s bericht.Soort, a, b string, class mutation.Class, seed int) (string, bool) {
+	head := fmt.Sprintf("message base sample %s afzender=%s ontvanger=%s seed=%d dagtekening=%s\nmessage bad mutate base %s seed=%d\n",
+		s.Name, a, b, seed+1, pinned, class, seed+1)
+	c, err := Parse("gen.case", []byte(head+"post "+a+" bad\nexpect 202\n"))
+	require.NoError(t, err)
+	r := &run{prefix: "zzzzz", today: time.Now().UTC()}
+	c.Name = "xsd-" + string(class) + "-" + lower(s.Name)
+	msgs := map[string]*message{}
+	var bad *message
+	for _, st := range c.Steps[:2] {
+		m, err := r.build(c, st, msgs)
+		if err != nil {
+			return "", false // the class has no variant of this berichtsoort
+		}
+		msgs[m.name], bad = m, m
+	}
+	var w strings.Builder
+	_, verr := set.Validate(bad.body)
+	var xe *xsd.Error
+	switch {
+	case verr == nil:
+		fmt.Fprintf(&w, "# A %s variant of %s that stays valid against the XSD is accepted.\n", class, s.Name)
+		w.WriteString(head)
+		fmt.Fprintf(&w, "post %s bad\nexpect 202 stored ontvanger=%s\n", a, b)
+	case errors.As(verr, &xe):
+		fmt.Fprintf(&w, "# A %s variant of %s breaks its schema: refused with %s,\n", class, s.Name, xe.Code)
+		fmt.Fprintf(&w, "# the position of the first violation, and nothing is delivered.\n")
+		w.WriteString(head)
+		fmt.Fprintf(&w, "post %s bad\nexpect %d %s", a, statusOf(xe.Code), xe.Code)
+		if len(xe.Violations) > 0 {
+			fmt.Fprintf(&w, " line=%d column=%d", xe.Violations[0].Line, xe.Violations[0].Column)
+		}
+		w.WriteString("\n")
+		fmt.Fprintf(&w, "validate %s bad\nexpect %d %s\n", a, statusOf(xe.Code), xe.Code)
+	default:
+		t.Fatalf("validating a %s variant of %s: %v", class, s.Name, verr)
+	}
+	return w.String(), true
+}
+
+// statusOf is the HTTP status of a validator refusal (docs/api.md).
+func statusOf(code string) int {
+	switch code {
+	case xsd.CodeTooLarge:
+		return 413
+	case xsd.CodeEmpty, xsd.CodeByteOrderMark, xsd.CodeNotUTF8, xsd.CodeDoctype, xsd.CodeNotWellFormed, xsd.CodeNotBericht, xsd.CodeUnknownNS:
+		return 400
+	}
+	return 422
+}
+
+// TestGeneratedCases checks that the generated cases in testdata are what
+// the generator makes today (so a change of sample, mutation or the
+// validator shows up here), and rewrites them with -update.
+func TestGeneratedCases(t *testing.T) {
+	set, err := xsd.Load(xsd.Config{})
+	require.NoError(t, err)
+	defer set.Close()
+	want := generateCases(t, set)
+	if *update {
+		old, _ := filepath.Glob(filepath.Join("testdata", "*"+Ext))
+		for _, f := range old {
+			for _, p := range generatedPrefixes {
+				if strings.HasPrefix(filepath.Base(f), p) {
+					require.NoError(t, os.Remove(f))
+				}
+			}
+		}
+		for name, text := range want {
+			require.NoError(t, os.WriteFile(filepath.Join("testdata", name+Ext), []byte(text), 0o644))
+		}
+	}
+	for name, text := range want {
+		got, err := os.ReadFile(filepath.Join("testdata", name+Ext))
+		require.NoError(t, err, "generated case %s is missing: run go test ./conformance -run TestGeneratedCases -update", name)
+		require.Equal(t, text, string(got), "generated case %s differs: run go test ./conformance -run TestGeneratedCases -update", name)
+	}
+}

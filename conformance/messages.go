@@ -1,0 +1,315 @@
+package conformance
+
+import (
+	"bytes"
+	"fmt"
+	"hash/fnv"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"time"
+	"unicode/utf16"
+
+	"github.com/knooppunt/knooppunt/bericht"
+	"github.com/knooppunt/knooppunt/bericht/mutation"
+	"github.com/knooppunt/knooppunt/sample"
+)
+
+// message is one message of a case, as built by a message directive.
+type message struct {
+	name string
+	body []byte
+	// soort is the berichtsoort, when known (generated and derived ones).
+	soort bericht.Soort
+	// ident is the Identificatie the case gave it (IdentificatieRetour
+	// for a retour), when known.
+	ident string
+	// gen and sample are set for generated messages, so answer can answer
+	// them with the generator that made them.
+	gen    *sample.Generator
+	sample *sample.Message
+}
+
+// idLen is the length of an Identificatie the runner makes: the most
+// LDT_IdentificatieBericht allows, so a generated message's layout (and
+// so the line of an XSD violation) is the same in every run.
+const idLen = 12
+
+// prefixLen is the length of a run's prefix within an Identificatie.
+const prefixLen = 5
+
+// ident is the Identificatie of message name in case c for this run: the
+// run's prefix and a hash of the case and the message, so every message of
+// every case differs and the next run differs again.
+func (r *run) ident(c *Case, name string) string {
+	h := fnv.New64a()
+	h.Write([]byte(c.Name))
+	h.Write([]byte{0})
+	h.Write([]byte(name))
+	s := strconv.FormatUint(h.Sum64(), 36)
+	for len(s) < idLen-prefixLen {
+		s = "0" + s
+	}
+	return r.prefix + s[:idLen-prefixLen]
+}
+
+// placeholder is {{id:NAME}} or {{today}} in an inline or file message.
+var placeholder = regexp.MustCompile(`\{\{(id:[A-Za-z0-9_.-]+|today)\}\}`)
+
+// build runs one message directive.
+func (r *run) build(c *Case, st Step, msgs map[string]*message) (*message, error) {
+	name, kind := st.Args[0], st.Args[1]
+	rest := st.Args[2:]
+	switch kind {
+	case "sample":
+		if len(rest) != 1 {
+			return nil, fmt.Errorf("message %s sample wants a berichtsoort", name)
+		}
+		return r.generate(c, st, name, rest[0], msgs)
+	case "answer":
+		if len(rest) != 1 {
+			return nil, fmt.Errorf("message %s answer wants the heenbericht's name", name)
+		}
+		return r.answer(c, st, name, msgs[rest[0]])
+	case "mutate":
+		if len(rest) != 2 {
+			return nil, fmt.Errorf("message %s mutate wants a message and a class", name)
+		}
+		return mutate(st, name, msgs[rest[0]], mutation.Class(rest[1]))
+	case "derive":
+		if len(rest) != 2 {
+			return nil, fmt.Errorf("message %s derive wants a message and an operation", name)
+		}
+		return derive(st, name, msgs[rest[0]], rest[1])
+	case "inline":
+		if len(rest) != 0 {
+			return nil, fmt.Errorf("message %s inline takes no further argument", name)
+		}
+		return &message{name: name, body: r.expand(c, c.Files[name])}, nil
+	case "file":
+		if len(rest) != 1 {
+			return nil, fmt.Errorf("message %s file wants a path", name)
+		}
+		p := filepath.Join(c.Dir, filepath.FromSlash(rest[0]))
+		data, err := os.ReadFile(p)
+		if err != nil {
+			return nil, fmt.Errorf("reading message %s: %w", name, err)
+		}
+		return &message{name: name, body: r.expand(c, data)}, nil
+	}
+	return nil, fmt.Errorf("message %s: unknown source %q (want sample, answer, mutate, derive, inline or file)", name, kind)
+}
+
+// expand replaces the placeholders of an inline or file message.
+func (r *run) expand(c *Case, data []byte) []byte {
+	return placeholder.ReplaceAllFunc(data, func(m []byte) []byte {
+		key := string(m[2 : len(m)-2])
+		if key == "today" {
+			return []byte(r.today.Format(time.DateOnly))
+		}
+		return []byte(r.ident(c, strings.TrimPrefix(key, "id:")))
+	})
+}
+
+// generate is "message NAME sample SOORT [afzender=] [ontvanger=] [seed=]
+// [violate=] [dagtekening=] [products=] [clients=] [id=OTHER]".
+func (r *run) generate(c *Case, st Step, name, soortName string, msgs map[string]*message) (*message, error) {
+	s, ok := bericht.Lookup(soortName)
+	if !ok {
+		return nil, fmt.Errorf("message %s: unknown berichtsoort %q", name, soortName)
+	}
+	opt := sample.Options{Identificatie: r.ident(c, name)}
+	seed := int64(1)
+	for _, k := range st.Keys {
+		v := st.Opts[k]
+		var err error
+		switch k {
+		case "afzender":
+			opt.Afzender = v
+		case "ontvanger":
+			opt.Ontvanger = v
+		case "violate":
+			opt.Violate = v
+		case "seed":
+			seed, err = strconv.ParseInt(v, 10, 64)
+		case "products":
+			opt.Products, err = strconv.Atoi(v)
+		case "clients":
+			opt.Clients, err = strconv.Atoi(v)
+		case "dagtekening":
+			opt.Dagtekening, err = time.Parse(time.DateOnly, v)
+		case "id":
+			opt.Identificatie = msgs[v].ident
+		default:
+			return nil, fmt.Errorf("message %s sample: unknown option %s", name, k)
+		}
+		if err != nil {
+			return nil, fmt.Errorf("message %s sample: %s=%q: %w", name, k, v, err)
+		}
+	}
+	g := sample.New(seed)
+	var m *sample.Message
+	var err error
+	if s.Answers() {
+		m, err = g.Generate(s, opt)
+	} else {
+		m, err = g.Heen(s, opt)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("message %s: %w", name, err)
+	}
+	ident := m.Header.Identificatie
+	if s.Retour {
+		ident = m.Header.IdentificatieRetour
+	}
+	return &message{name: name, body: m.XML, soort: s, ident: ident, gen: g, sample: m}, nil
+}
+
+// answer is "message NAME answer HEEN [retourcodes=a,b] [reject=code]".
+func (r *run) answer(c *Case, st Step, name string, heen *message) (*message, error) {
+	if heen.sample == nil || heen.sample.Soort.Answers() {
+		return nil, fmt.Errorf("message %s: %s is no generated heenbericht", name, heen.name)
+	}
+	opt := sample.AnswerOptions{Identificatie: r.ident(c, name)}
+	for _, k := range st.Keys {
+		v := st.Opts[k]
+		switch k {
+		case "retourcodes":
+			opt.RetourCodes = strings.Split(v, ",")
+		case "reject":
+			opt.Reject = v
+		default:
+			return nil, fmt.Errorf("message %s answer: unknown option %s", name, k)
+		}
+	}
+	m, err := heen.gen.Answer(heen.sample, opt)
+	if err != nil {
+		return nil, fmt.Errorf("message %s: %w", name, err)
+	}
+	return &message{name: name, body: m.XML, soort: m.Soort, ident: opt.Identificatie, gen: heen.gen, sample: m}, nil
+}
+
+// mutate is "message NAME mutate BASE CLASS [seed=N]": one variant of
+// class CLASS (bericht/mutation), chosen by seed.
+func mutate(st Step, name string, base *message, class mutation.Class) (*message, error) {
+	if base.soort.Name == "" {
+		return nil, fmt.Errorf("message %s: %s has no known berichtsoort to mutate", name, base.name)
+	}
+	seed := uint64(1)
+	for _, k := range st.Keys {
+		v := st.Opts[k]
+		switch k {
+		case "seed":
+			s, err := strconv.ParseUint(v, 10, 64)
+			if err != nil {
+				return nil, fmt.Errorf("message %s mutate: seed=%q: %w", name, v, err)
+			}
+			seed = s
+		default:
+			return nil, fmt.Errorf("message %s mutate: unknown option %s", name, k)
+		}
+	}
+	mu, err := mutation.New(base.soort, base.body)
+	if err != nil {
+		return nil, fmt.Errorf("message %s: %w", name, err)
+	}
+	v, ok := mu.Mutate(class, rand.New(rand.NewPCG(seed, seed)))
+	if !ok {
+		return nil, fmt.Errorf("message %s: class %q yields no variant of %s", name, class, base.soort.Name)
+	}
+	return &message{name: name, body: v.Doc, soort: base.soort, ident: base.ident}, nil
+}
+
+// derive is "message NAME derive BASE OP [options]": a byte-level change
+// of BASE the XSD cannot express (see README.md for the operations).
+func derive(st Step, name string, base *message, op string) (*message, error) {
+	in := base.body
+	var out []byte
+	decl, rest := splitDeclaration(in)
+	switch op {
+	case "bom":
+		out = append([]byte("\uFEFF"), in...)
+	case "utf16":
+		u := utf16.Encode([]rune(string(bytes.Replace(in, []byte(`encoding="UTF-8"`), []byte(`encoding="UTF-16"`), 1))))
+		out = []byte{0xFF, 0xFE}
+		for _, c := range u {
+			out = append(out, byte(c), byte(c>>8))
+		}
+	case "latin1":
+		out = bytes.Replace(in, []byte(`encoding="UTF-8"`), []byte(`encoding="ISO-8859-1"`), 1)
+	case "bad-utf8":
+		out = join(decl, []byte("<!-- \xff\xfe -->\n"), rest)
+	case "doctype":
+		out = join(decl, []byte("<!DOCTYPE Bericht>\n"), rest)
+	case "xxe":
+		out = join(decl, []byte("<!DOCTYPE Bericht [<!ENTITY xxe SYSTEM \"file:///etc/passwd\">]>\n"),
+			bytes.Replace(rest, []byte(base.ident), []byte("&xxe;"), 1))
+	case "entities":
+		var d strings.Builder
+		d.WriteString("<!DOCTYPE Bericht [\n<!ENTITY l0 \"lol\">\n")
+		for i := 1; i <= 9; i++ {
+			fmt.Fprintf(&d, "<!ENTITY l%d \"%s\">\n", i, strings.Repeat(fmt.Sprintf("&l%d;", i-1), 10))
+		}
+		d.WriteString("]>\n")
+		out = join(decl, []byte(d.String()), bytes.Replace(rest, []byte(base.ident), []byte("&l9;"), 1))
+	case "pad":
+		v, ok := st.Opt("bytes")
+		n, err := strconv.Atoi(v)
+		if !ok || err != nil || n < 9 {
+			return nil, fmt.Errorf("message %s derive pad wants bytes=N (at least 9)", name)
+		}
+		// A comment after the root element keeps the message valid; the
+		// result is exactly n bytes longer than BASE.
+		out = make([]byte, 0, len(in)+n)
+		out = append(out, in...)
+		out = append(out, "<!--"...)
+		out = append(out, bytes.Repeat([]byte{' '}, n-8)...)
+		out = append(out, "-->\n"...)
+	case "replace":
+		old, ok1 := st.Opt("old")
+		nw, ok2 := st.Opt("new")
+		if !ok1 || !ok2 || old == "" {
+			return nil, fmt.Errorf("message %s derive replace wants old=… new=…", name)
+		}
+		if !bytes.Contains(in, []byte(old)) {
+			return nil, fmt.Errorf("message %s: %q does not occur in %s", name, old, base.name)
+		}
+		out = bytes.Replace(in, []byte(old), []byte(nw), 1)
+	case "truncate":
+		v, _ := st.Opt("keep")
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 0 || n > len(in) {
+			return nil, fmt.Errorf("message %s derive truncate wants keep=N within the message", name)
+		}
+		out = append([]byte(nil), in[:n]...)
+	case "empty":
+		out = []byte{}
+	default:
+		return nil, fmt.Errorf("message %s: unknown derive operation %q", name, op)
+	}
+	return &message{name: name, body: out, soort: base.soort, ident: base.ident}, nil
+}
+
+// splitDeclaration splits the XML declaration (with its line end) from
+// the rest of the message.
+func splitDeclaration(b []byte) (decl, rest []byte) {
+	if !bytes.HasPrefix(b, []byte("<?xml")) {
+		return nil, b
+	}
+	i := bytes.Index(b, []byte("?>"))
+	if i < 0 {
+		return nil, b
+	}
+	i += 2
+	if i < len(b) && b[i] == '\n' {
+		i++
+	}
+	return b[:i], b[i:]
+}
+
+func join(parts ...[]byte) []byte {
+	return bytes.Join(parts, nil)
+}
