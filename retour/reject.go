@@ -96,32 +96,8 @@ func Reject(heen bericht.Header, opt Options) (*Retour, error) {
 	if date.IsZero() {
 		date = time.Now()
 	}
-	day := date.UTC().Format(dateLayout)
-	basis, versie := bericht.XsdVersie(s)
-
-	h := heen
-	h.Soort, h.BerichtCode = s, s.Code
 	w := newWriter(s, 2048)
-	if s.Retour {
-		h.IdentificatieRetour, h.DagtekeningRetour = id, day
-		writeHeen(w, s, h)
-		w.leaf("IdentificatieRetour", id)
-		w.leaf("DagtekeningRetour", day)
-		if opt.XsltVersie != "" {
-			w.leaf("XsltVersie", opt.XsltVersie)
-		}
-		w.pair("XsdVersieRetour", "BasisschemaXsdVersie", basis, "BerichtXsdVersie", versie)
-	} else {
-		h = declaratieAntwoordHeader(heen, s, id, day)
-		writeHeen(w, s, h)
-		w.pair("DeclaratieIdentificatie", "Identificatie", heen.Identificatie, "Dagtekening", heen.Dagtekening)
-		if opt.XsltVersie != "" {
-			w.leaf("XsltVersie", opt.XsltVersie)
-		}
-		w.pair("XsdVersieDeclaratie", "BasisschemaXsdVersie", heen.BasisschemaXsdVersie, "BerichtXsdVersie", heen.BerichtXsdVersie)
-	}
-	w.retourCodes(codes)
-	w.close("Header")
+	h := writeAnswerHeader(w, heen, s, id, date.UTC().Format(dateLayout), opt.XsltVersie, codes)
 	return &Retour{Header: h, XML: w.finish(), Codes: slices.Clone(codes)}, nil
 }
 
