@@ -50,7 +50,7 @@ Modes (--mode):
 
 --consume (http mode) then drains the recipient's mailbox with the same
 number of clients: list (limit 250), fetch and confirm every message, and
-reports that rate too.
+reports that rate too; --consume-only drains without posting.
 
 Examples:
   knooppunt bench --n 100000 --concurrency 64 --type WMO301 --consume
@@ -74,6 +74,7 @@ type benchOptions struct {
 	ontvanger    string
 	file         string
 	consume      bool
+	consumeOnly  bool
 	data         string
 	schemas      string
 	caFile       string
@@ -104,6 +105,7 @@ func runBench(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	fs.StringVar(&o.afzender, "afzender", "0384", "Afzender of a generated message")
 	fs.StringVar(&o.ontvanger, "ontvanger", "42420001", "Ontvanger of a generated message")
 	fs.BoolVar(&o.consume, "consume", false, "after posting, list, fetch and confirm every message of the recipient (http mode)")
+	fs.BoolVar(&o.consumeOnly, "consume-only", false, "post nothing: only drain the recipient's mailbox (http mode, with --target)")
 	fs.StringVar(&o.data, "data", "", "store directory for store mode or the in-process switch; default a temporary directory")
 	fs.StringVar(&o.schemas, "schemas", "", "XSD bundle directory for validate mode and the in-process switch; default embedded")
 	fs.StringVar(&o.caFile, "cacert", "", "CA of the target's server certificate (https)")
@@ -463,6 +465,9 @@ func benchHTTP(ctx context.Context, o benchOptions, t *template, stderr io.Write
 	}
 	defer client.CloseIdleConnections()
 
+	if o.consumeOnly {
+		return []benchResult{benchConsume(ctx, o, client, target)}, nil
+	}
 	rec := newRecorder(o.n)
 	elapsed := parallel(o.n, o.concurrency, func(i int, buf []byte) []byte {
 		buf = t.variant(buf, i)
