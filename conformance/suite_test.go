@@ -8,7 +8,6 @@ import (
 	"github.com/stretchr/testify/require"
 )
 
-
 // TestSuite runs the whole suite against a fresh switch: every case must
 // pass or be skipped for a stated reason.
 func TestSuite(t *testing.T) {

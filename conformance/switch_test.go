@@ -50,6 +50,7 @@ func startSwitch(t *testing.T) string {
 	t.Cleanup(ts.Close)
 	return ts.URL
 }
+
 // validatorPort is the gateway's Validator on an xsd.Set.
 type validatorPort struct{ set *xsd.Set }
 
