@@ -1,0 +1,25 @@
+// Package rules checks the level-2 rules of iWmo 3.2 and iJw 3.2: the
+// conditions (CD), constraints (CS) and technical rules (TR) whose control
+// level is "bericht inhoud", which a message can break while it is valid
+// against its XSD. A heenbericht that breaks one is answered with a
+// retourbericht carrying retourcode 0001 (package retour builds it).
+//
+// Each rule is a small named unit (Rule): its code, its retourcode, the
+// berichtsoorten it applies to, a one-line summary and a check over the
+// document view xsd.Tree, which (*xsd.Set).ValidateTree builds from the
+// document libxml2 already parsed — the rules need no second parse. Check
+// runs every rule of a message's berichtsoort and returns Findings: rule
+// code, retourcode, element path and line, and never a value from the
+// message, so a Finding can be logged and counted without leaking a BSN or a
+// name.
+//
+// Rules the XSD already enforces (lengths, patterns, codelists: all RS
+// restrictions, CS015, CS025, CS319), rules that span messages (level 3) and
+// rules that need an external source (level 4) are not checked here;
+// docs/rules.md gives the reason for each. The few level-3 rules the switch
+// can decide from its own store (TR056) are in Conversation: optional and
+// off by default, since the standard leaves level 3 to the recipient.
+//
+// The registry is built once at package initialisation and is read-only;
+// everything here is safe for concurrent use.
+package rules
