@@ -1,0 +1,349 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"regexp"
+	"strings"
+	"time"
+
+	"github.com/rs/zerolog"
+
+	"github.com/knooppunt/knooppunt/conformance"
+	"github.com/knooppunt/knooppunt/gateway"
+	"github.com/knooppunt/knooppunt/routing"
+	"github.com/knooppunt/knooppunt/store"
+	"github.com/knooppunt/knooppunt/xsd"
+)
+
+func init() {
+	commands["conformance"] = command{summary: "run the conformance suite, or check messages as a sender would", run: runConformance}
+}
+
+const conformanceUsage = `Usage:
+  knooppunt conformance run [flags] [DIR]
+  knooppunt conformance check [flags] FILE...
+
+run executes the conformance suite (the *.case files in DIR, default
+conformance/testdata; format in conformance/README.md). Without --target it
+starts a switch in-process: fresh data directory, dev registry, a 1 s lease.
+With --target it runs the same cases over HTTP against a running Knooppunt,
+as the parties given by --token (default the dev tokens dev-<code>). Each
+failure is reported with the case file and line of the expectation that
+failed; the last line is "N passed, M failed" (", K skipped" may follow).
+Exit status 1 when any case failed.
+
+check gives the verdict a sender would get for each message file — XSD
+and the level-2 rules the switch checks — without routing or storing.
+Exit status 1 when any message is refused.
+`
+
+// runConformance dispatches run and check.
+func runConformance(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	if len(args) == 0 {
+		fmt.Fprint(stderr, conformanceUsage)
+		return 2
+	}
+	switch args[0] {
+	case "run":
+		return runConformanceRun(args[1:], stdout, stderr)
+	case "check":
+		return runConformanceCheck(args[1:], stdout, stderr)
+	case "-h", "-help", "--help", "help":
+		fmt.Fprint(stdout, conformanceUsage)
+		return 0
+	}
+	fmt.Fprintf(stderr, "knooppunt conformance: unknown subcommand %q\n\n%s", args[0], conformanceUsage)
+	return 2
+}
+
+// listFlag collects a repeated flag.
+type listFlag []string
+
+func (l *listFlag) String() string     { return strings.Join(*l, ",") }
+func (l *listFlag) Set(v string) error { *l = append(*l, v); return nil }
+
+// inProcessLease is the lease of the in-process switch: short, so the
+// lease cases wait seconds, not minutes.
+const inProcessLease = time.Second
+
+func runConformanceRun(args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("conformance run", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.Usage = func() {
+		fmt.Fprint(fs.Output(), conformanceUsage+"\nFlags of run:\n")
+		fs.PrintDefaults()
+	}
+	var (
+		target, junit, runRE, tokensFile string
+		tokens, features                 listFlag
+		lease                            time.Duration
+		parallel                         int
+		verbose                          bool
+	)
+	fs.StringVar(&target, "target", "", "base URL of a running Knooppunt; default: an in-process switch")
+	fs.Var(&tokens, "token", "PARTY=TOKEN: the bearer token of a party (repeatable); default dev-<code>")
+	fs.StringVar(&tokensFile, "tokens", "", "file of PARTY=TOKEN lines (# comments allowed)")
+	fs.DurationVar(&lease, "lease", 0, "the target's lease (visibility timeout); 0: unknown, lease cases are skipped (with --target)")
+	fs.Var(&features, "feature", "a further feature the target has, e.g. retour (repeatable)")
+	fs.StringVar(&junit, "junit", "", "write a JUnit XML report to this file")
+	fs.StringVar(&runRE, "run", "", "run only the cases whose name matches this regular expression")
+	fs.IntVar(&parallel, "parallel", 4, "cases run at once")
+	fs.BoolVar(&verbose, "v", false, "list passed and skipped cases too")
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return 0
+		}
+		return 2
+	}
+	dir := "conformance/testdata"
+	switch fs.NArg() {
+	case 0:
+	case 1:
+		dir = fs.Arg(0)
+	default:
+		fmt.Fprintln(stderr, "knooppunt conformance run: at most one directory")
+		return 2
+	}
+	cfg := conformance.Config{Target: target, Lease: lease, Features: features, Parallel: parallel, Tokens: map[string]string{}}
+	if runRE != "" {
+		re, err := regexp.Compile(runRE)
+		if err != nil {
+			fmt.Fprintf(stderr, "knooppunt conformance run: --run: %v\n", err)
+			return 2
+		}
+		cfg.Run = re
+	}
+	if tokensFile != "" {
+		lines, err := readTokenFile(tokensFile)
+		if err != nil {
+			fmt.Fprintf(stderr, "knooppunt conformance run: %v\n", err)
+			return 2
+		}
+		tokens = append(lines, tokens...)
+	}
+	for _, t := range tokens {
+		party, token, ok := strings.Cut(t, "=")
+		if !ok || party == "" || token == "" {
+			fmt.Fprintf(stderr, "knooppunt conformance run: --token %q: want PARTY=TOKEN\n", t)
+			return 2
+		}
+		cfg.Tokens[party] = token
+	}
+	cases, err := conformance.Load(dir)
+	if err != nil {
+		fmt.Fprintf(stderr, "knooppunt conformance run: %v\n", err)
+		return 2
+	}
+	ctx := context.Background()
+	if target == "" {
+		sw, err := startConformanceSwitch(ctx)
+		if err != nil {
+			fmt.Fprintf(stderr, "knooppunt conformance run: starting the in-process switch: %v\n", err)
+			return 1
+		}
+		defer sw.close(ctx)
+		cfg.Target, cfg.Lease = sw.url, inProcessLease
+	}
+	rep, err := conformance.Run(ctx, cfg, cases)
+	if err != nil {
+		fmt.Fprintf(stderr, "knooppunt conformance run: %v\n", err)
+		return 2
+	}
+	if junit != "" {
+		if err := writeJUnit(junit, rep); err != nil {
+			fmt.Fprintf(stderr, "knooppunt conformance run: %v\n", err)
+			return 2
+		}
+	}
+	if err := rep.WriteText(stdout, verbose); err != nil {
+		return 2
+	}
+	if rep.Failed > 0 {
+		return 1
+	}
+	return 0
+}
+
+func writeJUnit(path string, rep *conformance.Report) error {
+	f, err := os.Create(path)
+	if err != nil {
+		return fmt.Errorf("creating JUnit report: %w", err)
+	}
+	if err := rep.WriteJUnit(f); err != nil {
+		f.Close()
+		return err
+	}
+	if err := f.Close(); err != nil {
+		return fmt.Errorf("writing JUnit report %s: %w", path, err)
+	}
+	return nil
+}
+
+// readTokenFile reads PARTY=TOKEN lines; blank lines and # comments are
+// skipped.
+func readTokenFile(path string) ([]string, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, fmt.Errorf("reading tokens: %w", err)
+	}
+	defer f.Close()
+	var out []string
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		line := strings.TrimSpace(sc.Text())
+		if line == "" || strings.HasPrefix(line, "#") {
+			continue
+		}
+		out = append(out, line)
+	}
+	if err := sc.Err(); err != nil {
+		return nil, fmt.Errorf("reading tokens %s: %w", path, err)
+	}
+	return out, nil
+}
+
+// conformanceSwitch is the in-process switch of a conformance run: the
+// switch of `serve --dev` on a temporary data directory with a short lease,
+// listening on a free loopback port.
+type conformanceSwitch struct {
+	url    string
+	dir    string
+	set    *xsd.Set
+	store  *store.Pebble
+	srv    *gateway.Server
+	served chan error
+}
+
+func startConformanceSwitch(ctx context.Context) (_ *conformanceSwitch, err error) {
+	sw := &conformanceSwitch{served: make(chan error, 1)}
+	defer func() {
+		if err != nil {
+			sw.close(ctx)
+		}
+	}()
+	if sw.dir, err = os.MkdirTemp("", "knooppunt-conformance-"); err != nil {
+		return sw, fmt.Errorf("creating data directory: %w", err)
+	}
+	if sw.set, err = xsd.Load(xsd.Config{}); err != nil {
+		return sw, fmt.Errorf("loading schemas: %w", err)
+	}
+	sw.store, err = store.Open(ctx, store.Config{Dir: sw.dir, VisibilityTimeout: inProcessLease, Logger: zerolog.Nop()})
+	if err != nil {
+		return sw, fmt.Errorf("opening store: %w", err)
+	}
+	book := routing.NewBook(routing.DevRegistry())
+	sw.srv, err = gateway.New(gateway.Config{
+		Addr: "127.0.0.1:0", AllowTokens: true,
+		Validator: validatorPort{sw.set},
+		Router:    routerPort{book: book, store: sw.store},
+		Store:     storePort{sw.store},
+		Parties:   partiesPort{book},
+	})
+	if err != nil {
+		return sw, err
+	}
+	ln, err := sw.srv.Listen()
+	if err != nil {
+		return sw, err
+	}
+	go func() { sw.served <- sw.srv.Serve(ln) }()
+	sw.url = "http://" + ln.Addr().String()
+	return sw, nil
+}
+
+// close stops the switch and removes its data; safe on a partly started
+// switch.
+func (sw *conformanceSwitch) close(ctx context.Context) {
+	if sw.srv != nil {
+		sctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+		sw.srv.Shutdown(sctx) // the run is over; nothing to report to
+		cancel()
+	}
+	if sw.set != nil {
+		sw.set.Close()
+	}
+	if sw.store != nil {
+		sw.store.Close()
+	}
+	if sw.dir != "" {
+		os.RemoveAll(sw.dir)
+	}
+}
+
+// runConformanceCheck is the validatiemodule for senders: the verdict the
+// switch's validation would give each file, without routing or storing.
+func runConformanceCheck(args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("conformance check", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	schemas := fs.String("schemas", "", "directory of an XSD release bundle; default the embedded schemas")
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return 0
+		}
+		return 2
+	}
+	if fs.NArg() == 0 {
+		fmt.Fprintln(stderr, "knooppunt conformance check: no message files")
+		return 2
+	}
+	set, err := xsd.Load(xsd.Config{Dir: *schemas})
+	if err != nil {
+		fmt.Fprintf(stderr, "knooppunt conformance check: loading schemas: %v\n", err)
+		return 2
+	}
+	defer set.Close()
+	status := 0
+	var out strings.Builder
+	for _, name := range fs.Args() {
+		msg, err := os.ReadFile(name)
+		if err != nil {
+			fmt.Fprintf(stderr, "knooppunt conformance check: %v\n", err)
+			status = 2
+			continue
+		}
+		h, err := set.Validate(msg)
+		if err == nil {
+			fmt.Fprintf(&out, "%s: accepted: %s %s from %s to %s, Identificatie %s\n", name, h.Soort.Name, h.BerichtCode, h.Afzender, h.Ontvanger, h.Identificatie)
+			fmt.Fprintf(&out, "  retour: none for the schema; level-2 rules are not checked by this version (issue 5)\n")
+			continue
+		}
+		var xe *xsd.Error
+		if !errors.As(err, &xe) {
+			fmt.Fprintf(stderr, "knooppunt conformance check: %s: %v\n", name, err)
+			status = 2
+			continue
+		}
+		if status == 0 {
+			status = 1
+		}
+		fmt.Fprintf(&out, "%s: refused: %d %s: %s\n", name, httpStatusOf(xe.Code), xe.Code, xe.Detail)
+		for _, v := range xe.Violations {
+			fmt.Fprintf(&out, "  line %d column %d: %s\n", v.Line, v.Column, v.Message)
+		}
+		if xe.Omitted > 0 {
+			fmt.Fprintf(&out, "  (%d further violations not listed)\n", xe.Omitted)
+		}
+		fmt.Fprintf(&out, "  retour: none: control level 1 is answered with this error, not a retourbericht\n")
+	}
+	io.WriteString(stdout, out.String())
+	return status
+}
+
+// httpStatusOf is the status the switch answers a validator refusal with.
+func httpStatusOf(code string) int {
+	switch xsdKind(code) {
+	case gateway.KindTooLarge:
+		return 413
+	case gateway.KindMalformed:
+		return 400
+	case gateway.KindInvalid:
+		return 422
+	}
+	return 500
+}

@@ -1,0 +1,106 @@
+package main
+
+import (
+	"bytes"
+	"encoding/xml"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/knooppunt/knooppunt/bericht"
+	"github.com/knooppunt/knooppunt/sample"
+)
+
+func conformanceRun(t *testing.T, args ...string) (int, string, string) {
+	t.Helper()
+	var out, errb bytes.Buffer
+	code := run(append([]string{"conformance"}, args...), strings.NewReader(""), &out, &errb)
+	return code, out.String(), errb.String()
+}
+
+// lastLine is the summary line of a run's output.
+func lastLine(s string) string {
+	lines := strings.Split(strings.TrimRight(s, "\n"), "\n")
+	return lines[len(lines)-1]
+}
+
+func TestConformanceRunInProcess(t *testing.T) {
+	junit := filepath.Join(t.TempDir(), "report.xml")
+	code, out, errs := conformanceRun(t, "run", "--run", "^(happy-wmo301|dedup-conflict|rule-cs002-wmo301)$", "--junit", junit, "-v", "../../conformance/testdata")
+	require.Equal(t, 0, code, "stdout: %s\nstderr: %s", out, errs)
+	assert.Equal(t, "2 passed, 0 failed, 1 skipped", lastLine(out))
+	assert.Contains(t, out, "SKIP rule-cs002-wmo301: ")
+
+	data, err := os.ReadFile(junit)
+	require.NoError(t, err)
+	var suite struct {
+		Tests    int `xml:"tests,attr"`
+		Failures int `xml:"failures,attr"`
+		Skipped  int `xml:"skipped,attr"`
+	}
+	require.NoError(t, xml.Unmarshal(data, &suite))
+	assert.Equal(t, 3, suite.Tests)
+	assert.Equal(t, 0, suite.Failures)
+	assert.Equal(t, 1, suite.Skipped)
+}
+
+func TestConformanceRunReportsFailureLine(t *testing.T) {
+	dir := t.TempDir()
+	// Line 4 expects the wrong outcome: a valid toewijzing is accepted.
+	text := "# deliberately wrong\nmessage heen sample WMO301 afzender=0384 ontvanger=42420001\npost 0384 heen\nexpect 422 xsd-invalid\n"
+	p := filepath.Join(dir, "wrong.case")
+	require.NoError(t, os.WriteFile(p, []byte(text), 0o600))
+	code, out, _ := conformanceRun(t, "run", dir)
+	assert.Equal(t, 1, code)
+	assert.Contains(t, out, p+":4: want HTTP status 422 after post, got 202")
+	assert.Equal(t, "0 passed, 1 failed", lastLine(out))
+}
+
+func TestConformanceRunUsage(t *testing.T) {
+	for _, args := range [][]string{
+		{"run", "--token", "no-equals-sign", "../../conformance/testdata"},
+		{"run", "--run", "(", "../../conformance/testdata"},
+		{"run", t.TempDir()}, // no cases
+		{"nonsense"},
+		{},
+	} {
+		code, _, errs := conformanceRun(t, args...)
+		assert.Equal(t, 2, code, "%v", args)
+		assert.NotEmpty(t, errs, "%v", args)
+	}
+}
+
+func TestConformanceCheck(t *testing.T) {
+	dir := t.TempDir()
+	s, _ := bericht.Lookup("JW315")
+	m, err := sample.New(3).Heen(s, sample.Options{Afzender: "42420001", Ontvanger: "0384"})
+	require.NoError(t, err)
+	good := filepath.Join(dir, "good.xml")
+	require.NoError(t, os.WriteFile(good, m.XML, 0o600))
+	bad := filepath.Join(dir, "bad.xml")
+	require.NoError(t, os.WriteFile(bad, bytes.Replace(m.XML, []byte(">42420001<"), []byte(">4242<"), 1), 0o600))
+
+	tests := []struct {
+		name  string
+		files []string
+		code  int
+		want  []string
+	}{
+		{"valid", []string{good}, 0, []string{good + ": accepted: JW315 ", "from 42420001 to 0384"}},
+		{"invalid", []string{bad}, 1, []string{bad + ": refused: 422 xsd-invalid", "  line 7 column "}},
+		{"both", []string{good, bad}, 1, []string{": accepted", ": refused"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			code, out, _ := conformanceRun(t, append([]string{"check"}, tt.files...)...)
+			assert.Equal(t, tt.code, code)
+			for _, w := range tt.want {
+				assert.Contains(t, out, w)
+			}
+		})
+	}
+}
