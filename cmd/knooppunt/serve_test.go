@@ -30,6 +30,7 @@ import (
 	"github.com/rs/zerolog"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	"go.uber.org/goleak"
 
 	"github.com/knooppunt/knooppunt/bericht"
 	"github.com/knooppunt/knooppunt/routing"
@@ -118,6 +119,10 @@ func (e *e2e) list(party string, limit int) []listed {
 // recipient, and checks every one arrives byte-identical in the right
 // mailbox, with the answer linked to its heenbericht.
 func TestEveryBerichtsoortArrives(t *testing.T) {
+	// Registered first, so it runs after the switch has shut down: no
+	// goroutine of the gateway, store or clients may outlive it.
+	running := goleak.IgnoreCurrent()
+	t.Cleanup(func() { goleak.VerifyNone(t, running) })
 	e := startE2E(t)
 	gen := sample.New(1)
 	type sent struct {
