@@ -143,8 +143,14 @@ func (d *draft) extraContact(s string) *etree.Element {
 
 var cases = []ruleCase{
 	{rule: "TR002", soort: "WMO301",
-		fail: func(d *draft) { d.drop(d.one("//Client/Geboortedatum"), "DatumGebruik"); d.set(d.one("//Client"), "Geboortedatum/Datum", "1905-03-13") },
-		pass: func(d *draft) { d.drop(d.one("//Client/Geboortedatum"), "DatumGebruik"); d.set(d.one("//Client"), "Geboortedatum/Datum", "1905-03-14") }},
+		fail: func(d *draft) {
+			d.drop(d.one("//Client/Geboortedatum"), "DatumGebruik")
+			d.set(d.one("//Client"), "Geboortedatum/Datum", "1905-03-13")
+		},
+		pass: func(d *draft) {
+			d.drop(d.one("//Client/Geboortedatum"), "DatumGebruik")
+			d.set(d.one("//Client"), "Geboortedatum/Datum", "1905-03-14")
+		}},
 	{rule: "TR002", soort: "JW315",
 		fail: func(d *draft) { d.set(d.one("//Client"), "Geboortedatum/Datum", "1900-01-01") },
 		pass: func(d *draft) {
@@ -155,8 +161,16 @@ var cases = []ruleCase{
 		fail: func(d *draft) { d.foreignAdres(d.clientContact()); d.drop(d.clientContact(), "Telefoon") },
 		pass: func(d *draft) { d.foreignAdres(d.clientContact()); d.telefoon(d.clientContact()) }},
 	{rule: "TR018", soort: "WMO307",
-		fail: func(d *draft) { p := d.one("//StopProduct"); d.set(p, "Begindatum", "2025-03-01"); d.set(p, "Einddatum", "2025-02-28") },
-		pass: func(d *draft) { p := d.one("//StopProduct"); d.set(p, "Begindatum", "2025-03-01"); d.set(p, "Einddatum", "2025-03-01") }},
+		fail: func(d *draft) {
+			p := d.one("//StopProduct")
+			d.set(p, "Begindatum", "2025-03-01")
+			d.set(p, "Einddatum", "2025-02-28")
+		},
+		pass: func(d *draft) {
+			p := d.one("//StopProduct")
+			d.set(p, "Begindatum", "2025-03-01")
+			d.set(p, "Einddatum", "2025-03-01")
+		}},
 	{rule: "TR061", soort: "WMO301",
 		fail: func(d *draft) { d.set(d.clientContact(), "Soort", "04") },
 		pass: func(d *draft) { d.set(d.clientContact(), "Soort", "03") }},
@@ -176,8 +190,16 @@ var cases = []ruleCase{
 		fail: func(d *draft) { d.set(d.one("//StartProduct"), "Begindatum", tomorrow) },
 		pass: func(d *draft) { d.set(d.one("//StartProduct"), "Begindatum", today) }},
 	{rule: "TR137", soort: "WMO323",
-		fail: func(d *draft) { p := d.one("//ProductPeriode"); d.set(p, "Begindatum", "2025-03-01"); d.set(p, "Einddatum", tomorrow) },
-		pass: func(d *draft) { p := d.one("//ProductPeriode"); d.set(p, "Begindatum", "2025-03-01"); d.set(p, "Einddatum", today) }},
+		fail: func(d *draft) {
+			p := d.one("//ProductPeriode")
+			d.set(p, "Begindatum", "2025-03-01")
+			d.set(p, "Einddatum", tomorrow)
+		},
+		pass: func(d *draft) {
+			p := d.one("//ProductPeriode")
+			d.set(p, "Begindatum", "2025-03-01")
+			d.set(p, "Einddatum", today)
+		}},
 	{rule: "TR302", soort: "WMO301", opt: sample.Options{Products: 2},
 		fail: func(d *draft) {
 			a, b := d.twoLines("ToegewezenProduct")
@@ -323,11 +345,27 @@ var cases = []ruleCase{
 		fail: func(d *draft) { d.drop(d.clientContact(), "Adres/LandCode") },
 		pass: func(d *draft) {}},
 	{rule: "CD007", soort: "WMO301",
-		fail: func(d *draft) { c := d.one("//Client"); d.set(c, "Communicatie/Vorm", "1"); d.drop(c, "Communicatie/Taal") },
-		pass: func(d *draft) { c := d.one("//Client"); d.set(c, "Communicatie/Vorm", "1"); d.set(c, "Communicatie/Taal", "Pools") }},
+		fail: func(d *draft) {
+			c := d.one("//Client")
+			d.set(c, "Communicatie/Vorm", "1")
+			d.drop(c, "Communicatie/Taal")
+		},
+		pass: func(d *draft) {
+			c := d.one("//Client")
+			d.set(c, "Communicatie/Vorm", "1")
+			d.set(c, "Communicatie/Taal", "Pools")
+		}},
 	{rule: "CD007", soort: "JW301",
-		fail: func(d *draft) { c := d.one("//Client"); d.set(c, "Communicatie/Vorm", "2"); d.set(c, "Communicatie/Taal", "Pools") },
-		pass: func(d *draft) { c := d.one("//Client"); d.set(c, "Communicatie/Vorm", "2"); d.drop(c, "Communicatie/Taal") }},
+		fail: func(d *draft) {
+			c := d.one("//Client")
+			d.set(c, "Communicatie/Vorm", "2")
+			d.set(c, "Communicatie/Taal", "Pools")
+		},
+		pass: func(d *draft) {
+			c := d.one("//Client")
+			d.set(c, "Communicatie/Vorm", "2")
+			d.drop(c, "Communicatie/Taal")
+		}},
 	{rule: "CD009", soort: "WMO301",
 		fail: func(d *draft) { d.set(d.clientContact(), "Periode/Begindatum", "2025-01-01") },
 		pass: func(d *draft) { d.set(d.extraContact("04"), "Periode/Begindatum", "2025-01-01") }},
@@ -360,7 +398,11 @@ var cases = []ruleCase{
 			d.codeLine(p, "03", "03A01", "Ingangsdatum", "2025-01-01", "Einddatum", "2025-06-30")
 		}},
 	{rule: "CD043", soort: "WMO315", opt: sample.Options{Products: 1},
-		fail: func(d *draft) { p := d.one("//AangevraagdProduct"); d.set(p, "BeschikkingNummer", "4711"); d.drop(p, "BeschikkingIngangsdatum") },
+		fail: func(d *draft) {
+			p := d.one("//AangevraagdProduct")
+			d.set(p, "BeschikkingNummer", "4711")
+			d.drop(p, "BeschikkingIngangsdatum")
+		},
 		pass: func(d *draft) {
 			p := d.one("//AangevraagdProduct")
 			d.set(p, "BeschikkingNummer", "4711")
@@ -383,11 +425,31 @@ var cases = []ruleCase{
 			d.drop(v, "Naam")
 		}},
 	{rule: "CD067", soort: "WMO315",
-		fail: func(d *draft) { v := d.one("//Verwijzer"); d.set(v, "Type", "05"); d.drop(v, "ZorgverlenerCode"); d.drop(v, "Naam") },
-		pass: func(d *draft) { v := d.one("//Verwijzer"); d.set(v, "Type", "05"); d.drop(v, "ZorgverlenerCode"); d.set(v, "Naam", "Huisarts") }},
+		fail: func(d *draft) {
+			v := d.one("//Verwijzer")
+			d.set(v, "Type", "05")
+			d.drop(v, "ZorgverlenerCode")
+			d.drop(v, "Naam")
+		},
+		pass: func(d *draft) {
+			v := d.one("//Verwijzer")
+			d.set(v, "Type", "05")
+			d.drop(v, "ZorgverlenerCode")
+			d.set(v, "Naam", "Huisarts")
+		}},
 	{rule: "CD068", soort: "WMO315",
-		fail: func(d *draft) { v := d.one("//Verwijzer"); d.set(v, "Type", "01"); d.drop(v, "Naam"); d.set(v, "ZorgverlenerCode", "01234567") },
-		pass: func(d *draft) { v := d.one("//Verwijzer"); d.set(v, "Type", "01"); d.drop(v, "Naam"); d.drop(v, "ZorgverlenerCode") }},
+		fail: func(d *draft) {
+			v := d.one("//Verwijzer")
+			d.set(v, "Type", "01")
+			d.drop(v, "Naam")
+			d.set(v, "ZorgverlenerCode", "01234567")
+		},
+		pass: func(d *draft) {
+			v := d.one("//Verwijzer")
+			d.set(v, "Type", "01")
+			d.drop(v, "Naam")
+			d.drop(v, "ZorgverlenerCode")
+		}},
 	{rule: "CD075", soort: "WMO301", opt: sample.Options{Products: 1},
 		fail: func(d *draft) { p := d.budgetLine(); d.drop(p, "Einddatum") },
 		pass: func(d *draft) { d.budgetLine() }},
@@ -443,7 +505,11 @@ var cases = []ruleCase{
 			d.drop(p, "Product/Code")
 		}},
 	{rule: "CD085", soort: "JW319",
-		fail: func(d *draft) { a := d.one("//Antwoord"); d.set(a, "VerzoekAntwoord", "1"); d.drop(a, "RedenAfwijzingVerzoek") },
+		fail: func(d *draft) {
+			a := d.one("//Antwoord")
+			d.set(a, "VerzoekAntwoord", "1")
+			d.drop(a, "RedenAfwijzingVerzoek")
+		},
 		pass: func(d *draft) {
 			a := d.one("//Antwoord")
 			d.set(a, "VerzoekAntwoord", "1")
@@ -451,8 +517,16 @@ var cases = []ruleCase{
 			d.drop(a, "Woonplaatsbeginsel")
 		}},
 	{rule: "CD086", soort: "WMO319",
-		fail: func(d *draft) { a := d.one("//Antwoord"); d.set(a, "VerzoekAntwoord", "2"); d.set(a, "RedenAfwijzingVerzoek", "3") },
-		pass: func(d *draft) { a := d.one("//Antwoord"); d.set(a, "VerzoekAntwoord", "2"); d.drop(a, "RedenAfwijzingVerzoek") }},
+		fail: func(d *draft) {
+			a := d.one("//Antwoord")
+			d.set(a, "VerzoekAntwoord", "2")
+			d.set(a, "RedenAfwijzingVerzoek", "3")
+		},
+		pass: func(d *draft) {
+			a := d.one("//Antwoord")
+			d.set(a, "VerzoekAntwoord", "2")
+			d.drop(a, "RedenAfwijzingVerzoek")
+		}},
 	{rule: "CD087", soort: "WMO323", opt: sample.Options{Products: 1},
 		fail: func(d *draft) { p := d.one("//Prestatie"); d.set(p, "Eenheid", "04"); d.drop(p, "ProductTarief") },
 		pass: func(d *draft) { p := d.one("//Prestatie"); d.set(p, "Eenheid", "04"); d.set(p, "ProductTarief", "100") }},
@@ -504,7 +578,10 @@ var cases = []ruleCase{
 			d.codeLine(p, "03", "03A01", "ToewijzingIngangsdatum", "2025-04-01", "ToewijzingEinddatum", "2025-04-01")
 		}},
 	{rule: "CS050", soort: "WMO301",
-		fail: func(d *draft) { d.drop(d.one("//Client/Naam"), "Partnernaam"); d.set(d.one("//Client/Naam"), "NaamGebruik", "2") },
+		fail: func(d *draft) {
+			d.drop(d.one("//Client/Naam"), "Partnernaam")
+			d.set(d.one("//Client/Naam"), "NaamGebruik", "2")
+		},
 		pass: func(d *draft) {
 			n := d.one("//Client/Naam")
 			d.set(n, "Partnernaam/Achternaam", "Jansen")
@@ -528,8 +605,14 @@ var cases = []ruleCase{
 			d.set(p, "Einddatum", "2021-01-31")
 		}},
 	{rule: "CS139", soort: "WMO307",
-		fail: func(d *draft) { d.set(d.one("//Client"), "Geboortedatum/Datum", "1980-02-02"); d.set(d.one("//Client/Geboortedatum"), "DatumGebruik", "1") },
-		pass: func(d *draft) { d.set(d.one("//Client"), "Geboortedatum/Datum", "1980-02-01"); d.set(d.one("//Client/Geboortedatum"), "DatumGebruik", "1") }},
+		fail: func(d *draft) {
+			d.set(d.one("//Client"), "Geboortedatum/Datum", "1980-02-02")
+			d.set(d.one("//Client/Geboortedatum"), "DatumGebruik", "1")
+		},
+		pass: func(d *draft) {
+			d.set(d.one("//Client"), "Geboortedatum/Datum", "1980-02-01")
+			d.set(d.one("//Client/Geboortedatum"), "DatumGebruik", "1")
+		}},
 	{rule: "CS318", soort: "WMO301",
 		fail: func(d *draft) { n := d.one("//Client/Naam"); d.drop(n, "Partnernaam"); d.set(n, "NaamGebruik", "6") },
 		pass: func(d *draft) { n := d.one("//Client/Naam"); d.drop(n, "Partnernaam"); d.set(n, "NaamGebruik", "1") }},
@@ -563,8 +646,16 @@ var cases = []ruleCase{
 		fail: func(d *draft) { d.set(d.one("//ToegewezenProduct"), "RedenWijziging", "01") },
 		pass: func(d *draft) { d.set(d.one("//ToegewezenProduct"), "RedenWijziging", "02") }},
 	{rule: "CS337", soort: "WMO323", opt: sample.Options{Products: 1},
-		fail: func(d *draft) { p := d.one("//Prestatie/ProductPeriode"); d.set(p, "Begindatum", "2025-01-31"); d.set(p, "Einddatum", "2025-02-01") },
-		pass: func(d *draft) { p := d.one("//Prestatie/ProductPeriode"); d.set(p, "Begindatum", "2025-01-01"); d.set(p, "Einddatum", "2025-01-31") }},
+		fail: func(d *draft) {
+			p := d.one("//Prestatie/ProductPeriode")
+			d.set(p, "Begindatum", "2025-01-31")
+			d.set(p, "Einddatum", "2025-02-01")
+		},
+		pass: func(d *draft) {
+			p := d.one("//Prestatie/ProductPeriode")
+			d.set(p, "Begindatum", "2025-01-01")
+			d.set(p, "Einddatum", "2025-01-31")
+		}},
 	{rule: "CS338", soort: "WMO301", opt: sample.Options{Products: 1},
 		fail: func(d *draft) {
 			p := d.one("//ToegewezenProduct")
@@ -596,8 +687,16 @@ var cases = []ruleCase{
 			d.fixTotal()
 		}},
 	{rule: "CS340", soort: "WMO323",
-		fail: func(d *draft) { p := d.one("//DeclaratiePeriode"); d.set(p, "Begindatum", "2025-02-01"); d.set(p, "Einddatum", "2025-02-27") },
-		pass: func(d *draft) { p := d.one("//DeclaratiePeriode"); d.set(p, "Begindatum", "2025-02-01"); d.set(p, "Einddatum", "2025-02-28") }},
+		fail: func(d *draft) {
+			p := d.one("//DeclaratiePeriode")
+			d.set(p, "Begindatum", "2025-02-01")
+			d.set(p, "Einddatum", "2025-02-27")
+		},
+		pass: func(d *draft) {
+			p := d.one("//DeclaratiePeriode")
+			d.set(p, "Begindatum", "2025-02-01")
+			d.set(p, "Einddatum", "2025-02-28")
+		}},
 	{rule: "CS343", soort: "JW315", opt: sample.Options{Products: 1},
 		fail: func(d *draft) {
 			p := d.one("//AangevraagdProduct")
