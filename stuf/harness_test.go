@@ -97,8 +97,10 @@ func (s *memStore) stored() []gateway.Message {
 }
 
 func (s *memStore) List(context.Context, string, int) ([]gateway.Entry, error) { return nil, nil }
-func (s *memStore) Fetch(context.Context, string, string) ([]byte, error)      { return nil, errors.New("unused") }
-func (s *memStore) Ack(context.Context, string, string) error                  { return errors.New("unused") }
+func (s *memStore) Fetch(context.Context, string, string) ([]byte, error) {
+	return nil, errors.New("unused")
+}
+func (s *memStore) Ack(context.Context, string, string) error { return errors.New("unused") }
 func (s *memStore) Trace(context.Context, string) (gateway.Trace, error) {
 	return gateway.Trace{}, errors.New("unused")
 }
