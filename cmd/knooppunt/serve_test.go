@@ -35,6 +35,7 @@ import (
 	"github.com/knooppunt/knooppunt/bericht"
 	"github.com/knooppunt/knooppunt/routing"
 	"github.com/knooppunt/knooppunt/sample"
+	"github.com/knooppunt/knooppunt/xsd"
 )
 
 // e2e is a whole switch — dev registry, embedded schemas, a real store in
@@ -685,4 +686,67 @@ func TestMutualTLSEndToEnd(t *testing.T) {
 func sha256Sum(b []byte) []byte {
 	s := sha256.Sum256(b)
 	return s[:]
+}
+
+// TestPublishedExamples posts the published example messages of both
+// standards through the API, each heenbericht before its answer, as the
+// parties of their headers: every one is stored and lands, byte-identical,
+// in the mailbox of its recipient. An answer whose heenbericht is not among
+// the accepted examples (some derived iWmo retours copy the header of the
+// iJw heenbericht) is refused as retour-without-heen.
+func TestPublishedExamples(t *testing.T) {
+	const dir = "../../../shared/istandaarden"
+	if _, err := os.Stat(dir); err != nil {
+		t.Skip("skipped: the published examples in ../shared/istandaarden are not present")
+	}
+	e := startE2E(t)
+	set, err := xsd.Load(xsd.Config{})
+	require.NoError(t, err)
+	defer set.Close()
+	heen := map[string]bool{}        // soort/sender/identificatie of accepted heenberichten
+	delivered := map[string][]byte{} // id → bytes
+	mailboxOf := map[string]string{} // id → recipient
+	answered := 0
+	for _, s := range bericht.All() {
+		path := filepath.Join(dir, string(s.Standard)+"-3.2", "examples", s.Name+".xml")
+		b, err := os.ReadFile(path)
+		if os.IsNotExist(err) {
+			continue
+		}
+		require.NoError(t, err)
+		h, err := set.Validate(b)
+		require.NoError(t, err, s.Name)
+		r := e.post(h.Sender(), b)
+		if s.Answers() {
+			ref := s.Pair + "/" + h.Afzender + "/" + h.Identificatie
+			if s.Number == 325 {
+				ref = s.Pair + "/" + h.Ontvanger + "/" + h.DeclaratieIdentificatie
+			}
+			if !heen[ref] {
+				require.Equal(t, 422, r.status, "%s refers to no accepted %s: %s", s.Name, s.Pair, r.body)
+				assert.Equal(t, "retour-without-heen", r.field(t, "code"))
+				continue
+			}
+			answered++
+		}
+		require.Equal(t, 202, r.status, "%s: %s", s.Name, r.body)
+		want := h.Recipient()
+		if s.Number == 325 {
+			want = h.Ontvanger
+		}
+		require.Equal(t, want, r.field(t, "ontvanger"), s.Name)
+		if !s.Answers() {
+			heen[s.Name+"/"+h.Sender()+"/"+h.Identificatie] = true
+		}
+		id := r.field(t, "id").(string)
+		delivered[id], mailboxOf[id] = b, want
+	}
+	t.Logf("%d examples stored, %d of them answers", len(delivered), answered)
+	require.GreaterOrEqual(t, len(delivered), 20, "most examples went through")
+	require.GreaterOrEqual(t, answered, 5, "answers were routed back to their heenbericht")
+	for id, b := range delivered {
+		f := e.do(http.MethodGet, "/v1/mailbox/"+id, mailboxOf[id], "", nil)
+		require.Equal(t, 200, f.status, id)
+		require.True(t, bytes.Equal(b, f.body), "message %s is not byte-identical", id)
+	}
 }
