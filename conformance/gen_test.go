@@ -15,6 +15,7 @@ import (
 
 	"github.com/knooppunt/knooppunt/bericht"
 	"github.com/knooppunt/knooppunt/bericht/mutation"
+	"github.com/knooppunt/knooppunt/rules"
 	"github.com/knooppunt/knooppunt/sample"
 	"github.com/knooppunt/knooppunt/xsd"
 )
@@ -123,21 +124,38 @@ func happyCase(s bericht.Soort, a, b string, seed int, answer string) string {
 }
 
 func ruleCase(s bericht.Soort, a, b string, seed int, rule, what string) string {
-	code := "0001"
-	if rule == "TR135" {
-		code = "8848" // level 4 (externe bron) in the rule table, own retourcode
-	}
 	var w strings.Builder
+	if r, ok := rules.Lookup(rule); !ok || r.Level != rules.InMessage {
+		// Not a level-2 rule (TR135 is level 4, externe bron): the
+		// recipient checks it, so the switch delivers and the recipient
+		// answers with the rule's retourcode.
+		code := "0001"
+		if tr, ok := trRetourcodes[rule]; ok {
+			code = tr
+		}
+		fmt.Fprintf(&w, "# %s breaking %s (%s): not a level-2 rule, so the switch\n", s.Name, rule, what)
+		fmt.Fprintf(&w, "# delivers it and the recipient answers with retourcode %s.\n", code)
+		fmt.Fprintf(&w, "message heen sample %s afzender=%s ontvanger=%s seed=%d violate=%s\n", s.Name, a, b, seed, rule)
+		fmt.Fprintf(&w, "post %s heen\nexpect 202 stored ontvanger=%s\n", a, b)
+		fmt.Fprintf(&w, "poll %s\nexpect 200 listed=heen\n", b)
+		fmt.Fprintf(&w, "message answer answer heen retourcodes=%s\n", code)
+		fmt.Fprintf(&w, "post %s answer\nexpect 202 stored ontvanger=%s\n", b, a)
+		return w.String()
+	}
 	fmt.Fprintf(&w, "# %s breaking %s (%s), valid against the XSD:\n", s.Name, rule, what)
-	fmt.Fprintf(&w, "# the switch answers with a retourbericht with retourcode %s in the\n", code)
+	fmt.Fprintf(&w, "# the switch answers with a retourbericht with retourcode 0001 in the\n")
 	fmt.Fprintf(&w, "# sender's mailbox and does not deliver the heenbericht.\n")
 	fmt.Fprintf(&w, "requires retour\n")
 	fmt.Fprintf(&w, "message heen sample %s afzender=%s ontvanger=%s seed=%d violate=%s\n", s.Name, a, b, seed, rule)
 	fmt.Fprintf(&w, "post %s heen\nexpect 202\n", a)
-	fmt.Fprintf(&w, "retour %s heen\nexpect 200 retourcodes=%s\n", a, code)
+	fmt.Fprintf(&w, "retour %s heen\nexpect 200 retourcodes=0001\n", a)
 	fmt.Fprintf(&w, "poll %s\nexpect 200 absent=heen\n", b)
 	return w.String()
 }
+
+// trRetourcodes are the retourcodes of the rules sample can break that the
+// switch leaves to the recipient (model/tr-rules-iwmo-3.2.csv).
+var trRetourcodes = map[string]string{"TR135": "8848"}
 
 // xsdCase derives the case of one mutation class on berichtsoort s.
 func xsdCase(t *testing.T, set *xsd.Set, s bericht.Soort, a, b string, class mutation.Class, seed int) (string, bool) {

@@ -9,14 +9,19 @@ import (
 	"io"
 	"os"
 	"regexp"
+	"slices"
+	"sort"
 	"strings"
 	"time"
 
 	"github.com/rs/zerolog"
 
+	"github.com/knooppunt/knooppunt/bericht"
 	"github.com/knooppunt/knooppunt/conformance"
 	"github.com/knooppunt/knooppunt/gateway"
+	"github.com/knooppunt/knooppunt/retour"
 	"github.com/knooppunt/knooppunt/routing"
+	"github.com/knooppunt/knooppunt/rules"
 	"github.com/knooppunt/knooppunt/store"
 	"github.com/knooppunt/knooppunt/xsd"
 )
@@ -39,7 +44,9 @@ failed; the last line is "N passed, M failed" (", K skipped" may follow).
 Exit status 1 when any case failed.
 
 check gives the verdict a sender would get for each message file — XSD
-and the level-2 rules the switch checks — without routing or storing.
+(control level 1: an error with line and column) and the level-2 rules
+(a retourbericht with RetourCode 0001, and which rules failed where) —
+without routing or storing.
 Exit status 1 when any message is refused.
 `
 
@@ -307,10 +314,11 @@ func runConformanceCheck(args []string, stdout, stderr io.Writer) int {
 			status = 2
 			continue
 		}
-		h, err := set.Validate(msg)
+		h, tree, err := set.ValidateTree(msg)
 		if err == nil {
-			fmt.Fprintf(&out, "%s: accepted: %s %s from %s to %s, Identificatie %s\n", name, h.Soort.Name, h.BerichtCode, h.Afzender, h.Ontvanger, h.Identificatie)
-			fmt.Fprintf(&out, "  retour: none for the schema; level-2 rules are not checked by this version (issue 5)\n")
+			if !checkRules(&out, name, h, tree) && status == 0 {
+				status = 1
+			}
 			continue
 		}
 		var xe *xsd.Error
@@ -333,6 +341,39 @@ func runConformanceCheck(args []string, stdout, stderr io.Writer) int {
 	}
 	io.WriteString(stdout, out.String())
 	return status
+}
+
+// checkRules runs the level-2 rules on a message that passed its XSD and
+// reports the verdict: accepted, or the retourbericht the switch answers
+// with. It reports whether the message was accepted.
+func checkRules(out *strings.Builder, name string, h bericht.Header, tree *xsd.Tree) bool {
+	findings := rules.Check(h, tree)
+	if len(findings) == 0 {
+		fmt.Fprintf(out, "%s: accepted: %s %s from %s to %s, Identificatie %s\n", name, h.Soort.Name, h.BerichtCode, h.Afzender, h.Ontvanger, h.Identificatie)
+		return true
+	}
+	answer, err := retour.AnswerSoort(h.Soort)
+	answerName := "retourbericht"
+	if err == nil {
+		answerName = answer.Name
+	}
+	var codes []string
+	for _, f := range findings {
+		if !slices.Contains(codes, f.Retourcode) {
+			codes = append(codes, f.Retourcode)
+		}
+	}
+	sort.Strings(codes)
+	fmt.Fprintf(out, "%s: refused at control level 2: the switch answers with a %s carrying RetourCode %s and does not deliver it\n",
+		name, answerName, strings.Join(codes, ", "))
+	for _, f := range findings {
+		summary := ""
+		if r, ok := rules.Lookup(f.Rule); ok {
+			summary = ": " + r.Summary
+		}
+		fmt.Fprintf(out, "  line %d %s %s (retourcode %s)%s\n", f.Line, f.Path, f.Rule, f.Retourcode, summary)
+	}
+	return false
 }
 
 // httpStatusOf is the status the switch answers a validator refusal with.

@@ -84,6 +84,12 @@ func TestConformanceCheck(t *testing.T) {
 	bad := filepath.Join(dir, "bad.xml")
 	require.NoError(t, os.WriteFile(bad, bytes.Replace(m.XML, []byte(">42420001<"), []byte(">4242<"), 1), 0o600))
 
+	rs, _ := bericht.Lookup("WMO307")
+	r, err := sample.New(4).Heen(rs, sample.Options{Afzender: "42420001", Ontvanger: "0384", Violate: "TR018"})
+	require.NoError(t, err)
+	rule := filepath.Join(dir, "rule.xml")
+	require.NoError(t, os.WriteFile(rule, r.XML, 0o600))
+
 	tests := []struct {
 		name  string
 		files []string
@@ -93,6 +99,7 @@ func TestConformanceCheck(t *testing.T) {
 		{"valid", []string{good}, 0, []string{good + ": accepted: JW315 ", "from 42420001 to 0384"}},
 		{"invalid", []string{bad}, 1, []string{bad + ": refused: 422 xsd-invalid", "  line 7 column "}},
 		{"both", []string{good, bad}, 1, []string{": accepted", ": refused"}},
+		{"level 2", []string{rule}, 1, []string{rule + ": refused at control level 2: the switch answers with a WMO308 carrying RetourCode 0001", " TR018 (retourcode 0001)"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
