@@ -1,0 +1,219 @@
+package stuurinfo
+
+import (
+	"fmt"
+	"html"
+	"html/template"
+	"net/http"
+	"sort"
+	"strings"
+)
+
+// weeks is how far back the dashboard looks.
+const weeks = 12
+
+// dashboardData feeds the page template.
+type dashboardData struct {
+	Scope       string
+	Van, Tot    string
+	Volume      template.HTML
+	Afkeur      template.HTML
+	Doorloop    template.HTML
+	Mailboxes   *MailboxStatus
+	PerSoort    []Row
+	TotalBerich int64
+}
+
+const pageHTML = `<!DOCTYPE html>
+<html lang="nl"><head><meta charset="utf-8"><title>Knooppunt — stuurinformatie</title>
+<style>
+body{font-family:system-ui,sans-serif;margin:24px;color:#1b1b1b;background:#fff}
+h1{font-size:22px;margin:0 0 4px} h2{font-size:16px;margin:24px 0 8px}
+.sub{color:#555;margin-bottom:16px}
+.tiles{display:flex;gap:16px} .tile{border:1px solid #ccd;border-radius:6px;padding:12px 18px;min-width:140px}
+.tile b{display:block;font-size:26px}
+table{border-collapse:collapse;font-size:13px} td,th{border-bottom:1px solid #dde;padding:4px 10px;text-align:right}
+th:first-child,td:first-child{text-align:left}
+svg text{font-family:system-ui,sans-serif}
+</style></head><body>
+<h1>Knooppunt — stuurinformatie</h1>
+<div class="sub">{{.Scope}} · weken van {{.Van}} tot {{.Tot}}</div>
+<div class="tiles">
+<div class="tile" id="tile-berichten">Berichten<b>{{.TotalBerich}}</b></div>
+{{with .Mailboxes}}<div class="tile" id="tile-open">Open in mailboxen<b>{{.Open}}</b></div>
+<div class="tile" id="tile-quarantaine">In quarantaine<b>{{.Quarantined}}</b></div>{{end}}
+</div>
+<h2>Berichten per week</h2>{{.Volume}}
+<h2>Afkeur: aandeel retourberichten met afkeurende retourcode</h2>{{.Afkeur}}
+<h2>Doorlooptijd binnen de norm (werkdagen)</h2>{{.Doorloop}}
+<h2>Per berichtsoort</h2>
+<table id="per-soort"><tr><th>berichtsoort</th><th>berichten</th><th>afkeur</th><th>starts</th><th>stops</th><th>gedeclareerd (€)</th></tr>
+{{range .PerSoort}}<tr><td>{{.Berichtsoort}}</td><td>{{.Berichten}}</td><td>{{.Afkeur}}</td><td>{{.Starts}}</td><td>{{.Stops}}</td><td>{{printf "%.2f" (euro .Gedeclareerd)}}</td></tr>
+{{end}}</table>
+</body></html>
+`
+
+var page = template.Must(template.New("dashboard").
+	Funcs(template.FuncMap{"euro": func(cent int64) float64 { return float64(cent) / 100 }}).
+	Parse(pageHTML))
+
+func (h *handler) dashboard(w http.ResponseWriter, r *http.Request, p Principal) error {
+	today := civil(h.cfg.Now().In(h.cfg.Location))
+	van := fromDayNumber(periodStart(Week, today)).AddDate(0, 0, -7*(weeks-1))
+	tot := today.AddDate(0, 0, 1)
+	q := Query{Granularity: Week, Van: van, Tot: tot, Totals: true}
+	scope := "Alle gemeenten (beheerder)"
+	if !p.Operator {
+		q.Gemeenten = h.cfg.GemeentenOf(p)
+		scope = "Gemeente " + strings.Join(q.Gemeenten, ", ")
+	}
+	rows := h.cfg.Aggregates.Rows(q)
+
+	labels := make([]string, weeks)
+	index := map[string]int{}
+	for i := range labels {
+		start := van.AddDate(0, 0, 7*i)
+		labels[i] = periodLabel(Week, dayNumber(start))
+		index[labels[i]] = i
+	}
+	volume := make([]float64, weeks)
+	retours := make([]float64, weeks)
+	afkeur := make([]float64, weeks)
+	perNorm := map[string]*Counts{}
+	perSoort := map[string]*Row{}
+	var total int64
+	for _, row := range rows {
+		i, ok := index[row.Periode]
+		if !ok {
+			continue
+		}
+		volume[i] += float64(row.Berichten)
+		retours[i] += float64(row.Retourberichten)
+		afkeur[i] += float64(row.Afkeur)
+		total += row.Berichten
+		if row.Norm != nil {
+			c := perNorm[row.Norm.Name]
+			if c == nil {
+				c = &Counts{}
+				perNorm[row.Norm.Name] = c
+			}
+			c.add(&row.Counts)
+		}
+		s := perSoort[row.Berichtsoort]
+		if s == nil {
+			s = &Row{Berichtsoort: row.Berichtsoort}
+			perSoort[row.Berichtsoort] = s
+		}
+		s.Counts.add(&row.Counts)
+	}
+	share := make([]float64, weeks)
+	for i := range share {
+		if retours[i] > 0 {
+			share[i] = 100 * afkeur[i] / retours[i]
+		}
+	}
+	d := dashboardData{Scope: scope, Van: labels[0], Tot: labels[weeks-1], TotalBerich: total,
+		Volume: barChart("chart-volume", "berichten per week", shortLabels(labels), volume, "%.0f", 0),
+		Afkeur: barChart("chart-afkeur", "afkeur in procenten", shortLabels(labels), share, "%.0f%%", 100),
+	}
+	var normLabels []string
+	var within []float64
+	for _, n := range Norms {
+		c := perNorm[n.Name]
+		v := 0.0
+		label := fmt.Sprintf("%s ≤ %d wd", n.Name, n.Werkdagen)
+		if c != nil && c.Gemeten > 0 {
+			v = 100 * float64(c.BinnenNorm) / float64(c.Gemeten)
+			label += fmt.Sprintf(" (gem. %.1f, n=%d)", float64(c.Werkdagen)/float64(c.Gemeten), c.Gemeten)
+		}
+		normLabels = append(normLabels, label)
+		within = append(within, v)
+	}
+	d.Doorloop = hbarChart("chart-doorlooptijd", normLabels, within)
+	if h.cfg.Mailboxes != nil {
+		if m, ok := h.cfg.Mailboxes(p); ok {
+			d.Mailboxes = &m
+		}
+	}
+	for _, s := range perSoort {
+		d.PerSoort = append(d.PerSoort, *s)
+	}
+	sort.Slice(d.PerSoort, func(i, j int) bool { return d.PerSoort[i].Berichtsoort < d.PerSoort[j].Berichtsoort })
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	w.Header().Set("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'")
+	return page.Execute(w, d)
+}
+
+// shortLabels turns 2026-W10 into W10.
+func shortLabels(l []string) []string {
+	out := make([]string, len(l))
+	for i, s := range l {
+		if j := strings.Index(s, "W"); j >= 0 {
+			s = s[j:]
+		}
+		out[i] = s
+	}
+	return out
+}
+
+// Colours of the charts.
+const (
+	barColour  = "#2a6fb0"
+	normColour = "#2f8f4e"
+	gridColour = "#d8dce6"
+)
+
+// barChart renders a vertical bar chart as inline SVG. max 0 scales to the
+// largest value.
+func barChart(id, title string, labels []string, values []float64, format string, max float64) template.HTML {
+	const w, h, left, bottom, top = 720.0, 220.0, 50.0, 28.0, 12.0
+	if max == 0 {
+		for _, v := range values {
+			if v > max {
+				max = v
+			}
+		}
+		if max == 0 {
+			max = 1
+		}
+	}
+	var b strings.Builder
+	fmt.Fprintf(&b, `<svg id="%s" xmlns="http://www.w3.org/2000/svg" width="%.0f" height="%.0f" viewBox="0 0 %.0f %.0f" role="img" aria-label="%s">`,
+		id, w, h, w, h, html.EscapeString(title))
+	plotH := h - bottom - top
+	for i := 0; i <= 4; i++ {
+		y := top + plotH*float64(i)/4
+		fmt.Fprintf(&b, `<line x1="%.0f" y1="%.1f" x2="%.0f" y2="%.1f" stroke="%s"/>`, left, y, w, y, gridColour)
+		fmt.Fprintf(&b, `<text x="%.0f" y="%.1f" font-size="10" text-anchor="end" fill="#555">%s</text>`,
+			left-4, y+3, html.EscapeString(fmt.Sprintf(format, max*float64(4-i)/4)))
+	}
+	slot := (w - left) / float64(len(values))
+	for i, v := range values {
+		bh := plotH * v / max
+		x := left + slot*float64(i) + slot*0.15
+		fmt.Fprintf(&b, `<rect class="bar" x="%.1f" y="%.1f" width="%.1f" height="%.1f" fill="%s"><title>%s: %s</title></rect>`,
+			x, top+plotH-bh, slot*0.7, bh, barColour, html.EscapeString(labels[i]), html.EscapeString(fmt.Sprintf(format, v)))
+		fmt.Fprintf(&b, `<text x="%.1f" y="%.0f" font-size="10" text-anchor="middle" fill="#333">%s</text>`,
+			x+slot*0.35, h-10, html.EscapeString(labels[i]))
+	}
+	b.WriteString(`</svg>`)
+	return template.HTML(b.String()) //nolint:gosec // every text is escaped above
+}
+
+// hbarChart renders percentages as horizontal bars, one per norm.
+func hbarChart(id string, labels []string, pct []float64) template.HTML {
+	const w, rowH, left = 720.0, 30.0, 260.0
+	h := rowH*float64(len(pct)) + 10
+	var b strings.Builder
+	fmt.Fprintf(&b, `<svg id="%s" xmlns="http://www.w3.org/2000/svg" width="%.0f" height="%.0f" viewBox="0 0 %.0f %.0f" role="img" aria-label="doorlooptijd binnen norm">`,
+		id, w, h, w, h)
+	for i, v := range pct {
+		y := 5 + rowH*float64(i)
+		fmt.Fprintf(&b, `<text x="0" y="%.1f" font-size="12" fill="#333">%s</text>`, y+17, html.EscapeString(labels[i]))
+		fmt.Fprintf(&b, `<rect x="%.0f" y="%.1f" width="%.1f" height="20" fill="%s"/>`, left, y+3, w-left-60, gridColour)
+		fmt.Fprintf(&b, `<rect class="bar" x="%.0f" y="%.1f" width="%.1f" height="20" fill="%s"/>`, left, y+3, (w-left-60)*v/100, normColour)
+		fmt.Fprintf(&b, `<text x="%.0f" y="%.1f" font-size="12" fill="#333">%.0f%%</text>`, w-52, y+17, v)
+	}
+	b.WriteString(`</svg>`)
+	return template.HTML(b.String()) //nolint:gosec // every text is escaped above
+}

@@ -1,0 +1,15 @@
+// Package stuurinfo derives stuurinformatie from the message flow: counts per
+// day, week and month × gemeente × aanbieder × berichtsoort, the share of
+// retourberichten that reject (afkeur), lead times against the norms of the
+// standard in Dutch working days, start and stop volumes and the amounts
+// declared in 323s. It also serves them: GET /v1/stuurinfo (JSON), the NZa
+// export GET /v1/stuurinfo/nza (no personal data, small counts suppressed;
+// docs/stuurinfo.md) and the operator dashboard /dashboard (HTML with inline
+// SVG charts rendered on the server).
+//
+// The Aggregates are maintained as messages arrive — a Tap around the store
+// hands every newly stored message to the observers on a goroutine of its
+// own, off the ingest path — so a query sums maintained rows and never
+// rescans messages. Rows hold codes, counts and amounts only: never a BSN,
+// a name or any other content of a message.
+package stuurinfo

@@ -1,0 +1,157 @@
+package stuurinfo
+
+import (
+	"encoding/gob"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"time"
+)
+
+// snapshot is the persisted form of the aggregates.
+type snapshot struct {
+	Version int
+	Names   []string
+	Rows    [3][]snapRow
+	Open    []snapOpen
+}
+
+type snapRow struct {
+	Period int32
+	Cell   [3]uint32 // gemeente, aanbieder, soort
+	Counts Counts
+}
+
+type snapOpen struct {
+	Soort, Gemeente, Aanbieder uint32
+	Ref                        string
+	At                         time.Time
+}
+
+const snapshotVersion = 1
+
+// ErrSnapshot means a snapshot file could not be decoded.
+var ErrSnapshot = errors.New("stuurinfo: unreadable snapshot")
+
+// WriteTo writes the aggregates to w (encoding/gob).
+func (a *Aggregates) WriteTo(w io.Writer) (int64, error) {
+	a.mu.RLock()
+	s := snapshot{Version: snapshotVersion, Names: append([]string(nil), a.names...)}
+	for g, periods := range a.periods {
+		for p, rows := range periods {
+			for c, n := range rows {
+				s.Rows[g] = append(s.Rows[g], snapRow{Period: p, Cell: [3]uint32{c.gemeente, c.aanbieder, uint32(c.soort)}, Counts: *n})
+			}
+		}
+	}
+	for r, at := range a.open {
+		s.Open = append(s.Open, snapOpen{Soort: uint32(r.soort), Gemeente: r.gemeente, Aanbieder: r.aanbieder, Ref: r.ref, At: at})
+	}
+	a.mu.RUnlock()
+	cw := &countWriter{w: w}
+	if err := gob.NewEncoder(cw).Encode(&s); err != nil {
+		return cw.n, fmt.Errorf("writing stuurinfo snapshot: %w", err)
+	}
+	return cw.n, nil
+}
+
+type countWriter struct {
+	w io.Writer
+	n int64
+}
+
+func (c *countWriter) Write(p []byte) (int, error) {
+	n, err := c.w.Write(p)
+	c.n += int64(n)
+	return n, err
+}
+
+// ReadAggregates reads aggregates written by WriteTo.
+func ReadAggregates(r io.Reader, loc *time.Location) (*Aggregates, error) {
+	var s snapshot
+	if err := gob.NewDecoder(r).Decode(&s); err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrSnapshot, err)
+	}
+	if s.Version != snapshotVersion {
+		return nil, fmt.Errorf("%w: version %d", ErrSnapshot, s.Version)
+	}
+	a := NewAggregates(loc)
+	a.names = s.Names
+	for i, n := range s.Names {
+		a.ids[n] = uint32(i)
+	}
+	valid := func(ids ...uint32) bool {
+		for _, id := range ids {
+			if int(id) >= len(s.Names) {
+				return false
+			}
+		}
+		return true
+	}
+	for g, rows := range s.Rows {
+		for _, r := range rows {
+			if !valid(r.Cell[:]...) {
+				return nil, fmt.Errorf("%w: name out of range", ErrSnapshot)
+			}
+			m := a.periods[g][r.Period]
+			if m == nil {
+				m = map[cell]*Counts{}
+				a.periods[g][r.Period] = m
+			}
+			n := r.Counts
+			m[cell{gemeente: r.Cell[0], aanbieder: r.Cell[1], soort: uint16(r.Cell[2])}] = &n
+		}
+	}
+	for _, o := range s.Open {
+		if !valid(o.Soort, o.Gemeente, o.Aanbieder) {
+			return nil, fmt.Errorf("%w: name out of range", ErrSnapshot)
+		}
+		a.open[request{soort: uint16(o.Soort), gemeente: o.Gemeente, aanbieder: o.Aanbieder, ref: o.Ref}] = o.At
+	}
+	return a, nil
+}
+
+// SaveFile writes the aggregates to path atomically (temporary file,
+// fsync, rename).
+func (a *Aggregates) SaveFile(path string) error {
+	f, err := os.CreateTemp(filepath.Dir(path), ".stuurinfo-*")
+	if err != nil {
+		return fmt.Errorf("saving stuurinfo: %w", err)
+	}
+	defer os.Remove(f.Name())
+	if _, err := a.WriteTo(f); err != nil {
+		f.Close()
+		return err
+	}
+	if err := f.Sync(); err != nil {
+		f.Close()
+		return fmt.Errorf("saving stuurinfo: %w", err)
+	}
+	if err := f.Close(); err != nil {
+		return fmt.Errorf("saving stuurinfo: %w", err)
+	}
+	if err := os.Rename(f.Name(), path); err != nil {
+		return fmt.Errorf("saving stuurinfo: %w", err)
+	}
+	return nil
+}
+
+// LoadFile reads aggregates saved by SaveFile; a missing file gives empty
+// aggregates.
+func LoadFile(path string, loc *time.Location) (*Aggregates, error) {
+	f, err := os.Open(path)
+	if errors.Is(err, os.ErrNotExist) {
+		return NewAggregates(loc), nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("loading stuurinfo: %w", err)
+	}
+	defer f.Close()
+	a, err := ReadAggregates(f, loc)
+	if err != nil {
+		return nil, fmt.Errorf("loading stuurinfo %s: %w", filepath.Base(path), err)
+	}
+	return a, nil
+}

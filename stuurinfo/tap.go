@@ -1,0 +1,137 @@
+package stuurinfo
+
+import (
+	"context"
+	"sync"
+	"sync/atomic"
+
+	"github.com/rs/zerolog"
+
+	"github.com/knooppunt/knooppunt/store"
+)
+
+// Observer receives every newly stored message, on the tap's own goroutine,
+// one at a time, in the order the puts returned.
+type Observer interface {
+	Observe(o *Observation)
+}
+
+// ObserverFunc adapts a function to Observer.
+type ObserverFunc func(o *Observation)
+
+// Observe calls f(o).
+func (f ObserverFunc) Observe(o *Observation) { f(o) }
+
+// TapConfig configures a Tap.
+type TapConfig struct {
+	// Observers receive the stored messages.
+	Observers []Observer
+	// Queue bounds the messages waiting for the observers. When it is full
+	// the tap drops the observation (counted in Dropped and logged) rather
+	// than slow the ingest path down. Default 65536.
+	Queue int
+	// Logger receives drop counts and lookup failures (codes only).
+	Logger zerolog.Logger
+}
+
+// Tap is a store.Store that hands every newly stored message to observers
+// off the ingest path: Put returns as soon as the inner store's Put
+// returned, having only copied the body and queued it. A duplicate resend
+// is not observed again.
+//
+// The tap is not durable: observations queued when the process dies are
+// lost, so the aggregates can miss the last moments before a crash (they
+// never count a message twice). An ordered event log written by the store
+// in the same batch as each change would close that gap; see
+// docs/stuurinfo.md.
+type Tap struct {
+	store.Store
+	cfg     TapConfig
+	queue   chan *Observation
+	done    chan struct{}
+	once    sync.Once
+	mu      sync.RWMutex // guards queue against a Put racing Close
+	closed  bool
+	dropped atomic.Int64
+	handled atomic.Int64
+}
+
+// NewTap wraps inner and starts the goroutine that feeds the observers.
+func NewTap(inner store.Store, cfg TapConfig) *Tap {
+	if cfg.Queue <= 0 {
+		cfg.Queue = 65536
+	}
+	t := &Tap{Store: inner, cfg: cfg, queue: make(chan *Observation, cfg.Queue), done: make(chan struct{})}
+	go t.run()
+	return t
+}
+
+// Put stores msg in the inner store and queues it for the observers.
+func (t *Tap) Put(ctx context.Context, msg *store.Message) (store.Receipt, error) {
+	rc, err := t.Store.Put(ctx, msg)
+	if err != nil || rc.Duplicate {
+		return rc, err
+	}
+	o := &Observation{ID: rc.ID, Soort: msg.Soort, Sender: msg.Sender, Recipient: msg.Recipient,
+		Received: msg.Received, Answers: msg.Answers, Body: append([]byte(nil), msg.Body...)}
+	t.mu.RLock()
+	defer t.mu.RUnlock()
+	if t.closed {
+		return rc, nil
+	}
+	select {
+	case t.queue <- o:
+	default:
+		if t.dropped.Add(1)%1000 == 1 {
+			t.cfg.Logger.Warn().Int64("dropped", t.dropped.Load()).Msg("stuurinfo tap queue full: observations dropped")
+		}
+	}
+	return rc, nil
+}
+
+func (t *Tap) run() {
+	defer close(t.done)
+	for o := range t.queue {
+		if o.Received.IsZero() || o.Answers != (store.ID{}) {
+			if m, err := t.Store.Meta(context.Background(), o.ID); err == nil && o.Received.IsZero() {
+				o.Received = m.Received
+			}
+		}
+		if o.Answers != (store.ID{}) {
+			if h, err := t.Store.Meta(context.Background(), o.Answers); err == nil {
+				o.AnswersSoort, o.AnswersReceived = h.Soort, h.Received
+			} else {
+				t.cfg.Logger.Debug().Str("code", store.Code(err)).Msg("stuurinfo: heenbericht of an answer not found")
+			}
+		}
+		for _, ob := range t.cfg.Observers {
+			ob.Observe(o)
+		}
+		t.handled.Add(1)
+	}
+}
+
+// Dropped is the number of observations dropped because the queue was full.
+func (t *Tap) Dropped() int64 { return t.dropped.Load() }
+
+// Handled is the number of observations handed to the observers.
+func (t *Tap) Handled() int64 { return t.handled.Load() }
+
+// Close drains the queue to the observers and then closes the inner store.
+// A Put racing Close is stored but may go unobserved. It is safe to call
+// more than once.
+func (t *Tap) Close() error {
+	first := false
+	t.once.Do(func() {
+		first = true
+		t.mu.Lock()
+		t.closed = true
+		close(t.queue)
+		t.mu.Unlock()
+		<-t.done
+	})
+	if !first {
+		return nil
+	}
+	return t.Store.Close()
+}
