@@ -98,7 +98,7 @@ func TestRunFailureAndSkip(t *testing.T) {
 	assert.Contains(t, rep.Results[2].Message, "lease")
 
 	var b strings.Builder
-	require.NoError(t, rep.WriteText(&b, false))
+	require.NoError(t, rep.WriteText(&b, true))
 	assert.True(t, strings.HasSuffix(b.String(), "\n1 passed, 1 failed, 1 skipped\n"), b.String())
 }
 

@@ -115,10 +115,10 @@ func (r *Report) Summary() string {
 	return s
 }
 
-// WriteText writes one line per case (failures with file:line, expectation
-// and what was seen; skips with the reason) and the summary line last.
-// verbose also lists passed cases.
-func (r *Report) WriteText(w io.Writer, verbose bool) error {
+// WriteText writes one line per case — "ok", "SKIP" with the reason, or
+// "FAIL" with file:line, the expectation and what was seen — and the
+// summary line last. quiet leaves out the passed and skipped cases.
+func (r *Report) WriteText(w io.Writer, quiet bool) error {
 	var b strings.Builder
 	for _, res := range r.Results {
 		switch res.Outcome {
@@ -128,11 +128,11 @@ func (r *Report) WriteText(w io.Writer, verbose bool) error {
 				fmt.Fprintf(&b, "     seen: %s\n", res.Seen)
 			}
 		case Skip:
-			if verbose {
+			if !quiet {
 				fmt.Fprintf(&b, "SKIP %s: %s\n", res.Case.Name, res.Message)
 			}
 		case Pass:
-			if verbose {
+			if !quiet {
 				fmt.Fprintf(&b, "ok   %s (%s)\n", res.Case.Name, res.Duration.Round(time.Millisecond))
 			}
 		}

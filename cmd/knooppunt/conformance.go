@@ -39,8 +39,8 @@ conformance/testdata; format in conformance/README.md). Without --target it
 starts a switch in-process: fresh data directory, dev registry, a 1 s lease.
 With --target it runs the same cases over HTTP against a running Knooppunt,
 as the parties given by --token (default the dev tokens dev-<code>). Each
-failure is reported with the case file and line of the expectation that
-failed; the last line is "N passed, M failed" (", K skipped" may follow).
+case gets a line: ok, SKIP with the reason, or FAIL with the case file and
+line of the expectation that failed and what the switch answered; the last line is "N passed, M failed" (", K skipped" may follow).
 Exit status 1 when any case failed.
 
 check gives the verdict a sender would get for each message file — XSD
@@ -91,7 +91,7 @@ func runConformanceRun(args []string, stdout, stderr io.Writer) int {
 		tokens, features                 listFlag
 		lease                            time.Duration
 		parallel                         int
-		verbose                          bool
+		quiet                            bool
 	)
 	fs.StringVar(&target, "target", "", "base URL of a running Knooppunt; default: an in-process switch")
 	fs.Var(&tokens, "token", "PARTY=TOKEN: the bearer token of a party (repeatable); default dev-<code>")
@@ -101,7 +101,7 @@ func runConformanceRun(args []string, stdout, stderr io.Writer) int {
 	fs.StringVar(&junit, "junit", "", "write a JUnit XML report to this file")
 	fs.StringVar(&runRE, "run", "", "run only the cases whose name matches this regular expression")
 	fs.IntVar(&parallel, "parallel", 4, "cases run at once")
-	fs.BoolVar(&verbose, "v", false, "list passed and skipped cases too")
+	fs.BoolVar(&quiet, "q", false, "list only failed cases (and the summary)")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return 0
@@ -168,7 +168,7 @@ func runConformanceRun(args []string, stdout, stderr io.Writer) int {
 			return 2
 		}
 	}
-	if err := rep.WriteText(stdout, verbose); err != nil {
+	if err := rep.WriteText(stdout, quiet); err != nil {
 		return 2
 	}
 	if rep.Failed > 0 {

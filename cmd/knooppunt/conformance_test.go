@@ -30,10 +30,11 @@ func lastLine(s string) string {
 
 func TestConformanceRunInProcess(t *testing.T) {
 	junit := filepath.Join(t.TempDir(), "report.xml")
-	code, out, errs := conformanceRun(t, "run", "--run", "^(happy-wmo301|dedup-conflict|rule-cs002-wmo301)$", "--junit", junit, "-v", "../../conformance/testdata")
+	code, out, errs := conformanceRun(t, "run", "--run", "^(happy-wmo301|dedup-conflict|rule-cs002-wmo301)$", "--junit", junit, "../../conformance/testdata")
 	require.Equal(t, 0, code, "stdout: %s\nstderr: %s", out, errs)
 	assert.Equal(t, "2 passed, 0 failed, 1 skipped", lastLine(out))
 	assert.Contains(t, out, "SKIP rule-cs002-wmo301: ")
+	assert.Contains(t, out, "ok   happy-wmo301 (")
 
 	data, err := os.ReadFile(junit)
 	require.NoError(t, err)
@@ -54,7 +55,7 @@ func TestConformanceRunReportsFailureLine(t *testing.T) {
 	text := "# deliberately wrong\nmessage heen sample WMO301 afzender=0384 ontvanger=42420001\npost 0384 heen\nexpect 422 xsd-invalid\n"
 	p := filepath.Join(dir, "wrong.case")
 	require.NoError(t, os.WriteFile(p, []byte(text), 0o600))
-	code, out, _ := conformanceRun(t, "run", dir)
+	code, out, _ := conformanceRun(t, "run", "-q", dir)
 	assert.Equal(t, 1, code)
 	assert.Contains(t, out, p+":4: want HTTP status 422 after post, got 202")
 	assert.Equal(t, "0 passed, 1 failed", lastLine(out))
