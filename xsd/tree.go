@@ -99,6 +99,7 @@ import (
 	"bytes"
 	"fmt"
 	"iter"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -119,6 +120,11 @@ import (
 type Tree struct {
 	elems []elem
 	text  []byte // backing store of every elem.text
+	// names are the distinct local names; byName[start[k]:start[k+1]] are
+	// the elements named names[k], in document order.
+	names  []string
+	byName []int32
+	start  []int32
 }
 
 type elem struct {
@@ -127,6 +133,7 @@ type elem struct {
 	parent int32
 	end    int32
 	line   int32
+	nameID int32
 }
 
 // ValidateTree validates msg exactly as Validate does and, when it is valid,
@@ -170,17 +177,19 @@ func (d *document) tree(msg []byte) (*Tree, error) {
 		return nil, fmt.Errorf("xsd: the document has more elements (%d) than start tags (%d)", n, len(nodes))
 	}
 	t := &Tree{elems: make([]elem, n), text: make([]byte, 0, int(textBytes))}
-	names := make(map[*C.char]string, 64)
+	ids := make(map[*C.char]int32, 64)
 	line, at := 1, 0
 	for i := range n {
 		c := &nodes[i]
-		name, ok := names[c.name]
+		id, ok := ids[c.name]
 		if !ok {
-			name = strings.Clone(unsafeString(c.name))
-			names[c.name] = name
+			id = int32(len(t.names))
+			ids[c.name] = id
+			t.names = append(t.names, strings.Clone(unsafeString(c.name)))
 		}
 		e := &t.elems[i]
-		e.name = name
+		e.name = t.names[id]
+		e.nameID = id
 		e.parent = int32(c.parent)
 		e.end = int32(c.end)
 		if off := int(c.offset); off >= at && off <= len(msg) {
@@ -197,7 +206,37 @@ func (d *document) tree(msg []byte) (*Tree, error) {
 			e.text = text(c.node)
 		}
 	}
+	t.index()
 	return t, nil
+}
+
+// index sorts the element indexes by name (a counting sort: stable, so each
+// name's run stays in document order).
+func (t *Tree) index() {
+	t.start = make([]int32, len(t.names)+1)
+	for i := range t.elems {
+		t.start[t.elems[i].nameID+1]++
+	}
+	for k := 1; k < len(t.start); k++ {
+		t.start[k] += t.start[k-1]
+	}
+	t.byName = make([]int32, len(t.elems))
+	next := slices.Clone(t.start[:len(t.names)])
+	for i := range t.elems {
+		id := t.elems[i].nameID
+		t.byName[next[id]] = int32(i)
+		next[id]++
+	}
+}
+
+// named returns the indexes of the elements named name, in document order.
+func (t *Tree) named(name string) []int32 {
+	for k, n := range t.names {
+		if n == name {
+			return t.byName[t.start[k]:t.start[k+1]]
+		}
+	}
+	return nil
 }
 
 // Len is the number of elements.
@@ -260,11 +299,14 @@ func (t *Tree) Value(i int, path ...string) (string, bool) {
 }
 
 // All yields, in document order, every element under i (i included) named
-// name.
+// name. It looks the name up in an index, so a search of the whole document
+// costs only the elements it yields.
 func (t *Tree) All(i int, name string) iter.Seq[int] {
 	return func(yield func(int) bool) {
-		for c, end := i, t.End(i); c < end; c++ {
-			if t.elems[c].name == name && !yield(c) {
+		list := t.named(name)
+		k, _ := slices.BinarySearch(list, int32(i))
+		for end := int32(t.End(i)); k < len(list) && list[k] < end; k++ {
+			if !yield(int(list[k])) {
 				return
 			}
 		}

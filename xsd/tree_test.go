@@ -63,6 +63,24 @@ func requireSameTree(t *testing.T, msg []byte, tree *Tree) {
 	t.Helper()
 	want := oracleTree(t, msg)
 	require.Equal(t, len(want), tree.Len())
+	// All, through the name index, finds what a scan of the subtree finds.
+	for i := range want {
+		if i%7 != 0 && i != 0 {
+			continue
+		}
+		for _, name := range []string{"Client", "Bsn", "Datum", "Code", want[i].name} {
+			var scan, got []int
+			for c := i; c < tree.End(i); c++ {
+				if want[c].name == name {
+					scan = append(scan, c)
+				}
+			}
+			for c := range tree.All(i, name) {
+				got = append(got, c)
+			}
+			require.Equal(t, scan, got, "All(%d, %s)", i, name)
+		}
+	}
 	for i, w := range want {
 		require.Equal(t, w.name, tree.Name(i), "element %d", i)
 		require.Equal(t, w.parent, tree.Parent(i), "parent of %d (%s)", i, w.name)
