@@ -11,6 +11,7 @@ import (
 
 	"github.com/knooppunt/knooppunt/bericht"
 	"github.com/knooppunt/knooppunt/retour"
+	"github.com/knooppunt/knooppunt/rules"
 	"github.com/knooppunt/knooppunt/sample"
 )
 
@@ -158,5 +159,48 @@ func BenchmarkReject(b *testing.B) {
 		if _, err := retour.Reject(heen, retour.Options{}); err != nil {
 			b.Fatal(err)
 		}
+	}
+}
+
+// BenchmarkIngestChecks compares what the switch does per message before
+// and after it answers level-2 breaches: Validate alone, ValidateTree with
+// the rules (what the gateway then runs), and Reject on top for a breach.
+func BenchmarkIngestChecks(b *testing.B) {
+	set := embedded(b)
+	for _, tc := range []struct {
+		name string
+		opt  sample.Options
+	}{{"WMO301", sample.Options{Products: 3}}, {"WMO323", sample.Options{Clients: 50, Products: 4}}} {
+		s, _ := bericht.Lookup(tc.name)
+		m, err := sample.New(1).Heen(s, tc.opt)
+		require.NoError(b, err)
+		b.Run(tc.name+"/validate", func(b *testing.B) {
+			for b.Loop() {
+				if _, err := set.Validate(m.XML); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+		b.Run(tc.name+"/validate+rules", func(b *testing.B) {
+			for b.Loop() {
+				h, tree, err := set.ValidateTree(m.XML)
+				if err != nil {
+					b.Fatal(err)
+				}
+				_ = rules.Check(h, tree)
+			}
+		})
+		b.Run(tc.name+"/validate+rules+reject", func(b *testing.B) {
+			for b.Loop() {
+				h, tree, err := set.ValidateTree(m.XML)
+				if err != nil {
+					b.Fatal(err)
+				}
+				_ = rules.Check(h, tree)
+				if _, err := retour.Reject(h, retour.Options{}); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
 	}
 }
