@@ -70,6 +70,9 @@ func generateCases(t *testing.T, set *xsd.Set) map[string]string {
 			out["rule-"+lower(r)+"-"+lower(s.Name)] = ruleCase(s, a, b, n, r, vs[r])
 		}
 	}
+	for file, text := range editedRuleCases(t, set) {
+		out[file] = text
+	}
 	// XSD violations: every class on a spread of berichtsoorten, each case
 	// with the verdict the project's validator gives (refusals carry the
 	// line and column of the first violation; a variant that stays valid
@@ -241,4 +244,128 @@ func TestGeneratedCases(t *testing.T) {
 		require.NoError(t, err, "generated case %s is missing: run go test ./conformance -run TestGeneratedCases -update", name)
 		require.Equal(t, text, string(got), "generated case %s differs: run go test ./conformance -run TestGeneratedCases -update", name)
 	}
+}
+
+// ruleEdit breaks one level-2 rule in a generated message of number
+// (both standards where the rule applies) with set/drop edits.
+type ruleEdit struct {
+	rule    string
+	number  int
+	options string   // further sample options
+	edits   []string // "set PATH VALUE" or "drop PATH"
+}
+
+var ruleEdits = []ruleEdit{
+	{rule: "CS089", number: 301, edits: []string{"set //Contact/Adres/Postcode 0123AB"}},
+	{rule: "CD025", number: 301, edits: []string{"drop //Contact/Adres/Huis"}},
+	{rule: "CD005", number: 301, edits: []string{"drop //Contact/Adres/LandCode"}},
+	{rule: "CD034", number: 301, edits: []string{"drop //Contact[1]/Adres/Postcode"}},
+	{rule: "CS318", number: 301, edits: []string{"set //Client/Naam/NaamGebruik 6"}},
+	{rule: "CS050", number: 301, edits: []string{"set //Client/Naam/NaamGebruik 2"}},
+	{rule: "TR002", number: 301, edits: []string{"set //Client/Geboortedatum/Datum 1890-01-01"}},
+	{rule: "TR061", number: 301, edits: []string{"set //Contact/Soort 04"}},
+	{rule: "TR134", number: 301, edits: []string{"set //ToegewezenProduct/Toewijzingsdatum 2099-01-01"}},
+	{rule: "CS003", number: 301, edits: []string{"set //ToegewezenProduct/Einddatum 2000-01-01"}},
+	{rule: "CD041", number: 301, edits: []string{"drop //ToegewezenProduct/Omvang"}},
+	{rule: "CS058", number: 305, edits: []string{"set //StatusAanlevering 2"}},
+	{rule: "TR134", number: 305, edits: []string{"set //StartProduct/Begindatum 2099-01-01"}},
+	{rule: "CS058", number: 307, edits: []string{"set //StatusAanlevering 2"}},
+	{rule: "TR002", number: 315, edits: []string{"set //Client/Geboortedatum/Datum 1890-01-01"}},
+	{rule: "TR383", number: 315, options: "products=2", edits: []string{"set //AangevraagdProduct/ReferentieAanbieder ref1"}},
+	{rule: "TR380", number: 317, edits: []string{"set //GewensteIngangsdatum 2000-01-01"}},
+	{rule: "CD041", number: 317, edits: []string{"drop //NieuwProduct/Omvang"}},
+	{rule: "CD087", number: 323, edits: []string{"drop //Prestatie/ProductTarief"}},
+	{rule: "TR137", number: 323, edits: []string{"set //Prestatie/ProductPeriode/Einddatum 2099-01-31"}},
+}
+
+// editedRuleCases makes a case of every ruleEdit, with the first seed whose
+// message the edit applies to, keeps its XSD and breaks the rule — checked
+// here with the rules package, so a case never claims a rule it misses.
+func editedRuleCases(t *testing.T, set *xsd.Set) map[string]string {
+	out := map[string]string{}
+	for i, re := range ruleEdits {
+		rule, ok := rules.Lookup(re.rule)
+		require.True(t, ok, re.rule)
+		for _, std := range []string{"WMO", "JW"} {
+			s, ok := bericht.Lookup(fmt.Sprintf("%s%d", std, re.number))
+			if !ok || !rule.AppliesTo(s) {
+				continue
+			}
+			a, b := parties(s, i)
+			name := "rule-" + lower(re.rule) + "-" + lower(s.Name)
+			if _, dup := out[name]; dup {
+				name += "-edit"
+			}
+			text, ok := editedRuleCase(t, set, s, a, b, re, rule, name)
+			if !ok {
+				t.Errorf("no seed of %s breaks %s with %v", s.Name, re.rule, re.edits)
+				continue
+			}
+			out[name] = text
+		}
+	}
+	return out
+}
+
+func editedRuleCase(t *testing.T, set *xsd.Set, s bericht.Soort, a, b string, re ruleEdit, rule *rules.Rule, name string) (string, bool) {
+	for seed := 1; seed <= 12; seed++ {
+		var msgs strings.Builder
+		fmt.Fprintf(&msgs, "message base sample %s afzender=%s ontvanger=%s seed=%d dagtekening=%s", s.Name, a, b, seed, pinned)
+		if re.options != "" {
+			fmt.Fprintf(&msgs, " %s", re.options)
+		}
+		msgs.WriteString("\n")
+		prev := "base"
+		for j, e := range re.edits {
+			f := strings.Fields(e)
+			next := fmt.Sprintf("edit%d", j+1)
+			if j == len(re.edits)-1 {
+				next = "heen"
+			}
+			if f[0] == "set" {
+				fmt.Fprintf(&msgs, "message %s derive %s set path=%s value=%s\n", next, prev, f[1], f[2])
+			} else {
+				fmt.Fprintf(&msgs, "message %s derive %s drop path=%s\n", next, prev, f[1])
+			}
+			prev = next
+		}
+		c, err := Parse(name+Ext, []byte(msgs.String()))
+		require.NoError(t, err)
+		r := &run{prefix: "zzzzz", today: time.Now().UTC()}
+		built := map[string]*message{}
+		var heen *message
+		for _, st := range c.Steps {
+			m, err := r.build(c, st, built)
+			if err != nil {
+				heen = nil
+				break
+			}
+			built[m.name], heen = m, m
+		}
+		if heen == nil {
+			continue
+		}
+		h, tree, err := set.ValidateTree(heen.body)
+		if err != nil {
+			continue
+		}
+		broken := false
+		for _, f := range rules.Check(h, tree) {
+			broken = broken || f.Rule == re.rule
+		}
+		if !broken {
+			continue
+		}
+		var w strings.Builder
+		fmt.Fprintf(&w, "# %s breaking %s (%s), valid against the XSD:\n", s.Name, re.rule, rule.Summary)
+		fmt.Fprintf(&w, "# the switch answers with a retourbericht with retourcode 0001 in the\n")
+		fmt.Fprintf(&w, "# sender's mailbox and does not deliver the heenbericht.\n")
+		fmt.Fprintf(&w, "requires retour\n")
+		w.WriteString(msgs.String())
+		fmt.Fprintf(&w, "post %s heen\nexpect 202\n", a)
+		fmt.Fprintf(&w, "retour %s heen\nexpect 200 retourcodes=0001\n", a)
+		fmt.Fprintf(&w, "poll %s\nexpect 200 absent=heen\n", b)
+		return w.String(), true
+	}
+	return "", false
 }

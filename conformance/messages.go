@@ -13,6 +13,8 @@ import (
 	"time"
 	"unicode/utf16"
 
+	"github.com/beevik/etree"
+
 	"github.com/knooppunt/knooppunt/bericht"
 	"github.com/knooppunt/knooppunt/bericht/mutation"
 	"github.com/knooppunt/knooppunt/sample"
@@ -287,6 +289,11 @@ func derive(st Step, name string, base *message, op string) (*message, error) {
 		out = append([]byte(nil), in[:n]...)
 	case "empty":
 		out = []byte{}
+	case "set", "drop":
+		var err error
+		if out, err = edit(st, name, base, op); err != nil {
+			return nil, err
+		}
 	default:
 		return nil, fmt.Errorf("message %s: unknown derive operation %q", name, op)
 	}
@@ -312,4 +319,44 @@ func splitDeclaration(b []byte) (decl, rest []byte) {
 
 func join(parts ...[]byte) []byte {
 	return bytes.Join(parts, nil)
+}
+
+// edit is "derive BASE set path=P value=V" (the text of every element P
+// matches) and "derive BASE drop path=P" (the first element P matches),
+// for messages that keep their schema but break a rule of the standard.
+// P is an etree path on local names, e.g. //Client/Contact[1]/Adres/Huis.
+func edit(st Step, name string, base *message, op string) ([]byte, error) {
+	path, _ := st.Opt("path")
+	if path == "" {
+		return nil, fmt.Errorf("message %s derive %s wants path=…", name, op)
+	}
+	p, err := etree.CompilePath(path)
+	if err != nil {
+		return nil, fmt.Errorf("message %s derive %s: path %q: %w", name, op, path, err)
+	}
+	doc := etree.NewDocument()
+	doc.ReadSettings.PreserveCData = true
+	if err := doc.ReadFromBytes(base.body); err != nil {
+		return nil, fmt.Errorf("message %s derive %s: %s is not XML: %w", name, op, base.name, err)
+	}
+	found := doc.FindElementsPath(p)
+	if len(found) == 0 {
+		return nil, fmt.Errorf("message %s derive %s: %s has no element %s", name, op, base.name, path)
+	}
+	if op == "drop" {
+		found[0].Parent().RemoveChild(found[0])
+	} else {
+		value, ok := st.Opt("value")
+		if !ok {
+			return nil, fmt.Errorf("message %s derive set wants value=…", name)
+		}
+		for _, e := range found {
+			e.SetText(value)
+		}
+	}
+	out, err := doc.WriteToBytes()
+	if err != nil {
+		return nil, fmt.Errorf("message %s derive %s: %w", name, op, err)
+	}
+	return out, nil
 }
