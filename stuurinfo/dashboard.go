@@ -120,11 +120,13 @@ func (h *handler) dashboard(w http.ResponseWriter, r *http.Request, p Principal)
 	var within []float64
 	for _, n := range Norms {
 		c := perNorm[n.Name]
-		v := 0.0
+		v := -1.0
 		label := fmt.Sprintf("%s ≤ %d wd", n.Name, n.Werkdagen)
 		if c != nil && c.Gemeten > 0 {
 			v = 100 * float64(c.BinnenNorm) / float64(c.Gemeten)
 			label += fmt.Sprintf(" (gem. %.1f, n=%d)", float64(c.Werkdagen)/float64(c.Gemeten), c.Gemeten)
+		} else {
+			label += " (geen metingen)"
 		}
 		normLabels = append(normLabels, label)
 		within = append(within, v)
@@ -173,9 +175,7 @@ func barChart(id, title string, labels []string, values []float64, format string
 				max = v
 			}
 		}
-		if max == 0 {
-			max = 1
-		}
+		max = niceCeil(max)
 	}
 	var b strings.Builder
 	fmt.Fprintf(&b, `<svg id="%s" xmlns="http://www.w3.org/2000/svg" width="%.0f" height="%.0f" viewBox="0 0 %.0f %.0f" role="img" aria-label="%s">`,
@@ -200,7 +200,26 @@ func barChart(id, title string, labels []string, values []float64, format string
 	return template.HTML(b.String()) //nolint:gosec // every text is escaped above
 }
 
+// niceCeil rounds v up to 4, 8, 20 or 40 times a power of ten, so the
+// four grid lines of a chart fall on round numbers.
+func niceCeil(v float64) float64 {
+	if v <= 4 {
+		return 4
+	}
+	p := 1.0
+	for p*40 < v {
+		p *= 10
+	}
+	for _, m := range []float64{4, 8, 20, 40} {
+		if m*p >= v {
+			return m * p
+		}
+	}
+	return 40 * p
+}
+
 // hbarChart renders percentages as horizontal bars, one per norm.
+// A negative percentage means nothing was measured.
 func hbarChart(id string, labels []string, pct []float64) template.HTML {
 	const w, rowH, left = 720.0, 30.0, 260.0
 	h := rowH*float64(len(pct)) + 10
@@ -211,6 +230,10 @@ func hbarChart(id string, labels []string, pct []float64) template.HTML {
 		y := 5 + rowH*float64(i)
 		fmt.Fprintf(&b, `<text x="0" y="%.1f" font-size="12" fill="#333">%s</text>`, y+17, html.EscapeString(labels[i]))
 		fmt.Fprintf(&b, `<rect x="%.0f" y="%.1f" width="%.1f" height="20" fill="%s"/>`, left, y+3, w-left-60, gridColour)
+		if v < 0 {
+			fmt.Fprintf(&b, `<text x="%.0f" y="%.1f" font-size="12" fill="#333">–</text>`, w-52, y+17)
+			continue
+		}
 		fmt.Fprintf(&b, `<rect class="bar" x="%.0f" y="%.1f" width="%.1f" height="20" fill="%s"/>`, left, y+3, (w-left-60)*v/100, normColour)
 		fmt.Fprintf(&b, `<text x="%.0f" y="%.1f" font-size="12" fill="#333">%.0f%%</text>`, w-52, y+17, v)
 	}

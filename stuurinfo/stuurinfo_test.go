@@ -393,3 +393,9 @@ func FuzzExtract(f *testing.F) {
 		}
 	})
 }
+
+func TestNiceCeil(t *testing.T) {
+	for _, tt := range []struct{ in, want float64 }{{0, 4}, {3, 4}, {5, 8}, {9, 20}, {41, 80}, {42, 80}, {120, 200}, {3999, 4000}} {
+		assert.Equal(t, tt.want, niceCeil(tt.in), "%v", tt.in)
+	}
+}
