@@ -273,6 +273,12 @@ func isRuneStart(c byte) bool { return c&0xC0 != 0x80 }
 func NewUUID() string {
 	var u [16]byte
 	rand.Read(u[:]) // never fails (Go 1.24+)
+	return formatUUID(u[:])
+}
+
+// formatUUID sets the version 4 and variant bits of u (16 bytes) and
+// formats it.
+func formatUUID(u []byte) string {
 	u[6] = u[6]&0x0f | 0x40
 	u[8] = u[8]&0x3f | 0x80
 	var s [36]byte

@@ -39,6 +39,13 @@ type Refs interface {
 	// Di01 reports whether a Di01 with referentienummer ref exists and
 	// the organisation it was addressed to.
 	Di01(ctx context.Context, ref string) (ontvanger string, ok bool, err error)
+	// BindMessage records that the switch stored the payload of the Di01
+	// ref as message id, so the Du01 pushed with its answer can name ref
+	// as crossRefnummer.
+	BindMessage(ctx context.Context, id, ref string) error
+	// MessageRef returns the referentienummer of the Di01 that carried
+	// message id.
+	MessageRef(ctx context.Context, id string) (ref string, ok bool, err error)
 }
 
 // MemoryRefs is a Refs in memory that forgets entries after a retention
@@ -53,6 +60,7 @@ type MemoryRefs struct {
 	mu     sync.Mutex
 	claims map[[2]string]claimEntry
 	di01   map[string]di01Entry
+	byID   map[string]di01Entry // message id → Di01 referentienummer (in ontvanger)
 	swept  time.Time
 }
 
@@ -79,7 +87,7 @@ func NewMemoryRefs(retention time.Duration, now func() time.Time) *MemoryRefs {
 	if now == nil {
 		now = time.Now
 	}
-	return &MemoryRefs{retention: retention, now: now, claims: map[[2]string]claimEntry{}, di01: map[string]di01Entry{}}
+	return &MemoryRefs{retention: retention, now: now, claims: map[[2]string]claimEntry{}, di01: map[string]di01Entry{}, byID: map[string]di01Entry{}}
 }
 
 // Claim implements Refs.
@@ -125,6 +133,25 @@ func (m *MemoryRefs) Di01(_ context.Context, ref string) (string, bool, error) {
 	return e.ontvanger, true, nil
 }
 
+// BindMessage implements Refs.
+func (m *MemoryRefs) BindMessage(_ context.Context, id, ref string) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.byID[id] = di01Entry{ontvanger: ref, at: m.now()}
+	return nil
+}
+
+// MessageRef implements Refs.
+func (m *MemoryRefs) MessageRef(_ context.Context, id string) (string, bool, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	e, ok := m.byID[id]
+	if !ok || m.now().Sub(e.at) > m.retention {
+		return "", false, nil
+	}
+	return e.ontvanger, true, nil
+}
+
 // sweep drops expired entries, at most once an hour (amortised).
 func (m *MemoryRefs) sweep() {
 	now := m.now()
@@ -137,9 +164,11 @@ func (m *MemoryRefs) sweep() {
 			delete(m.claims, k)
 		}
 	}
-	for k, e := range m.di01 {
-		if now.Sub(e.at) > m.retention {
-			delete(m.di01, k)
+	for _, tab := range []map[string]di01Entry{m.di01, m.byID} {
+		for k, e := range tab {
+			if now.Sub(e.at) > m.retention {
+				delete(tab, k)
+			}
 		}
 	}
 }

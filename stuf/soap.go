@@ -2,6 +2,8 @@ package stuf
 
 import (
 	"bytes"
+	"crypto/sha256"
+	"errors"
 	"encoding/xml"
 	"fmt"
 	"time"
@@ -130,4 +132,56 @@ func buildFault(fo *Fo01, a Addressing, signer *Signer, now time.Time) ([]byte, 
 	b.Write(marshalFout("Fo03", fo))
 	b.WriteString(`</detail></soap:Fault>`)
 	return Build(a, b.Bytes(), signer, now)
+}
+
+// ReadAnswer reads the answer of a SOAP endpoint the switch delivered to:
+// nil for a Bv03, the fault for a SOAP fault (with its Fo03 when present),
+// an error when the answer is neither.
+func ReadAnswer(msg []byte) (*Fault, error) {
+	r, err := parseSOAP(msg)
+	if err != nil {
+		return nil, err
+	}
+	switch {
+	case r.Body.Bv03 != nil:
+		return nil, nil
+	case r.Body.Fault != nil:
+		f := &Fault{Code: "soap-fault", Place: PlaceServer, Description: "SOAP fault"}
+		if fo := r.Body.Fault.Detail.Fo03; fo != nil {
+			f = &Fault{Code: fo.Body.Code, Place: fo.Body.Plek, Description: fo.Body.Omschrijving}
+		}
+		return f, nil
+	}
+	return nil, errors.New("the answer holds neither a Bv03 nor a fault")
+}
+
+// RefFor derives a stable UUID version 4 from an id (such as a store
+// message id), so that every resend of one message carries the same
+// referentienummer and the receiver can recognise it.
+func RefFor(id string) string {
+	sum := sha256.Sum256([]byte("knooppunt-referentienummer:" + id))
+	return formatUUID(sum[:16])
+}
+
+// ReadEnvelope reads the Di01 or Du01 of a SOAP message, as the receiving
+// side of a push (a gemeente's endpoint, a simulator, a conformance test)
+// does. It does not check the schema; Schema.Validate does.
+func ReadEnvelope(msg []byte) (*Envelope, error) {
+	r, err := parseSOAP(msg)
+	if err != nil {
+		return nil, err
+	}
+	switch {
+	case r.Body.Di01 != nil:
+		return envelopeOf(r.Body.Di01)
+	case r.Body.Du01 != nil:
+		return envelopeOf(r.Body.Du01)
+	}
+	return nil, errors.New("the SOAP body holds neither a Di01 nor a Du01")
+}
+
+// Acknowledge builds the Bv03 answer from zender to the sender of env, for
+// the receiving side of a push.
+func Acknowledge(zender Party, env *Envelope, signer *Signer, now time.Time) ([]byte, error) {
+	return Build(Addressing{Action: ActionBv03}, marshalBv03(zender, env.Zender, NewUUID(), Tijdstip(now), env.Referentienummer), signer, now)
 }

@@ -1,0 +1,651 @@
+package delivery
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"mime/multipart"
+	"net/http"
+	"net/textproto"
+	"sync"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/rs/zerolog"
+
+	"github.com/knooppunt/knooppunt/bericht"
+	"github.com/knooppunt/knooppunt/routing"
+	"github.com/knooppunt/knooppunt/store"
+	"github.com/knooppunt/knooppunt/stuf"
+)
+
+// Kind is the convention an endpoint speaks.
+type Kind string
+
+// The push conventions.
+const (
+	KindStUF Kind = "stuf" // gemeenten: StUF-GGk Di01/Du01 over SOAP
+	KindREST Kind = "rest" // aanbieders: VSP REST push (multipart)
+)
+
+// Endpoint is where one party's messages are pushed.
+type Endpoint struct {
+	Party string
+	URL   string
+	Kind  Kind
+}
+
+// Mailbox is what delivery needs of the store; *store.Pebble has it.
+type Mailbox interface {
+	List(ctx context.Context, party string, limit int) ([]store.Entry, error)
+	Get(ctx context.Context, party string, id store.ID) ([]byte, error)
+	Ack(ctx context.Context, party string, id store.ID) error
+}
+
+// Quarantiner is a Mailbox that can move a message to quarantine at once.
+// Without it, a message that used up its attempts is parked: not tried
+// again, left leased, and quarantined by the store itself once it has been
+// listed its MaxDeliveries times.
+type Quarantiner interface {
+	Quarantine(ctx context.Context, party string, id store.ID) error
+}
+
+// Defaults of Config.
+const (
+	DefaultMaxAttempts      = 8
+	DefaultBaseBackoff      = time.Second
+	DefaultMaxBackoff       = 5 * time.Minute
+	DefaultAttemptTimeout   = 30 * time.Second
+	DefaultBreakerThreshold = 5
+	DefaultBreakerCooldown  = 30 * time.Second
+	DefaultPollInterval     = time.Second
+	DefaultRefreshInterval  = 10 * time.Second
+	DefaultBatch            = 50
+)
+
+// Config configures a Pusher. Mailbox and Endpoints are required; every
+// other field has the default its comment gives.
+type Config struct {
+	// Mailbox is the store.
+	Mailbox Mailbox
+	// Endpoints returns the push endpoints of the registry in force
+	// (FromBook). It is called for every attempt, so it must be cheap.
+	Endpoints func() []Endpoint
+	// Client sends the requests; its TLS config carries the switch's
+	// client certificate. Default: a client with no overall timeout (each
+	// attempt has AttemptTimeout).
+	Client *http.Client
+	// Signer, if set, signs every SOAP push (WUS 2W-be-S).
+	Signer *stuf.Signer
+	// Refs, if set, learns the referentienummer of every Di01 pushed, so
+	// the gemeente's Du01 answering it is accepted.
+	Refs stuf.Refs
+	// Organisatie and Applicatie name the switch in envelopes. Defaults
+	// "KNOOPPUNT", "Knooppunt".
+	Organisatie, Applicatie string
+
+	// MaxAttempts is how often a message is tried before it goes to
+	// quarantine. Default 8.
+	MaxAttempts int
+	// BaseBackoff and MaxBackoff bound the wait after a failed attempt:
+	// BaseBackoff·2^(n-1), at most MaxBackoff, of which a random half is
+	// jitter. Defaults 1 s and 5 min.
+	BaseBackoff, MaxBackoff time.Duration
+	// AttemptTimeout bounds one attempt, so a hanging endpoint counts as
+	// a failure. Default 30 s.
+	AttemptTimeout time.Duration
+	// BreakerThreshold consecutive failures open an endpoint's circuit
+	// breaker for BreakerCooldown; then one attempt probes it. Defaults 5
+	// and 30 s.
+	BreakerThreshold int
+	BreakerCooldown  time.Duration
+	// PollInterval is how often an idle worker looks at its mailbox
+	// (Notify wakes it sooner). Default 1 s.
+	PollInterval time.Duration
+	// RefreshInterval is how often workers are started and stopped to
+	// follow the registry. Default 10 s.
+	RefreshInterval time.Duration
+	// Batch is how many messages one List leases. Default 50.
+	Batch int
+
+	// Logger receives delivery outcomes and the quarantine alert, with
+	// party and message id, never content. Default: disabled.
+	Logger zerolog.Logger
+	// Registerer, if set, receives the metrics.
+	Registerer prometheus.Registerer
+	// Now is the clock. Default time.Now.
+	Now func() time.Time
+}
+
+// Pusher runs one delivery worker per push endpoint. Create it with New
+// and run it with Run.
+type Pusher struct {
+	cfg     Config
+	metrics metrics
+
+	mu      sync.Mutex
+	workers map[string]*worker
+	parked  map[store.ID]bool // used up their attempts, without a Quarantiner
+}
+
+type metrics struct {
+	attempts    *prometheus.CounterVec
+	quarantined prometheus.Counter
+	breakers    prometheus.Gauge
+}
+
+// New checks cfg and returns a Pusher.
+func New(cfg Config) (*Pusher, error) {
+	if cfg.Mailbox == nil || cfg.Endpoints == nil {
+		return nil, errors.New("delivery: Config needs Mailbox and Endpoints")
+	}
+	def := func(d *time.Duration, v time.Duration) {
+		if *d <= 0 {
+			*d = v
+		}
+	}
+	defInt := func(d *int, v int) {
+		if *d <= 0 {
+			*d = v
+		}
+	}
+	defInt(&cfg.MaxAttempts, DefaultMaxAttempts)
+	defInt(&cfg.BreakerThreshold, DefaultBreakerThreshold)
+	defInt(&cfg.Batch, DefaultBatch)
+	def(&cfg.BaseBackoff, DefaultBaseBackoff)
+	def(&cfg.MaxBackoff, DefaultMaxBackoff)
+	def(&cfg.AttemptTimeout, DefaultAttemptTimeout)
+	def(&cfg.BreakerCooldown, DefaultBreakerCooldown)
+	def(&cfg.PollInterval, DefaultPollInterval)
+	def(&cfg.RefreshInterval, DefaultRefreshInterval)
+	if cfg.Client == nil {
+		cfg.Client = &http.Client{}
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	if cfg.Organisatie == "" {
+		cfg.Organisatie = "KNOOPPUNT"
+	}
+	if cfg.Applicatie == "" {
+		cfg.Applicatie = "Knooppunt"
+	}
+	p := &Pusher{cfg: cfg, workers: map[string]*worker{}, parked: map[store.ID]bool{}}
+	p.metrics = metrics{
+		attempts: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "knooppunt_delivery_attempts_total",
+			Help: "Push delivery attempts by convention and outcome (delivered, failed, refused).",
+		}, []string{"kind", "outcome"}),
+		quarantined: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "knooppunt_delivery_quarantined_total",
+			Help: "Messages that used up their push attempts or were refused for good: an operator must look (alert on any increase).",
+		}),
+		breakers: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "knooppunt_delivery_breakers_open",
+			Help: "Push endpoints whose circuit breaker is open.",
+		}),
+	}
+	if cfg.Registerer != nil {
+		for _, c := range []prometheus.Collector{p.metrics.attempts, p.metrics.quarantined, p.metrics.breakers} {
+			if err := cfg.Registerer.Register(c); err != nil {
+				return nil, fmt.Errorf("registering delivery metrics: %w", err)
+			}
+		}
+	}
+	return p, nil
+}
+
+// FromBook returns the push endpoints of the registry in force in book:
+// every active party with delivery: push, gemeenten and
+// samenwerkingsverbanden over StUF, aanbieders over REST.
+func FromBook(book *routing.Book) func() []Endpoint {
+	return func() []Endpoint {
+		var out []Endpoint
+		for _, p := range book.Registry().Principals() {
+			if !p.Role.IsParty() || !p.Active || p.Delivery != routing.DeliveryPush || p.PushURL == "" {
+				continue
+			}
+			kind := KindStUF
+			if p.Role.Acts() == bericht.Aanbieder {
+				kind = KindREST
+			}
+			out = append(out, Endpoint{Party: p.ID, URL: p.PushURL, Kind: kind})
+		}
+		return out
+	}
+}
+
+// Run starts and stops workers to follow the registry until ctx ends, then
+// waits for them. A message in flight when ctx ends is not confirmed; it is
+// listed again after its lease.
+func (p *Pusher) Run(ctx context.Context) error {
+	var wg sync.WaitGroup
+	defer func() {
+		p.mu.Lock()
+		for party, w := range p.workers {
+			w.cancel()
+			delete(p.workers, party)
+		}
+		p.mu.Unlock()
+		wg.Wait()
+	}()
+	t := time.NewTicker(p.cfg.RefreshInterval)
+	defer t.Stop()
+	for {
+		p.refresh(ctx, &wg)
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-t.C:
+		}
+	}
+}
+
+// refresh starts a worker for every push party without one and stops
+// workers of parties no longer pushed to.
+func (p *Pusher) refresh(ctx context.Context, wg *sync.WaitGroup) {
+	want := map[string]bool{}
+	for _, e := range p.cfg.Endpoints() {
+		want[e.Party] = true
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for party, w := range p.workers {
+		if !want[party] {
+			w.cancel()
+			delete(p.workers, party)
+		}
+	}
+	for party := range want {
+		if _, ok := p.workers[party]; ok {
+			continue
+		}
+		wctx, cancel := context.WithCancel(ctx)
+		w := &worker{p: p, party: party, cancel: cancel, wake: make(chan struct{}, 1), attempts: map[store.ID]int{}}
+		p.workers[party] = w
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			w.run(wctx)
+		}()
+	}
+}
+
+// Notify wakes the worker of party at once, e.g. after a message for it
+// was stored. Unknown parties are ignored.
+func (p *Pusher) Notify(party string) {
+	p.mu.Lock()
+	w := p.workers[party]
+	p.mu.Unlock()
+	if w != nil {
+		select {
+		case w.wake <- struct{}{}:
+		default:
+		}
+	}
+}
+
+// endpoint looks up party's endpoint in the registry in force.
+func (p *Pusher) endpoint(party string) (Endpoint, bool) {
+	for _, e := range p.cfg.Endpoints() {
+		if e.Party == party {
+			return e, true
+		}
+	}
+	return Endpoint{}, false
+}
+
+// worker delivers one party's mailbox, one message at a time in order.
+type worker struct {
+	p        *Pusher
+	party    string
+	cancel   context.CancelFunc
+	wake     chan struct{}
+	attempts map[store.ID]int
+
+	failures  int       // consecutive failures (circuit breaker)
+	openUntil time.Time // breaker open until then
+}
+
+func (w *worker) run(ctx context.Context) {
+	log := w.p.cfg.Logger.With().Str("party", w.party).Logger()
+	for ctx.Err() == nil {
+		entries, err := w.p.cfg.Mailbox.List(ctx, w.party, w.p.cfg.Batch)
+		if err != nil {
+			if ctx.Err() == nil {
+				log.Error().Err(err).Msg("listing mailbox for push delivery")
+			}
+			w.sleep(ctx, w.p.cfg.PollInterval)
+			continue
+		}
+		delivered := 0
+		for _, e := range entries {
+			if ctx.Err() != nil {
+				return
+			}
+			if w.p.isParked(e.ID) {
+				continue // waits for the store's own quarantine
+			}
+			if w.deliver(ctx, log, e) {
+				delivered++
+			}
+		}
+		if len(entries) == 0 || delivered == 0 {
+			w.sleep(ctx, w.p.cfg.PollInterval)
+		}
+	}
+}
+
+// deliver tries e until it is confirmed, refused for good or out of
+// attempts. It reports whether the message left the mailbox.
+func (w *worker) deliver(ctx context.Context, log zerolog.Logger, e store.Entry) bool {
+	body, err := w.p.cfg.Mailbox.Get(ctx, w.party, e.ID)
+	if err != nil {
+		if ctx.Err() == nil {
+			log.Error().Err(err).Str("message_id", e.ID.String()).Msg("reading message for push delivery")
+		}
+		return false
+	}
+	for ctx.Err() == nil {
+		if wait := w.openUntil.Sub(w.p.cfg.Now()); wait > 0 {
+			if !w.sleep(ctx, wait) {
+				return false
+			}
+		}
+		ep, ok := w.p.endpoint(w.party)
+		if !ok {
+			return false // no longer pushed to; the lease lapses, the party polls
+		}
+		w.attempts[e.ID]++
+		n := w.attempts[e.ID]
+		err := w.p.send(ctx, ep, e, body)
+		if err == nil {
+			w.p.metrics.attempts.WithLabelValues(string(ep.Kind), "delivered").Inc()
+			w.succeeded()
+			if err := w.p.cfg.Mailbox.Ack(context.WithoutCancel(ctx), w.party, e.ID); err != nil {
+				// Delivered but not confirmed: it is pushed again after its
+				// lease (at-least-once); the receiver recognises the resend.
+				log.Error().Err(err).Str("message_id", e.ID.String()).Msg("confirming pushed message")
+				return false
+			}
+			delete(w.attempts, e.ID)
+			log.Info().Str("message_id", e.ID.String()).Int("attempt", n).Msg("pushed")
+			return true
+		}
+		if ctx.Err() != nil {
+			return false
+		}
+		var refused *refusedError
+		permanent := errors.As(err, &refused)
+		outcome := "failed"
+		if permanent {
+			outcome = "refused"
+		}
+		w.p.metrics.attempts.WithLabelValues(string(ep.Kind), outcome).Inc()
+		w.failed()
+		log.Warn().Str("message_id", e.ID.String()).Int("attempt", n).Str("error", err.Error()).Msg("push failed")
+		if permanent || n >= w.p.cfg.MaxAttempts {
+			w.p.quarantine(ctx, log, w.party, e.ID, n, permanent)
+			delete(w.attempts, e.ID)
+			return true
+		}
+		if !w.sleep(ctx, w.p.backoff(n)) {
+			return false
+		}
+	}
+	return false
+}
+
+func (w *worker) succeeded() {
+	if !w.openUntil.IsZero() {
+		w.p.metrics.breakers.Dec()
+	}
+	w.failures, w.openUntil = 0, time.Time{}
+}
+
+func (w *worker) failed() {
+	w.failures++
+	if w.failures >= w.p.cfg.BreakerThreshold {
+		if w.openUntil.IsZero() {
+			w.p.metrics.breakers.Inc()
+			w.p.cfg.Logger.Warn().Str("party", w.party).Int("failures", w.failures).Msg("push endpoint circuit breaker open")
+		}
+		w.openUntil = w.p.cfg.Now().Add(w.p.cfg.BreakerCooldown)
+	}
+}
+
+// sleep waits d, or less when woken or cancelled; false when cancelled.
+func (w *worker) sleep(ctx context.Context, d time.Duration) bool {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return false
+	case <-w.wake:
+		return true
+	case <-t.C:
+		return true
+	}
+}
+
+// backoff is the wait after the n-th failed attempt: exponential with
+// equal jitter.
+func (p *Pusher) backoff(n int) time.Duration {
+	d := p.cfg.BaseBackoff << min(n-1, 30)
+	if d <= 0 || d > p.cfg.MaxBackoff {
+		d = p.cfg.MaxBackoff
+	}
+	half := d / 2
+	return half + rand.N(half+1)
+}
+
+func (p *Pusher) isParked(id store.ID) bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.parked[id]
+}
+
+// quarantine moves a message that cannot be delivered out of the way and
+// raises the operator alert.
+func (p *Pusher) quarantine(ctx context.Context, log zerolog.Logger, party string, id store.ID, attempts int, refused bool) {
+	p.metrics.quarantined.Inc()
+	ev := log.Error().Bool("alert", true).Str("message_id", id.String()).Int("attempts", attempts).Bool("refused", refused)
+	if q, ok := p.cfg.Mailbox.(Quarantiner); ok {
+		if err := q.Quarantine(context.WithoutCancel(ctx), party, id); err != nil {
+			ev.AnErr("quarantine_error", err).Msg("push delivery gave up; quarantining failed, message parked")
+		} else {
+			ev.Msg("push delivery gave up; message quarantined")
+			return
+		}
+	} else {
+		ev.Msg("push delivery gave up; message parked until the store quarantines it")
+	}
+	p.mu.Lock()
+	p.parked[id] = true
+	p.mu.Unlock()
+}
+
+// refusedError is an answer that says: do not send this again.
+type refusedError struct{ msg string }
+
+func (e *refusedError) Error() string { return e.msg }
+
+// send makes one attempt.
+func (p *Pusher) send(ctx context.Context, ep Endpoint, e store.Entry, body []byte) error {
+	ctx, cancel := context.WithTimeout(ctx, p.cfg.AttemptTimeout)
+	defer cancel()
+	var req *http.Request
+	var err error
+	switch ep.Kind {
+	case KindStUF:
+		req, err = p.stufRequest(ctx, ep, e, body)
+	default:
+		req, err = p.restRequest(ctx, ep, e, body)
+	}
+	if err != nil {
+		return err
+	}
+	resp, err := p.cfg.Client.Do(req)
+	if err != nil {
+		return fmt.Errorf("posting to %s endpoint: %w", ep.Kind, err)
+	}
+	defer resp.Body.Close()
+	answer, err := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
+	if err != nil {
+		return fmt.Errorf("reading the answer: %w", err)
+	}
+	if ep.Kind == KindStUF {
+		fault, err := stuf.ReadAnswer(answer)
+		switch {
+		case err != nil:
+			return fmt.Errorf("answer with status %d: %w", resp.StatusCode, err)
+		case fault != nil:
+			return fmt.Errorf("answer with status %d: fault %s", resp.StatusCode, fault.Code)
+		case resp.StatusCode != http.StatusOK:
+			return fmt.Errorf("Bv03 with status %d", resp.StatusCode)
+		}
+		return nil
+	}
+	switch {
+	case resp.StatusCode >= 200 && resp.StatusCode < 300:
+		return nil
+	case resp.StatusCode == http.StatusBadRequest || resp.StatusCode == http.StatusUnprocessableEntity:
+		return &refusedError{msg: fmt.Sprintf("refused with status %d", resp.StatusCode)}
+	}
+	return fmt.Errorf("status %d", resp.StatusCode)
+}
+
+// stufRequest wraps the message in a Di01 (heenbericht) or Du01 (retour or
+// 325) from its sender to the gemeente.
+func (p *Pusher) stufRequest(ctx context.Context, ep Endpoint, e store.Entry, body []byte) (*http.Request, error) {
+	soort, _ := bericht.Lookup(e.Soort)
+	env := &stuf.Envelope{
+		Berichtcode:      "Di01",
+		Zender:           stuf.Party{Organisatie: e.Sender, Applicatie: p.cfg.Applicatie},
+		Ontvanger:        stuf.Party{Organisatie: e.Recipient, Applicatie: "GGk"},
+		Referentienummer: stuf.RefFor(e.ID.String()),
+		TijdstipBericht:  stuf.Tijdstip(p.cfg.Now()),
+		Functie:          e.Soort,
+		Bestandsnaam:     e.Soort + ".xml",
+		Payload:          body,
+	}
+	action := stuf.ActionDi01
+	if soort.Answers() {
+		env.Berichtcode, action = "Du01", stuf.ActionDu01
+		env.CrossRefnummer = p.crossRef(ctx, e.ID)
+	}
+	el, err := env.Marshal()
+	if err != nil {
+		return nil, err
+	}
+	msg, err := stuf.Build(stuf.Addressing{Action: action, MessageID: "urn:uuid:" + env.Referentienummer, To: ep.URL}, el, p.cfg.Signer, p.cfg.Now())
+	if err != nil {
+		return nil, err
+	}
+	if env.Berichtcode == "Di01" && p.cfg.Refs != nil {
+		if err := p.cfg.Refs.AddDi01(ctx, env.Referentienummer, e.Recipient); err != nil {
+			return nil, fmt.Errorf("recording Di01 referentienummer: %w", err)
+		}
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, ep.URL, bytes.NewReader(msg))
+	if err != nil {
+		return nil, fmt.Errorf("building request: %w", err)
+	}
+	req.Header.Set("Content-Type", "text/xml; charset=utf-8")
+	req.Header.Set("SOAPAction", `"`+action+`"`)
+	return req, nil
+}
+
+// crossRef is the referentienummer of the Di01 that carried the
+// heenbericht id answers: the gemeente's own when it sent the heenbericht in
+// a Di01 (Refs), else the one derived from the heenbericht's id. Without a
+// Meta-capable store or when the store does not know, it is derived from the
+// answer's own id.
+func (p *Pusher) crossRef(ctx context.Context, id store.ID) string {
+	mr, ok := p.cfg.Mailbox.(interface {
+		Meta(ctx context.Context, id store.ID) (*store.Meta, error)
+	})
+	if !ok {
+		return stuf.RefFor(id.String())
+	}
+	m, err := mr.Meta(ctx, id)
+	if err != nil || m.Conversation.IsZero() {
+		return stuf.RefFor(id.String())
+	}
+	heen := m.Conversation.String()
+	if p.cfg.Refs != nil {
+		if ref, ok, err := p.cfg.Refs.MessageRef(ctx, heen); err == nil && ok {
+			return ref
+		}
+	}
+	return stuf.RefFor(heen)
+}
+
+// restMetadata is VSP's berichtMetadata.
+type restMetadata struct {
+	Routeringgegevens struct {
+		Afzender       relatie   `json:"afzender"`
+		Geadresseerden []relatie `json:"geadresseerden"`
+		Berichtstroom  struct {
+			Berichttype      string `json:"berichttype"`
+			Berichtversie    int    `json:"berichtversie"`
+			Berichtsubversie int    `json:"berichtsubversie"`
+			Actie            string `json:"actie"`
+		} `json:"berichtstroom"`
+	} `json:"routeringgegevens"`
+	Referentiegegevens struct {
+		ConversatieID string `json:"conversatieId"`
+		TraceerID     string `json:"traceerId"`
+	} `json:"referentiegegevens"`
+}
+
+type relatie struct {
+	Rol  string `json:"rol"`
+	Code string `json:"code,omitempty"`
+}
+
+// restRequest is VSP REST push: multipart with berichtMetadata (JSON) and
+// payload (the message bytes).
+func (p *Pusher) restRequest(ctx context.Context, ep Endpoint, e store.Entry, body []byte) (*http.Request, error) {
+	var md restMetadata
+	md.Routeringgegevens.Afzender = relatie{Rol: "Gemeente", Code: e.Sender}
+	md.Routeringgegevens.Geadresseerden = []relatie{{Rol: "Zorgaanbieder", Code: e.Recipient}}
+	md.Routeringgegevens.Berichtstroom.Berichttype = e.Soort
+	md.Routeringgegevens.Berichtstroom.Berichtversie = 3
+	md.Routeringgegevens.Berichtstroom.Berichtsubversie = 2
+	md.Routeringgegevens.Berichtstroom.Actie = "Indienen"
+	md.Referentiegegevens.TraceerID = stuf.RefFor(e.ID.String())
+	md.Referentiegegevens.ConversatieID = md.Referentiegegevens.TraceerID
+	var buf bytes.Buffer
+	mw := multipart.NewWriter(&buf)
+	h := textproto.MIMEHeader{}
+	h.Set("Content-Disposition", `form-data; name="berichtMetadata"`)
+	h.Set("Content-Type", "application/json")
+	part, err := mw.CreatePart(h)
+	if err != nil {
+		return nil, fmt.Errorf("building multipart: %w", err)
+	}
+	if err := json.NewEncoder(part).Encode(md); err != nil {
+		return nil, fmt.Errorf("encoding berichtMetadata: %w", err)
+	}
+	h = textproto.MIMEHeader{}
+	h.Set("Content-Disposition", `form-data; name="payload"; filename="`+e.Soort+`.xml"`)
+	h.Set("Content-Type", "application/octet-stream")
+	if part, err = mw.CreatePart(h); err != nil {
+		return nil, fmt.Errorf("building multipart: %w", err)
+	}
+	part.Write(body)
+	if err := mw.Close(); err != nil {
+		return nil, fmt.Errorf("building multipart: %w", err)
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, ep.URL, &buf)
+	if err != nil {
+		return nil, fmt.Errorf("building request: %w", err)
+	}
+	req.Header.Set("Content-Type", mw.FormDataContentType())
+	return req, nil
+}
