@@ -3,8 +3,8 @@ package stuf
 import (
 	"bytes"
 	"crypto/sha256"
-	"errors"
 	"encoding/xml"
+	"errors"
 	"fmt"
 	"time"
 )
