@@ -1,0 +1,275 @@
+package jetstream
+
+import (
+	"context"
+	"errors"
+	"math/rand/v2"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/nats-io/nats.go"
+
+	"github.com/knooppunt/knooppunt/store"
+)
+
+// Limits of one atomic batch: the server refuses more than 1,000 messages;
+// the byte bound keeps a batch of large messages reasonable.
+const (
+	maxBatchMsgs  = 1000
+	maxBatchBytes = 16 << 20
+	maxBatchOps   = 512
+	// chunkSize is the largest piece of a message body one stream message
+	// carries; servers need max_payload above it (the default 1 MB is).
+	chunkSize = 512 << 10
+	// tombstoneTTL is how long an emptied state subject keeps its
+	// tombstone before the server removes it.
+	tombstoneTTL = "30s"
+	// maxAttempts bounds the retries of an operation that keeps losing
+	// compare-and-set races.
+	maxAttempts = 50
+)
+
+// op is one write operation: build turns it into stream messages inside
+// the committer (which hands out ids), and the committer reports the
+// batch's outcome in err.
+type op struct {
+	build func(b *builder)
+	b     builder
+	err   error
+	done  chan struct{}
+	// carried marks an op that was pushed out of an earlier group.
+	carried bool
+}
+
+// builder collects the messages of one op.
+type builder struct {
+	s     *Store
+	now   time.Time
+	msgs  []*nats.Msg
+	state []string // state subjects written: no two ops in a batch share one
+	size  int
+}
+
+func (b *builder) newID() store.ID { return b.s.ids.next(b.now) }
+
+// set writes the current value of a state subject. expect >= 0 makes it a
+// compare-and-set against the subject's last sequence (0: absent).
+func (b *builder) set(subject string, data []byte, expect int64) {
+	h := nats.Header{"Nats-Rollup": []string{"sub"}}
+	if expect >= 0 {
+		h.Set("Nats-Expected-Last-Subject-Sequence", strconv.FormatInt(expect, 10))
+	}
+	b.state = append(b.state, subject)
+	b.add1(&nats.Msg{Subject: subject, Header: h, Data: data})
+}
+
+// clear replaces a state subject's value with a tombstone that expires.
+func (b *builder) clear(subject string, expect int64) {
+	h := nats.Header{"Nats-Rollup": []string{"sub"}, "Nats-TTL": []string{tombstoneTTL}}
+	if expect >= 0 {
+		h.Set("Nats-Expected-Last-Subject-Sequence", strconv.FormatInt(expect, 10))
+	}
+	b.state = append(b.state, subject)
+	b.add1(&nats.Msg{Subject: subject, Header: h})
+}
+
+// add appends to a log subject.
+func (b *builder) add(subject string, data []byte) {
+	b.add1(&nats.Msg{Subject: subject, Data: data})
+}
+
+func (b *builder) add1(m *nats.Msg) {
+	b.size += len(m.Subject) + len(m.Data) + 64
+	b.msgs = append(b.msgs, m)
+}
+
+func (b *builder) event(id store.ID, st store.State, ref store.ID) {
+	e := eventRec{State: st, At: b.now.UnixNano()}
+	if !ref.IsZero() {
+		e.Ref = &ref
+	}
+	b.add(b.s.sub.events(id), encode(e))
+}
+
+// submit hands build to the committer and waits for the batch that carries
+// it. Once accepted, the op is not abandoned for ctx: an error means the
+// batch failed (for a lost compare-and-set, errConflict), success that it
+// is stored.
+func (s *Store) submit(ctx context.Context, build func(b *builder)) error {
+	if err := s.enter(); err != nil {
+		return err
+	}
+	o := &op{build: build, done: make(chan struct{})}
+	select {
+	case s.ops <- o:
+	case <-s.quit:
+		s.leave()
+		return store.ErrClosed
+	case <-ctx.Done():
+		s.leave()
+		return ctx.Err()
+	}
+	s.leave()
+	<-o.done
+	return o.err
+}
+
+// group is one batch being assembled.
+type group struct {
+	ops   []*op
+	state map[string]bool
+	msgs  int
+	size  int
+}
+
+// add builds o into g unless it touches a state subject g already
+// touches or would overfill g.
+func (s *Store) add(g *group, o *op) bool {
+	o.b = builder{s: s, now: s.cfg.Now().UTC()}
+	o.build(&o.b)
+	if len(g.ops) > 0 && (g.msgs+len(o.b.msgs) > maxBatchMsgs || g.size+o.b.size > maxBatchBytes) {
+		return false
+	}
+	for _, subj := range o.b.state {
+		if g.state[subj] {
+			return false
+		}
+	}
+	for _, subj := range o.b.state {
+		g.state[subj] = true
+	}
+	g.ops = append(g.ops, o)
+	g.msgs += len(o.b.msgs)
+	g.size += o.b.size
+	return true
+}
+
+// commitLoop is the committer goroutine: it packs waiting ops into groups
+// and publishes up to MaxInflight groups at a time.
+func (s *Store) commitLoop() {
+	defer s.wg.Done()
+	var inflight sync.WaitGroup
+	sem := make(chan struct{}, s.cfg.MaxInflight)
+	var carry []*op
+	for {
+		g := &group{state: map[string]bool{}}
+		var next []*op
+		for _, o := range carry {
+			if len(g.ops) >= s.cfg.CommitBatch || !s.add(g, o) {
+				next = append(next, o)
+			}
+		}
+		carry = next
+		if len(g.ops) == 0 {
+			select {
+			case o := <-s.ops:
+				s.add(g, o)
+			case <-s.stop:
+				inflight.Wait()
+				s.drain(carry)
+				return
+			}
+		}
+	fill:
+		for len(g.ops) < s.cfg.CommitBatch {
+			select {
+			case o := <-s.ops:
+				if !s.add(g, o) {
+					o.carried = true
+					carry = append(carry, o)
+				}
+			default:
+				break fill
+			}
+		}
+		carried := false
+		for _, o := range g.ops {
+			carried = carried || o.carried
+		}
+		if carried {
+			// It lost its place to an op on the same subject: let that
+			// one land first, or its compare-and-set fails for nothing.
+			inflight.Wait()
+		}
+		sem <- struct{}{}
+		inflight.Add(1)
+		go func() {
+			defer func() { <-sem; inflight.Done() }()
+			s.commit(g)
+		}()
+	}
+}
+
+// drain fails the ops left at Close. No sender can add one: Close closes
+// stop only after fencing them out.
+func (s *Store) drain(carry []*op) {
+	for _, o := range carry {
+		o.err = store.ErrClosed
+		close(o.done)
+	}
+	for {
+		select {
+		case o := <-s.ops:
+			o.err = store.ErrClosed
+			close(o.done)
+		default:
+			return
+		}
+	}
+}
+
+// commit publishes a group and releases its callers.
+func (s *Store) commit(g *group) {
+	defer func() {
+		for _, o := range g.ops {
+			close(o.done)
+		}
+	}()
+	msgs := make([]*nats.Msg, 0, g.msgs)
+	for _, o := range g.ops {
+		msgs = append(msgs, o.b.msgs...)
+	}
+	_, err := s.publishBatch(context.Background(), msgs)
+	if err == nil {
+		s.stats.commits.Add(1)
+		return
+	}
+	if !errors.Is(err, errConflict) || len(g.ops) == 1 {
+		if !errors.Is(err, errConflict) {
+			s.log.Warn().Err(err).Int("operations", len(g.ops)).Msg("batch failed")
+		}
+		for _, o := range g.ops {
+			o.err = err
+		}
+		return
+	}
+	// One op lost a race; find it by committing each alone.
+	for _, o := range g.ops {
+		if _, o.err = s.publishBatch(context.Background(), o.b.msgs); o.err == nil {
+			s.stats.commits.Add(1)
+		}
+	}
+}
+
+// retry runs fn until it does not lose a compare-and-set race, backing
+// off a little more each time.
+func (s *Store) retry(ctx context.Context, fn func() error) error {
+	for attempt := 1; ; attempt++ {
+		err := fn()
+		if !errors.Is(err, errConflict) || attempt == maxAttempts {
+			return err
+		}
+		d := time.Duration(rand.Int64N(int64(attempt)*int64(time.Millisecond))) + 100*time.Microsecond
+		t := time.NewTimer(d)
+		select {
+		case <-t.C:
+		case <-ctx.Done():
+			t.Stop()
+			return ctx.Err()
+		case <-s.quit:
+			t.Stop()
+			return store.ErrClosed
+		}
+	}
+}

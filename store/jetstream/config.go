@@ -1,0 +1,158 @@
+package jetstream
+
+import (
+	"errors"
+	"fmt"
+	"regexp"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/rs/zerolog"
+
+	"github.com/knooppunt/knooppunt/store"
+)
+
+// Config configures a JetStream store. The zero value of every field but
+// URL (or Conn) means its default; Open copies the Config.
+type Config struct {
+	// URL lists the cluster's servers, comma-separated, e.g.
+	// "nats://10.0.0.1:4222,nats://10.0.0.2:4222". Required unless Conn is
+	// set.
+	URL string
+	// Conn, if set, is used instead of dialling URL; Close leaves it open.
+	Conn *nats.Conn
+	// Options are extra connection options (credentials, TLS) used when
+	// dialling URL.
+	Options []nats.Option
+	// Stream is the name of the JetStream stream that holds everything.
+	// Default "KNOOPPUNT".
+	Stream string
+	// Subject is the subject prefix of the stream, one token. Default "kp".
+	Subject string
+	// Replicas is the stream's replication factor when Open creates it:
+	// 3 in a cluster (the default), 1 for a single server.
+	Replicas int
+
+	// Logger receives the store's log lines. Default: a disabled logger.
+	Logger zerolog.Logger
+	// Now is the clock. Default: time.Now.
+	Now func() time.Time
+
+	// VisibilityTimeout, MaxDeliveries, PayloadRetention and
+	// MetadataRetention mean what they mean for the Pebble store
+	// (store.Config), with the same defaults.
+	VisibilityTimeout time.Duration
+	MaxDeliveries     int
+	PayloadRetention  time.Duration
+	MetadataRetention time.Duration
+	// JanitorInterval is how often retention runs. Default 1 minute. Every
+	// node runs it; cursors with compare-and-set keep passes from
+	// repeating each other's work.
+	JanitorInterval time.Duration
+
+	// CommitBatch is the most operations one atomic batch carries.
+	// Default 128.
+	CommitBatch int
+	// MaxInflight is how many atomic batches one client keeps in flight.
+	// Default 4.
+	MaxInflight int
+	// RequestTimeout bounds one request to the cluster. Default 10 s.
+	RequestTimeout time.Duration
+}
+
+// Defaults of Config.
+const (
+	DefaultStream         = "KNOOPPUNT"
+	DefaultSubject        = "kp"
+	DefaultReplicas       = 3
+	DefaultCommitBatch    = 128
+	DefaultMaxInflight    = 4
+	DefaultRequestTimeout = 10 * time.Second
+)
+
+var tokenRE = regexp.MustCompile(`^[A-Za-z0-9_-]{1,32}$`)
+
+func (c Config) withDefaults() Config {
+	if c.Stream == "" {
+		c.Stream = DefaultStream
+	}
+	if c.Subject == "" {
+		c.Subject = DefaultSubject
+	}
+	if c.Replicas == 0 {
+		c.Replicas = DefaultReplicas
+	}
+	if c.Now == nil {
+		c.Now = time.Now
+	}
+	if c.VisibilityTimeout == 0 {
+		c.VisibilityTimeout = store.DefaultVisibilityTimeout
+	}
+	if c.MaxDeliveries == 0 {
+		c.MaxDeliveries = store.DefaultMaxDeliveries
+	}
+	if c.PayloadRetention == 0 {
+		c.PayloadRetention = store.DefaultPayloadRetention
+	}
+	if c.MetadataRetention == 0 {
+		c.MetadataRetention = store.DefaultMetadataRetention
+	}
+	if c.JanitorInterval == 0 {
+		c.JanitorInterval = store.DefaultJanitorInterval
+	}
+	if c.CommitBatch == 0 {
+		c.CommitBatch = DefaultCommitBatch
+	}
+	if c.MaxInflight == 0 {
+		c.MaxInflight = DefaultMaxInflight
+	}
+	if c.RequestTimeout == 0 {
+		c.RequestTimeout = DefaultRequestTimeout
+	}
+	return c
+}
+
+// Validate reports every problem of c (after defaults) at once.
+func (c Config) Validate() error {
+	var errs []error
+	if c.URL == "" && c.Conn == nil {
+		errs = append(errs, errors.New("URL or Conn is required"))
+	}
+	if !tokenRE.MatchString(c.Stream) {
+		errs = append(errs, fmt.Errorf("Stream %q is not a stream name (letters, digits, _ and -)", c.Stream))
+	}
+	if !tokenRE.MatchString(c.Subject) {
+		errs = append(errs, fmt.Errorf("Subject %q is not one subject token (letters, digits, _ and -)", c.Subject))
+	}
+	if c.Replicas < 1 || c.Replicas > 5 {
+		errs = append(errs, fmt.Errorf("Replicas %d is outside 1..5", c.Replicas))
+	}
+	if c.VisibilityTimeout < 0 {
+		errs = append(errs, fmt.Errorf("VisibilityTimeout %s is negative", c.VisibilityTimeout))
+	}
+	if c.MaxDeliveries < 0 || c.MaxDeliveries > 1000 {
+		errs = append(errs, fmt.Errorf("MaxDeliveries %d is outside 1..1000", c.MaxDeliveries))
+	}
+	if c.PayloadRetention < 0 || c.MetadataRetention < 0 {
+		errs = append(errs, errors.New("retention is negative"))
+	}
+	if c.PayloadRetention > c.MetadataRetention {
+		errs = append(errs, fmt.Errorf("PayloadRetention %s exceeds MetadataRetention %s", c.PayloadRetention, c.MetadataRetention))
+	}
+	if c.JanitorInterval < 0 {
+		errs = append(errs, fmt.Errorf("JanitorInterval %s is negative", c.JanitorInterval))
+	}
+	if c.CommitBatch < 1 || c.CommitBatch > maxBatchOps {
+		errs = append(errs, fmt.Errorf("CommitBatch %d is outside 1..%d", c.CommitBatch, maxBatchOps))
+	}
+	if c.MaxInflight < 1 || c.MaxInflight > 32 {
+		errs = append(errs, fmt.Errorf("MaxInflight %d is outside 1..32", c.MaxInflight))
+	}
+	if c.RequestTimeout < 0 {
+		errs = append(errs, fmt.Errorf("RequestTimeout %s is negative", c.RequestTimeout))
+	}
+	if err := errors.Join(errs...); err != nil {
+		return fmt.Errorf("jetstream store config: %w: %w", store.ErrInvalid, err)
+	}
+	return nil
+}

@@ -1,0 +1,301 @@
+// Package jetstream is the store.Store on a NATS JetStream cluster: the
+// scale-out and high-availability backend beside the embedded Pebble
+// store. Knooppunt nodes keep no state of their own; several serve one
+// cluster behind any load balancer, and dedup, leases and retour
+// correlation hold across them.
+//
+// # Design
+//
+// Everything lives in one stream (Config.Stream), on the subjects listed
+// in record.go, so that one atomic batch publish (stream setting
+// AllowAtomicPublish) writes a message, its mailbox entry, its dedup key
+// and its history together: after any crash a message is wholly present or
+// absent. Exclusivity comes from compare-and-set: a write that depends on
+// what it read carries the expected last sequence of that subject, and the
+// stream leader refuses it if another node wrote in between; the loser
+// re-reads and retries. So a dedup key is claimed once in the cluster, a
+// lease is taken once, and a confirmation is recorded once.
+//
+// Leases, deliveries and retention use the store's clock (Config.Now), not
+// JetStream consumers: there are no durable consumers at all, so a node or
+// a poller that disappears leaves nothing behind, and the 100 ms window in
+// which JetStream's consumer acknowledgements are not yet persisted plays
+// no part: a confirmation is an ordinary synced write.
+//
+// # Write path
+//
+// Writes (Put, List, Ack, Release) are prepared by their callers (reads
+// and checks) and handed to one committer goroutine, which packs up to
+// CommitBatch of them into one atomic batch (at most 1,000 messages) and
+// keeps up to MaxInflight batches in flight. One batch costs one
+// replicated, synced commit, whatever the number of operations in it.
+// Operations touching the same state subject never share a batch. If a
+// batch loses a compare-and-set, its operations are retried one by one so
+// that only the loser fails.
+//
+// # Durability
+//
+// A write is reported only after the stream leader acknowledged the
+// commit, which with Replicas 3 means a quorum stored it. The servers must
+// run with sync_interval: always (server.Options.SyncAlways); without it
+// JetStream acknowledges writes that sit in the page cache. See
+// docs/operations.md.
+package jetstream
+
+import (
+	"context"
+	"crypto/rand"
+	"errors"
+	"fmt"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	js "github.com/nats-io/nats.go/jetstream"
+	"github.com/rs/zerolog"
+
+	"github.com/knooppunt/knooppunt/store"
+)
+
+// Store is the store.Store on JetStream. Create it with Open.
+type Store struct {
+	cfg    Config
+	nc     *nats.Conn
+	ownsNC bool
+	js     js.JetStream
+	stream js.Stream
+	sub    subjects
+	log    zerolog.Logger
+
+	ops  chan *op
+	quit chan struct{} // closed first by Close: no new ops
+	stop chan struct{} // closed once no sender can be in flight
+	mu   sync.RWMutex // callers hold it shared; Close takes it
+	// closed is set under mu by Close.
+	closed    bool
+	closeOnce sync.Once
+	wg        sync.WaitGroup
+
+	// partyLocks serialise this node's Lists of one mailbox, so that its
+	// own pollers do not fight over the same leases; other nodes are held
+	// off by compare-and-set.
+	partyLocks [64]sync.Mutex
+
+	ids   idGen // committer goroutine only
+	stats stats
+}
+
+var _ store.Store = (*Store)(nil)
+
+// Open connects to the cluster, creates the stream if it is absent (with
+// cfg.Replicas) and checks its settings if it exists. Pending and
+// quarantined counts are read from the stream.
+func Open(ctx context.Context, cfg Config) (*Store, error) {
+	cfg = cfg.withDefaults()
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	s := &Store{
+		cfg:  cfg,
+		sub:  subjects{p: cfg.Subject},
+		log:  cfg.Logger.With().Str("component", "store").Str("backend", "jetstream").Logger(),
+		ops:  make(chan *op, 4*cfg.CommitBatch),
+		quit: make(chan struct{}),
+		stop: make(chan struct{}),
+	}
+	s.ids.rand = func(b []byte) { _, _ = rand.Read(b) }
+	if cfg.Conn != nil {
+		s.nc = cfg.Conn
+	} else {
+		opts := append([]nats.Option{
+			nats.Name("knooppunt-store"),
+			nats.MaxReconnects(-1),
+			nats.ReconnectWait(250 * time.Millisecond),
+			nats.RetryOnFailedConnect(false),
+		}, cfg.Options...)
+		nc, err := nats.Connect(cfg.URL, opts...)
+		if err != nil {
+			return nil, fmt.Errorf("opening jetstream store: connecting: %w", err)
+		}
+		s.nc, s.ownsNC = nc, true
+	}
+	if err := s.setup(ctx); err != nil {
+		if s.ownsNC {
+			s.nc.Close()
+		}
+		return nil, fmt.Errorf("opening jetstream store: %w", err)
+	}
+	s.wg.Add(2)
+	go s.commitLoop()
+	go s.janitorLoop()
+	st := s.stats.snapshot()
+	s.log.Info().Str("stream", cfg.Stream).Int64("pending", st.Pending).Int64("quarantined", st.Quarantined).Msg("store opened")
+	return s, nil
+}
+
+// streamConfig is the stream the store needs.
+func (s *Store) streamConfig() js.StreamConfig {
+	return js.StreamConfig{
+		Name:               s.cfg.Stream,
+		Description:        "knooppunt message store",
+		Subjects:           []string{s.sub.all()},
+		Storage:            js.FileStorage,
+		Retention:          js.LimitsPolicy,
+		Replicas:           s.cfg.Replicas,
+		MaxMsgsPerSubject:  -1,
+		Discard:            js.DiscardNew,
+		Duplicates:         time.Second, // the store dedups by key, not by Nats-Msg-Id
+		AllowRollup:        true,
+		AllowDirect:        true,
+		AllowMsgTTL:        true,
+		AllowAtomicPublish: true,
+	}
+}
+
+func (s *Store) setup(ctx context.Context) error {
+	j, err := js.New(s.nc)
+	if err != nil {
+		return err
+	}
+	s.js = j
+	want := s.streamConfig()
+	cctx, cancel := s.reqCtx(ctx)
+	defer cancel()
+	st, err := j.Stream(cctx, s.cfg.Stream)
+	switch {
+	case errors.Is(err, js.ErrStreamNotFound):
+		st, err = j.CreateStream(cctx, want)
+		if err != nil {
+			return fmt.Errorf("creating stream %s: %w", s.cfg.Stream, err)
+		}
+	case err != nil:
+		return fmt.Errorf("finding stream %s: %w", s.cfg.Stream, err)
+	default:
+		c := st.CachedInfo().Config
+		if !c.AllowAtomicPublish || !c.AllowRollup || !c.AllowDirect || !c.AllowMsgTTL || c.DenyPurge ||
+			len(c.Subjects) != 1 || c.Subjects[0] != want.Subjects[0] {
+			return fmt.Errorf("stream %s exists with other settings than this store needs: %w", s.cfg.Stream, store.ErrForeignDir)
+		}
+	}
+	s.stream = st
+	// Ids must keep increasing across restarts: start above the newest.
+	last, ok, err := s.lastLeader(ctx, s.sub.allMeta())
+	if err != nil {
+		return err
+	}
+	if ok {
+		if id, err := idFromSubject(last.subject); err == nil {
+			s.ids.last = id
+		}
+	}
+	return s.recount(ctx)
+}
+
+// recount sets the pending and quarantined gauges from the stream.
+func (s *Store) recount(ctx context.Context) error {
+	var pending, quarantined int64
+	err := s.scan(ctx, s.sub.allMailboxes(), 0, func(m stored) (bool, error) {
+		if len(m.data) > 0 {
+			pending++
+		}
+		return true, nil
+	})
+	if err != nil {
+		return err
+	}
+	err = s.scan(ctx, s.sub.allQuarantine(), 0, func(m stored) (bool, error) {
+		if len(m.data) > 0 {
+			quarantined++
+		}
+		return true, nil
+	})
+	if err != nil {
+		return err
+	}
+	s.stats.pending.Store(pending)
+	s.stats.quarantined.Store(quarantined)
+	return nil
+}
+
+// enter admits a call unless the store is closed.
+func (s *Store) enter() error {
+	s.mu.RLock()
+	if s.closed {
+		s.mu.RUnlock()
+		return store.ErrClosed
+	}
+	return nil
+}
+
+func (s *Store) leave() { s.mu.RUnlock() }
+
+// Close stops the janitor, fails operations not yet in a batch with
+// store.ErrClosed, waits for batches in flight and closes the connection
+// if Open made it. Later calls return nil.
+func (s *Store) Close() error {
+	s.closeOnce.Do(func() {
+		close(s.quit)
+		s.mu.Lock() // waits for admitted callers to leave
+		s.closed = true
+		s.mu.Unlock()
+		close(s.stop)
+		s.wg.Wait()
+		if s.ownsNC {
+			s.nc.Close()
+		}
+		s.log.Info().Msg("store closed")
+	})
+	return nil
+}
+
+// Stats returns the counters. Pending and Quarantined are counted from the
+// stream at Open and at each janitor pass, and follow this node's own
+// writes in between; with several nodes they lag others' writes by up to
+// one JanitorInterval.
+func (s *Store) Stats() store.Stats { return s.stats.snapshot() }
+
+type stats struct {
+	pending, quarantined        atomic.Int64
+	puts, duplicates, conflicts atomic.Int64
+	deliveries, acks, commits   atomic.Int64
+	expired, purged             atomic.Int64
+}
+
+func (s *stats) snapshot() store.Stats {
+	return store.Stats{
+		Pending: s.pending.Load(), Quarantined: s.quarantined.Load(),
+		Puts: s.puts.Load(), Duplicates: s.duplicates.Load(), Conflicts: s.conflicts.Load(),
+		Deliveries: s.deliveries.Load(), Acks: s.acks.Load(), Commits: s.commits.Load(),
+		Expired: s.expired.Load(), Purged: s.purged.Load(),
+	}
+}
+
+// idGen hands out strictly increasing ids (see store.ID). Only the
+// committer goroutine uses it.
+type idGen struct {
+	last store.ID
+	rand func([]byte)
+}
+
+func (g *idGen) next(now time.Time) store.ID {
+	ms := uint64(now.UnixMilli())
+	l := g.last
+	lastMS := uint64(l[0])<<40 | uint64(l[1])<<32 | uint64(l[2])<<24 | uint64(l[3])<<16 | uint64(l[4])<<8 | uint64(l[5])
+	var id store.ID
+	if ms > lastMS {
+		id[0], id[1], id[2], id[3], id[4], id[5] = byte(ms>>40), byte(ms>>32), byte(ms>>24), byte(ms>>16), byte(ms>>8), byte(ms)
+		g.rand(id[6:])
+		id[6] &= 0x7f
+	} else {
+		id = g.last
+		for i := len(id) - 1; i >= 0; i-- {
+			id[i]++
+			if id[i] != 0 {
+				break
+			}
+		}
+	}
+	g.last = id
+	return id
+}

@@ -1,0 +1,147 @@
+package jetstream_test
+
+import (
+	"context"
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/knooppunt/knooppunt/store"
+	"github.com/knooppunt/knooppunt/store/jetstream"
+	"github.com/knooppunt/knooppunt/store/jetstream/natstest"
+	"github.com/knooppunt/knooppunt/store/storetest"
+)
+
+// open runs the contract against one embedded server per test, R1.
+func open(t *testing.T, o storetest.Options) store.Store {
+	t.Helper()
+	srv := natstest.Start(t)
+	s, err := jetstream.Open(context.Background(), jetstream.Config{
+		URL: srv.ClientURL(), Replicas: 1, Now: o.Now,
+		VisibilityTimeout: o.VisibilityTimeout, MaxDeliveries: o.MaxDeliveries,
+		PayloadRetention: o.PayloadRetention, MetadataRetention: o.MetadataRetention,
+		JanitorInterval: time.Hour,
+	})
+	require.NoError(t, err)
+	t.Cleanup(func() { require.NoError(t, s.Close()) })
+	return s
+}
+
+func TestContract(t *testing.T) {
+	storetest.Run(t, open)
+}
+
+func TestConfigValidate(t *testing.T) {
+	cases := []struct {
+		name string
+		cfg  jetstream.Config
+		ok   bool
+	}{
+		{"url", jetstream.Config{URL: "nats://127.0.0.1:4222"}, true},
+		{"no url", jetstream.Config{}, false},
+		{"stream with dot", jetstream.Config{URL: "x", Stream: "a.b"}, false},
+		{"subject with wildcard", jetstream.Config{URL: "x", Subject: "kp>"}, false},
+		{"replicas", jetstream.Config{URL: "x", Replicas: 7}, false},
+		{"retention order", jetstream.Config{URL: "x", PayloadRetention: 2 * time.Hour, MetadataRetention: time.Hour}, false},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := jetstream.Open(context.Background(), tc.cfg)
+			if tc.ok {
+				// Valid, but nothing listens: the dial fails, not validation.
+				require.Error(t, err)
+				assert.NotErrorIs(t, err, store.ErrInvalid)
+				return
+			}
+			assert.ErrorIs(t, err, store.ErrInvalid)
+		})
+	}
+}
+
+// TestSharedAcrossClients runs two store clients on one stream: what one
+// stores the other finds, dedup holds across them, and a lease taken by
+// one hides the message from the other.
+func TestSharedAcrossClients(t *testing.T) {
+	ctx := context.Background()
+	srv := natstest.Start(t)
+	clock := storetest.NewClock(time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC))
+	openC := func() *jetstream.Store {
+		s, err := jetstream.Open(ctx, jetstream.Config{URL: srv.ClientURL(), Replicas: 1, Now: clock.Now, VisibilityTimeout: time.Minute})
+		require.NoError(t, err)
+		t.Cleanup(func() { _ = s.Close() })
+		return s
+	}
+	a, b := openC(), openC()
+	r, err := a.Put(ctx, storetest.Msg("12345678", "0363", "WMO315", "X", "1"))
+	require.NoError(t, err)
+	r2, err := b.Put(ctx, storetest.Msg("12345678", "0363", "WMO315", "X", "1"))
+	require.NoError(t, err)
+	assert.Equal(t, store.Receipt{ID: r.ID, Duplicate: true}, r2)
+	_, err = b.Put(ctx, storetest.Msg("12345678", "0363", "WMO315", "X", "2"))
+	assert.ErrorIs(t, err, store.ErrDuplicate)
+
+	l, err := b.List(ctx, "0363", 10)
+	require.NoError(t, err)
+	require.Len(t, l, 1)
+	l2, err := a.List(ctx, "0363", 10)
+	require.NoError(t, err)
+	assert.Empty(t, l2, "leased by the other client")
+	require.NoError(t, a.Ack(ctx, "0363", r.ID), "any node confirms")
+	clock.Advance(2 * time.Minute)
+	l3, err := b.List(ctx, "0363", 10)
+	require.NoError(t, err)
+	assert.Empty(t, l3)
+
+	// A new client counts what is pending and hands out ids above the old.
+	r3, err := a.Put(ctx, storetest.Msg("12345678", "0363", "WMO315", "Y", ""))
+	require.NoError(t, err)
+	c := openC()
+	assert.Equal(t, int64(1), c.Stats().Pending)
+	r4, err := c.Put(ctx, storetest.Msg("12345678", "0363", "WMO315", "Z", ""))
+	require.NoError(t, err)
+	assert.Positive(t, compare(r4.ID, r3.ID), "ids increase across clients on a frozen clock")
+}
+
+func compare(a, b store.ID) int {
+	for i := range a {
+		if a[i] != b[i] {
+			return int(a[i]) - int(b[i])
+		}
+	}
+	return 0
+}
+
+// TestLargeBody stores a message larger than a stream message may be.
+func TestLargeBody(t *testing.T) {
+	ctx := context.Background()
+	s := open(t, storetest.Options{})
+	body := make([]byte, 3<<20+17)
+	for i := range body {
+		body[i] = byte(i * 7)
+	}
+	m := storetest.Msg("12345678", "0363", "WMO315", "BIG", "")
+	m.Body = body
+	r, err := s.Put(ctx, m)
+	require.NoError(t, err)
+	got, err := s.Get(ctx, "0363", r.ID)
+	require.NoError(t, err)
+	assert.Equal(t, body, got)
+}
+
+// TestForeignStream refuses a stream of the same name with other settings.
+func TestForeignStream(t *testing.T) {
+	srv := natstest.Start(t)
+	nc, err := nats.Connect(srv.ClientURL())
+	require.NoError(t, err)
+	defer nc.Close()
+	_, err = jetstream.Open(context.Background(), jetstream.Config{Conn: nc, Replicas: 1, Subject: "a"})
+	require.NoError(t, err)
+	_, err = jetstream.Open(context.Background(), jetstream.Config{Conn: nc, Replicas: 1, Subject: "b"})
+	assert.ErrorIs(t, err, store.ErrForeignDir)
+}
+
+var _ = fmt.Sprint

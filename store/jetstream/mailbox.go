@@ -1,0 +1,552 @@
+package jetstream
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"errors"
+	"fmt"
+	"hash/maphash"
+	"slices"
+	"strings"
+
+	"github.com/knooppunt/knooppunt/store"
+)
+
+// maxScan bounds the mailbox entries one List reads.
+const maxScan = 10000
+
+func checkField(what, v string, maxLen int) error {
+	switch {
+	case v == "":
+		return fmt.Errorf("%s is empty: %w", what, store.ErrInvalid)
+	case len(v) > maxLen:
+		return fmt.Errorf("%s is %d bytes, at most %d: %w", what, len(v), maxLen, store.ErrInvalid)
+	case strings.IndexByte(v, 0) >= 0:
+		return fmt.Errorf("%s contains NUL: %w", what, store.ErrInvalid)
+	}
+	return nil
+}
+
+func checkLimit(limit int) error {
+	if limit < 1 || limit > store.MaxListLimit {
+		return fmt.Errorf("limit %d outside 1..%d: %w", limit, store.MaxListLimit, store.ErrInvalid)
+	}
+	return nil
+}
+
+// Put stores msg; see store.Store.Put. The dedup key is claimed with
+// compare-and-set in the same atomic batch as the message, so of
+// concurrent Puts of one key on any nodes exactly one stores it.
+func (s *Store) Put(ctx context.Context, msg *store.Message) (store.Receipt, error) {
+	if msg == nil {
+		return store.Receipt{}, fmt.Errorf("storing message: nil: %w", store.ErrInvalid)
+	}
+	for _, f := range []struct {
+		what, v string
+		max     int
+	}{
+		{"soort", msg.Soort, store.MaxFieldLen},
+		{"sender", msg.Sender, store.MaxPartyLen},
+		{"recipient", msg.Recipient, store.MaxPartyLen},
+		{"identificatie", msg.Identificatie, store.MaxFieldLen},
+	} {
+		if err := checkField(f.what, f.v, f.max); err != nil {
+			return store.Receipt{}, fmt.Errorf("storing message: %w", err)
+		}
+	}
+	if len(msg.Body) == 0 {
+		return store.Receipt{}, fmt.Errorf("storing message: empty body: %w", store.ErrInvalid)
+	}
+	if err := s.enter(); err != nil {
+		return store.Receipt{}, err
+	}
+	s.leave()
+	sum := sha256.Sum256(msg.Body)
+	body := bytes.Clone(msg.Body)
+	dsubj := s.sub.dedup(msg.Key())
+	var receipt store.Receipt
+	read := s.last // a replica first; after a lost race, the leader
+	err := s.retry(ctx, func() error {
+		d, found, err := read(ctx, dsubj)
+		read = s.lastFresh
+		if err != nil {
+			return err
+		}
+		if found {
+			var rec dedupRec
+			if err := decode(d.data, &rec, "dedup entry"); err != nil {
+				return err
+			}
+			if !bytes.Equal(rec.SHA256, sum[:]) {
+				s.stats.conflicts.Add(1)
+				return &store.DuplicateError{Key: msg.Key(), Original: rec.ID}
+			}
+			s.stats.duplicates.Add(1)
+			receipt = store.Receipt{ID: rec.ID, Duplicate: true}
+			return nil
+		}
+		var conv store.ID
+		if !msg.Answers.IsZero() {
+			heen, _, err := s.meta(ctx, msg.Answers)
+			if err != nil {
+				return fmt.Errorf("heenbericht %s: %w", msg.Answers, err)
+			}
+			conv = heen.Conversation
+		}
+		err = s.submit(ctx, func(b *builder) {
+			id := b.newID()
+			c := conv
+			if c.IsZero() {
+				c = id
+			}
+			rec := metaRec{
+				Soort: msg.Soort, Sender: msg.Sender, Recipient: msg.Recipient,
+				Identificatie: msg.Identificatie, Received: unixNano(msg.Received),
+				Validated: unixNano(msg.Validated), Stored: b.now.UnixNano(),
+				Size: int64(len(body)), SHA256: sum[:], Conversation: c,
+				Chunks: (len(body) + chunkSize - 1) / chunkSize,
+			}
+			if rec.Received == 0 {
+				rec.Received = rec.Stored
+			}
+			b.set(s.sub.meta(id), encode(rec), -1)
+			for i := 0; i < rec.Chunks; i++ {
+				b.set(s.sub.body(id, i), body[i*chunkSize:min(len(body), (i+1)*chunkSize)], -1)
+			}
+			e := entryRec{Received: rec.Received, Size: rec.Size, Soort: rec.Soort, Sender: rec.Sender}
+			b.set(s.sub.entry(msg.Recipient, id), encode(e), -1)
+			if !msg.Answers.IsZero() {
+				b.add(s.sub.conv(c), []byte(id.String()))
+				b.event(msg.Answers, store.StateRetourReceived, id)
+			}
+			b.set(dsubj, encode(dedupRec{ID: id, SHA256: sum[:]}), 0)
+			receipt = store.Receipt{ID: id}
+		})
+		if err == nil {
+			s.stats.puts.Add(1)
+			s.stats.pending.Add(1)
+		}
+		return err
+	})
+	if err != nil {
+		return store.Receipt{}, fmt.Errorf("storing message: %w", err)
+	}
+	return receipt, nil
+}
+
+// mailboxEntry is an entry read from a mailbox with its sequence.
+type mailboxEntry struct {
+	id  store.ID
+	seq uint64
+	rec entryRec
+}
+
+var partySeed = maphash.MakeSeed()
+
+func (s *Store) lockParty(party string) func() {
+	mu := &s.partyLocks[maphash.String(partySeed, party)%uint64(len(s.partyLocks))]
+	mu.Lock()
+	return mu.Unlock
+}
+
+// List leases and returns visible messages; see store.Store.List. Each
+// lease is a compare-and-set on the entry, so pollers on different nodes
+// never receive the same message within a lease.
+func (s *Store) List(ctx context.Context, party string, limit int) ([]store.Entry, error) {
+	if err := checkField("party", party, store.MaxPartyLen); err != nil {
+		return nil, fmt.Errorf("listing mailbox: %w", err)
+	}
+	if err := checkLimit(limit); err != nil {
+		return nil, fmt.Errorf("listing mailbox: %w", err)
+	}
+	if err := s.enter(); err != nil {
+		return nil, err
+	}
+	s.leave()
+	defer s.lockParty(party)()
+	var out []store.Entry
+	err := s.retry(ctx, func() error {
+		out = out[:0]
+		var all []mailboxEntry
+		err := s.scan(ctx, s.sub.mailbox(party), 0, func(m stored) (bool, error) {
+			if len(m.data) == 0 {
+				return true, nil // tombstone
+			}
+			id, err := idFromSubject(m.subject)
+			if err != nil {
+				return false, fmt.Errorf("mailbox entry: %w", store.ErrCorrupt)
+			}
+			e := mailboxEntry{id: id, seq: m.seq}
+			if err := decode(m.data, &e.rec, "mailbox entry"); err != nil {
+				return false, err
+			}
+			all = append(all, e)
+			return len(all) < maxScan, nil
+		})
+		if err != nil {
+			return err
+		}
+		slices.SortFunc(all, func(a, b mailboxEntry) int { return bytes.Compare(a.id[:], b.id[:]) })
+		now := s.cfg.Now().UTC()
+		var deliver, quarantine []mailboxEntry
+		for _, e := range all {
+			if len(deliver) == limit {
+				break
+			}
+			switch {
+			case e.rec.VisibleAt > now.UnixNano():
+			case e.rec.Deliveries >= s.cfg.MaxDeliveries:
+				quarantine = append(quarantine, e)
+			default:
+				deliver = append(deliver, e)
+			}
+		}
+		if len(deliver)+len(quarantine) == 0 {
+			return nil
+		}
+		err = s.submit(ctx, func(b *builder) {
+			for _, e := range deliver {
+				r := e.rec
+				r.Deliveries++
+				r.VisibleAt = now.Add(s.cfg.VisibilityTimeout).UnixNano()
+				b.set(s.sub.entry(party, e.id), encode(r), int64(e.seq))
+				b.event(e.id, store.StateFetched, store.ID{})
+			}
+			for _, e := range quarantine {
+				r := e.rec
+				r.VisibleAt, r.Recipient = 0, party
+				b.clear(s.sub.entry(party, e.id), int64(e.seq))
+				b.set(s.sub.quarantine(e.id), encode(r), -1)
+				b.event(e.id, store.StateQuarantined, store.ID{})
+			}
+		})
+		if err != nil {
+			return err
+		}
+		for _, e := range deliver {
+			r := e.rec
+			r.Deliveries++
+			out = append(out, r.entry(e.id, party))
+		}
+		s.stats.deliveries.Add(int64(len(deliver)))
+		s.stats.pending.Add(-int64(len(quarantine)))
+		s.stats.quarantined.Add(int64(len(quarantine)))
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("listing mailbox: %w", err)
+	}
+	return out, nil
+}
+
+// Ack confirms a message; see store.Store.Ack. The mailbox entry is
+// cleared with compare-and-set and the confirmation logged for retention
+// in one batch; confirming again finds no entry and succeeds.
+func (s *Store) Ack(ctx context.Context, party string, id store.ID) error {
+	if err := checkField("party", party, store.MaxPartyLen); err != nil {
+		return fmt.Errorf("confirming message: %w", err)
+	}
+	if id.IsZero() {
+		return fmt.Errorf("confirming message: zero id: %w", store.ErrInvalid)
+	}
+	if err := s.enter(); err != nil {
+		return err
+	}
+	s.leave()
+	err := s.retry(ctx, func() error {
+		confirm := func(subject string, seq uint64) error {
+			return s.submit(ctx, func(b *builder) {
+				b.clear(subject, int64(seq))
+				b.event(id, store.StateConfirmed, store.ID{})
+				b.add(s.sub.confirmations(), encode(confirmRec{ID: id, At: b.now.UnixNano()}))
+			})
+		}
+		e, found, err := s.lastFresh(ctx, s.sub.entry(party, id))
+		if err != nil {
+			return err
+		}
+		if found && len(e.data) > 0 {
+			if err := confirm(e.subject, e.seq); err != nil {
+				return err
+			}
+			s.stats.pending.Add(-1)
+			s.stats.acks.Add(1)
+			return nil
+		}
+		x, found, err := s.lastFresh(ctx, s.sub.quarantine(id))
+		if err != nil {
+			return err
+		}
+		if found && len(x.data) > 0 {
+			var r entryRec
+			if err := decode(x.data, &r, "quarantine entry"); err != nil {
+				return err
+			}
+			if r.Recipient != party {
+				return store.ErrNotFound
+			}
+			if err := confirm(x.subject, x.seq); err != nil {
+				return err
+			}
+			s.stats.quarantined.Add(-1)
+			s.stats.acks.Add(1)
+			return nil
+		}
+		// Not pending: confirmed before (idempotent) or unknown.
+		rec, _, err := s.meta(ctx, id)
+		if err != nil {
+			return err
+		}
+		if rec.Recipient != party {
+			return store.ErrNotFound
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("confirming message %s: %w", id, err)
+	}
+	return nil
+}
+
+// Release returns a quarantined message to its mailbox; see
+// store.Store.Release.
+func (s *Store) Release(ctx context.Context, id store.ID) error {
+	if err := s.enter(); err != nil {
+		return err
+	}
+	s.leave()
+	err := s.retry(ctx, func() error {
+		x, found, err := s.lastFresh(ctx, s.sub.quarantine(id))
+		if err != nil {
+			return err
+		}
+		if !found || len(x.data) == 0 {
+			return store.ErrNotFound
+		}
+		var r entryRec
+		if err := decode(x.data, &r, "quarantine entry"); err != nil {
+			return err
+		}
+		party := r.Recipient
+		r.Deliveries, r.VisibleAt, r.Recipient = 0, 0, ""
+		err = s.submit(ctx, func(b *builder) {
+			b.clear(x.subject, int64(x.seq))
+			b.set(s.sub.entry(party, id), encode(r), -1)
+			b.event(id, store.StateReleased, store.ID{})
+		})
+		if err == nil {
+			s.stats.quarantined.Add(-1)
+			s.stats.pending.Add(1)
+		}
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("releasing message %s: %w", id, err)
+	}
+	return nil
+}
+
+// meta reads the base record of id, and its sequence.
+func (s *Store) meta(ctx context.Context, id store.ID) (metaRec, uint64, error) {
+	var rec metaRec
+	m, found, err := s.lastFresh(ctx, s.sub.meta(id))
+	if err != nil {
+		return rec, 0, err
+	}
+	if !found {
+		return rec, 0, store.ErrNotFound
+	}
+	if err := decode(m.data, &rec, "message record"); err != nil {
+		return rec, 0, err
+	}
+	return rec, m.seq, nil
+}
+
+// Get returns a message's bytes to its recipient; see store.Store.Get.
+func (s *Store) Get(ctx context.Context, party string, id store.ID) ([]byte, error) {
+	if err := s.enter(); err != nil {
+		return nil, err
+	}
+	defer s.leave()
+	rec, _, err := s.meta(ctx, id)
+	if err != nil {
+		return nil, fmt.Errorf("reading message %s: %w", id, err)
+	}
+	if rec.Recipient != party {
+		return nil, fmt.Errorf("reading message %s: %w", id, store.ErrNotFound)
+	}
+	body := make([]byte, 0, rec.Size)
+	for i := 0; i < rec.Chunks; i++ {
+		m, found, err := s.lastFresh(ctx, s.sub.body(id, i))
+		if err != nil {
+			return nil, fmt.Errorf("reading message %s: %w", id, err)
+		}
+		if !found {
+			return nil, fmt.Errorf("reading message %s: %w", id, store.ErrExpired)
+		}
+		body = append(body, m.data...)
+	}
+	if int64(len(body)) != rec.Size || sha256.Sum256(body) != [32]byte(rec.SHA256) {
+		return nil, fmt.Errorf("reading message %s: bytes do not match their record: %w", id, store.ErrCorrupt)
+	}
+	return body, nil
+}
+
+// fullMeta reads a message's record and history.
+func (s *Store) fullMeta(ctx context.Context, id store.ID) (*store.Meta, error) {
+	rec, seq, err := s.meta(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	if len(rec.SHA256) != 32 {
+		return nil, fmt.Errorf("message record: checksum: %w", store.ErrCorrupt)
+	}
+	m := &store.Meta{ID: id, Soort: rec.Soort, Sender: rec.Sender, Recipient: rec.Recipient,
+		Identificatie: rec.Identificatie, Received: unixTime(rec.Received), Size: rec.Size,
+		SHA256: [32]byte(rec.SHA256), Conversation: rec.Conversation}
+	m.History = append(m.History, store.Event{State: store.StateReceived, At: m.Received})
+	if rec.Validated != 0 {
+		m.History = append(m.History, store.Event{State: store.StateValidated, At: unixTime(rec.Validated)})
+	}
+	m.History = append(m.History, store.Event{State: store.StateStored, At: unixTime(rec.Stored)})
+	err = s.scan(ctx, s.sub.events(id), seq, func(sm stored) (bool, error) {
+		var e eventRec
+		if err := decode(sm.data, &e, "history event"); err != nil {
+			return false, err
+		}
+		if e.State < store.StateReceived || e.State > store.StateExpired {
+			return false, fmt.Errorf("history event: state %d: %w", e.State, store.ErrCorrupt)
+		}
+		ev := store.Event{State: e.State, At: unixTime(e.At)}
+		if e.Ref != nil {
+			ev.Ref = *e.Ref
+		}
+		m.History = append(m.History, ev)
+		return true, nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	m.State = m.History[len(m.History)-1].State
+	return m, nil
+}
+
+// Meta returns a message's metadata and history; see store.Store.Meta.
+// In a cluster the history is read from any replica and may lag the
+// latest write by milliseconds.
+func (s *Store) Meta(ctx context.Context, id store.ID) (*store.Meta, error) {
+	if err := s.enter(); err != nil {
+		return nil, err
+	}
+	defer s.leave()
+	m, err := s.fullMeta(ctx, id)
+	if err != nil {
+		return nil, fmt.Errorf("reading metadata of %s: %w", id, err)
+	}
+	return m, nil
+}
+
+// Lookup finds a message by dedup key; see store.Store.Lookup.
+func (s *Store) Lookup(ctx context.Context, key store.Key) (*store.Meta, error) {
+	if err := s.enter(); err != nil {
+		return nil, err
+	}
+	defer s.leave()
+	d, found, err := s.lastFresh(ctx, s.sub.dedup(key))
+	if err != nil {
+		return nil, fmt.Errorf("looking up message: %w", err)
+	}
+	if !found {
+		return nil, fmt.Errorf("looking up message: %w", store.ErrNotFound)
+	}
+	var rec dedupRec
+	if err := decode(d.data, &rec, "dedup entry"); err != nil {
+		return nil, fmt.Errorf("looking up message: %w", err)
+	}
+	m, err := s.fullMeta(ctx, rec.ID)
+	if err != nil {
+		return nil, fmt.Errorf("looking up message %s: %w", rec.ID, err)
+	}
+	return m, nil
+}
+
+// Conversation returns a heenbericht and its answers; see
+// store.Store.Conversation.
+func (s *Store) Conversation(ctx context.Context, id store.ID) ([]*store.Meta, error) {
+	if err := s.enter(); err != nil {
+		return nil, err
+	}
+	defer s.leave()
+	m, err := s.fullMeta(ctx, id)
+	if err != nil {
+		return nil, fmt.Errorf("reading conversation of %s: %w", id, err)
+	}
+	root := m
+	if m.Conversation != id {
+		if root, err = s.fullMeta(ctx, m.Conversation); err != nil {
+			return nil, fmt.Errorf("reading conversation of %s: heenbericht %s: %w", id, m.Conversation, err)
+		}
+	}
+	var answers []store.ID
+	err = s.scan(ctx, s.sub.conv(root.ID), 0, func(sm stored) (bool, error) {
+		a, err := store.ParseID(string(sm.data))
+		if err != nil {
+			return false, fmt.Errorf("conversation entry: %w", store.ErrCorrupt)
+		}
+		answers = append(answers, a)
+		return true, nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("reading conversation of %s: %w", id, err)
+	}
+	out := []*store.Meta{root}
+	for _, a := range answers {
+		am, err := s.fullMeta(ctx, a)
+		if errors.Is(err, store.ErrNotFound) {
+			continue // purged by retention
+		} else if err != nil {
+			return nil, fmt.Errorf("reading conversation of %s: %w", id, err)
+		}
+		out = append(out, am)
+	}
+	return out, nil
+}
+
+// Quarantined lists quarantined messages; see store.Store.Quarantined.
+func (s *Store) Quarantined(ctx context.Context, after store.ID, limit int) ([]store.Entry, error) {
+	if err := checkLimit(limit); err != nil {
+		return nil, fmt.Errorf("listing quarantine: %w", err)
+	}
+	if err := s.enter(); err != nil {
+		return nil, err
+	}
+	defer s.leave()
+	var all []store.Entry
+	err := s.scan(ctx, s.sub.allQuarantine(), 0, func(m stored) (bool, error) {
+		if len(m.data) == 0 {
+			return true, nil
+		}
+		id, err := idFromSubject(m.subject)
+		if err != nil {
+			return false, fmt.Errorf("quarantine entry: %w", store.ErrCorrupt)
+		}
+		if bytes.Compare(id[:], after[:]) <= 0 {
+			return true, nil
+		}
+		var r entryRec
+		if err := decode(m.data, &r, "quarantine entry"); err != nil {
+			return false, err
+		}
+		all = append(all, r.entry(id, r.Recipient))
+		return true, nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("listing quarantine: %w", err)
+	}
+	slices.SortFunc(all, func(a, b store.Entry) int { return bytes.Compare(a.ID[:], b.ID[:]) })
+	if len(all) > limit {
+		all = all[:limit]
+	}
+	return all, nil
+}

@@ -1,0 +1,278 @@
+// Package natstest runs NATS JetStream servers in-process for tests: a
+// single server, or a cluster on 127.0.0.1 whose nodes can be killed,
+// restarted and cut off from each other. Every server runs with
+// sync_interval: always, as production must.
+package natstest
+
+import (
+	"fmt"
+	"io"
+	"net"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/nats-io/nats-server/v2/server"
+)
+
+// Start runs one JetStream server with its store in a temporary
+// directory and stops it when the test ends.
+func Start(t testing.TB) *server.Server {
+	t.Helper()
+	opts := baseOptions("n0", t.TempDir(), freePort(t))
+	s := run(t, opts)
+	t.Cleanup(s.Shutdown)
+	return s
+}
+
+func baseOptions(name, dir string, port int) *server.Options {
+	return &server.Options{
+		ServerName:   name,
+		Host:         "127.0.0.1",
+		Port:         port,
+		JetStream:    true,
+		StoreDir:     dir,
+		SyncAlways:   true,
+		SyncInterval: 2 * time.Minute,
+		NoLog:        true,
+		NoSigs:       true,
+		MaxPayload:   8 << 20,
+	}
+}
+
+func run(t testing.TB, opts *server.Options) *server.Server {
+	t.Helper()
+	s, err := server.NewServer(opts)
+	if err != nil {
+		t.Fatalf("starting nats-server %s: %v", opts.ServerName, err)
+	}
+	go s.Start()
+	if !s.ReadyForConnections(10 * time.Second) {
+		s.Shutdown()
+		t.Fatalf("nats-server %s not ready", opts.ServerName)
+	}
+	return s
+}
+
+func freePort(t testing.TB) int {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatalf("finding a free port: %v", err)
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port
+}
+
+// Cluster is a JetStream cluster of in-process servers. Their routes run
+// through proxies, so that a node can be partitioned from the others.
+type Cluster struct {
+	t       testing.TB
+	mu      sync.Mutex
+	opts    []*server.Options
+	servers []*server.Server
+	// proxies[i][j] carries node i's route to node j.
+	proxies [][]*proxy
+}
+
+// StartCluster runs n servers (n >= 3 for R3) and waits until JetStream
+// has a meta leader. Everything stops when the test ends.
+func StartCluster(t testing.TB, n int) *Cluster {
+	t.Helper()
+	c := &Cluster{t: t, servers: make([]*server.Server, n), proxies: make([][]*proxy, n)}
+	clusterPorts := make([]int, n)
+	for i := range n {
+		clusterPorts[i] = freePort(t)
+	}
+	for i := range n {
+		c.proxies[i] = make([]*proxy, n)
+		for j := range n {
+			if i != j {
+				c.proxies[i][j] = newProxy(t, fmt.Sprintf("127.0.0.1:%d", clusterPorts[j]))
+			}
+		}
+	}
+	base := t.TempDir()
+	for i := range n {
+		o := baseOptions(fmt.Sprintf("n%d", i), filepath.Join(base, fmt.Sprintf("n%d", i)), freePort(t))
+		o.Cluster = server.ClusterOpts{Name: "knooppunt-test", Host: "127.0.0.1", Port: clusterPorts[i], NoAdvertise: true, PoolSize: -1}
+		for j := range n {
+			if i != j {
+				o.Routes = append(o.Routes, server.RoutesFromStr("nats://"+c.proxies[i][j].addr())...)
+			}
+		}
+		c.opts = append(c.opts, o)
+	}
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Go(func() { c.servers[i] = run(t, c.opts[i]) })
+	}
+	wg.Wait()
+	t.Cleanup(c.Shutdown)
+	c.WaitForLeader(30 * time.Second)
+	return c
+}
+
+// URL returns the client URLs of all nodes, comma-separated.
+func (c *Cluster) URL() string {
+	var urls []string
+	for _, o := range c.opts {
+		urls = append(urls, fmt.Sprintf("nats://127.0.0.1:%d", o.Port))
+	}
+	return strings.Join(urls, ",")
+}
+
+// NodeURL returns node i's client URL.
+func (c *Cluster) NodeURL(i int) string { return fmt.Sprintf("nats://127.0.0.1:%d", c.opts[i].Port) }
+
+// WaitForLeader waits until a running node knows a JetStream meta leader.
+func (c *Cluster) WaitForLeader(d time.Duration) {
+	c.t.Helper()
+	deadline := time.Now().Add(d)
+	for time.Now().Before(deadline) {
+		c.mu.Lock()
+		for _, s := range c.servers {
+			if s != nil && s.Running() && s.JetStreamIsLeader() {
+				c.mu.Unlock()
+				return
+			}
+		}
+		c.mu.Unlock()
+		time.Sleep(20 * time.Millisecond)
+	}
+	c.t.Fatalf("no JetStream meta leader within %s", d)
+}
+
+// Kill stops node i abruptly (its files stay as they are).
+func (c *Cluster) Kill(i int) {
+	c.mu.Lock()
+	s := c.servers[i]
+	c.servers[i] = nil
+	c.mu.Unlock()
+	if s != nil {
+		s.Shutdown()
+		s.WaitForShutdown()
+	}
+}
+
+// Restart starts node i again on its old ports and files.
+func (c *Cluster) Restart(i int) {
+	c.t.Helper()
+	s := run(c.t, c.opts[i].Clone())
+	c.mu.Lock()
+	c.servers[i] = s
+	c.mu.Unlock()
+}
+
+// Partition cuts node i's routes to and from every other node (client
+// connections stay); Heal restores them.
+func (c *Cluster) Partition(i int) { c.setBlocked(i, true) }
+
+// Heal ends a partition of node i.
+func (c *Cluster) Heal(i int) { c.setBlocked(i, false) }
+
+func (c *Cluster) setBlocked(i int, b bool) {
+	for j := range c.proxies {
+		if i == j {
+			continue
+		}
+		c.proxies[i][j].setBlocked(b)
+		c.proxies[j][i].setBlocked(b)
+	}
+}
+
+// Shutdown stops every node and proxy.
+func (c *Cluster) Shutdown() {
+	for i := range c.servers {
+		c.Kill(i)
+	}
+	for _, row := range c.proxies {
+		for _, p := range row {
+			if p != nil {
+				p.close()
+			}
+		}
+	}
+}
+
+// proxy forwards TCP connections to target unless blocked.
+type proxy struct {
+	l       net.Listener
+	target  string
+	mu      sync.Mutex
+	blocked bool
+	conns   map[net.Conn]bool
+	wg      sync.WaitGroup
+}
+
+func newProxy(t testing.TB, target string) *proxy {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatalf("starting route proxy: %v", err)
+	}
+	p := &proxy{l: l, target: target, conns: map[net.Conn]bool{}}
+	p.wg.Add(1)
+	go p.accept()
+	return p
+}
+
+func (p *proxy) addr() string { return p.l.Addr().String() }
+
+func (p *proxy) accept() {
+	defer p.wg.Done()
+	for {
+		in, err := p.l.Accept()
+		if err != nil {
+			return
+		}
+		p.mu.Lock()
+		blocked := p.blocked
+		p.mu.Unlock()
+		if blocked {
+			_ = in.Close()
+			continue
+		}
+		out, err := net.DialTimeout("tcp", p.target, time.Second)
+		if err != nil {
+			_ = in.Close()
+			continue
+		}
+		p.mu.Lock()
+		p.conns[in], p.conns[out] = true, true
+		p.mu.Unlock()
+		p.wg.Add(2)
+		go p.pipe(in, out)
+		go p.pipe(out, in)
+	}
+}
+
+func (p *proxy) pipe(dst, src net.Conn) {
+	defer p.wg.Done()
+	_, _ = io.Copy(dst, src)
+	_ = dst.Close()
+	_ = src.Close()
+	p.mu.Lock()
+	delete(p.conns, dst)
+	delete(p.conns, src)
+	p.mu.Unlock()
+}
+
+func (p *proxy) setBlocked(b bool) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.blocked = b
+	if b {
+		for c := range p.conns {
+			_ = c.Close()
+		}
+	}
+}
+
+func (p *proxy) close() {
+	_ = p.l.Close()
+	p.setBlocked(true)
+	p.wg.Wait()
+}

@@ -1,0 +1,163 @@
+package jetstream
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/knooppunt/knooppunt/store"
+)
+
+// Subject layout. One stream holds everything under the prefix P (Config.
+// Subject), so that one atomic batch can write a message, its indexes and
+// its history together. "State" subjects hold one current value (each
+// write carries Nats-Rollup: sub and, where two writers can race, an
+// expected last subject sequence); "log" subjects accumulate.
+//
+//	P.m.<id>               state: the base record (meta), written once
+//	P.b.<id>.<n>           state: chunk n of the message bytes (chunkSize each)
+//	P.e.<id>               log: history events after stored
+//	P.q.<party>.<id>       state: mailbox entry with lease and deliveries;
+//	                       an empty value is a tombstone (expires by TTL)
+//	P.x.<id>               state: quarantine entry (with recipient); empty: tombstone
+//	P.d.<hash>             state: dedup key → id and sha256, created with
+//	                       expected sequence 0 (compare-and-set)
+//	P.c.<heen id>          log: ids of the answers of a heenbericht
+//	P.r                    log: confirmations, in order, for retention
+//	P.k.<name>             state: janitor cursors
+//
+// Ids appear in their 26-character text form. Party codes made of
+// letters, digits and '-' appear as they are, others as "_" and hex.
+type subjects struct{ p string }
+
+func (s subjects) meta(id store.ID) string   { return s.p + ".m." + id.String() }
+func (s subjects) body(id store.ID, chunk int) string {
+	return s.p + ".b." + id.String() + "." + strconv.Itoa(chunk)
+}
+func (s subjects) bodies(id store.ID) string { return s.p + ".b." + id.String() + ".*" }
+func (s subjects) events(id store.ID) string { return s.p + ".e." + id.String() }
+func (s subjects) entry(party string, id store.ID) string {
+	return s.p + ".q." + partyToken(party) + "." + id.String()
+}
+func (s subjects) mailbox(party string) string  { return s.p + ".q." + partyToken(party) + ".*" }
+func (s subjects) allMailboxes() string         { return s.p + ".q.>" }
+func (s subjects) quarantine(id store.ID) string { return s.p + ".x." + id.String() }
+func (s subjects) allQuarantine() string        { return s.p + ".x.*" }
+func (s subjects) allMeta() string              { return s.p + ".m.*" }
+func (s subjects) conv(heen store.ID) string    { return s.p + ".c." + heen.String() }
+func (s subjects) confirmations() string        { return s.p + ".r" }
+func (s subjects) cursor(name string) string    { return s.p + ".k." + name }
+func (s subjects) all() string                  { return s.p + ".>" }
+
+func (s subjects) dedup(k store.Key) string {
+	h := sha256.New()
+	h.Write([]byte(k.Sender))
+	h.Write([]byte{0})
+	h.Write([]byte(k.Soort))
+	h.Write([]byte{0})
+	h.Write([]byte(k.Identificatie))
+	return s.p + ".d." + hex.EncodeToString(h.Sum(nil))
+}
+
+// idFromSubject returns the id in the last token of subj.
+func idFromSubject(subj string) (store.ID, error) {
+	return store.ParseID(subj[strings.LastIndexByte(subj, '.')+1:])
+}
+
+func partyToken(party string) string {
+	for i := 0; i < len(party); i++ {
+		c := party[i]
+		if !(c >= '0' && c <= '9' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c == '-') {
+			return "_" + hex.EncodeToString([]byte(party))
+		}
+	}
+	return party
+}
+
+// metaRec is the base record of a message.
+type metaRec struct {
+	Soort         string   `json:"soort"`
+	Sender        string   `json:"from"`
+	Recipient     string   `json:"to"`
+	Identificatie string   `json:"ident"`
+	Received      int64    `json:"received"`
+	Validated     int64    `json:"validated,omitempty"`
+	Stored        int64    `json:"stored"`
+	Size          int64    `json:"size"`
+	SHA256        []byte   `json:"sha256"`
+	Conversation  store.ID `json:"conv"`
+	Chunks        int      `json:"chunks"`
+}
+
+// entryRec is a mailbox entry, or with Recipient a quarantine entry.
+type entryRec struct {
+	VisibleAt  int64  `json:"visible,omitempty"`
+	Deliveries int    `json:"deliveries"`
+	Received   int64  `json:"received"`
+	Size       int64  `json:"size"`
+	Soort      string `json:"soort"`
+	Sender     string `json:"from"`
+	Recipient  string `json:"to,omitempty"`
+}
+
+func (r *entryRec) entry(id store.ID, recipient string) store.Entry {
+	return store.Entry{ID: id, Soort: r.Soort, Sender: r.Sender, Recipient: recipient,
+		Received: unixTime(r.Received), Size: r.Size, Deliveries: r.Deliveries}
+}
+
+// eventRec is one history event.
+type eventRec struct {
+	State store.State `json:"state"`
+	At    int64       `json:"at"`
+	Ref   *store.ID   `json:"ref,omitempty"`
+}
+
+// dedupRec is the value of a dedup key.
+type dedupRec struct {
+	ID     store.ID `json:"id"`
+	SHA256 []byte   `json:"sha256"`
+}
+
+// confirmRec is a confirmation in the retention log.
+type confirmRec struct {
+	ID store.ID `json:"id"`
+	At int64    `json:"at"`
+}
+
+// cursorRec is a janitor cursor: everything in the retention log up to Seq
+// is done.
+type cursorRec struct {
+	Seq uint64 `json:"seq"`
+}
+
+// encode marshals one of the records above; they hold only strings,
+// numbers, byte slices and ids, which always marshal.
+func encode(v any) []byte {
+	b, _ := json.Marshal(v)
+	return b
+}
+
+func decode(b []byte, v any, what string) error {
+	if err := json.Unmarshal(b, v); err != nil {
+		return fmt.Errorf("decoding %s: %w: %w", what, store.ErrCorrupt, err)
+	}
+	return nil
+}
+
+func unixTime(ns int64) time.Time {
+	if ns == 0 {
+		return time.Time{}
+	}
+	return time.Unix(0, ns).UTC()
+}
+
+func unixNano(t time.Time) int64 {
+	if t.IsZero() {
+		return 0
+	}
+	return t.UnixNano()
+}

@@ -1,0 +1,277 @@
+package jetstream
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strconv"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nuid"
+
+	"github.com/knooppunt/knooppunt/store"
+)
+
+// The JetStream wire protocol this package speaks directly: direct gets
+// (also batched, which nats.go does not offer), the leader's message get,
+// and atomic batch publish (no helper in nats.go either).
+
+// Error codes of the JetStream API that the store acts on.
+const (
+	errCodeWrongLastSeq         = 10071 // expected last subject sequence did not match
+	errCodeWrongLastSeqConstant = 10164 // the subject is being written by another batch
+	errCodeMsgNotFound          = 10037
+)
+
+// errConflict means a compare-and-set lost: the caller re-reads and retries.
+var errConflict = errors.New("jetstream store: concurrent update")
+
+// stored is one message read back from the stream.
+type stored struct {
+	subject string
+	seq     uint64
+	data    []byte
+}
+
+// apiError is the error object of a JetStream API response.
+type apiError struct {
+	Code        int    `json:"code"`
+	ErrCode     int    `json:"err_code"`
+	Description string `json:"description"`
+}
+
+func (e *apiError) Error() string {
+	return fmt.Sprintf("jetstream: %s (%d)", e.Description, e.ErrCode)
+}
+
+// last returns the last message of subject, read from any replica (direct
+// get); found is false if the subject holds none. A replica may lag the
+// leader: callers that must see their own writes use lastLeader.
+func (s *Store) last(ctx context.Context, subject string) (stored, bool, error) {
+	ctx, cancel := s.reqCtx(ctx)
+	defer cancel()
+	m, err := s.nc.RequestWithContext(ctx, "$JS.API.DIRECT.GET."+s.cfg.Stream+"."+subject, nil)
+	if err != nil {
+		return stored{}, false, fmt.Errorf("reading %s: %w", s.kind(subject), err)
+	}
+	if len(m.Data) == 0 {
+		switch st := m.Header.Get("Status"); st {
+		case "404":
+			return stored{}, false, nil
+		case "":
+		default:
+			return stored{}, false, fmt.Errorf("reading %s: status %s %s", s.kind(subject), st, m.Header.Get("Description"))
+		}
+	}
+	seq, err := strconv.ParseUint(m.Header.Get("Nats-Sequence"), 10, 64)
+	if err != nil {
+		return stored{}, false, fmt.Errorf("reading %s: no sequence in direct get response", s.kind(subject))
+	}
+	return stored{subject: subject, seq: seq, data: m.Data}, true, nil
+}
+
+// lastLeader is last, answered by the stream leader, which has applied
+// every acknowledged write.
+func (s *Store) lastLeader(ctx context.Context, subject string) (stored, bool, error) {
+	ctx, cancel := s.reqCtx(ctx)
+	defer cancel()
+	req, _ := json.Marshal(struct {
+		LastFor string `json:"last_by_subj"`
+	}{subject})
+	m, err := s.nc.RequestWithContext(ctx, "$JS.API.STREAM.MSG.GET."+s.cfg.Stream, req)
+	if err != nil {
+		return stored{}, false, fmt.Errorf("reading %s: %w", s.kind(subject), err)
+	}
+	var resp struct {
+		Error   *apiError `json:"error"`
+		Message *struct {
+			Subject  string `json:"subject"`
+			Sequence uint64 `json:"seq"`
+			Data     []byte `json:"data"`
+		} `json:"message"`
+	}
+	if err := json.Unmarshal(m.Data, &resp); err != nil {
+		return stored{}, false, fmt.Errorf("reading %s: decoding response: %w", s.kind(subject), err)
+	}
+	switch {
+	case resp.Error != nil && resp.Error.ErrCode == errCodeMsgNotFound:
+		return stored{}, false, nil
+	case resp.Error != nil:
+		return stored{}, false, fmt.Errorf("reading %s: %w", s.kind(subject), resp.Error)
+	case resp.Message == nil:
+		return stored{}, false, fmt.Errorf("reading %s: empty response", s.kind(subject))
+	}
+	return stored{subject: resp.Message.Subject, seq: resp.Message.Sequence, data: resp.Message.Data}, true, nil
+}
+
+// lastFresh reads subject from a replica and, if it finds nothing there,
+// asks the leader: a message just stored must not be reported missing.
+func (s *Store) lastFresh(ctx context.Context, subject string) (stored, bool, error) {
+	m, ok, err := s.last(ctx, subject)
+	if err != nil || ok {
+		return m, ok, err
+	}
+	return s.lastLeader(ctx, subject)
+}
+
+// scanBatch is how many messages one batched direct get asks for.
+const scanBatch = 256
+
+// scan calls fn for every message matching filter with a sequence of at
+// least from, in sequence order, until fn returns false or an error. It
+// reads with batched direct gets.
+func (s *Store) scan(ctx context.Context, filter string, from uint64, fn func(m stored) (bool, error)) error {
+	if from == 0 {
+		from = 1
+	}
+	for {
+		n, next, more, err := s.scanOnce(ctx, filter, from, fn)
+		if err != nil || !more || n == 0 {
+			return err
+		}
+		from = next
+	}
+}
+
+// scanOnce runs one batched direct get. more reports that messages remain
+// after next.
+func (s *Store) scanOnce(ctx context.Context, filter string, from uint64, fn func(m stored) (bool, error)) (n int, next uint64, more bool, err error) {
+	ctx, cancel := s.reqCtx(ctx)
+	defer cancel()
+	inbox := s.nc.NewRespInbox()
+	sub, err := s.nc.SubscribeSync(inbox)
+	if err != nil {
+		return 0, 0, false, fmt.Errorf("scanning %s: %w", s.kind(filter), err)
+	}
+	defer func() { _ = sub.Unsubscribe() }()
+	req, _ := json.Marshal(struct {
+		Seq     uint64 `json:"seq"`
+		NextFor string `json:"next_by_subj"`
+		Batch   int    `json:"batch"`
+	}{from, filter, scanBatch})
+	if err := s.nc.PublishRequest("$JS.API.DIRECT.GET."+s.cfg.Stream, inbox, req); err != nil {
+		return 0, 0, false, fmt.Errorf("scanning %s: %w", s.kind(filter), err)
+	}
+	stop := false
+	for {
+		m, err := sub.NextMsgWithContext(ctx)
+		if err != nil {
+			return n, 0, false, fmt.Errorf("scanning %s: %w", s.kind(filter), err)
+		}
+		if len(m.Data) == 0 && m.Header.Get("Status") != "" {
+			switch m.Header.Get("Status") {
+			case "404":
+				return n, 0, false, nil
+			case "204": // end of batch
+				pending, _ := strconv.ParseUint(m.Header.Get("Nats-Num-Pending"), 10, 64)
+				lastSeq, _ := strconv.ParseUint(m.Header.Get("Nats-Last-Sequence"), 10, 64)
+				return n, lastSeq + 1, pending > 0 && !stop, nil
+			default:
+				return n, 0, false, fmt.Errorf("scanning %s: status %s %s", s.kind(filter), m.Header.Get("Status"), m.Header.Get("Description"))
+			}
+		}
+		if stop {
+			continue // drain to the end of the batch
+		}
+		seq, err := strconv.ParseUint(m.Header.Get("Nats-Sequence"), 10, 64)
+		if err != nil {
+			return n, 0, false, fmt.Errorf("scanning %s: no sequence in response", s.kind(filter))
+		}
+		n++
+		goOn, err := fn(stored{subject: m.Header.Get("Nats-Subject"), seq: seq, data: m.Data})
+		if err != nil {
+			return n, 0, false, err
+		}
+		stop = !goOn
+	}
+}
+
+// publishBatch publishes msgs as one atomic batch and waits for the
+// cluster's acknowledgement of the commit: either all are stored (durably,
+// as the servers' sync settings make it) or none is. It returns the
+// sequence of the last message. A lost compare-and-set gives errConflict.
+// Any other error leaves the outcome unknown; every operation of the store
+// is safe to repeat.
+func (s *Store) publishBatch(ctx context.Context, msgs []*nats.Msg) (uint64, error) {
+	id := nuid.Next()
+	for i, m := range msgs {
+		if m.Header == nil {
+			m.Header = nats.Header{}
+		}
+		m.Header.Set("Nats-Batch-Id", id)
+		m.Header.Set("Nats-Batch-Sequence", strconv.Itoa(i+1))
+		if i < len(msgs)-1 {
+			if err := s.nc.PublishMsg(m); err != nil {
+				return 0, fmt.Errorf("publishing batch: %w", err)
+			}
+		}
+	}
+	commit := msgs[len(msgs)-1]
+	commit.Header.Set("Nats-Batch-Commit", "1")
+	ctx, cancel := s.reqCtx(ctx)
+	defer cancel()
+	r, err := s.nc.RequestMsgWithContext(ctx, commit)
+	if err != nil {
+		return 0, fmt.Errorf("committing batch of %d: %w", len(msgs), err)
+	}
+	var ack struct {
+		Error *apiError `json:"error"`
+		Seq   uint64    `json:"seq"`
+		Count int       `json:"count"`
+	}
+	if err := json.Unmarshal(r.Data, &ack); err != nil {
+		if st := r.Header.Get("Status"); st != "" {
+			return 0, fmt.Errorf("committing batch: status %s", st)
+		}
+		return 0, fmt.Errorf("committing batch: decoding acknowledgement: %w", err)
+	}
+	if ack.Error != nil {
+		if ack.Error.ErrCode == errCodeWrongLastSeq || ack.Error.ErrCode == errCodeWrongLastSeqConstant {
+			return 0, errConflict
+		}
+		return 0, fmt.Errorf("committing batch of %d: %w", len(msgs), ack.Error)
+	}
+	return ack.Seq, nil
+}
+
+// reqCtx bounds a request by RequestTimeout unless ctx ends sooner.
+func (s *Store) reqCtx(ctx context.Context) (context.Context, context.CancelFunc) {
+	if dl, ok := ctx.Deadline(); ok && time.Until(dl) < s.cfg.RequestTimeout {
+		return context.WithCancel(ctx)
+	}
+	return context.WithTimeout(ctx, s.cfg.RequestTimeout)
+}
+
+// kind names what a subject holds, for errors: subjects carry party codes
+// and ids, which stay out of error texts.
+func (s *Store) kind(subject string) string {
+	rest := subject[len(s.cfg.Subject)+1:]
+	if len(rest) == 0 {
+		return "stream"
+	}
+	switch rest[0] {
+	case 'm':
+		return "message record"
+	case 'b':
+		return "message bytes"
+	case 'e':
+		return "history"
+	case 'q':
+		return "mailbox"
+	case 'x':
+		return "quarantine"
+	case 'd':
+		return "dedup index"
+	case 'c':
+		return "conversation"
+	case 'r':
+		return "confirmation log"
+	case 'k':
+		return "janitor cursor"
+	}
+	return "stream"
+}
+
+var _ = store.ErrNotFound
