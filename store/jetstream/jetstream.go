@@ -71,7 +71,7 @@ type Store struct {
 	ops  chan *op
 	quit chan struct{} // closed first by Close: no new ops
 	stop chan struct{} // closed once no sender can be in flight
-	mu   sync.RWMutex // callers hold it shared; Close takes it
+	mu   sync.RWMutex  // callers hold it shared; Close takes it
 	// closed is set under mu by Close.
 	closed    bool
 	closeOnce sync.Once

@@ -34,7 +34,7 @@ import (
 // letters, digits and '-' appear as they are, others as "_" and hex.
 type subjects struct{ p string }
 
-func (s subjects) meta(id store.ID) string   { return s.p + ".m." + id.String() }
+func (s subjects) meta(id store.ID) string { return s.p + ".m." + id.String() }
 func (s subjects) body(id store.ID, chunk int) string {
 	return s.p + ".b." + id.String() + "." + strconv.Itoa(chunk)
 }
@@ -43,15 +43,15 @@ func (s subjects) events(id store.ID) string { return s.p + ".e." + id.String() 
 func (s subjects) entry(party string, id store.ID) string {
 	return s.p + ".q." + partyToken(party) + "." + id.String()
 }
-func (s subjects) mailbox(party string) string  { return s.p + ".q." + partyToken(party) + ".*" }
-func (s subjects) allMailboxes() string         { return s.p + ".q.>" }
+func (s subjects) mailbox(party string) string   { return s.p + ".q." + partyToken(party) + ".*" }
+func (s subjects) allMailboxes() string          { return s.p + ".q.>" }
 func (s subjects) quarantine(id store.ID) string { return s.p + ".x." + id.String() }
-func (s subjects) allQuarantine() string        { return s.p + ".x.*" }
-func (s subjects) allMeta() string              { return s.p + ".m.*" }
-func (s subjects) conv(heen store.ID) string    { return s.p + ".c." + heen.String() }
-func (s subjects) confirmations() string        { return s.p + ".r" }
-func (s subjects) cursor(name string) string    { return s.p + ".k." + name }
-func (s subjects) all() string                  { return s.p + ".>" }
+func (s subjects) allQuarantine() string         { return s.p + ".x.*" }
+func (s subjects) allMeta() string               { return s.p + ".m.*" }
+func (s subjects) conv(heen store.ID) string     { return s.p + ".c." + heen.String() }
+func (s subjects) confirmations() string         { return s.p + ".r" }
+func (s subjects) cursor(name string) string     { return s.p + ".k." + name }
+func (s subjects) all() string                   { return s.p + ".>" }
 
 func (s subjects) dedup(k store.Key) string {
 	h := sha256.New()
