@@ -456,8 +456,8 @@ func benchHTTP(ctx context.Context, o benchOptions, t *template, stderr io.Write
 		if err != nil {
 			return nil, fmt.Errorf("starting an in-process switch: %w", err)
 		}
-		defer inst.shutdown(ctx, log)
-		target = "http://" + inst.ln.Addr().String()
+		defer inst.Shutdown(ctx)
+		target = inst.URL()
 	}
 	client, err := benchClient(o)
 	if err != nil {

@@ -19,8 +19,8 @@ import (
 	"github.com/knooppunt/knooppunt/bericht"
 	"github.com/knooppunt/knooppunt/conformance"
 	"github.com/knooppunt/knooppunt/gateway"
+	"github.com/knooppunt/knooppunt/node"
 	"github.com/knooppunt/knooppunt/retour"
-	"github.com/knooppunt/knooppunt/routing"
 	"github.com/knooppunt/knooppunt/rules"
 	"github.com/knooppunt/knooppunt/store"
 	"github.com/knooppunt/knooppunt/xsd"
@@ -219,16 +219,13 @@ func readTokenFile(path string) ([]string, error) {
 // switch of `serve --dev` on a temporary data directory with a short lease,
 // listening on a free loopback port.
 type conformanceSwitch struct {
-	url    string
-	dir    string
-	set    *xsd.Set
-	store  *store.Pebble
-	srv    *gateway.Server
-	served chan error
+	url  string
+	dir  string
+	node *node.Node
 }
 
 func startConformanceSwitch(ctx context.Context) (_ *conformanceSwitch, err error) {
-	sw := &conformanceSwitch{served: make(chan error, 1)}
+	sw := &conformanceSwitch{}
 	defer func() {
 		if err != nil {
 			sw.close(ctx)
@@ -237,46 +234,25 @@ func startConformanceSwitch(ctx context.Context) (_ *conformanceSwitch, err erro
 	if sw.dir, err = os.MkdirTemp("", "knooppunt-conformance-"); err != nil {
 		return sw, fmt.Errorf("creating data directory: %w", err)
 	}
-	if sw.set, err = xsd.Load(xsd.Config{}); err != nil {
-		return sw, fmt.Errorf("loading schemas: %w", err)
-	}
-	sw.store, err = store.Open(ctx, store.Config{Dir: sw.dir, VisibilityTimeout: inProcessLease, Logger: zerolog.Nop()})
-	if err != nil {
-		return sw, fmt.Errorf("opening store: %w", err)
-	}
-	book := routing.NewBook(routing.DevRegistry())
-	sw.srv, err = gateway.New(gateway.Config{
-		Addr: "127.0.0.1:0", AllowTokens: true,
-		Validator: validatorPort{sw.set},
-		Router:    routerPort{book: book, store: sw.store},
-		Store:     storePort{sw.store},
-		Parties:   partiesPort{book},
+	sw.node, err = node.Start(ctx, node.Config{
+		Dev: true, Addr: "127.0.0.1:0",
+		Store:  store.Config{Dir: sw.dir, VisibilityTimeout: inProcessLease},
+		Logger: zerolog.Nop(),
 	})
 	if err != nil {
 		return sw, err
 	}
-	ln, err := sw.srv.Listen()
-	if err != nil {
-		return sw, err
-	}
-	go func() { sw.served <- sw.srv.Serve(ln) }()
-	sw.url = "http://" + ln.Addr().String()
+	sw.url = sw.node.URL()
 	return sw, nil
 }
 
 // close stops the switch and removes its data; safe on a partly started
 // switch.
 func (sw *conformanceSwitch) close(ctx context.Context) {
-	if sw.srv != nil {
+	if sw.node != nil {
 		sctx, cancel := context.WithTimeout(ctx, 10*time.Second)
-		sw.srv.Shutdown(sctx) // the run is over; nothing to report to
+		sw.node.Shutdown(sctx) // the run is over; nothing to report to
 		cancel()
-	}
-	if sw.set != nil {
-		sw.set.Close()
-	}
-	if sw.store != nil {
-		sw.store.Close()
 	}
 	if sw.dir != "" {
 		os.RemoveAll(sw.dir)
@@ -378,7 +354,7 @@ func checkRules(out *strings.Builder, name string, h bericht.Header, tree *xsd.T
 
 // httpStatusOf is the status the switch answers a validator refusal with.
 func httpStatusOf(code string) int {
-	switch xsdKind(code) {
+	switch node.ValidationKind(code) {
 	case gateway.KindTooLarge:
 		return 413
 	case gateway.KindMalformed:

@@ -33,6 +33,7 @@ import (
 	"go.uber.org/goleak"
 
 	"github.com/knooppunt/knooppunt/bericht"
+	"github.com/knooppunt/knooppunt/node"
 	"github.com/knooppunt/knooppunt/routing"
 	"github.com/knooppunt/knooppunt/sample"
 	"github.com/knooppunt/knooppunt/xsd"
@@ -42,7 +43,7 @@ import (
 // a temporary directory, the gateway on 127.0.0.1:0 — driven over HTTP.
 type e2e struct {
 	t      *testing.T
-	inst   *instance
+	inst   *node.Node
 	url    string
 	client *http.Client
 }
@@ -56,9 +57,9 @@ func startE2E(t *testing.T) *e2e {
 	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 16}}
 	t.Cleanup(func() {
 		client.CloseIdleConnections()
-		require.Equal(t, 0, inst.shutdown(context.Background(), log))
+		require.NoError(t, inst.Shutdown(context.Background()))
 	})
-	return &e2e{t: t, inst: inst, url: "http://" + inst.ln.Addr().String(), client: client}
+	return &e2e{t: t, inst: inst, url: inst.URL(), client: client}
 }
 
 type reply struct {
@@ -475,8 +476,8 @@ func TestRegistryReload(t *testing.T) {
 	log := zerolog.New(zerolog.NewTestWriter(t)).Level(zerolog.WarnLevel)
 	inst, err := startInstance(context.Background(), serveOptions{config: file, addr: "127.0.0.1:0", data: filepath.Join(dir, "data"), logLevel: "warn"}, log)
 	require.NoError(t, err)
-	defer inst.shutdown(context.Background(), log)
-	url := "http://" + inst.ln.Addr().String()
+	defer inst.Shutdown(context.Background())
+	url := inst.URL()
 	get := func(token string) int {
 		req, _ := http.NewRequest(http.MethodGet, url+"/v1/mailbox", nil)
 		req.Header.Set("Authorization", "Bearer "+token)
@@ -490,11 +491,11 @@ func TestRegistryReload(t *testing.T) {
 
 	extra := fmt.Sprintf("  - code: \"65656055\"\n    role: aanbieder\n    name: New\n    credentials: {token_sha256: [%q]}\n", routing.TokenDigest("t-65656055"))
 	require.NoError(t, os.WriteFile(file, []byte(registryYAML(extra)), 0o600))
-	inst.reload(log)
+	require.NoError(t, inst.Reload())
 	assert.Equal(t, 200, get("t-65656055"), "the new party authenticates after reload")
 
 	require.NoError(t, os.WriteFile(file, []byte("tokens: [broken"), 0o600))
-	inst.reload(log)
+	require.Error(t, inst.Reload())
 	assert.Equal(t, 200, get("t-65656055"), "an invalid file keeps the registry in force")
 }
 
@@ -636,8 +637,8 @@ func TestMutualTLSEndToEnd(t *testing.T) {
 	log := zerolog.New(zerolog.NewTestWriter(t)).Level(zerolog.WarnLevel)
 	inst, err := startInstance(context.Background(), o, log)
 	require.NoError(t, err)
-	defer inst.shutdown(context.Background(), log)
-	url := "https://" + inst.ln.Addr().String()
+	defer inst.Shutdown(context.Background())
+	url := inst.URL()
 	pool := x509.NewCertPool()
 	pool.AddCert(ca.ca)
 	client := func(cert *tls.Certificate) *http.Client {

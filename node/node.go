@@ -1,0 +1,274 @@
+// Package node assembles a running Knooppunt from its parts — the registry
+// (routing), the schemas (xsd), the store and the HTTP gateway — and owns
+// their lifecycle: start in dependency order, reload the registry, shut down
+// gracefully with the store closed last.
+//
+// It is the composition root shared by `knooppunt serve`, the conformance
+// runner and end-to-end tests, so that they all run the same switch. The
+// adapters in ports.go connect the gateway's own interfaces to the packages
+// that implement them; features that span packages are wired here too.
+package node
+
+import (
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"sync"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/rs/zerolog"
+
+	"github.com/knooppunt/knooppunt/gateway"
+	"github.com/knooppunt/knooppunt/routing"
+	"github.com/knooppunt/knooppunt/store"
+	"github.com/knooppunt/knooppunt/xsd"
+)
+
+// Config describes one switch. The zero value is not usable: set Dev or
+// RegistryFile, and Store.Dir.
+type Config struct {
+	// Dev runs on the built-in demo registry (routing.DevRegistry) when
+	// RegistryFile is empty, and allows bearer tokens whatever the
+	// registry says.
+	Dev bool
+	// RegistryFile is the registry (address book) in YAML; see
+	// routing/README.md. Reload reads it again.
+	RegistryFile string
+	// Addr is the API's listen address; "127.0.0.1:0" picks a free port.
+	Addr string
+	// AdminAddr, if set, is a plain-HTTP address serving only /healthz,
+	// /readyz and /metrics.
+	AdminAddr string
+	// Schemas is a directory with an XSD release bundle; empty means the
+	// embedded schema set.
+	Schemas string
+	// TLSCertFile, TLSKeyFile and ClientCAFile switch the API to TLS with
+	// client certificates (mutual TLS). All three or none.
+	TLSCertFile, TLSKeyFile, ClientCAFile string
+	// MaxValidations bounds the messages validated at once; 0 means one
+	// per CPU, -1 no bound.
+	MaxValidations int
+	// Store configures the store; Store.Dir is the data directory. Its
+	// Logger and Registerer are set by the node.
+	Store store.Config
+	// Logger receives the log of every part.
+	Logger zerolog.Logger
+}
+
+// Node is a running switch.
+type Node struct {
+	cfg     Config
+	log     zerolog.Logger
+	book    *routing.Book
+	set     *xsd.Set
+	store   *store.Pebble
+	srv     *gateway.Server
+	ln      net.Listener
+	served  chan error
+	metrics *prometheus.Registry
+
+	closeOnce sync.Once
+	closeErr  error
+}
+
+// LoadRegistry reads the registry file of cfg, or builds the dev registry.
+func LoadRegistry(cfg Config) (*routing.Registry, error) {
+	if cfg.RegistryFile == "" {
+		if !cfg.Dev {
+			return nil, errors.New("no registry file: one is required outside dev mode")
+		}
+		return routing.DevRegistry(), nil
+	}
+	r, err := routing.Load(cfg.RegistryFile)
+	if err != nil {
+		return nil, fmt.Errorf("loading registry %s: %w", cfg.RegistryFile, err)
+	}
+	return r, nil
+}
+
+// Check loads everything a start would load except the store — registry,
+// TLS files, schemas — and reports every problem. It returns a one-line
+// summary of what it found.
+func Check(cfg Config) (string, error) {
+	var errs []error
+	reg, err := LoadRegistry(cfg)
+	if err != nil {
+		errs = append(errs, err)
+	}
+	if cfg.TLSCertFile != "" {
+		if _, err := tls.LoadX509KeyPair(cfg.TLSCertFile, cfg.TLSKeyFile); err != nil {
+			errs = append(errs, fmt.Errorf("loading TLS certificate %s: %w", cfg.TLSCertFile, err))
+		}
+		if pem, err := os.ReadFile(cfg.ClientCAFile); err != nil {
+			errs = append(errs, fmt.Errorf("reading client CA: %w", err))
+		} else if !x509.NewCertPool().AppendCertsFromPEM(pem) {
+			errs = append(errs, fmt.Errorf("reading client CA %s: no PEM certificate in it", cfg.ClientCAFile))
+		}
+	}
+	set, err := xsd.Load(xsd.Config{Dir: cfg.Schemas})
+	if err != nil {
+		errs = append(errs, fmt.Errorf("loading schemas: %w", err))
+	} else {
+		defer set.Close()
+	}
+	if err := errors.Join(errs...); err != nil {
+		return "", err
+	}
+	tokens := "off"
+	if reg.TokensEnabled() || cfg.Dev {
+		tokens = "on"
+	}
+	return fmt.Sprintf("%d principals in the registry (tokens %s), %d berichtsoorten in the schemas (%s)",
+		len(reg.Principals()), tokens, len(set.Soorts()), set.Source()), nil
+}
+
+// Start loads the registry and schemas, opens the store and starts serving
+// on cfg.Addr. On error everything it opened is closed again.
+func Start(ctx context.Context, cfg Config) (_ *Node, err error) {
+	n := &Node{cfg: cfg, log: cfg.Logger, served: make(chan error, 1), metrics: prometheus.NewRegistry()}
+	defer func() {
+		if err != nil {
+			n.Close()
+		}
+	}()
+	n.metrics.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	reg, err := LoadRegistry(cfg)
+	if err != nil {
+		return nil, err
+	}
+	n.book = routing.NewBook(reg)
+	if n.set, err = xsd.Load(xsd.Config{Dir: cfg.Schemas}); err != nil {
+		return nil, fmt.Errorf("loading schemas: %w", err)
+	}
+	sc := cfg.Store
+	sc.Logger, sc.Registerer = cfg.Logger, n.metrics
+	if n.store, err = store.Open(ctx, sc); err != nil {
+		return nil, fmt.Errorf("opening store %s: %w", sc.Dir, err)
+	}
+	st, set := n.store, n.set
+	n.srv, err = gateway.New(gateway.Config{
+		Addr: cfg.Addr, AdminAddr: cfg.AdminAddr,
+		TLSCertFile: cfg.TLSCertFile, TLSKeyFile: cfg.TLSKeyFile, ClientCAFile: cfg.ClientCAFile,
+		AllowTokens:    cfg.Dev || reg.TokensEnabled(),
+		MaxValidations: cfg.MaxValidations,
+		Logger:         cfg.Logger,
+		Registerer:     n.metrics, Gatherer: n.metrics,
+		Validator: validatorPort{set},
+		Router:    routerPort{book: n.book, store: st},
+		Store:     storePort{st},
+		Parties:   partiesPort{n.book},
+		Ready: []gateway.Check{
+			{Name: "store", Check: func(ctx context.Context) error {
+				_, err := st.Meta(ctx, store.ID{}) // an open store answers "not found"
+				if errors.Is(err, store.ErrNotFound) {
+					return nil
+				}
+				return err
+			}},
+			{Name: "schemas", Check: func(context.Context) error {
+				if len(set.Soorts()) == 0 {
+					return errors.New("no schemas loaded")
+				}
+				return nil
+			}},
+		},
+	})
+	if err != nil {
+		return nil, err
+	}
+	if n.ln, err = n.srv.Listen(); err != nil {
+		return nil, err
+	}
+	go func() { n.served <- n.srv.Serve(n.ln) }()
+	n.log.Info().Str("addr", n.ln.Addr().String()).Str("data", sc.Dir).Str("schemas", set.Source()).
+		Int("principals", len(reg.Principals())).Bool("dev", cfg.Dev).Msg("started")
+	return n, nil
+}
+
+// Addr is the address the API listens on.
+func (n *Node) Addr() net.Addr { return n.ln.Addr() }
+
+// URL is the API's base URL, e.g. "http://127.0.0.1:8080".
+func (n *Node) URL() string {
+	scheme := "http"
+	if n.cfg.TLSCertFile != "" {
+		scheme = "https"
+	}
+	return scheme + "://" + n.ln.Addr().String()
+}
+
+// Served reports an error when serving stops on its own (the listener
+// failed); it does not fire for Shutdown.
+func (n *Node) Served() <-chan error { return n.served }
+
+// Registry is the registry in force.
+func (n *Node) Registry() *routing.Registry { return n.book.Registry() }
+
+// Store is the node's store, for tests and tools that need to look inside.
+func (n *Node) Store() *store.Pebble { return n.store }
+
+// Reload replaces the registry from its file; an invalid file keeps the
+// registry in force and returns every problem. Messages are untouched.
+func (n *Node) Reload() error {
+	if n.cfg.RegistryFile == "" {
+		return errors.New("the dev registry is built in; nothing to reload")
+	}
+	if err := n.book.Reload(n.cfg.RegistryFile); err != nil {
+		return err
+	}
+	n.log.Info().Int("principals", len(n.book.Registry().Principals())).Msg("registry reloaded")
+	return nil
+}
+
+// Shutdown is the graceful stop: the gateway stops accepting and finishes
+// the requests in flight (until ctx ends), then the schemas and the store
+// close — the store last.
+func (n *Node) Shutdown(ctx context.Context) error {
+	var errs []error
+	if err := n.srv.Shutdown(ctx); err != nil {
+		errs = append(errs, fmt.Errorf("shutting down the gateway: %w", err))
+	}
+	if err := <-n.served; err != nil {
+		errs = append(errs, fmt.Errorf("serving: %w", err))
+	}
+	n.served <- nil // for a later Close or Shutdown
+	if err := n.Close(); err != nil {
+		errs = append(errs, err)
+	}
+	if len(errs) == 0 {
+		n.log.Info().Msg("stopped")
+	}
+	return errors.Join(errs...)
+}
+
+// Close releases whatever is open, the store last, without waiting for
+// requests in flight. It is safe on a partly started node and more than
+// once.
+func (n *Node) Close() error {
+	n.closeOnce.Do(func() {
+		var errs []error
+		if n.srv != nil {
+			if err := n.srv.Close(); err != nil {
+				errs = append(errs, fmt.Errorf("closing the gateway: %w", err))
+			}
+		}
+		if n.ln != nil {
+			n.ln.Close() // Serve may not have started yet
+		}
+		if n.set != nil {
+			n.set.Close()
+		}
+		if n.store != nil {
+			if err := n.store.Close(); err != nil {
+				errs = append(errs, fmt.Errorf("closing the store: %w", err))
+			}
+		}
+		n.closeErr = errors.Join(errs...)
+	})
+	return n.closeErr
+}

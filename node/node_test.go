@@ -1,0 +1,57 @@
+package node
+
+import (
+	"context"
+	"net/http"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/rs/zerolog"
+	"github.com/stretchr/testify/require"
+
+	"github.com/knooppunt/knooppunt/store"
+)
+
+// TestStartServeShutdown starts a dev node, checks it answers, shuts it
+// down and closes it again: Close after Shutdown is a no-op.
+func TestStartServeShutdown(t *testing.T) {
+	n, err := Start(context.Background(), Config{
+		Dev: true, Addr: "127.0.0.1:0",
+		Store:  store.Config{Dir: t.TempDir()},
+		Logger: zerolog.New(zerolog.NewTestWriter(t)).Level(zerolog.WarnLevel),
+	})
+	require.NoError(t, err)
+	resp, err := http.Get(n.URL() + "/readyz")
+	require.NoError(t, err)
+	resp.Body.Close()
+	require.Equal(t, http.StatusOK, resp.StatusCode)
+	require.Error(t, n.Reload(), "the dev registry has no file to reload")
+	require.NoError(t, n.Shutdown(context.Background()))
+	require.NoError(t, n.Close())
+	_, err = http.Get(n.URL() + "/readyz")
+	require.Error(t, err, "nothing listens after shutdown")
+}
+
+// TestStartFailsCleanly: a registry file that does not parse stops the
+// start before anything opens, and outside dev mode a registry is required.
+func TestStartFailsCleanly(t *testing.T) {
+	dir := t.TempDir()
+	bad := filepath.Join(dir, "registry.yaml")
+	require.NoError(t, os.WriteFile(bad, []byte("parties: [{code: 12}]\nunknown_key: 1\n"), 0o600))
+	_, err := Start(context.Background(), Config{RegistryFile: bad, Addr: "127.0.0.1:0", Store: store.Config{Dir: filepath.Join(dir, "data")}})
+	require.Error(t, err)
+	_, statErr := os.Stat(filepath.Join(dir, "data"))
+	require.True(t, os.IsNotExist(statErr), "no store was created for a failed start")
+
+	_, err = Start(context.Background(), Config{Addr: "127.0.0.1:0", Store: store.Config{Dir: filepath.Join(dir, "data")}})
+	require.ErrorContains(t, err, "registry file")
+}
+
+func TestCheck(t *testing.T) {
+	summary, err := Check(Config{Dev: true})
+	require.NoError(t, err)
+	require.Contains(t, summary, "28 berichtsoorten")
+	_, err = Check(Config{Dev: true, TLSCertFile: "/nonexistent.crt", TLSKeyFile: "/nonexistent.key", ClientCAFile: "/nonexistent.ca"})
+	require.ErrorContains(t, err, "loading TLS certificate")
+}
