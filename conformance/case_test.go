@@ -136,3 +136,14 @@ func FuzzParse(f *testing.F) {
 		}
 	})
 }
+
+func TestComments(t *testing.T) {
+	for _, n := range []int{8, 9, maxComment - 1, maxComment, maxComment + 1, maxComment + 7, 3*maxComment + 5} {
+		c := comments(n)
+		assert.Len(t, c, n, "n=%d", n)
+		assert.Equal(t, strings.Count(string(c), "<!--"), strings.Count(string(c), "-->"), "n=%d", n)
+		for _, part := range strings.SplitAfter(string(c), "-->\n") {
+			assert.LessOrEqual(t, len(part), maxComment, "n=%d", n)
+		}
+	}
+}

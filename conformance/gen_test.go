@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
 	"github.com/knooppunt/knooppunt/bericht"
@@ -61,13 +62,14 @@ func generateCases(t *testing.T, set *xsd.Set) map[string]string {
 			out["retour-header-only-"+lower(s.Name)] = happyCase(s, a, b, n, "retourcodes=0001")
 		}
 		vs := sample.Violations(s)
-		rules := make([]string, 0, len(vs))
+		names := make([]string, 0, len(vs))
 		for r := range vs {
-			rules = append(rules, r)
+			names = append(names, r)
 		}
-		sort.Strings(rules)
-		for _, r := range rules {
+		sort.Strings(names)
+		for _, r := range names {
 			out["rule-"+lower(r)+"-"+lower(s.Name)] = ruleCase(s, a, b, n, r, vs[r])
+			checkViolation(t, set, s, a, b, n, r)
 		}
 	}
 	for file, text := range editedRuleCases(t, set) {
@@ -154,6 +156,23 @@ func ruleCase(s bericht.Soort, a, b string, seed int, rule, what string) string 
 	fmt.Fprintf(&w, "retour %s heen\nexpect 200 retourcodes=0001\n", a)
 	fmt.Fprintf(&w, "poll %s\nexpect 200 absent=heen\n", b)
 	return w.String()
+}
+
+// checkViolation: a level-2 rule sample breaks is found by package rules
+// in the message the case posts, so the case tests what it claims.
+func checkViolation(t *testing.T, set *xsd.Set, s bericht.Soort, a, b string, seed int, rule string) {
+	if r, ok := rules.Lookup(rule); !ok || r.Level != rules.InMessage {
+		return
+	}
+	m, err := sample.New(int64(seed)).Heen(s, sample.Options{Afzender: a, Ontvanger: b, Violate: rule})
+	require.NoError(t, err)
+	h, tree, err := set.ValidateTree(m.XML)
+	require.NoError(t, err, "%s breaking %s must stay XSD-valid", s.Name, rule)
+	var found []string
+	for _, f := range rules.Check(h, tree) {
+		found = append(found, f.Rule)
+	}
+	assert.Contains(t, found, rule, "%s breaking %s", s.Name, rule)
 }
 
 // trRetourcodes are the retourcodes of the rules sample can break that the

@@ -2,6 +2,7 @@ package conformance
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
 	"hash/fnv"
 	"math/rand/v2"
@@ -258,18 +259,11 @@ func derive(st Step, name string, base *message, op string) (*message, error) {
 		d.WriteString("]>\n")
 		out = join(decl, []byte(d.String()), bytes.Replace(rest, []byte(base.ident), []byte("&l9;"), 1))
 	case "pad":
-		v, ok := st.Opt("bytes")
-		n, err := strconv.Atoi(v)
-		if !ok || err != nil || n < 9 {
-			return nil, fmt.Errorf("message %s derive pad wants bytes=N (at least 9)", name)
+		n, err := padding(st, len(in))
+		if err != nil {
+			return nil, fmt.Errorf("message %s derive pad: %w", name, err)
 		}
-		// A comment after the root element keeps the message valid; the
-		// result is exactly n bytes longer than BASE.
-		out = make([]byte, 0, len(in)+n)
-		out = append(out, in...)
-		out = append(out, "<!--"...)
-		out = append(out, bytes.Repeat([]byte{' '}, n-8)...)
-		out = append(out, "-->\n"...)
+		out = append(append(make([]byte, 0, len(in)+n), in...), comments(n)...)
 	case "replace":
 		old, ok1 := st.Opt("old")
 		nw, ok2 := st.Opt("new")
@@ -298,6 +292,44 @@ func derive(st Step, name string, base *message, op string) (*message, error) {
 		return nil, fmt.Errorf("message %s: unknown derive operation %q", name, op)
 	}
 	return &message{name: name, body: out, soort: base.soort, ident: base.ident}, nil
+}
+
+// maxComment is the most bytes pad puts in one comment: libxml2 refuses a
+// single text or comment node over 10 MB (XML_MAX_TEXT_LENGTH) as not
+// well-formed, and real messages never hold one.
+const maxComment = 1 << 20
+
+// comments returns exactly n bytes (n >= 8) of comments, each at most
+// maxComment long; after the root element they keep a message valid.
+func comments(n int) []byte {
+	out := make([]byte, 0, n)
+	for n > 0 {
+		size := min(n, maxComment)
+		if n-size > 0 && n-size < 8 { // leave room for a last whole comment
+			size -= 8
+		}
+		out = append(out, "<!--"...)
+		out = append(out, bytes.Repeat([]byte{' '}, size-8)...)
+		out = append(out, "-->\n"...)
+		n -= size
+	}
+	return out
+}
+
+// padding is the number of bytes "pad" adds: bytes=N, or total=N for a
+// result of exactly N bytes.
+func padding(st Step, size int) (int, error) {
+	n, err := -1, error(nil)
+	if v, ok := st.Opt("bytes"); ok {
+		n, err = strconv.Atoi(v)
+	} else if v, ok := st.Opt("total"); ok {
+		n, err = strconv.Atoi(v)
+		n -= size
+	}
+	if err != nil || n < 8 {
+		return 0, errors.New("wants bytes=N or total=N, adding at least 8 bytes")
+	}
+	return n, nil
 }
 
 // splitDeclaration splits the XML declaration (with its line end) from

@@ -159,7 +159,8 @@ func Run(ctx context.Context, cfg Config, cases []*Case) (*Report, error) {
 		return nil, errors.New("conformance: no target URL")
 	}
 	if cfg.Client == nil {
-		cfg.Client = &http.Client{Timeout: 2 * time.Minute}
+		cfg.Client = &http.Client{Timeout: 2 * time.Minute, Transport: http.DefaultTransport.(*http.Transport).Clone()}
+		defer cfg.Client.CloseIdleConnections() // no keep-alive goroutines outlive the run
 	}
 	if cfg.Parallel <= 0 {
 		cfg.Parallel = 4
@@ -404,6 +405,12 @@ func (cr *caseRun) do(ctx context.Context, method, path, party string, body []by
 	if body != nil {
 		rd = bytes.NewReader(body)
 	}
+	if header.Get(chunkedHeader) != "" {
+		// Hide the length: the body goes chunked, without Content-Length.
+		rd = io.MultiReader(rd)
+		header = header.Clone()
+		header.Del(chunkedHeader)
+	}
 	req, err := http.NewRequestWithContext(ctx, method, cr.cfg.Target+path, rd)
 	if err != nil {
 		return nil, fmt.Errorf("building request %s %s: %w", method, path, err)
@@ -430,10 +437,15 @@ func (cr *caseRun) do(ctx context.Context, method, path, party string, body []by
 	return p, nil
 }
 
+// chunkedHeader marks a request to send without Content-Length; the
+// runner removes it before sending.
+const chunkedHeader = "X-Conformance-Chunked"
+
 // post is "post AS NAME [content-type=…] [token=…]" and "validate AS NAME".
 func (cr *caseRun) post(ctx context.Context, st Step) error {
 	m := cr.msgs[st.Args[1]]
 	h := http.Header{"Content-Type": {"application/xml"}}
+	chunked := false
 	for _, k := range st.Keys {
 		switch v := st.Opts[k]; k {
 		case "content-type":
@@ -444,6 +456,8 @@ func (cr *caseRun) post(ctx context.Context, st Step) error {
 			}
 		case "token":
 			h.Set("Authorization", "Bearer "+v)
+		case "chunked":
+			chunked = v == "true"
 		default:
 			return fmt.Errorf("%s: unknown option %s", st.Verb, k)
 		}
@@ -451,6 +465,9 @@ func (cr *caseRun) post(ctx context.Context, st Step) error {
 	path := "/v1/berichten"
 	if st.Verb == "validate" {
 		path = "/v1/validate"
+	}
+	if chunked {
+		h.Set(chunkedHeader, "true")
 	}
 	p, err := cr.do(ctx, http.MethodPost, path, st.Args[0], m.body, h)
 	if err != nil {
