@@ -1,311 +1,33 @@
 package conformance
 
-// The switch for the suite's own test, composed in-process from the
-// gateway, routing, xsd and store packages with a short lease. The ports
-// below mirror cmd/knooppunt's adapters (serve.go); they go when the
-// composition root (package node) lands and the test uses it instead.
-
 import (
 	"context"
-	"crypto/x509"
-	"errors"
-	"fmt"
-	"net/http/httptest"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/require"
 
-	"github.com/knooppunt/knooppunt/bericht"
-	"github.com/knooppunt/knooppunt/gateway"
-	"github.com/knooppunt/knooppunt/routing"
+	"github.com/knooppunt/knooppunt/node"
 	"github.com/knooppunt/knooppunt/store"
-	"github.com/knooppunt/knooppunt/xsd"
 )
 
 // testLease is the in-process switch's visibility timeout.
 const testLease = time.Second
 
-// startSwitch runs a fresh in-process switch (dev registry, short lease)
-// and returns its base URL.
+// startSwitch runs a fresh in-process switch — the one `knooppunt serve
+// --dev` runs, on a temporary data directory with a short lease — and
+// returns its base URL.
 func startSwitch(t *testing.T) string {
 	t.Helper()
-	ctx := context.Background()
-	set, err := xsd.Load(xsd.Config{})
-	require.NoError(t, err)
-	t.Cleanup(func() { set.Close() })
-	st, err := store.Open(ctx, store.Config{Dir: t.TempDir(), VisibilityTimeout: testLease})
-	require.NoError(t, err)
-	t.Cleanup(func() { st.Close() })
-	book := routing.NewBook(routing.DevRegistry())
-	srv, err := gateway.New(gateway.Config{
-		AllowTokens: true,
-		Validator:   validatorPort{set},
-		Router:      routerPort{book: book, store: st},
-		Store:       storePort{st},
-		Parties:     partiesPort{book},
+	n, err := node.Start(context.Background(), node.Config{
+		Dev: true, Addr: "127.0.0.1:0",
+		Store: store.Config{Dir: t.TempDir(), VisibilityTimeout: testLease},
 	})
 	require.NoError(t, err)
-	ts := httptest.NewServer(srv.Handler())
-	t.Cleanup(ts.Close)
-	return ts.URL
-}
-
-// validatorPort is the gateway's Validator on an xsd.Set.
-type validatorPort struct{ set *xsd.Set }
-
-func (v validatorPort) Validate(msg []byte) (bericht.Header, error) {
-	h, err := v.set.Validate(msg)
-	if err == nil {
-		return h, nil
-	}
-	if errors.Is(err, xsd.ErrClosed) {
-		return h, &gateway.Error{Kind: gateway.KindUnavailable, Code: gateway.CodeShuttingDown, Message: "the validator is shutting down; retry later", Err: err}
-	}
-	var xe *xsd.Error
-	if !errors.As(err, &xe) {
-		return h, fmt.Errorf("validating: %w", err)
-	}
-	e := &gateway.Error{Kind: xsdKind(xe.Code), Code: xe.Code, Message: xe.Detail}
-	if e.Kind == gateway.KindInternal {
-		e.Err = err
-	}
-	if e.Message == "" {
-		e.Message = "the message was refused: " + xe.Code
-	}
-	if xe.Omitted > 0 {
-		e.Message += fmt.Sprintf(" (%d further violations not listed)", xe.Omitted)
-	}
-	for _, vi := range xe.Violations {
-		e.Violations = append(e.Violations, gateway.Violation{Line: vi.Line, Column: vi.Column, Message: vi.Message})
-	}
-	return h, e
-}
-
-// xsdKind maps a validator code to the gateway's kind: unreadable input is
-// 400, a message that breaks its schema 422.
-func xsdKind(code string) gateway.Kind {
-	switch code {
-	case xsd.CodeTooLarge:
-		return gateway.KindTooLarge
-	case xsd.CodeEmpty, xsd.CodeByteOrderMark, xsd.CodeNotUTF8, xsd.CodeDoctype, xsd.CodeNotWellFormed, xsd.CodeNotBericht, xsd.CodeUnknownNS:
-		return gateway.KindMalformed
-	case xsd.CodeInvalid, xsd.CodeBerichtCode, xsd.CodeUnknownRelease, xsd.CodeNotCarried:
-		return gateway.KindInvalid
-	default:
-		return gateway.KindInternal
-	}
-}
-
-// partiesPort is the gateway's Parties on the registry in force.
-type partiesPort struct{ book *routing.Book }
-
-// principalOf is the gateway's view of a registry principal: auditors read
-// track & trace like operators.
-func principalOf(p *routing.Principal) gateway.Principal {
-	return gateway.Principal{
-		ID:       p.ID,
-		Party:    p.Role.IsParty(),
-		Operator: p.Role == routing.Operator || p.Role == routing.Auditor,
-	}
-}
-
-// ByCertificate maps a verified client certificate through the registry.
-func (pp partiesPort) ByCertificate(cert *x509.Certificate) (gateway.Principal, bool) {
-	p, ok := pp.book.Registry().ByCertificate(cert)
-	if !ok {
-		return gateway.Principal{}, false
-	}
-	return principalOf(p), true
-}
-
-// ByToken maps a bearer token through the registry.
-func (pp partiesPort) ByToken(token string) (gateway.Principal, bool) {
-	p, ok := pp.book.Registry().ByToken(token)
-	if !ok {
-		return gateway.Principal{}, false
-	}
-	return principalOf(p), true
-}
-
-// ActsFor: p is the party, or its samenwerkingsverband.
-func (pp partiesPort) ActsFor(p gateway.Principal, code string) bool {
-	reg := pp.book.Registry()
-	rp, ok := reg.Principal(p.ID)
-	if !ok || !p.Party {
-		return false
-	}
-	if rp.ID == code {
-		return true // its own messages, also while inactive
-	}
-	return reg.MayActFor(rp, code)
-}
-
-// routerPort is the gateway's Router: the routing rules of the registry in
-// force, with heenberichten looked up in the store.
-type routerPort struct {
-	book  *routing.Book
-	store store.Store
-}
-
-// Route applies routing.Registry.Route with the store as conversation index.
-func (rp routerPort) Route(ctx context.Context, p gateway.Principal, h bericht.Header) (gateway.Route, error) {
-	reg := rp.book.Registry()
-	principal, _ := reg.Principal(p.ID) // nil: Route refuses it
-	// The party answering a heenbericht: the retour's header Ontvanger,
-	// the 325's Afzender.
-	answerer := h.Ontvanger
-	if !h.Soort.Retour {
-		answerer = h.Afzender
-	}
-	lookup := func(ctx context.Context, key routing.HeenKey) (routing.HeenRef, bool, error) {
-		m, err := rp.store.Lookup(ctx, store.Key{Sender: key.Sender, Soort: key.Berichtsoort, Identificatie: key.Identificatie})
-		if errors.Is(err, store.ErrNotFound) {
-			return routing.HeenRef{}, false, nil
-		}
-		if err != nil {
-			return routing.HeenRef{}, false, err
-		}
-		// The store knows the mailbox a heenbericht went to, not its
-		// header Ontvanger: a mailbox that handles the answerer (a
-		// samenwerkingsverband) stands for it.
-		recipient := m.Recipient
-		if box, ok := reg.MailboxOf(answerer); ok && box == m.Recipient {
-			recipient = answerer
-		}
-		return routing.HeenRef{ID: m.ID.String(), Sender: m.Sender, Recipient: recipient}, true, nil
-	}
-	d, err := reg.Route(ctx, principal, h, lookup)
-	if err != nil {
-		var re *routing.Error
-		if errors.As(err, &re) {
-			kind := gateway.KindUnroutable
-			if re.Code.Status() == 403 {
-				kind = gateway.KindForbidden
-			}
-			return gateway.Route{}, &gateway.Error{Kind: kind, Code: string(re.Code), Message: re.Msg}
-		}
-		return gateway.Route{}, storeError(err)
-	}
-	return gateway.Route{Recipient: d.Recipient, Mailbox: d.Mailbox, Heen: d.HeenID}, nil
-}
-
-// storePort is the gateway's Store on a store.Store.
-type storePort struct{ s store.Store }
-
-// storeError maps a store error to the gateway's kinds.
-func storeError(err error) error {
-	var dup *store.DuplicateError
-	switch {
-	case errors.As(err, &dup):
-		return &gateway.Error{Kind: gateway.KindConflict, Code: gateway.CodeDuplicateConflict, ID: dup.Original.String(),
-			Message: "this Identificatie was used before for a message with other content (TR056)"}
-	case errors.Is(err, store.ErrNotFound):
-		return &gateway.Error{Kind: gateway.KindNotFound, Code: gateway.CodeNotFound, Message: "no such message for this party"}
-	case errors.Is(err, store.ErrExpired):
-		return &gateway.Error{Kind: gateway.KindNotFound, Code: store.Code(err), Message: "the message was confirmed and its content has been removed by retention"}
-	case errors.Is(err, store.ErrClosed):
-		return &gateway.Error{Kind: gateway.KindUnavailable, Code: gateway.CodeShuttingDown, Message: "the store is closing; retry later", Err: err}
-	case errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
-		return &gateway.Error{Kind: gateway.KindUnavailable, Code: gateway.CodeCancelled, Message: "the request ended before the store answered; the outcome is unknown, resend (resends are idempotent)", Err: err}
-	}
-	return fmt.Errorf("store: %w", err)
-}
-
-// parseID turns a path id into a store id; a malformed one names no message.
-func parseID(id string) (store.ID, error) {
-	sid, err := store.ParseID(id)
-	if err != nil {
-		return sid, &gateway.Error{Kind: gateway.KindNotFound, Code: gateway.CodeNotFound, Message: "no such message for this party"}
-	}
-	return sid, nil
-}
-
-// Put files the message under its own Identificatie (IdentificatieRetour
-// for a retour) in the mailbox routing chose.
-func (sp storePort) Put(ctx context.Context, m gateway.Message) (gateway.Receipt, error) {
-	ident := m.Header.Identificatie
-	if m.Header.Soort.Retour {
-		ident = m.Header.IdentificatieRetour
-	}
-	msg := &store.Message{
-		Soort: m.Header.Soort.Name, Sender: m.Header.Sender(), Recipient: m.Route.Mailbox,
-		Identificatie: ident, Received: m.Received, Validated: m.Validated, Body: m.Body,
-	}
-	if m.Route.Heen != "" {
-		id, err := store.ParseID(m.Route.Heen)
-		if err != nil {
-			return gateway.Receipt{}, fmt.Errorf("heenbericht id %q from routing: %w", m.Route.Heen, err)
-		}
-		msg.Answers = id
-	}
-	rec, err := sp.s.Put(ctx, msg)
-	if err != nil {
-		if errors.Is(err, store.ErrNotFound) { // the heenbericht expired between routing and storing
-			return gateway.Receipt{}, &gateway.Error{Kind: gateway.KindUnroutable, Code: string(routing.CodeRetourWithoutHeen), Message: "the heenbericht this message answers is no longer known"}
-		}
-		return gateway.Receipt{}, storeError(err)
-	}
-	return gateway.Receipt{ID: rec.ID.String(), Duplicate: rec.Duplicate}, nil
-}
-
-func (sp storePort) List(ctx context.Context, mailbox string, limit int) ([]gateway.Entry, error) {
-	entries, err := sp.s.List(ctx, mailbox, limit)
-	if err != nil {
-		return nil, storeError(err)
-	}
-	out := make([]gateway.Entry, len(entries))
-	for i, e := range entries {
-		out[i] = gateway.Entry{ID: e.ID.String(), Berichtsoort: e.Soort, Afzender: e.Sender, Received: e.Received, Size: e.Size}
-	}
-	return out, nil
-}
-
-func (sp storePort) Fetch(ctx context.Context, mailbox, id string) ([]byte, error) {
-	sid, err := parseID(id)
-	if err != nil {
-		return nil, err
-	}
-	b, err := sp.s.Get(ctx, mailbox, sid)
-	if err != nil {
-		return nil, storeError(err)
-	}
-	return b, nil
-}
-
-func (sp storePort) Ack(ctx context.Context, mailbox, id string) error {
-	sid, err := parseID(id)
-	if err != nil {
-		return err
-	}
-	if err := sp.s.Ack(ctx, mailbox, sid); err != nil {
-		return storeError(err)
-	}
-	return nil
-}
-
-// Trace reads the store's metadata and history of a message.
-func (sp storePort) Trace(ctx context.Context, id string) (gateway.Trace, error) {
-	sid, err := parseID(id)
-	if err != nil {
-		return gateway.Trace{}, err
-	}
-	m, err := sp.s.Meta(ctx, sid)
-	if err != nil {
-		return gateway.Trace{}, storeError(err)
-	}
-	t := gateway.Trace{
-		ID: m.ID.String(), Berichtsoort: m.Soort, Sender: m.Sender, Recipient: m.Recipient,
-		Identificatie: m.Identificatie, Events: make([]gateway.Event, len(m.History)),
-	}
-	if !m.Conversation.IsZero() && m.Conversation != m.ID {
-		t.Heen = m.Conversation.String()
-	}
-	for i, e := range m.History {
-		t.Events[i] = gateway.Event{State: e.State.String(), At: e.At}
-		if e.State == store.StateRetourReceived && !e.Ref.IsZero() {
-			t.Retour = e.Ref.String()
-		}
-	}
-	return t, nil
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		require.NoError(t, n.Shutdown(ctx))
+	})
+	return n.URL()
 }
