@@ -56,6 +56,9 @@ type Config struct {
 	// Store configures the store; Store.Dir is the data directory. Its
 	// Logger and Registerer are set by the node.
 	Store store.Config
+	// StUF configures the gemeente side: the StUF-GGk SOAP endpoint and
+	// push delivery (node/stuf.go). The zero value runs neither.
+	StUF StUFConfig
 	// Logger receives the log of every part.
 	Logger zerolog.Logger
 }
@@ -71,6 +74,7 @@ type Node struct {
 	ln      net.Listener
 	served  chan error
 	metrics *prometheus.Registry
+	front   *front // the StUF endpoint and push delivery; nil when off
 
 	closeOnce sync.Once
 	closeErr  error
@@ -184,6 +188,9 @@ func Start(ctx context.Context, cfg Config) (_ *Node, err error) {
 	if n.ln, err = n.srv.Listen(); err != nil {
 		return nil, err
 	}
+	if err := n.startStUF(); err != nil {
+		return nil, err
+	}
 	go func() { n.served <- n.srv.Serve(n.ln) }()
 	n.log.Info().Str("addr", n.ln.Addr().String()).Str("data", sc.Dir).Str("schemas", set.Source()).
 		Int("principals", len(reg.Principals())).Bool("dev", cfg.Dev).Msg("started")
@@ -230,6 +237,9 @@ func (n *Node) Reload() error {
 // close — the store last.
 func (n *Node) Shutdown(ctx context.Context) error {
 	var errs []error
+	if err := n.stopStUF(ctx, true); err != nil {
+		errs = append(errs, err)
+	}
 	if err := n.srv.Shutdown(ctx); err != nil {
 		errs = append(errs, fmt.Errorf("shutting down the gateway: %w", err))
 	}
@@ -252,6 +262,9 @@ func (n *Node) Shutdown(ctx context.Context) error {
 func (n *Node) Close() error {
 	n.closeOnce.Do(func() {
 		var errs []error
+		if err := n.stopStUF(context.Background(), false); err != nil {
+			errs = append(errs, err)
+		}
 		if n.srv != nil {
 			if err := n.srv.Close(); err != nil {
 				errs = append(errs, fmt.Errorf("closing the gateway: %w", err))

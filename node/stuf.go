@@ -1,0 +1,175 @@
+package node
+
+import (
+	"context"
+	"crypto"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"time"
+
+	"github.com/knooppunt/knooppunt/delivery"
+	"github.com/knooppunt/knooppunt/gateway"
+	"github.com/knooppunt/knooppunt/stuf"
+)
+
+// StUFConfig configures the gemeente side: the StUF-GGk SOAP endpoint and
+// push delivery. The zero value runs neither.
+type StUFConfig struct {
+	// Addr, if set, is where the StUF-GGk SOAP endpoint (ggk_Di01,
+	// ggk_Du01, Fo01) listens, with the API's TLS settings and
+	// authentication. It is a listener of its own, as Digikoppeling
+	// endpoints usually are.
+	Addr string
+	// Push runs a delivery worker for every party whose registry entry
+	// says delivery: push.
+	Push bool
+	// SignCertFile and SignKeyFile (PEM) are the switch's WS-Security
+	// signing certificate and key (RSA or ECDSA): with them every SOAP
+	// message the switch sends is signed (Digikoppeling WUS 2W-be-S);
+	// without them none is (2W-be).
+	SignCertFile, SignKeyFile string
+	// ClientCertFile and ClientKeyFile (PEM) are the certificate push
+	// delivery presents to endpoints (two-sided TLS). Default: none.
+	ClientCertFile, ClientKeyFile string
+}
+
+// front is the running gemeente side.
+type front struct {
+	schema *stuf.Schema
+	srv    *http.Server
+	ln     net.Listener
+	served chan error
+	stop   context.CancelFunc
+	pushed chan struct{}
+}
+
+// startStUF starts the SOAP endpoint and push delivery as configured.
+func (n *Node) startStUF() error {
+	c := n.cfg.StUF
+	if c.Addr == "" && !c.Push {
+		return nil
+	}
+	f := &front{}
+	n.front = f
+	var signer *stuf.Signer
+	if c.SignCertFile != "" {
+		kp, err := tls.LoadX509KeyPair(c.SignCertFile, c.SignKeyFile)
+		if err != nil {
+			return fmt.Errorf("loading WS-Security signing certificate %s: %w", c.SignCertFile, err)
+		}
+		key, ok := kp.PrivateKey.(crypto.Signer)
+		if !ok {
+			return errors.New("the WS-Security signing key cannot sign")
+		}
+		if signer, err = stuf.NewSigner(key, kp.Certificate[0]); err != nil {
+			return fmt.Errorf("WS-Security signing certificate %s: %w", c.SignCertFile, err)
+		}
+	}
+	refs := stuf.NewMemoryRefs(0, nil)
+	log := n.log.With().Str("component", "stuf").Logger()
+	if c.Addr != "" {
+		var err error
+		if f.schema, err = stuf.LoadSchema(); err != nil {
+			return err
+		}
+		parties := partiesPort{n.book}
+		h, err := stuf.NewHandler(stuf.Config{
+			Pipeline: n.srv, Authenticate: n.srv.Authenticate,
+			ActsFor: func(p gateway.Principal, org string) bool { return parties.ActsFor(p, org) },
+			Schema:  f.schema, Refs: refs, Signer: signer,
+			Logger: log, Registerer: n.metrics,
+		})
+		if err != nil {
+			return err
+		}
+		if f.ln, err = net.Listen("tcp", c.Addr); err != nil {
+			return fmt.Errorf("listening on StUF address %s: %w", c.Addr, err)
+		}
+		f.srv = &http.Server{
+			Handler: h, ReadHeaderTimeout: 5 * time.Second, ReadTimeout: 60 * time.Second,
+			WriteTimeout: 60 * time.Second, IdleTimeout: 120 * time.Second,
+		}
+		ln := f.ln
+		if tc := n.srv.TLSConfig(); tc != nil {
+			ln = tls.NewListener(ln, tc)
+		}
+		f.served = make(chan error, 1)
+		go func() { f.served <- f.srv.Serve(ln) }()
+		log.Info().Str("addr", f.ln.Addr().String()).Bool("signing", signer != nil).Msg("StUF-GGk endpoint serving")
+	}
+	if c.Push {
+		client := &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{MinVersion: tls.VersionTLS12}}}
+		if c.ClientCertFile != "" {
+			kp, err := tls.LoadX509KeyPair(c.ClientCertFile, c.ClientKeyFile)
+			if err != nil {
+				return fmt.Errorf("loading push client certificate %s: %w", c.ClientCertFile, err)
+			}
+			client.Transport.(*http.Transport).TLSClientConfig.Certificates = []tls.Certificate{kp}
+		}
+		p, err := delivery.New(delivery.Config{
+			Mailbox: n.store, Endpoints: delivery.FromBook(n.book), Client: client,
+			Signer: signer, Refs: refs, Logger: n.log.With().Str("component", "delivery").Logger(), Registerer: n.metrics,
+		})
+		if err != nil {
+			return err
+		}
+		ctx, cancel := context.WithCancel(context.Background())
+		f.stop, f.pushed = cancel, make(chan struct{})
+		go func() {
+			defer close(f.pushed)
+			p.Run(ctx)
+		}()
+	}
+	return nil
+}
+
+// StUFURL is the SOAP endpoint's base URL, or "" when it does not run.
+func (n *Node) StUFURL() string {
+	if n.front == nil || n.front.ln == nil {
+		return ""
+	}
+	scheme := "http"
+	if n.cfg.TLSCertFile != "" {
+		scheme = "https"
+	}
+	return scheme + "://" + n.front.ln.Addr().String()
+}
+
+// stopStUF stops push delivery and the SOAP endpoint: gracefully
+// (finishing requests in flight until ctx ends) or at once. Safe to call
+// twice.
+func (n *Node) stopStUF(ctx context.Context, graceful bool) error {
+	f := n.front
+	if f == nil {
+		return nil
+	}
+	var errs []error
+	if f.stop != nil {
+		f.stop()
+		<-f.pushed
+		f.stop = nil
+	}
+	if f.srv != nil {
+		if graceful {
+			if err := f.srv.Shutdown(ctx); err != nil {
+				errs = append(errs, fmt.Errorf("shutting down the StUF endpoint: %w", err))
+				f.srv.Close()
+			}
+		} else {
+			f.srv.Close()
+		}
+		if err := <-f.served; err != nil && !errors.Is(err, http.ErrServerClosed) {
+			errs = append(errs, fmt.Errorf("serving StUF: %w", err))
+		}
+		f.srv = nil
+	} else if f.ln != nil {
+		f.ln.Close()
+	}
+	if f.schema != nil {
+		f.schema.Close()
+	}
+	return errors.Join(errs...)
+}
