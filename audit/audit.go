@@ -1,0 +1,505 @@
+// Package audit is the switch's tamper-evident audit trail: an append-only
+// log of every access to personal data — who, when, what action, which
+// message id, from where — and never the content itself.
+//
+// Entries form a hash chain: each carries the SHA-256 of its predecessor
+// and its own hash over all its fields, so a changed, removed or inserted
+// entry breaks the chain at that point and Verify names the place. The
+// chain is keyless, so it proves the log was not altered since a known head
+// hash: operators record the head (Log.Head, `knooppunt audit verify`)
+// outside the node, e.g. in their ticketing or SIEM, at least daily.
+//
+// Append returns only once the entry is on disk (fsync, shared by
+// concurrent appends: group commit), and the gateway appends before it
+// sends the response that hands out data, so no access goes unrecorded.
+package audit
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/binary"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/rs/zerolog"
+)
+
+// Action names what was done. The values are stable: they appear in the
+// file, in GET /v1/audit and in filters.
+type Action string
+
+// The actions recorded.
+const (
+	Received       Action = "received"        // a message was accepted and stored
+	Listed         Action = "listed"          // a mailbox listing was read
+	Fetched        Action = "fetched"         // a message body was downloaded
+	Confirmed      Action = "confirmed"       // a message was confirmed (acknowledged)
+	TraceViewed    Action = "trace-viewed"    // track & trace of a message was read
+	SignalProduced Action = "signal-produced" // a samenloop signal was produced
+	RegisterImport Action = "register-import" // a register (e.g. Wlz) was imported
+	StuurinfoQuery Action = "stuurinfo-query" // stuurinformatie was queried
+	ConfigChanged  Action = "config-changed"  // the configuration was reloaded
+	AuditQueried   Action = "audit-queried"   // the audit trail itself was read
+	Pruned         Action = "pruned"          // entries past retention were removed
+	KeysRotated    Action = "keys-rotated"    // the data key in use changed
+)
+
+// Entry is one line of the trail. It holds identifiers only: party codes,
+// principal ids, message ids, a remote address — never message content.
+type Entry struct {
+	Seq       uint64    `json:"seq"`
+	Time      time.Time `json:"time"`
+	Principal string    `json:"principal"`
+	Action    Action    `json:"action"`
+	MessageID string    `json:"message_id,omitempty"`
+	Remote    string    `json:"remote,omitempty"`
+	// Detail is a short non-personal note, e.g. "first kept 42" on a
+	// pruned entry or the number of messages of a batch.
+	Detail string `json:"detail,omitempty"`
+	// Prev is the hash of the previous entry (hex); 64 zeros for the first
+	// entry ever written.
+	Prev string `json:"prev"`
+	// Hash is the SHA-256 (hex) over all fields above.
+	Hash string `json:"hash"`
+}
+
+// Genesis is the Prev of the first entry ever written.
+var Genesis = hex.EncodeToString(make([]byte, sha256.Size))
+
+// hash computes the entry's hash: SHA-256 over its fields, each length
+// prefixed so no two different entries encode the same.
+func (e *Entry) hash() string {
+	h := sha256.New()
+	var n [binary.MaxVarintLen64]byte
+	field := func(s string) {
+		h.Write(n[:binary.PutUvarint(n[:], uint64(len(s)))])
+		h.Write([]byte(s))
+	}
+	field(strconv.FormatUint(e.Seq, 10))
+	field(e.Time.UTC().Format(time.RFC3339Nano))
+	field(e.Principal)
+	field(string(e.Action))
+	field(e.MessageID)
+	field(e.Remote)
+	field(e.Detail)
+	field(e.Prev)
+	return hex.EncodeToString(h.Sum(nil))
+}
+
+// Errors of the package; test with errors.Is.
+var (
+	// ErrTampered means the chain is broken: an entry was changed,
+	// removed or inserted.
+	ErrTampered = errors.New("audit trail tampered")
+	// ErrClosed is returned by a closed Log.
+	ErrClosed = errors.New("audit trail closed")
+	// ErrInvalid is a bad argument, such as an entry without principal.
+	ErrInvalid = errors.New("invalid audit entry")
+)
+
+// FileName is the trail's file inside its directory.
+const FileName = "audit.log"
+
+// DefaultRetention is how long entries are kept by default: five years,
+// the period healthcare access logs are commonly kept for (NEN 7513
+// practice); the operator sets what its own policy demands.
+const DefaultRetention = 5 * 365 * 24 * time.Hour
+
+// maxLine bounds one line of the file when reading it back, so a damaged
+// file cannot make the reader allocate without bound.
+const maxLine = 64 << 10
+
+// Config configures a Log.
+type Config struct {
+	// Dir holds the trail (FileName). Required; created if absent.
+	Dir string
+	// Retention is how long entries are kept; Prune removes older ones.
+	// Default DefaultRetention; negative keeps everything.
+	Retention time.Duration
+	// Now is the clock. Default time.Now.
+	Now func() time.Time
+	// Logger receives the trail's own log lines (never entry contents
+	// beyond sequence numbers). Default: disabled.
+	Logger zerolog.Logger
+}
+
+// Log is an open audit trail. Safe for concurrent use.
+type Log struct {
+	cfg  Config
+	path string
+
+	mu      sync.Mutex // guards the fields below and writes to f
+	f       *os.File
+	seq     uint64
+	head    string
+	written uint64 // highest seq written to f
+	closed  bool
+
+	syncMu sync.Mutex // one fsync at a time; waiting appenders share the next
+	synced uint64     // highest seq known on disk
+}
+
+// Open opens (or creates) the trail in cfg.Dir, verifying the whole chain
+// first: a tampered trail is refused with ErrTampered rather than extended.
+func Open(cfg Config) (*Log, error) {
+	if cfg.Dir == "" {
+		return nil, fmt.Errorf("opening audit trail: no directory: %w", ErrInvalid)
+	}
+	if cfg.Retention == 0 {
+		cfg.Retention = DefaultRetention
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	if err := os.MkdirAll(cfg.Dir, 0o700); err != nil {
+		return nil, fmt.Errorf("opening audit trail: %w", err)
+	}
+	l := &Log{cfg: cfg, path: filepath.Join(cfg.Dir, FileName), head: Genesis}
+	res, err := VerifyFile(l.path)
+	if err != nil && !errors.Is(err, os.ErrNotExist) {
+		return nil, fmt.Errorf("opening audit trail %s: %w", l.path, err)
+	}
+	if res.Entries > 0 {
+		l.seq, l.head = res.Last, res.Head
+	}
+	l.written, l.synced = l.seq, l.seq
+	if l.f, err = os.OpenFile(l.path, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o600); err != nil {
+		return nil, fmt.Errorf("opening audit trail: %w", err)
+	}
+	return l, nil
+}
+
+// Append adds e to the trail and returns it with Seq, Time (if zero), Prev
+// and Hash set, once it is synced to disk.
+func (l *Log) Append(ctx context.Context, e Entry) (Entry, error) {
+	if e.Principal == "" || e.Action == "" {
+		return Entry{}, fmt.Errorf("appending to the audit trail: principal and action are required: %w", ErrInvalid)
+	}
+	if err := ctx.Err(); err != nil {
+		return Entry{}, fmt.Errorf("appending to the audit trail: %w", err)
+	}
+	l.mu.Lock()
+	if l.closed {
+		l.mu.Unlock()
+		return Entry{}, ErrClosed
+	}
+	if e.Time.IsZero() {
+		e.Time = l.cfg.Now()
+	}
+	e.Time = e.Time.UTC()
+	e.Seq, e.Prev = l.seq+1, l.head
+	e.Hash = e.hash()
+	line, err := json.Marshal(&e)
+	if err == nil {
+		_, err = l.f.Write(append(line, '\n'))
+	}
+	if err != nil {
+		l.mu.Unlock()
+		return Entry{}, fmt.Errorf("appending to the audit trail: %w", err)
+	}
+	l.seq, l.head, l.written = e.Seq, e.Hash, e.Seq
+	f := l.f
+	l.mu.Unlock()
+	if err := l.sync(f, e.Seq); err != nil {
+		return Entry{}, err
+	}
+	return e, nil
+}
+
+// sync makes sure entry seq is on disk. Appenders waiting here while
+// another fsync runs find their entry covered by the next one: one fsync
+// serves every entry written before it began.
+func (l *Log) sync(f *os.File, seq uint64) error {
+	l.syncMu.Lock()
+	defer l.syncMu.Unlock()
+	if l.synced >= seq {
+		return nil
+	}
+	l.mu.Lock()
+	target := l.written
+	l.mu.Unlock()
+	if err := f.Sync(); err != nil {
+		return fmt.Errorf("syncing the audit trail: %w", err)
+	}
+	l.synced = target
+	return nil
+}
+
+// Head returns the sequence number and hash of the last entry, to be
+// recorded outside the node as the anchor of a later verification.
+func (l *Log) Head() (uint64, string) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.seq, l.head
+}
+
+// Close closes the trail. Safe to call twice.
+func (l *Log) Close() error {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.closed {
+		return nil
+	}
+	l.closed = true
+	if err := l.f.Sync(); err != nil {
+		l.f.Close()
+		return fmt.Errorf("closing the audit trail: %w", err)
+	}
+	if err := l.f.Close(); err != nil {
+		return fmt.Errorf("closing the audit trail: %w", err)
+	}
+	return nil
+}
+
+// Filter selects entries for Query. Zero fields match everything.
+type Filter struct {
+	From, To  time.Time // From inclusive, To exclusive
+	Principal string
+	Action    Action
+	MessageID string
+	// After is the paging cursor: only entries with a larger Seq.
+	After uint64
+	// Limit is the most entries returned; 0 means 100, at most 1000.
+	Limit int
+}
+
+// MaxQueryLimit is the most entries one Query returns.
+const MaxQueryLimit = 1000
+
+func (f Filter) match(e *Entry) bool {
+	return e.Seq > f.After &&
+		(f.From.IsZero() || !e.Time.Before(f.From)) &&
+		(f.To.IsZero() || e.Time.Before(f.To)) &&
+		(f.Principal == "" || e.Principal == f.Principal) &&
+		(f.Action == "" || e.Action == f.Action) &&
+		(f.MessageID == "" || e.MessageID == f.MessageID)
+}
+
+// Query returns the entries matching f in sequence order, and whether more
+// follow (page on with f.After set to the last Seq returned). It scans the
+// file: the trail is read rarely, by auditors, and written often.
+func (l *Log) Query(ctx context.Context, f Filter) ([]Entry, bool, error) {
+	if f.Limit <= 0 {
+		f.Limit = 100
+	}
+	f.Limit = min(f.Limit, MaxQueryLimit)
+	l.mu.Lock()
+	closed := l.closed
+	l.mu.Unlock()
+	if closed {
+		return nil, false, ErrClosed
+	}
+	var out []Entry
+	more := false
+	err := scan(l.path, func(e *Entry) error {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		if !f.match(e) {
+			return nil
+		}
+		if len(out) == f.Limit {
+			more = true
+			return errStop
+		}
+		out = append(out, *e)
+		return nil
+	})
+	if err != nil && !errors.Is(err, errStop) {
+		return nil, false, fmt.Errorf("querying the audit trail: %w", err)
+	}
+	return out, more, nil
+}
+
+var errStop = errors.New("stop")
+
+// scan calls fn for each entry of the file at path, in order.
+func scan(path string, fn func(*Entry) error) error {
+	f, err := os.Open(path)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	sc := bufio.NewScanner(f)
+	sc.Buffer(make([]byte, 0, 4096), maxLine)
+	line := 0
+	for sc.Scan() {
+		line++
+		var e Entry
+		dec := json.NewDecoder(bytes.NewReader(sc.Bytes()))
+		dec.DisallowUnknownFields()
+		if err := dec.Decode(&e); err != nil {
+			return fmt.Errorf("line %d: unreadable entry: %w", line, ErrTampered)
+		}
+		if err := fn(&e); err != nil {
+			return err
+		}
+	}
+	if err := sc.Err(); err != nil {
+		return fmt.Errorf("line %d: %w: %w", line+1, ErrTampered, err)
+	}
+	return nil
+}
+
+// Result is what VerifyFile found.
+type Result struct {
+	Entries int    // entries checked
+	First   uint64 // seq of the first entry (above 1 after pruning)
+	Last    uint64 // seq of the last entry
+	Head    string // hash of the last entry
+}
+
+// VerifyFile checks the chain of the trail at path: every entry's hash,
+// every link to its predecessor, consecutive sequence numbers, and — when
+// the first entry is not the genesis — that the trail records the pruning
+// that removed the ones before it. The first break is returned as
+// ErrTampered with its line and sequence number.
+func VerifyFile(path string) (Result, error) {
+	var r Result
+	prev := Genesis
+	var prunedTo uint64 // the first seq kept, as recorded by the last pruned entry
+	line := 0
+	err := scan(path, func(e *Entry) error {
+		line++
+		switch {
+		case e.Hash != e.hash():
+			return fmt.Errorf("line %d (seq %d): the entry does not match its hash: %w", line, e.Seq, ErrTampered)
+		case r.Entries == 0 && e.Seq == 1 && e.Prev != Genesis:
+			return fmt.Errorf("line %d: the first entry does not start the chain: %w", line, ErrTampered)
+		case r.Entries > 0 && e.Seq != r.Last+1:
+			return fmt.Errorf("line %d: seq %d follows %d: %w", line, e.Seq, r.Last, ErrTampered)
+		case r.Entries > 0 && e.Prev != prev:
+			return fmt.Errorf("line %d (seq %d): the link to the previous entry is broken: %w", line, e.Seq, ErrTampered)
+		}
+		if r.Entries == 0 {
+			r.First = e.Seq
+		}
+		if e.Action == Pruned {
+			var n uint64
+			if _, err := fmt.Sscanf(e.Detail, "first kept %d", &n); err == nil {
+				prunedTo = n
+			}
+		}
+		r.Entries++
+		r.Last, prev = e.Seq, e.Hash
+		return nil
+	})
+	if err != nil {
+		return r, err
+	}
+	if r.Entries > 0 && r.First > 1 && prunedTo != r.First {
+		return r, fmt.Errorf("the trail starts at seq %d but records no pruning up to it: entries were removed: %w", r.First, ErrTampered)
+	}
+	r.Head = prev
+	return r, nil
+}
+
+// Prune removes the entries older than the retention period and records
+// that it did, as an entry of its own naming the first entry kept. It
+// rewrites the file (a new file renamed over the old one), holding appends
+// back while it does; run it rarely, e.g. daily.
+func (l *Log) Prune(ctx context.Context) (int, error) {
+	if l.cfg.Retention < 0 {
+		return 0, nil
+	}
+	cutoff := l.cfg.Now().Add(-l.cfg.Retention)
+	l.mu.Lock()
+	if l.closed {
+		l.mu.Unlock()
+		return 0, ErrClosed
+	}
+	removed, first, err := l.rewrite(ctx, cutoff)
+	l.mu.Unlock()
+	if err != nil || removed == 0 {
+		return removed, err
+	}
+	if _, err := l.Append(ctx, Entry{Principal: "knooppunt", Action: Pruned, Detail: fmt.Sprintf("first kept %d", first)}); err != nil {
+		return removed, err
+	}
+	l.cfg.Logger.Info().Int("removed", removed).Uint64("first_kept", first).Msg("audit trail pruned")
+	return removed, nil
+}
+
+// rewrite copies the entries at or after cutoff to a new file and renames
+// it over the trail; l.mu is held. It returns the number removed and the
+// seq of the first entry kept (the next seq if none is kept).
+func (l *Log) rewrite(ctx context.Context, cutoff time.Time) (int, uint64, error) {
+	if err := l.f.Sync(); err != nil {
+		return 0, 0, fmt.Errorf("pruning the audit trail: %w", err)
+	}
+	tmp := l.path + ".prune"
+	out, err := os.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o600)
+	if err != nil {
+		return 0, 0, fmt.Errorf("pruning the audit trail: %w", err)
+	}
+	defer os.Remove(tmp) // after a successful rename there is nothing to remove
+	w := bufio.NewWriter(out)
+	removed, first := 0, uint64(0)
+	err = scan(l.path, func(e *Entry) error {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		if e.Time.Before(cutoff) && first == 0 {
+			removed++
+			return nil
+		}
+		if first == 0 {
+			first = e.Seq
+		}
+		line, err := json.Marshal(e)
+		if err != nil {
+			return err
+		}
+		_, err = w.Write(append(line, '\n'))
+		return err
+	})
+	if err == nil {
+		err = w.Flush()
+	}
+	if err == nil {
+		err = out.Sync()
+	}
+	if cerr := out.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return 0, 0, fmt.Errorf("pruning the audit trail: %w", err)
+	}
+	if removed == 0 {
+		return 0, 0, nil
+	}
+	if first == 0 {
+		first = l.seq + 1
+	}
+	if err := os.Rename(tmp, l.path); err != nil {
+		return 0, 0, fmt.Errorf("pruning the audit trail: %w", err)
+	}
+	if d, err := os.Open(l.cfg.Dir); err == nil {
+		d.Sync() // make the rename durable; best effort where unsupported
+		d.Close()
+	}
+	f, err := os.OpenFile(l.path, os.O_WRONLY|os.O_APPEND, 0o600)
+	if err != nil {
+		return 0, 0, fmt.Errorf("pruning the audit trail: reopening: %w", err)
+	}
+	l.f.Close()
+	l.f = f
+	return removed, first, nil
+}
+
+// Verify checks the trail in dir; see VerifyFile.
+func Verify(dir string) (Result, error) {
+	return VerifyFile(filepath.Join(dir, FileName))
+}
+
+var _ io.Closer = (*Log)(nil)
