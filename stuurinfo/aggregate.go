@@ -117,7 +117,7 @@ func (c *Counts) add(o *Counts) {
 // cell is one row's dimensions, interned.
 type cell struct {
 	gemeente, aanbieder uint32
-	soort               uint16
+	soort               uint32
 }
 
 // Aggregates are the maintained rows of stuurinformatie. They are safe for
@@ -128,13 +128,26 @@ type Aggregates struct {
 	mu      sync.RWMutex
 	names   []string // interned party and soort names
 	ids     map[string]uint32
-	periods [3]map[int32]map[cell]*Counts // granularity → period start day → rows
-	open    map[request]time.Time         // 315/317 waiting for their 301/319
+	periods [3]map[int32]map[cell]Counts // granularity → period start day → rows
+	norms   map[uint32]*Norm             // the norm of each interned berichtsoort
+	open    map[request]time.Time        // 315/317 waiting for their 301/319
+	newest  int32                        // the latest day with rows
 }
+
+// DayRetention is how many days of day rows the aggregates keep; week and
+// month rows are kept for good. A day row per gemeente × aanbieder ×
+// berichtsoort is nearly one per message at national volumes, so keeping
+// them for a whole year would cost gigabytes; weeks and months are where a
+// year is read.
+const DayRetention = 92
+
+// RequestRetention is how long an unanswered 315 or 317 waits for its 301
+// or 319 before it is forgotten (and its lead time never measured).
+const RequestRetention = 366
 
 // request is an open 315 or 317, by the parties and ReferentieAanbieder.
 type request struct {
-	soort               uint16
+	soort               uint32
 	gemeente, aanbieder uint32
 	ref                 string
 }
@@ -145,9 +158,9 @@ func NewAggregates(loc *time.Location) *Aggregates {
 	if loc == nil {
 		loc = amsterdam()
 	}
-	a := &Aggregates{loc: loc, ids: map[string]uint32{}, open: map[request]time.Time{}}
+	a := &Aggregates{loc: loc, ids: map[string]uint32{}, norms: map[uint32]*Norm{}, open: map[request]time.Time{}}
 	for g := range a.periods {
-		a.periods[g] = map[int32]map[cell]*Counts{}
+		a.periods[g] = map[int32]map[cell]Counts{}
 	}
 	return a
 }
@@ -168,6 +181,25 @@ func (a *Aggregates) intern(s string) uint32 {
 	id := uint32(len(a.names))
 	a.names = append(a.names, s)
 	a.ids[s] = id
+	return id
+}
+
+// internSoort interns a berichtsoort and remembers its norm; the caller
+// holds a.mu.
+func (a *Aggregates) internSoort(name string) uint32 {
+	if id, ok := a.ids[name]; ok {
+		if _, seen := a.norms[id]; seen {
+			return id
+		}
+	}
+	id := a.intern(name)
+	var norm *Norm
+	if s, ok := bericht.Lookup(name); ok {
+		if n, ok := normOf(s); ok {
+			norm = &n
+		}
+	}
+	a.norms[id] = norm
 	return id
 }
 
@@ -220,7 +252,7 @@ func (a *Aggregates) Record(o *Observation) {
 
 	a.mu.Lock()
 	defer a.mu.Unlock()
-	k := cell{gemeente: a.intern(gemeente), aanbieder: a.intern(aanbieder), soort: uint16(a.intern(o.Soort))}
+	k := cell{gemeente: a.intern(gemeente), aanbieder: a.intern(aanbieder), soort: a.internSoort(o.Soort)}
 	at := o.Received.In(a.loc)
 	var since time.Time
 	if known {
@@ -240,15 +272,33 @@ func (a *Aggregates) Record(o *Observation) {
 		p := periodStart(Granularity(g), at)
 		rows := a.periods[g][p]
 		if rows == nil {
-			rows = map[cell]*Counts{}
+			rows = map[cell]Counts{}
 			a.periods[g][p] = rows
+			if Granularity(g) == Day && p > a.newest {
+				a.newest = p
+				a.prune()
+			}
 		}
 		r := rows[k]
-		if r == nil {
-			r = &Counts{}
-			rows[k] = r
-		}
 		r.add(&c)
+		rows[k] = r
+	}
+}
+
+// prune drops day rows older than DayRetention days before the newest day
+// and requests older than RequestRetention. It runs once per new day; the
+// caller holds a.mu.
+func (a *Aggregates) prune() {
+	for p := range a.periods[Day] {
+		if p <= a.newest-DayRetention {
+			delete(a.periods[Day], p)
+		}
+	}
+	limit := fromDayNumber(a.newest - RequestRetention)
+	for r, at := range a.open {
+		if at.Before(limit) {
+			delete(a.open, r)
+		}
 	}
 }
 
@@ -275,7 +325,7 @@ func (a *Aggregates) requestTime(s bericht.Soort, k cell, refs []string, at time
 	}
 	var first time.Time
 	for _, ref := range refs {
-		rk := request{soort: uint16(rs), gemeente: k.gemeente, aanbieder: k.aanbieder, ref: ref}
+		rk := request{soort: rs, gemeente: k.gemeente, aanbieder: k.aanbieder, ref: ref}
 		if t, ok := a.open[rk]; ok {
 			if first.IsZero() || t.Before(first) {
 				first = t
@@ -353,7 +403,9 @@ type Row struct {
 }
 
 // Rows answers q from the maintained rows, sorted by period, gemeente,
-// aanbieder and berichtsoort.
+// aanbieder and berichtsoort. It only visits the periods asked for, and
+// sorts on interned ids ranked by name, so a year of month rows is read in
+// well under a second.
 func (a *Aggregates) Rows(q Query) []Row {
 	var van, tot int32 = -1 << 31, 1<<31 - 1
 	if !q.Van.IsZero() {
@@ -373,12 +425,16 @@ func (a *Aggregates) Rows(q Query) []Row {
 			}
 		}
 	}
-	type key struct {
+	type line struct {
 		p int32
 		c cell
+		n Counts
 	}
-	sums := map[key]*Counts{}
-	var out []Row
+	var lines []line
+	var totals map[line]int // (period, soort) → index in lines
+	if q.Totals {
+		totals = map[line]int{}
+	}
 	for p, rows := range a.periods[q.Granularity] {
 		if p < van || p >= tot {
 			continue
@@ -388,54 +444,69 @@ func (a *Aggregates) Rows(q Query) []Row {
 				continue
 			}
 			if !q.Totals {
-				out = append(out, a.row(q.Granularity, p, c, n, true))
+				lines = append(lines, line{p: p, c: c, n: n})
 				continue
 			}
-			k := key{p, cell{soort: c.soort}}
-			s := sums[k]
-			if s == nil {
-				s = &Counts{}
-				sums[k] = s
+			k := line{p: p, c: cell{soort: c.soort}}
+			i, ok := totals[k]
+			if !ok {
+				i = len(lines)
+				totals[k] = i
+				lines = append(lines, k)
 			}
-			s.add(n)
+			lines[i].n.add(&n)
 		}
 	}
-	for k, n := range sums {
-		out = append(out, a.row(q.Granularity, k.p, k.c, n, false))
-	}
-	sort.Slice(out, func(i, j int) bool {
-		x, y := &out[i], &out[j]
-		if x.Van != y.Van {
-			return x.Van < y.Van
+	rank := a.ranks()
+	sort.Slice(lines, func(i, j int) bool {
+		x, y := &lines[i], &lines[j]
+		if x.p != y.p {
+			return x.p < y.p
 		}
-		if x.Gemeente != y.Gemeente {
-			return x.Gemeente < y.Gemeente
+		if x.c.gemeente != y.c.gemeente {
+			return rank[x.c.gemeente] < rank[y.c.gemeente]
 		}
-		if x.Aanbieder != y.Aanbieder {
-			return x.Aanbieder < y.Aanbieder
+		if x.c.aanbieder != y.c.aanbieder {
+			return rank[x.c.aanbieder] < rank[y.c.aanbieder]
 		}
-		return x.Berichtsoort < y.Berichtsoort
+		return rank[x.c.soort] < rank[y.c.soort]
 	})
+	out := make([]Row, len(lines))
+	labels := map[int32][2]string{}
+	for i := range lines {
+		l := &lines[i]
+		lb, ok := labels[l.p]
+		if !ok {
+			lb = [2]string{periodLabel(q.Granularity, l.p), fromDayNumber(l.p).Format("2006-01-02")}
+			labels[l.p] = lb
+		}
+		r := &out[i]
+		r.Periode, r.Van, r.Berichtsoort, r.Counts = lb[0], lb[1], a.names[l.c.soort], l.n
+		if !q.Totals {
+			r.Gemeente, r.Aanbieder = a.names[l.c.gemeente], a.names[l.c.aanbieder]
+		}
+		if l.n.Retourberichten > 0 {
+			r.AfkeurAandeel = float64(l.n.Afkeur) / float64(l.n.Retourberichten)
+		}
+		r.Norm = a.norms[l.c.soort]
+		if l.n.Gemeten > 0 {
+			r.BinnenNormAandeel = float64(l.n.BinnenNorm) / float64(l.n.Gemeten)
+		}
+	}
 	return out
 }
 
-// row builds an output row; the caller holds a.mu.
-func (a *Aggregates) row(g Granularity, p int32, c cell, n *Counts, parties bool) Row {
-	r := Row{Periode: periodLabel(g, p), Van: fromDayNumber(p).Format("2006-01-02"),
-		Berichtsoort: a.names[c.soort], Counts: *n}
-	if parties {
-		r.Gemeente, r.Aanbieder = a.names[c.gemeente], a.names[c.aanbieder]
+// ranks gives every interned name its place in sorted order; the caller
+// holds a.mu.
+func (a *Aggregates) ranks() []int {
+	order := make([]int, len(a.names))
+	for i := range order {
+		order[i] = i
 	}
-	if n.Retourberichten > 0 {
-		r.AfkeurAandeel = float64(n.Afkeur) / float64(n.Retourberichten)
+	sort.Slice(order, func(i, j int) bool { return a.names[order[i]] < a.names[order[j]] })
+	rank := make([]int, len(a.names))
+	for r, id := range order {
+		rank[id] = r
 	}
-	if s, ok := bericht.Lookup(r.Berichtsoort); ok {
-		if norm, ok := normOf(s); ok {
-			r.Norm = &norm
-		}
-	}
-	if n.Gemeten > 0 {
-		r.BinnenNormAandeel = float64(n.BinnenNorm) / float64(n.Gemeten)
-	}
-	return r
+	return rank
 }

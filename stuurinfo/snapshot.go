@@ -42,12 +42,12 @@ func (a *Aggregates) WriteTo(w io.Writer) (int64, error) {
 	for g, periods := range a.periods {
 		for p, rows := range periods {
 			for c, n := range rows {
-				s.Rows[g] = append(s.Rows[g], snapRow{Period: p, Cell: [3]uint32{c.gemeente, c.aanbieder, uint32(c.soort)}, Counts: *n})
+				s.Rows[g] = append(s.Rows[g], snapRow{Period: p, Cell: [3]uint32{c.gemeente, c.aanbieder, c.soort}, Counts: n})
 			}
 		}
 	}
 	for r, at := range a.open {
-		s.Open = append(s.Open, snapOpen{Soort: uint32(r.soort), Gemeente: r.gemeente, Aanbieder: r.aanbieder, Ref: r.ref, At: at})
+		s.Open = append(s.Open, snapOpen{Soort: r.soort, Gemeente: r.gemeente, Aanbieder: r.aanbieder, Ref: r.ref, At: at})
 	}
 	a.mu.RUnlock()
 	cw := &countWriter{w: w}
@@ -97,18 +97,21 @@ func ReadAggregates(r io.Reader, loc *time.Location) (*Aggregates, error) {
 			}
 			m := a.periods[g][r.Period]
 			if m == nil {
-				m = map[cell]*Counts{}
+				m = map[cell]Counts{}
 				a.periods[g][r.Period] = m
 			}
-			n := r.Counts
-			m[cell{gemeente: r.Cell[0], aanbieder: r.Cell[1], soort: uint16(r.Cell[2])}] = &n
+			m[cell{gemeente: r.Cell[0], aanbieder: r.Cell[1], soort: r.Cell[2]}] = r.Counts
+			a.internSoort(s.Names[r.Cell[2]])
+			if Granularity(g) == Day && r.Period > a.newest {
+				a.newest = r.Period
+			}
 		}
 	}
 	for _, o := range s.Open {
 		if !valid(o.Soort, o.Gemeente, o.Aanbieder) {
 			return nil, fmt.Errorf("%w: name out of range", ErrSnapshot)
 		}
-		a.open[request{soort: uint16(o.Soort), gemeente: o.Gemeente, aanbieder: o.Aanbieder, ref: o.Ref}] = o.At
+		a.open[request{soort: o.Soort, gemeente: o.Gemeente, aanbieder: o.Aanbieder, ref: o.Ref}] = o.At
 	}
 	return a, nil
 }

@@ -399,3 +399,22 @@ func TestNiceCeil(t *testing.T) {
 		assert.Equal(t, tt.want, niceCeil(tt.in), "%v", tt.in)
 	}
 }
+
+func TestDayRetention(t *testing.T) {
+	a := NewAggregates(time.UTC)
+	first := date("2026-01-05")
+	a.Record(&Observation{Soort: "WMO301", Sender: "0363", Recipient: "12345678", Received: first})
+	a.Record(&Observation{Soort: "WMO315", Sender: "12345678", Recipient: "0363", Received: first,
+		Body: []byte("<R><AangevraagdProduct><ReferentieAanbieder>x</ReferentieAanbieder></AangevraagdProduct></R>")})
+	require.Len(t, a.open, 1)
+	a.Record(&Observation{Soort: "WMO301", Sender: "0363", Recipient: "12345678", Received: first.AddDate(0, 0, DayRetention-1)})
+	assert.Len(t, a.Rows(Query{Granularity: Day}), 3, "within retention")
+	a.Record(&Observation{Soort: "WMO301", Sender: "0363", Recipient: "12345678", Received: first.AddDate(0, 0, DayRetention)})
+	days := a.Rows(Query{Granularity: Day})
+	require.Len(t, days, 2, "the first day's rows are gone")
+	assert.Equal(t, first.AddDate(0, 0, DayRetention-1).Format("2006-01-02"), days[0].Van)
+	assert.Len(t, a.Rows(Query{Granularity: Month, Van: date("2026-01-01"), Tot: date("2026-02-01")}), 2, "months are kept")
+	assert.Len(t, a.open, 1, "requests wait a year")
+	a.Record(&Observation{Soort: "WMO301", Sender: "0363", Recipient: "12345678", Received: first.AddDate(0, 0, RequestRetention+1)})
+	assert.Empty(t, a.open)
+}
