@@ -60,8 +60,9 @@ func (s Step) Opt(key string) (string, bool) {
 // each takes (min, max).
 var verbs = map[string][2]int{
 	"requires":   {1, 8},
-	"message":    {2, 4},
+	"message":    {2, 32},
 	"post":       {2, 2},
+	"batch":      {2, 2},
 	"validate":   {2, 2},
 	"poll":       {1, 1},
 	"fetch":      {2, 2},
@@ -181,7 +182,7 @@ func Parse(file string, data []byte) (*Case, error) {
 				}
 			}
 			messages[st.Args[0]] = true
-		case "post", "validate", "fetch", "confirm", "trace", "retour":
+		case "post", "batch", "validate", "fetch", "confirm", "trace", "retour":
 			if !messages[st.Args[1]] {
 				return nil, fail(n, "message %q is not defined before this line", st.Args[1])
 			}
@@ -225,6 +226,8 @@ func messageRefs(st Step) []string {
 		switch st.Args[1] {
 		case "answer", "mutate", "derive":
 			refs = append(refs, st.Args[2])
+		case "zip":
+			refs = append(refs, st.Args[2:]...)
 		}
 	}
 	if v, ok := st.Opts["id"]; ok {

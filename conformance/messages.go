@@ -1,6 +1,7 @@
 package conformance
 
 import (
+	"archive/zip"
 	"bytes"
 	"errors"
 	"fmt"
@@ -34,6 +35,8 @@ type message struct {
 	// them with the generator that made them.
 	gen    *sample.Generator
 	sample *sample.Message
+	// parts are the messages a zip holds, in archive order.
+	parts []string
 }
 
 // idLen is the length of an Identificatie the runner makes: the most
@@ -87,6 +90,11 @@ func (r *run) build(c *Case, st Step, msgs map[string]*message) (*message, error
 			return nil, fmt.Errorf("message %s derive wants a message and an operation", name)
 		}
 		return derive(st, name, msgs[rest[0]], rest[1])
+	case "zip":
+		if len(rest) == 0 {
+			return nil, fmt.Errorf("message %s zip wants the messages to pack", name)
+		}
+		return zipOf(name, rest, msgs)
 	case "inline":
 		if len(rest) != 0 {
 			return nil, fmt.Errorf("message %s inline takes no further argument", name)
@@ -103,7 +111,31 @@ func (r *run) build(c *Case, st Step, msgs map[string]*message) (*message, error
 		}
 		return &message{name: name, body: r.expand(c, data)}, nil
 	}
-	return nil, fmt.Errorf("message %s: unknown source %q (want sample, answer, mutate, derive, inline or file)", name, kind)
+	return nil, fmt.Errorf("message %s: unknown source %q (want sample, answer, mutate, derive, zip, inline or file)", name, kind)
+}
+
+// zipOf packs messages into a ZIP archive for a batch post, each as
+// NAME.xml, in the order given.
+func zipOf(name string, parts []string, msgs map[string]*message) (*message, error) {
+	var buf bytes.Buffer
+	zw := zip.NewWriter(&buf)
+	for _, p := range parts {
+		m, ok := msgs[p]
+		if !ok {
+			return nil, fmt.Errorf("message %s zip: message %q is not defined", name, p)
+		}
+		w, err := zw.Create(p + ".xml")
+		if err != nil {
+			return nil, fmt.Errorf("message %s zip: %w", name, err)
+		}
+		if _, err := w.Write(m.body); err != nil {
+			return nil, fmt.Errorf("message %s zip: %w", name, err)
+		}
+	}
+	if err := zw.Close(); err != nil {
+		return nil, fmt.Errorf("message %s zip: %w", name, err)
+	}
+	return &message{name: name, body: buf.Bytes(), parts: parts}, nil
 }
 
 // expand replaces the placeholders of an inline or file message.

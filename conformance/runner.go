@@ -350,6 +350,8 @@ func (cr *caseRun) step(ctx context.Context, st Step) error {
 		return nil
 	case "post", "validate":
 		return cr.post(ctx, st)
+	case "batch":
+		return cr.batch(ctx, st)
 	case "poll":
 		return cr.poll(ctx, st)
 	case "fetch", "confirm", "trace":
@@ -488,6 +490,50 @@ func (cr *caseRun) post(ctx context.Context, st Step) error {
 	return nil
 }
 
+// batch is "batch AS NAME": POST /v1/berichten/batch with the ZIP NAME.
+// Each message the batch stores counts as posted under its own name.
+func (cr *caseRun) batch(ctx context.Context, st Step) error {
+	m := cr.msgs[st.Args[1]]
+	h := http.Header{"Content-Type": {"application/zip"}}
+	p, err := cr.do(ctx, http.MethodPost, "/v1/berichten/batch", st.Args[0], m.body, h)
+	if err != nil {
+		return err
+	}
+	p.verb = "batch"
+	cr.last = p
+	results, _ := p.json["results"].([]any)
+	for i, r := range results {
+		o, _ := r.(map[string]any)
+		id := str(o, "id")
+		if id == "" {
+			continue
+		}
+		if i < len(m.parts) {
+			if _, ok := cr.posted[m.parts[i]]; !ok {
+				cr.posted[m.parts[i]] = id
+			}
+		}
+		cr.stored = append(cr.stored, stored{id: id, ontvanger: str(o, "ontvanger")})
+	}
+	return nil
+}
+
+// batchResults is the result (or refusal code) of each message of a batch
+// answer, in archive order: "stored,xsd-invalid,duplicate".
+func batchResults(m map[string]any) string {
+	results, _ := m["results"].([]any)
+	out := make([]string, 0, len(results))
+	for _, r := range results {
+		o, _ := r.(map[string]any)
+		if c := str(o, "code"); c != "" {
+			out = append(out, c)
+		} else {
+			out = append(out, str(o, "result"))
+		}
+	}
+	return strings.Join(out, ",")
+}
+
 // maxPages bounds how far a poll pages through a mailbox: messages left
 // unconfirmed by other clients stay leased in front of the case's own.
 const maxPages = 20
@@ -603,9 +649,13 @@ func (cr *caseRun) expect(st Step) error {
 			if got := str(p.json, k); got != v {
 				return fail("want %s %q, got %q", k, v, got)
 			}
-		case "valid":
-			if got := fmt.Sprint(p.json["valid"]); got != v {
-				return fail("want valid %s, got %s", v, got)
+		case "valid", "accepted", "rejected":
+			if got := fmt.Sprint(p.json[k]); got != v {
+				return fail("want %s %s, got %s", k, v, got)
+			}
+		case "results":
+			if got := batchResults(p.json); got != v {
+				return fail("want batch results %s, got %s", v, got)
 			}
 		case "id", "retour", "heen":
 			wantID, ok := cr.posted[v]
