@@ -3,6 +3,7 @@ package xsd
 /*
 #cgo pkg-config: libxml-2.0
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 #include "shim.h"
 
@@ -99,10 +100,13 @@ import (
 	"bytes"
 	"fmt"
 	"iter"
+	"maps"
+	"runtime"
 	"slices"
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"unsafe"
 
 	"github.com/knooppunt/knooppunt/bericht"
@@ -120,15 +124,15 @@ import (
 type Tree struct {
 	elems []elem
 	text  []byte // backing store of every elem.text
-	// names are the distinct local names; byName[start[k]:start[k+1]] are
-	// the elements named names[k], in document order.
-	names  []string
+	// names is the name table as it stood after the walk;
+	// byName[start[k]:start[k+1]] are the elements with name id k, in
+	// document order.
+	names  *nameTable
 	byName []int32
 	start  []int32
 }
 
 type elem struct {
-	name   string
 	text   string
 	parent int32
 	end    int32
@@ -154,42 +158,95 @@ func (s *Set) ValidateTree(msg []byte) (bericht.Header, *Tree, error) {
 	return h, t, nil
 }
 
-// nodeBufs recycles the C-shaped scratch arrays of tree.
-var nodeBufs sync.Pool
+// scratch is the reusable working memory of tree: the node array lives in C
+// memory, so cgo need not check it for Go pointers and the collector never
+// scans it; a cleanup frees it when the pool drops the scratch.
+type scratch struct{ buf *nodeBuf }
+
+// nodeBuf is the C array; the cleanup of its scratch frees it.
+type nodeBuf struct {
+	nodes *C.kp_tnode
+	cap   int
+}
+
+var scratchPool = sync.Pool{New: func() any {
+	sc := &scratch{buf: &nodeBuf{}}
+	runtime.AddCleanup(sc, func(b *nodeBuf) { C.free(unsafe.Pointer(b.nodes)) }, sc.buf)
+	return sc
+}}
+
+// grow makes room for n nodes.
+func (b *nodeBuf) grow(n int) bool {
+	if n <= b.cap {
+		return true
+	}
+	p := C.realloc(unsafe.Pointer(b.nodes), C.size_t(n)*C.size_t(unsafe.Sizeof(C.kp_tnode{})))
+	if p == nil {
+		return false
+	}
+	b.nodes, b.cap = (*C.kp_tnode)(p), n
+	return true
+}
+
+// nameTable numbers every element name the walks have met. It only grows,
+// and is replaced, never changed, so readers need no lock. Only valid
+// documents are walked, so the names are those of the schemas: it stays
+// small.
+type nameTable struct {
+	ids   map[string]int32
+	names []string
+}
+
+var (
+	names   atomic.Pointer[nameTable]
+	namesMu sync.Mutex // serialises growing the table
+)
+
+func init() { names.Store(&nameTable{ids: map[string]int32{}}) }
+
+// nameID returns the number of the name p points to.
+func nameID(p *C.char) int32 {
+	s := unsafeString(p)
+	if id, ok := names.Load().ids[s]; ok {
+		return id
+	}
+	namesMu.Lock()
+	defer namesMu.Unlock()
+	cur := names.Load()
+	if id, ok := cur.ids[s]; ok {
+		return id
+	}
+	id := int32(len(cur.names))
+	next := &nameTable{ids: maps.Clone(cur.ids), names: append(slices.Clip(cur.names), strings.Clone(s))}
+	next.ids[next.names[id]] = id
+	names.Store(next)
+	return id
+}
 
 // tree copies the document's elements into a Tree in one cgo call.
 func (d *document) tree(msg []byte) (*Tree, error) {
 	// Every element has a '<' of its own: an upper bound on their number.
-	capacity := bytes.Count(msg, []byte{'<'})
-	var nodes []C.kp_tnode
-	if p, ok := nodeBufs.Get().(*[]C.kp_tnode); ok && cap(*p) >= capacity {
-		nodes = (*p)[:capacity]
-	} else {
-		nodes = make([]C.kp_tnode, max(capacity, 64))
+	capacity := max(bytes.Count(msg, []byte{'<'}), 64)
+	sc := scratchPool.Get().(*scratch)
+	defer scratchPool.Put(sc)
+	if !sc.buf.grow(capacity) {
+		return nil, fmt.Errorf("xsd: no memory for the document view of %d elements", capacity)
 	}
-	defer func() { nodeBufs.Put(&nodes) }()
 	var textBytes C.long
-	n := int(C.kp_walk(d.c.root, unsafe.SliceData(nodes), C.int(len(nodes)), &textBytes))
+	n := int(C.kp_walk(d.c.root, sc.buf.nodes, C.int(capacity), &textBytes))
 	if n < 0 {
 		return nil, fmt.Errorf("xsd: the document nests deeper than %d elements", C.KP_TREE_MAX_DEPTH)
 	}
-	if n > len(nodes) {
-		return nil, fmt.Errorf("xsd: the document has more elements (%d) than start tags (%d)", n, len(nodes))
+	if n > capacity {
+		return nil, fmt.Errorf("xsd: the document has more elements (%d) than start tags (%d)", n, capacity)
 	}
+	nodes := unsafe.Slice(sc.buf.nodes, n)
 	t := &Tree{elems: make([]elem, n), text: make([]byte, 0, int(textBytes))}
-	ids := make(map[*C.char]int32, 64)
 	line, at := 1, 0
 	for i := range n {
 		c := &nodes[i]
-		id, ok := ids[c.name]
-		if !ok {
-			id = int32(len(t.names))
-			ids[c.name] = id
-			t.names = append(t.names, strings.Clone(unsafeString(c.name)))
-		}
 		e := &t.elems[i]
-		e.name = t.names[id]
-		e.nameID = id
+		e.nameID = nameID(c.name)
 		e.parent = int32(c.parent)
 		e.end = int32(c.end)
 		if off := int(c.offset); off >= at && off <= len(msg) {
@@ -206,6 +263,7 @@ func (d *document) tree(msg []byte) (*Tree, error) {
 			e.text = text(c.node)
 		}
 	}
+	t.names = names.Load()
 	t.index()
 	return t, nil
 }
@@ -213,7 +271,7 @@ func (d *document) tree(msg []byte) (*Tree, error) {
 // index sorts the element indexes by name (a counting sort: stable, so each
 // name's run stays in document order).
 func (t *Tree) index() {
-	t.start = make([]int32, len(t.names)+1)
+	t.start = make([]int32, len(t.names.names)+1)
 	for i := range t.elems {
 		t.start[t.elems[i].nameID+1]++
 	}
@@ -221,7 +279,7 @@ func (t *Tree) index() {
 		t.start[k] += t.start[k-1]
 	}
 	t.byName = make([]int32, len(t.elems))
-	next := slices.Clone(t.start[:len(t.names)])
+	next := slices.Clone(t.start[:len(t.names.names)])
 	for i := range t.elems {
 		id := t.elems[i].nameID
 		t.byName[next[id]] = int32(i)
@@ -231,19 +289,18 @@ func (t *Tree) index() {
 
 // named returns the indexes of the elements named name, in document order.
 func (t *Tree) named(name string) []int32 {
-	for k, n := range t.names {
-		if n == name {
-			return t.byName[t.start[k]:t.start[k+1]]
-		}
+	k, ok := t.names.ids[name]
+	if !ok || int(k)+1 >= len(t.start) {
+		return nil
 	}
-	return nil
+	return t.byName[t.start[k]:t.start[k+1]]
 }
 
 // Len is the number of elements.
 func (t *Tree) Len() int { return len(t.elems) }
 
 // Name is the local name of element i.
-func (t *Tree) Name(i int) string { return t.elems[i].name }
+func (t *Tree) Name(i int) string { return t.names.names[t.elems[i].nameID] }
 
 // Text is the text directly inside element i, as written (not
 // whitespace-trimmed); "" for an element with element children.
@@ -278,7 +335,7 @@ func (t *Tree) Child(i int, path ...string) int {
 		}
 		found := -1
 		for c, end := i+1, t.End(i); c < end; c = t.End(c) {
-			if t.elems[c].name == name {
+			if t.Name(c) == name {
 				found = c
 				break
 			}
@@ -325,14 +382,14 @@ func (t *Tree) Path(i int) string {
 	for k := len(chain) - 1; k >= 0; k-- {
 		c := chain[k]
 		b.WriteByte('/')
-		b.WriteString(t.elems[c].name)
+		b.WriteString(t.Name(c))
 		p := t.Parent(c)
 		if p < 0 {
 			continue
 		}
 		pos, count := 0, 0
 		for s := range t.Children(p) {
-			if t.elems[s].name == t.elems[c].name {
+			if t.elems[s].nameID == t.elems[c].nameID {
 				count++
 				if s == c {
 					pos = count
