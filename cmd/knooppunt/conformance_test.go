@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"context"
 	"encoding/xml"
 	"os"
 	"path/filepath"
@@ -12,7 +13,9 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/knooppunt/knooppunt/bericht"
+	"github.com/knooppunt/knooppunt/node"
 	"github.com/knooppunt/knooppunt/sample"
+	"github.com/knooppunt/knooppunt/store"
 )
 
 func conformanceRun(t *testing.T, args ...string) (int, string, string) {
@@ -111,4 +114,25 @@ func TestConformanceCheck(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestConformanceRunTarget runs cases over HTTP against a switch started
+// apart, as the parties of a tokens file; a lease case is skipped since
+// the target's lease is not given.
+func TestConformanceRunTarget(t *testing.T) {
+	n, err := node.Start(context.Background(), node.Config{Dev: true, Addr: "127.0.0.1:0", Store: store.Config{Dir: t.TempDir()}})
+	require.NoError(t, err)
+	defer n.Close()
+	tokens := filepath.Join(t.TempDir(), "tokens.txt")
+	require.NoError(t, os.WriteFile(tokens, []byte("# parties\n0384=dev-0384\n\n42420001=dev-42420001\n"), 0o600))
+
+	code, out, errs := conformanceRun(t, "run", "--target", n.URL(), "--tokens", tokens, "--run", "^(happy-wmo301|lease-redelivery|route-spoofing)$", "../../conformance/testdata")
+	require.Equal(t, 0, code, "stdout: %s\nstderr: %s", out, errs)
+	assert.Equal(t, "2 passed, 0 failed, 1 skipped", lastLine(out))
+	assert.Contains(t, out, "SKIP lease-redelivery: needs the target's lease")
+
+	// A wrong token for the sender turns the happy path into a failure.
+	code, out, _ = conformanceRun(t, "run", "-q", "--target", n.URL(), "--token", "0384=wrong", "--run", "^happy-wmo301$", "../../conformance/testdata")
+	assert.Equal(t, 1, code)
+	assert.Contains(t, out, "happy-wmo301.case:5: want HTTP status 202 after post, got 401")
 }
