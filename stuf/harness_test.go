@@ -150,14 +150,14 @@ func (tr trust) Certificate(party string) ([]byte, bool) {
 
 // harness is a gateway pipeline with the SOAP endpoint on 127.0.0.1.
 type harness struct {
-	t     *testing.T
+	t     testing.TB
 	url   string
 	store *memStore
 	refs  *stuf.MemoryRefs
 	reg   *prometheus.Registry
 }
 
-func newHarness(t *testing.T, tune ...func(*stuf.Config)) *harness {
+func newHarness(t testing.TB, tune ...func(*stuf.Config)) *harness {
 	t.Helper()
 	set, env := schemas(t)
 	st := newMemStore()
@@ -230,3 +230,7 @@ func ecdsaSigner(t testing.TB) (*stuf.Signer, []byte) {
 	require.NoError(t, err)
 	return s, der
 }
+
+type sampleSoort = bericht.Soort
+
+func lookup(name string) (bericht.Soort, bool) { return bericht.Lookup(name) }
