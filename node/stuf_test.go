@@ -3,8 +3,15 @@ package node
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
 	"io"
 	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"sync"
 	"testing"
 	"time"
 
@@ -77,4 +84,96 @@ func TestStUFFrontDoor(t *testing.T) {
 	require.NoError(t, n.Shutdown(context.Background()))
 	_, err = http.Post(n.StUFURL(), "text/xml", nil)
 	require.Error(t, err, "nothing listens after shutdown")
+}
+
+// TestGemeenteRoundTrip runs the whole gemeente side on a node: an
+// aanbieder posts a WMO305 over REST; the node pushes it to the gemeente's
+// endpoint in a Di01; the gemeente answers with a WMO306 in a Du01 naming
+// that Di01, which the node routes back to the aanbieder's mailbox.
+func TestGemeenteRoundTrip(t *testing.T) {
+	var mu sync.Mutex
+	var got []*stuf.Envelope
+	gemeente := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		b, _ := io.ReadAll(r.Body)
+		env, err := stuf.ReadEnvelope(b)
+		if err != nil {
+			http.Error(w, err.Error(), http.StatusBadRequest)
+			return
+		}
+		mu.Lock()
+		got = append(got, env)
+		mu.Unlock()
+		ans, _ := stuf.Acknowledge(stuf.Party{Organisatie: "0363", Applicatie: "Wmo app"}, env, nil, time.Now())
+		w.Header().Set("Content-Type", "text/xml")
+		w.Write(ans)
+	}))
+	defer gemeente.Close()
+	digest := func(tok string) string { s := sha256.Sum256([]byte(tok)); return hex.EncodeToString(s[:]) }
+	regFile := filepath.Join(t.TempDir(), "registry.yaml")
+	require.NoError(t, os.WriteFile(regFile, []byte(fmt.Sprintf(`tokens: true
+parties:
+  - code: "0363"
+    role: gemeente
+    name: Gemeente Amsterdam
+    credentials: {token_sha256: ["%s"]}
+    delivery: push
+    push_url: %s
+  - code: "42420001"
+    role: aanbieder
+    name: Zorg BV
+    credentials: {token_sha256: ["%s"]}
+`, digest("t-0363"), gemeente.URL, digest("t-4242"))), 0o600))
+	n, err := Start(context.Background(), Config{
+		RegistryFile: regFile, Addr: "127.0.0.1:0",
+		Store:  store.Config{Dir: t.TempDir()},
+		StUF:   StUFConfig{Addr: "127.0.0.1:0", Push: true},
+		Logger: zerolog.New(zerolog.NewTestWriter(t)).Level(zerolog.WarnLevel),
+	})
+	require.NoError(t, err)
+	defer n.Close()
+
+	g := sample.New(12)
+	s305, _ := bericht.Lookup("WMO305")
+	heen, err := g.Heen(s305, sample.Options{Afzender: "42420001", Ontvanger: "0363"})
+	require.NoError(t, err)
+	req, _ := http.NewRequest(http.MethodPost, n.URL()+"/v1/berichten", bytes.NewReader(heen.XML))
+	req.Header.Set("Content-Type", "application/xml")
+	req.Header.Set("Authorization", "Bearer t-4242")
+	resp, err := http.DefaultClient.Do(req)
+	require.NoError(t, err)
+	resp.Body.Close()
+	require.Equal(t, http.StatusAccepted, resp.StatusCode)
+
+	require.Eventually(t, func() bool { mu.Lock(); defer mu.Unlock(); return len(got) == 1 }, 10*time.Second, 10*time.Millisecond)
+	mu.Lock()
+	di01 := got[0]
+	mu.Unlock()
+	assert.Equal(t, "Di01", di01.Berichtcode)
+	assert.Equal(t, "WMO305", di01.Functie)
+	assert.Equal(t, heen.XML, di01.Payload)
+
+	retour, err := g.Answer(heen, sample.AnswerOptions{})
+	require.NoError(t, err)
+	el, err := (&stuf.Envelope{
+		Berichtcode: "Du01", Zender: stuf.Party{Organisatie: "0363", Applicatie: "Wmo app"},
+		Ontvanger: stuf.Party{Organisatie: "42420001", Applicatie: "GGk"}, Referentienummer: stuf.NewUUID(),
+		TijdstipBericht: stuf.Tijdstip(time.Now()), CrossRefnummer: di01.Referentienummer, Functie: "WMO306", Payload: retour.XML,
+	}).Marshal()
+	require.NoError(t, err)
+	msg, err := stuf.Build(stuf.Addressing{Action: stuf.ActionDu01}, el, nil, time.Now())
+	require.NoError(t, err)
+	req, _ = http.NewRequest(http.MethodPost, n.StUFURL(), bytes.NewReader(msg))
+	req.Header.Set("Content-Type", "text/xml; charset=utf-8")
+	req.Header.Set("Authorization", "Bearer t-0363")
+	resp, err = http.DefaultClient.Do(req)
+	require.NoError(t, err)
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	require.Equal(t, http.StatusOK, resp.StatusCode, "%s", body)
+
+	entries, err := n.Store().List(context.Background(), "42420001", 10)
+	require.NoError(t, err)
+	require.Len(t, entries, 1)
+	assert.Equal(t, "WMO306", entries[0].Soort)
+	require.NoError(t, n.Shutdown(context.Background()))
 }

@@ -119,7 +119,8 @@ func envelopeOf(x *xmlEnvelope) (*Envelope, error) {
 	}, nil
 }
 
-// Fault answers: a SOAP 1.1 fault whose detail holds the StUF Fo03.
+// buildFault builds the answer to a refused request: a SOAP 1.1 fault
+// whose detail holds the StUF Fo03.
 func buildFault(fo *Fo01, a Addressing, signer *Signer, now time.Time) ([]byte, error) {
 	faultcode := "soap:Client"
 	if fo.Fault.Place == PlaceServer {
