@@ -71,6 +71,13 @@ type Config struct {
 	Ready []Check
 	// Now returns the current time. Default time.Now.
 	Now func() time.Time
+
+	// Limits bound each principal's request rate and concurrency (see
+	// limits.go); the zero value has defaults.
+	Limits Limits
+	// Audit, if set, records every access to personal data before the
+	// response leaves and serves GET /v1/audit (see guard.go).
+	Audit Auditor
 }
 
 // Limits of the API that callers rely on.

@@ -24,6 +24,7 @@ const (
 	KindInvalid                      // 422: fails the XSD; Violations say where
 	KindUnroutable                   // 422: unknown recipient, retour without heenbericht, inactive release
 	KindUnavailable                  // 503: not ready or shutting down; retry later
+	KindTooManyRequests              // 429: over a per-party limit; Retry-After says when to retry
 )
 
 // Status returns the HTTP status a refusal of kind k is answered with.
@@ -49,6 +50,8 @@ func (k Kind) Status() int {
 		return http.StatusUnprocessableEntity
 	case KindUnavailable:
 		return http.StatusServiceUnavailable
+	case KindTooManyRequests:
+		return http.StatusTooManyRequests
 	default:
 		return http.StatusInternalServerError
 	}

@@ -24,6 +24,10 @@ type Principal struct {
 	Party bool
 	// Operator callers may read the track & trace of every message.
 	Operator bool
+	// Role is the registry role (gemeente, aanbieder, samenwerkingsverband,
+	// operator, auditor, nza) the endpoint × role table is checked against;
+	// see roles.go.
+	Role string
 }
 
 // Parties authenticates callers against the registry. Both methods must be

@@ -32,6 +32,8 @@ type Server struct {
 	promHandler http.Handler
 	// validating holds a token per validation running; nil: no bound.
 	validating chan struct{}
+	// limits holds the per-principal rate and concurrency (limits.go).
+	limits *limiter
 
 	adminAddr atomic.Pointer[net.Addr] // set once the admin listener is bound
 	draining  atomic.Bool
@@ -59,6 +61,7 @@ func New(cfg Config) (*Server, error) {
 	if cfg.MaxValidations > 0 {
 		s.validating = make(chan struct{}, cfg.MaxValidations)
 	}
+	s.limits = newLimiter(cfg.Limits)
 	s.promHandler = promhttp.HandlerFor(cfg.Gatherer, promhttp.HandlerOpts{})
 	s.mux = s.routes()
 	s.http = &http.Server{
@@ -255,9 +258,13 @@ func (s *Server) handle(mux *http.ServeMux, routes []route, authenticate bool) {
 			patterns = append(patterns, rt.pattern)
 		}
 		handle := rt.handle
-		byPattern[rt.pattern][rt.method] = func(w http.ResponseWriter, r *http.Request, rq *request) error {
+		h := func(w http.ResponseWriter, r *http.Request, rq *request) error {
 			return handle(s, w, r, rq)
 		}
+		if authenticate {
+			h = s.guard(rt.method, rt.pattern, h) // roles, limits, audit: guard.go
+		}
+		byPattern[rt.pattern][rt.method] = h
 	}
 	for _, p := range patterns {
 		mux.Handle(p, s.endpoint(p, authenticate, byPattern[p]))
@@ -268,6 +275,7 @@ func (s *Server) handle(mux *http.ServeMux, routes []route, authenticate bool) {
 func (s *Server) routes() http.Handler {
 	mux := http.NewServeMux()
 	s.handle(mux, apiRoutes, true)
+	s.handle(mux, securityRoutes, true)
 	s.handle(mux, operationalRoutes, false)
 	return s.cleanPaths(mux)
 }

@@ -26,6 +26,10 @@ type Config struct {
 	Registerer prometheus.Registerer
 	// Now is the clock. Default: time.Now.
 	Now func() time.Time
+	// Keys, if set, seals message bodies with AES-256-GCM under its active
+	// key (encryption at rest, see seal.go). Nil stores them in the clear,
+	// as in --dev. Bodies sealed earlier need their key in the keyring.
+	Keys *Keyring
 
 	// VisibilityTimeout is how long a listed message stays invisible to
 	// other polls unless confirmed. Default 5 minutes.

@@ -68,6 +68,7 @@ func (p *Pebble) Put(ctx context.Context, msg *Message) (Receipt, error) {
 		Identificatie: msg.Identificatie, Received: msg.Received.UTC(),
 		Validated: msg.Validated.UTC(), Size: int64(len(msg.Body)), SHA256: sum,
 	}
+	bodyValue := p.sealBody(msg.Body, sum) // encryption at rest, outside the committer's loop
 	var receipt Receipt
 	err := p.submit(ctx.Done(), ctx.Err, func(w *writer) error {
 		if v, err := w.get(dkey); err == nil {
@@ -110,7 +111,7 @@ func (p *Pebble) Put(ctx context.Context, msg *Message) (Receipt, error) {
 		}
 		r.Stored = w.now
 		w.set(metaKey(id), r.encode())
-		w.set(bodyKey(id), msg.Body)
+		w.set(bodyKey(id), bodyValue) // sealed before the committer: see seal.go
 		e := recordEntry{Received: r.Received, Size: r.Size, Soort: r.Soort, Sender: r.Sender}
 		w.set(queueKey(msg.Recipient, id), e.encode(false))
 		w.set(dkey, encodeDedup(id, sum))
@@ -352,6 +353,9 @@ func (p *Pebble) Get(ctx context.Context, party string, id ID) ([]byte, error) {
 	if errors.Is(err, ErrNotFound) {
 		return nil, fmt.Errorf("reading message %s: %w", id, ErrExpired)
 	} else if err != nil {
+		return nil, fmt.Errorf("reading message %s: %w", id, err)
+	}
+	if body, err = p.openBody(body, rec.SHA256); err != nil { // encryption at rest: see seal.go
 		return nil, fmt.Errorf("reading message %s: %w", id, err)
 	}
 	return body, nil

@@ -1,0 +1,166 @@
+package gateway
+
+import (
+	"context"
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/knooppunt/knooppunt/audit"
+)
+
+// Auditor is the audit trail the gateway records accesses in and serves
+// to auditors; *audit.Log implements it.
+type Auditor interface {
+	// Append records e and returns once it is durable.
+	Append(ctx context.Context, e audit.Entry) (audit.Entry, error)
+	// Query returns a page of entries and whether more follow.
+	Query(ctx context.Context, f audit.Filter) ([]audit.Entry, bool, error)
+}
+
+// CodeAuditUnavailable: the access could not be recorded in the audit
+// trail, so it was not granted (503; retry later).
+const CodeAuditUnavailable = "audit-unavailable"
+
+// guard wraps an authenticated endpoint with the checks every such call
+// passes, in this order: the role table, the principal's limits, and —
+// for endpoints that touch personal data — the audit record, written
+// before the response leaves (no record, no access).
+func (s *Server) guard(method, pattern string, h handlerFunc) handlerFunc {
+	perm, known := permission(method, pattern)
+	return func(w http.ResponseWriter, r *http.Request, rq *request) error {
+		p := rq.principal
+		if err := authorize(perm, known, p); err != nil {
+			return err
+		}
+		if s.limits != nil {
+			if retry, err := s.limits.acquire(p.ID, s.cfg.Now()); err != nil {
+				w.Header().Set("Retry-After", retryAfterHeader(retry))
+				return err
+			}
+			defer s.limits.release(p.ID)
+		}
+		if perm.Audit == "" || s.cfg.Audit == nil {
+			return h(w, r, rq)
+		}
+		aw := &auditWriter{ResponseWriter: w, record: func(status int) error {
+			e := audit.Entry{Principal: p.ID, Action: perm.Audit, MessageID: rq.messageID, Remote: r.RemoteAddr}
+			if rq.count > 0 {
+				e.Detail = "count " + strconv.Itoa(rq.count)
+			}
+			// The access happened (a message is stored, a body is about
+			// to leave): record it even if the client has gone.
+			_, err := s.cfg.Audit.Append(context.WithoutCancel(r.Context()), e)
+			return err
+		}}
+		err := h(aw, r, rq)
+		if aw.failed != nil {
+			rq.status, rq.code = 0, ""
+			return &Error{Kind: KindUnavailable, Code: CodeAuditUnavailable,
+				Message: "the access could not be recorded in the audit trail and was not granted; retry later", Err: aw.failed}
+		}
+		return err
+	}
+}
+
+// auditWriter records the access when a success status is about to be
+// written, and swallows the response when that fails.
+type auditWriter struct {
+	http.ResponseWriter
+	record  func(status int) error
+	decided bool
+	failed  error
+}
+
+func (a *auditWriter) decide(status int) {
+	if a.decided {
+		return
+	}
+	a.decided = true
+	if status >= 200 && status < 300 {
+		a.failed = a.record(status)
+	}
+}
+
+// WriteHeader records a success before passing the status on.
+func (a *auditWriter) WriteHeader(status int) {
+	a.decide(status)
+	if a.failed == nil {
+		a.ResponseWriter.WriteHeader(status)
+	}
+}
+
+// Write records an implicit 200 before the first byte leaves.
+func (a *auditWriter) Write(p []byte) (int, error) {
+	a.decide(http.StatusOK)
+	if a.failed != nil {
+		return 0, a.failed
+	}
+	return a.ResponseWriter.Write(p)
+}
+
+// Unwrap lets http.ResponseController reach the connection.
+func (a *auditWriter) Unwrap() http.ResponseWriter { return a.ResponseWriter }
+
+// AuditPage is the answer of GET /v1/audit.
+type AuditPage struct {
+	Entries []audit.Entry `json:"entries"`
+	// Next is the cursor for the following page (?after=Next); empty on
+	// the last page.
+	Next string `json:"next,omitempty"`
+}
+
+// securityRoutes are authenticated endpoints of the security layer.
+var securityRoutes = []route{
+	{"/v1/audit", http.MethodGet, (*Server).getAudit},
+}
+
+// getAudit is GET /v1/audit?from=&to=&principal=&action=&message_id=&after=&limit=
+// for auditors: a page of the audit trail, oldest first.
+func (s *Server) getAudit(w http.ResponseWriter, r *http.Request, rq *request) error {
+	if s.cfg.Audit == nil {
+		return errorf(KindNotFound, CodeNotFound, "no audit trail is configured")
+	}
+	q := r.URL.Query()
+	f := audit.Filter{Principal: q.Get("principal"), Action: audit.Action(q.Get("action")), MessageID: q.Get("message_id")}
+	for _, tv := range []struct {
+		name string
+		into *time.Time
+	}{{"from", &f.From}, {"to", &f.To}} {
+		if v := q.Get(tv.name); v != "" {
+			t, err := time.Parse(time.RFC3339, v)
+			if err != nil {
+				return errorf(KindMalformed, CodeBadRequest, "%s must be an RFC 3339 time", tv.name)
+			}
+			*tv.into = t
+		}
+	}
+	if v := q.Get("after"); v != "" {
+		n, err := strconv.ParseUint(v, 10, 64)
+		if err != nil {
+			return errorf(KindMalformed, CodeBadRequest, "after must be a sequence number")
+		}
+		f.After = n
+	}
+	if v := q.Get("limit"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 || n > audit.MaxQueryLimit {
+			return errorf(KindMalformed, CodeBadRequest, "limit must be a number from 1 to %d", audit.MaxQueryLimit)
+		}
+		f.Limit = n
+	}
+	entries, more, err := s.cfg.Audit.Query(r.Context(), f)
+	if err != nil {
+		return err
+	}
+	page := AuditPage{Entries: entries}
+	if page.Entries == nil {
+		page.Entries = []audit.Entry{}
+	}
+	if more && len(entries) > 0 {
+		page.Next = strconv.FormatUint(entries[len(entries)-1].Seq, 10)
+	}
+	rq.count = len(entries)
+	s.writeJSON(w, rq, http.StatusOK, page)
+	return nil
+}
