@@ -1,0 +1,183 @@
+package main
+
+import (
+	"bufio"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+
+	"github.com/knooppunt/knooppunt/bericht"
+	"github.com/knooppunt/knooppunt/rules"
+	"github.com/knooppunt/knooppunt/xsd"
+)
+
+func init() {
+	commands["check"] = command{
+		summary: "check messages against the schemas and the level-2 rules (CD, CS, TR)",
+		run:     runCheck,
+	}
+}
+
+const checkUsage = `Usage: knooppunt check [--schemas DIR] [--json] FILE...
+
+Checks each FILE ('-' for standard input) as the switch checks a heenbericht:
+first as 'knooppunt validate' does (encoding, namespace, XML schema), then,
+when the schema is met, against the level-2 rules of iWmo/iJw 3.2 — the
+conditions, constraints and technical rules a message can break while it
+matches its schema (docs/rules.md). A breach of one of them is answered with
+a retourbericht carrying retourcode 0001.
+
+Output, one line per file that keeps every rule and one per problem:
+  FILE: ok iwmo 3.2 WMO301
+  FILE:LINE: RULE (RETOURCODE) at PATH: what the rule demands
+  FILE:LINE:COL: message            (an XSD violation, as validate prints it)
+With --json, one JSON object per file instead.
+
+Exit status: 0 all files keep every rule, 1 any file refused or breaking a
+rule, 2 usage or I/O error.
+
+Flags:
+  --schemas DIR   load the message schemas found below DIR instead of the
+                  embedded ones
+  --json          print one JSON object per file
+`
+
+// checkResult is the verdict on one file, also its --json form.
+type checkResult struct {
+	fileResult
+	Findings []jsonFinding `json:"findings,omitempty"`
+}
+
+type jsonFinding struct {
+	Rule       string `json:"rule"`
+	Retourcode string `json:"retourcode"`
+	Path       string `json:"path"`
+	Line       int    `json:"line"`
+	Summary    string `json:"summary"`
+}
+
+func runCheck(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("check", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.Usage = func() {}
+	schemas := fs.String("schemas", "", "directory with a release bundle of XSDs")
+	asJSON := fs.Bool("json", false, "one JSON object per file")
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			fmt.Fprint(stdout, checkUsage)
+			return 0
+		}
+		fmt.Fprint(stderr, checkUsage)
+		return 2
+	}
+	files := fs.Args()
+	if len(files) == 0 {
+		fmt.Fprint(stderr, "knooppunt check: no FILE given\n\n"+checkUsage)
+		return 2
+	}
+	set, err := xsd.Load(xsd.Config{Dir: *schemas})
+	if err != nil {
+		fmt.Fprintf(stderr, "knooppunt check: %v\n", err)
+		return 2
+	}
+	defer set.Close()
+
+	out := bufio.NewWriter(stdout)
+	defer out.Flush()
+	enc := json.NewEncoder(out)
+	enc.SetEscapeHTML(false)
+	status := 0
+	stdinRead := false
+	for _, name := range files {
+		r := checkFile(set, name, stdin, &stdinRead)
+		switch {
+		case r.IOError != "":
+			status = 2
+		case (!r.Valid || len(r.Findings) > 0) && status == 0:
+			status = 1
+		}
+		if *asJSON {
+			if err := enc.Encode(r); err != nil {
+				fmt.Fprintf(stderr, "knooppunt check: %v\n", err)
+				return 2
+			}
+			continue
+		}
+		if r.IOError != "" {
+			out.Flush()
+			fmt.Fprintf(stderr, "%s: %s\n", r.File, r.IOError)
+			continue
+		}
+		if !r.Valid || len(r.Findings) == 0 {
+			printText(out, r.fileResult)
+			continue
+		}
+		for _, f := range r.Findings {
+			fmt.Fprintf(out, "%s:%d: %s (%s) at %s: %s\n", r.File, f.Line, f.Rule, f.Retourcode, f.Path, f.Summary)
+		}
+	}
+	return status
+}
+
+// checkFile reads one file ("-" is standard input, read once), validates it
+// and runs the rules on it.
+func checkFile(set *xsd.Set, name string, stdin io.Reader, stdinRead *bool) checkResult {
+	var r checkResult
+	r.File = name
+	var data []byte
+	var err error
+	switch {
+	case name == "-" && *stdinRead:
+		r.File, err = "<stdin>", errors.New("standard input named twice")
+	case name == "-":
+		r.File, *stdinRead = "<stdin>", true
+		data, err = readLimited(stdin, set.MaxSize())
+	default:
+		data, err = readFile(name, set.MaxSize())
+	}
+	if err != nil {
+		r.IOError = err.Error()
+		return r
+	}
+	h, doc, err := set.ValidateTree(data)
+	describe(&r.fileResult, h, err)
+	if err != nil {
+		return r
+	}
+	for _, f := range rules.Check(h, doc) {
+		jf := jsonFinding{Rule: f.Rule, Retourcode: f.Retourcode, Path: f.Path, Line: f.Line}
+		if rule, ok := rules.Lookup(f.Rule); ok {
+			jf.Summary = rule.Summary
+		}
+		r.Findings = append(r.Findings, jf)
+	}
+	return r
+}
+
+// describe fills r from the outcome of validation, as validate reports it.
+func describe(r *fileResult, h bericht.Header, err error) {
+	if h.Soort.Name != "" {
+		r.Soort = h.Soort.String()
+		r.Header = &jsonHeader{
+			BerichtCode: h.BerichtCode, Afzender: h.Afzender, Ontvanger: h.Ontvanger,
+			Identificatie: h.Identificatie, Dagtekening: h.Dagtekening,
+			IdentificatieRetour: h.IdentificatieRetour, DagtekeningRetour: h.DagtekeningRetour,
+			DeclaratieIdentificatie: h.DeclaratieIdentificatie,
+		}
+	}
+	if err == nil {
+		r.Valid = true
+		return
+	}
+	var e *xsd.Error
+	if !errors.As(err, &e) {
+		r.IOError = err.Error()
+		return
+	}
+	r.Code, r.Detail, r.Omitted = e.Code, e.Detail, e.Omitted
+	for _, v := range e.Violations {
+		r.Violations = append(r.Violations, jsonViolation{v.Line, v.Column, v.Message})
+	}
+}
