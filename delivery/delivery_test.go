@@ -509,3 +509,40 @@ func selfSigned(t *testing.T, key *rsa.PrivateKey) []byte {
 	require.NoError(t, err)
 	return der
 }
+
+// TestPushDu01CrossRef: a retourbericht is pushed to the gemeente as a
+// Du01 whose crossRefnummer is the referentienummer of the gemeente's own
+// Di01 that carried the heenbericht.
+func TestPushDu01CrossRef(t *testing.T) {
+	st := openStore(t, t.TempDir())
+	defer st.Close()
+	g := sample.New(13)
+	s301, _ := bericht.Lookup("WMO301")
+	heen, err := g.Heen(s301, sample.Options{Afzender: gemeente, Ontvanger: aanbieder})
+	require.NoError(t, err)
+	rh, err := st.Put(context.Background(), &store.Message{Soort: "WMO301", Sender: gemeente, Recipient: aanbieder, Identificatie: heen.Header.Identificatie, Body: heen.XML})
+	require.NoError(t, err)
+	retour, err := g.Answer(heen, sample.AnswerOptions{})
+	require.NoError(t, err)
+	_, err = st.Put(context.Background(), &store.Message{Soort: "WMO302", Sender: aanbieder, Recipient: gemeente,
+		Identificatie: retour.Header.IdentificatieRetour, Answers: rh.ID, Body: retour.XML})
+	require.NoError(t, err)
+	refs := stuf.NewMemoryRefs(0, nil)
+	di01Ref := stuf.NewUUID()
+	require.NoError(t, refs.BindMessage(context.Background(), rh.ID.String(), di01Ref))
+
+	ep, srv := newGemeente(t)
+	cfg := fast(st, newRegistry(delivery.Endpoint{Party: gemeente, URL: srv.URL, Kind: delivery.KindStUF}))
+	cfg.Refs = refs
+	p, err := delivery.New(cfg)
+	require.NoError(t, err)
+	stop := run(t, p)
+	require.Eventually(t, func() bool { return len(ep.payloads()) == 1 }, 10*time.Second, 5*time.Millisecond)
+	stop()
+	ep.mu.Lock()
+	defer ep.mu.Unlock()
+	assert.Equal(t, "Du01", ep.envs[0].Berichtcode)
+	assert.Equal(t, "WMO302", ep.envs[0].Functie)
+	assert.Equal(t, di01Ref, ep.envs[0].CrossRefnummer)
+	assert.Equal(t, retour.XML, ep.envs[0].Payload)
+}
