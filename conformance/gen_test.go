@@ -268,10 +268,11 @@ func TestGeneratedCases(t *testing.T) {
 // ruleEdit breaks one level-2 rule in a generated message of number
 // (both standards where the rule applies) with set/drop edits.
 type ruleEdit struct {
-	rule    string
-	number  int
-	options string   // further sample options
-	edits   []string // "set PATH VALUE" or "drop PATH"
+	rule     string
+	number   int
+	options  string   // further sample options
+	products int      // the products= option, 0 to leave it out
+	edits    []string // "set PATH VALUE" or "drop PATH"
 }
 
 var ruleEdits = []ruleEdit{
@@ -295,6 +296,17 @@ var ruleEdits = []ruleEdit{
 	{rule: "CD041", number: 317, edits: []string{"drop //NieuwProduct/Omvang"}},
 	{rule: "CD087", number: 323, edits: []string{"drop //Prestatie/ProductTarief"}},
 	{rule: "TR137", number: 323, edits: []string{"set //Prestatie/ProductPeriode/Einddatum 2099-01-31"}},
+	{rule: "CS325", number: 323, products: 1, edits: []string{"set //TotaalBedrag 0", "set //TotaalIngediendBedrag/DebetCredit C", "set //IngediendBedrag/Bedrag 0"}},
+	{rule: "CS100", number: 323, edits: []string{"set //DeclaratiePeriode/Begindatum 2020-12-01"}},
+	{rule: "CS340", number: 323, edits: []string{"set //DeclaratiePeriode/Einddatum 2026-10-15"}},
+	{rule: "CS337", number: 323, edits: []string{"set //Prestatie/ProductPeriode/Einddatum 2026-11-01"}},
+	{rule: "TR335", number: 323, edits: []string{"set //Prestatie/ProductPeriode/Begindatum 2020-01-01", "set //Prestatie/ProductPeriode/Einddatum 2020-01-31"}},
+	{rule: "CS338", number: 301, edits: []string{"set //ToegewezenProduct/Omvang/Eenheid 14", "set //ToegewezenProduct/Omvang/Frequentie 1"}},
+	{rule: "CS343", number: 315, edits: []string{"set //AangevraagdProduct/Omvang/Eenheid 14", "set //AangevraagdProduct/Omvang/Frequentie 1"}},
+	{rule: "TR352", number: 317, edits: []string{"drop //OngewijzigdeProducten", "drop //TeWijzigenProducten"}},
+	{rule: "TR353", number: 317, edits: []string{"drop //TeWijzigenProducten", "drop //NieuweProducten"}},
+	{rule: "CD080", number: 301, edits: []string{"drop //ToegewezenProduct/Product/Code"}},
+	{rule: "TR006", number: 301, edits: []string{"drop //Contact[1]/Telefoon", "drop //Contact[1]/Adres/Huis"}},
 }
 
 // editedRuleCases makes a case of every ruleEdit, with the first seed whose
@@ -332,6 +344,9 @@ func editedRuleCase(t *testing.T, set *xsd.Set, s bericht.Soort, a, b string, re
 		fmt.Fprintf(&msgs, "message base sample %s afzender=%s ontvanger=%s seed=%d dagtekening=%s", s.Name, a, b, seed, pinned)
 		if re.options != "" {
 			fmt.Fprintf(&msgs, " %s", re.options)
+		}
+		if re.products > 0 {
+			fmt.Fprintf(&msgs, " products=%d", re.products)
 		}
 		msgs.WriteString("\n")
 		prev := "base"
