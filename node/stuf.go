@@ -34,6 +34,10 @@ type StUFConfig struct {
 	// ClientCertFile and ClientKeyFile (PEM) are the certificate push
 	// delivery presents to endpoints (two-sided TLS). Default: none.
 	ClientCertFile, ClientKeyFile string
+	// Trust names the certificate each party signs its SOAP requests with
+	// and whether it must. Default nil: signatures are not checked. (The
+	// registry has no such per-party field yet.)
+	Trust stuf.Trust
 }
 
 // front is the running gemeente side.
@@ -79,7 +83,7 @@ func (n *Node) startStUF() error {
 		h, err := stuf.NewHandler(stuf.Config{
 			Pipeline: n.srv, Authenticate: n.srv.Authenticate,
 			ActsFor: func(p gateway.Principal, org string) bool { return parties.ActsFor(p, org) },
-			Schema:  f.schema, Refs: refs, Signer: signer,
+			Schema:  f.schema, Refs: refs, Signer: signer, Trust: c.Trust,
 			Logger: log, Registerer: n.metrics,
 		})
 		if err != nil {
