@@ -23,6 +23,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/rs/zerolog"
 
+	"github.com/knooppunt/knooppunt/audit"
 	"github.com/knooppunt/knooppunt/gateway"
 	"github.com/knooppunt/knooppunt/routing"
 	"github.com/knooppunt/knooppunt/store"
@@ -59,6 +60,12 @@ type Config struct {
 	// StUF configures the gemeente side: the StUF-GGk SOAP endpoint and
 	// push delivery (node/stuf.go). The zero value runs neither.
 	StUF StUFConfig
+	// Insight configures stuurinformatie, the dashboard and the samenloop
+	// signals (node/insight.go). The zero value runs none of them.
+	Insight InsightConfig
+	// Security configures encryption at rest and the audit trail
+	// (node/security.go).
+	Security SecurityConfig
 	// Logger receives the log of every part.
 	Logger zerolog.Logger
 }
@@ -74,7 +81,11 @@ type Node struct {
 	ln      net.Listener
 	served  chan error
 	metrics *prometheus.Registry
-	front   *front // the StUF endpoint and push delivery; nil when off
+	front   *front   // the StUF endpoint and push delivery; nil when off
+	insight *insight // stuurinfo, dashboard, samenloop; nil when off
+
+	keys  *store.Keyring // nil: bodies in the clear
+	audit *audit.Log
 
 	closeOnce sync.Once
 	closeErr  error
@@ -151,10 +162,19 @@ func Start(ctx context.Context, cfg Config) (_ *Node, err error) {
 	}
 	sc := cfg.Store
 	sc.Logger, sc.Registerer = cfg.Logger, n.metrics
+	if err := n.openSecurity(ctx, &sc); err != nil {
+		return nil, err
+	}
 	if n.store, err = store.Open(ctx, sc); err != nil {
 		return nil, fmt.Errorf("opening store %s: %w", sc.Dir, err)
 	}
 	st, set := n.store, n.set
+	// The gateway stores through the insight tap (when on), which hands
+	// each stored message to stuurinfo and samenloop off the ingest path.
+	gst, err := n.startInsight(st)
+	if err != nil {
+		return nil, err
+	}
 	n.srv, err = gateway.New(gateway.Config{
 		Addr: cfg.Addr, AdminAddr: cfg.AdminAddr,
 		TLSCertFile: cfg.TLSCertFile, TLSKeyFile: cfg.TLSKeyFile, ClientCAFile: cfg.ClientCAFile,
@@ -164,8 +184,9 @@ func Start(ctx context.Context, cfg Config) (_ *Node, err error) {
 		Registerer:     n.metrics, Gatherer: n.metrics,
 		Validator: validatorPort{set},
 		Router:    routerPort{book: n.book, store: st},
-		Store:     storePort{st},
+		Store:     storePort{gst},
 		Parties:   partiesPort{n.book},
+		Audit:     n.auditor(),
 		Ready: []gateway.Check{
 			{Name: "store", Check: func(ctx context.Context) error {
 				_, err := st.Meta(ctx, store.ID{}) // an open store answers "not found"
@@ -189,6 +210,9 @@ func Start(ctx context.Context, cfg Config) (_ *Node, err error) {
 		return nil, err
 	}
 	if err := n.startStUF(); err != nil {
+		return nil, err
+	}
+	if err := n.serveInsight(); err != nil {
 		return nil, err
 	}
 	go func() { n.served <- n.srv.Serve(n.ln) }()
@@ -228,6 +252,9 @@ func (n *Node) Reload() error {
 	if err := n.book.Reload(n.cfg.RegistryFile); err != nil {
 		return err
 	}
+	if err := n.reloadSecurity("registry reloaded"); err != nil {
+		return err
+	}
 	n.log.Info().Int("principals", len(n.book.Registry().Principals())).Msg("registry reloaded")
 	return nil
 }
@@ -245,6 +272,9 @@ func (n *Node) Shutdown(ctx context.Context) error {
 	}
 	if err := <-n.served; err != nil {
 		errs = append(errs, fmt.Errorf("serving: %w", err))
+	}
+	if err := n.stopInsight(ctx); err != nil {
+		errs = append(errs, err)
 	}
 	n.served <- nil // for a later Close or Shutdown
 	if err := n.Close(); err != nil {
@@ -273,6 +303,9 @@ func (n *Node) Close() error {
 		if n.ln != nil {
 			n.ln.Close() // Serve may not have started yet
 		}
+		if err := n.stopInsight(context.Background()); err != nil {
+			errs = append(errs, err)
+		}
 		if n.set != nil {
 			n.set.Close()
 		}
@@ -280,6 +313,9 @@ func (n *Node) Close() error {
 			if err := n.store.Close(); err != nil {
 				errs = append(errs, fmt.Errorf("closing the store: %w", err))
 			}
+		}
+		if err := n.closeSecurity(); err != nil {
+			errs = append(errs, err)
 		}
 		n.closeErr = errors.Join(errs...)
 	})

@@ -129,9 +129,15 @@ type Aggregates struct {
 	names   []string // interned party and soort names
 	ids     map[string]uint32
 	periods [3]map[int32]map[cell]Counts // granularity → period start day → rows
-	norms   map[uint32]*Norm             // the norm of each interned berichtsoort
-	open    map[request]time.Time        // 315/317 waiting for their 301/319
-	newest  int32                        // the latest day with rows
+	// Rollups maintained beside the rows, so the dashboard's totals and
+	// the NZa export read a few thousand rows instead of summing millions:
+	// per gemeente × berichtsoort (aanbieder 0), and per berichtsoort
+	// (gemeente and aanbieder 0).
+	byGemeente [3]map[int32]map[cell]Counts
+	totals     [3]map[int32]map[cell]Counts
+	norms      map[uint32]*Norm      // the norm of each interned berichtsoort
+	open       map[request]time.Time // 315/317 waiting for their 301/319
+	newest     int32                 // the latest day with rows
 }
 
 // DayRetention is how many days of day rows the aggregates keep; week and
@@ -161,6 +167,8 @@ func NewAggregates(loc *time.Location) *Aggregates {
 	a := &Aggregates{loc: loc, ids: map[string]uint32{}, norms: map[uint32]*Norm{}, open: map[request]time.Time{}}
 	for g := range a.periods {
 		a.periods[g] = map[int32]map[cell]Counts{}
+		a.byGemeente[g] = map[int32]map[cell]Counts{}
+		a.totals[g] = map[int32]map[cell]Counts{}
 	}
 	return a
 }
@@ -270,19 +278,31 @@ func (a *Aggregates) Record(o *Observation) {
 	}
 	for g := range a.periods {
 		p := periodStart(Granularity(g), at)
-		rows := a.periods[g][p]
-		if rows == nil {
-			rows = map[cell]Counts{}
-			a.periods[g][p] = rows
-			if Granularity(g) == Day && p > a.newest {
-				a.newest = p
-				a.prune()
-			}
+		if Granularity(g) == Day && p > a.newest && a.periods[Day][p] == nil {
+			a.newest = p
+			a.prune()
 		}
-		r := rows[k]
-		r.add(&c)
-		rows[k] = r
+		a.addTo(Granularity(g), p, k, &c)
 	}
+}
+
+// addTo adds c to the row of cell k in period p and to its rollups; the
+// caller holds a.mu.
+func (a *Aggregates) addTo(g Granularity, p int32, k cell, c *Counts) {
+	add(a.periods[g], p, k, c)
+	add(a.byGemeente[g], p, cell{gemeente: k.gemeente, soort: k.soort}, c)
+	add(a.totals[g], p, cell{soort: k.soort}, c)
+}
+
+func add(m map[int32]map[cell]Counts, p int32, k cell, c *Counts) {
+	rows := m[p]
+	if rows == nil {
+		rows = map[cell]Counts{}
+		m[p] = rows
+	}
+	r := rows[k]
+	r.add(c)
+	rows[k] = r
 }
 
 // prune drops day rows older than DayRetention days before the newest day
@@ -292,6 +312,8 @@ func (a *Aggregates) prune() {
 	for p := range a.periods[Day] {
 		if p <= a.newest-DayRetention {
 			delete(a.periods[Day], p)
+			delete(a.byGemeente[Day], p)
+			delete(a.totals[Day], p)
 		}
 	}
 	limit := fromDayNumber(a.newest - RequestRetention)
@@ -435,7 +457,14 @@ func (a *Aggregates) Rows(q Query) []Row {
 	if q.Totals {
 		totals = map[line]int{}
 	}
-	for p, rows := range a.periods[q.Granularity] {
+	source := a.periods[q.Granularity]
+	if q.Totals {
+		source = a.totals[q.Granularity]
+		if allowed != nil {
+			source = a.byGemeente[q.Granularity]
+		}
+	}
+	for p, rows := range source {
 		if p < van || p >= tot {
 			continue
 		}

@@ -58,6 +58,9 @@ var page = template.Must(template.New("dashboard").
 	Parse(pageHTML))
 
 func (h *handler) dashboard(w http.ResponseWriter, r *http.Request, p Principal) error {
+	if p.NZa {
+		return errNZaOnly
+	}
 	today := civil(h.cfg.Now().In(h.cfg.Location))
 	van := fromDayNumber(periodStart(Week, today)).AddDate(0, 0, -7*(weeks-1))
 	tot := today.AddDate(0, 0, 1)

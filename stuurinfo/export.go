@@ -84,35 +84,44 @@ func suppress(n int64) *int64 {
 // NZa returns the NZa export of the months starting in [q.Van, q.Tot):
 // month rows summed over aanbieders, small counts suppressed.
 func (a *Aggregates) NZa(q Query) []NZaRow {
-	q.Granularity, q.Totals = Month, false
-	rows := a.Rows(q)
-	type key struct{ p, g, s string }
-	sums := map[key]*Counts{}
-	var order []key
-	for _, r := range rows {
-		k := key{r.Periode, r.Gemeente, r.Berichtsoort}
-		c := sums[k]
-		if c == nil {
-			c = &Counts{}
-			sums[k] = c
-			order = append(order, k)
-		}
-		c.add(&r.Counts)
+	var van, tot int32 = -1 << 31, 1<<31 - 1
+	if !q.Van.IsZero() {
+		van = dayNumber(q.Van)
 	}
-	out := make([]NZaRow, 0, len(order))
-	sort.Slice(order, func(i, j int) bool {
-		x, y := order[i], order[j]
+	if !q.Tot.IsZero() {
+		tot = dayNumber(q.Tot)
+	}
+	a.mu.RLock()
+	defer a.mu.RUnlock()
+	type line struct {
+		p int32
+		c cell
+		n Counts
+	}
+	var lines []line
+	for p, rows := range a.byGemeente[Month] {
+		if p < van || p >= tot {
+			continue
+		}
+		for c, n := range rows {
+			lines = append(lines, line{p, c, n})
+		}
+	}
+	rank := a.ranks()
+	sort.Slice(lines, func(i, j int) bool {
+		x, y := &lines[i], &lines[j]
 		if x.p != y.p {
 			return x.p < y.p
 		}
-		if x.g != y.g {
-			return x.g < y.g
+		if x.c.gemeente != y.c.gemeente {
+			return rank[x.c.gemeente] < rank[y.c.gemeente]
 		}
-		return x.s < y.s
+		return rank[x.c.soort] < rank[y.c.soort]
 	})
-	for _, k := range order {
-		c := sums[k]
-		n := NZaRow{Periode: k.p, Gemeente: k.g, Berichtsoort: k.s,
+	out := make([]NZaRow, 0, len(lines))
+	for _, l := range lines {
+		c := l.n
+		n := NZaRow{Periode: periodLabel(Month, l.p), Gemeente: a.names[l.c.gemeente], Berichtsoort: a.names[l.c.soort],
 			Berichten: suppress(c.Berichten), Retourberichten: suppress(c.Retourberichten),
 			Afkeur: suppress(c.Afkeur), Starts: suppress(c.Starts), Stops: suppress(c.Stops),
 			Gemeten: suppress(c.Gemeten), BinnenNorm: suppress(c.BinnenNorm)}

@@ -16,6 +16,9 @@ type Principal struct {
 	ID string
 	// Operator callers see every row.
 	Operator bool
+	// NZa callers (the Nederlandse Zorgautoriteit) may read the NZa export
+	// only.
+	NZa bool
 }
 
 // MailboxStatus is what the dashboard shows of the store.
@@ -154,7 +157,13 @@ func contains(s []string, v string) bool {
 	return false
 }
 
+// errNZaOnly refuses an NZa caller anything but its export.
+var errNZaOnly = &apiError{status: http.StatusForbidden, Code: "forbidden", Message: "the NZa reads /v1/stuurinfo/nza only"}
+
 func (h *handler) rows(w http.ResponseWriter, r *http.Request, p Principal) error {
+	if p.NZa {
+		return errNZaOnly
+	}
 	q, err := h.query(r, p)
 	if err != nil {
 		return err
@@ -172,10 +181,10 @@ func (h *handler) rows(w http.ResponseWriter, r *http.Request, p Principal) erro
 }
 
 func (h *handler) nza(w http.ResponseWriter, r *http.Request, p Principal) error {
-	if !p.Operator {
-		return &apiError{status: http.StatusForbidden, Code: "forbidden", Message: "the NZa export is for operators"}
+	if !p.Operator && !p.NZa {
+		return &apiError{status: http.StatusForbidden, Code: "forbidden", Message: "the NZa export is for operators and the NZa"}
 	}
-	q, err := h.query(r, p)
+	q, err := h.query(r, Principal{Operator: true})
 	if err != nil {
 		return err
 	}

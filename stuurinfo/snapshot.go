@@ -95,12 +95,7 @@ func ReadAggregates(r io.Reader, loc *time.Location) (*Aggregates, error) {
 			if !valid(r.Cell[:]...) {
 				return nil, fmt.Errorf("%w: name out of range", ErrSnapshot)
 			}
-			m := a.periods[g][r.Period]
-			if m == nil {
-				m = map[cell]Counts{}
-				a.periods[g][r.Period] = m
-			}
-			m[cell{gemeente: r.Cell[0], aanbieder: r.Cell[1], soort: r.Cell[2]}] = r.Counts
+			a.addTo(Granularity(g), r.Period, cell{gemeente: r.Cell[0], aanbieder: r.Cell[1], soort: r.Cell[2]}, &r.Counts)
 			a.internSoort(s.Names[r.Cell[2]])
 			if Granularity(g) == Day && r.Period > a.newest {
 				a.newest = r.Period

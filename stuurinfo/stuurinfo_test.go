@@ -251,6 +251,8 @@ func tokens(r *http.Request) (Principal, bool) {
 		return Principal{ID: "beheer", Operator: true}, true
 	case "Bearer g363":
 		return Principal{ID: "0363"}, true
+	case "Bearer nza":
+		return Principal{ID: "nza", NZa: true}, true
 	}
 	return Principal{}, false
 }
@@ -297,6 +299,9 @@ func TestHandler(t *testing.T) {
 		{"bad granularity", "op", "/v1/stuurinfo?granularity=jaar", 400, "bad-granularity", nil, 0},
 		{"nza for operators", "op", "/v1/stuurinfo/nza?van=2026-04-01&tot=2026-06-01", 200, "", []string{"0363", "0599"}, 4},
 		{"nza not for gemeenten", "g363", "/v1/stuurinfo/nza", 403, "forbidden", nil, 0},
+		{"nza reads its export", "nza", "/v1/stuurinfo/nza?van=2026-04-01&tot=2026-06-01", 200, "", []string{"0363", "0599"}, 4},
+		{"nza reads nothing else", "nza", "/v1/stuurinfo", 403, "forbidden", nil, 0},
+		{"nza has no dashboard", "nza", "/dashboard", 403, "forbidden", nil, 0},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -1,0 +1,242 @@
+package node
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"path/filepath"
+	"time"
+
+	"github.com/rs/zerolog"
+
+	"github.com/knooppunt/knooppunt/routing"
+	"github.com/knooppunt/knooppunt/samenloop"
+	"github.com/knooppunt/knooppunt/store"
+	"github.com/knooppunt/knooppunt/stuurinfo"
+)
+
+// InsightConfig configures the information products derived from the
+// message flow: stuurinformatie (with the dashboard and the NZa export) and
+// the Wmo–Wlz samenloop signals.
+type InsightConfig struct {
+	// Addr is where /v1/stuurinfo, /v1/stuurinfo/nza, /dashboard and
+	// /v1/samenloop/* are served, with the API's TLS and authentication.
+	// Empty runs neither the products nor their listener.
+	Addr string
+	// File keeps the stuurinformatie aggregates across restarts; default
+	// stuurinfo.gob beside the store's data directory.
+	File string
+	// SaveEvery is how often the aggregates are saved. Default 1 minute.
+	SaveEvery time.Duration
+	// SamenloopRunAt is the time of day ("HH:MM", Europe/Amsterdam) of the
+	// daily samenloop comparison. Default "03:00".
+	SamenloopRunAt string
+}
+
+// insight is the running information products.
+type insight struct {
+	tap    *stuurinfo.Tap
+	agg    *stuurinfo.Aggregates
+	engine *samenloop.Engine
+	file   string
+	srv    *http.Server
+	ln     net.Listener
+	served chan error
+	stop   chan struct{}
+	saved  chan struct{}
+	log    zerolog.Logger
+}
+
+// startInsight wraps the store in the tap that feeds the products (to be
+// given to the gateway instead of the store) and loads the aggregates. It
+// returns the store unchanged when the products are off.
+func (n *Node) startInsight(st store.Store) (store.Store, error) {
+	c := n.cfg.Insight
+	if c.Addr == "" {
+		return st, nil
+	}
+	in := &insight{log: n.log.With().Str("component", "insight").Logger(), stop: make(chan struct{}), saved: make(chan struct{})}
+	in.file = c.File
+	if in.file == "" {
+		in.file = filepath.Join(filepath.Dir(filepath.Clean(n.cfg.Store.Dir)), "stuurinfo.gob")
+	}
+	var err error
+	if in.agg, err = stuurinfo.LoadFile(in.file, nil); err != nil {
+		return nil, err
+	}
+	book := n.book
+	in.engine, err = samenloop.New(samenloop.Config{
+		Store:   st,
+		Mailbox: func(g string) (string, bool) { return book.Registry().MailboxOf(g) },
+		RunAt:   c.SamenloopRunAt,
+		Logger:  in.log,
+	})
+	if err != nil {
+		return nil, err
+	}
+	in.tap = stuurinfo.NewTap(st, stuurinfo.TapConfig{Logger: in.log, Observers: []stuurinfo.Observer{
+		stuurinfo.ObserverFunc(in.agg.Record),
+		stuurinfo.ObserverFunc(func(o *stuurinfo.Observation) {
+			if err := in.engine.Observe(o.Soort, o.Body); err != nil {
+				in.log.Debug().Str("soort", o.Soort).Str("id", o.ID.String()).Msg("samenloop could not read a message")
+			}
+		}),
+	}})
+	n.insight = in
+	every := c.SaveEvery
+	if every <= 0 {
+		every = time.Minute
+	}
+	go in.saveLoop(every)
+	in.engine.Start()
+	return in.tap, nil
+}
+
+func (in *insight) saveLoop(every time.Duration) {
+	defer close(in.saved)
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for {
+		select {
+		case <-in.stop:
+			return
+		case <-t.C:
+			if err := in.agg.SaveFile(in.file); err != nil {
+				in.log.Warn().Err(err).Msg("saving stuurinformatie")
+			}
+		}
+	}
+}
+
+// serveInsight starts the products' listener once the gateway exists.
+func (n *Node) serveInsight() error {
+	in := n.insight
+	if in == nil {
+		return nil
+	}
+	book := n.book
+	principal := func(r *http.Request) (stuurinfo.Principal, bool) {
+		p, err := n.srv.Authenticate(r)
+		if err != nil {
+			return stuurinfo.Principal{}, false
+		}
+		nza := false
+		if rp, ok := book.Registry().Principal(p.ID); ok {
+			nza = rp.Role == routing.NZa
+		}
+		return stuurinfo.Principal{ID: p.ID, Operator: p.Operator, NZa: nza}, true
+	}
+	mux := http.NewServeMux()
+	info := stuurinfo.Handler(stuurinfo.HandlerConfig{
+		Aggregates:   in.agg,
+		Authenticate: principal,
+		GemeentenOf: func(p stuurinfo.Principal) []string {
+			// A samenwerkingsverband sees the gemeenten it acts for.
+			reg := book.Registry()
+			own := []string{p.ID}
+			rp, ok := reg.Principal(p.ID)
+			if !ok {
+				return own
+			}
+			for _, q := range reg.Principals() {
+				if q.ID != p.ID && reg.MayActFor(rp, q.ID) {
+					own = append(own, q.ID)
+				}
+			}
+			return own
+		},
+		Mailboxes: func(p stuurinfo.Principal) (stuurinfo.MailboxStatus, bool) {
+			if !p.Operator {
+				return stuurinfo.MailboxStatus{}, false
+			}
+			s := n.store.Stats()
+			return stuurinfo.MailboxStatus{Open: s.Pending, Quarantined: s.Quarantined}, true
+		},
+		Logger: in.log,
+	})
+	mux.Handle("/v1/stuurinfo", info)
+	mux.Handle("/v1/stuurinfo/", info)
+	mux.Handle("/dashboard", info)
+	mux.Handle("/v1/samenloop/", samenloop.Handler(samenloop.HandlerConfig{
+		Engine: in.engine,
+		Authenticate: func(r *http.Request) (bool, bool) {
+			p, ok := principal(r)
+			return p.Operator, ok
+		},
+		Logger: in.log,
+	}))
+	var err error
+	if in.ln, err = net.Listen("tcp", n.cfg.Insight.Addr); err != nil {
+		return fmt.Errorf("listening on stuurinfo address %s: %w", n.cfg.Insight.Addr, err)
+	}
+	in.srv = &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second, ReadTimeout: 5 * time.Minute,
+		WriteTimeout: 5 * time.Minute, IdleTimeout: 120 * time.Second}
+	ln := in.ln
+	if tc := n.srv.TLSConfig(); tc != nil {
+		ln = tls.NewListener(ln, tc)
+	}
+	in.served = make(chan error, 1)
+	go func() { in.served <- in.srv.Serve(ln) }()
+	in.log.Info().Str("addr", in.ln.Addr().String()).Msg("stuurinfo, dashboard and samenloop serving")
+	return nil
+}
+
+// InsightURL is the base URL of the stuurinfo/dashboard/samenloop
+// listener, or "" when it is off.
+func (n *Node) InsightURL() string {
+	if n.insight == nil || n.insight.ln == nil {
+		return ""
+	}
+	scheme := "http"
+	if n.cfg.TLSCertFile != "" {
+		scheme = "https"
+	}
+	return scheme + "://" + n.insight.ln.Addr().String()
+}
+
+// Samenloop is the samenloop engine, or nil when the products are off.
+func (n *Node) Samenloop() *samenloop.Engine {
+	if n.insight == nil {
+		return nil
+	}
+	return n.insight.engine
+}
+
+// Stuurinfo is the stuurinformatie aggregates, or nil when off.
+func (n *Node) Stuurinfo() *stuurinfo.Aggregates {
+	if n.insight == nil {
+		return nil
+	}
+	return n.insight.agg
+}
+
+// stopInsight stops the listener, the daily run and the tap (the queued
+// observations are handed over first) and saves the aggregates. It must
+// run before the store closes; safe on a node without the products.
+func (n *Node) stopInsight(ctx context.Context) error {
+	in := n.insight
+	if in == nil {
+		return nil
+	}
+	n.insight = nil
+	var errs []error
+	if in.srv != nil {
+		if err := in.srv.Shutdown(ctx); err != nil && !errors.Is(err, context.Canceled) {
+			in.srv.Close()
+		}
+		if err := <-in.served; err != nil && !errors.Is(err, http.ErrServerClosed) {
+			errs = append(errs, fmt.Errorf("serving stuurinfo: %w", err))
+		}
+	}
+	close(in.stop)
+	<-in.saved
+	in.engine.Close()
+	in.tap.Close() // drains the queue; the store it wraps is closed by the node (twice is safe)
+	if err := in.agg.SaveFile(in.file); err != nil {
+		errs = append(errs, err)
+	}
+	return errors.Join(errs...)
+}
