@@ -1,6 +1,22 @@
 package rules
 
-import "github.com/knooppunt/knooppunt/xsd"
+import (
+	"context"
+	"crypto/hmac"
+	"crypto/sha256"
+	"fmt"
+
+	"github.com/knooppunt/knooppunt/bericht"
+	"github.com/knooppunt/knooppunt/xsd"
+)
+
+// Retourcodes of the conversation rules.
+const (
+	// NoEarlierAanlevering is retourcode 9063 of TR063.
+	NoEarlierAanlevering = "9063"
+	// AanleveringNotUnique is retourcode 9074 of TR074.
+	AanleveringNotUnique = "9074"
+)
 
 // conversation are the level-3 rules the switch can decide from its own
 // store. Check does not run them: the caller that holds the store does, when
@@ -11,6 +27,14 @@ var conversation = []*Rule{
 		Code: "TR056", Retourcode: DuplicateIdentificatie, Level: Conversation,
 		Soorten: soorten("301", "305", "307", "315", "317", "319", "323", "325"),
 		Summary: "the Identificatie of a message is unique per berichtsoort and sender",
+	},
+	{
+		Code: "TR063", Retourcode: NoEarlierAanlevering, Level: Conversation, Soorten: soorten("305", "307"),
+		Summary: "with StatusAanlevering 3 (remove) an earlier aanlevering with the same key was received",
+	},
+	{
+		Code: "TR074", Retourcode: AanleveringNotUnique, Level: Conversation, Soorten: soorten("305", "307"),
+		Summary: "with StatusAanlevering 1 the key of the aanlevering is unique over all messages received",
 	},
 }
 
@@ -29,4 +53,90 @@ func Duplicate(doc *xsd.Tree) Finding {
 		f.Path, f.Line, f.Element = doc.Path(i), doc.Line(i), i
 	}
 	return f
+}
+
+// AanleveringKey identifies one StartProduct or StopProduct across messages:
+// an HMAC-SHA-256, under a secret of the deployment, of sender, recipient,
+// berichtsoort, the client's Bsn and the logical key of the line (the TR101
+// key). A ledger of these keys holds no BSN in clear.
+type AanleveringKey [sha256.Size]byte
+
+// Aanlevering is one StartProduct (305) or StopProduct (307) as TR063 and
+// TR074 see it.
+type Aanlevering struct {
+	Key AanleveringKey
+	// Status is its StatusAanlevering: "1" delivers, "3" removes.
+	Status string
+	// Element is the line's index in the xsd.Tree.
+	Element int
+}
+
+// Aanleveringen returns the start or stop lines of a 305 or 307 with their
+// keys; nil for other berichtsoorten.
+func Aanleveringen(secret []byte, h bericht.Header, doc *xsd.Tree) []Aanlevering {
+	var class string
+	var key [][]string
+	for _, lk := range logicalKeys {
+		if containsString(lk.soorten, h.Soort.Name) && (lk.class == "StartProduct" || lk.class == "StopProduct") {
+			class, key = lk.class, lk.key
+		}
+	}
+	if class == "" || doc == nil || doc.Len() == 0 {
+		return nil
+	}
+	bsn, _ := doc.Value(0, "Client", "Bsn")
+	var out []Aanlevering
+	for i := range doc.All(0, class) {
+		mac := hmac.New(sha256.New, secret)
+		for _, part := range []string{h.Afzender, h.Ontvanger, h.Soort.Name, bsn} {
+			fmt.Fprintf(mac, "%d:%s;", len(part), part)
+		}
+		for _, path := range key {
+			v, _ := doc.Value(i, path...)
+			fmt.Fprintf(mac, "%d:%s;", len(v), v)
+		}
+		a := Aanlevering{Element: i}
+		a.Status, _ = doc.Value(i, "StatusAanlevering")
+		copy(a.Key[:], mac.Sum(nil))
+		out = append(out, a)
+	}
+	return out
+}
+
+// Ledger remembers the aanleveringen received, for TR063 and TR074. The
+// store is to provide one (docs/rules.md); it records the keys of a message
+// in the batch that stores it.
+type Ledger interface {
+	// Delivered tells whether the last aanlevering received with key had
+	// StatusAanlevering 1 (delivered and not removed since).
+	Delivered(ctx context.Context, key AanleveringKey) (bool, error)
+}
+
+// CheckConversation runs TR063 and TR074 on a 305 or 307 against the
+// aanleveringen the ledger remembers. It is optional, per registry setting
+// and off by default: the standard leaves level 3 to the recipient. The
+// caller records the message's Aanleveringen in the ledger once it is
+// stored.
+func CheckConversation(ctx context.Context, secret []byte, h bericht.Header, doc *xsd.Tree, l Ledger) ([]Finding, error) {
+	var out []Finding
+	for _, a := range Aanleveringen(secret, h, doc) {
+		if a.Status != "1" && a.Status != "3" {
+			continue // CS058 refuses other values at level 2
+		}
+		delivered, err := l.Delivered(ctx, a.Key)
+		if err != nil {
+			return nil, fmt.Errorf("rules: asking the ledger about an aanlevering: %w", err)
+		}
+		code, retourcode := "", ""
+		switch {
+		case a.Status == "1" && delivered:
+			code, retourcode = "TR074", AanleveringNotUnique
+		case a.Status == "3" && !delivered:
+			code, retourcode = "TR063", NoEarlierAanlevering
+		default:
+			continue
+		}
+		out = append(out, Finding{Rule: code, Retourcode: retourcode, Path: doc.Path(a.Element), Line: doc.Line(a.Element), Element: a.Element})
+	}
+	return out, nil
 }

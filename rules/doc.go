@@ -17,8 +17,12 @@
 // restrictions, CS015, CS025, CS319), rules that span messages (level 3) and
 // rules that need an external source (level 4) are not checked here;
 // docs/rules.md gives the reason for each. The few level-3 rules the switch
-// can decide from its own store (TR056) are in Conversation: optional and
-// off by default, since the standard leaves level 3 to the recipient.
+// can decide from what it has seen are registered with level Conversation
+// and not run by Check: TR056 (Duplicate turns the store's refusal of a
+// reused Identificatie into a finding with retourcode 9056) and TR063/TR074
+// (CheckConversation, over a Ledger of earlier aanleveringen). They are
+// optional and off by default, since the standard leaves level 3 to the
+// recipient.
 //
 // The registry is built once at package initialisation and is read-only;
 // everything here is safe for concurrent use.
