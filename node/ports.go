@@ -74,6 +74,7 @@ func principalOf(p *routing.Principal) gateway.Principal {
 		ID:       p.ID,
 		Party:    p.Role.IsParty(),
 		Operator: p.Role == routing.Operator || p.Role == routing.Auditor,
+		Role:     string(p.Role), // the endpoint × role table: gateway/roles.go
 	}
 }
 
