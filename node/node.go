@@ -60,6 +60,9 @@ type Config struct {
 	// StUF configures the gemeente side: the StUF-GGk SOAP endpoint and
 	// push delivery (node/stuf.go). The zero value runs neither.
 	StUF StUFConfig
+	// Insight configures stuurinformatie, the dashboard and the samenloop
+	// signals (node/insight.go). The zero value runs none of them.
+	Insight InsightConfig
 	// Security configures encryption at rest and the audit trail
 	// (node/security.go).
 	Security SecurityConfig
@@ -78,7 +81,8 @@ type Node struct {
 	ln      net.Listener
 	served  chan error
 	metrics *prometheus.Registry
-	front   *front // the StUF endpoint and push delivery; nil when off
+	front   *front   // the StUF endpoint and push delivery; nil when off
+	insight *insight // stuurinfo, dashboard, samenloop; nil when off
 
 	keys  *store.Keyring // nil: bodies in the clear
 	audit *audit.Log
@@ -165,6 +169,12 @@ func Start(ctx context.Context, cfg Config) (_ *Node, err error) {
 		return nil, fmt.Errorf("opening store %s: %w", sc.Dir, err)
 	}
 	st, set := n.store, n.set
+	// The gateway stores through the insight tap (when on), which hands
+	// each stored message to stuurinfo and samenloop off the ingest path.
+	gst, err := n.startInsight(st)
+	if err != nil {
+		return nil, err
+	}
 	n.srv, err = gateway.New(gateway.Config{
 		Addr: cfg.Addr, AdminAddr: cfg.AdminAddr,
 		TLSCertFile: cfg.TLSCertFile, TLSKeyFile: cfg.TLSKeyFile, ClientCAFile: cfg.ClientCAFile,
@@ -174,7 +184,7 @@ func Start(ctx context.Context, cfg Config) (_ *Node, err error) {
 		Registerer:     n.metrics, Gatherer: n.metrics,
 		Validator: validatorPort{set},
 		Router:    routerPort{book: n.book, store: st},
-		Store:     storePort{st},
+		Store:     storePort{gst},
 		Parties:   partiesPort{n.book},
 		Audit:     n.auditor(),
 		Ready: []gateway.Check{
@@ -200,6 +210,9 @@ func Start(ctx context.Context, cfg Config) (_ *Node, err error) {
 		return nil, err
 	}
 	if err := n.startStUF(); err != nil {
+		return nil, err
+	}
+	if err := n.serveInsight(); err != nil {
 		return nil, err
 	}
 	go func() { n.served <- n.srv.Serve(n.ln) }()
@@ -260,6 +273,9 @@ func (n *Node) Shutdown(ctx context.Context) error {
 	if err := <-n.served; err != nil {
 		errs = append(errs, fmt.Errorf("serving: %w", err))
 	}
+	if err := n.stopInsight(ctx); err != nil {
+		errs = append(errs, err)
+	}
 	n.served <- nil // for a later Close or Shutdown
 	if err := n.Close(); err != nil {
 		errs = append(errs, err)
@@ -286,6 +302,9 @@ func (n *Node) Close() error {
 		}
 		if n.ln != nil {
 			n.ln.Close() // Serve may not have started yet
+		}
+		if err := n.stopInsight(context.Background()); err != nil {
+			errs = append(errs, err)
 		}
 		if n.set != nil {
 			n.set.Close()
