@@ -123,7 +123,7 @@ import (
 // names and texts and no reference to the message or to C memory.
 type Tree struct {
 	elems []elem
-	text  []byte // backing store of every elem.text
+	text  []byte // the texts of all elements, one after the other
 	// names is the name table as it stood after the walk;
 	// byName[start[k]:start[k+1]] are the elements with name id k, in
 	// document order.
@@ -132,12 +132,13 @@ type Tree struct {
 	start  []int32
 }
 
+// elem holds no pointers, so the collector never scans a Tree's elements.
 type elem struct {
-	text   string
-	parent int32
-	end    int32
-	line   int32
-	nameID int32
+	textOff, textLen int32 // the element's text is text[textOff:textOff+textLen]
+	parent           int32
+	end              int32
+	line             int32
+	nameID           int32
 }
 
 // ValidateTree validates msg exactly as Validate does and, when it is valid,
@@ -161,7 +162,16 @@ func (s *Set) ValidateTree(msg []byte) (bericht.Header, *Tree, error) {
 // scratch is the reusable working memory of tree: the node array lives in C
 // memory, so cgo need not check it for Go pointers and the collector never
 // scans it; a cleanup frees it when the pool drops the scratch.
-type scratch struct{ buf *nodeBuf }
+type scratch struct {
+	buf *nodeBuf
+	// recent caches name ids by the address of libxml2's dictionary string:
+	// within one document a name has one address, so most elements skip
+	// hashing their name. Cleared for every document.
+	recent [256]struct {
+		p  *C.char
+		id int32
+	}
+}
 
 // nodeBuf is the C array; the cleanup of its scratch frees it.
 type nodeBuf struct {
@@ -241,12 +251,17 @@ func (d *document) tree(msg []byte) (*Tree, error) {
 		return nil, fmt.Errorf("xsd: the document has more elements (%d) than start tags (%d)", n, capacity)
 	}
 	nodes := unsafe.Slice(sc.buf.nodes, n)
+	clear(sc.recent[:])
 	t := &Tree{elems: make([]elem, n), text: make([]byte, 0, int(textBytes))}
 	line, at := 1, 0
 	for i := range n {
 		c := &nodes[i]
 		e := &t.elems[i]
-		e.nameID = nameID(c.name)
+		slot := &sc.recent[(uintptr(unsafe.Pointer(c.name))>>3^uintptr(unsafe.Pointer(c.name))>>11)&255]
+		if slot.p != c.name {
+			slot.p, slot.id = c.name, nameID(c.name)
+		}
+		e.nameID = slot.id
 		e.parent = int32(c.parent)
 		e.end = int32(c.end)
 		if off := int(c.offset); off >= at && off <= len(msg) {
@@ -256,11 +271,12 @@ func (d *document) tree(msg []byte) (*Tree, error) {
 		}
 		switch {
 		case c.text != nil:
-			start := len(t.text)
+			e.textOff, e.textLen = int32(len(t.text)), int32(c.textlen)
 			t.text = append(t.text, unsafe.Slice((*byte)(unsafe.Pointer(c.text)), int(c.textlen))...)
-			e.text = unsafe.String(unsafe.SliceData(t.text[start:]), int(c.textlen))
 		case c.mixed != 0:
-			e.text = text(c.node)
+			s := text(c.node)
+			e.textOff, e.textLen = int32(len(t.text)), int32(len(s))
+			t.text = append(t.text, s...)
 		}
 	}
 	t.names = names.Load()
@@ -304,7 +320,13 @@ func (t *Tree) Name(i int) string { return t.names.names[t.elems[i].nameID] }
 
 // Text is the text directly inside element i, as written (not
 // whitespace-trimmed); "" for an element with element children.
-func (t *Tree) Text(i int) string { return t.elems[i].text }
+func (t *Tree) Text(i int) string {
+	e := &t.elems[i]
+	if e.textLen == 0 {
+		return ""
+	}
+	return unsafe.String(&t.text[e.textOff], int(e.textLen))
+}
 
 // Parent is the index of i's parent element, -1 for the root.
 func (t *Tree) Parent(i int) int { return int(t.elems[i].parent) }
@@ -352,7 +374,7 @@ func (t *Tree) Value(i int, path ...string) (string, bool) {
 	if c < 0 {
 		return "", false
 	}
-	return strings.TrimSpace(t.elems[c].text), true
+	return strings.TrimSpace(t.Text(c)), true
 }
 
 // All yields, in document order, every element under i (i included) named
