@@ -1,0 +1,147 @@
+package main
+
+import (
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"time"
+
+	"github.com/knooppunt/knooppunt/stuurinfo"
+)
+
+func init() {
+	commands["stuurinfo"] = command{
+		summary: "export stuurinformatie as CSV or JSON (also the NZa export)",
+		run:     runStuurinfo,
+	}
+}
+
+const stuurinfoUsage = `Usage: knooppunt stuurinfo export [flags]
+
+Writes stuurinformatie — per period × gemeente × aanbieder × berichtsoort:
+message counts, afkeur, lead times against the norms in werkdagen, starts
+and stops, declared amounts — to standard output. It reads the aggregates
+the switch saves (--file), or asks a running switch (--url).
+
+Flags:
+  --format csv|json     default csv
+  --van DATE            first day, YYYY-MM-DD (default 90 days ago)
+  --tot DATE            day after the last, YYYY-MM-DD (default tomorrow)
+  --granularity G       dag, week or maand (default dag; day rows are kept
+                        for the last 92 days)
+  --gemeente CODE       one gemeente's rows
+  --nza                 the NZa export instead (JSON; months per gemeente,
+                        no aanbieder codes, counts 1–4 suppressed)
+  --file PATH           saved aggregates (default stuurinfo.gob)
+  --url URL             ask the switch's stuurinfo listener instead, with
+  --token, --cert, --key, --ca as for 'knooppunt samenloop'
+
+Exit status: 0 written, 2 usage or I/O error.
+`
+
+func runStuurinfo(args []string, _ io.Reader, stdout, stderr io.Writer) int {
+	if len(args) == 0 || args[0] != "export" {
+		if len(args) > 0 && (args[0] == "-h" || args[0] == "--help" || args[0] == "help") {
+			fmt.Fprint(stdout, stuurinfoUsage)
+			return 0
+		}
+		fmt.Fprint(stderr, stuurinfoUsage)
+		return 2
+	}
+	fs := flag.NewFlagSet("stuurinfo", flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	var c clientFlags
+	c.register(fs)
+	format := fs.String("format", "csv", "csv or json")
+	van := fs.String("van", "", "first day")
+	tot := fs.String("tot", "", "day after the last")
+	gran := fs.String("granularity", "dag", "dag, week or maand")
+	gemeente := fs.String("gemeente", "", "one gemeente")
+	nza := fs.Bool("nza", false, "the NZa export")
+	file := fs.String("file", "stuurinfo.gob", "saved aggregates")
+	if err := fs.Parse(args[1:]); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			fmt.Fprint(stdout, stuurinfoUsage)
+			return 0
+		}
+		fmt.Fprintf(stderr, "knooppunt stuurinfo: %v\n\n%s", err, stuurinfoUsage)
+		return 2
+	}
+	if fs.NArg() != 0 || (*format != "csv" && *format != "json") {
+		fmt.Fprint(stderr, stuurinfoUsage)
+		return 2
+	}
+	g, err := stuurinfo.ParseGranularity(*gran)
+	if err != nil {
+		fmt.Fprintf(stderr, "knooppunt stuurinfo: %v\n", err)
+		return 2
+	}
+	today := time.Now().UTC().Truncate(24 * time.Hour)
+	q := stuurinfo.Query{Granularity: g, Van: today.AddDate(0, 0, -90), Tot: today.AddDate(0, 0, 1)}
+	for _, d := range []struct {
+		s    string
+		into *time.Time
+	}{{*van, &q.Van}, {*tot, &q.Tot}} {
+		if d.s == "" {
+			continue
+		}
+		t, err := time.Parse("2006-01-02", d.s)
+		if err != nil {
+			fmt.Fprintf(stderr, "knooppunt stuurinfo: %q is not a date YYYY-MM-DD\n", d.s)
+			return 2
+		}
+		*d.into = t
+	}
+	if *gemeente != "" {
+		q.Gemeenten = []string{*gemeente}
+	}
+
+	if c.url != "" {
+		return stuurinfoRemote(&c, q, *gran, *gemeente, *format, *nza, stdout, stderr)
+	}
+	a, err := stuurinfo.LoadFile(*file, nil)
+	if err != nil {
+		fmt.Fprintf(stderr, "knooppunt stuurinfo: %v\n", err)
+		return 2
+	}
+	if *nza {
+		err = json.NewEncoder(stdout).Encode(a.NZa(q))
+	} else if *format == "json" {
+		err = stuurinfo.WriteJSON(stdout, a.Rows(q))
+	} else {
+		err = stuurinfo.WriteCSV(stdout, a.Rows(q))
+	}
+	if err != nil {
+		fmt.Fprintf(stderr, "knooppunt stuurinfo: %v\n", err)
+		return 2
+	}
+	return 0
+}
+
+func stuurinfoRemote(c *clientFlags, q stuurinfo.Query, gran, gemeente, format string, nza bool, stdout, stderr io.Writer) int {
+	v := url.Values{"granularity": {gran}, "van": {q.Van.Format("2006-01-02")}, "tot": {q.Tot.Format("2006-01-02")}, "format": {format}}
+	if gemeente != "" {
+		v.Set("gemeente", gemeente)
+	}
+	path := "/v1/stuurinfo?"
+	if nza {
+		path = "/v1/stuurinfo/nza?"
+	}
+	status, body, err := c.do(http.MethodGet, path+v.Encode(), "", nil)
+	if err != nil {
+		fmt.Fprintf(stderr, "knooppunt stuurinfo: %v\n", err)
+		return 2
+	}
+	if status != http.StatusOK {
+		fmt.Fprintf(stderr, "knooppunt stuurinfo: the switch answered %d: %s\n", status, body)
+		return 2
+	}
+	if _, err := stdout.Write(body); err != nil {
+		return 2
+	}
+	return 0
+}
