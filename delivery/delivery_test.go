@@ -546,3 +546,52 @@ func TestPushDu01CrossRef(t *testing.T) {
 	assert.Equal(t, di01Ref, ep.envs[0].CrossRefnummer)
 	assert.Equal(t, retour.XML, ep.envs[0].Payload)
 }
+
+type trust map[string][]byte
+
+func (tr trust) Certificate(party string) ([]byte, bool) {
+	der, ok := tr[party]
+	return der, ok
+}
+
+// TestSignedAnswers: with Trust naming the gemeente's certificate, an
+// unsigned Bv03 is a failed attempt and a signed one confirms.
+func TestSignedAnswers(t *testing.T) {
+	st := openStore(t, t.TempDir())
+	defer st.Close()
+	want := put(t, st, sample.New(14), "WMO305", aanbieder, gemeente, 1)
+	key, err := rsa.GenerateKey(rand.Reader, 2048)
+	require.NoError(t, err)
+	der := selfSigned(t, key)
+	signer, err := stuf.NewSigner(key, der)
+	require.NoError(t, err)
+	var calls atomic.Int32
+	var got atomic.Pointer[[]byte]
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		b, _ := io.ReadAll(r.Body)
+		env, err := stuf.ReadEnvelope(b)
+		if !assert.NoError(t, err) {
+			return
+		}
+		var s *stuf.Signer
+		if calls.Add(1) > 2 {
+			s = signer // the first two answers are unsigned
+		}
+		ans, err := stuf.Acknowledge(stuf.Party{Organisatie: gemeente, Applicatie: "Wmo app"}, env, s, time.Now())
+		assert.NoError(t, err)
+		got.Store(&env.Payload)
+		w.Write(ans)
+	}))
+	defer srv.Close()
+	reg := prometheus.NewRegistry()
+	cfg := fast(st, newRegistry(delivery.Endpoint{Party: gemeente, URL: srv.URL, Kind: delivery.KindStUF}))
+	cfg.Trust, cfg.Registerer = trust{gemeente: der}, reg
+	p, err := delivery.New(cfg)
+	require.NoError(t, err)
+	stop := run(t, p)
+	require.Eventually(t, func() bool { return st.Stats().Pending == 0 }, 10*time.Second, 5*time.Millisecond)
+	stop()
+	assert.Equal(t, int32(3), calls.Load())
+	assert.Equal(t, want[0], *got.Load())
+	assert.Equal(t, 2.0, metricValue(t, reg, "knooppunt_delivery_attempts_total", "outcome", "failed"))
+}

@@ -34,9 +34,10 @@ type StUFConfig struct {
 	// ClientCertFile and ClientKeyFile (PEM) are the certificate push
 	// delivery presents to endpoints (two-sided TLS). Default: none.
 	ClientCertFile, ClientKeyFile string
-	// Trust names the certificate each party signs its SOAP requests with
-	// and whether it must. Default nil: signatures are not checked. (The
-	// registry has no such per-party field yet.)
+	// Trust names the certificate each party signs its SOAP requests and
+	// its answers to pushes with, and whether it must. Default nil:
+	// signatures are not checked. (The registry has no such per-party
+	// field yet.)
 	Trust stuf.Trust
 }
 
@@ -115,7 +116,7 @@ func (n *Node) startStUF() error {
 		}
 		p, err := delivery.New(delivery.Config{
 			Mailbox: n.store, Endpoints: delivery.FromBook(n.book), Client: client,
-			Signer: signer, Refs: refs, Logger: n.log.With().Str("component", "delivery").Logger(), Registerer: n.metrics,
+			Signer: signer, Trust: c.Trust, Refs: refs, Logger: n.log.With().Str("component", "delivery").Logger(), Registerer: n.metrics,
 		})
 		if err != nil {
 			return err
