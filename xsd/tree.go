@@ -185,6 +185,16 @@ var scratchPool = sync.Pool{New: func() any {
 	return sc
 }}
 
+// maxPooledNodes bounds the node buffer a pooled scratch keeps (about
+// 3.5 MB): a buffer grown for a larger document is freed after the walk.
+const maxPooledNodes = 1 << 16
+
+// release frees the buffer.
+func (b *nodeBuf) release() {
+	C.free(unsafe.Pointer(b.nodes))
+	b.nodes, b.cap = nil, 0
+}
+
 // grow makes room for n nodes.
 func (b *nodeBuf) grow(n int) bool {
 	if n <= b.cap {
@@ -235,20 +245,29 @@ func nameID(p *C.char) int32 {
 
 // tree copies the document's elements into a Tree in one cgo call.
 func (d *document) tree(msg []byte) (*Tree, error) {
-	// Every element has a '<' of its own: an upper bound on their number.
-	capacity := max(bytes.Count(msg, []byte{'<'}), 64)
 	sc := scratchPool.Get().(*scratch)
-	defer scratchPool.Put(sc)
-	if !sc.buf.grow(capacity) {
-		return nil, fmt.Errorf("xsd: no memory for the document view of %d elements", capacity)
-	}
+	defer func() {
+		if sc.buf.cap > maxPooledNodes {
+			sc.buf.release()
+		}
+		scratchPool.Put(sc)
+	}()
+	// Walk into the buffer at hand; when the document has more elements,
+	// grow to exactly their number and walk again. (Counting '<' would
+	// bound the number too, but a comment may hold millions of them.)
 	var textBytes C.long
-	n := int(C.kp_walk(d.c.root, sc.buf.nodes, C.int(capacity), &textBytes))
-	if n < 0 {
-		return nil, fmt.Errorf("xsd: the document nests deeper than %d elements", C.KP_TREE_MAX_DEPTH)
-	}
-	if n > capacity {
-		return nil, fmt.Errorf("xsd: the document has more elements (%d) than start tags (%d)", n, capacity)
+	n := 0
+	for capacity := max(sc.buf.cap, 256); ; capacity = n {
+		if !sc.buf.grow(capacity) {
+			return nil, fmt.Errorf("xsd: no memory for the document view of %d elements", capacity)
+		}
+		n = int(C.kp_walk(d.c.root, sc.buf.nodes, C.int(sc.buf.cap), &textBytes))
+		if n < 0 {
+			return nil, fmt.Errorf("xsd: the document nests deeper than %d elements", C.KP_TREE_MAX_DEPTH)
+		}
+		if n <= sc.buf.cap {
+			break
+		}
 	}
 	nodes := unsafe.Slice(sc.buf.nodes, n)
 	clear(sc.recent[:])
