@@ -29,7 +29,11 @@ type InsightConfig struct {
 	// File keeps the stuurinformatie aggregates across restarts; default
 	// stuurinfo.gob beside the store's data directory.
 	File string
-	// SaveEvery is how often the aggregates are saved. Default 1 minute.
+	// SamenloopFile keeps the samenloop state (toewijzingen, register copy,
+	// signals sent; it holds BSNs) across restarts; default samenloop.gob
+	// beside File.
+	SamenloopFile string
+	// SaveEvery is how often both files are saved. Default 1 minute.
 	SaveEvery time.Duration
 	// SamenloopRunAt is the time of day ("HH:MM", Europe/Amsterdam) of the
 	// daily samenloop comparison. Default "03:00".
@@ -42,6 +46,7 @@ type insight struct {
 	agg    *stuurinfo.Aggregates
 	engine *samenloop.Engine
 	file   string
+	slFile string
 	srv    *http.Server
 	ln     net.Listener
 	served chan error
@@ -63,6 +68,10 @@ func (n *Node) startInsight(st store.Store) (store.Store, error) {
 	if in.file == "" {
 		in.file = filepath.Join(filepath.Dir(filepath.Clean(n.cfg.Store.Dir)), "stuurinfo.gob")
 	}
+	in.slFile = c.SamenloopFile
+	if in.slFile == "" {
+		in.slFile = filepath.Join(filepath.Dir(in.file), "samenloop.gob")
+	}
 	var err error
 	if in.agg, err = stuurinfo.LoadFile(in.file, nil); err != nil {
 		return nil, err
@@ -75,6 +84,9 @@ func (n *Node) startInsight(st store.Store) (store.Store, error) {
 		Logger:  in.log,
 	})
 	if err != nil {
+		return nil, err
+	}
+	if err := in.engine.LoadFile(in.slFile); err != nil {
 		return nil, err
 	}
 	in.tap = stuurinfo.NewTap(st, stuurinfo.TapConfig{Logger: in.log, Observers: []stuurinfo.Observer{
@@ -104,10 +116,18 @@ func (in *insight) saveLoop(every time.Duration) {
 		case <-in.stop:
 			return
 		case <-t.C:
-			if err := in.agg.SaveFile(in.file); err != nil {
-				in.log.Warn().Err(err).Msg("saving stuurinformatie")
-			}
+			in.save()
 		}
+	}
+}
+
+// save writes both files, logging failures.
+func (in *insight) save() {
+	if err := in.agg.SaveFile(in.file); err != nil {
+		in.log.Warn().Err(err).Msg("saving stuurinformatie")
+	}
+	if err := in.engine.SaveFile(in.slFile); err != nil {
+		in.log.Warn().Err(err).Msg("saving samenloop state")
 	}
 }
 
@@ -236,6 +256,9 @@ func (n *Node) stopInsight(ctx context.Context) error {
 	in.engine.Close()
 	in.tap.Close() // drains the queue; the store it wraps is closed by the node (twice is safe)
 	if err := in.agg.SaveFile(in.file); err != nil {
+		errs = append(errs, err)
+	}
+	if err := in.engine.SaveFile(in.slFile); err != nil {
 		errs = append(errs, err)
 	}
 	return errors.Join(errs...)

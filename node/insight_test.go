@@ -109,4 +109,8 @@ func TestInsight(t *testing.T) {
 	require.NoError(t, err)
 	defer n2.Close()
 	assert.NotEmpty(t, n2.Stuurinfo().Rows(stuurinfo.Query{Granularity: stuurinfo.Month}), "aggregates saved at shutdown")
+	sum, err := n2.Samenloop().Run(context.Background())
+	require.NoError(t, err, "the register copy survives a restart")
+	assert.Equal(t, 1, sum.Active, "and the toewijzing")
+	assert.Zero(t, sum.Signals, "and what was signalled")
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
 	"regexp"
 	"strings"
 	"sync"
@@ -359,4 +360,39 @@ func FuzzParseMessage(f *testing.F) {
 			require.NotEmpty(t, p.facts)
 		}
 	})
+}
+
+func TestStateSurvivesRestart(t *testing.T) {
+	g := sample.New(13)
+	m, f := wmo301(t, g, "0363")
+	bsn := bsnOf(t, m.XML)
+	now := time.Unix(int64(f.begin)*86400, 0).UTC()
+	st := newMemStore()
+	e := newEngine(t, st, now)
+	require.NoError(t, e.Observe("WMO301", m.XML))
+	e.Import(register(t, bsn+",ja,2025-01-01,"+f.begin.String()+","))
+	sum, err := e.Run(context.Background())
+	require.NoError(t, err)
+	require.Equal(t, 1, sum.Signals)
+	path := t.TempDir() + "/samenloop.gob"
+	require.NoError(t, e.SaveFile(path))
+
+	// A fresh engine on another store: only the saved state can tell it
+	// the toewijzing, the register and what was signalled.
+	other := newMemStore()
+	e2 := newEngine(t, other, now)
+	require.NoError(t, e2.LoadFile(path))
+	sum, err = e2.Run(context.Background())
+	require.NoError(t, err)
+	assert.Zero(t, sum.Signals, "already told")
+	assert.Equal(t, 1, sum.Active)
+	assert.Equal(t, 1, sum.Register)
+	e2.Import(register(t, bsn+",nee,2025-01-01,"+f.begin.String()+","))
+	sum, err = e2.Run(context.Background())
+	require.NoError(t, err)
+	assert.Equal(t, 1, sum.Lost)
+
+	require.NoError(t, newEngine(t, st, now).LoadFile(t.TempDir()+"/none"), "no file: empty engine")
+	require.NoError(t, os.WriteFile(path, []byte("garbage"), 0o600))
+	assert.ErrorIs(t, e2.LoadFile(path), ErrState)
 }

@@ -1,0 +1,124 @@
+package samenloop
+
+import (
+	"encoding/gob"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+)
+
+// state is the persisted form of an Engine: toewijzingen, the register
+// copy and what each gemeente was told.
+type state struct {
+	Version      int
+	Toewijzingen []stateTw
+	Register     []Entry
+	Sent         []stateSent
+}
+
+type stateTw struct {
+	Gemeente     string
+	Nummer, BSN  uint32
+	Product      string
+	Begin, Einde int32
+	Removed      bool
+}
+
+type stateSent struct {
+	Gemeente string
+	Entry    Entry
+}
+
+const stateVersion = 1
+
+// ErrState means a state file could not be decoded.
+var ErrState = errors.New("samenloop: unreadable state file")
+
+// SaveFile writes the engine's state to path atomically (temporary file in
+// the same directory, fsync, rename; mode 0600). The file holds BSNs: keep
+// it beside the store, under the same protection.
+func (e *Engine) SaveFile(path string) error {
+	e.mu.Lock()
+	s := state{Version: stateVersion, Toewijzingen: make([]stateTw, 0, len(e.tw)),
+		Register: make([]Entry, 0, len(e.register)), Sent: make([]stateSent, 0, len(e.sent))}
+	for k, t := range e.tw {
+		s.Toewijzingen = append(s.Toewijzingen, stateTw{Gemeente: k.gemeente, Nummer: k.nummer, BSN: t.bsn,
+			Product: t.product, Begin: int32(t.begin), Einde: int32(t.einde), Removed: t.removed})
+	}
+	for _, r := range e.register {
+		s.Register = append(s.Register, r)
+	}
+	for k, v := range e.sent {
+		v.BSN = k.bsn
+		s.Sent = append(s.Sent, stateSent{Gemeente: k.gemeente, Entry: v})
+	}
+	hasRegister := e.register != nil
+	e.mu.Unlock()
+	if !hasRegister {
+		s.Register = nil
+	}
+
+	f, err := os.CreateTemp(filepath.Dir(path), ".samenloop-*")
+	if err != nil {
+		return fmt.Errorf("saving samenloop state: %w", err)
+	}
+	defer os.Remove(f.Name())
+	if err := gob.NewEncoder(f).Encode(&s); err != nil {
+		f.Close()
+		return fmt.Errorf("saving samenloop state: %w", err)
+	}
+	if err := f.Sync(); err != nil {
+		f.Close()
+		return fmt.Errorf("saving samenloop state: %w", err)
+	}
+	if err := f.Close(); err != nil {
+		return fmt.Errorf("saving samenloop state: %w", err)
+	}
+	if err := os.Rename(f.Name(), path); err != nil {
+		return fmt.Errorf("saving samenloop state: %w", err)
+	}
+	return nil
+}
+
+// LoadFile replaces the engine's state with the one saved at path. A
+// missing file leaves the engine empty and is no error.
+func (e *Engine) LoadFile(path string) error {
+	f, err := os.Open(path)
+	if errors.Is(err, os.ErrNotExist) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("loading samenloop state: %w", err)
+	}
+	defer f.Close()
+	var s state
+	if err := gob.NewDecoder(f).Decode(&s); err != nil {
+		return fmt.Errorf("%w %s", ErrState, filepath.Base(path))
+	}
+	if s.Version != stateVersion {
+		return fmt.Errorf("%w %s: version %d", ErrState, filepath.Base(path), s.Version)
+	}
+	tw := make(map[twKey]*toewijzing, len(s.Toewijzingen))
+	byBSN := make(map[uint32][]twKey)
+	for _, t := range s.Toewijzingen {
+		k := twKey{gemeente: t.Gemeente, nummer: t.Nummer}
+		tw[k] = &toewijzing{bsn: t.BSN, product: t.Product, begin: day(t.Begin), einde: day(t.Einde), removed: t.Removed}
+		byBSN[t.BSN] = append(byBSN[t.BSN], k)
+	}
+	var reg Register
+	if s.Register != nil {
+		reg = make(Register, len(s.Register))
+		for _, r := range s.Register {
+			reg[r.BSN] = r
+		}
+	}
+	sent := make(map[sigKey]Entry, len(s.Sent))
+	for _, v := range s.Sent {
+		sent[sigKey{bsn: v.Entry.BSN, gemeente: v.Gemeente}] = v.Entry
+	}
+	e.mu.Lock()
+	e.tw, e.byBSN, e.register, e.sent = tw, byBSN, reg, sent
+	e.mu.Unlock()
+	return nil
+}
