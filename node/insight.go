@@ -147,7 +147,7 @@ func (n *Node) serveInsight() error {
 		if rp, ok := book.Registry().Principal(p.ID); ok {
 			nza = rp.Role == routing.NZa
 		}
-		return stuurinfo.Principal{ID: p.ID, Operator: p.Operator, NZa: nza}, true
+		return stuurinfo.Principal{ID: p.ID, Operator: p.Role == string(routing.Operator), NZa: nza}, true // auditors read the audit trail only
 	}
 	mux := http.NewServeMux()
 	info := stuurinfo.Handler(stuurinfo.HandlerConfig{

@@ -43,7 +43,7 @@ func (v validatorPort) Validate(msg []byte) (bericht.Header, error) {
 		e.Message += fmt.Sprintf(" (%d further violations not listed)", xe.Omitted)
 	}
 	for _, vi := range xe.Violations {
-		e.Violations = append(e.Violations, gateway.Violation{Line: vi.Line, Column: vi.Column, Message: vi.Message})
+		e.Violations = append(e.Violations, gateway.Violation{Line: vi.Line, Column: vi.Column, Message: vi.Redacted})
 	}
 	return h, e
 }
