@@ -46,13 +46,20 @@ type Mailbox interface {
 	Ack(ctx context.Context, party string, id store.ID) error
 }
 
-// Quarantiner is a Mailbox that can move a message to quarantine at once.
-// Without it, a message that used up its attempts is parked: not tried
-// again, left leased, and quarantined by the store itself once it has been
-// listed its MaxDeliveries times.
+// Quarantiner is a Mailbox that can move a message to quarantine at once
+// (*store.Pebble is one); reason is a short code, never content. Without
+// it, a message that used up its attempts is parked: not tried again, left
+// leased, and quarantined by the store itself once it has been listed its
+// MaxDeliveries times.
 type Quarantiner interface {
-	Quarantine(ctx context.Context, party string, id store.ID) error
+	Quarantine(ctx context.Context, party string, id store.ID, reason string) error
 }
+
+// Reasons given to Quarantiner.Quarantine.
+const (
+	ReasonAttempts = "delivery-attempts" // MaxAttempts attempts failed
+	ReasonRefused  = "delivery-refused"  // the endpoint refused it for good
+)
 
 // Defaults of Config.
 const (
@@ -459,7 +466,11 @@ func (p *Pusher) quarantine(ctx context.Context, log zerolog.Logger, party strin
 	p.metrics.quarantined.Inc()
 	ev := log.Error().Bool("alert", true).Str("message_id", id.String()).Int("attempts", attempts).Bool("refused", refused)
 	if q, ok := p.cfg.Mailbox.(Quarantiner); ok {
-		if err := q.Quarantine(context.WithoutCancel(ctx), party, id); err != nil {
+		reason := ReasonAttempts
+		if refused {
+			reason = ReasonRefused
+		}
+		if err := q.Quarantine(context.WithoutCancel(ctx), party, id, reason); err != nil {
 			ev.AnErr("quarantine_error", err).Msg("push delivery gave up; quarantining failed, message parked")
 		} else {
 			ev.Msg("push delivery gave up; message quarantined")

@@ -365,19 +365,24 @@ func TestRestartResumes(t *testing.T) {
 	assert.ElementsMatch(t, want, ep.payloads())
 }
 
-// quarantining is a Mailbox with a Quarantine of its own.
+// quarantining records the store's Quarantine calls.
 type quarantining struct {
 	*store.Pebble
-	mu  sync.Mutex
-	ids []store.ID
+	mu      sync.Mutex
+	ids     []store.ID
+	reasons []string
 }
 
-func (q *quarantining) Quarantine(ctx context.Context, party string, id store.ID) error {
+func (q *quarantining) Quarantine(ctx context.Context, party string, id store.ID, reason string) error {
 	q.mu.Lock()
 	q.ids = append(q.ids, id)
+	q.reasons = append(q.reasons, reason)
 	q.mu.Unlock()
-	return q.Ack(ctx, party, id) // out of the mailbox, as the store's quarantine would
+	return q.Pebble.Quarantine(ctx, party, id, reason)
 }
+
+// plainMailbox hides the store's Quarantine method.
+type plainMailbox struct{ delivery.Mailbox }
 
 // TestQuarantine: after MaxAttempts failures, or at once on a REST 422, a
 // message is quarantined with an alert (metric and log line), and the next
@@ -387,7 +392,11 @@ func TestQuarantine(t *testing.T) {
 		name     string
 		status   int
 		attempts int
-	}{{"attempts used up", http.StatusServiceUnavailable, 4}, {"refused for good", http.StatusUnprocessableEntity, 1}} {
+		reason   string
+	}{
+		{"attempts used up", http.StatusServiceUnavailable, 4, delivery.ReasonAttempts},
+		{"refused for good", http.StatusUnprocessableEntity, 1, delivery.ReasonRefused},
+	} {
 		t.Run(c.name, func(t *testing.T) {
 			st := openStore(t, t.TempDir())
 			defer st.Close()
@@ -413,7 +422,14 @@ func TestQuarantine(t *testing.T) {
 			stop()
 			q.mu.Lock()
 			assert.Len(t, q.ids, 1)
+			assert.Equal(t, []string{c.reason}, q.reasons)
 			q.mu.Unlock()
+			// In the store's quarantine at once, not parked until MaxDeliveries.
+			assert.Equal(t, int64(1), st.Stats().Quarantined)
+			ql, err := st.Quarantined(context.Background(), store.ID{}, 10)
+			require.NoError(t, err)
+			require.Len(t, ql, 1)
+			assert.Equal(t, q.ids[0], ql[0].ID)
 			assert.Equal(t, 1.0, metricValue(t, reg, "knooppunt_delivery_quarantined_total"))
 			assert.Contains(t, logs.String(), `"alert":true`)
 			assert.Equal(t, int32(c.attempts+1), calls.Load())
@@ -437,7 +453,7 @@ func TestParkWithoutQuarantiner(t *testing.T) {
 	}))
 	defer srv.Close()
 	reg := prometheus.NewRegistry()
-	cfg := fast(st, newRegistry(delivery.Endpoint{Party: aanbieder, URL: srv.URL, Kind: delivery.KindREST}))
+	cfg := fast(plainMailbox{st}, newRegistry(delivery.Endpoint{Party: aanbieder, URL: srv.URL, Kind: delivery.KindREST}))
 	cfg.MaxAttempts, cfg.Registerer = 3, reg
 	p, err := delivery.New(cfg)
 	require.NoError(t, err)
