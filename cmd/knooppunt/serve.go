@@ -42,6 +42,11 @@ type serveOptions struct {
 	checkConfig bool
 	cpuProfile  string
 	validations int
+	// Security: encryption at rest and the audit trail (docs/security.md).
+	keyFile        string
+	plaintext      bool
+	auditDir       string
+	auditRetention time.Duration
 }
 
 const serveUsage = `Usage: knooppunt serve [flags]
@@ -61,6 +66,13 @@ given), with human-readable logs.
 Signals: SIGHUP reloads the registry file (an invalid file keeps the old
 one); SIGTERM or SIGINT stop accepting, finish the requests in flight (for at
 most --grace), then close the store.
+
+Security (docs/security.md): outside --dev message bodies are encrypted at
+rest under the data keys of --key-file (default DATA.keys, created on first
+start; keep it on another volume); --plaintext switches that off. With --dev
+bodies are in the clear unless --key-file is given. Every access to personal
+data is recorded in the audit trail in --audit-dir (default DATA.audit),
+kept --audit-retention; check it with 'knooppunt audit verify'.
 
 Flags:
 `
@@ -88,6 +100,10 @@ func runServe(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	fs.DurationVar(&o.grace, "grace", 30*time.Second, "how long shutdown waits for requests in flight")
 	fs.BoolVar(&o.checkConfig, "check-config", false, "check the registry file, TLS files and schemas, then exit")
 	fs.IntVar(&o.validations, "max-validations", 0, "messages validated at once; 0: one per CPU, -1: no bound")
+	fs.StringVar(&o.keyFile, "key-file", "", "data keys for encryption at rest (default DATA.keys outside --dev; see 'knooppunt keys')")
+	fs.BoolVar(&o.plaintext, "plaintext", false, "store message bodies in the clear outside --dev (not advised)")
+	fs.StringVar(&o.auditDir, "audit-dir", "", "directory of the audit trail (default DATA.audit)")
+	fs.DurationVar(&o.auditRetention, "audit-retention", 0, "how long audit entries are kept, e.g. 43800h; 0: 5 years")
 	fs.StringVar(&o.cpuProfile, "cpuprofile", "", "write a CPU profile of the whole run to this file (for performance work)")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
@@ -192,6 +208,12 @@ func (o serveOptions) validate() error {
 	if o.grace < 0 {
 		errs = append(errs, fmt.Errorf("--grace %s is negative", o.grace))
 	}
+	if o.plaintext && o.keyFile != "" {
+		errs = append(errs, errors.New("--plaintext and --key-file contradict each other"))
+	}
+	if o.auditRetention < 0 {
+		errs = append(errs, fmt.Errorf("--audit-retention %s is negative", o.auditRetention))
+	}
 	return errors.Join(errs...)
 }
 
@@ -294,7 +316,9 @@ func (o serveOptions) nodeConfig(log zerolog.Logger) node.Config {
 		TLSCertFile: o.tlsCert, TLSKeyFile: o.tlsKey, ClientCAFile: o.clientCA,
 		MaxValidations: o.validations,
 		Store:          store.Config{Dir: o.data},
-		Logger:         log,
+		Security: node.SecurityConfig{KeyFile: o.keyFile, Plaintext: o.plaintext,
+			AuditDir: o.auditDir, AuditRetention: o.auditRetention},
+		Logger: log,
 	}
 }
 
