@@ -114,6 +114,32 @@ func (c *Counts) add(o *Counts) {
 	c.Werkdagen += o.Werkdagen
 }
 
+// tally is a row as kept in memory: int32 counts (a row of one period
+// never nears 2³¹ messages) and the amount in int64, 40 bytes instead of
+// the 72 of Counts — the rows of a national year number in the millions.
+type tally struct {
+	berichten, retours, afkeur, starts, stops, gemeten, binnen, werkdagen int32
+	bedrag                                                                int64
+}
+
+func (t *tally) add(c *Counts) {
+	t.berichten += int32(c.Berichten)
+	t.retours += int32(c.Retourberichten)
+	t.afkeur += int32(c.Afkeur)
+	t.starts += int32(c.Starts)
+	t.stops += int32(c.Stops)
+	t.gemeten += int32(c.Gemeten)
+	t.binnen += int32(c.BinnenNorm)
+	t.werkdagen += int32(c.Werkdagen)
+	t.bedrag += c.Gedeclareerd
+}
+
+func (t *tally) counts() Counts {
+	return Counts{Berichten: int64(t.berichten), Retourberichten: int64(t.retours), Afkeur: int64(t.afkeur),
+		Starts: int64(t.starts), Stops: int64(t.stops), Gedeclareerd: t.bedrag,
+		Gemeten: int64(t.gemeten), BinnenNorm: int64(t.binnen), Werkdagen: int64(t.werkdagen)}
+}
+
 // cell is one row's dimensions, interned.
 type cell struct {
 	gemeente, aanbieder uint32
@@ -128,13 +154,13 @@ type Aggregates struct {
 	mu      sync.RWMutex
 	names   []string // interned party and soort names
 	ids     map[string]uint32
-	periods [3]map[int32]map[cell]Counts // granularity → period start day → rows
+	periods [3]map[int32]map[cell]tally // granularity → period start day → rows
 	// Rollups maintained beside the rows, so the dashboard's totals and
 	// the NZa export read a few thousand rows instead of summing millions:
 	// per gemeente × berichtsoort (aanbieder 0), and per berichtsoort
 	// (gemeente and aanbieder 0).
-	byGemeente [3]map[int32]map[cell]Counts
-	totals     [3]map[int32]map[cell]Counts
+	byGemeente [3]map[int32]map[cell]tally
+	totals     [3]map[int32]map[cell]tally
 	norms      map[uint32]*Norm      // the norm of each interned berichtsoort
 	open       map[request]time.Time // 315/317 waiting for their 301/319
 	newest     int32                 // the latest day with rows
@@ -166,9 +192,9 @@ func NewAggregates(loc *time.Location) *Aggregates {
 	}
 	a := &Aggregates{loc: loc, ids: map[string]uint32{}, norms: map[uint32]*Norm{}, open: map[request]time.Time{}}
 	for g := range a.periods {
-		a.periods[g] = map[int32]map[cell]Counts{}
-		a.byGemeente[g] = map[int32]map[cell]Counts{}
-		a.totals[g] = map[int32]map[cell]Counts{}
+		a.periods[g] = map[int32]map[cell]tally{}
+		a.byGemeente[g] = map[int32]map[cell]tally{}
+		a.totals[g] = map[int32]map[cell]tally{}
 	}
 	return a
 }
@@ -294,10 +320,10 @@ func (a *Aggregates) addTo(g Granularity, p int32, k cell, c *Counts) {
 	add(a.totals[g], p, cell{soort: k.soort}, c)
 }
 
-func add(m map[int32]map[cell]Counts, p int32, k cell, c *Counts) {
+func add(m map[int32]map[cell]tally, p int32, k cell, c *Counts) {
 	rows := m[p]
 	if rows == nil {
-		rows = map[cell]Counts{}
+		rows = map[cell]tally{}
 		m[p] = rows
 	}
 	r := rows[k]
@@ -473,7 +499,7 @@ func (a *Aggregates) Rows(q Query) []Row {
 				continue
 			}
 			if !q.Totals {
-				lines = append(lines, line{p: p, c: c, n: n})
+				lines = append(lines, line{p: p, c: c, n: n.counts()})
 				continue
 			}
 			k := line{p: p, c: cell{soort: c.soort}}
@@ -483,7 +509,8 @@ func (a *Aggregates) Rows(q Query) []Row {
 				totals[k] = i
 				lines = append(lines, k)
 			}
-			lines[i].n.add(&n)
+			nc := n.counts()
+			lines[i].n.add(&nc)
 		}
 	}
 	rank := a.ranks()

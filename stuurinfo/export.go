@@ -104,7 +104,7 @@ func (a *Aggregates) NZa(q Query) []NZaRow {
 			continue
 		}
 		for c, n := range rows {
-			lines = append(lines, line{p, c, n})
+			lines = append(lines, line{p, c, n.counts()})
 		}
 	}
 	rank := a.ranks()

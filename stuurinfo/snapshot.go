@@ -42,7 +42,7 @@ func (a *Aggregates) WriteTo(w io.Writer) (int64, error) {
 	for g, periods := range a.periods {
 		for p, rows := range periods {
 			for c, n := range rows {
-				s.Rows[g] = append(s.Rows[g], snapRow{Period: p, Cell: [3]uint32{c.gemeente, c.aanbieder, c.soort}, Counts: n})
+				s.Rows[g] = append(s.Rows[g], snapRow{Period: p, Cell: [3]uint32{c.gemeente, c.aanbieder, c.soort}, Counts: n.counts()})
 			}
 		}
 	}

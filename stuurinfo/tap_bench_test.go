@@ -1,0 +1,59 @@
+package stuurinfo
+
+import (
+	"context"
+	"strconv"
+	"sync/atomic"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/knooppunt/knooppunt/sample"
+	"github.com/knooppunt/knooppunt/store"
+)
+
+// BenchmarkPut measures the ingest path's store call with and without the
+// tap in front of it (the tap's cost is one body copy and a channel send;
+// the aggregates and samenloop work on its own goroutine). Both run on a
+// fresh Pebble store with synced commits, callers in parallel.
+func BenchmarkPut(b *testing.B) {
+	m, err := sample.New(1).Heen(soort(b, "WMO301"), sample.Options{})
+	require.NoError(b, err)
+	for _, tapped := range []bool{false, true} {
+		name := "store"
+		if tapped {
+			name = "tap"
+		}
+		b.Run(name, func(b *testing.B) {
+			ctx := context.Background()
+			st, err := store.Open(ctx, store.Config{Dir: b.TempDir()})
+			require.NoError(b, err)
+			var s store.Store = st
+			var tap *Tap
+			if tapped {
+				a := NewAggregates(nil)
+				tap = NewTap(st, TapConfig{Observers: []Observer{ObserverFunc(a.Record)}})
+				s = tap
+			}
+			var seq atomic.Int64
+			b.SetParallelism(16)
+			b.ResetTimer()
+			b.RunParallel(func(pb *testing.PB) {
+				for pb.Next() {
+					msg := &store.Message{Soort: "WMO301", Sender: m.Header.Sender(), Recipient: m.Header.Recipient(),
+						Identificatie: strconv.FormatInt(seq.Add(1), 10), Body: m.XML}
+					if _, err := s.Put(ctx, msg); err != nil {
+						b.Error(err)
+						return
+					}
+				}
+			})
+			b.StopTimer()
+			if tap != nil {
+				require.NoError(b, tap.Close())
+				require.Zero(b, tap.Dropped())
+			}
+			require.NoError(b, st.Close())
+		})
+	}
+}
