@@ -278,8 +278,13 @@ var cases = []ruleCase{
 			d.set(a, "Woonplaatsbeginsel/Gemeente", "0363")
 		}},
 	{rule: "TR380", soort: "WMO317",
-		fail: func(d *draft) { d.set(d.one("//GewensteIngangsdatum"), "", today) },
-		pass: func(d *draft) { d.set(d.one("//GewensteIngangsdatum"), "", tomorrow) }},
+		fail: func(d *draft) { d.set(d.nieuwProduct(), "GewensteIngangsdatum", today) },
+		pass: func(d *draft) {
+			d.set(d.nieuwProduct(), "GewensteIngangsdatum", tomorrow)
+			for _, p := range d.all("//TeWijzigenProduct") {
+				d.set(p, "GewensteIngangsdatum", today) // TR357's case, level 3
+			}
+		}},
 	{rule: "TR383", soort: "WMO315", opt: sample.Options{Products: 2},
 		fail: func(d *draft) {
 			a, b := d.twoLines("AangevraagdProduct")

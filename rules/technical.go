@@ -112,14 +112,16 @@ var technical = []*Rule{
 	},
 	{
 		Code: "TR380", Retourcode: Rejected, Level: InMessage, Soorten: soorten("317"),
-		Summary: "a GewensteIngangsdatum lies after the Dagtekening",
+		Summary: "a NieuwProduct's GewensteIngangsdatum lies after the Dagtekening",
+		// Not TeWijzigenProduct: TR357 (level 3) allows its
+		// GewensteIngangsdatum on or before the Dagtekening.
 		check: func(c *checker) {
 			if !c.hasDagtekening {
 				return
 			}
-			c.each("GewensteIngangsdatum", func(i int) {
-				if d, ok := parseDate(c.t.Text(i)); ok && !d.after(c.dagtekening) {
-					c.fail(i)
+			c.each("NieuwProduct", func(i int) {
+				if d, ok := c.dateAt(i, "GewensteIngangsdatum"); ok && !d.after(c.dagtekening) {
+					c.fail(c.at(i, "GewensteIngangsdatum"))
 				}
 			})
 		},
