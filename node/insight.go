@@ -47,12 +47,14 @@ type insight struct {
 	engine *samenloop.Engine
 	file   string
 	slFile string
-	srv    *http.Server
-	ln     net.Listener
-	served chan error
-	stop   chan struct{}
-	saved  chan struct{}
-	log    zerolog.Logger
+	// saved are the versions last saved: an idle switch writes nothing.
+	savedAgg, savedEngine uint64
+	srv                   *http.Server
+	ln                    net.Listener
+	served                chan error
+	stop                  chan struct{}
+	saved                 chan struct{}
+	log                   zerolog.Logger
 }
 
 // startInsight wraps the store in the tap that feeds the products (to be
@@ -121,13 +123,22 @@ func (in *insight) saveLoop(every time.Duration) {
 	}
 }
 
-// save writes both files, logging failures.
+// save writes the files whose contents changed since the last save,
+// logging failures (the next tick tries again).
 func (in *insight) save() {
-	if err := in.agg.SaveFile(in.file); err != nil {
-		in.log.Warn().Err(err).Msg("saving stuurinformatie")
+	if v := in.agg.Version(); v != in.savedAgg {
+		if err := in.agg.SaveFile(in.file); err != nil {
+			in.log.Warn().Err(err).Msg("saving stuurinformatie")
+		} else {
+			in.savedAgg = v
+		}
 	}
-	if err := in.engine.SaveFile(in.slFile); err != nil {
-		in.log.Warn().Err(err).Msg("saving samenloop state")
+	if v := in.engine.Version(); v != in.savedEngine {
+		if err := in.engine.SaveFile(in.slFile); err != nil {
+			in.log.Warn().Err(err).Msg("saving samenloop state")
+		} else {
+			in.savedEngine = v
+		}
 	}
 }
 

@@ -80,6 +80,7 @@ type Engine struct {
 	register Register
 	sent     map[sigKey]Entry // what each gemeente was last told per person
 	running  sync.Mutex       // one Run at a time
+	version  uint64           // counts changes of the state above
 
 	stop chan struct{}
 	done chan struct{}
@@ -148,6 +149,7 @@ func (e *Engine) Observe(soort string, body []byte) error {
 	}
 	e.mu.Lock()
 	defer e.mu.Unlock()
+	e.version++
 	for _, f := range p.facts {
 		if soort == "WMO301" {
 			e.assign(p, f)
@@ -193,6 +195,7 @@ func (e *Engine) stopDelivery(p parsed, f fact) {
 func (e *Engine) Import(reg Register) {
 	e.mu.Lock()
 	e.register = reg
+	e.version++
 	e.mu.Unlock()
 }
 
@@ -367,6 +370,7 @@ func (e *Engine) deliver(ctx context.Context, sigs []*signal, today day, sum *Su
 				if err == nil || dup {
 					e.mu.Lock()
 					e.sent[sigKey{bsn: s.bsn, gemeente: s.gemeente}] = s.wlz
+					e.version++
 					e.mu.Unlock()
 				}
 			}
@@ -386,6 +390,15 @@ feed:
 		firstErr = fmt.Errorf("samenloop run: %w", ctx.Err())
 	}
 	return firstErr
+}
+
+// Version counts the changes of the engine's state (toewijzingen,
+// register, signals sent); when it has not moved there is nothing new to
+// save.
+func (e *Engine) Version() uint64 {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return e.version
 }
 
 // Start runs the comparison every day at cfg.RunAt until Close.

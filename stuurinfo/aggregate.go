@@ -164,6 +164,7 @@ type Aggregates struct {
 	norms      map[uint32]*Norm      // the norm of each interned berichtsoort
 	open       map[request]time.Time // 315/317 waiting for their 301/319
 	newest     int32                 // the latest day with rows
+	version    uint64                // counts Records
 }
 
 // DayRetention is how many days of day rows the aggregates keep; week and
@@ -237,6 +238,14 @@ func (a *Aggregates) internSoort(name string) uint32 {
 	return id
 }
 
+// Version counts the messages recorded since the aggregates were made or
+// loaded; when it has not moved there is nothing new to save.
+func (a *Aggregates) Version() uint64 {
+	a.mu.RLock()
+	defer a.mu.RUnlock()
+	return a.version
+}
+
 // parties returns the gemeente and aanbieder of a message from the roles of
 // its berichtsoort.
 func parties(s bericht.Soort, sender, recipient string) (gemeente, aanbieder string) {
@@ -286,6 +295,7 @@ func (a *Aggregates) Record(o *Observation) {
 
 	a.mu.Lock()
 	defer a.mu.Unlock()
+	a.version++
 	k := cell{gemeente: a.intern(gemeente), aanbieder: a.intern(aanbieder), soort: a.internSoort(o.Soort)}
 	at := o.Received.In(a.loc)
 	var since time.Time

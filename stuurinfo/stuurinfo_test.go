@@ -237,6 +237,8 @@ func TestSnapshotRoundTrip(t *testing.T) {
 		assert.Equal(t, f.a.Rows(Query{Granularity: g}), b.Rows(Query{Granularity: g}))
 	}
 	assert.Equal(t, f.a.open, b.open)
+	assert.Equal(t, uint64(2), f.a.Version(), "two messages recorded")
+	assert.Zero(t, b.Version(), "nothing recorded since loading: nothing to save")
 	empty, err := LoadFile(t.TempDir()+"/none", time.UTC)
 	require.NoError(t, err)
 	assert.Empty(t, empty.Rows(Query{}))
