@@ -128,9 +128,23 @@ type Config struct {
 	Retention time.Duration
 	// Now is the clock. Default time.Now.
 	Now func() time.Time
+	// PruneEvery is how often the open trail prunes itself to Retention,
+	// besides whatever Prune calls the owner makes. Default 24 hours;
+	// negative prunes only on request.
+	PruneEvery time.Duration
 	// Logger receives the trail's own log lines (never entry contents
 	// beyond sequence numbers). Default: disabled.
 	Logger zerolog.Logger
+}
+
+// DefaultPruneEvery is how often an open trail applies its retention.
+const DefaultPruneEvery = 24 * time.Hour
+
+// Recorder is where a package records an access to personal data: signal
+// produced, register imported, stuurinformatie queried. *Log implements
+// it; Append returns once the entry is durable.
+type Recorder interface {
+	Append(ctx context.Context, e Entry) (Entry, error)
 }
 
 // Log is an open audit trail. Safe for concurrent use.
@@ -147,6 +161,10 @@ type Log struct {
 
 	syncMu sync.Mutex // one fsync at a time; waiting appenders share the next
 	synced uint64     // highest seq known on disk
+
+	stop     chan struct{} // closed by Close: ends the periodic pruning
+	stopOnce sync.Once
+	pruned   chan struct{} // closed when the periodic pruning has ended
 }
 
 // Open opens (or creates) the trail in cfg.Dir, verifying the whole chain
@@ -160,6 +178,9 @@ func Open(cfg Config) (*Log, error) {
 	}
 	if cfg.Now == nil {
 		cfg.Now = time.Now
+	}
+	if cfg.PruneEvery == 0 {
+		cfg.PruneEvery = DefaultPruneEvery
 	}
 	if err := os.MkdirAll(cfg.Dir, 0o700); err != nil {
 		return nil, fmt.Errorf("opening audit trail: %w", err)
@@ -176,7 +197,30 @@ func Open(cfg Config) (*Log, error) {
 	if l.f, err = os.OpenFile(l.path, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o600); err != nil {
 		return nil, fmt.Errorf("opening audit trail: %w", err)
 	}
+	l.stop, l.pruned = make(chan struct{}), make(chan struct{})
+	go l.pruneLoop()
 	return l, nil
+}
+
+// pruneLoop applies the retention every cfg.PruneEvery until Close, so a
+// switch that runs for months keeps no entry longer than its retention.
+func (l *Log) pruneLoop() {
+	defer close(l.pruned)
+	if l.cfg.PruneEvery < 0 || l.cfg.Retention < 0 {
+		return
+	}
+	t := time.NewTicker(l.cfg.PruneEvery)
+	defer t.Stop()
+	for {
+		select {
+		case <-l.stop:
+			return
+		case <-t.C:
+			if _, err := l.Prune(context.Background()); err != nil && !errors.Is(err, ErrClosed) {
+				l.cfg.Logger.Error().Err(err).Msg("pruning the audit trail")
+			}
+		}
+	}
 }
 
 // Append adds e to the trail and returns it with Seq, Time (if zero), Prev
@@ -229,7 +273,14 @@ func (l *Log) sync(f *os.File, seq uint64) error {
 	target := l.written
 	l.mu.Unlock()
 	if err := f.Sync(); err != nil {
-		return fmt.Errorf("syncing the audit trail: %w", err)
+		l.mu.Lock()
+		replaced := l.f != f
+		l.mu.Unlock()
+		// Prune synced the old file before it swapped in the new one, so
+		// every entry written to f is on disk already.
+		if !replaced {
+			return fmt.Errorf("syncing the audit trail: %w", err)
+		}
 	}
 	l.synced = target
 	return nil
@@ -243,8 +294,11 @@ func (l *Log) Head() (uint64, string) {
 	return l.seq, l.head
 }
 
-// Close closes the trail. Safe to call twice.
+// Close stops the periodic pruning and closes the trail. Safe to call
+// twice.
 func (l *Log) Close() error {
+	l.stopOnce.Do(func() { close(l.stop) })
+	<-l.pruned // a Prune in progress finishes first
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	if l.closed {
@@ -330,7 +384,12 @@ func scan(path string, fn func(*Entry) error) error {
 		return err
 	}
 	defer f.Close()
-	sc := bufio.NewScanner(f)
+	return scanReader(f, fn)
+}
+
+// scanReader calls fn for each entry read from r, in order.
+func scanReader(r io.Reader, fn func(*Entry) error) error {
+	sc := bufio.NewScanner(r)
 	sc.Buffer(make([]byte, 0, 4096), maxLine)
 	line := 0
 	for sc.Scan() {
@@ -365,11 +424,22 @@ type Result struct {
 // that removed the ones before it. The first break is returned as
 // ErrTampered with its line and sequence number.
 func VerifyFile(path string) (Result, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return Result{}, err
+	}
+	defer f.Close()
+	return VerifyReader(f)
+}
+
+// VerifyReader checks the chain of a trail read from r (a copy, a backup,
+// a pipe); see VerifyFile.
+func VerifyReader(rd io.Reader) (Result, error) {
 	var r Result
 	prev := Genesis
 	var prunedTo uint64 // the first seq kept, as recorded by the last pruned entry
 	line := 0
-	err := scan(path, func(e *Entry) error {
+	err := scanReader(rd, func(e *Entry) error {
 		line++
 		switch {
 		case e.Hash != e.hash():

@@ -288,9 +288,7 @@ func FuzzVerify(f *testing.F) {
 	f.Add(raw)
 	f.Add([]byte("{}\n"))
 	f.Fuzz(func(t *testing.T, data []byte) {
-		path := filepath.Join(t.TempDir(), FileName)
-		require.NoError(t, os.WriteFile(path, data, 0o600))
-		res, err := VerifyFile(path) // must not panic; a pass must be a real chain
+		res, err := VerifyReader(bytes.NewReader(data)) // must not panic; a pass must be a real chain
 		if err == nil && res.Entries > 0 {
 			assert.Len(t, res.Head, 64)
 		}
