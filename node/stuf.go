@@ -73,7 +73,8 @@ func (n *Node) startStUF() error {
 			return fmt.Errorf("WS-Security signing certificate %s: %w", c.SignCertFile, err)
 		}
 	}
-	refs := stuf.NewMemoryRefs(0, nil)
+	// Reference numbers live in the store: they survive a restart.
+	refs := stuf.StoreRefs{S: n.store}
 	log := n.log.With().Str("component", "stuf").Logger()
 	if c.Addr != "" {
 		var err error

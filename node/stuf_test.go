@@ -89,8 +89,16 @@ func TestStUFFrontDoor(t *testing.T) {
 // TestGemeenteRoundTrip runs the whole gemeente side on a node: an
 // aanbieder posts a WMO305 over REST; the node pushes it to the gemeente's
 // endpoint in a Di01; the gemeente answers with a WMO306 in a Du01 naming
-// that Di01, which the node routes back to the aanbieder's mailbox.
+// that Di01, which the node routes back to the aanbieder's mailbox. The
+// Di01's reference number is kept in the store: the Du01 is accepted also
+// when the node restarted in between.
 func TestGemeenteRoundTrip(t *testing.T) {
+	for _, restart := range []bool{false, true} {
+		t.Run(fmt.Sprintf("restart=%v", restart), func(t *testing.T) { gemeenteRoundTrip(t, restart) })
+	}
+}
+
+func gemeenteRoundTrip(t *testing.T, restart bool) {
 	var mu sync.Mutex
 	var got []*stuf.Envelope
 	gemeente := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -123,14 +131,15 @@ parties:
     name: Zorg BV
     credentials: {token_sha256: ["%s"]}
 `, digest("t-0363"), gemeente.URL, digest("t-4242"))), 0o600))
-	n, err := Start(context.Background(), Config{
+	cfg := Config{
 		RegistryFile: regFile, Addr: "127.0.0.1:0",
 		Store:  store.Config{Dir: t.TempDir()},
 		StUF:   StUFConfig{Addr: "127.0.0.1:0", Push: true},
 		Logger: zerolog.New(zerolog.NewTestWriter(t)).Level(zerolog.WarnLevel),
-	})
+	}
+	n, err := Start(context.Background(), cfg)
 	require.NoError(t, err)
-	defer n.Close()
+	defer func() { n.Close() }()
 
 	g := sample.New(12)
 	s305, _ := bericht.Lookup("WMO305")
@@ -151,6 +160,13 @@ parties:
 	assert.Equal(t, "Di01", di01.Berichtcode)
 	assert.Equal(t, "WMO305", di01.Functie)
 	assert.Equal(t, heen.XML, di01.Payload)
+	if restart {
+		require.Eventually(t, func() bool { return n.Store().Stats().Pending == 0 }, 10*time.Second, 10*time.Millisecond, "the Di01 is confirmed")
+		require.NoError(t, n.Shutdown(context.Background()))
+		require.NoError(t, n.Close())
+		n, err = Start(context.Background(), cfg)
+		require.NoError(t, err)
+	}
 
 	retour, err := g.Answer(heen, sample.AnswerOptions{})
 	require.NoError(t, err)

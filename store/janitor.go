@@ -43,9 +43,9 @@ func (p *Pebble) janitorLoop() {
 	}
 }
 
-// RunJanitor runs one retention pass now: it removes the payloads and then
-// the metadata whose retention ended, range-deletes the consumed span of
-// every mailbox below its head, and compacts spans that have grown large.
+// RunJanitor runs one retention pass now: it removes the payloads, the
+// metadata and the reference numbers whose retention ended, range-deletes
+// the consumed span of every mailbox below its head, and compacts spans that have grown large.
 // The background janitor calls it every JanitorInterval; operators and
 // tests may call it directly.
 func (p *Pebble) RunJanitor(ctx context.Context) error {
@@ -62,6 +62,15 @@ func (p *Pebble) RunJanitor(ctx context.Context) error {
 		n, err := p.expire(ctx, retMetadata)
 		if err != nil {
 			return fmt.Errorf("removing expired metadata: %w", err)
+		}
+		if n < janitorChunk {
+			break
+		}
+	}
+	for {
+		n, err := p.expireRefs(ctx)
+		if err != nil {
+			return fmt.Errorf("removing expired references: %w", err)
 		}
 		if n < janitorChunk {
 			break

@@ -2,8 +2,11 @@ package stuf
 
 import (
 	"context"
+	"fmt"
 	"sync"
 	"time"
+
+	"github.com/knooppunt/knooppunt/store"
 )
 
 // Claim is the outcome of Refs.Claim.
@@ -171,4 +174,71 @@ func (m *MemoryRefs) sweep() {
 			}
 		}
 	}
+}
+
+// RefStore is the part of the store that keeps reference numbers durably
+// (*store.Pebble is one).
+type RefStore interface {
+	ClaimRef(ctx context.Context, zender, ref string, sum [32]byte) (store.RefClaim, error)
+	ReleaseRef(ctx context.Context, zender, ref string) error
+	AddDi01(ctx context.Context, ref, ontvanger string) error
+	Di01(ctx context.Context, ref string) (string, bool, error)
+	BindMessage(ctx context.Context, id store.ID, ref string) error
+	MessageRef(ctx context.Context, id store.ID) (string, bool, error)
+}
+
+// StoreRefs is the Refs of a running switch: kept in the store, synced
+// before the Bv03 answer, so the uniqueness of (zender, referentienummer)
+// and the Di01s a Du01 may answer survive a restart, for the store's
+// MetadataRetention.
+type StoreRefs struct{ S RefStore }
+
+var _ Refs = StoreRefs{}
+
+// Claim implements Refs.
+func (r StoreRefs) Claim(ctx context.Context, zender, ref string, sum [32]byte) (Claim, error) {
+	c, err := r.S.ClaimRef(ctx, zender, ref, sum)
+	if err != nil {
+		return 0, err
+	}
+	switch c {
+	case store.RefResend:
+		return ClaimResend, err
+	case store.RefTaken:
+		return ClaimTaken, err
+	}
+	return ClaimNew, nil
+}
+
+// Release implements Refs.
+func (r StoreRefs) Release(ctx context.Context, zender, ref string) error {
+	return r.S.ReleaseRef(ctx, zender, ref)
+}
+
+// AddDi01 implements Refs.
+func (r StoreRefs) AddDi01(ctx context.Context, ref, ontvanger string) error {
+	return r.S.AddDi01(ctx, ref, ontvanger)
+}
+
+// Di01 implements Refs.
+func (r StoreRefs) Di01(ctx context.Context, ref string) (string, bool, error) {
+	return r.S.Di01(ctx, ref)
+}
+
+// BindMessage implements Refs; an id that is not a store id is an error.
+func (r StoreRefs) BindMessage(ctx context.Context, id, ref string) error {
+	sid, err := store.ParseID(id)
+	if err != nil {
+		return fmt.Errorf("binding message to Di01: %w", err)
+	}
+	return r.S.BindMessage(ctx, sid, ref)
+}
+
+// MessageRef implements Refs; an id that is not a store id has no Di01.
+func (r StoreRefs) MessageRef(ctx context.Context, id string) (string, bool, error) {
+	sid, err := store.ParseID(id)
+	if err != nil {
+		return "", false, nil
+	}
+	return r.S.MessageRef(ctx, sid)
 }
