@@ -66,6 +66,10 @@ type Config struct {
 	Router    Router
 	Store     Store
 	Parties   Parties
+	// Answerer, if set, answers heenberichten that break a level-2 rule
+	// (see Answerer); the Validator must then be a RuleValidator for the
+	// rules to be checked. Nil: every valid message is delivered.
+	Answerer Answerer
 	// Ready lists the checks /readyz runs (e.g. store open, schemas
 	// loaded). Default: none, ready while not shutting down.
 	Ready []Check

@@ -20,8 +20,17 @@ type Accepted struct {
 	// sender of its heenbericht).
 	Ontvanger string `json:"ontvanger"`
 	// Status is "stored" for a new message, "duplicate" for an identical
-	// resend, which was not delivered a second time.
+	// resend, which was not delivered a second time, and "retour" for a
+	// heenbericht that breaks a level-2 rule: the switch answered it and
+	// did not deliver it.
 	Status string `json:"status"`
+	// With status "retour" (and a duplicate of such a message): the id of
+	// the answer in the sender's mailbox, its berichtsoort, its
+	// RetourCodes and the codes of the rules broken.
+	Retour             string   `json:"retour,omitempty"`
+	RetourBerichtsoort string   `json:"retourBerichtsoort,omitempty"`
+	RetourCodes        []string `json:"retourCodes,omitempty"`
+	Rules              []string `json:"rules,omitempty"`
 }
 
 // Validation is the answer of POST /v1/validate for a valid message.
@@ -57,11 +66,9 @@ func (s *Server) postBericht(w http.ResponseWriter, r *http.Request, rq *request
 		return err
 	}
 	status := http.StatusAccepted
+	rq.code = a.Status
 	if a.Status == statusDuplicate {
 		status = http.StatusOK
-		rq.code = statusDuplicate
-	} else {
-		rq.code = statusStored
 	}
 	s.writeJSON(w, rq, status, a)
 	return nil
@@ -84,7 +91,7 @@ func (s *Server) ingestChecked(ctx context.Context, p Principal, body []byte, re
 		}
 		s.metrics.berichten.WithLabelValues(soort, outcome).Inc()
 	}()
-	h, err := s.validate(ctx, body)
+	h, findings, err := s.validateRules(ctx, body)
 	if err != nil {
 		return a, err
 	}
@@ -104,6 +111,19 @@ func (s *Server) ingestChecked(ctx context.Context, p Principal, body []byte, re
 	}
 	if rq != nil {
 		rq.ontvanger = route.Recipient
+	}
+	if len(findings) > 0 && !h.Soort.Answers() {
+		ans, err := s.cfg.Answerer.Answer(ctx, h, route, findings)
+		if err != nil {
+			return a, err
+		}
+		if ans != nil {
+			a, err = s.answer(ctx, p, h, route, ans, findings, body, received, validated)
+			if rq != nil && err == nil {
+				rq.messageID = a.ID
+			}
+			return a, err
+		}
 	}
 	rec, err := s.cfg.Store.Put(ctx, Message{
 		Header: h, Principal: p.ID, Route: route, Body: body,
@@ -128,6 +148,11 @@ func (s *Server) ingestChecked(ctx context.Context, p Principal, body []byte, re
 // validate runs the validator within the MaxValidations bound; a request
 // whose client gives up while waiting for its turn is not validated.
 func (s *Server) validate(ctx context.Context, body []byte) (bericht.Header, error) {
+	return s.bounded(ctx, func() (bericht.Header, error) { return s.cfg.Validator.Validate(body) })
+}
+
+// bounded runs validate within the MaxValidations bound.
+func (s *Server) bounded(ctx context.Context, validate func() (bericht.Header, error)) (bericht.Header, error) {
 	if s.validating != nil {
 		select {
 		case s.validating <- struct{}{}:
@@ -136,7 +161,7 @@ func (s *Server) validate(ctx context.Context, body []byte) (bericht.Header, err
 			return bericht.Header{}, &Error{Kind: KindUnavailable, Code: CodeCancelled, Message: "the request ended while waiting for validation", Err: ctx.Err()}
 		}
 	}
-	return s.cfg.Validator.Validate(body)
+	return validate()
 }
 
 // postValidate is POST /v1/validate: the validator's verdict only; nothing

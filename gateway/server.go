@@ -24,6 +24,7 @@ type Server struct {
 	cfg     Config
 	log     zerolog.Logger
 	metrics *metrics
+	retour  *retourMetrics
 	tls     *tls.Config // nil: plain HTTP
 	http    *http.Server
 	admin   *http.Server // nil without AdminAddr
@@ -53,6 +54,9 @@ func New(cfg Config) (*Server, error) {
 		return nil, err
 	}
 	s := &Server{cfg: cfg, log: cfg.Logger.With().Str("component", "gateway").Logger(), metrics: m}
+	if s.retour, err = newRetourMetrics(cfg.Registerer); err != nil {
+		return nil, err
+	}
 	if cfg.TLS() {
 		if s.tls, err = loadTLS(cfg); err != nil {
 			return nil, err

@@ -15,6 +15,10 @@ type TraceView struct {
 	Events        []EventView `json:"events"`
 	Heen          string      `json:"heen,omitempty"`
 	Retour        string      `json:"retour,omitempty"`
+	// RetourAfterMs is the time from the heenbericht's arrival to its
+	// answer's, in milliseconds: how long the recipient (or the switch)
+	// took to answer.
+	RetourAfterMs *int64 `json:"retourAfterMs,omitempty"`
 }
 
 // EventView is one state of a message with its time.
@@ -46,6 +50,7 @@ func (s *Server) getTrace(w http.ResponseWriter, r *http.Request, rq *request) e
 	for i, e := range t.Events {
 		v.Events[i] = EventView{State: e.State, At: e.At}
 	}
+	v.RetourAfterMs = retourAfter(t.Events)
 	s.writeJSON(w, rq, http.StatusOK, v)
 	return nil
 }

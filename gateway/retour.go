@@ -1,0 +1,203 @@
+package gateway
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/knooppunt/knooppunt/bericht"
+)
+
+// The switch answers a heenbericht that passes its XSD but breaks a rule of
+// control level 2 (issue 5): it stores the heenbericht without delivering
+// it, puts the answer (a retourbericht with 0001, or the 325 of a 323) in
+// the sender's mailbox linked to it, and answers 202 with status "retour".
+// Per recipient the registry may leave that to the recipient instead; then
+// the message is delivered as any other.
+
+// Finding is one level-2 rule a message breaks. It carries codes and a
+// place, never a value of the message, so it may be logged and counted.
+type Finding struct {
+	Rule       string // the rule's code: CS002, TR018, …
+	Retourcode string // the rule's retourcode: 0001 for level 2
+	Path       string // the offending element, /Bericht/Client/Bsn
+	Line       int
+}
+
+// RuleValidator is a Validator that also checks the rules of control level
+// 2 in the same parse. When Config.Validator implements it and an Answerer
+// is configured, the gateway calls ValidateRules instead of Validate.
+type RuleValidator interface {
+	Validator
+	// ValidateRules is Validate plus the level-2 findings of a valid
+	// message (nil when it keeps every rule).
+	ValidateRules(msg []byte) (bericht.Header, []Finding, error)
+}
+
+// Answerer builds the switch's answer to a heenbericht that breaks level-2
+// rules.
+type Answerer interface {
+	// Answer returns the answer to the heenbericht h, routed by route,
+	// that breaks the rules of findings; nil when its recipient answers
+	// itself (registry setting retour: recipient), and the message is
+	// delivered.
+	Answer(ctx context.Context, h bericht.Header, route Route, findings []Finding) (*Answer, error)
+}
+
+// Answer is the switch's answer to a heenbericht.
+type Answer struct {
+	// Header and Body are the answer: a retourbericht, or a 325.
+	Header bericht.Header
+	Body   []byte
+	// Route sends it back: Recipient is the heenbericht's sender, Mailbox
+	// the mailbox that receives for it. Heen is filled in by the gateway.
+	Route Route
+	// Codes are the RetourCodes on the answer's header.
+	Codes []string
+}
+
+// SwitchMailbox is the mailbox of the switch itself: a heenbericht the
+// switch answers is filed there, and confirmed at once, instead of in its
+// recipient's mailbox. Party codes are digits or "swv-…", so no party
+// has it.
+const SwitchMailbox = "knooppunt"
+
+// statusRetour is Accepted.Status of a heenbericht the switch answered.
+const statusRetour = "retour"
+
+// StatusRetour is Accepted.Status of a heenbericht the switch answered
+// itself, for front doors that translate the outcome.
+const StatusRetour = statusRetour
+
+// retourMetrics count the switch's answers.
+type retourMetrics struct {
+	rules   *prometheus.CounterVec // rule
+	answers *prometheus.CounterVec // berichtsoort of the answer
+}
+
+func newRetourMetrics(reg prometheus.Registerer) (*retourMetrics, error) {
+	m := &retourMetrics{
+		rules: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Namespace: "knooppunt", Subsystem: "gateway", Name: "rule_findings_total",
+			Help: "Level-2 rules broken by heenberichten the switch answered, by rule code.",
+		}, []string{"rule"}),
+		answers: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Namespace: "knooppunt", Subsystem: "gateway", Name: "retouren_total",
+			Help: "Answers the switch generated (retourberichten and 325s), by berichtsoort of the answer.",
+		}, []string{"berichtsoort"}),
+	}
+	for _, c := range []prometheus.Collector{m.rules, m.answers} {
+		if err := reg.Register(c); err != nil {
+			return nil, fmt.Errorf("registering retour metrics: %w", err)
+		}
+	}
+	return m, nil
+}
+
+// validateRules validates body and, when the switch answers level-2
+// breaches, checks the rules in the same parse.
+func (s *Server) validateRules(ctx context.Context, body []byte) (bericht.Header, []Finding, error) {
+	rv, ok := s.cfg.Validator.(RuleValidator)
+	if !ok || s.cfg.Answerer == nil {
+		h, err := s.validate(ctx, body)
+		return h, nil, err
+	}
+	var (
+		h        bericht.Header
+		findings []Finding
+	)
+	_, err := s.bounded(ctx, func() (bericht.Header, error) {
+		var err error
+		h, findings, err = rv.ValidateRules(body)
+		return h, err
+	})
+	return h, findings, err
+}
+
+// answer stores heenbericht h, which breaks the rules of findings, and the
+// switch's answer to it. The heenbericht is filed in the switch's own
+// mailbox, so it is never delivered; then, in parallel so they share a
+// group commit, it is confirmed there and the answer is stored in the
+// sender's mailbox, linked to it. A resend after a failure in between
+// finds the heenbericht stored and completes what is missing.
+func (s *Server) answer(ctx context.Context, p Principal, h bericht.Header, route Route, ans *Answer, findings []Finding, body []byte, received, validated time.Time) (Accepted, error) {
+	heen := route
+	heen.Mailbox = SwitchMailbox
+	rec, err := s.cfg.Store.Put(ctx, Message{Header: h, Principal: p.ID, Route: heen, Body: body, Received: received, Validated: validated})
+	if err != nil {
+		return Accepted{}, err
+	}
+	a := Accepted{ID: rec.ID, Berichtsoort: h.Soort.Name, Ontvanger: route.Recipient, Status: statusRetour,
+		RetourBerichtsoort: ans.Header.Soort.Name, RetourCodes: ans.Codes, Rules: ruleCodes(findings)}
+	if rec.Duplicate {
+		t, err := s.cfg.Store.Trace(ctx, rec.ID)
+		if err != nil {
+			return Accepted{}, err
+		}
+		switch {
+		case t.Recipient != SwitchMailbox: // delivered before, when its recipient answered itself
+			return Accepted{ID: rec.ID, Berichtsoort: h.Soort.Name, Ontvanger: route.Recipient, Status: statusDuplicate}, nil
+		case t.Retour != "": // answered before: confirm (idempotent), change nothing else
+			if err := s.cfg.Store.Ack(ctx, SwitchMailbox, rec.ID); err != nil {
+				return Accepted{}, err
+			}
+			a.Status, a.Retour = statusDuplicate, t.Retour
+			return a, nil
+		}
+	}
+	ackErr := make(chan error, 1)
+	go func() { ackErr <- s.cfg.Store.Ack(ctx, SwitchMailbox, rec.ID) }()
+	back := ans.Route
+	back.Heen = rec.ID
+	now := s.cfg.Now()
+	rr, err := s.cfg.Store.Put(ctx, Message{Header: ans.Header, Principal: SwitchMailbox, Route: back, Body: ans.Body, Received: now, Validated: now})
+	if aerr := <-ackErr; err == nil {
+		err = aerr
+	}
+	if err != nil {
+		return Accepted{}, err
+	}
+	a.Retour = rr.ID
+	for _, r := range a.Rules {
+		s.retour.rules.WithLabelValues(r).Inc()
+	}
+	s.retour.answers.WithLabelValues(soortLabel(ans.Header.Soort.Name)).Inc()
+	s.log.Info().Str("message_id", rec.ID).Str("retour_id", rr.ID).
+		Str("berichtsoort", h.Soort.Name).Str("retour_berichtsoort", ans.Header.Soort.Name).
+		Strs("rules", a.Rules).Strs("retourcodes", ans.Codes).Msg("answered by the switch")
+	return a, nil
+}
+
+// ruleCodes are the distinct rule codes of findings, in order.
+func ruleCodes(findings []Finding) []string {
+	var codes []string
+	seen := map[string]bool{}
+	for _, f := range findings {
+		if !seen[f.Rule] {
+			seen[f.Rule] = true
+			codes = append(codes, f.Rule)
+		}
+	}
+	return codes
+}
+
+// retourAfter is the time in milliseconds from a heenbericht's received
+// event to its retour-received event; nil without an answer.
+func retourAfter(events []Event) *int64 {
+	var received, answered time.Time
+	for _, e := range events {
+		switch {
+		case e.State == "received" && received.IsZero():
+			received = e.At
+		case e.State == "retour-received" && answered.IsZero():
+			answered = e.At
+		}
+	}
+	if received.IsZero() || answered.IsZero() {
+		return nil
+	}
+	ms := answered.Sub(received).Milliseconds()
+	return &ms
+}

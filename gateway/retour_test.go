@@ -1,0 +1,195 @@
+package gateway_test
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"net/http"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/knooppunt/knooppunt/bericht"
+	"github.com/knooppunt/knooppunt/gateway"
+)
+
+// ruleValidator is fakeValidator that finds rule CS002 broken in a
+// message holding "CS002".
+type ruleValidator struct{ fakeValidator }
+
+func (v ruleValidator) ValidateRules(b []byte) (bericht.Header, []gateway.Finding, error) {
+	h, err := v.Validate(b)
+	if err != nil || !bytes.Contains(b, []byte("CS002")) {
+		return h, nil, err
+	}
+	return h, []gateway.Finding{{Rule: "CS002", Retourcode: "0001", Path: "/Bericht/Client/Bsn", Line: 1}}, nil
+}
+
+// fakeAnswerer answers for every recipient but those in recipientAnswers,
+// with a toy retour addressed back to the sender.
+type fakeAnswerer struct {
+	recipientAnswers map[string]bool
+}
+
+func (f fakeAnswerer) Answer(ctx context.Context, h bericht.Header, route gateway.Route, findings []gateway.Finding) (*gateway.Answer, error) {
+	if f.recipientAnswers[route.Recipient] {
+		return nil, nil
+	}
+	s, _ := bericht.Lookup(h.Soort.Pair)
+	r := h
+	r.Soort, r.BerichtCode, r.IdentificatieRetour = s, s.Code, "K"+h.Identificatie
+	return &gateway.Answer{
+		Header: r, Body: retourMsg(s.Name, h.Afzender, h.Ontvanger, h.Identificatie, r.IdentificatieRetour),
+		Route: gateway.Route{Recipient: h.Sender(), Mailbox: h.Sender()}, Codes: []string{"0001"},
+	}, nil
+}
+
+func withAnswerer(recipientAnswers ...string) func(*gateway.Config) {
+	return func(c *gateway.Config) {
+		c.Validator = ruleValidator{}
+		a := fakeAnswerer{recipientAnswers: map[string]bool{}}
+		for _, r := range recipientAnswers {
+			a.recipientAnswers[r] = true
+		}
+		c.Answerer = a
+	}
+}
+
+func TestSwitchAnswersLevel2Breach(t *testing.T) {
+	h := newHarness(t, withAnswerer("65656055"))
+	// "999999990" stands for a BSN: it must not reach the log.
+	heen := append(msg("WMO301", "0384", "42420001", "A1"), " CS002 999999990"...)
+
+	r := h.post("tok-0384", heen)
+	require.Equal(t, http.StatusAccepted, r.status, string(r.body))
+	got := r.json(t)
+	assert.Equal(t, "retour", got["status"])
+	assert.Equal(t, "WMO302", got["retourBerichtsoort"])
+	assert.Equal(t, []any{"0001"}, got["retourCodes"])
+	assert.Equal(t, []any{"CS002"}, got["rules"])
+	heenID, retourID := got["id"].(string), got["retour"].(string)
+	require.NotEmpty(t, heenID)
+	require.NotEmpty(t, retourID)
+
+	// Not delivered to the recipient; the answer is in the sender's mailbox.
+	box := h.do(http.MethodGet, "/v1/mailbox", "tok-42420001", "", nil)
+	require.Equal(t, http.StatusOK, box.status)
+	assert.NotContains(t, string(box.body), heenID)
+	box = h.do(http.MethodGet, "/v1/mailbox", "tok-0384", "", nil)
+	require.Equal(t, http.StatusOK, box.status)
+	assert.Contains(t, string(box.body), retourID)
+	assert.Contains(t, string(box.body), "WMO302")
+
+	// Track & trace links both ways.
+	tr := h.do(http.MethodGet, "/v1/berichten/"+heenID, "tok-0384", "", nil)
+	require.Equal(t, http.StatusOK, tr.status, string(tr.body))
+	assert.Contains(t, string(tr.body), retourID)
+	assert.Contains(t, string(tr.body), `"retourAfterMs":`)
+	tr = h.do(http.MethodGet, "/v1/berichten/"+retourID, "tok-0384", "", nil)
+	require.Equal(t, http.StatusOK, tr.status, string(tr.body))
+	assert.Contains(t, string(tr.body), heenID)
+
+	// A resend changes nothing: the same answer, no second one.
+	r = h.post("tok-0384", heen)
+	require.Equal(t, http.StatusOK, r.status, string(r.body))
+	assert.Equal(t, "duplicate", r.json(t)["status"])
+	assert.Equal(t, retourID, r.json(t)["retour"])
+	h.store.mu.Lock()
+	assert.Equal(t, 2, h.store.seq, "the heenbericht and one answer stored")
+	h.store.mu.Unlock()
+
+	assert.Equal(t, 1.0, counter(t, h, "knooppunt_gateway_rule_findings_total", "CS002"))
+	logs := h.logs.String()
+	assert.Contains(t, logs, "CS002")
+	assert.Contains(t, logs, "answered by the switch")
+	assert.NotContains(t, logs, "999999990")
+}
+
+func TestRecipientAnswersItself(t *testing.T) {
+	h := newHarness(t, withAnswerer("65656055"))
+	r := h.post("tok-0384", append(msg("WMO301", "0384", "65656055", "B1"), " CS002"...))
+	require.Equal(t, http.StatusAccepted, r.status, string(r.body))
+	assert.Equal(t, "stored", r.json(t)["status"])
+	assert.Nil(t, r.json(t)["retour"])
+	box := h.do(http.MethodGet, "/v1/mailbox", "tok-65656055", "", nil)
+	assert.Contains(t, string(box.body), r.json(t)["id"].(string), "delivered: the recipient answers")
+}
+
+func TestValidMessageIsDelivered(t *testing.T) {
+	h := newHarness(t, withAnswerer())
+	r := h.post("tok-0384", msg("WMO301", "0384", "42420001", "C1"))
+	require.Equal(t, http.StatusAccepted, r.status, string(r.body))
+	assert.Equal(t, "stored", r.json(t)["status"])
+	box := h.do(http.MethodGet, "/v1/mailbox", "tok-42420001", "", nil)
+	assert.Contains(t, string(box.body), r.json(t)["id"].(string))
+	box = h.do(http.MethodGet, "/v1/mailbox", "tok-0384", "", nil)
+	assert.NotContains(t, string(box.body), "WMO302")
+}
+
+// TestAnswersAreNotAnswered: a retourbericht breaking a rule is delivered;
+// the switch answers only heenberichten.
+func TestAnswersAreNotAnswered(t *testing.T) {
+	h := newHarness(t, withAnswerer())
+	require.Equal(t, http.StatusAccepted, h.post("tok-0384", msg("WMO301", "0384", "42420001", "D1")).status)
+	r := h.post("tok-42420001", append(retourMsg("WMO302", "0384", "42420001", "D1", "R1"), " CS002"...))
+	require.Equal(t, http.StatusAccepted, r.status, string(r.body))
+	assert.Equal(t, "stored", r.json(t)["status"])
+}
+
+// counter finds the series of a counter vector by its label value.
+func counter(t *testing.T, h *harness, name, label string) float64 {
+	t.Helper()
+	mfs, err := h.reg.Gather()
+	require.NoError(t, err)
+	for _, mf := range mfs {
+		if mf.GetName() != name {
+			continue
+		}
+		for _, m := range mf.GetMetric() {
+			for _, l := range m.GetLabel() {
+				if l.GetValue() == label {
+					return m.GetCounter().GetValue()
+				}
+			}
+		}
+	}
+	t.Fatalf("no series %s{%s}", name, label)
+	return 0
+}
+
+// failingAnswerStore fails the first Put of an answer, as a crash between
+// storing the heenbericht and its answer would.
+type failingAnswerStore struct {
+	*fakeStore
+	failed bool
+}
+
+func (f *failingAnswerStore) Put(ctx context.Context, m gateway.Message) (gateway.Receipt, error) {
+	if m.Route.Heen != "" && !f.failed {
+		f.failed = true
+		return gateway.Receipt{}, errors.New("disk gone")
+	}
+	return f.fakeStore.Put(ctx, m)
+}
+
+// TestResendCompletesAnAnswer: when storing the answer fails after the
+// heenbericht was stored, the sender's resend produces the answer, and
+// the heenbericht is still not delivered.
+func TestResendCompletesAnAnswer(t *testing.T) {
+	h := newHarness(t, withAnswerer(), func(c *gateway.Config) {
+		c.Store = &failingAnswerStore{fakeStore: c.Store.(*fakeStore)}
+	})
+	heen := append(msg("WMO301", "0384", "42420001", "E1"), " CS002"...)
+	r := h.post("tok-0384", heen)
+	require.Equal(t, http.StatusInternalServerError, r.status, string(r.body))
+
+	r = h.post("tok-0384", heen)
+	require.Equal(t, http.StatusAccepted, r.status, string(r.body))
+	assert.Equal(t, "retour", r.json(t)["status"])
+	assert.NotEmpty(t, r.json(t)["retour"])
+	box := h.do(http.MethodGet, "/v1/mailbox", "tok-42420001", "", nil)
+	assert.NotContains(t, string(box.body), r.json(t)["id"].(string))
+	box = h.do(http.MethodGet, "/v1/mailbox", "tok-0384", "", nil)
+	assert.Contains(t, string(box.body), r.json(t)["retour"].(string))
+}
