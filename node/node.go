@@ -57,6 +57,13 @@ type Config struct {
 	// Store configures the store; Store.Dir is the data directory. Its
 	// Logger and Registerer are set by the node.
 	Store store.Config
+	// AnswerRules makes the switch check the level-2 rules (package rules)
+	// of every message in the same parse as its XSD, and answer a
+	// heenbericht that breaks one itself: the retourbericht (or 325) with
+	// 0001 goes to the sender, the heenbericht is not delivered — unless
+	// the registry gives its recipient retour: recipient (node/retour.go,
+	// retour/README.md). False delivers every valid message.
+	AnswerRules bool
 	// StUF configures the gemeente side: the StUF-GGk SOAP endpoint and
 	// push delivery (node/stuf.go). The zero value runs neither.
 	StUF StUFConfig
@@ -187,6 +194,7 @@ func Start(ctx context.Context, cfg Config) (_ *Node, err error) {
 		Store:     storePort{gst},
 		Parties:   partiesPort{n.book},
 		Audit:     n.auditor(),
+		Answerer:  answerer(cfg, n.book),
 		Ready: []gateway.Check{
 			{Name: "store", Check: func(ctx context.Context) error {
 				_, err := st.Meta(ctx, store.ID{}) // an open store answers "not found"

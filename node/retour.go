@@ -1,0 +1,68 @@
+package node
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/knooppunt/knooppunt/bericht"
+	"github.com/knooppunt/knooppunt/gateway"
+	"github.com/knooppunt/knooppunt/retour"
+	"github.com/knooppunt/knooppunt/routing"
+	"github.com/knooppunt/knooppunt/rules"
+)
+
+// The switch's answer to level-2 breaches (issue 5): validatorPort checks
+// the rules in the parse that validates, answererPort decides per
+// recipient and builds the answer with retour.Reject.
+
+// answerer is the gateway's Answerer when cfg asks for it, else nil.
+func answerer(cfg Config, book *routing.Book) gateway.Answerer {
+	if !cfg.AnswerRules {
+		return nil
+	}
+	return answererPort{book}
+}
+
+// ValidateRules makes validatorPort a gateway.RuleValidator: the XSD and
+// the level-2 rules in one parse (xsd.ValidateTree, rules.Check).
+func (v validatorPort) ValidateRules(msg []byte) (bericht.Header, []gateway.Finding, error) {
+	h, tree, err := v.set.ValidateTree(msg)
+	if err != nil {
+		// Validate translates the refusal; a refused message is parsed
+		// twice, which keeps one translation of xsd's codes in ports.go.
+		if h, verr := v.Validate(msg); verr != nil {
+			return h, nil, verr
+		}
+		return h, nil, fmt.Errorf("validating: %w", err)
+	}
+	var findings []gateway.Finding
+	for _, f := range rules.Check(h, tree) {
+		findings = append(findings, gateway.Finding{Rule: f.Rule, Retourcode: f.Retourcode, Path: f.Path, Line: f.Line})
+	}
+	return h, findings, nil
+}
+
+// answererPort is the gateway's Answerer on the registry in force.
+type answererPort struct{ book *routing.Book }
+
+// Answer leaves the answer to a recipient whose registry entry says
+// retour: recipient, and otherwise builds the switch's: retour.Reject,
+// back to the mailbox that receives for the heenbericht's sender.
+func (ap answererPort) Answer(ctx context.Context, h bericht.Header, route gateway.Route, findings []gateway.Finding) (*gateway.Answer, error) {
+	reg := ap.book.Registry()
+	if p, ok := reg.Principal(route.Recipient); ok && p.Retour == routing.RetourRecipient {
+		return nil, nil
+	}
+	mailbox, ok := reg.MailboxOf(h.Sender())
+	if !ok { // routing accepted the sender a moment ago; a reload removed it since
+		return nil, &gateway.Error{Kind: gateway.KindForbidden, Code: string(routing.CodeSenderInactive), Message: "the sender is no longer in the registry"}
+	}
+	r, err := retour.Reject(h, retour.Options{})
+	if err != nil {
+		return nil, fmt.Errorf("building the answer to a %s: %w", h.Soort.Name, err)
+	}
+	return &gateway.Answer{
+		Header: r.Header, Body: r.XML, Codes: r.Codes,
+		Route: gateway.Route{Recipient: h.Sender(), Mailbox: mailbox},
+	}, nil
+}
