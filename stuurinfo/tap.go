@@ -4,6 +4,7 @@ import (
 	"context"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/rs/zerolog"
 
@@ -72,8 +73,12 @@ func (t *Tap) Put(ctx context.Context, msg *store.Message) (store.Receipt, error
 	if err != nil || rc.Duplicate {
 		return rc, err
 	}
+	received := msg.Received
+	if received.IsZero() {
+		received = time.Now() // what the store stamped, to the millisecond; no read back
+	}
 	o := &Observation{ID: rc.ID, Soort: msg.Soort, Sender: msg.Sender, Recipient: msg.Recipient,
-		Received: msg.Received, Answers: msg.Answers, Body: append([]byte(nil), msg.Body...)}
+		Received: received, Answers: msg.Answers, Body: append([]byte(nil), msg.Body...)}
 	t.mu.RLock()
 	defer t.mu.RUnlock()
 	if t.closed {
@@ -92,11 +97,6 @@ func (t *Tap) Put(ctx context.Context, msg *store.Message) (store.Receipt, error
 func (t *Tap) run() {
 	defer close(t.done)
 	for o := range t.queue {
-		if o.Received.IsZero() || o.Answers != (store.ID{}) {
-			if m, err := t.Store.Meta(context.Background(), o.ID); err == nil && o.Received.IsZero() {
-				o.Received = m.Received
-			}
-		}
 		if o.Answers != (store.ID{}) {
 			if h, err := t.Store.Meta(context.Background(), o.Answers); err == nil {
 				o.AnswersSoort, o.AnswersReceived = h.Soort, h.Received
