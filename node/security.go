@@ -4,11 +4,14 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/http"
 	"os"
+	"strings"
 	"time"
 
 	"github.com/knooppunt/knooppunt/audit"
 	"github.com/knooppunt/knooppunt/gateway"
+	"github.com/knooppunt/knooppunt/samenloop"
 	"github.com/knooppunt/knooppunt/store"
 )
 
@@ -26,8 +29,12 @@ type SecurityConfig struct {
 	// AuditDir holds the audit trail. Default "<Store.Dir>.audit".
 	AuditDir string
 	// AuditRetention is how long audit entries are kept; default
-	// audit.DefaultRetention.
+	// audit.DefaultRetention. The open trail applies it at start and then
+	// every AuditPruneEvery.
 	AuditRetention time.Duration
+	// AuditPruneEvery is how often retention is applied while the switch
+	// runs; default audit.DefaultPruneEvery (daily), negative only at start.
+	AuditPruneEvery time.Duration
 }
 
 // keyFile returns the key file in force, or "" when bodies are stored in
@@ -66,7 +73,8 @@ func (n *Node) openSecurity(ctx context.Context, sc *store.Config) error {
 	if dir == "" {
 		dir = n.cfg.Store.Dir + ".audit"
 	}
-	l, err := audit.Open(audit.Config{Dir: dir, Retention: n.cfg.Security.AuditRetention, Logger: n.log})
+	l, err := audit.Open(audit.Config{Dir: dir, Retention: n.cfg.Security.AuditRetention,
+		PruneEvery: n.cfg.Security.AuditPruneEvery, Logger: n.log})
 	if err != nil {
 		return err
 	}
@@ -113,3 +121,116 @@ func (n *Node) closeSecurity() error {
 	}
 	return n.audit.Close()
 }
+
+// The hooks below record the accesses of the information products in the
+// audit trail; node/insight.go wires them (Store: n.auditSignals(st) for
+// the samenloop engine, Handler: n.auditInsight(mux) for the products'
+// listener). Without a trail they pass everything through unchanged.
+
+// auditSignals wraps the store the samenloop engine puts its signals in,
+// recording each new signal as signal-produced (principal "knooppunt", the
+// signal's message id) once it is stored. A signal that cannot be recorded
+// is reported as not delivered, so the engine retries it on its next run
+// (a resend is a duplicate, recorded then).
+func (n *Node) auditSignals(p samenloop.Putter) samenloop.Putter {
+	if n.audit == nil {
+		return p
+	}
+	return signalRecorder{Putter: p, rec: n.audit}
+}
+
+type signalRecorder struct {
+	samenloop.Putter
+	rec audit.Recorder
+}
+
+func (s signalRecorder) Put(ctx context.Context, msg *store.Message) (store.Receipt, error) {
+	r, err := s.Putter.Put(ctx, msg)
+	if err != nil {
+		return r, err
+	}
+	if _, err := s.rec.Append(context.WithoutCancel(ctx), audit.Entry{Principal: "knooppunt", Action: audit.SignalProduced, MessageID: r.ID.String()}); err != nil {
+		return store.Receipt{}, fmt.Errorf("recording the signal in the audit trail: %w", err)
+	}
+	return r, nil
+}
+
+// insightAction is the audit action of a call to the products' listener,
+// or "" for one that touches no personal data.
+func insightAction(method, path string) audit.Action {
+	switch {
+	case method == http.MethodGet && (path == "/v1/stuurinfo" || strings.HasPrefix(path, "/v1/stuurinfo/") || path == "/dashboard"):
+		return audit.StuurinfoQuery
+	case method == http.MethodPost && path == "/v1/samenloop/wlz-register":
+		return audit.RegisterImport
+	}
+	return ""
+}
+
+// auditInsight wraps the products' handler: a successful stuurinformatie
+// query, dashboard view or register import is recorded before the answer
+// leaves; if it cannot be, the caller gets 503 audit-unavailable instead,
+// as on the API (no record, no access).
+func (n *Node) auditInsight(h http.Handler) http.Handler {
+	if n.audit == nil {
+		return h
+	}
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		action := insightAction(r.Method, r.URL.Path)
+		if action == "" {
+			h.ServeHTTP(w, r)
+			return
+		}
+		aw := &insightWriter{ResponseWriter: w, record: func() error {
+			p, err := n.srv.Authenticate(r)
+			if err != nil {
+				return nil // the handler refuses it; nothing was accessed
+			}
+			_, err = n.audit.Append(context.WithoutCancel(r.Context()), audit.Entry{Principal: p.ID, Action: action, Remote: r.RemoteAddr})
+			return err
+		}}
+		h.ServeHTTP(aw, r)
+		if aw.failed != nil {
+			n.log.Error().Err(aw.failed).Str("action", string(action)).Msg("audit trail unavailable: access refused")
+			w.Header().Set("Content-Type", "application/json")
+			w.WriteHeader(http.StatusServiceUnavailable)
+			fmt.Fprintf(w, `{"code":%q,"message":"the access could not be recorded in the audit trail and was not granted; retry later"}`+"\n", gateway.CodeAuditUnavailable)
+		}
+	})
+}
+
+// insightWriter records the access when a success status is about to be
+// written and swallows the answer when that fails.
+type insightWriter struct {
+	http.ResponseWriter
+	record  func() error
+	decided bool
+	failed  error
+}
+
+func (a *insightWriter) decide(status int) {
+	if !a.decided {
+		a.decided = true
+		if status >= 200 && status < 300 {
+			a.failed = a.record()
+		}
+	}
+}
+
+func (a *insightWriter) WriteHeader(status int) {
+	a.decide(status)
+	if a.failed == nil {
+		a.ResponseWriter.WriteHeader(status)
+	}
+}
+
+func (a *insightWriter) Write(p []byte) (int, error) {
+	a.decide(http.StatusOK)
+	if a.failed != nil {
+		return 0, a.failed
+	}
+	return a.ResponseWriter.Write(p)
+}
+
+// Unwrap lets http.ResponseController reach the connection.
+func (a *insightWriter) Unwrap() http.ResponseWriter { return a.ResponseWriter }
