@@ -167,6 +167,8 @@ func (e *Engine) assign(p parsed, f fact) {
 	if !ok {
 		t = &toewijzing{}
 		e.tw[k] = t
+	}
+	if !ok || t.bsn != p.bsn { // a number given to another client moves over
 		e.byBSN[p.bsn] = append(e.byBSN[p.bsn], k)
 	}
 	*t = toewijzing{bsn: p.bsn, product: f.product, begin: f.begin, einde: f.einde,
@@ -238,6 +240,19 @@ func (e *Engine) decide(today day) (sigs []*signal, active int) {
 			cur = Entry{BSN: bsn}
 		}
 		groups = groups[:0]
+		n := 0
+		for _, k := range keys { // drop numbers that moved to another client
+			if e.tw[k].bsn == bsn {
+				keys[n] = k
+				n++
+			}
+		}
+		keys = keys[:n]
+		if n == 0 {
+			delete(e.byBSN, bsn)
+			continue
+		}
+		e.byBSN[bsn] = keys
 		for _, k := range keys {
 			if e.tw[k].activeOn(today) {
 				active++

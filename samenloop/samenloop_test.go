@@ -398,3 +398,27 @@ func TestStateSurvivesRestart(t *testing.T) {
 	require.NoError(t, os.WriteFile(path, []byte("garbage"), 0o600))
 	assert.ErrorIs(t, e2.LoadFile(path), ErrState)
 }
+
+// TestNumberReusedForAnotherClient: a ToewijzingNummer that a later 301 of
+// the same gemeente gives to another client belongs to that client only.
+func TestNumberReusedForAnotherClient(t *testing.T) {
+	g := sample.New(17)
+	m1, f1 := wmo301(t, g, "0363")
+	var m2 *sample.Message
+	for m2 == nil || bsnOf(t, m2.XML) == bsnOf(t, m1.XML) {
+		m2, _ = wmo301(t, g, "0363")
+	}
+	// Give m2's toewijzing m1's number.
+	p2, err := parseMessage("WMO301", m2.XML)
+	require.NoError(t, err)
+	body := strings.Replace(string(m2.XML), fmt.Sprintf("ToewijzingNummer>%d<", p2.facts[0].nummer), fmt.Sprintf("ToewijzingNummer>%d<", f1.nummer), 1)
+	e := newEngine(t, newMemStore(), time.Unix(int64(f1.begin)*86400, 0).UTC())
+	require.NoError(t, e.Observe("WMO301", m1.XML))
+	require.NoError(t, e.Observe("WMO301", []byte(body)))
+	e.Import(register(t, bsnOf(t, m1.XML)+",ja,2000-01-01,2000-01-01,"))
+	e.cfg.Now = func() time.Time { return time.Unix(int64(p2.facts[0].begin)*86400, 0).UTC() }
+	sum, err := e.Run(context.Background())
+	require.NoError(t, err)
+	assert.Zero(t, sum.Signals, "the first client no longer holds the toewijzing")
+	assert.Equal(t, 1, sum.Active)
+}
