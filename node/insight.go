@@ -80,7 +80,7 @@ func (n *Node) startInsight(st store.Store) (store.Store, error) {
 	}
 	book := n.book
 	in.engine, err = samenloop.New(samenloop.Config{
-		Store:   st,
+		Store:   n.auditSignals(st), // signal-produced in the audit trail
 		Mailbox: func(g string) (string, bool) { return book.Registry().MailboxOf(g) },
 		RunAt:   c.SamenloopRunAt,
 		Logger:  in.log,
@@ -203,7 +203,7 @@ func (n *Node) serveInsight() error {
 	if in.ln, err = net.Listen("tcp", n.cfg.Insight.Addr); err != nil {
 		return fmt.Errorf("listening on stuurinfo address %s: %w", n.cfg.Insight.Addr, err)
 	}
-	in.srv = &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second, ReadTimeout: 5 * time.Minute,
+	in.srv = &http.Server{Handler: n.auditInsight(mux), ReadHeaderTimeout: 5 * time.Second, ReadTimeout: 5 * time.Minute,
 		WriteTimeout: 5 * time.Minute, IdleTimeout: 120 * time.Second}
 	ln := in.ln
 	if tc := n.srv.TLSConfig(); tc != nil {

@@ -13,6 +13,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/knooppunt/knooppunt/audit"
 	"github.com/knooppunt/knooppunt/gateway"
 	"github.com/knooppunt/knooppunt/routing"
 	"github.com/knooppunt/knooppunt/store"
@@ -97,6 +98,13 @@ func TestRoleTableOverHTTP(t *testing.T) {
 		}
 	}
 	assert.Equal(t, (len(gateway.Permissions)+len(insightRows))*len(gateway.AllRoles), walked)
+
+	// The products listener records its accesses (node/security.go hooks).
+	for _, a := range []audit.Action{audit.StuurinfoQuery, audit.AuditQueried} {
+		es, _, err := n.Audit().Query(context.Background(), audit.Filter{Action: a})
+		require.NoError(t, err)
+		assert.NotEmpty(t, es, "no %s entry", a)
+	}
 
 	// Without credentials every listener answers 401.
 	for _, l := range listeners {
