@@ -280,7 +280,10 @@ func TestConformanceRetour(t *testing.T) {
 // BenchmarkPostAnswered compares one POST of a valid WMO301 (validate with
 // rules, route, one synced Put) with one that breaks CS002 and is answered
 // by the switch (a synced Put, then an Ack and the answer's Put sharing a
-// commit). Generating each message is in both.
+// commit). Generating each message is in both. One party posts, so run
+// it within the gateway's per-party burst (200):
+//
+//	go test ./node -run '^$' -bench PostAnswered -benchtime=150x -count 5
 func BenchmarkPostAnswered(b *testing.B) {
 	for _, tc := range []struct{ name, violate string }{{"delivered", ""}, {"answered", "CS002"}} {
 		b.Run(tc.name, func(b *testing.B) {
