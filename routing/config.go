@@ -2,11 +2,15 @@ package routing
 
 import (
 	"bytes"
+	"crypto/sha256"
+	"crypto/x509"
+	"encoding/pem"
 	"errors"
 	"fmt"
 	"io"
 	"net/url"
 	"os"
+	"path/filepath"
 	"regexp"
 	"slices"
 	"strings"
@@ -19,6 +23,9 @@ import (
 // Config is the registry file as decoded; README.md documents every key.
 // Build a Registry from it with New, which validates it first.
 type Config struct {
+	// dir resolves relative pem_file paths; set by Load.
+	dir string
+
 	// Tokens allows bearer tokens besides client certificates. Default
 	// false: production authenticates with mutual TLS only.
 	Tokens bool `yaml:"tokens"`
@@ -59,9 +66,31 @@ type PartyConfig struct {
 	// Releases narrows the registry's active releases for this party, e.g.
 	// an aanbieder that only does Jeugdwet. Absent: all active releases.
 	Releases map[string][]string `yaml:"releases"`
+	// SigningCertificates are the certificates the party signs its SOAP
+	// requests with (WS-Security); several allow a rollover.
+	SigningCertificates []SigningCertificateConfig `yaml:"signing_certificates"`
+	// RequireSignature refuses the party's SOAP requests without a valid
+	// signature made with one of SigningCertificates (then required).
+	// Default false: a signature is checked when present and a
+	// certificate is registered.
+	RequireSignature bool `yaml:"require_signature"`
 
 	// Line is the party's line in the file, set by Parse for messages.
 	Line int `yaml:"-"`
+}
+
+// SigningCertificateConfig is one WS-Security signing certificate: the PEM
+// text, or a file holding it, optionally pinned by its SHA-256 fingerprint
+// (which must then match).
+type SigningCertificateConfig struct {
+	// PEM is the certificate, one PEM "CERTIFICATE" block.
+	PEM string `yaml:"pem"`
+	// PEMFile is a file holding the PEM; a relative path is relative to
+	// the registry file's directory (to the working directory for Parse).
+	PEMFile string `yaml:"pem_file"`
+	// SHA256 is the fingerprint of the certificate's DER encoding, as in
+	// CertificateConfig.
+	SHA256 string `yaml:"sha256"`
 }
 
 // PrincipalConfig is one operator, auditor or NZa principal.
@@ -173,7 +202,7 @@ func Load(path string) (*Registry, error) {
 	if err != nil {
 		return nil, fmt.Errorf("reading registry %s: %w", path, err)
 	}
-	r, err := Parse(data)
+	r, err := parse(data, filepath.Dir(path))
 	if err != nil {
 		return nil, fmt.Errorf("registry %s: %w", path, err)
 	}
@@ -184,11 +213,14 @@ func Load(path string) (*Registry, error) {
 // Every problem — syntax aside, which stops decoding — comes back in one
 // *ConfigError sorted by line: unknown keys, wrong types and the problems
 // Validate finds.
-func Parse(data []byte) (*Registry, error) {
+func Parse(data []byte) (*Registry, error) { return parse(data, "") }
+
+func parse(data []byte, dir string) (*Registry, error) {
 	cfg, keyProblems, err := decodeConfig(data)
 	if err != nil {
 		return nil, err
 	}
+	cfg.dir = dir
 	if len(keyProblems) == 0 {
 		if r, err := New(cfg); err == nil {
 			return r, nil
@@ -341,12 +373,19 @@ func defaultReleases() map[string][]string {
 // Validate reports every problem of the configuration in one *ConfigError,
 // or nil when there is none.
 func (c *Config) Validate() error {
-	v := validator{ids: map[string]int{}, certs: map[[32]byte]string{}, subjects: map[string]string{}, pinned: map[string]bool{}, tokens: map[[32]byte]string{}}
+	_, err := c.validate()
+	return err
+}
+
+// validate is Validate that also returns each party's signing
+// certificates (DER), read once.
+func (c *Config) validate() (map[string][][]byte, error) {
+	v := validator{ids: map[string]int{}, certs: map[[32]byte]string{}, subjects: map[string]string{}, pinned: map[string]bool{}, tokens: map[[32]byte]string{}, signing: map[string][][]byte{}}
 	v.check(c)
 	if len(v.problems) == 0 {
-		return nil
+		return v.signing, nil
 	}
-	return &ConfigError{Problems: v.problems}
+	return nil, &ConfigError{Problems: v.problems}
 }
 
 type validator struct {
@@ -356,6 +395,7 @@ type validator struct {
 	subjects map[string]string // certificate subject → who has it
 	pinned   map[string]bool   // subject only with a fingerprint so far
 	tokens   map[[32]byte]string
+	signing  map[string][][]byte // party → signing certificates (DER)
 }
 
 func (v *validator) add(line int, format string, args ...any) {
@@ -424,6 +464,7 @@ func (v *validator) check(c *Config) {
 		if p.Releases != nil {
 			v.releases(p.Line, what+": releases", p.Releases, releases)
 		}
+		v.signingCertificates(p.Line, what, c.dir, p)
 	}
 	for _, p := range c.Principals {
 		what := fmt.Sprintf("principal %q", p.ID)
@@ -560,4 +601,69 @@ func sortedKeys[V any](m map[string]V) []string {
 	}
 	slices.Sort(keys)
 	return keys
+}
+
+// signingCertificates checks a party's WS-Security certificates and keeps
+// their DER encodings.
+func (v *validator) signingCertificates(line int, what, dir string, p PartyConfig) {
+	if p.RequireSignature && len(p.SigningCertificates) == 0 {
+		v.add(line, "%s: require_signature needs at least one signing_certificates entry", what)
+	}
+	for i, sc := range p.SigningCertificates {
+		where := fmt.Sprintf("%s: signing certificate %d", what, i+1)
+		data := []byte(sc.PEM)
+		switch {
+		case sc.PEM == "" && sc.PEMFile == "":
+			v.add(line, "%s: needs pem or pem_file", where)
+			continue
+		case sc.PEM != "" && sc.PEMFile != "":
+			v.add(line, "%s: pem and pem_file are exclusive", where)
+			continue
+		case sc.PEMFile != "":
+			path := sc.PEMFile
+			if !filepath.IsAbs(path) && dir != "" {
+				path = filepath.Join(dir, path)
+			}
+			b, err := os.ReadFile(path)
+			if err != nil {
+				v.add(line, "%s: reading pem_file: %v", where, err)
+				continue
+			}
+			data = b
+		}
+		der, err := parseCertificatePEM(data)
+		if err != nil {
+			v.add(line, "%s: %v", where, err)
+			continue
+		}
+		if sc.SHA256 != "" {
+			sum, err := parseFingerprint(sc.SHA256)
+			switch {
+			case err != nil:
+				v.add(line, "%s: sha256: %v", where, err)
+				continue
+			case sum != sha256.Sum256(der):
+				v.add(line, "%s: sha256 does not match the certificate", where)
+				continue
+			}
+		}
+		v.signing[p.Code] = append(v.signing[p.Code], der)
+	}
+}
+
+// parseCertificatePEM returns the DER of the one CERTIFICATE block in data.
+func parseCertificatePEM(data []byte) ([]byte, error) {
+	block, rest := pem.Decode(data)
+	switch {
+	case block == nil:
+		return nil, errors.New("no PEM block")
+	case block.Type != "CERTIFICATE":
+		return nil, fmt.Errorf("PEM block is %q, not CERTIFICATE", block.Type)
+	case len(bytes.TrimSpace(rest)) > 0:
+		return nil, errors.New("more than one PEM block; list each certificate on its own")
+	}
+	if _, err := x509.ParseCertificate(block.Bytes); err != nil {
+		return nil, fmt.Errorf("not a valid X.509 certificate: %w", err)
+	}
+	return block.Bytes, nil
 }

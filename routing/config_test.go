@@ -19,6 +19,11 @@ func TestParseExample(t *testing.T) {
 	require.Len(t, r.Principals(), 11)
 	require.True(t, r.TokensEnabled())
 
+	g, ok := r.Party("0363")
+	require.True(t, ok)
+	assert.True(t, g.RequireSignature)
+	require.Len(t, g.SigningCertificates, 1)
+
 	box, ok := r.MailboxOf("0622")
 	require.True(t, ok)
 	assert.Equal(t, "swv-isd-waterweg", box)

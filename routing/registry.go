@@ -34,6 +34,11 @@ type Principal struct {
 	Delivery Delivery
 	PushURL  string
 
+	// SigningCertificates are the DER certificates the party signs its
+	// SOAP requests with; RequireSignature refuses them unsigned.
+	SigningCertificates [][]byte
+	RequireSignature    bool
+
 	// releases narrows the registry's releases for this party; nil: all.
 	releases map[bericht.Standard][]string
 }
@@ -76,7 +81,8 @@ type certMatch struct {
 
 // New validates cfg and builds the registry from it. cfg is not modified.
 func New(cfg Config) (*Registry, error) {
-	if err := cfg.Validate(); err != nil {
+	signing, err := cfg.validate()
+	if err != nil {
 		return nil, err
 	}
 	r := &Registry{
@@ -95,7 +101,8 @@ func New(cfg Config) (*Registry, error) {
 			ID: pc.Code, Role: pc.Role, Name: pc.Name, Active: pc.Active == nil || *pc.Active,
 			Gemeenten: slices.Sorted(slices.Values(pc.Gemeenten)),
 			Retour:    pc.Retour, Delivery: pc.Delivery, PushURL: pc.PushURL,
-			releases: toReleases(pc.Releases),
+			releases:            toReleases(pc.Releases),
+			SigningCertificates: signing[pc.Code], RequireSignature: pc.RequireSignature,
 		}
 		if p.Retour == "" {
 			p.Retour = RetourSwitch
