@@ -32,7 +32,9 @@ func testCert(t *testing.T, cn string) ([]byte, string) {
 	return der, string(pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}))
 }
 
-func indent(s string) string { return "          " + strings.ReplaceAll(strings.TrimSpace(s), "\n", "\n          ") }
+func indent(s string) string {
+	return "          " + strings.ReplaceAll(strings.TrimSpace(s), "\n", "\n          ")
+}
 
 func signingRegistry(certs string, require bool) string {
 	return fmt.Sprintf(`parties:
