@@ -127,14 +127,21 @@ func (c *Cluster) URL() string {
 // NodeURL returns node i's client URL.
 func (c *Cluster) NodeURL(i int) string { return fmt.Sprintf("nats://127.0.0.1:%d", c.opts[i].Port) }
 
-// WaitForLeader waits until a running node knows a JetStream meta leader.
+// WaitForLeader waits until a running node is the JetStream meta leader
+// and knows every running node as a peer, so streams can be placed.
 func (c *Cluster) WaitForLeader(d time.Duration) {
 	c.t.Helper()
 	deadline := time.Now().Add(d)
 	for time.Now().Before(deadline) {
 		c.mu.Lock()
+		running := 0
 		for _, s := range c.servers {
-			if s != nil && s.Running() && s.JetStreamIsLeader() {
+			if s != nil && s.Running() {
+				running++
+			}
+		}
+		for _, s := range c.servers {
+			if s != nil && s.Running() && s.JetStreamIsLeader() && len(s.JetStreamClusterPeers()) >= running {
 				c.mu.Unlock()
 				return
 			}
@@ -143,6 +150,19 @@ func (c *Cluster) WaitForLeader(d time.Duration) {
 		time.Sleep(20 * time.Millisecond)
 	}
 	c.t.Fatalf("no JetStream meta leader within %s", d)
+}
+
+// StreamLeader returns the index of the node leading stream (in the
+// default account), or -1 if none does.
+func (c *Cluster) StreamLeader(stream string) int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for i, s := range c.servers {
+		if s != nil && s.Running() && s.JetStreamIsStreamLeader(server.DEFAULT_GLOBAL_ACCOUNT, stream) {
+			return i
+		}
+	}
+	return -1
 }
 
 // Kill stops node i abruptly (its files stay as they are).

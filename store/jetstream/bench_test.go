@@ -1,0 +1,138 @@
+package jetstream_test
+
+import (
+	"context"
+	"crypto/rand"
+	"fmt"
+	"slices"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	js "github.com/nats-io/nats.go/jetstream"
+
+	"github.com/knooppunt/knooppunt/store"
+	"github.com/knooppunt/knooppunt/store/jetstream"
+	"github.com/knooppunt/knooppunt/store/jetstream/natstest"
+)
+
+// The end-to-end figures of the two backends side by side: 64 concurrent
+// writers each Put 4 KiB messages with unique keys, into the single-node
+// Pebble store (fsync per commit group) and into this store on a
+// three-node R3 cluster on 127.0.0.1 (all nodes share this machine's CPUs
+// and disk); the ceiling is bare synced JetStream publish of the same
+// bytes by 64 publishers into an R3 stream on the same cluster. Every
+// server runs with sync_interval: always. Run with
+//
+//	go test -run '^$' -bench BenchmarkPut -benchtime 4000x -count 5 ./store/jetstream/
+//
+// and compare msgs/s and p99-ms.
+
+const benchWriters = 64
+
+var (
+	benchOnce    sync.Once
+	benchCluster *natstest.Cluster
+	benchSeq     atomic.Int64
+)
+
+func cluster(b *testing.B) *natstest.Cluster {
+	benchOnce.Do(func() { benchCluster = natstest.StartCluster(&onceTB{TB: b}, 3) })
+	return benchCluster
+}
+
+// onceTB keeps the shared cluster alive past the first benchmark's end:
+// it is stopped with the process.
+type onceTB struct{ testing.TB }
+
+func (o *onceTB) Cleanup(func()) {}
+
+func BenchmarkPut(b *testing.B) {
+	body := make([]byte, 4096)
+	_, _ = rand.Read(body)
+	b.Run("pebble", func(b *testing.B) {
+		s, err := store.Open(context.Background(), store.Config{Dir: b.TempDir()})
+		if err != nil {
+			b.Fatal(err)
+		}
+		defer s.Close()
+		runPuts(b, s, body)
+	})
+	b.Run("jetstream-R3", func(b *testing.B) {
+		c := cluster(b)
+		name := fmt.Sprintf("BENCH%d", benchSeq.Add(1))
+		s, err := jetstream.Open(context.Background(), jetstream.Config{URL: c.URL(), Stream: name, Subject: name, Replicas: 3})
+		if err != nil {
+			b.Fatal(err)
+		}
+		defer s.Close()
+		runPuts(b, s, body)
+	})
+	b.Run("bare-publish-R3", func(b *testing.B) {
+		c := cluster(b)
+		ctx := context.Background()
+		nc, err := nats.Connect(c.URL())
+		if err != nil {
+			b.Fatal(err)
+		}
+		defer nc.Close()
+		j, _ := js.New(nc)
+		name := fmt.Sprintf("BARE%d", benchSeq.Add(1))
+		if _, err := j.CreateStream(ctx, js.StreamConfig{Name: name, Subjects: []string{name + ".>"}, Storage: js.FileStorage, Replicas: 3}); err != nil {
+			b.Fatal(err)
+		}
+		defer func() { _ = j.DeleteStream(ctx, name) }()
+		measure(b, func(i int) error {
+			_, err := j.Publish(ctx, fmt.Sprintf("%s.p%d", name, i%benchWriters), body)
+			return err
+		})
+	})
+}
+
+func runPuts(b *testing.B, s store.Store, body []byte) {
+	ctx := context.Background()
+	run := benchSeq.Add(1)
+	measure(b, func(i int) error {
+		_, err := s.Put(ctx, &store.Message{Soort: "WMO315", Sender: "12345678", Recipient: fmt.Sprintf("%04d", i%50),
+			Identificatie: fmt.Sprintf("B%d-%d", run, i), Body: body})
+		return err
+	})
+}
+
+// measure runs b.N calls of fn on benchWriters goroutines and reports
+// msgs/s, p50 and p99 latency.
+func measure(b *testing.B, fn func(i int) error) {
+	var next atomic.Int64
+	lat := make([]time.Duration, b.N)
+	var failed atomic.Int64
+	var wg sync.WaitGroup
+	b.ResetTimer()
+	start := time.Now()
+	for range benchWriters {
+		wg.Go(func() {
+			for {
+				i := int(next.Add(1)) - 1
+				if i >= b.N {
+					return
+				}
+				t0 := time.Now()
+				if err := fn(i); err != nil {
+					failed.Add(1)
+				}
+				lat[i] = time.Since(t0)
+			}
+		})
+	}
+	wg.Wait()
+	el := time.Since(start)
+	b.StopTimer()
+	if failed.Load() > 0 {
+		b.Fatalf("%d of %d writes failed", failed.Load(), b.N)
+	}
+	slices.Sort(lat)
+	b.ReportMetric(float64(b.N)/el.Seconds(), "msgs/s")
+	b.ReportMetric(float64(lat[len(lat)/2].Microseconds())/1000, "p50-ms")
+	b.ReportMetric(float64(lat[len(lat)*99/100].Microseconds())/1000, "p99-ms")
+}
