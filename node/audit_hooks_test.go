@@ -7,6 +7,7 @@ import (
 	"net/http/httptest"
 	"path/filepath"
 	"testing"
+	"time"
 
 	"github.com/rs/zerolog"
 	"github.com/stretchr/testify/assert"
@@ -101,4 +102,36 @@ func TestAuditHooks(t *testing.T) {
 	assert.NotContains(t, w.Body.String(), "[]")
 	_, err = p.Put(context.Background(), &store.Message{})
 	assert.ErrorIs(t, err, audit.ErrClosed)
+}
+
+// TestKeyRotationRecorded: a reload that finds a new active key records
+// keys-rotated (with the key id, never the key); one that finds the same
+// key records only the configuration change.
+func TestKeyRotationRecorded(t *testing.T) {
+	dir := t.TempDir()
+	keyFile := filepath.Join(dir, "knooppunt.keys")
+	_, err := store.AddKey(keyFile, time.Now())
+	require.NoError(t, err)
+	n, err := Start(context.Background(), Config{Dev: true, Addr: "127.0.0.1:0",
+		Store:    store.Config{Dir: filepath.Join(dir, "data")},
+		Security: SecurityConfig{KeyFile: keyFile},
+		Logger:   zerolog.New(zerolog.NewTestWriter(t)).Level(zerolog.WarnLevel)})
+	require.NoError(t, err)
+	defer n.Close()
+	rotations := func() []audit.Entry {
+		es, _, err := n.Audit().Query(context.Background(), audit.Filter{Action: audit.KeysRotated})
+		require.NoError(t, err)
+		return es
+	}
+	require.NoError(t, n.reloadSecurity("test"))
+	assert.Empty(t, rotations(), "same key")
+	id, err := store.AddKey(keyFile, time.Now())
+	require.NoError(t, err)
+	require.NoError(t, n.reloadSecurity("test"))
+	es := rotations()
+	require.Len(t, es, 1)
+	assert.Equal(t, "active key "+id, es[0].Detail)
+	changes, _, err := n.Audit().Query(context.Background(), audit.Filter{Action: audit.ConfigChanged})
+	require.NoError(t, err)
+	assert.Len(t, changes, 2)
 }

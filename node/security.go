@@ -100,14 +100,23 @@ func (n *Node) Audit() *audit.Log { return n.audit }
 // from now on) and records the configuration change.
 func (n *Node) reloadSecurity(what string) error {
 	var errs []error
+	rotated := ""
 	if n.keys != nil {
+		before := n.keys.Active()
 		if err := n.keys.Reload(); err != nil {
 			errs = append(errs, fmt.Errorf("reloading keys: %w", err))
+		} else if after := n.keys.Active(); after != before {
+			rotated = "active key " + after // a key id, not key material
 		}
 	}
 	if n.audit != nil {
 		if _, err := n.audit.Append(context.Background(), audit.Entry{Principal: "operator", Action: audit.ConfigChanged, Detail: what}); err != nil {
 			errs = append(errs, err)
+		}
+		if rotated != "" {
+			if _, err := n.audit.Append(context.Background(), audit.Entry{Principal: "operator", Action: audit.KeysRotated, Detail: rotated}); err != nil {
+				errs = append(errs, err)
+			}
 		}
 	}
 	return errors.Join(errs...)
