@@ -38,7 +38,9 @@
 //     and Budget exclusive, Einddatum with Budget or Frequentie 2 (per
 //     week), Product when no Budget, no Omvang without ProductCode.
 //   - CS338/CS343 Eenheid 14, 16, 83, 84 only with Frequentie 2, 4 or 6.
-//   - TR101, TR302, TR386, TR410 no product twice in a message.
+//   - TR101, TR302, TR386, TR410 no product twice in a message: every
+//     ProductCode distinct, and a line with only a ProductCategorie (which
+//     the rules read as the whole category) shares it with no other line.
 //   - CS050/CS318 NaamGebruik 1–4 with a Partnernaam, else 1, never 6;
 //     CD007 Taal only with Communicatie Vorm 1.
 //   - TR006, TR061, CD025, CD034, CS089: the client has a BRP address with

@@ -2,6 +2,7 @@ package sample
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -321,9 +322,11 @@ type line struct {
 // makes the ProductCode distinct within the message, so no product occurs
 // twice (TR101, TR302, TR386, TR410). With budgetOK the line may instead
 // carry a Budget (then no Omvang and no ProductCode: CD077, CD078, CD041),
-// or only a Categorie without Omvang (CD080).
-func (g *Generator) product(std bericht.Standard, ingang time.Time, n int, budgetOK bool) line {
-	kind := pick(g, catalogs[std])
+// or only a Categorie without Omvang (CD080). The line's ProductCategorie
+// is never except: a line without ProductCode counts as its whole category
+// in TR302, TR386 and TR410, so no other line may share it.
+func (g *Generator) product(std bericht.Standard, ingang time.Time, n int, budgetOK bool, except string) line {
+	kind := g.productKind(std, except)
 	l := line{
 		nummer:    g.nextToewijzingNummer(),
 		categorie: kind.categorie,
@@ -354,6 +357,21 @@ func (g *Generator) product(std bericht.Standard, ingang time.Time, n int, budge
 		}
 	}
 	return l
+}
+
+// productKind picks a product kind of standard std uniformly among those
+// whose ProductCategorie is not except.
+func (g *Generator) productKind(std bericht.Standard, except string) productKind {
+	kinds := catalogs[std]
+	skip := slices.IndexFunc(kinds, func(k productKind) bool { return k.categorie == except })
+	if skip < 0 {
+		return pick(g, kinds)
+	}
+	k := g.rng.IntN(len(kinds) - 1)
+	if k >= skip {
+		k++
+	}
+	return kinds[k]
 }
 
 func writeProduct(w *writer, l line) {
@@ -411,9 +429,14 @@ func build301(g *Generator, s bericht.Soort, opt Options, h bericht.Header) any 
 		t.client.relaties = append(t.client.relaties, r)
 	}
 	n, base := g.lineCount(opt), g.rng.IntN(50)
+	var except string // TR302: a category-only first line keeps its category to itself
 	for i := range n {
 		ingang := addDays(d, g.between(-60, 30))
-		t.producten = append(t.producten, g.product(s.Standard, ingang, base+i, i == 0))
+		l := g.product(s.Standard, ingang, base+i, i == 0, except)
+		if l.code == "" {
+			except = l.categorie
+		}
+		t.producten = append(t.producten, l)
 	}
 	return &t
 }
@@ -494,7 +517,7 @@ func buildLevering(g *Generator, s bericht.Soort, opt Options, h bericht.Header,
 		// TR134: Begindatum and Einddatum not after Dagtekening; TR018:
 		// Einddatum not before Begindatum.
 		ingang := addDays(d, -g.between(30, 400))
-		ll := leveringLine{line: g.product(s.Standard, ingang, base+i, false)}
+		ll := leveringLine{line: g.product(s.Standard, ingang, base+i, false, "")}
 		ll.begin = addDays(ingang, g.between(0, 14))
 		if stop {
 			ll.einde = addDays(ll.begin, g.between(0, int(d.Sub(ll.begin).Hours()/24)))
@@ -568,8 +591,12 @@ func build315(g *Generator, s bericht.Soort, opt Options, h bericht.Header) any 
 		v.client.gezagsdragerBekend = pick(g, []string{"1", "2"})
 	}
 	n, base := g.lineCount(opt), g.rng.IntN(50)
+	var except string // TR386: a category-only first line keeps its category to itself
 	for i := range n {
-		a := aanvraag{line: g.product(s.Standard, addDays(d, -g.between(0, 14)), base+i, i == 0)}
+		a := aanvraag{line: g.product(s.Standard, addDays(d, -g.between(0, 14)), base+i, i == 0, except)}
+		if a.code == "" {
+			except = a.categorie
+		}
 		a.referentie = g.NextID() // TR383, TR347: unique ReferentieAanbieder
 		if g.chance(2) {          // CD043: BeschikkingIngangsdatum with BeschikkingNummer
 			a.beschikking = g.between(1000, 999999999)
@@ -647,12 +674,12 @@ func build317(g *Generator, s bericht.Soort, opt Options, h bericht.Header) any 
 		ingang := addDays(d, g.between(1, 30))
 		switch {
 		case i == 0 || g.chance(3):
-			l := g.product(s.Standard, ingang, base+i, false)
+			l := g.product(s.Standard, ingang, base+i, false, "")
 			v.teWijzigen = append(v.teWijzigen, l)
 		case g.chance(2):
 			v.ongewijzigd = append(v.ongewijzigd, g.nextToewijzingNummer())
 		default:
-			v.nieuw = append(v.nieuw, g.product(s.Standard, ingang, base+i, false))
+			v.nieuw = append(v.nieuw, g.product(s.Standard, ingang, base+i, false, ""))
 		}
 	}
 	return v

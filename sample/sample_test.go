@@ -311,6 +311,7 @@ func TestDeclaratieSumsAndAnswer(t *testing.T) {
 // product line of 301, 315 and 317.
 func TestProductRules(t *testing.T) {
 	type prod struct {
+		Categorie               string `xml:"Product>Categorie"`
 		Code                    string `xml:"Product>Code"`
 		Ingang                  string `xml:"Ingangsdatum"`
 		Eind                    string `xml:"Einddatum"`
@@ -342,6 +343,21 @@ func TestProductRules(t *testing.T) {
 			all := append(append(append(d.Toegewezen, d.Aangevraagd...), d.TeWijzigen...), d.Nieuw...)
 			require.Equal(t, 4, len(all)+len(d.Ongewijzigd), name)
 			codes := map[string]bool{}
+			// TR302, TR386, TR410: a line without ProductCode stands for its
+			// whole category, so no other line may share that category.
+			lines := map[string]int{}
+			categoryOnly := map[string]bool{}
+			for _, p := range all {
+				if p.Categorie != "" {
+					lines[p.Categorie]++
+					categoryOnly[p.Categorie] = categoryOnly[p.Categorie] || p.Code == ""
+				}
+			}
+			for cat, only := range categoryOnly {
+				if only {
+					assert.Equal(t, 1, lines[cat], "%s seed %d: a category-only line of %s beside another line of it", name, seed, cat)
+				}
+			}
 			for _, p := range all {
 				begin := p.Ingang + p.TIngang + p.Gewenst
 				eind := p.Eind + p.TEind

@@ -74,7 +74,7 @@ func (g *Generator) Traject(std bericht.Standard, opt TrajectOptions) ([]*Messag
 	}
 	var lines []line
 	for i := range n {
-		l := g.product(std, ingang, base+i, false)
+		l := g.product(std, ingang, base+i, false, "")
 		l.referentie = g.NextID()
 		if l.eind.IsZero() || l.eind.Before(declEind) {
 			l.eind = ingang.AddDate(0, g.between(3, 12), -1)
