@@ -16,6 +16,7 @@ import (
 	libxsd "github.com/lestrrat-go/libxml2/xsd"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	"go.uber.org/goleak"
 
 	"github.com/knooppunt/knooppunt/bericht"
 	"github.com/knooppunt/knooppunt/sample"
@@ -421,4 +422,17 @@ func TestNumberReusedForAnotherClient(t *testing.T) {
 	require.NoError(t, err)
 	assert.Zero(t, sum.Signals, "the first client no longer holds the toewijzing")
 	assert.Equal(t, 1, sum.Active)
+}
+
+func TestStartClose(t *testing.T) {
+	defer goleak.VerifyNone(t, goleak.IgnoreCurrent())
+	e, err := New(Config{Store: newMemStore()})
+	require.NoError(t, err)
+	e.Start()
+	e.Start() // once
+	require.NoError(t, e.Close())
+	require.NoError(t, e.Close(), "twice is safe")
+	idle, err := New(Config{Store: newMemStore()})
+	require.NoError(t, err)
+	require.NoError(t, idle.Close(), "without Start")
 }
