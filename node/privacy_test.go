@@ -103,7 +103,7 @@ func (r *privacyRun) do(method, url, token, ctype string, body []byte) (int, []b
 func TestNoPersonalDataInLogsMetricsOrErrors(t *testing.T) {
 	var logs lockedBuffer
 	dir := t.TempDir()
-	n, err := Start(context.Background(), Config{Dev: true, Addr: "127.0.0.1:0",
+	n, err := Start(context.Background(), Config{Dev: true, Addr: "127.0.0.1:0", AnswerRules: true,
 		Store:   store.Config{Dir: filepath.Join(dir, "data")},
 		Insight: InsightConfig{Addr: "127.0.0.1:0"},
 		Logger:  zerolog.New(&logs).Level(zerolog.TraceLevel)})
@@ -137,9 +137,11 @@ func TestNoPersonalDataInLogsMetricsOrErrors(t *testing.T) {
 	code, _ = r.do("POST", api+"/v1/validate", "dev-0363", "application/xml", bad)
 	require.Equal(t, http.StatusUnprocessableEntity, code)
 
-	// A level-2 violation (the BSN fails the elfproef), spoofing and a
-	// wrong direction: refused or accepted, never echoing the content.
-	send("dev-0363", r.message("WMO301", sample.Options{Afzender: "0363", Ontvanger: "12345678", Violate: "CS002", Products: 1}))
+	// A level-2 violation (the BSN fails the elfproef: the switch answers
+	// with a retourbericht), spoofing and a wrong direction: refused or
+	// accepted, never echoing the content.
+	code, body = send("dev-0363", r.message("WMO301", sample.Options{Afzender: "0363", Ontvanger: "12345678", Violate: "CS002", Products: 1}))
+	require.Equal(t, http.StatusAccepted, code, string(body))
 	code, _ = send("dev-0384", r.message("WMO301", sample.Options{Afzender: "0363", Ontvanger: "12345678", Products: 1}))
 	require.Equal(t, http.StatusForbidden, code)
 	code, _ = send("dev-12345678", r.message("WMO301", sample.Options{Afzender: "12345678", Ontvanger: "0363", Products: 1}))
@@ -170,6 +172,19 @@ func TestNoPersonalDataInLogsMetricsOrErrors(t *testing.T) {
 		require.Contains(t, string(body), secretAchternaam, "the content itself is delivered")
 		code, _ = r.do("DELETE", api+"/v1/mailbox/"+m.ID, "dev-12345678", "", nil)
 		require.Equal(t, http.StatusNoContent, code)
+	}
+	// The sender fetches the switch's answer to the CS002 message.
+	code, body = r.do("GET", api+"/v1/mailbox", "dev-0363", "", nil)
+	require.Equal(t, http.StatusOK, code)
+	list.Berichten = nil
+	require.NoError(t, json.Unmarshal(body, &list))
+	require.NotEmpty(t, list.Berichten, "the retourbericht of the CS002 message")
+	for _, m := range list.Berichten {
+		code, _ = r.do("GET", api+"/v1/mailbox/"+m.ID, "dev-0363", "", nil)
+		require.Equal(t, http.StatusOK, code)
+		code, _ = r.do("DELETE", api+"/v1/mailbox/"+m.ID, "dev-0363", "", nil)
+		require.Equal(t, http.StatusNoContent, code)
+		r.do("GET", api+"/v1/berichten/"+m.ID, "dev-0363", "", nil)
 	}
 	r.do("GET", api+"/v1/mailbox/"+stored.ID, "dev-0384", "", nil) // not theirs: 404
 	for _, tok := range []string{"dev-0363", "dev-12345678", "dev-operator", "dev-auditor", "dev-0384", "dev-nza"} {
