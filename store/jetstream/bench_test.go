@@ -67,7 +67,15 @@ func BenchmarkPut(b *testing.B) {
 		if err != nil {
 			b.Fatal(err)
 		}
-		defer s.Close()
+		defer func() {
+			_ = s.Close()
+			nc, err := nats.Connect(c.URL())
+			if err == nil {
+				j, _ := js.New(nc)
+				_ = j.DeleteStream(context.Background(), name)
+				nc.Close()
+			}
+		}()
 		runPuts(b, s, body)
 	})
 	b.Run("bare-publish-R3", func(b *testing.B) {

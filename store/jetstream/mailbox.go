@@ -376,6 +376,9 @@ func (s *Store) Get(ctx context.Context, party string, id store.ID) ([]byte, err
 	if rec.Recipient != party {
 		return nil, fmt.Errorf("reading message %s: %w", id, store.ErrNotFound)
 	}
+	if rec.Chunks == 0 { // imported after retention removed it
+		return nil, fmt.Errorf("reading message %s: %w", id, store.ErrExpired)
+	}
 	body := make([]byte, 0, rec.Size)
 	for i := 0; i < rec.Chunks; i++ {
 		m, found, err := s.lastFresh(ctx, s.sub.body(id, i))
