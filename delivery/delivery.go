@@ -88,9 +88,9 @@ type Config struct {
 	Client *http.Client
 	// Signer, if set, signs every SOAP push (WUS 2W-be-S).
 	Signer *stuf.Signer
-	// Trust, if set, names the certificate a gemeente signs its answers
-	// with: a Bv03 from a party Trust knows must carry a valid signature
-	// (WB013), or the attempt counts as failed.
+	// Trust, if set, names the certificates a gemeente signs its answers
+	// with: a Bv03 from a party that must sign needs a valid signature
+	// (WB013), or the attempt counts as failed (stuf.VerifyParty).
 	Trust stuf.Trust
 	// Refs, if set, learns the referentienummer of every Di01 pushed, so
 	// the gemeente's Du01 answering it is accepted.
@@ -514,12 +514,8 @@ func (p *Pusher) send(ctx context.Context, ep Endpoint, e store.Entry, body []by
 		return fmt.Errorf("reading the answer: %w", err)
 	}
 	if ep.Kind == KindStUF {
-		if p.cfg.Trust != nil {
-			if der, _ := p.cfg.Trust.Certificate(ep.Party); der != nil {
-				if err := (stuf.Verifier{Now: p.cfg.Now}).Verify(answer, der); err != nil {
-					return fmt.Errorf("answer with status %d: %w", resp.StatusCode, err)
-				}
-			}
+		if err := stuf.VerifyParty(stuf.Verifier{Now: p.cfg.Now}, p.cfg.Trust, ep.Party, answer); err != nil {
+			return fmt.Errorf("answer with status %d: %w", resp.StatusCode, err)
 		}
 		fault, err := stuf.ReadAnswer(answer)
 		switch {

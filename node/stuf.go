@@ -12,6 +12,7 @@ import (
 
 	"github.com/knooppunt/knooppunt/delivery"
 	"github.com/knooppunt/knooppunt/gateway"
+	"github.com/knooppunt/knooppunt/routing"
 	"github.com/knooppunt/knooppunt/stuf"
 )
 
@@ -34,10 +35,10 @@ type StUFConfig struct {
 	// ClientCertFile and ClientKeyFile (PEM) are the certificate push
 	// delivery presents to endpoints (two-sided TLS). Default: none.
 	ClientCertFile, ClientKeyFile string
-	// Trust names the certificate each party signs its SOAP requests and
-	// its answers to pushes with, and whether it must. Default nil:
-	// signatures are not checked. (The registry has no such per-party
-	// field yet.)
+	// Trust overrides the registry's signing_certificates and
+	// require_signature: it names the certificate each party signs its SOAP
+	// requests and its answers to pushes with, and whether it must.
+	// Default nil: the registry in force decides.
 	Trust stuf.Trust
 }
 
@@ -73,6 +74,10 @@ func (n *Node) startStUF() error {
 			return fmt.Errorf("WS-Security signing certificate %s: %w", c.SignCertFile, err)
 		}
 	}
+	trust := c.Trust
+	if trust == nil {
+		trust = registryTrust{n.book}
+	}
 	// Reference numbers live in the store: they survive a restart.
 	refs := stuf.StoreRefs{S: n.store}
 	log := n.log.With().Str("component", "stuf").Logger()
@@ -85,7 +90,7 @@ func (n *Node) startStUF() error {
 		h, err := stuf.NewHandler(stuf.Config{
 			Pipeline: n.srv, Authenticate: n.srv.Authenticate,
 			ActsFor: func(p gateway.Principal, org string) bool { return parties.ActsFor(p, org) },
-			Schema:  f.schema, Refs: refs, Signer: signer, Trust: c.Trust,
+			Schema:  f.schema, Refs: refs, Signer: signer, Trust: trust,
 			Logger: log, Registerer: n.metrics,
 		})
 		if err != nil {
@@ -117,7 +122,7 @@ func (n *Node) startStUF() error {
 		}
 		p, err := delivery.New(delivery.Config{
 			Mailbox: n.store, Endpoints: delivery.FromBook(n.book), Client: client,
-			Signer: signer, Trust: c.Trust, Refs: refs, Logger: n.log.With().Str("component", "delivery").Logger(), Registerer: n.metrics,
+			Signer: signer, Trust: trust, Refs: refs, Logger: n.log.With().Str("component", "delivery").Logger(), Registerer: n.metrics,
 		})
 		if err != nil {
 			return err
@@ -178,4 +183,27 @@ func (n *Node) stopStUF(ctx context.Context, graceful bool) error {
 		f.schema.Close()
 	}
 	return errors.Join(errs...)
+}
+
+// registryTrust is the registry's per-party signing certificates and
+// require_signature as a stuf.TrustSet, read from the registry in force,
+// so a reload applies to the next request.
+type registryTrust struct{ book *routing.Book }
+
+// Certificates implements stuf.TrustSet.
+func (t registryTrust) Certificates(party string) ([][]byte, bool) {
+	p, ok := t.book.Registry().Party(party)
+	if !ok {
+		return nil, false
+	}
+	return p.SigningCertificates, p.RequireSignature
+}
+
+// Certificate implements stuf.Trust: the first certificate.
+func (t registryTrust) Certificate(party string) ([]byte, bool) {
+	ders, required := t.Certificates(party)
+	if len(ders) == 0 {
+		return nil, required
+	}
+	return ders[0], required
 }

@@ -3,14 +3,22 @@ package node
 import (
 	"bytes"
 	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
 	"crypto/sha256"
+	"crypto/x509"
+	"crypto/x509/pkix"
 	"encoding/hex"
+	"encoding/pem"
 	"fmt"
 	"io"
+	"math/big"
 	"net/http"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -192,4 +200,95 @@ parties:
 	require.Len(t, entries, 1)
 	assert.Equal(t, "WMO306", entries[0].Soort)
 	require.NoError(t, n.Shutdown(context.Background()))
+}
+
+// TestRegistrySignatures: a gemeente whose registry entry requires a
+// signature is refused unsigned (KP201) and signed with another key
+// (KP202), and accepted signed with its registered certificate; a party
+// that need not sign is accepted unsigned.
+func TestRegistrySignatures(t *testing.T) {
+	newSigner := func() (*stuf.Signer, []byte) {
+		key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+		require.NoError(t, err)
+		tmpl := &x509.Certificate{SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "wmo-app"}, NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour)}
+		der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+		require.NoError(t, err)
+		s, err := stuf.NewSigner(key, der)
+		require.NoError(t, err)
+		return s, der
+	}
+	own, der := newSigner()
+	other, _ := newSigner()
+	certPEM := strings.ReplaceAll(strings.TrimSpace(string(pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}))), "\n", "\n          ")
+	digest := func(tok string) string { s := sha256.Sum256([]byte(tok)); return hex.EncodeToString(s[:]) }
+	regFile := filepath.Join(t.TempDir(), "registry.yaml")
+	require.NoError(t, os.WriteFile(regFile, []byte(fmt.Sprintf(`tokens: true
+parties:
+  - code: "0363"
+    role: gemeente
+    name: Gemeente Amsterdam
+    credentials: {token_sha256: ["%s"]}
+    require_signature: true
+    signing_certificates:
+      - pem: |
+          %s
+  - code: "0599"
+    role: gemeente
+    name: Gemeente Rotterdam
+    credentials: {token_sha256: ["%s"]}
+  - code: "42420001"
+    role: aanbieder
+    name: Zorg BV
+`, digest("t-0363"), certPEM, digest("t-0599"))), 0o600))
+	n, err := Start(context.Background(), Config{
+		RegistryFile: regFile, Addr: "127.0.0.1:0",
+		Store:  store.Config{Dir: t.TempDir()},
+		StUF:   StUFConfig{Addr: "127.0.0.1:0"},
+		Logger: zerolog.New(zerolog.NewTestWriter(t)).Level(zerolog.WarnLevel),
+	})
+	require.NoError(t, err)
+	defer n.Close()
+
+	s, _ := bericht.Lookup("WMO301")
+	post := func(gemeente string, signer *stuf.Signer) string {
+		m, err := sample.New(time.Now().UnixNano()).Heen(s, sample.Options{Afzender: gemeente, Ontvanger: "42420001"})
+		require.NoError(t, err)
+		el, err := (&stuf.Envelope{
+			Berichtcode: "Di01", Zender: stuf.Party{Organisatie: gemeente, Applicatie: "Wmo app"},
+			Ontvanger: stuf.Party{Organisatie: "42420001", Applicatie: "GGk"}, Referentienummer: stuf.NewUUID(),
+			TijdstipBericht: stuf.Tijdstip(time.Now()), Functie: "WMO301", Payload: m.XML,
+		}).Marshal()
+		require.NoError(t, err)
+		msg, err := stuf.Build(stuf.Addressing{Action: stuf.ActionDi01, To: n.StUFURL()}, el, signer, time.Now())
+		require.NoError(t, err)
+		req, _ := http.NewRequest(http.MethodPost, n.StUFURL(), bytes.NewReader(msg))
+		req.Header.Set("Content-Type", "text/xml; charset=utf-8")
+		req.Header.Set("Authorization", "Bearer t-"+gemeente)
+		resp, err := http.DefaultClient.Do(req)
+		require.NoError(t, err)
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		fault, err := stuf.ReadAnswer(b)
+		require.NoError(t, err, "%s", b)
+		if fault == nil {
+			require.Equal(t, http.StatusOK, resp.StatusCode)
+			return ""
+		}
+		return fault.Code
+	}
+	tests := []struct {
+		name, gemeente string
+		signer         *stuf.Signer
+		want           string
+	}{
+		{"required, unsigned", "0363", nil, stuf.CodeSignatureMissing},
+		{"required, another key", "0363", other, stuf.CodeSignatureInvalid},
+		{"required, registered certificate", "0363", own, ""},
+		{"not required, unsigned", "0599", nil, ""},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			assert.Equal(t, tc.want, post(tc.gemeente, tc.signer))
+		})
+	}
 }

@@ -193,18 +193,10 @@ func (h *Handler) serve(w http.ResponseWriter, r *http.Request, rq *request) ([]
 		}
 		return nil, &Fault{Code: CodeServer, Place: PlaceServer, Description: "de envelop kon niet worden gecontroleerd; probeer het later opnieuw"}
 	}
-	if h.cfg.Trust != nil {
-		der, required := h.cfg.Trust.Certificate(p.ID)
-		switch {
-		case der != nil:
-			if err := h.verifier.Verify(body, der); err != nil {
-				var f *Fault
-				errors.As(err, &f)
-				return nil, f
-			}
-		case required:
-			return nil, clientFault(CodeSignatureInvalid, "voor deze partij is geen certificaat geregistreerd")
-		}
+	if err := VerifyParty(h.verifier, h.cfg.Trust, p.ID, body); err != nil {
+		var f *Fault
+		errors.As(err, &f)
+		return nil, f
 	}
 	req, err := parseSOAP(body)
 	if err != nil {
