@@ -137,6 +137,16 @@ func TestNoPersonalDataInLogsMetricsOrErrors(t *testing.T) {
 	code, _ = r.do("POST", api+"/v1/validate", "dev-0363", "application/xml", bad)
 	require.Equal(t, http.StatusUnprocessableEntity, code)
 
+	// Not well-formed: libxml2 names what it could not read — here an
+	// entity and a control character in a name. (An element *named* after
+	// a person, "<Quirijntje>", is still quoted in the tag-mismatch text:
+	// xsd's redaction keeps element names; known gap, see the report.)
+	for _, broken := range []string{"&" + secretAchternaam + ";", secretAchternaam + "\x00"} {
+		m := bytes.Replace(r.message("WMO301", sample.Options{Afzender: "0363", Ontvanger: "12345678", Products: 1}), []byte(secretAchternaam), []byte(broken), 1)
+		code, body = send("dev-0363", m)
+		require.Equal(t, http.StatusBadRequest, code, string(body))
+	}
+
 	// A level-2 violation (the BSN fails the elfproef: the switch answers
 	// with a retourbericht), spoofing and a wrong direction: refused or
 	// accepted, never echoing the content.
