@@ -46,12 +46,15 @@ func (v validatorPort) ValidateRules(msg []byte) (bericht.Header, []gateway.Find
 type answererPort struct{ book *routing.Book }
 
 // Answer leaves the answer to a recipient whose registry entry says
-// retour: recipient, and otherwise builds the switch's: retour.Reject,
-// back to the mailbox that receives for the heenbericht's sender.
+// retour: recipient — or whose samenwerkingsverband's does, since that
+// answers for it — and otherwise builds the switch's: retour.Reject, back
+// to the mailbox that receives for the heenbericht's sender.
 func (ap answererPort) Answer(ctx context.Context, h bericht.Header, route gateway.Route, findings []gateway.Finding) (*gateway.Answer, error) {
 	reg := ap.book.Registry()
-	if p, ok := reg.Principal(route.Recipient); ok && p.Retour == routing.RetourRecipient {
-		return nil, nil
+	for _, code := range []string{route.Recipient, route.Mailbox} {
+		if p, ok := reg.Principal(code); ok && p.Retour == routing.RetourRecipient {
+			return nil, nil
+		}
 	}
 	mailbox, ok := reg.MailboxOf(h.Sender())
 	if !ok { // routing accepted the sender a moment ago; a reload removed it since

@@ -16,6 +16,7 @@ import (
 	"github.com/rs/zerolog"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	"go.yaml.in/yaml/v3"
 
 	"github.com/knooppunt/knooppunt/bericht"
 	"github.com/knooppunt/knooppunt/conformance"
@@ -275,6 +276,33 @@ func TestConformanceRetour(t *testing.T) {
 	t.Log(rep.Summary())
 	assert.Zero(t, rep.Failed, buf.String())
 	assert.Greater(t, rep.Passed, 50)
+}
+
+// TestSamenwerkingsverbandAnswersItself: retour: recipient on a
+// samenwerkingsverband covers the gemeenten it handles.
+func TestSamenwerkingsverbandAnswersItself(t *testing.T) {
+	cfg := routing.DevConfig()
+	for i := range cfg.Parties {
+		if cfg.Parties[i].Code == "swv-demo-isd" {
+			cfg.Parties[i].Retour = routing.RetourRecipient
+		}
+	}
+	data, err := yaml.Marshal(cfg)
+	require.NoError(t, err)
+	// An empty releases map would mean "none active"; absent means all.
+	data = regexp.MustCompile(`(?m)^\s*releases: \{\}\n`).ReplaceAll(data, nil)
+	file := filepath.Join(t.TempDir(), "registry.yaml")
+	require.NoError(t, os.WriteFile(file, data, 0o600))
+	a := startAnswering(t, file)
+
+	s, _ := bericht.Lookup("WMO305")
+	m, err := sample.New(23).Heen(s, sample.Options{Violate: "CS002", Afzender: "42420001", Ontvanger: "0606"})
+	require.NoError(t, err)
+	r := a.post("42420001", m.XML)
+	require.Equal(t, http.StatusAccepted, r.status, string(r.body))
+	assert.Equal(t, "stored", r.field(t, "status"))
+	ids, _ := a.list("swv-demo-isd")
+	assert.Equal(t, []string{r.field(t, "id").(string)}, ids, "delivered to the samenwerkingsverband")
 }
 
 // BenchmarkPostAnswered compares one POST of a valid WMO301 (validate with
