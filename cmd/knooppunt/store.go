@@ -91,7 +91,7 @@ type migration struct {
 // tally is what the counts and digest of one side come to.
 type tally struct {
 	total, pending, quarantined, confirmed, expired int
-	digest                                           [32]byte
+	digest                                          [32]byte
 }
 
 func (t tally) String() string {
