@@ -5,6 +5,7 @@ import (
 	"strconv"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 
@@ -55,5 +56,20 @@ func BenchmarkPut(b *testing.B) {
 			}
 			require.NoError(b, st.Close())
 		})
+	}
+}
+
+// BenchmarkRecord is the tap's consumer cost per message: reading the facts
+// of a 301 and adding it to the rows.
+func BenchmarkRecord(b *testing.B) {
+	m, err := sample.New(1).Heen(soort(b, "WMO301"), sample.Options{})
+	require.NoError(b, err)
+	a := NewAggregates(nil)
+	o := &Observation{Soort: "WMO301", Sender: m.Header.Sender(), Recipient: m.Header.Recipient(), Body: m.XML}
+	b.SetBytes(int64(len(m.XML)))
+	b.ReportAllocs()
+	for i := 0; i < b.N; i++ {
+		o.Received = time.Date(2026, 3, 2, 0, 0, i%86400, 0, time.UTC)
+		a.Record(o)
 	}
 }
