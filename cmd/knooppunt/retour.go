@@ -71,7 +71,7 @@ func runRetour(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		}
 		opt.Date = d
 	}
-	heen, err := readInput(*heenPath, stdin)
+	heen, err := readRetourInput(*heenPath, stdin)
 	if err != nil {
 		fmt.Fprintf(stderr, "knooppunt retour: reading heenbericht: %v\n", err)
 		return 2
@@ -119,20 +119,20 @@ func runRetour(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "knooppunt retour: writing answer: %v\n", err)
 		return 2
 	}
-	fmt.Fprintf(stderr, "%s: %s %s\n", *outPath, r.Header.Soort.Name, answerID(r))
+	fmt.Fprintf(stderr, "%s: %s %s\n", *outPath, r.Header.Soort.Name, retourAnswerID(r))
 	return 0
 }
 
-// answerID is the answer's own identification.
-func answerID(r *retour.Retour) string {
+// retourAnswerID is the answer's own identification.
+func retourAnswerID(r *retour.Retour) string {
 	if r.Header.IdentificatieRetour != "" {
 		return r.Header.IdentificatieRetour
 	}
 	return r.Header.Identificatie
 }
 
-// readInput reads a file, or standard input for "-".
-func readInput(path string, stdin io.Reader) ([]byte, error) {
+// readRetourInput reads a file, or standard input for "-".
+func readRetourInput(path string, stdin io.Reader) ([]byte, error) {
 	if path == "-" {
 		if stdin == nil {
 			return nil, errors.New("no standard input")
