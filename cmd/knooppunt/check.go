@@ -7,8 +7,8 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"slices"
 
-	"github.com/knooppunt/knooppunt/bericht"
 	"github.com/knooppunt/knooppunt/rules"
 	"github.com/knooppunt/knooppunt/xsd"
 )
@@ -89,9 +89,9 @@ func runCheck(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	enc := json.NewEncoder(out)
 	enc.SetEscapeHTML(false)
 	status := 0
-	stdinRead := false
-	for _, name := range files {
-		r := checkFile(set, name, stdin, &stdinRead)
+	stdinAt := slices.Index(files, "-") // the one '-' that reads standard input
+	for i, name := range files {
+		r := checkFile(set, name, i == stdinAt, stdin)
 		switch {
 		case r.IOError != "":
 			status = 2
@@ -121,28 +121,19 @@ func runCheck(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	return status
 }
 
-// checkFile reads one file ("-" is standard input, read once), validates it
-// and runs the rules on it.
-func checkFile(set *xsd.Set, name string, stdin io.Reader, stdinRead *bool) checkResult {
+// checkFile reads one file (see readMessage), validates it and runs the
+// rules on it.
+func checkFile(set *xsd.Set, name string, firstStdin bool, stdin io.Reader) checkResult {
 	var r checkResult
-	r.File = name
 	var data []byte
 	var err error
-	switch {
-	case name == "-" && *stdinRead:
-		r.File, err = "<stdin>", errors.New("standard input named twice")
-	case name == "-":
-		r.File, *stdinRead = "<stdin>", true
-		data, err = readLimited(stdin, set.MaxSize())
-	default:
-		data, err = readFile(name, set.MaxSize())
-	}
+	r.File, data, err = readMessage(name, firstStdin, stdin, set.MaxSize())
 	if err != nil {
 		r.IOError = err.Error()
 		return r
 	}
 	h, doc, err := set.ValidateTree(data)
-	describe(&r.fileResult, h, err)
+	r.describe(h, err)
 	if err != nil {
 		return r
 	}
@@ -154,30 +145,4 @@ func checkFile(set *xsd.Set, name string, stdin io.Reader, stdinRead *bool) chec
 		r.Findings = append(r.Findings, jf)
 	}
 	return r
-}
-
-// describe fills r from the outcome of validation, as validate reports it.
-func describe(r *fileResult, h bericht.Header, err error) {
-	if h.Soort.Name != "" {
-		r.Soort = h.Soort.String()
-		r.Header = &jsonHeader{
-			BerichtCode: h.BerichtCode, Afzender: h.Afzender, Ontvanger: h.Ontvanger,
-			Identificatie: h.Identificatie, Dagtekening: h.Dagtekening,
-			IdentificatieRetour: h.IdentificatieRetour, DagtekeningRetour: h.DagtekeningRetour,
-			DeclaratieIdentificatie: h.DeclaratieIdentificatie,
-		}
-	}
-	if err == nil {
-		r.Valid = true
-		return
-	}
-	var e *xsd.Error
-	if !errors.As(err, &e) {
-		r.IOError = err.Error()
-		return
-	}
-	r.Code, r.Detail, r.Omitted = e.Code, e.Detail, e.Omitted
-	for _, v := range e.Violations {
-		r.Violations = append(r.Violations, jsonViolation{v.Line, v.Column, v.Message})
-	}
 }

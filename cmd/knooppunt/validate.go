@@ -10,8 +10,10 @@ import (
 	"io"
 	"os"
 	"runtime"
+	"slices"
 	"sync"
 
+	"github.com/knooppunt/knooppunt/bericht"
 	"github.com/knooppunt/knooppunt/xsd"
 )
 
@@ -107,14 +109,14 @@ func runValidate(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		results[i] = make(chan fileResult, 1)
 	}
 	next := make(chan int)
-	var stdinOnce sync.Once
+	stdinAt := slices.Index(files, "-") // the one '-' that reads standard input
 	var wg sync.WaitGroup
 	for range min(*jobs, len(files)) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
 			for i := range next {
-				results[i] <- check(set, files[i], stdin, &stdinOnce)
+				results[i] <- validateFile(set, files[i], i == stdinAt, stdin)
 			}
 		}()
 	}
@@ -176,23 +178,25 @@ func printText(w io.Writer, r fileResult) {
 	}
 }
 
-// check reads and validates one file; "-" is standard input, read once.
-func check(set *xsd.Set, name string, stdin io.Reader, stdinOnce *sync.Once) fileResult {
-	r := fileResult{File: name}
+// validateFile reads (see readMessage) and validates one file.
+func validateFile(set *xsd.Set, name string, firstStdin bool, stdin io.Reader) fileResult {
+	var r fileResult
 	var data []byte
 	var err error
-	if name == "-" {
-		r.File = "<stdin>"
-		err = errors.New("standard input named twice")
-		stdinOnce.Do(func() { data, err = readLimited(stdin, set.MaxSize()) })
-	} else {
-		data, err = readFile(name, set.MaxSize())
-	}
+	r.File, data, err = readMessage(name, firstStdin, stdin, set.MaxSize())
 	if err != nil {
 		r.IOError = err.Error()
 		return r
 	}
 	h, err := set.Validate(data)
+	r.describe(h, err)
+	return r
+}
+
+// describe fills r from the outcome of validation: the header when the
+// berichtsoort was recognised, and the refusal with its violations. Both
+// validate and check report a file this way.
+func (r *fileResult) describe(h bericht.Header, err error) {
 	if h.Soort.Name != "" {
 		r.Soort = h.Soort.String()
 		r.Header = &jsonHeader{
@@ -204,18 +208,33 @@ func check(set *xsd.Set, name string, stdin io.Reader, stdinOnce *sync.Once) fil
 	}
 	if err == nil {
 		r.Valid = true
-		return r
+		return
 	}
 	var e *xsd.Error
 	if !errors.As(err, &e) {
 		r.IOError = err.Error()
-		return r
+		return
 	}
 	r.Code, r.Detail, r.Omitted = e.Code, e.Detail, e.Omitted
 	for _, v := range e.Violations {
 		r.Violations = append(r.Violations, jsonViolation{v.Line, v.Column, v.Message})
 	}
-	return r
+}
+
+// readMessage reads the file name, or standard input for "-", at most max+1
+// bytes, and returns the name to report it by. Standard input is read for
+// the first "-" among the arguments (firstStdin) and is an error for any
+// later one, whatever order the files are read in.
+func readMessage(name string, firstStdin bool, stdin io.Reader, max int64) (string, []byte, error) {
+	switch {
+	case name != "-":
+		data, err := readFile(name, max)
+		return name, data, err
+	case !firstStdin:
+		return "<stdin>", nil, errors.New("standard input named twice")
+	}
+	data, err := readLimited(stdin, max)
+	return "<stdin>", data, err
 }
 
 // readFile reads a file the way readLimited does, in one allocation when

@@ -176,3 +176,53 @@ func TestValidateOfficialSchemas(t *testing.T) {
 		require.True(t, strings.HasPrefix(out, p+":"), out)
 	}
 }
+
+// TestValidateAndCheckReportFilesAlike: both commands read a file and
+// describe its validation through the same helpers, so on every field
+// validate reports their JSON agrees, and both read standard input once.
+func TestValidateAndCheckReportFilesAlike(t *testing.T) {
+	good := writeMessages(t, "WMO301")[0]
+	data, err := os.ReadFile(good)
+	require.NoError(t, err)
+	i := bytes.Index(data, []byte("<wmo301:Afzender>"))
+	require.Positive(t, i)
+	invalid := append(append(append([]byte{}, data[:i]...), "<wmo301:Afzender>1</wmo301:Afzender><wmo301:Afzender>"...), data[i+len("<wmo301:Afzender>"):]...)
+	tests := []struct {
+		name  string
+		stdin []byte
+		file  string
+		valid bool
+		code  string
+	}{
+		{"valid", data, good, true, ""},
+		{"xsd-invalid", invalid, writeFile(t, "invalid.xml", invalid), false, "xsd-invalid"},
+		{"not-bericht", []byte("<x/>"), writeFile(t, "x.xml", []byte("<x/>")), false, "not-bericht"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			results := map[string][]fileResult{}
+			for _, cmd := range []string{"validate", "check"} {
+				var out, errb bytes.Buffer
+				code := run([]string{cmd, "--json", tt.file, "-", "-"}, bytes.NewReader(tt.stdin), &out, &errb)
+				require.Equal(t, 2, code, "%s: standard input named twice is an I/O error", cmd)
+				lines := strings.Split(strings.TrimSpace(out.String()), "\n")
+				require.Len(t, lines, 3, cmd)
+				for _, l := range lines {
+					var r fileResult
+					require.NoError(t, json.Unmarshal([]byte(l), &r), cmd)
+					results[cmd] = append(results[cmd], r)
+				}
+			}
+			v := results["validate"]
+			assert.Equal(t, v, results["check"])
+			assert.Equal(t, tt.file, v[0].File)
+			for _, r := range v[:2] {
+				assert.Equal(t, tt.valid, r.Valid)
+				assert.Equal(t, tt.code, r.Code)
+				assert.Empty(t, r.IOError)
+			}
+			assert.Equal(t, "<stdin>", v[1].File)
+			assert.Equal(t, fileResult{File: "<stdin>", IOError: "standard input named twice"}, v[2])
+		})
+	}
+}
