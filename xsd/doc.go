@@ -8,6 +8,13 @@
 // BerichtCode, and the message schema. The header (bericht.Header) is read
 // from the document libxml2 already built, so routing needs no second parse.
 //
+// Set.ValidateTree validates exactly as Validate does and, for a valid
+// message, also returns a *Tree: a read-only view of the document's elements
+// in document order (name, parent, extent, direct text, line), copied out of
+// the same parse in one pass. It is what the level-2 rules (package rules)
+// run on, so checking them needs no second parse either; a refused message
+// has no Tree.
+//
 // A Set is safe for concurrent use by many goroutines; compiled schemas are
 // read-only in libxml2.
 //
