@@ -69,6 +69,7 @@ var verbs = map[string][2]int{
 	"confirm":    {2, 2},
 	"trace":      {2, 2},
 	"retour":     {2, 2},
+	"soap":       {3, 3},
 	"wait-lease": {0, 0},
 	"expect":     {1, 2},
 }
@@ -185,6 +186,11 @@ func Parse(file string, data []byte) (*Case, error) {
 		case "post", "batch", "validate", "fetch", "confirm", "trace", "retour":
 			if !messages[st.Args[1]] {
 				return nil, fail(n, "message %q is not defined before this line", st.Args[1])
+			}
+			requested = true
+		case "soap":
+			if !messages[st.Args[2]] {
+				return nil, fail(n, "message %q is not defined before this line", st.Args[2])
 			}
 			requested = true
 		case "poll":

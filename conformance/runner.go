@@ -43,6 +43,9 @@ type Config struct {
 	// Target is the base URL of the switch under test, e.g.
 	// "http://127.0.0.1:8080". Required.
 	Target string
+	// SOAPTarget is the URL of its StUF-GGk SOAP endpoint. Empty: cases
+	// that require FeatureSOAP are skipped.
+	SOAPTarget string
 	// Client makes the requests. Default: a client with a 2-minute
 	// timeout (a 25 MB post on a loaded machine).
 	Client *http.Client
@@ -182,6 +185,9 @@ func Run(ctx context.Context, cfg Config, cases []*Case) (*Report, error) {
 	if cfg.Lease > 0 {
 		r.features[FeatureLease] = true
 	}
+	if cfg.SOAPTarget != "" {
+		r.features[FeatureSOAP] = true
+	}
 
 	start := time.Now()
 	var selected []*Case
@@ -241,6 +247,7 @@ type response struct {
 	json   map[string]any
 	listed []string // poll: ids listed
 	codes  []string // retour: RetourCodes found
+	code   string   // soap: "Bv03" or the Fo03 code
 }
 
 // seen is a short description of the response for a failure report.
@@ -256,6 +263,9 @@ func (p *response) seen() string {
 		body = body[:400] + "…"
 	}
 	s := fmt.Sprintf("%d %s", p.status, strings.TrimSpace(body))
+	if p.verb == "soap" {
+		s = fmt.Sprintf("%d %s", p.status, p.code)
+	}
 	if p.listed != nil {
 		s += fmt.Sprintf(" (%d listed in all)", len(p.listed))
 	}
@@ -273,6 +283,7 @@ type caseRun struct {
 	posted map[string]string // message name → id the switch gave it
 	stored []stored          // accepted messages, to confirm afterwards
 	last   *response
+	refs   map[string]string // soap: referentienummer per label
 }
 
 type stored struct{ id, ontvanger string }
@@ -375,6 +386,8 @@ func (cr *caseRun) step(ctx context.Context, st Step) error {
 		return nil
 	case "retour":
 		return cr.retour(ctx, st)
+	case "soap":
+		return cr.soap(ctx, st)
 	case "wait-lease":
 		t := time.NewTimer(cr.cfg.Lease + cr.cfg.Lease/4 + 50*time.Millisecond)
 		defer t.Stop()
@@ -637,6 +650,9 @@ func (cr *caseRun) expect(st Step) error {
 		code := str(p.json, "code")
 		if code == "" {
 			code = str(p.json, "status")
+		}
+		if p.verb == "soap" {
+			code = soapCode(p)
 		}
 		if st.Args[1] != code {
 			return fail("want code %q, got %q", st.Args[1], code)

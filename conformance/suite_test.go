@@ -13,10 +13,10 @@ import (
 func TestSuite(t *testing.T) {
 	cases, err := Load("testdata")
 	require.NoError(t, err)
-	target := startSwitch(t)
+	target, soap := startSwitch(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
-	rep, err := Run(ctx, Config{Target: target, Lease: testLease}, cases)
+	rep, err := Run(ctx, Config{Target: target, SOAPTarget: soap, Lease: testLease, Features: []string{FeatureSignature}}, cases)
 	require.NoError(t, err)
 	for _, res := range rep.Results {
 		switch res.Outcome {
