@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/knooppunt/knooppunt/audit"
+	"github.com/knooppunt/knooppunt/bericht"
 )
 
 // Auditor is the audit trail the gateway records accesses in and serves
@@ -163,4 +164,33 @@ func (s *Server) getAudit(w http.ResponseWriter, r *http.Request, rq *request) e
 	rq.count = len(entries)
 	s.writeJSON(w, rq, http.StatusOK, page)
 	return nil
+}
+
+// IngestGuarded is Ingest for front doors beside the API (the StUF-GGk
+// SOAP endpoint) with the checks POST /v1/berichten passes in guard: the
+// role table, the principal's rate and concurrency limits, and the audit
+// record of the message received (principal, message id and remote, which
+// the front door passes as it has no request of the gateway's). A message
+// stored whose record cannot be written is refused 503 audit-unavailable;
+// a resend is answered from the dedup index and recorded then.
+func (s *Server) IngestGuarded(ctx context.Context, p Principal, remote string, body []byte, check func(bericht.Header) error) (Accepted, error) {
+	perm, known := permission(http.MethodPost, "/v1/berichten")
+	if err := authorize(perm, known, p); err != nil {
+		return Accepted{}, err
+	}
+	if s.limits != nil {
+		if _, err := s.limits.acquire(p.ID, s.cfg.Now()); err != nil {
+			return Accepted{}, err
+		}
+		defer s.limits.release(p.ID)
+	}
+	a, err := s.Ingest(ctx, p, body, check)
+	if err != nil || s.cfg.Audit == nil {
+		return a, err
+	}
+	if _, err := s.cfg.Audit.Append(context.WithoutCancel(ctx), audit.Entry{Principal: p.ID, Action: perm.Audit, MessageID: a.ID, Remote: remote}); err != nil {
+		return Accepted{}, &Error{Kind: KindUnavailable, Code: CodeAuditUnavailable,
+			Message: "the message could not be recorded in the audit trail; resend later (a resend is not delivered twice)", Err: err}
+	}
+	return a, nil
 }

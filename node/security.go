@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/knooppunt/knooppunt/audit"
+	"github.com/knooppunt/knooppunt/bericht"
 	"github.com/knooppunt/knooppunt/gateway"
 	"github.com/knooppunt/knooppunt/samenloop"
 	"github.com/knooppunt/knooppunt/store"
@@ -243,3 +244,13 @@ func (a *insightWriter) Write(p []byte) (int, error) {
 
 // Unwrap lets http.ResponseController reach the connection.
 func (a *insightWriter) Unwrap() http.ResponseWriter { return a.ResponseWriter }
+
+// guardedPipeline is the gateway's pipeline for the StUF-GGk front door
+// with the role table, the limits and the audit record of POST
+// /v1/berichten (gateway.Server.IngestGuarded). The SOAP handler passes
+// no remote address, so the entry has none.
+type guardedPipeline struct{ srv *gateway.Server }
+
+func (g guardedPipeline) Ingest(ctx context.Context, p gateway.Principal, body []byte, check func(bericht.Header) error) (gateway.Accepted, error) {
+	return g.srv.IngestGuarded(ctx, p, "", body, check)
+}
