@@ -91,6 +91,8 @@ func TestInsight(t *testing.T) {
 	register := samenloop.RegisterHeader + "\n" + string(bsnRe.FindSubmatch(m.XML)[1]) + ",ja,2000-01-01,2000-01-01,\n"
 	code, body = call(t, "POST", n.InsightURL()+"/v1/samenloop/wlz-register", "dev-0363", "text/csv", register)
 	assert.Equal(t, 403, code, "operators only")
+	code, _ = call(t, "POST", n.InsightURL()+"/v1/samenloop/run", "dev-auditor", "", "")
+	assert.Equal(t, 403, code, "auditors read, they do not run")
 	code, body = call(t, "POST", n.InsightURL()+"/v1/samenloop/wlz-register", "dev-operator", "text/csv", register)
 	require.Equal(t, 200, code, string(body))
 	for i, want := range []float64{1, 0} {
