@@ -194,6 +194,36 @@ func mangleSOAP(msg []byte, how string) ([]byte, error) {
 	return nil, fmt.Errorf("soap: mangle=%q: want bom, latin1, doctype, no-applicatieversie or oversize", how)
 }
 
+// SignatureTrust returns the stuf.Trust an in-process switch runs the
+// conformance suite with: gemeente SignatureParty must sign, with a fresh
+// certificate whose key nobody holds, so its unsigned requests are KP201
+// and those signed by the runner KP202 (FeatureSignature). Everyone else
+// need not sign.
+func SignatureTrust() (stuf.Trust, error) {
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		return nil, fmt.Errorf("conformance: signature trust key: %w", err)
+	}
+	now := time.Now()
+	tmpl := &x509.Certificate{SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "gemeente " + SignatureParty}, NotBefore: now.Add(-time.Hour), NotAfter: now.Add(24 * time.Hour)}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	if err != nil {
+		return nil, fmt.Errorf("conformance: signature trust certificate: %w", err)
+	}
+	return signTrust(der), nil
+}
+
+// signTrust requires SignatureParty to sign with its certificate.
+type signTrust []byte
+
+// Certificate implements stuf.Trust.
+func (t signTrust) Certificate(party string) ([]byte, bool) {
+	if party == SignatureParty {
+		return t, true
+	}
+	return nil, false
+}
+
 var (
 	selfOnce sync.Once
 	selfSig  *stuf.Signer
