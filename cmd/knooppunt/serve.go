@@ -16,6 +16,7 @@ import (
 
 	"github.com/rs/zerolog"
 
+	"github.com/knooppunt/knooppunt/gateway"
 	"github.com/knooppunt/knooppunt/node"
 	"github.com/knooppunt/knooppunt/routing"
 	"github.com/knooppunt/knooppunt/store"
@@ -42,11 +43,16 @@ type serveOptions struct {
 	checkConfig bool
 	cpuProfile  string
 	validations int
+	answerRules bool
 	// Security: encryption at rest and the audit trail (docs/security.md).
 	keyFile        string
 	plaintext      bool
 	auditDir       string
 	auditRetention time.Duration
+	// Per-principal abuse limits (gateway.Limits): 0 default, negative off.
+	rateLimit     float64
+	rateBurst     int
+	maxConcurrent int
 }
 
 const serveUsage = `Usage: knooppunt serve [flags]
@@ -100,10 +106,14 @@ func runServe(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	fs.DurationVar(&o.grace, "grace", 30*time.Second, "how long shutdown waits for requests in flight")
 	fs.BoolVar(&o.checkConfig, "check-config", false, "check the registry file, TLS files and schemas, then exit")
 	fs.IntVar(&o.validations, "max-validations", 0, "messages validated at once; 0: one per CPU, -1: no bound")
+	fs.BoolVar(&o.answerRules, "answer-rules", true, "check the level-2 rules and answer a heenbericht that breaks one with the switch's own retourbericht (0001); false delivers every XSD-valid message")
 	fs.StringVar(&o.keyFile, "key-file", "", "data keys for encryption at rest (default DATA.keys outside --dev; see 'knooppunt keys')")
 	fs.BoolVar(&o.plaintext, "plaintext", false, "store message bodies in the clear outside --dev (not advised)")
 	fs.StringVar(&o.auditDir, "audit-dir", "", "directory of the audit trail (default DATA.audit)")
 	fs.DurationVar(&o.auditRetention, "audit-retention", 0, "how long audit entries are kept, e.g. 43800h; 0: 5 years")
+	fs.Float64Var(&o.rateLimit, "rate-limit", 0, "requests per second per caller before 429 rate-limited; 0: 50, negative: no limit")
+	fs.IntVar(&o.rateBurst, "rate-burst", 0, "requests a caller may make at once above --rate-limit; 0: 200")
+	fs.IntVar(&o.maxConcurrent, "max-concurrent", 0, "requests of one caller in flight at once before 429; 0: 16, negative: no bound")
 	fs.StringVar(&o.cpuProfile, "cpuprofile", "", "write a CPU profile of the whole run to this file (for performance work)")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
@@ -211,6 +221,9 @@ func (o serveOptions) validate() error {
 	if o.plaintext && o.keyFile != "" {
 		errs = append(errs, errors.New("--plaintext and --key-file contradict each other"))
 	}
+	if o.rateBurst < 0 {
+		errs = append(errs, fmt.Errorf("--rate-burst %d is negative", o.rateBurst))
+	}
 	if o.auditRetention < 0 {
 		errs = append(errs, fmt.Errorf("--audit-retention %s is negative", o.auditRetention))
 	}
@@ -315,9 +328,11 @@ func (o serveOptions) nodeConfig(log zerolog.Logger) node.Config {
 		Addr: o.addr, AdminAddr: o.adminAddr, Schemas: o.schemas,
 		TLSCertFile: o.tlsCert, TLSKeyFile: o.tlsKey, ClientCAFile: o.clientCA,
 		MaxValidations: o.validations,
+		AnswerRules:    o.answerRules,
 		Store:          store.Config{Dir: o.data},
 		Security: node.SecurityConfig{KeyFile: o.keyFile, Plaintext: o.plaintext,
-			AuditDir: o.auditDir, AuditRetention: o.auditRetention},
+			AuditDir: o.auditDir, AuditRetention: o.auditRetention,
+			Limits: gateway.Limits{Rate: o.rateLimit, Burst: o.rateBurst, Concurrent: o.maxConcurrent}},
 		Logger: log,
 	}
 }
