@@ -206,6 +206,26 @@ func (p *Pebble) BindMessage(ctx context.Context, id ID, ref string) error {
 	return nil
 }
 
+// RecordDi01 is AddDi01 and BindMessage in one synced write: the Di01 ref
+// addressed to ontvanger carried message id.
+func (p *Pebble) RecordDi01(ctx context.Context, ref, ontvanger string, id ID) error {
+	if err := errors.Join(checkRef("ref", ref), checkRef("ontvanger", ontvanger)); err != nil {
+		return fmt.Errorf("recording Di01: %w", err)
+	}
+	if id.IsZero() {
+		return fmt.Errorf("recording Di01: zero id: %w", ErrInvalid)
+	}
+	err := p.submit(ctx.Done(), ctx.Err, func(w *writer) error {
+		w.setRef(refKey(refDi01, []byte(ref)), []byte(ontvanger))
+		w.setRef(refKey(refMessage, id[:]), []byte(ref))
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("recording Di01 for %s: %w", id, err)
+	}
+	return nil
+}
+
 // MessageRef returns the referentienummer of the Di01 that carried
 // message id.
 func (p *Pebble) MessageRef(ctx context.Context, id ID) (string, bool, error) {

@@ -81,6 +81,32 @@ func TestRefsSurviveRestartAndExpire(t *testing.T) {
 	assert.Equal(t, store.RefTaken, c, "the janitor keeps a claim renewed since")
 }
 
+func TestRecordDi01(t *testing.T) {
+	ctx := context.Background()
+	fs := vfs.NewMem()
+	cfg := memConfig(fs, storetest.NewClock(t0))
+	s, err := store.Open(ctx, cfg)
+	require.NoError(t, err)
+	id := store.ID{9}
+	require.NoError(t, s.RecordDi01(ctx, "ref-1", "0363", id))
+	require.ErrorIs(t, s.RecordDi01(ctx, "ref-2", "0363", store.ID{}), store.ErrInvalid)
+	require.NoError(t, s.Close())
+	s, err = store.Open(ctx, cfg)
+	require.NoError(t, err)
+	defer s.Close()
+	ontvanger, ok, err := s.Di01(ctx, "ref-1")
+	require.NoError(t, err)
+	assert.True(t, ok)
+	assert.Equal(t, "0363", ontvanger)
+	ref, ok, err := s.MessageRef(ctx, id)
+	require.NoError(t, err)
+	assert.True(t, ok)
+	assert.Equal(t, "ref-1", ref)
+	_, ok, err = s.Di01(ctx, "ref-2")
+	require.NoError(t, err)
+	assert.False(t, ok, "a refused call writes nothing")
+}
+
 func TestRefsRefuseBadInput(t *testing.T) {
 	ctx := context.Background()
 	s, err := store.Open(ctx, memConfig(vfs.NewMem(), storetest.NewClock(t0)))

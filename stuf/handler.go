@@ -297,10 +297,7 @@ func (h *Handler) receive(ctx context.Context, env *Envelope, rq *request) *Faul
 	rq.messageID = a.ID
 	if env.Berichtcode == "Di01" {
 		// The message is stored; a failure here only costs the Du01 to it.
-		if err := h.cfg.Refs.AddDi01(context.WithoutCancel(ctx), env.Referentienummer, env.Ontvanger.Organisatie); err != nil {
-			h.cfg.Logger.Error().Err(err).Str("message_id", a.ID).Msg("recording Di01 referentienummer")
-		}
-		if err := h.cfg.Refs.BindMessage(context.WithoutCancel(ctx), a.ID, env.Referentienummer); err != nil {
+		if err := recordDi01(context.WithoutCancel(ctx), h.cfg.Refs, env.Referentienummer, env.Ontvanger.Organisatie, a.ID); err != nil {
 			h.cfg.Logger.Error().Err(err).Str("message_id", a.ID).Msg("recording Di01 referentienummer")
 		}
 	}

@@ -2,6 +2,7 @@ package stuf
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"sync"
 	"time"
@@ -176,6 +177,21 @@ func (m *MemoryRefs) sweep() {
 	}
 }
 
+// Di01Recorder is a Refs that records a received Di01 and the message it
+// carried in one write (AddDi01 and BindMessage together); StoreRefs is
+// one, which saves a synced commit per Di01.
+type Di01Recorder interface {
+	RecordDi01(ctx context.Context, ref, ontvanger, id string) error
+}
+
+// recordDi01 records a received Di01 that the switch stored as message id.
+func recordDi01(ctx context.Context, refs Refs, ref, ontvanger, id string) error {
+	if r, ok := refs.(Di01Recorder); ok {
+		return r.RecordDi01(ctx, ref, ontvanger, id)
+	}
+	return errors.Join(refs.AddDi01(ctx, ref, ontvanger), refs.BindMessage(ctx, id, ref))
+}
+
 // RefStore is the part of the store that keeps reference numbers durably
 // (*store.Pebble is one).
 type RefStore interface {
@@ -184,6 +200,7 @@ type RefStore interface {
 	AddDi01(ctx context.Context, ref, ontvanger string) error
 	Di01(ctx context.Context, ref string) (string, bool, error)
 	BindMessage(ctx context.Context, id store.ID, ref string) error
+	RecordDi01(ctx context.Context, ref, ontvanger string, id store.ID) error
 	MessageRef(ctx context.Context, id store.ID) (string, bool, error)
 }
 
@@ -232,6 +249,15 @@ func (r StoreRefs) BindMessage(ctx context.Context, id, ref string) error {
 		return fmt.Errorf("binding message to Di01: %w", err)
 	}
 	return r.S.BindMessage(ctx, sid, ref)
+}
+
+// RecordDi01 implements Di01Recorder: one synced write.
+func (r StoreRefs) RecordDi01(ctx context.Context, ref, ontvanger, id string) error {
+	sid, err := store.ParseID(id)
+	if err != nil {
+		return fmt.Errorf("recording Di01: %w", err)
+	}
+	return r.S.RecordDi01(ctx, ref, ontvanger, sid)
 }
 
 // MessageRef implements Refs; an id that is not a store id has no Di01.
