@@ -194,6 +194,7 @@ func Start(ctx context.Context, cfg Config) (_ *Node, err error) {
 		Store:     storePort{gst},
 		Parties:   partiesPort{n.book},
 		Audit:     n.auditor(),
+		Limits:    cfg.Security.Limits,
 		Answerer:  answerer(cfg, n.book),
 		Ready: []gateway.Check{
 			{Name: "store", Check: func(ctx context.Context) error {

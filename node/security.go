@@ -36,6 +36,10 @@ type SecurityConfig struct {
 	// AuditPruneEvery is how often retention is applied while the switch
 	// runs; default audit.DefaultPruneEvery (daily), negative only at start.
 	AuditPruneEvery time.Duration
+	// Limits bound each principal's request rate and concurrency on the
+	// API and the SOAP front door (gateway.Limits; zero fields take its
+	// defaults, negative ones switch a limit off, e.g. for load tests).
+	Limits gateway.Limits
 }
 
 // keyFile returns the key file in force, or "" when bodies are stored in

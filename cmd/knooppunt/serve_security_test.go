@@ -9,6 +9,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/knooppunt/knooppunt/gateway"
 	"github.com/knooppunt/knooppunt/node"
 )
 
@@ -24,6 +25,7 @@ func TestServeSecurityFlags(t *testing.T) {
 		{"plaintext with a key file", []string{"--dev", "--plaintext", "--key-file", "k"}, "contradict"},
 		{"negative retention", []string{"--dev", "--audit-retention", "-1h"}, "--audit-retention"},
 		{"retention not a duration", []string{"--dev", "--audit-retention", "5y"}, "audit-retention"},
+		{"negative burst", []string{"--dev", "--rate-burst", "-5"}, "--rate-burst"},
 	}
 	for _, tt := range refused {
 		t.Run(tt.name, func(t *testing.T) {
@@ -35,11 +37,13 @@ func TestServeSecurityFlags(t *testing.T) {
 
 	var out, errOut bytes.Buffer
 	require.Equal(t, 0, runServe([]string{"--help"}, nil, &out, &errOut))
-	for _, flag := range []string{"-key-file", "-plaintext", "-audit-dir", "-audit-retention", "knooppunt audit verify"} {
+	for _, flag := range []string{"-key-file", "-plaintext", "-audit-dir", "-audit-retention", "-rate-limit", "-rate-burst", "-max-concurrent", "knooppunt audit verify"} {
 		assert.Contains(t, errOut.String(), flag)
 	}
 
-	o := serveOptions{keyFile: "/secrets/knooppunt.keys", auditDir: "/audit", auditRetention: 24 * time.Hour, plaintext: true}
-	assert.Equal(t, node.SecurityConfig{KeyFile: "/secrets/knooppunt.keys", Plaintext: true, AuditDir: "/audit", AuditRetention: 24 * time.Hour},
+	o := serveOptions{keyFile: "/secrets/knooppunt.keys", auditDir: "/audit", auditRetention: 24 * time.Hour, plaintext: true,
+		rateLimit: -1, rateBurst: 10, maxConcurrent: 4}
+	assert.Equal(t, node.SecurityConfig{KeyFile: "/secrets/knooppunt.keys", Plaintext: true, AuditDir: "/audit", AuditRetention: 24 * time.Hour,
+		Limits: gateway.Limits{Rate: -1, Burst: 10, Concurrent: 4}},
 		o.nodeConfig(zerolog.Nop()).Security)
 }
