@@ -47,6 +47,14 @@ var Permissions = []Permission{
 	{http.MethodGet, "/v1/mailbox/{id}", parties, audit.Fetched},
 	{http.MethodDelete, "/v1/mailbox/{id}", parties, audit.Confirmed},
 	{http.MethodGet, "/v1/audit", []string{RoleAuditor}, audit.AuditQueried},
+	// Information products mounted by the node (gateway.Endpoint): a
+	// gemeente or samenwerkingsverband reads its own rows, the NZa its
+	// export only; aanbieders have no rows of their own there.
+	{http.MethodGet, "/v1/stuurinfo", []string{RoleGemeente, RoleSamenwerkingsverband, RoleOperator}, audit.StuurinfoQuery},
+	{http.MethodGet, "/v1/stuurinfo/nza", []string{RoleOperator, RoleNZa}, audit.StuurinfoQuery},
+	{http.MethodGet, "/dashboard", []string{RoleGemeente, RoleSamenwerkingsverband, RoleOperator}, audit.StuurinfoQuery},
+	{http.MethodPost, "/v1/samenloop/wlz-register", []string{RoleOperator}, audit.RegisterImport},
+	{http.MethodPost, "/v1/samenloop/run", []string{RoleOperator}, ""},
 }
 
 // Role codes of refusals.

@@ -29,6 +29,8 @@ type Server struct {
 	http    *http.Server
 	admin   *http.Server // nil without AdminAddr
 	mux     http.Handler
+	// extra are the Endpoints of other packages given to New (routes.go).
+	extra []route
 	// promHandler serves /metrics.
 	promHandler http.Handler
 	// validating holds a token per validation running; nil: no bound.
@@ -42,10 +44,16 @@ type Server struct {
 	closeErr  error
 }
 
-// New checks cfg and builds a Server; it does not listen yet.
-func New(cfg Config) (*Server, error) {
+// New checks cfg and builds a Server; it does not listen yet. Endpoints of
+// other packages are served beside the built-in endpoints, behind the
+// same checks (routes.go).
+func New(cfg Config, endpoints ...Endpoint) (*Server, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, fmt.Errorf("gateway config: %w", err)
+	}
+	extra, err := extraRoutes(endpoints)
+	if err != nil {
+		return nil, fmt.Errorf("gateway endpoints: %w", err)
 	}
 	cfg = cfg.withDefaults()
 	cfg.Ready = append([]Check(nil), cfg.Ready...)
@@ -53,7 +61,7 @@ func New(cfg Config) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &Server{cfg: cfg, log: cfg.Logger.With().Str("component", "gateway").Logger(), metrics: m}
+	s := &Server{cfg: cfg, log: cfg.Logger.With().Str("component", "gateway").Logger(), metrics: m, extra: extra}
 	if s.retour, err = newRetourMetrics(cfg.Registerer); err != nil {
 		return nil, err
 	}
@@ -280,6 +288,7 @@ func (s *Server) routes() http.Handler {
 	mux := http.NewServeMux()
 	s.handle(mux, apiRoutes, true)
 	s.handle(mux, securityRoutes, true)
+	s.handle(mux, s.extra, true)
 	s.handle(mux, operationalRoutes, false)
 	return s.cleanPaths(mux)
 }

@@ -1,0 +1,106 @@
+package gateway
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"strconv"
+)
+
+// Endpoint is an endpoint of another package (stuurinformatie, the
+// dashboard, samenloop) served on the API's listener. Its handler runs
+// behind everything a built-in endpoint passes: authentication, the
+// endpoint × role table (a Permissions row for Method and Pattern, without
+// which everyone is refused), the per-principal limits, the audit record
+// of the row, the body limit, the request log line and the metrics. It
+// reads the caller with PrincipalFrom.
+type Endpoint struct {
+	// Method and Pattern name the endpoint as in Permissions; Pattern is a
+	// net/http ServeMux pattern without method or host.
+	Method, Pattern string
+	// Handler writes the answer, errors included (JSON {code, message} is
+	// the API's convention). The request body is bounded by MaxBodyBytes.
+	Handler http.Handler
+}
+
+// principalKey is the context key of the authenticated caller.
+type principalKey struct{}
+
+// PrincipalFrom returns the authenticated caller of a request served
+// through an Endpoint, and false outside one.
+func PrincipalFrom(ctx context.Context) (Principal, bool) {
+	p, ok := ctx.Value(principalKey{}).(Principal)
+	return p, ok
+}
+
+// extraRoutes checks routes and turns them into the gateway's own: a
+// pattern of a built-in endpoint or the same method and pattern twice
+// would make the ServeMux panic, so both are refused here.
+func extraRoutes(endpoints []Endpoint) ([]route, error) {
+	builtin := map[string]bool{}
+	for _, rs := range [][]route{apiRoutes, securityRoutes, operationalRoutes} {
+		for _, rt := range rs {
+			builtin[rt.pattern] = true
+		}
+	}
+	seen := map[string]bool{}
+	out := make([]route, 0, len(endpoints))
+	for _, rt := range endpoints {
+		key := rt.Method + " " + rt.Pattern
+		switch {
+		case rt.Method == "" || rt.Pattern == "" || rt.Pattern[0] != '/':
+			return nil, fmt.Errorf("route %q: a method and a pattern starting with / are required", key)
+		case rt.Handler == nil:
+			return nil, fmt.Errorf("route %s: no handler", key)
+		case builtin[rt.Pattern] || rt.Pattern == "/":
+			return nil, fmt.Errorf("route %s: the pattern is the gateway's own", key)
+		case seen[key]:
+			return nil, fmt.Errorf("route %s: given twice", key)
+		}
+		seen[key] = true
+		h := rt.Handler
+		out = append(out, route{pattern: rt.Pattern, method: rt.Method, handle: func(s *Server, w http.ResponseWriter, r *http.Request, rq *request) error {
+			r = r.WithContext(context.WithValue(r.Context(), principalKey{}, rq.principal))
+			r.Body = http.MaxBytesReader(w, r.Body, s.cfg.MaxBodyBytes)
+			sw := &statusWriter{ResponseWriter: w}
+			h.ServeHTTP(sw, r)
+			rq.status = sw.status
+			if rq.status == 0 {
+				rq.status = http.StatusOK
+			}
+			// The handler wrote its own answer; its code is not known
+			// here, so the log line and metrics carry the status.
+			rq.code = "ok"
+			if rq.status >= 400 {
+				rq.code = "status-" + strconv.Itoa(rq.status)
+			}
+			return nil
+		}})
+	}
+	return out, nil
+}
+
+// statusWriter remembers the status an Endpoint's handler answered with.
+type statusWriter struct {
+	http.ResponseWriter
+	status int
+}
+
+// WriteHeader notes the first status before passing it on.
+func (w *statusWriter) WriteHeader(status int) {
+	if w.status == 0 {
+		w.status = status
+	}
+	w.ResponseWriter.WriteHeader(status)
+}
+
+// Write notes an implicit 200.
+func (w *statusWriter) Write(p []byte) (int, error) {
+	if w.status == 0 {
+		w.status = http.StatusOK
+	}
+	return w.ResponseWriter.Write(p)
+}
+
+// Unwrap lets http.ResponseController reach the connection.
+func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
