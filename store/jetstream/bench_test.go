@@ -60,24 +60,26 @@ func BenchmarkPut(b *testing.B) {
 		defer s.Close()
 		runPuts(b, s, body)
 	})
-	b.Run("jetstream-R3", func(b *testing.B) {
-		c := cluster(b)
-		name := fmt.Sprintf("BENCH%d", benchSeq.Add(1))
-		s, err := jetstream.Open(context.Background(), jetstream.Config{URL: c.URL(), Stream: name, Subject: name, Replicas: 3})
-		if err != nil {
-			b.Fatal(err)
-		}
-		defer func() {
-			_ = s.Close()
-			nc, err := nats.Connect(c.URL())
-			if err == nil {
-				j, _ := js.New(nc)
-				_ = j.DeleteStream(context.Background(), name)
-				nc.Close()
+	for _, inflight := range []int{1, jetstream.DefaultMaxInflight} {
+		b.Run(fmt.Sprintf("jetstream-R3-inflight%d", inflight), func(b *testing.B) {
+			c := cluster(b)
+			name := fmt.Sprintf("BENCH%d", benchSeq.Add(1))
+			s, err := jetstream.Open(context.Background(), jetstream.Config{URL: c.URL(), Stream: name, Subject: name, Replicas: 3, MaxInflight: inflight})
+			if err != nil {
+				b.Fatal(err)
 			}
-		}()
-		runPuts(b, s, body)
-	})
+			defer func() {
+				_ = s.Close()
+				nc, err := nats.Connect(c.URL())
+				if err == nil {
+					j, _ := js.New(nc)
+					_ = j.DeleteStream(context.Background(), name)
+					nc.Close()
+				}
+			}()
+			runPuts(b, s, body)
+		})
+	}
 	b.Run("bare-publish-R3", func(b *testing.B) {
 		c := cluster(b)
 		ctx := context.Background()

@@ -147,8 +147,8 @@ func (s *Store) purge(ctx context.Context, id store.ID) error {
 	if err != nil || !found {
 		return err
 	}
-	var rec metaRec
-	if err := decode(m.data, &rec, "message record"); err != nil {
+	rec, err := decodeMeta(m.data)
+	if err != nil {
 		return err
 	}
 	subjects := []string{s.sub.bodies(id), s.sub.events(id)}

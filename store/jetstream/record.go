@@ -93,6 +93,19 @@ type metaRec struct {
 	Chunks        int      `json:"chunks"`
 }
 
+// decodeMeta decodes and checks a base record.
+func decodeMeta(b []byte) (metaRec, error) {
+	var rec metaRec
+	if err := decode(b, &rec, "message record"); err != nil {
+		return rec, err
+	}
+	if len(rec.SHA256) != sha256.Size || rec.Chunks < 0 || rec.Size < 0 ||
+		int64(rec.Chunks) > rec.Size/chunkSize+1 {
+		return metaRec{}, fmt.Errorf("decoding message record: %w", store.ErrCorrupt)
+	}
+	return rec, nil
+}
+
 // entryRec is a mailbox entry, or with Recipient a quarantine entry.
 type entryRec struct {
 	VisibleAt  int64  `json:"visible,omitempty"`
