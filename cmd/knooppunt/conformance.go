@@ -87,13 +87,14 @@ func runConformanceRun(args []string, stdout, stderr io.Writer) int {
 		fs.PrintDefaults()
 	}
 	var (
-		target, junit, runRE, tokensFile string
-		tokens, features                 listFlag
-		lease                            time.Duration
-		parallel                         int
-		quiet                            bool
+		target, soapTarget, junit, runRE, tokensFile string
+		tokens, features                             listFlag
+		lease                                        time.Duration
+		parallel                                     int
+		quiet                                        bool
 	)
 	fs.StringVar(&target, "target", "", "base URL of a running Knooppunt; default: an in-process switch")
+	fs.StringVar(&soapTarget, "soap-target", "", "URL of the target's StUF-GGk SOAP endpoint; without it the soap cases are skipped (with --target)")
 	fs.Var(&tokens, "token", "PARTY=TOKEN: the bearer token of a party (repeatable); default dev-<code>")
 	fs.StringVar(&tokensFile, "tokens", "", "file of PARTY=TOKEN lines (# comments allowed)")
 	fs.DurationVar(&lease, "lease", 0, "the target's lease (visibility timeout); 0: unknown, lease cases are skipped (with --target)")
@@ -117,7 +118,7 @@ func runConformanceRun(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "knooppunt conformance run: at most one directory")
 		return 2
 	}
-	cfg := conformance.Config{Target: target, Lease: lease, Features: features, Parallel: parallel, Tokens: map[string]string{}}
+	cfg := conformance.Config{Target: target, SOAPTarget: soapTarget, Lease: lease, Features: features, Parallel: parallel, Tokens: map[string]string{}}
 	if runRE != "" {
 		re, err := regexp.Compile(runRE)
 		if err != nil {
@@ -155,8 +156,10 @@ func runConformanceRun(args []string, stdout, stderr io.Writer) int {
 			return 1
 		}
 		defer sw.close(ctx)
-		cfg.Target, cfg.Lease = sw.url, inProcessLease
-		cfg.Features = append(cfg.Features, conformance.FeatureRetour) // the in-process switch answers rule breaches
+		cfg.Target, cfg.SOAPTarget, cfg.Lease = sw.url, sw.soap, inProcessLease
+		// The in-process switch answers rule breaches itself and requires
+		// signed envelopes of conformance.SignatureParty.
+		cfg.Features = append(cfg.Features, conformance.FeatureRetour, conformance.FeatureSignature)
 	}
 	rep, err := conformance.Run(ctx, cfg, cases)
 	if err != nil {
@@ -221,6 +224,7 @@ func readTokenFile(path string) ([]string, error) {
 // listening on a free loopback port.
 type conformanceSwitch struct {
 	url  string
+	soap string
 	dir  string
 	node *node.Node
 }
@@ -232,18 +236,23 @@ func startConformanceSwitch(ctx context.Context) (_ *conformanceSwitch, err erro
 			sw.close(ctx)
 		}
 	}()
+	trust, err := conformance.SignatureTrust() // gemeente SignatureParty must sign its envelopes
+	if err != nil {
+		return sw, err
+	}
 	if sw.dir, err = os.MkdirTemp("", "knooppunt-conformance-"); err != nil {
 		return sw, fmt.Errorf("creating data directory: %w", err)
 	}
 	sw.node, err = node.Start(ctx, node.Config{
 		Dev: true, Addr: "127.0.0.1:0", AnswerRules: true,
 		Store:  store.Config{Dir: sw.dir, VisibilityTimeout: inProcessLease},
+		StUF:   node.StUFConfig{Addr: "127.0.0.1:0", Trust: trust},
 		Logger: zerolog.Nop(),
 	})
 	if err != nil {
 		return sw, err
 	}
-	sw.url = sw.node.URL()
+	sw.url, sw.soap = sw.node.URL(), sw.node.StUFURL()
 	return sw, nil
 }
 
