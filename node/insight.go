@@ -12,6 +12,7 @@ import (
 
 	"github.com/rs/zerolog"
 
+	"github.com/knooppunt/knooppunt/gateway"
 	"github.com/knooppunt/knooppunt/routing"
 	"github.com/knooppunt/knooppunt/samenloop"
 	"github.com/knooppunt/knooppunt/store"
@@ -22,9 +23,16 @@ import (
 // message flow: stuurinformatie (with the dashboard and the NZa export) and
 // the Wmo–Wlz samenloop signals.
 type InsightConfig struct {
-	// Addr is where /v1/stuurinfo, /v1/stuurinfo/nza, /dashboard and
-	// /v1/samenloop/* are served, with the API's TLS and authentication.
-	// Empty runs neither the products nor their listener.
+	// Enabled runs the products and serves /v1/stuurinfo,
+	// /v1/stuurinfo/nza, /dashboard and /v1/samenloop/* on the API's own
+	// listener, behind its authentication, endpoint × role table,
+	// per-principal limits and audit (gateway.Endpoint). knooppunt serve
+	// turns it on by default (--insight).
+	Enabled bool
+	// Addr, if set, runs the products even without Enabled and serves
+	// them on a listener of their own as well (with the API's TLS and
+	// credentials; kept for deployments that split the traffic). Empty:
+	// the API's listener only.
 	Addr string
 	// File keeps the stuurinformatie aggregates across restarts; default
 	// stuurinfo.gob beside the store's data directory.
@@ -62,7 +70,7 @@ type insight struct {
 // returns the store unchanged when the products are off.
 func (n *Node) startInsight(st store.Store) (store.Store, error) {
 	c := n.cfg.Insight
-	if c.Addr == "" {
+	if !c.Enabled && c.Addr == "" {
 		return st, nil
 	}
 	in := &insight{log: n.log.With().Str("component", "insight").Logger(), stop: make(chan struct{}), saved: make(chan struct{})}
@@ -142,16 +150,43 @@ func (in *insight) save() {
 	}
 }
 
-// serveInsight starts the products' listener once the gateway exists.
-func (n *Node) serveInsight() error {
-	in := n.insight
-	if in == nil {
+// insightEndpoints are the products' endpoints for the API's listener
+// (nil when the products are off); the gateway checks roles, limits and
+// audit before they run.
+func (n *Node) insightEndpoints() []gateway.Endpoint {
+	if n.insight == nil {
 		return nil
 	}
+	info, sl := n.insightHandlers()
+	return []gateway.Endpoint{
+		{Method: http.MethodGet, Pattern: "/v1/stuurinfo", Handler: info},
+		{Method: http.MethodGet, Pattern: "/v1/stuurinfo/nza", Handler: info},
+		{Method: http.MethodGet, Pattern: "/dashboard", Handler: info},
+		{Method: http.MethodPost, Pattern: "/v1/samenloop/wlz-register", Handler: sl},
+		{Method: http.MethodPost, Pattern: "/v1/samenloop/run", Handler: sl},
+	}
+}
+
+// caller is the principal of a products request: the one the gateway
+// authenticated on the API's listener, else (on the products' own
+// listener) the request's credentials checked by the gateway.
+func (n *Node) caller(r *http.Request) (gateway.Principal, bool) {
+	if p, ok := gateway.PrincipalFrom(r.Context()); ok {
+		return p, true
+	}
+	p, err := n.srv.Authenticate(r)
+	return p, err == nil
+}
+
+// insightHandlers builds the stuurinformatie/dashboard handler and the
+// samenloop handler; each checks the caller itself too (a gemeente sees
+// its own rows, samenloop is for operators), behind the role table.
+func (n *Node) insightHandlers() (info, sl http.Handler) {
+	in := n.insight
 	book := n.book
 	principal := func(r *http.Request) (stuurinfo.Principal, bool) {
-		p, err := n.srv.Authenticate(r)
-		if err != nil {
+		p, ok := n.caller(r)
+		if !ok {
 			return stuurinfo.Principal{}, false
 		}
 		nza := false
@@ -160,8 +195,7 @@ func (n *Node) serveInsight() error {
 		}
 		return stuurinfo.Principal{ID: p.ID, Operator: p.Role == string(routing.Operator), NZa: nza}, true // auditors read the audit trail only
 	}
-	mux := http.NewServeMux()
-	info := stuurinfo.Handler(stuurinfo.HandlerConfig{
+	info = stuurinfo.Handler(stuurinfo.HandlerConfig{
 		Aggregates:   in.agg,
 		Authenticate: principal,
 		GemeentenOf: func(p stuurinfo.Principal) []string {
@@ -188,23 +222,36 @@ func (n *Node) serveInsight() error {
 		},
 		Logger: in.log,
 	})
-	mux.Handle("/v1/stuurinfo", info)
-	mux.Handle("/v1/stuurinfo/", info)
-	mux.Handle("/dashboard", info)
-	mux.Handle("/v1/samenloop/", samenloop.Handler(samenloop.HandlerConfig{
+	sl = samenloop.Handler(samenloop.HandlerConfig{
 		Engine: in.engine,
 		Authenticate: func(r *http.Request) (bool, bool) {
 			// Importing and running change state: operators only, not
 			// auditors (whom the gateway lets read like operators).
-			p, err := n.srv.Authenticate(r)
-			if err != nil {
+			p, ok := n.caller(r)
+			if !ok {
 				return false, false
 			}
 			rp, ok := book.Registry().Principal(p.ID)
 			return ok && rp.Role == routing.Operator, true
 		},
 		Logger: in.log,
-	}))
+	})
+	return info, sl
+}
+
+// serveInsight starts the products' own listener, when Insight.Addr asks
+// for one, once the gateway exists.
+func (n *Node) serveInsight() error {
+	in := n.insight
+	if in == nil || n.cfg.Insight.Addr == "" {
+		return nil
+	}
+	info, sl := n.insightHandlers()
+	mux := http.NewServeMux()
+	mux.Handle("/v1/stuurinfo", info)
+	mux.Handle("/v1/stuurinfo/", info)
+	mux.Handle("/dashboard", info)
+	mux.Handle("/v1/samenloop/", sl)
 	var err error
 	if in.ln, err = net.Listen("tcp", n.cfg.Insight.Addr); err != nil {
 		return fmt.Errorf("listening on stuurinfo address %s: %w", n.cfg.Insight.Addr, err)
@@ -221,8 +268,8 @@ func (n *Node) serveInsight() error {
 	return nil
 }
 
-// InsightURL is the base URL of the stuurinfo/dashboard/samenloop
-// listener, or "" when it is off.
+// InsightURL is the base URL of the products' own listener
+// (Insight.Addr), or "" without one.
 func (n *Node) InsightURL() string {
 	if n.insight == nil || n.insight.ln == nil {
 		return ""

@@ -211,7 +211,7 @@ func Start(ctx context.Context, cfg Config) (_ *Node, err error) {
 				return nil
 			}},
 		},
-	})
+	}, n.insightEndpoints()...)
 	if err != nil {
 		return nil, err
 	}

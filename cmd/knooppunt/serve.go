@@ -53,6 +53,11 @@ type serveOptions struct {
 	rateLimit     float64
 	rateBurst     int
 	maxConcurrent int
+	// Information products (docs/stuurinfo.md) on the API's listener.
+	insight        bool
+	samenloopRunAt string
+	stuurinfoFile  string
+	samenloopFile  string
 }
 
 const serveUsage = `Usage: knooppunt serve [flags]
@@ -79,6 +84,13 @@ start; keep it on another volume); --plaintext switches that off. With --dev
 bodies are in the clear unless --key-file is given. Every access to personal
 data is recorded in the audit trail in --audit-dir (default DATA.audit),
 kept --audit-retention; check it with 'knooppunt audit verify'.
+
+Information products (docs/stuurinfo.md), on by default (--insight=false
+switches them off): GET /v1/stuurinfo, GET /v1/stuurinfo/nza, /dashboard,
+POST /v1/samenloop/wlz-register and POST /v1/samenloop/run on the API's
+address, with its authentication, roles, limits and audit. Their state is
+kept in --stuurinfo-file and --samenloop-file, beside --data by default;
+the samenloop comparison runs daily at --samenloop-run-at.
 
 Flags:
 `
@@ -114,6 +126,10 @@ func runServe(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	fs.Float64Var(&o.rateLimit, "rate-limit", 0, "requests per second per caller before 429 rate-limited; 0: 50, negative: no limit")
 	fs.IntVar(&o.rateBurst, "rate-burst", 0, "requests a caller may make at once above --rate-limit; 0: 200")
 	fs.IntVar(&o.maxConcurrent, "max-concurrent", 0, "requests of one caller in flight at once before 429; 0: 16, negative: no bound")
+	fs.BoolVar(&o.insight, "insight", true, "serve stuurinformatie, the NZa export, the dashboard and samenloop signals on the API")
+	fs.StringVar(&o.samenloopRunAt, "samenloop-run-at", "03:00", "time of day (HH:MM, Europe/Amsterdam) of the daily samenloop comparison")
+	fs.StringVar(&o.stuurinfoFile, "stuurinfo-file", "", "file of the stuurinformatie aggregates (default stuurinfo.gob beside --data)")
+	fs.StringVar(&o.samenloopFile, "samenloop-file", "", "file of the samenloop state, which holds BSNs (default samenloop.gob beside --data)")
 	fs.StringVar(&o.cpuProfile, "cpuprofile", "", "write a CPU profile of the whole run to this file (for performance work)")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
@@ -333,6 +349,8 @@ func (o serveOptions) nodeConfig(log zerolog.Logger) node.Config {
 		Security: node.SecurityConfig{KeyFile: o.keyFile, Plaintext: o.plaintext,
 			AuditDir: o.auditDir, AuditRetention: o.auditRetention,
 			Limits: gateway.Limits{Rate: o.rateLimit, Burst: o.rateBurst, Concurrent: o.maxConcurrent}},
+		Insight: node.InsightConfig{Enabled: o.insight, SamenloopRunAt: o.samenloopRunAt,
+			File: o.stuurinfoFile, SamenloopFile: o.samenloopFile},
 		Logger: log,
 	}
 }
