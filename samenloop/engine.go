@@ -45,6 +45,10 @@ type Config struct {
 	Logger zerolog.Logger
 	// Now returns the current time. Default time.Now.
 	Now func() time.Time
+	// Sealer, if set, encrypts the state file (which holds BSNs) at rest:
+	// the node gives it the store's data keys when encryption at rest is
+	// on. Nil writes the file in the clear (mode 0600).
+	Sealer Sealer
 }
 
 // Summary is the result of one comparison.

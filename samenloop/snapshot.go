@@ -1,12 +1,26 @@
 package samenloop
 
 import (
+	"bytes"
 	"encoding/gob"
 	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
 )
+
+// Sealer encrypts the state file at rest. Seal returns a self-describing
+// sealed form of plain (naming its key, so keys can rotate); Open reverses
+// it and fails on anything tampered with or sealed under a key it lacks.
+type Sealer interface {
+	Seal(plain []byte) ([]byte, error)
+	Open(sealed []byte) ([]byte, error)
+}
+
+// sealedMagic starts a sealed state file; a gob stream never does (its
+// first byte is a length, never NUL), so an old clear file still loads
+// and is sealed at the next save.
+var sealedMagic = []byte{0, 'K', 'P', 'S', 'L', 1}
 
 // state is the persisted form of an Engine: toewijzingen, the register
 // copy and what each gemeente was told.
@@ -59,12 +73,24 @@ func (e *Engine) SaveFile(path string) error {
 		s.Register = nil
 	}
 
+	var buf bytes.Buffer
+	if err := gob.NewEncoder(&buf).Encode(&s); err != nil {
+		return fmt.Errorf("saving samenloop state: %w", err)
+	}
+	out := buf.Bytes()
+	if e.cfg.Sealer != nil {
+		sealed, err := e.cfg.Sealer.Seal(out)
+		if err != nil {
+			return fmt.Errorf("sealing samenloop state: %w", err)
+		}
+		out = append(append(make([]byte, 0, len(sealedMagic)+len(sealed)), sealedMagic...), sealed...)
+	}
 	f, err := os.CreateTemp(filepath.Dir(path), ".samenloop-*")
 	if err != nil {
 		return fmt.Errorf("saving samenloop state: %w", err)
 	}
 	defer os.Remove(f.Name())
-	if err := gob.NewEncoder(f).Encode(&s); err != nil {
+	if _, err := f.Write(out); err != nil {
 		f.Close()
 		return fmt.Errorf("saving samenloop state: %w", err)
 	}
@@ -84,16 +110,23 @@ func (e *Engine) SaveFile(path string) error {
 // LoadFile replaces the engine's state with the one saved at path. A
 // missing file leaves the engine empty and is no error.
 func (e *Engine) LoadFile(path string) error {
-	f, err := os.Open(path)
+	raw, err := os.ReadFile(path)
 	if errors.Is(err, os.ErrNotExist) {
 		return nil
 	}
 	if err != nil {
 		return fmt.Errorf("loading samenloop state: %w", err)
 	}
-	defer f.Close()
+	if rest, ok := bytes.CutPrefix(raw, sealedMagic); ok {
+		if e.cfg.Sealer == nil {
+			return fmt.Errorf("%w %s: sealed, and no data keys are configured", ErrState, filepath.Base(path))
+		}
+		if raw, err = e.cfg.Sealer.Open(rest); err != nil {
+			return fmt.Errorf("%w %s: %w", ErrState, filepath.Base(path), err)
+		}
+	}
 	var s state
-	if err := gob.NewDecoder(f).Decode(&s); err != nil {
+	if err := gob.NewDecoder(bytes.NewReader(raw)).Decode(&s); err != nil {
 		return fmt.Errorf("%w %s", ErrState, filepath.Base(path))
 	}
 	if s.Version != stateVersion {
