@@ -60,7 +60,7 @@ func BenchmarkPut(b *testing.B) {
 		defer s.Close()
 		runPuts(b, s, body)
 	})
-	for _, inflight := range []int{1, jetstream.DefaultMaxInflight} {
+	for _, inflight := range []int{jetstream.DefaultMaxInflight, 4} {
 		b.Run(fmt.Sprintf("jetstream-R3-inflight%d", inflight), func(b *testing.B) {
 			c := cluster(b)
 			name := fmt.Sprintf("BENCH%d", benchSeq.Add(1))

@@ -27,7 +27,7 @@
 // Writes (Put, List, Ack, Release) are prepared by their callers (reads
 // and checks) and handed to one committer goroutine, which packs up to
 // CommitBatch of them into one atomic batch (at most 1,000 messages) and
-// keeps up to MaxInflight batches in flight. One batch costs one
+// keeps up to MaxInflight batches in flight (default one). One batch costs one
 // replicated, synced commit, whatever the number of operations in it.
 // Operations touching the same state subject never share a batch. If a
 // batch loses a compare-and-set, its operations are retried one by one so
