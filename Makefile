@@ -7,7 +7,7 @@ GO      ?= go
 BIN     := bin/knooppunt
 APT_PKGS := libxml2-dev pkg-config gcc
 
-.PHONY: deps build run test bench fuzz clean
+.PHONY: deps build run test unit fuzz bench clean
 
 # deps installs the C libraries the libxml2 binding needs (cgo). As root it
 # uses apt-get; otherwise it says what to install and stops.
@@ -30,9 +30,18 @@ build: deps
 run: build
 	./$(BIN) serve --dev
 
-test: deps
+# test is what CI runs: vet, every test, then a short run of every fuzz target.
+test: unit fuzz
+
+unit: deps
 	$(GO) vet ./...
 	$(GO) test -count=1 ./...
+
+# fuzz runs each native fuzz target of the module for FUZZTIME; targets are
+# found by name, so a new FuzzX is picked up without editing this file.
+FUZZTIME ?= 5s
+fuzz: deps
+	@set -e; for d in $$(grep -rlE '^func Fuzz' --include='*_test.go' . | xargs -n1 dirname | sort -u); do 		for f in $$(grep -hoE '^func Fuzz[A-Za-z0-9_]+' $$d/*_test.go | sed 's/^func //'); do 			echo "fuzz $$d $$f ($(FUZZTIME))"; 			$(GO) test -run '^$$' -fuzz "^$$f\$$" -fuzztime $(FUZZTIME) $$d; 		done; 	done
 
 bench: deps
 	$(GO) test -run '^$$' -bench . -benchmem ./...
