@@ -1,13 +1,21 @@
 package node
 
 import (
+	"bufio"
+	"bytes"
 	"context"
+	"crypto/aes"
+	"crypto/cipher"
+	"crypto/rand"
 	"crypto/tls"
+	"encoding/base64"
 	"errors"
 	"fmt"
 	"net"
 	"net/http"
+	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/rs/zerolog"
@@ -92,6 +100,7 @@ func (n *Node) startInsight(st store.Store) (store.Store, error) {
 		Mailbox: func(g string) (string, bool) { return book.Registry().MailboxOf(g) },
 		RunAt:   c.SamenloopRunAt,
 		Logger:  in.log,
+		Sealer:  n.stateSealer(),
 	})
 	if err != nil {
 		return nil, err
@@ -326,4 +335,92 @@ func (n *Node) stopInsight(ctx context.Context) error {
 		errs = append(errs, err)
 	}
 	return errors.Join(errs...)
+}
+
+// stateSealer seals the samenloop state file under the store's data keys
+// when encryption at rest is on, and is nil (a file in the clear, mode
+// 0600) when it is off.
+func (n *Node) stateSealer() samenloop.Sealer {
+	if n.keys == nil {
+		return nil
+	}
+	return keySealer{keys: n.keys, path: n.cfg.keyFile()}
+}
+
+// keySealer is AES-256-GCM under the data keys of the key file: the
+// active key of the store's keyring seals, any key in the file opens, so a
+// rotation (knooppunt keys rotate) is followed at the next save. The
+// store keeps its key material to itself, so this adapter reads the key
+// file (store.LoadKeyring's format, "<id> <base64 key>" a line, already
+// checked at start) when it seals or opens — once a minute at most.
+//
+// Sealed form: key-id length (1 byte), key id, 12-byte nonce, ciphertext
+// and tag; the additional data names the file's purpose, so a sealed
+// value of another kind cannot pass for it.
+type keySealer struct {
+	keys *store.Keyring
+	path string
+}
+
+// sealerAD is the additional data of a sealed samenloop state.
+var sealerAD = []byte("knooppunt samenloop state")
+
+// aead returns the cipher of key id from the key file.
+func (k keySealer) aead(id string) (cipher.AEAD, error) {
+	raw, err := os.ReadFile(k.path)
+	if err != nil {
+		return nil, fmt.Errorf("reading key file: %w", err)
+	}
+	sc := bufio.NewScanner(bytes.NewReader(raw))
+	for sc.Scan() {
+		kid, b64, ok := strings.Cut(strings.TrimSpace(sc.Text()), " ")
+		if !ok || kid != id {
+			continue
+		}
+		key, err := base64.StdEncoding.DecodeString(strings.TrimSpace(b64))
+		if err != nil || len(key) != store.KeySize {
+			return nil, fmt.Errorf("key %s in the key file is not %d base64-encoded bytes", id, store.KeySize)
+		}
+		block, err := aes.NewCipher(key)
+		if err != nil {
+			return nil, fmt.Errorf("key %s: %w", id, err)
+		}
+		return cipher.NewGCM(block)
+	}
+	return nil, fmt.Errorf("key %q is not in the key file: %w", id, store.ErrSealed)
+}
+
+// Seal seals plain under the active key.
+func (k keySealer) Seal(plain []byte) ([]byte, error) {
+	id := k.keys.Active()
+	a, err := k.aead(id)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]byte, 0, 1+len(id)+a.NonceSize()+len(plain)+a.Overhead())
+	out = append(append(out, byte(len(id))), id...)
+	nonce := make([]byte, a.NonceSize())
+	rand.Read(nonce) // crypto/rand.Read never fails (Go 1.24+)
+	out = append(out, nonce...)
+	return a.Seal(out, nonce, plain, sealerAD), nil
+}
+
+// Open opens a value sealed by Seal under any key of the key file.
+func (k keySealer) Open(v []byte) ([]byte, error) {
+	if len(v) < 1 || len(v) < 1+int(v[0]) {
+		return nil, errors.New("sealed state too short")
+	}
+	id, rest := string(v[1:1+int(v[0])]), v[1+int(v[0]):]
+	a, err := k.aead(id)
+	if err != nil {
+		return nil, err
+	}
+	if len(rest) < a.NonceSize()+a.Overhead() {
+		return nil, errors.New("sealed state too short")
+	}
+	plain, err := a.Open(nil, rest[:a.NonceSize()], rest[a.NonceSize():], sealerAD)
+	if err != nil {
+		return nil, fmt.Errorf("opening sealed state under key %s: authentication failed", id)
+	}
+	return plain, nil
 }
