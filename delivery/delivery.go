@@ -17,6 +17,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/rs/zerolog"
 
+	"github.com/knooppunt/knooppunt/audit"
 	"github.com/knooppunt/knooppunt/bericht"
 	"github.com/knooppunt/knooppunt/routing"
 	"github.com/knooppunt/knooppunt/store"
@@ -95,6 +96,12 @@ type Config struct {
 	// Refs, if set, learns the referentienummer of every Di01 pushed, so
 	// the gemeente's Du01 answering it is accepted.
 	Refs stuf.Refs
+	// Audit, if set, records every pushed message as fetched by its
+	// recipient (audit.Fetched, Detail "push") before the message is
+	// confirmed in the mailbox: a message whose record cannot be written
+	// is not confirmed and is pushed again after its lease, as the
+	// gateway answers no fetch it could not record.
+	Audit audit.Recorder
 	// Organisatie and Applicatie name the switch in envelopes. Defaults
 	// "KNOOPPUNT", "Knooppunt".
 	Organisatie, Applicatie string
@@ -377,6 +384,12 @@ func (w *worker) deliver(ctx context.Context, log zerolog.Logger, e store.Entry)
 		if err == nil {
 			w.p.metrics.attempts.WithLabelValues(string(ep.Kind), "delivered").Inc()
 			w.succeeded()
+			if err := w.p.record(ctx, w.party, e.ID); err != nil {
+				// Delivered but unrecorded: left unconfirmed, pushed again
+				// after its lease, recorded then.
+				log.Error().Err(err).Str("message_id", e.ID.String()).Msg("recording pushed message in the audit trail")
+				return false
+			}
 			if err := w.p.cfg.Mailbox.Ack(context.WithoutCancel(ctx), w.party, e.ID); err != nil {
 				// Delivered but not confirmed: it is pushed again after its
 				// lease (at-least-once); the receiver recognises the resend.
@@ -409,6 +422,21 @@ func (w *worker) deliver(ctx context.Context, log zerolog.Logger, e store.Entry)
 		}
 	}
 	return false
+}
+
+// record writes the audit entry of a pushed message: the recipient party
+// received its body, as on a mailbox fetch.
+func (p *Pusher) record(ctx context.Context, party string, id store.ID) error {
+	if p.cfg.Audit == nil {
+		return nil
+	}
+	_, err := p.cfg.Audit.Append(context.WithoutCancel(ctx), audit.Entry{
+		Principal: party, Action: audit.Fetched, MessageID: id.String(), Detail: "push",
+	})
+	if err != nil {
+		return fmt.Errorf("recording push of %s to %s: %w", id, party, err)
+	}
+	return nil
 }
 
 func (w *worker) succeeded() {

@@ -123,6 +123,7 @@ func (n *Node) startStUF() error {
 		p, err := delivery.New(delivery.Config{
 			Mailbox: n.store, Endpoints: delivery.FromBook(n.book), Client: client,
 			Signer: signer, Trust: trust, Refs: refs, Logger: n.log.With().Str("component", "delivery").Logger(), Registerer: n.metrics,
+			Audit: n.auditor(), // a push is recorded like a mailbox fetch, before its ack
 		})
 		if err != nil {
 			return err
