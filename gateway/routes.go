@@ -19,8 +19,11 @@ type Endpoint struct {
 	// net/http ServeMux pattern without method or host.
 	Method, Pattern string
 	// Handler writes the answer, errors included (JSON {code, message} is
-	// the API's convention). The request body is bounded by MaxBodyBytes.
+	// the API's convention).
 	Handler http.Handler
+	// MaxBodyBytes bounds the request body (a register copy may be far
+	// larger than a message). Default Config.MaxBodyBytes.
+	MaxBodyBytes int64
 }
 
 // principalKey is the context key of the authenticated caller.
@@ -33,35 +36,66 @@ func PrincipalFrom(ctx context.Context) (Principal, bool) {
 	return p, ok
 }
 
-// extraRoutes checks routes and turns them into the gateway's own: a
-// pattern of a built-in endpoint or the same method and pattern twice
-// would make the ServeMux panic, so both are refused here.
-func extraRoutes(endpoints []Endpoint) ([]route, error) {
+// productRoutes are the information products' endpoints (stuurinfo,
+// the NZa export, the dashboard, samenloop): the gateway lists them in
+// its routing table, its role table and openapi.yaml, and the node mounts
+// their handlers as Endpoints. Unmounted (products off) they answer 404.
+var productRoutes = []route{
+	{"/v1/stuurinfo", http.MethodGet, (*Server).serveMounted},
+	{"/v1/stuurinfo/nza", http.MethodGet, (*Server).serveMounted},
+	{"/dashboard", http.MethodGet, (*Server).serveMounted},
+	{"/v1/samenloop/wlz-register", http.MethodPost, (*Server).serveMounted},
+	{"/v1/samenloop/run", http.MethodPost, (*Server).serveMounted},
+}
+
+// serveMounted runs the Endpoint mounted on a product route.
+func (s *Server) serveMounted(w http.ResponseWriter, r *http.Request, rq *request) error {
+	h, ok := s.mounted[r.Method+" "+r.Pattern]
+	if !ok {
+		return errorf(KindNotFound, CodeNotFound, "%s is not enabled on this switch", r.URL.Path)
+	}
+	return h(s, w, r, rq)
+}
+
+// extraRoutes checks endpoints and sorts them: those on a product route
+// are mounted there, the others become routes of their own. A pattern of
+// another built-in endpoint or the same method and pattern twice would
+// make the ServeMux panic, so both are refused here.
+func extraRoutes(endpoints []Endpoint) ([]route, map[string]func(*Server, http.ResponseWriter, *http.Request, *request) error, error) {
 	builtin := map[string]bool{}
 	for _, rs := range [][]route{apiRoutes, securityRoutes, operationalRoutes} {
 		for _, rt := range rs {
 			builtin[rt.pattern] = true
 		}
 	}
+	slots := map[string]bool{}
+	for _, rt := range productRoutes {
+		slots[rt.method+" "+rt.pattern] = true
+	}
 	seen := map[string]bool{}
-	out := make([]route, 0, len(endpoints))
+	var out []route
+	mounted := map[string]func(*Server, http.ResponseWriter, *http.Request, *request) error{}
 	for _, rt := range endpoints {
 		key := rt.Method + " " + rt.Pattern
 		switch {
 		case rt.Method == "" || rt.Pattern == "" || rt.Pattern[0] != '/':
-			return nil, fmt.Errorf("route %q: a method and a pattern starting with / are required", key)
+			return nil, nil, fmt.Errorf("endpoint %q: a method and a pattern starting with / are required", key)
 		case rt.Handler == nil:
-			return nil, fmt.Errorf("route %s: no handler", key)
-		case builtin[rt.Pattern] || rt.Pattern == "/":
-			return nil, fmt.Errorf("route %s: the pattern is the gateway's own", key)
+			return nil, nil, fmt.Errorf("endpoint %s: no handler", key)
+		case !slots[key] && (builtin[rt.Pattern] || rt.Pattern == "/"):
+			return nil, nil, fmt.Errorf("endpoint %s: the pattern is the gateway's own", key)
 		case seen[key]:
-			return nil, fmt.Errorf("route %s: given twice", key)
+			return nil, nil, fmt.Errorf("endpoint %s: given twice", key)
 		}
 		seen[key] = true
-		h := rt.Handler
-		out = append(out, route{pattern: rt.Pattern, method: rt.Method, handle: func(s *Server, w http.ResponseWriter, r *http.Request, rq *request) error {
+		h, limit := rt.Handler, rt.MaxBodyBytes
+		handle := func(s *Server, w http.ResponseWriter, r *http.Request, rq *request) error {
 			r = r.WithContext(context.WithValue(r.Context(), principalKey{}, rq.principal))
-			r.Body = http.MaxBytesReader(w, r.Body, s.cfg.MaxBodyBytes)
+			max := limit
+			if max <= 0 {
+				max = s.cfg.MaxBodyBytes
+			}
+			r.Body = http.MaxBytesReader(w, r.Body, max)
 			sw := &statusWriter{ResponseWriter: w}
 			h.ServeHTTP(sw, r)
 			rq.status = sw.status
@@ -75,9 +109,14 @@ func extraRoutes(endpoints []Endpoint) ([]route, error) {
 				rq.code = "status-" + strconv.Itoa(rq.status)
 			}
 			return nil
-		}})
+		}
+		if slots[key] {
+			mounted[key] = handle
+			continue
+		}
+		out = append(out, route{pattern: rt.Pattern, method: rt.Method, handle: handle})
 	}
-	return out, nil
+	return out, mounted, nil
 }
 
 // statusWriter remembers the status an Endpoint's handler answered with.

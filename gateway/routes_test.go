@@ -2,6 +2,7 @@ package gateway_test
 
 import (
 	"context"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -24,6 +25,15 @@ var echoPrincipal = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request
 	w.Write([]byte("hello " + p.ID))
 })
 
+// readAll answers 413 when the body exceeds the endpoint's bound.
+var readAll = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	if _, err := io.ReadAll(r.Body); err != nil {
+		w.WriteHeader(http.StatusRequestEntityTooLarge)
+		return
+	}
+	w.WriteHeader(http.StatusNoContent)
+})
+
 // TestEndpointsPassTheGuard: an endpoint of another package gets the
 // authenticated caller and passes the role table, the limits and the
 // audit record like a built-in one.
@@ -35,7 +45,9 @@ func TestEndpointsPassTheGuard(t *testing.T) {
 			AllowTokens: true, Validator: fakeValidator{}, Router: &fakeRouter{parties: parties, store: st}, Store: st, Parties: parties,
 			Audit: aud, Limits: limits,
 		}, gateway.Endpoint{Method: http.MethodGet, Pattern: "/v1/stuurinfo", Handler: echoPrincipal},
-			gateway.Endpoint{Method: http.MethodPost, Pattern: "/v1/samenloop/run", Handler: echoPrincipal})
+			gateway.Endpoint{Method: http.MethodPost, Pattern: "/v1/samenloop/run", Handler: echoPrincipal},
+			gateway.Endpoint{Method: http.MethodGet, Pattern: "/v1/elsewhere", Handler: echoPrincipal},
+			gateway.Endpoint{Method: http.MethodPost, Pattern: "/v1/samenloop/wlz-register", Handler: readAll, MaxBodyBytes: 4})
 		require.NoError(t, err)
 		return srv.Handler()
 	}
@@ -61,6 +73,8 @@ func TestEndpointsPassTheGuard(t *testing.T) {
 		{"no credential", http.MethodGet, "/v1/stuurinfo", "", 401, `"unauthenticated"`},
 		{"a party without a row", http.MethodGet, "/v1/stuurinfo", "tok-42420001", 403, `"role-forbidden"`},
 		{"wrong method", http.MethodDelete, "/v1/stuurinfo", "tok-operator", 405, `"method-not-allowed"`},
+		{"a product not mounted", http.MethodGet, "/dashboard", "tok-operator", 404, `"not-found"`},
+		{"no row in the role table: nobody", http.MethodGet, "/v1/elsewhere", "tok-operator", 403, `"role-forbidden"`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -71,6 +85,15 @@ func TestEndpointsPassTheGuard(t *testing.T) {
 	}
 	require.Len(t, rec.entries, 1, "the read is recorded, the run (no audit action) and the refusals are not")
 	assert.Equal(t, audit.Entry{Principal: "operator", Action: audit.StuurinfoQuery, Remote: "192.0.2.1:1234"}, rec.entries[0])
+	rec.entries = nil
+
+	for body, status := range map[string]int{"1234": 204, "12345": 413} {
+		req := httptest.NewRequest(http.MethodPost, "/v1/samenloop/wlz-register", strings.NewReader(body))
+		req.Header.Set("Authorization", "Bearer tok-operator")
+		w := httptest.NewRecorder()
+		h.ServeHTTP(w, req)
+		assert.Equal(t, status, w.Code, "the endpoint's own body bound: %q", body)
+	}
 
 	limited := newServer(nil, gateway.Limits{Rate: 1, Burst: 1})
 	assert.Equal(t, 200, call(limited, http.MethodGet, "/v1/stuurinfo", "tok-operator").Code)

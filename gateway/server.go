@@ -10,6 +10,7 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -29,8 +30,10 @@ type Server struct {
 	http    *http.Server
 	admin   *http.Server // nil without AdminAddr
 	mux     http.Handler
-	// extra are the Endpoints of other packages given to New (routes.go).
-	extra []route
+	// extra and mounted are the Endpoints of other packages given to New:
+	// routes of their own, and handlers of productRoutes (routes.go).
+	extra   []route
+	mounted map[string]func(*Server, http.ResponseWriter, *http.Request, *request) error
 	// promHandler serves /metrics.
 	promHandler http.Handler
 	// validating holds a token per validation running; nil: no bound.
@@ -51,7 +54,7 @@ func New(cfg Config, endpoints ...Endpoint) (*Server, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, fmt.Errorf("gateway config: %w", err)
 	}
-	extra, err := extraRoutes(endpoints)
+	extra, mounted, err := extraRoutes(endpoints)
 	if err != nil {
 		return nil, fmt.Errorf("gateway endpoints: %w", err)
 	}
@@ -61,7 +64,7 @@ func New(cfg Config, endpoints ...Endpoint) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &Server{cfg: cfg, log: cfg.Logger.With().Str("component", "gateway").Logger(), metrics: m, extra: extra}
+	s := &Server{cfg: cfg, log: cfg.Logger.With().Str("component", "gateway").Logger(), metrics: m, extra: extra, mounted: mounted}
 	if s.retour, err = newRetourMetrics(cfg.Registerer); err != nil {
 		return nil, err
 	}
@@ -241,9 +244,8 @@ type route struct {
 	handle          func(*Server, http.ResponseWriter, *http.Request, *request) error
 }
 
-// apiRoutes are the authenticated endpoints; docs/openapi.yaml describes
-// each (a test holds them together).
-var apiRoutes = []route{
+// coreRoutes are the gateway's own authenticated endpoints.
+var coreRoutes = []route{
 	{"/v1/berichten", http.MethodPost, (*Server).postBericht},
 	{"/v1/berichten/batch", http.MethodPost, (*Server).postBatch},
 	{"/v1/berichten/{id}", http.MethodGet, (*Server).getTrace},
@@ -252,6 +254,11 @@ var apiRoutes = []route{
 	{"/v1/mailbox/{id}", http.MethodGet, (*Server).fetchMailbox},
 	{"/v1/mailbox/{id}", http.MethodDelete, (*Server).ackMailbox},
 }
+
+// apiRoutes are the authenticated endpoints: the gateway's own and the
+// information products' (routes.go); docs/openapi.yaml describes each (a
+// test holds them together).
+var apiRoutes = slices.Concat(coreRoutes, productRoutes)
 
 // operationalRoutes need no credentials.
 var operationalRoutes = []route{

@@ -171,7 +171,7 @@ func (n *Node) insightEndpoints() []gateway.Endpoint {
 		{Method: http.MethodGet, Pattern: "/v1/stuurinfo", Handler: info},
 		{Method: http.MethodGet, Pattern: "/v1/stuurinfo/nza", Handler: info},
 		{Method: http.MethodGet, Pattern: "/dashboard", Handler: info},
-		{Method: http.MethodPost, Pattern: "/v1/samenloop/wlz-register", Handler: sl},
+		{Method: http.MethodPost, Pattern: "/v1/samenloop/wlz-register", Handler: sl, MaxBodyBytes: samenloop.MaxRegisterBytes},
 		{Method: http.MethodPost, Pattern: "/v1/samenloop/run", Handler: sl},
 	}
 }
