@@ -62,8 +62,10 @@ type Violation struct {
 	// may quote a value of the message, such as a BSN or a name: show it to
 	// the sender only.
 	Message string
-	// Redacted is Message with every value of the message replaced by '…':
-	// safe for logs, metrics and third parties.
+	// Redacted is Message with every value of the message, and every
+	// element, attribute or prefix name and namespace that is not the
+	// standard's, replaced by '…': safe for logs, metrics and third
+	// parties. The standard's element names are kept: they help the sender.
 	Redacted string
 }
 
@@ -195,7 +197,7 @@ func (s *Set) validate(msg []byte, walk func(*document)) (bericht.Header, error)
 			return bericht.Header{}, refuse(CodeDoctype, "the message has a document type declaration (DOCTYPE); DTDs and entities are not accepted")
 		}
 		e := refuse(CodeNotWellFormed, "the message is not well-formed XML")
-		e.Violations = parseViolations(found)
+		e.Violations = parseViolations(msg, found)
 		return bericht.Header{}, e
 	}
 	is.free()
@@ -281,10 +283,11 @@ func clip(s string) string {
 // quoted matches a single-quoted stretch of a libxml2 parser message.
 var quoted = regexp.MustCompile(`'[^']*'`)
 
-func parseViolations(found []issue) []Violation {
+func parseViolations(msg []byte, found []issue) []Violation {
 	if len(found) == 0 {
 		return []Violation{{Message: "libxml2 refused the document", Redacted: "libxml2 refused the document"}}
 	}
+	names, namespaces := foreignNames(msg)
 	out := make([]Violation, len(found))
 	for i, f := range found {
 		m := clean(f.msg)
@@ -294,7 +297,7 @@ func parseViolations(found []issue) []Violation {
 		if i := strings.Index(r, "Bytes:"); i >= 0 {
 			r = strings.TrimSpace(r[:i])
 		}
-		out[i] = Violation{Line: f.line, Column: f.col, Message: m, Redacted: r}
+		out[i] = Violation{Line: f.line, Column: f.col, Message: m, Redacted: redactNames(r, names, namespaces)}
 	}
 	return out
 }
@@ -302,10 +305,11 @@ func parseViolations(found []issue) []Violation {
 // schemaViolations turns the validator's errors into violations, placing
 // each at its element's start tag.
 func schemaViolations(msg []byte, found []issue) []Violation {
+	names, namespaces := foreignNames(msg)
 	out := make([]Violation, len(found))
 	for i, f := range found {
 		m := clean(f.msg)
-		out[i] = Violation{Line: f.line, Column: f.col, Message: m, Redacted: redact(m, f.value)}
+		out[i] = Violation{Line: f.line, Column: f.col, Message: m, Redacted: redactNames(redact(m, f.value), names, namespaces)}
 	}
 	// Offsets to positions in one sweep over the message.
 	order := make([]int, 0, len(found))
