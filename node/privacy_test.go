@@ -138,14 +138,26 @@ func TestNoPersonalDataInLogsMetricsOrErrors(t *testing.T) {
 	require.Equal(t, http.StatusUnprocessableEntity, code)
 
 	// Not well-formed: libxml2 names what it could not read — here an
-	// entity and a control character in a name. (An element *named* after
-	// a person, "<Quirijntje>", is still quoted in the tag-mismatch text:
-	// xsd's redaction keeps element names; known gap, see the report.)
+	// entity and a control character in a name.
 	for _, broken := range []string{"&" + secretAchternaam + ";", secretAchternaam + "\x00"} {
 		m := bytes.Replace(r.message("WMO301", sample.Options{Afzender: "0363", Ontvanger: "12345678", Products: 1}), []byte(secretAchternaam), []byte(broken), 1)
 		code, body = send("dev-0363", m)
 		require.Equal(t, http.StatusBadRequest, code, string(body))
 	}
+	// Markup named after a person: a start tag that does not match its end
+	// tag (not well-formed), and an unknown element and attribute in an
+	// otherwise valid message (XSD-invalid).
+	named := func(code int, repl func(tag []byte) []byte) {
+		m := bsnRe.ReplaceAllFunc(r.message("WMO301", sample.Options{Afzender: "0363", Ontvanger: "12345678", Products: 1}), func(b []byte) []byte {
+			i := bytes.IndexByte(b, '>')
+			return append(repl(bytes.Clone(b[:i])), b[i:]...)
+		})
+		got, body := send("dev-0363", m)
+		require.Equal(t, code, got, string(body))
+	}
+	named(http.StatusBadRequest, func([]byte) []byte { return []byte("<" + secretVoornamen) })
+	named(http.StatusUnprocessableEntity, func(tag []byte) []byte { return append([]byte("<"+secretVoornamen+"/>"), tag...) })
+	named(http.StatusUnprocessableEntity, func(tag []byte) []byte { return append(tag, " "+secretVoornamen+`="1"`...) })
 
 	// A level-2 violation (the BSN fails the elfproef: the switch answers
 	// with a retourbericht), spoofing and a wrong direction: refused or
