@@ -8,7 +8,8 @@
 // One worker per endpoint consumes its party's mailbox through the store's
 // List, Get and Ack: the lease List takes is the message in flight, so
 // delivery is at-least-once and a message is confirmed only on the
-// endpoint's positive answer. Failed attempts back off exponentially with
+// endpoint's positive answer, and only once Config.Audit has recorded the
+// push as a fetch by the recipient (an unrecorded push is pushed again). Failed attempts back off exponentially with
 // jitter; a circuit breaker stops hammering a dead endpoint; after
 // MaxAttempts the message goes to quarantine with an operator alert (metric
 // knooppunt_delivery_quarantined_total and an error log line). Each worker

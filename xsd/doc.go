@@ -48,8 +48,10 @@
 //
 // Error() and Detail never quote a value from the message. A
 // Violation.Message may: libxml2 quotes the offending value, which can be a
-// BSN or a name. Violation.Redacted is the same text with the value replaced
-// by '…' and is the one to log or count.
+// BSN or a name, and names the message's elements and attributes, which a
+// sender may have named after a person. Violation.Redacted is the same text
+// with the value, and every element, attribute or prefix name and namespace
+// that is not the standard's, replaced by '…'; it is the one to log or count.
 //
 // # Implementation
 //
