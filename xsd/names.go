@@ -1,7 +1,7 @@
 package xsd
 
 import (
-	"regexp"
+	"bytes"
 	"strings"
 	"sync"
 	"unicode"
@@ -31,41 +31,86 @@ var standardNames = sync.OnceValue(func() map[string]bool {
 	return names
 })
 
-var (
-	// markupName matches the name of a start or end tag, or of an
-	// attribute, in a message.
-	tagName  = regexp.MustCompile(`</?([^\s/>!?<"'=]+)`)
-	attrName = regexp.MustCompile(`\s([^\s/>!?<"'=]+)\s*=\s*["']`)
-	// nsValue matches the namespace a prefix is bound to.
-	nsValue = regexp.MustCompile(`xmlns(?::[^\s=]+)?\s*=\s*(?:"([^"]*)"|'([^']*)')`)
-)
-
 // foreignNames returns the element, attribute and prefix names and the
 // namespaces of msg that are not the standard's. It is called on the
-// error path only.
+// error path only, and reads the markup in one pass without allocating
+// for the standard's names; on broken markup it returns what it could
+// read, so more is redacted rather than less.
 func foreignNames(msg []byte) (names, namespaces map[string]bool) {
 	std := standardNames()
 	names, namespaces = map[string]bool{}, map[string]bool{}
-	add := func(qname string) {
-		for _, part := range strings.Split(qname, ":") {
-			if part != "" && !std[part] {
-				names[part] = true
+	add := func(qname []byte) {
+		for part := range bytes.SplitSeq(qname, []byte{':'}) {
+			if len(part) > 0 && !std[string(part)] {
+				names[string(part)] = true
 			}
 		}
 	}
-	for _, m := range tagName.FindAllSubmatch(msg, -1) {
-		add(string(m[1]))
-	}
-	for _, m := range attrName.FindAllSubmatch(msg, -1) {
-		add(string(m[1]))
-	}
-	for _, m := range nsValue.FindAllSubmatch(msg, -1) {
-		ns := string(m[1]) + string(m[2])
-		if ns != "" && !std[ns] {
-			namespaces[ns] = true
+	for i := 0; i < len(msg); {
+		lt := bytes.IndexByte(msg[i:], '<')
+		if lt < 0 {
+			break
+		}
+		i += lt + 1
+		if i < len(msg) && msg[i] == '/' {
+			i++
+		} else if i < len(msg) && (msg[i] == '?' || msg[i] == '!') {
+			continue
+		}
+		n := nameEnd(msg, i)
+		add(msg[i:n])
+		i = n
+		// Attributes, up to the end of the start tag.
+		for i < len(msg) && msg[i] != '>' && msg[i] != '<' {
+			if isSpace(msg[i]) || msg[i] == '/' {
+				i++
+				continue
+			}
+			n := nameEnd(msg, i)
+			if n == i {
+				i++
+				continue
+			}
+			attr := msg[i:n]
+			add(attr)
+			i = n
+			for i < len(msg) && isSpace(msg[i]) {
+				i++
+			}
+			if i >= len(msg) || msg[i] != '=' {
+				continue
+			}
+			i++
+			for i < len(msg) && isSpace(msg[i]) {
+				i++
+			}
+			if i >= len(msg) || (msg[i] != '"' && msg[i] != '\'') {
+				continue
+			}
+			end := bytes.IndexByte(msg[i+1:], msg[i])
+			if end < 0 {
+				end = len(msg) - i - 1
+			}
+			value := msg[i+1 : i+1+end]
+			if (bytes.Equal(attr, []byte("xmlns")) || bytes.HasPrefix(attr, []byte("xmlns:"))) && len(value) > 0 && !std[string(value)] {
+				namespaces[string(value)] = true
+			}
+			i += end + 2
 		}
 	}
 	return names, namespaces
+}
+
+// nameEnd returns the end of the name that starts at msg[i].
+func nameEnd(msg []byte, i int) int {
+	for i < len(msg) {
+		switch c := msg[i]; {
+		case isSpace(c), c == '/', c == '>', c == '<', c == '=', c == '"', c == '\'':
+			return i
+		}
+		i++
+	}
+	return i
 }
 
 // redactNames replaces in text every name of names, as a whole token, and
