@@ -139,18 +139,24 @@ func redactNames(text string, names, namespaces map[string]bool) string {
 		if j < 0 {
 			j = len(text)
 		}
-		if names[text[:j]] {
+		tok := text[:j]
+		// A name at the end of a sentence carries its full stop.
+		name := strings.TrimRight(tok, ".")
+		if names[tok] {
 			b.WriteString("…")
+		} else if names[name] {
+			b.WriteString("…" + tok[len(name):])
 		} else {
-			b.WriteString(text[:j])
+			b.WriteString(tok)
 		}
 		text = text[j:]
 	}
 	return b.String()
 }
 
-// isNameRune reports whether r may be part of an XML name other than its
-// prefix separator.
+// isNameRune reports whether r may be part of a name as libxml2 prints it:
+// anything but white space, the prefix separator and the punctuation
+// around names in its messages.
 func isNameRune(r rune) bool {
-	return r == '_' || r == '-' || r == '.' || unicode.IsLetter(r) || unicode.IsDigit(r) || unicode.Is(unicode.Mn, r)
+	return !unicode.IsSpace(r) && !strings.ContainsRune(":'\"{}()<>/=,;[]", r)
 }

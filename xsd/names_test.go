@@ -61,12 +61,16 @@ func TestRedactedNames(t *testing.T) {
 
 // TestRedactNames: whole names only, the standard's names kept.
 func TestRedactNames(t *testing.T) {
-	names, ns := foreignNames([]byte(`<iwmo:Client xmlns:Jan="urn:jan" Jan:Piet="x"><Klaas/><Bsn/></iwmo:Client>`))
+	names, ns := foreignNames([]byte(`<iwmo:Client xmlns:Jan="urn:jan" Jan:Piet="x"><Klaas/><Bsn/><Jan·Els/></iwmo:Client>`))
 	for _, c := range []struct{ in, want string }{
 		{"Opening and ending tag mismatch: Klaas line 5 and Client", "Opening and ending tag mismatch: … line 5 and Client"},
 		{"Element '{urn:jan}Piet': This element is not expected.", "Element '{…}…': This element is not expected."},
 		{"Element 'Jan:Piet' Klaasje KlaasBsn", "Element '…:…' Klaasje KlaasBsn"},
 		{"Element 'Bsn': ok", "Element 'Bsn': ok"},
+		{"Premature end of data in tag Jan·Els.", "Premature end of data in tag …."},
+		{"and Klaas.", "and …."},
+		{"Element '{urn:jan}Jan·Els', attribute 'Jan:Piet': The attribute 'Jan:Piet' is not allowed.",
+			"Element '{…}…', attribute '…:…': The attribute '…:…' is not allowed."},
 	} {
 		assert.Equal(t, c.want, redactNames(c.in, names, ns), c.in)
 	}
