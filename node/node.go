@@ -57,6 +57,15 @@ type Config struct {
 	// Store configures the store; Store.Dir is the data directory. Its
 	// Logger and Registerer are set by the node.
 	Store store.Config
+	// StoreURL, if set, selects the JetStream backend instead of Pebble:
+	// "nats://host:4222[,nats://host2:4222…]", optionally with
+	// "?replicas=N" (default 3; 1 for a single server) and "&stream=NAME".
+	// Store's retention and lease settings apply; Store.Dir then only
+	// places the node's local files (audit trail, insight state). The
+	// JetStream store lacks encryption at rest under the node's keys and
+	// StUF reference numbers: a configuration needing either is refused at
+	// start (node/store.go, docs/operations.md).
+	StoreURL string
 	// AnswerRules makes the switch check the level-2 rules (package rules)
 	// of every message in the same parse as its XSD, and answer a
 	// heenbericht that breaks one itself: the retourbericht (or 325) with
@@ -83,7 +92,7 @@ type Node struct {
 	log     zerolog.Logger
 	book    *routing.Book
 	set     *xsd.Set
-	store   *store.Pebble
+	store   backend // store.Pebble, or JetStream without StUF references
 	srv     *gateway.Server
 	ln      net.Listener
 	served  chan error
@@ -132,6 +141,9 @@ func Check(cfg Config) (string, error) {
 			errs = append(errs, fmt.Errorf("reading client CA %s: no PEM certificate in it", cfg.ClientCAFile))
 		}
 	}
+	if err := cfg.checkBackend(); err != nil {
+		errs = append(errs, err)
+	}
 	set, err := xsd.Load(xsd.Config{Dir: cfg.Schemas})
 	if err != nil {
 		errs = append(errs, fmt.Errorf("loading schemas: %w", err))
@@ -167,13 +179,16 @@ func Start(ctx context.Context, cfg Config) (_ *Node, err error) {
 	if n.set, err = xsd.Load(xsd.Config{Dir: cfg.Schemas}); err != nil {
 		return nil, fmt.Errorf("loading schemas: %w", err)
 	}
+	if err := cfg.checkBackend(); err != nil {
+		return nil, err
+	}
 	sc := cfg.Store
 	sc.Logger, sc.Registerer = cfg.Logger, n.metrics
 	if err := n.openSecurity(ctx, &sc); err != nil {
 		return nil, err
 	}
-	if n.store, err = store.Open(ctx, sc); err != nil {
-		return nil, fmt.Errorf("opening store %s: %w", sc.Dir, err)
+	if n.store, err = openStore(ctx, cfg, sc); err != nil {
+		return nil, err
 	}
 	st, set := n.store, n.set
 	// The gateway stores through the insight tap (when on), which hands
@@ -225,7 +240,7 @@ func Start(ctx context.Context, cfg Config) (_ *Node, err error) {
 		return nil, err
 	}
 	go func() { n.served <- n.srv.Serve(n.ln) }()
-	n.log.Info().Str("addr", n.ln.Addr().String()).Str("data", sc.Dir).Str("schemas", set.Source()).
+	n.log.Info().Str("addr", n.ln.Addr().String()).Str("store", cfg.Backend()).Str("data", sc.Dir).Str("schemas", set.Source()).
 		Int("principals", len(reg.Principals())).Bool("dev", cfg.Dev).Msg("started")
 	return n, nil
 }
@@ -250,7 +265,7 @@ func (n *Node) Served() <-chan error { return n.served }
 func (n *Node) Registry() *routing.Registry { return n.book.Registry() }
 
 // Store is the node's store, for tests and tools that need to look inside.
-func (n *Node) Store() *store.Pebble { return n.store }
+func (n *Node) Store() store.Store { return n.store }
 
 // Reload replaces the registry from its file; an invalid file keeps the
 // registry in force and returns every problem. Messages are untouched.

@@ -116,6 +116,7 @@ func (c Config) withDefaults() Config {
 
 // Validate reports every problem of c (after defaults) at once.
 func (c Config) Validate() error {
+	c = c.withDefaults()
 	var errs []error
 	if c.URL == "" && c.Conn == nil {
 		errs = append(errs, errors.New("URL or Conn is required"))

@@ -1,0 +1,136 @@
+package node
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/url"
+	"strconv"
+	"strings"
+
+	"github.com/knooppunt/knooppunt/store"
+	"github.com/knooppunt/knooppunt/store/jetstream"
+	"github.com/knooppunt/knooppunt/stuf"
+)
+
+// Capabilities a backend may lack. The node checks them at start and
+// refuses a configuration that needs one the backend does not have, naming
+// it, rather than failing on the first request that would use it.
+const (
+	// CapRefs is durable StUF reference numbers (stuf.RefStore): the
+	// StUF-GGk endpoint and push delivery need it.
+	CapRefs = "stuf-refs"
+	// CapSealing is encryption at rest of message bodies under the node's
+	// keyring (store.Config.Keys).
+	CapSealing = "encryption-at-rest"
+)
+
+// backend is the store as the node holds it: the store.Store every part
+// uses, plus the reference numbers of the StUF side. A backend without
+// them (JetStream) carries noRefs, which the start check keeps unused.
+type backend interface {
+	store.Store
+	stuf.RefStore
+}
+
+// errNoRefs is what noRefs answers; the start check means no caller
+// should ever see it.
+var errNoRefs = errors.New("the store backend keeps no StUF reference numbers (" + CapRefs + ")")
+
+// noRefs is a store.Store without stuf.RefStore.
+type noRefs struct{ store.Store }
+
+func (noRefs) ClaimRef(context.Context, string, string, [32]byte) (store.RefClaim, error) {
+	return 0, errNoRefs
+}
+func (noRefs) ReleaseRef(context.Context, string, string) error           { return errNoRefs }
+func (noRefs) AddDi01(context.Context, string, string) error              { return errNoRefs }
+func (noRefs) Di01(context.Context, string) (string, bool, error)         { return "", false, errNoRefs }
+func (noRefs) BindMessage(context.Context, store.ID, string) error        { return errNoRefs }
+func (noRefs) RecordDi01(context.Context, string, string, store.ID) error { return errNoRefs }
+func (noRefs) MessageRef(context.Context, store.ID) (string, bool, error) {
+	return "", false, errNoRefs
+}
+
+// Backend names the store backend of cfg: "pebble" (the default, in
+// Store.Dir) or "jetstream" (StoreURL is a nats:// URL).
+func (c Config) Backend() string {
+	if c.StoreURL != "" {
+		return "jetstream"
+	}
+	return "pebble"
+}
+
+// checkBackend refuses, at start, a configuration that needs a capability
+// the chosen backend lacks.
+func (c Config) checkBackend() error {
+	if c.Backend() == "pebble" {
+		return nil
+	}
+	if _, err := jetstreamConfig(c.StoreURL); err != nil {
+		return err
+	}
+	var errs []error
+	if c.keyFile() != "" {
+		errs = append(errs, fmt.Errorf("the JetStream store has no %s under the node's keys: use JetStream's own encryption (server cipher and key, docs/security.md) and switch the node's off (Security.Plaintext, serve --plaintext)", CapSealing))
+	}
+	if c.StUF.Addr != "" || c.StUF.Push {
+		errs = append(errs, fmt.Errorf("the JetStream store keeps no StUF reference numbers (%s): the StUF-GGk endpoint and push delivery need the Pebble store", CapRefs))
+	}
+	return errors.Join(errs...)
+}
+
+// jetstreamConfig reads a store URL: "nats://host:port[,nats://host:port…]"
+// with an optional query — replicas=N (1..5; default 3, 1 for a single
+// server) and stream=NAME.
+func jetstreamConfig(raw string) (jetstream.Config, error) {
+	servers, query, _ := strings.Cut(raw, "?")
+	var jc jetstream.Config
+	for _, u := range strings.Split(servers, ",") {
+		p, err := url.Parse(u)
+		if err != nil || (p.Scheme != "nats" && p.Scheme != "tls") || p.Host == "" {
+			return jc, fmt.Errorf("store URL: %q is not a nats://host:port address", u)
+		}
+	}
+	jc.URL = servers
+	q, err := url.ParseQuery(query)
+	if err != nil {
+		return jc, fmt.Errorf("store URL query: %w", err)
+	}
+	for k, v := range q {
+		switch k {
+		case "replicas":
+			if jc.Replicas, err = strconv.Atoi(v[0]); err != nil {
+				return jc, fmt.Errorf("store URL: replicas %q is not a number", v[0])
+			}
+		case "stream":
+			jc.Stream = v[0]
+		default:
+			return jc, fmt.Errorf("store URL: unknown parameter %q (replicas, stream)", k)
+		}
+	}
+	return jc, jc.Validate()
+}
+
+// openStore opens the backend of cfg with the store settings of sc.
+func openStore(ctx context.Context, cfg Config, sc store.Config) (backend, error) {
+	if cfg.Backend() == "pebble" {
+		p, err := store.Open(ctx, sc)
+		if err != nil {
+			return nil, fmt.Errorf("opening store %s: %w", sc.Dir, err)
+		}
+		return p, nil
+	}
+	jc, err := jetstreamConfig(cfg.StoreURL)
+	if err != nil {
+		return nil, err
+	}
+	jc.Logger = sc.Logger
+	jc.VisibilityTimeout, jc.MaxDeliveries = sc.VisibilityTimeout, sc.MaxDeliveries
+	jc.PayloadRetention, jc.MetadataRetention = sc.PayloadRetention, sc.MetadataRetention
+	js, err := jetstream.Open(ctx, jc)
+	if err != nil {
+		return nil, fmt.Errorf("opening JetStream store %s: %w", jc.URL, err)
+	}
+	return noRefs{js}, nil
+}

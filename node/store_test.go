@@ -1,0 +1,122 @@
+package node
+
+import (
+	"context"
+	"encoding/json"
+	"net/http"
+	"testing"
+
+	"github.com/rs/zerolog"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/knooppunt/knooppunt/bericht"
+	"github.com/knooppunt/knooppunt/sample"
+	"github.com/knooppunt/knooppunt/store"
+	"github.com/knooppunt/knooppunt/store/jetstream/natstest"
+)
+
+// TestJetStreamNode runs a dev node on an embedded NATS server: a posted
+// message is in its recipient's mailbox after the node restarted (the
+// node keeps no message state of its own), is fetched byte for byte,
+// confirmed, and then gone.
+func TestJetStreamNode(t *testing.T) {
+	srv := natstest.Start(t)
+	cfg := Config{
+		Dev: true, Addr: "127.0.0.1:0",
+		StoreURL: srv.ClientURL() + "?replicas=1",
+		Store:    store.Config{Dir: t.TempDir()}, // the audit trail only
+		Logger:   zerolog.New(zerolog.NewTestWriter(t)).Level(zerolog.WarnLevel),
+	}
+	start := func() *Node {
+		n, err := Start(context.Background(), cfg)
+		require.NoError(t, err)
+		t.Cleanup(func() { n.Close() })
+		return n
+	}
+
+	s, ok := bericht.Lookup("WMO301")
+	require.True(t, ok)
+	m, err := sample.New(9).Heen(s, sample.Options{})
+	require.NoError(t, err)
+	sender, recipient := "dev-"+m.Header.Afzender, "dev-"+m.Header.Ontvanger
+
+	n := start()
+	code, body := call(t, http.MethodPost, n.URL()+"/v1/berichten", sender, "application/xml", string(m.XML))
+	require.Equal(t, http.StatusAccepted, code, string(body))
+	var posted struct{ ID string }
+	require.NoError(t, json.Unmarshal(body, &posted))
+	require.NotEmpty(t, posted.ID)
+	code, body = call(t, http.MethodPost, n.URL()+"/v1/berichten", sender, "application/xml", string(m.XML))
+	require.Equal(t, http.StatusOK, code, "a resend is a duplicate: %s", body)
+	require.NoError(t, n.Shutdown(context.Background()))
+
+	n = start()
+	code, body = call(t, http.MethodGet, n.URL()+"/v1/mailbox?limit=10", recipient, "", "")
+	require.Equal(t, http.StatusOK, code, string(body))
+	var list struct{ Berichten []struct{ ID string } }
+	require.NoError(t, json.Unmarshal(body, &list))
+	require.Len(t, list.Berichten, 1)
+	assert.Equal(t, posted.ID, list.Berichten[0].ID)
+
+	code, body = call(t, http.MethodGet, n.URL()+"/v1/mailbox/"+posted.ID, recipient, "", "")
+	require.Equal(t, http.StatusOK, code)
+	assert.Equal(t, m.XML, body, "the message is delivered exactly as posted")
+	code, _ = call(t, http.MethodDelete, n.URL()+"/v1/mailbox/"+posted.ID, recipient, "", "")
+	require.Equal(t, http.StatusNoContent, code)
+	assert.Zero(t, n.Store().Stats().Pending, "confirmed")
+
+	code, body = call(t, http.MethodGet, n.URL()+"/v1/berichten/"+posted.ID, sender, "", "")
+	require.Equal(t, http.StatusOK, code, string(body))
+	require.NoError(t, n.Shutdown(context.Background()))
+}
+
+// TestBackendRefusals: a configuration that needs what the JetStream store
+// lacks is refused at start, naming the missing capability.
+func TestBackendRefusals(t *testing.T) {
+	js := "nats://127.0.0.1:4222?replicas=1"
+	for _, tc := range []struct {
+		name string
+		cfg  Config
+		want string // "" means accepted
+	}{
+		{"pebble default", Config{Store: store.Config{Dir: "d"}}, ""},
+		{"dev plaintext", Config{Dev: true, StoreURL: js}, ""},
+		{"explicit plaintext", Config{StoreURL: js, Security: SecurityConfig{Plaintext: true}}, ""},
+		{"cluster", Config{Dev: true, StoreURL: "nats://a:4222,nats://b:4222,nats://c:4222"}, ""},
+		{"encryption at rest", Config{StoreURL: js}, CapSealing},
+		{"key file in dev", Config{Dev: true, StoreURL: js, Security: SecurityConfig{KeyFile: "k"}}, CapSealing},
+		{"StUF endpoint", Config{Dev: true, StoreURL: js, StUF: StUFConfig{Addr: "127.0.0.1:0"}}, CapRefs},
+		{"push delivery", Config{Dev: true, StoreURL: js, StUF: StUFConfig{Push: true}}, CapRefs},
+		{"not nats", Config{Dev: true, StoreURL: "http://a:4222"}, "not a nats://"},
+		{"no host", Config{Dev: true, StoreURL: "nats://"}, "not a nats://"},
+		{"bad replicas", Config{Dev: true, StoreURL: "nats://a:1?replicas=x"}, "replicas"},
+		{"replicas out of range", Config{Dev: true, StoreURL: "nats://a:1?replicas=9"}, "Replicas"},
+		{"unknown parameter", Config{Dev: true, StoreURL: "nats://a:1?sync=never"}, "unknown parameter"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			err := tc.cfg.checkBackend()
+			if tc.want == "" {
+				require.NoError(t, err)
+				return
+			}
+			require.ErrorContains(t, err, tc.want)
+		})
+	}
+}
+
+// TestJetStreamStartRefused: the refusal comes before anything is opened.
+func TestJetStreamStartRefused(t *testing.T) {
+	_, err := Start(context.Background(), Config{Dev: true, Addr: "127.0.0.1:0",
+		StoreURL: "nats://127.0.0.1:1?replicas=1", StUF: StUFConfig{Addr: "127.0.0.1:0"},
+		Store: store.Config{Dir: t.TempDir()}})
+	require.ErrorContains(t, err, CapRefs)
+}
+
+func TestJetStreamConfig(t *testing.T) {
+	jc, err := jetstreamConfig("nats://a:1,nats://b:2?replicas=1&stream=KP2")
+	require.NoError(t, err)
+	assert.Equal(t, "nats://a:1,nats://b:2", jc.URL)
+	assert.Equal(t, 1, jc.Replicas)
+	assert.Equal(t, "KP2", jc.Stream)
+}
