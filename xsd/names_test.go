@@ -75,3 +75,34 @@ func TestRedactNames(t *testing.T) {
 		assert.Equal(t, c.want, redactNames(c.in, names, ns), c.in)
 	}
 }
+
+// TestDetailNamesNoPerson: a refusal's Detail (in Error() and the API's
+// body) quotes the root element, namespace or BerichtCode only when it is
+// the standard's or has its shape.
+func TestDetailNamesNoPerson(t *testing.T) {
+	const person = "Quirijntje"
+	ns := "http://www.istandaarden.nl/iwmo/3_2/wmo301/schema"
+	for _, c := range []struct {
+		name string
+		msg  []byte
+		code string
+		want string // quoted back: it is the standard's
+	}{
+		{"root named after a person", []byte(`<` + person + ` xmlns="` + ns + `"/>`), CodeNotBericht, ""},
+		{"root of the standard", []byte(`<Client xmlns="` + ns + `"/>`), CodeNotBericht, "Client"},
+		{"namespace named after a person", []byte(`<Bericht xmlns="urn:` + person + `"/>`), CodeUnknownNS, ""},
+		{"namespace of the standard's shape", []byte(`<Bericht xmlns="http://www.istandaarden.nl/iwmo/3_2/wmo303/schema"/>`), CodeUnknownNS, "wmo303"},
+		{"BerichtCode a name", bytes.Replace(generated(t, "WMO301"), []byte(">414<"), []byte(">"+person+"<"), 1), CodeBerichtCode, ""},
+		{"BerichtCode another code", bytes.Replace(generated(t, "WMO301"), []byte(">414<"), []byte(">436<"), 1), CodeBerichtCode, "436"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			_, err := embeddedSet(t).Validate(c.msg)
+			e := refusal(t, err)
+			require.Equal(t, c.code, e.Code, e.Detail)
+			assert.NotContains(t, err.Error(), person)
+			if c.want != "" {
+				assert.Contains(t, e.Detail, c.want)
+			}
+		})
+	}
+}

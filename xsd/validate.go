@@ -204,7 +204,10 @@ func (s *Set) validate(msg []byte, walk func(*document)) (bericht.Header, error)
 
 	name, ns := d.root()
 	if name != "Bericht" {
-		return bericht.Header{}, refuse(CodeNotBericht, "the root element is %q, not Bericht", clip(name))
+		if !standardNames()[name] { // the sender's own name: it may name a person
+			return bericht.Header{}, refuse(CodeNotBericht, "the root element is not Bericht")
+		}
+		return bericht.Header{}, refuse(CodeNotBericht, "the root element is %q, not Bericht", name)
 	}
 	soort, ok := bericht.ByNamespace(ns)
 	if !ok {
@@ -231,7 +234,10 @@ func (s *Set) validate(msg []byte, walk func(*document)) (bericht.Header, error)
 		DeclaratieDagtekening:   f[hDeclaratieDagtekening],
 	}
 	if code := strings.TrimSpace(h.BerichtCode); code != "" && code != soort.Code {
-		return h, refuse(CodeBerichtCode, "BerichtCode %q does not match the root namespace: %s has BerichtCode %s", clip(code), soort, soort.Code)
+		if !digits.MatchString(code) { // not a code but a value, which may be personal
+			return h, refuse(CodeBerichtCode, "BerichtCode is not %s, the code of the root namespace's %s", soort.Code, soort)
+		}
+		return h, refuse(CodeBerichtCode, "BerichtCode %q does not match the root namespace: %s has BerichtCode %s", code, soort, soort.Code)
 	}
 
 	is = newIssues(s.cfg.MaxViolations)
@@ -268,8 +274,14 @@ func unknownNamespace(ns string) *Error {
 			return refuse(CodeUnknownRelease, "%s release %s is not carried; this switch carries release %s", m[1], release, bericht.Release)
 		}
 	}
+	if !releaseNS.MatchString(ns) { // the sender's own namespace: it may name a person
+		return refuse(CodeUnknownNS, "the namespace of Bericht is not that of an iWmo or iJw %s message", bericht.Release)
+	}
 	return refuse(CodeUnknownNS, "the namespace %q is not that of an iWmo or iJw %s message", clip(ns), bericht.Release)
 }
+
+// digits matches a BerichtCode that is a code, fit to be quoted back.
+var digits = regexp.MustCompile(`^[0-9]{1,4}$`)
 
 // clip copies s (which may point into C memory) and cuts it to a length fit
 // for a message.
