@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/signal"
 	"runtime/pprof"
+	"strings"
 	"sync"
 	"syscall"
 	"time"
@@ -32,6 +33,7 @@ type serveOptions struct {
 	addr        string
 	adminAddr   string
 	data        string
+	storeURL    string // "": Pebble in data
 	config      string // registry file
 	schemas     string
 	tlsCert     string
@@ -78,6 +80,13 @@ Signals: SIGHUP reloads the registry file (an invalid file keeps the old
 one); SIGTERM or SIGINT stop accepting, finish the requests in flight (for at
 most --grace), then close the store.
 
+Store: Pebble in --data by default. --store nats://host:4222[,nats://…]
+selects the JetStream store on a NATS cluster instead (docs/operations.md;
+add ?replicas=1 for a single server); --data then only holds the node's own
+files (audit trail, insight state). The JetStream store has no encryption at
+rest under --key-file: outside --dev pass --plaintext and use JetStream's own
+encryption (docs/security.md).
+
 Security (docs/security.md): outside --dev message bodies are encrypted at
 rest under the data keys of --key-file (default DATA.keys, created on first
 start; keep it on another volume); --plaintext switches that off. With --dev
@@ -108,6 +117,7 @@ func runServe(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	fs.StringVar(&o.addr, "addr", "127.0.0.1:8080", "address of the API")
 	fs.StringVar(&o.adminAddr, "admin-addr", "", "optional plain-HTTP address for /healthz, /readyz and /metrics only")
 	fs.StringVar(&o.data, "data", "./data", "data directory of the store")
+	fs.StringVar(&o.storeURL, "store", "", "store backend: empty for Pebble in --data, or nats://host:4222[,…][?replicas=N] for JetStream")
 	fs.StringVar(&o.config, "config", "", "registry file (YAML, see routing/README.md); required without --dev")
 	fs.StringVar(&o.schemas, "schemas", "", "directory of an XSD release bundle; default the embedded schemas")
 	fs.StringVar(&o.tlsCert, "tls-cert", "", "server certificate (PEM)")
@@ -234,6 +244,9 @@ func (o serveOptions) validate() error {
 	if o.grace < 0 {
 		errs = append(errs, fmt.Errorf("--grace %s is negative", o.grace))
 	}
+	if o.storeURL != "" && !strings.HasPrefix(o.storeURL, "nats://") && !strings.HasPrefix(o.storeURL, "tls://") {
+		errs = append(errs, errors.New("--store: want nats://host:port[,…] (the Pebble directory is --data)"))
+	}
 	if o.plaintext && o.keyFile != "" {
 		errs = append(errs, errors.New("--plaintext and --key-file contradict each other"))
 	}
@@ -346,6 +359,7 @@ func (o serveOptions) nodeConfig(log zerolog.Logger) node.Config {
 		MaxValidations: o.validations,
 		AnswerRules:    o.answerRules,
 		Store:          store.Config{Dir: o.data},
+		StoreURL:       o.storeURL,
 		Security: node.SecurityConfig{KeyFile: o.keyFile, Plaintext: o.plaintext,
 			AuditDir: o.auditDir, AuditRetention: o.auditRetention,
 			Limits: gateway.Limits{Rate: o.rateLimit, Burst: o.rateBurst, Concurrent: o.maxConcurrent}},
