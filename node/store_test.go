@@ -1,6 +1,7 @@
 package node
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"net/http"
@@ -11,6 +12,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/knooppunt/knooppunt/bericht"
+	"github.com/knooppunt/knooppunt/gateway"
 	"github.com/knooppunt/knooppunt/sample"
 	"github.com/knooppunt/knooppunt/store"
 	"github.com/knooppunt/knooppunt/store/jetstream/natstest"
@@ -119,4 +121,38 @@ func TestJetStreamConfig(t *testing.T) {
 	assert.Equal(t, "nats://a:1,nats://b:2", jc.URL)
 	assert.Equal(t, 1, jc.Replicas)
 	assert.Equal(t, "KP2", jc.Stream)
+}
+
+// BenchmarkPostBackend posts WMO301s one after another over HTTP to a dev
+// node on either backend: Pebble in a directory, JetStream on an embedded
+// single server (R1, sync_interval: always). Each POST waits for its
+// synced write, so this is the latency-bound single-client rate.
+func BenchmarkPostBackend(b *testing.B) {
+	for _, backend := range []string{"pebble", "jetstream"} {
+		b.Run(backend, func(b *testing.B) {
+			cfg := Config{Dev: true, Addr: "127.0.0.1:0", Store: store.Config{Dir: b.TempDir()},
+				Security: SecurityConfig{Limits: gateway.Limits{Rate: -1, Concurrent: -1}}, Logger: zerolog.Nop()}
+			if backend == "jetstream" {
+				cfg.StoreURL = natstest.Start(b).ClientURL() + "?replicas=1"
+			}
+			n, err := Start(context.Background(), cfg)
+			require.NoError(b, err)
+			b.Cleanup(func() { n.Close() })
+			s, _ := bericht.Lookup("WMO301")
+			g := sample.New(31)
+			client := &http.Client{Transport: &http.Transport{}}
+			defer client.CloseIdleConnections()
+			for b.Loop() {
+				m, err := g.Heen(s, sample.Options{Afzender: "0384", Ontvanger: "42420001"})
+				require.NoError(b, err)
+				req, _ := http.NewRequest(http.MethodPost, n.URL()+"/v1/berichten", bytes.NewReader(m.XML))
+				req.Header.Set("Authorization", "Bearer dev-0384")
+				req.Header.Set("Content-Type", "application/xml")
+				resp, err := client.Do(req)
+				require.NoError(b, err)
+				resp.Body.Close()
+				require.Equal(b, http.StatusAccepted, resp.StatusCode)
+			}
+		})
+	}
 }
