@@ -358,6 +358,7 @@ func FuzzParseMessage(f *testing.F) {
 		p, err := parseMessage(s, body)
 		if err == nil {
 			require.NotEmpty(t, p.gemeente)
+			require.NotZero(t, p.bsn)
 			require.NotEmpty(t, p.facts)
 		}
 	})
