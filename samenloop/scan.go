@@ -31,9 +31,11 @@ func parseMessage(soort string, body []byte) (parsed, error) {
 	if soort == "WMO307" {
 		names = elemNames{gemeente: "Ontvanger", line: "StopProduct", begin: "Begindatum"}
 	}
-	var path [][]byte
+	// Room for the messages' depth and longest simple value, so that a
+	// message is read without growing either.
+	path := make([][]byte, 0, 16)
+	text := make([]byte, 0, 128)
 	var f *fact
-	var text []byte
 	end := func() error {
 		if len(path) == 0 {
 			return errMalformed
