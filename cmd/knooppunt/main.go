@@ -11,6 +11,9 @@ import (
 	"io"
 	"os"
 	"sort"
+	"time"
+
+	"github.com/rs/zerolog"
 )
 
 // command is one subcommand.
@@ -23,6 +26,10 @@ type command struct {
 var commands = map[string]command{}
 
 func main() {
+	// Log timestamps to the nanosecond: a request takes milliseconds, and
+	// zerolog's default keeps whole seconds. The setting is zerolog's own
+	// process-wide one.
+	zerolog.TimeFieldFormat = time.RFC3339Nano
 	os.Exit(run(os.Args[1:], os.Stdin, os.Stdout, os.Stderr))
 }
 
