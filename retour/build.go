@@ -106,7 +106,7 @@ func Build(heen []byte, codes *Codes, opt Options) (*Retour, error) {
 			b.declaratieAntwoord()
 		}
 	}
-	return &Retour{Header: out, XML: b.w.finish(), Codes: slices.Clone(hdrCodes)}, nil
+	return &Retour{Header: out, XML: b.w.Finish(), Codes: slices.Clone(hdrCodes)}, nil
 }
 
 // writeAnswerHeader writes the whole header of the answer s to heen and
@@ -118,10 +118,10 @@ func writeAnswerHeader(w *writer, heen bericht.Header, s bericht.Soort, id, day,
 	if s.Retour {
 		h.IdentificatieRetour, h.DagtekeningRetour = id, day
 		writeHeen(w, s, h)
-		w.leaf("IdentificatieRetour", id)
-		w.leaf("DagtekeningRetour", day)
+		w.Leaf("IdentificatieRetour", id)
+		w.Leaf("DagtekeningRetour", day)
 		if xslt != "" {
-			w.leaf("XsltVersie", xslt)
+			w.Leaf("XsltVersie", xslt)
 		}
 		w.pair("XsdVersieRetour", "BasisschemaXsdVersie", basis, "BerichtXsdVersie", versie)
 	} else {
@@ -129,14 +129,14 @@ func writeAnswerHeader(w *writer, heen bericht.Header, s bericht.Soort, id, day,
 		writeHeen(w, s, h)
 		w.pair("DeclaratieIdentificatie", "Identificatie", heen.Identificatie, "Dagtekening", heen.Dagtekening)
 		if xslt != "" {
-			w.leaf("XsltVersie", xslt)
+			w.Leaf("XsltVersie", xslt)
 		}
 		w.pair("XsdVersieDeclaratie", "BasisschemaXsdVersie", heen.BasisschemaXsdVersie, "BerichtXsdVersie", heen.BerichtXsdVersie)
 	}
 	if len(codes) > 0 {
 		w.retourCodes(codes)
 	}
-	w.close("Header")
+	w.Close("Header")
 	return h
 }
 
@@ -334,17 +334,15 @@ func (b *builder) retourBody() {
 // in the answer's order, RetourCodes on every berichtklasse (its codes,
 // else dflt).
 func (b *builder) copy(m *bericht.Element, el *etree.Element, dflt string) {
-	prefix := b.w.basis
+	start, end, leaf := b.w.BasisOpen, b.w.BasisClose, b.w.BasisLeaf
 	if m.Namespace == b.s.Namespace {
-		prefix = b.w.msg
+		start, end, leaf = b.w.Open, b.w.Close, b.w.Leaf
 	}
 	if len(m.Children) == 0 {
-		b.w.leafIn(prefix, m.Name, el.Text())
+		leaf(m.Name, el.Text())
 		return
 	}
-	b.w.indent()
-	b.w.tag(prefix, m.Name, false)
-	b.w.depth++
+	start(m.Name)
 	kids := el.ChildElements()
 	k := 0
 	for _, mc := range m.Children {
@@ -357,9 +355,7 @@ func (b *builder) copy(m *bericht.Element, el *etree.Element, dflt string) {
 			k++
 		}
 	}
-	b.w.depth--
-	b.w.indent()
-	b.w.tag(prefix, m.Name, true)
+	end(m.Name)
 }
 
 func (b *builder) codesOf(el *etree.Element, dflt string) []string {
@@ -377,8 +373,8 @@ func (b *builder) declaratieAntwoord() {
 	}
 	w := b.w
 	ingediend := signedTotaal(d.SelectElement("TotaalIngediendBedrag"), "TotaalBedrag")
-	w.open("DeclaratieAntwoord")
-	w.leaf("DeclaratieNummer", childText(d, "DeclaratieNummer"))
+	w.Open("DeclaratieAntwoord")
+	w.Leaf("DeclaratieNummer", childText(d, "DeclaratieNummer"))
 	writeTotaal(w, "TotaalIngediendBedrag", ingediend)
 	switch {
 	case len(b.byElem[d]) > 0:
@@ -407,26 +403,26 @@ func (b *builder) declaratieAntwoord() {
 				}
 			}
 			listed = append(listed, func() {
-				w.open("Client")
-				w.leaf("Bsn", childText(c, "Bsn"))
-				w.open("Prestaties")
+				w.Open("Client")
+				w.Leaf("Bsn", childText(c, "Bsn"))
+				w.Open("Prestaties")
 				for _, p := range prestaties {
 					b.copy(prestatieModel, p, prestatieDefault)
 				}
-				w.close("Prestaties")
+				w.Close("Prestaties")
 				w.retourCodes(b.codesOf(c, CodeGeenOpmerking))
-				w.close("Client")
+				w.Close("Client")
 			})
 		}
 		writeTotaal(w, "TotaalToegekendBedrag", toegekend)
-		w.open("Clienten")
+		w.Open("Clienten")
 		for _, f := range listed {
 			f()
 		}
-		w.close("Clienten")
+		w.Close("Clienten")
 		w.retourCodes([]string{CodeGeenOpmerking})
 	}
-	w.close("DeclaratieAntwoord")
+	w.Close("DeclaratieAntwoord")
 }
 
 // prestatieDefault is the code of a prestatie of a rejected client that
@@ -452,8 +448,8 @@ func writeTotaal(w *writer, name string, v int64) {
 	if v < 0 {
 		dc, v = "C", -v
 	}
-	w.open(name)
-	w.bleaf("TotaalBedrag", strconv.FormatInt(v, 10))
-	w.bleaf("DebetCredit", dc)
-	w.close(name)
+	w.Open(name)
+	w.BasisLeaf("TotaalBedrag", strconv.FormatInt(v, 10))
+	w.BasisLeaf("DebetCredit", dc)
+	w.Close(name)
 }

@@ -98,7 +98,7 @@ func Reject(heen bericht.Header, opt Options) (*Retour, error) {
 	}
 	w := newWriter(s, 2048)
 	h := writeAnswerHeader(w, heen, s, id, date.UTC().Format(dateLayout), opt.XsltVersie, codes)
-	return &Retour{Header: h, XML: w.finish(), Codes: slices.Clone(codes)}, nil
+	return &Retour{Header: h, XML: w.Finish(), Codes: slices.Clone(codes)}, nil
 }
 
 // declaratieAntwoordHeader is the header of the 325 answering the 323 heen:
@@ -120,12 +120,12 @@ func declaratieAntwoordHeader(heen bericht.Header, s bericht.Soort, id, day stri
 // with, the berichtsoort's BerichtCode first. The release fixes
 // BerichtVersie and BerichtSubversie (CS015, CS025).
 func writeHeen(w *writer, s bericht.Soort, h bericht.Header) {
-	w.open("Header")
-	w.leaf("BerichtCode", s.Code)
-	w.leaf("BerichtVersie", "3")
-	w.leaf("BerichtSubversie", "2")
-	w.leaf("Afzender", h.Afzender)
-	w.leaf("Ontvanger", h.Ontvanger)
+	w.Open("Header")
+	w.Leaf("BerichtCode", s.Code)
+	w.Leaf("BerichtVersie", "3")
+	w.Leaf("BerichtSubversie", "2")
+	w.Leaf("Afzender", h.Afzender)
+	w.Leaf("Ontvanger", h.Ontvanger)
 	w.pair("BerichtIdentificatie", "Identificatie", h.Identificatie, "Dagtekening", h.Dagtekening)
 	w.pair("XsdVersie", "BasisschemaXsdVersie", h.BasisschemaXsdVersie, "BerichtXsdVersie", h.BerichtXsdVersie)
 }

@@ -40,12 +40,12 @@ func (g *Generator) retour(heen *Message, s bericht.Soort, opt AnswerOptions) *M
 	}
 	w := g.newWriter(s)
 	writeHeader(w, s, h, func() {
-		w.leaf("IdentificatieRetour", h.IdentificatieRetour)
-		w.leaf("DagtekeningRetour", h.DagtekeningRetour)
-		w.open("XsdVersieRetour")
-		w.bleaf("BasisschemaXsdVersie", xsdVersie(s.Standard))
-		w.bleaf("BerichtXsdVersie", xsdVersie(s.Standard))
-		w.close("XsdVersieRetour")
+		w.Leaf("IdentificatieRetour", h.IdentificatieRetour)
+		w.Leaf("DagtekeningRetour", h.DagtekeningRetour)
+		w.Open("XsdVersieRetour")
+		w.BasisLeaf("BasisschemaXsdVersie", xsdVersie(s.Standard))
+		w.BasisLeaf("BerichtXsdVersie", xsdVersie(s.Standard))
+		w.Close("XsdVersieRetour")
 		if len(codes) > 0 {
 			w.retourCodes(codes...)
 		}
@@ -86,19 +86,19 @@ func (g *Generator) declaratieAntwoord(heen *Message, s bericht.Soort, opt Answe
 	}
 	w := g.newWriter(s)
 	writeHeader(w, s, h, func() {
-		w.open("DeclaratieIdentificatie")
-		w.bleaf("Identificatie", heen.Header.Identificatie)
-		w.bleaf("Dagtekening", heen.Header.Dagtekening)
-		w.close("DeclaratieIdentificatie")
-		w.open("XsdVersieDeclaratie")
-		w.bleaf("BasisschemaXsdVersie", heen.Header.BasisschemaXsdVersie)
-		w.bleaf("BerichtXsdVersie", heen.Header.BerichtXsdVersie)
-		w.close("XsdVersieDeclaratie")
+		w.Open("DeclaratieIdentificatie")
+		w.BasisLeaf("Identificatie", heen.Header.Identificatie)
+		w.BasisLeaf("Dagtekening", heen.Header.Dagtekening)
+		w.Close("DeclaratieIdentificatie")
+		w.Open("XsdVersieDeclaratie")
+		w.BasisLeaf("BasisschemaXsdVersie", heen.Header.BasisschemaXsdVersie)
+		w.BasisLeaf("BerichtXsdVersie", heen.Header.BerichtXsdVersie)
+		w.Close("XsdVersieDeclaratie")
 		w.retourCodes(codes...)
 	})
 	if len(opt.RetourCodes) == 0 {
-		w.open("DeclaratieAntwoord")
-		w.leaf("DeclaratieNummer", dc.nummer)
+		w.Open("DeclaratieAntwoord")
+		w.Leaf("DeclaratieNummer", dc.nummer)
 		writeTotaal(w, "TotaalIngediendBedrag", dc.totaal)
 		if opt.Reject == "" {
 			writeTotaal(w, "TotaalToegekendBedrag", dc.totaal)
@@ -107,21 +107,21 @@ func (g *Generator) declaratieAntwoord(heen *Message, s bericht.Soort, opt Answe
 			c := dc.clienten[0]
 			pr := c.prestaties[0]
 			writeTotaal(w, "TotaalToegekendBedrag", dc.totaal-pr.signed())
-			w.open("Clienten")
-			w.open("Client")
-			w.leaf("Bsn", c.bsn)
-			w.open("Prestaties")
-			w.open("Prestatie")
+			w.Open("Clienten")
+			w.Open("Client")
+			w.Leaf("Bsn", c.bsn)
+			w.Open("Prestaties")
+			w.Open("Prestatie")
 			writePrestatie(w, pr)
 			w.retourCodes(opt.Reject)
-			w.close("Prestatie")
-			w.close("Prestaties")
+			w.Close("Prestatie")
+			w.Close("Prestaties")
 			w.retourCodes("0200")
-			w.close("Client")
-			w.close("Clienten")
+			w.Close("Client")
+			w.Close("Clienten")
 			w.retourCodes("0200")
 		}
-		w.close("DeclaratieAntwoord")
+		w.Close("DeclaratieAntwoord")
 	}
 	return &Message{Soort: s, Header: h, XML: g.finish(s, w)}
 }

@@ -199,7 +199,7 @@ func (g *Generator) newWriter(s bericht.Soort) *writer {
 }
 
 func (g *Generator) finish(s bericht.Soort, w *writer) []byte {
-	b := w.finish()
+	b := w.Finish()
 	if len(b) > g.sizes[s.Name] {
 		g.sizes[s.Name] = len(b) + len(b)/8
 	}

@@ -45,64 +45,27 @@ func (p *plan) class(w *writer, target bool) {
 	w.retourCodes(code)
 }
 
-func (w *writer) retourCodes(codes ...string) {
-	w.open("RetourCodes")
-	for _, c := range codes {
-		w.leaf("RetourCode", c)
-	}
-	w.close("RetourCodes")
-}
-
-func newWriter(s bericht.Soort, size int) *writer {
-	w := &writer{
-		b:     make([]byte, 0, size),
-		msg:   strings.ToLower(s.Name),
-		basis: string(s.Standard),
-	}
-	w.b = append(w.b, `<?xml version="1.0" encoding="UTF-8"?>`+"\n<"...)
-	w.b = append(w.b, w.msg...)
-	w.b = append(w.b, ":Bericht xmlns:"...)
-	w.b = append(w.b, w.msg...)
-	w.b = append(w.b, `="`...)
-	w.b = append(w.b, s.Namespace...)
-	w.b = append(w.b, `" xmlns:`...)
-	w.b = append(w.b, w.basis...)
-	w.b = append(w.b, `="`...)
-	w.b = append(w.b, bericht.BasisNamespace(s.Standard, s.Release)...)
-	w.b = append(w.b, `">`...)
-	w.depth = 1
-	return w
-}
-
-func (w *writer) finish() []byte {
-	w.depth = 0
-	w.indent()
-	w.tag(w.msg, "Bericht", true)
-	w.b = append(w.b, '\n')
-	return w.b
-}
-
 // writeHeader writes the header elements every message has; a retour or
 // 325 adds its own before closing it, hence the callback.
 func writeHeader(w *writer, s bericht.Soort, h bericht.Header, extra func()) {
-	w.open("Header")
-	w.leaf("BerichtCode", s.Code)
-	w.leaf("BerichtVersie", "3")
-	w.leaf("BerichtSubversie", "2")
-	w.leaf("Afzender", h.Afzender)
-	w.leaf("Ontvanger", h.Ontvanger)
-	w.open("BerichtIdentificatie")
-	w.bleaf("Identificatie", h.Identificatie)
-	w.bleaf("Dagtekening", h.Dagtekening)
-	w.close("BerichtIdentificatie")
-	w.open("XsdVersie")
-	w.bleaf("BasisschemaXsdVersie", h.BasisschemaXsdVersie)
-	w.bleaf("BerichtXsdVersie", h.BerichtXsdVersie)
-	w.close("XsdVersie")
+	w.Open("Header")
+	w.Leaf("BerichtCode", s.Code)
+	w.Leaf("BerichtVersie", "3")
+	w.Leaf("BerichtSubversie", "2")
+	w.Leaf("Afzender", h.Afzender)
+	w.Leaf("Ontvanger", h.Ontvanger)
+	w.Open("BerichtIdentificatie")
+	w.BasisLeaf("Identificatie", h.Identificatie)
+	w.BasisLeaf("Dagtekening", h.Dagtekening)
+	w.Close("BerichtIdentificatie")
+	w.Open("XsdVersie")
+	w.BasisLeaf("BasisschemaXsdVersie", h.BasisschemaXsdVersie)
+	w.BasisLeaf("BerichtXsdVersie", h.BerichtXsdVersie)
+	w.Close("XsdVersie")
 	if extra != nil {
 		extra()
 	}
-	w.close("Header")
+	w.Close("Header")
 }
 
 // dagtekening parses the header date back; header built it, so it parses.
@@ -231,71 +194,71 @@ func (g *Generator) address(soort, gemeente string) contact {
 }
 
 func writeVolledigeNaam(w *writer, p person) {
-	w.open("Naam")
-	w.bopen("Geslachtsnaam")
-	w.bleaf("Achternaam", p.achternaam)
+	w.Open("Naam")
+	w.BasisOpen("Geslachtsnaam")
+	w.BasisLeaf("Achternaam", p.achternaam)
 	w.bopt("Voorvoegsel", p.voorvoegsel)
-	w.bclose("Geslachtsnaam")
+	w.BasisClose("Geslachtsnaam")
 	if p.partnerAchternaam != "" {
-		w.bopen("Partnernaam")
-		w.bleaf("Achternaam", p.partnerAchternaam)
+		w.BasisOpen("Partnernaam")
+		w.BasisLeaf("Achternaam", p.partnerAchternaam)
 		w.bopt("Voorvoegsel", p.partnerVoorvoegsel)
-		w.bclose("Partnernaam")
+		w.BasisClose("Partnernaam")
 	}
 	w.bopt("Voornamen", p.voornamen)
 	w.bopt("Voorletters", p.voorletters)
-	w.bleaf("NaamGebruik", p.naamGebruik)
-	w.close("Naam")
+	w.BasisLeaf("NaamGebruik", p.naamGebruik)
+	w.Close("Naam")
 }
 
 func writeVerkorteNaam(w *writer, p person) {
-	w.open("Naam")
-	w.bopen("Geslachtsnaam")
-	w.bleaf("Achternaam", p.achternaam)
+	w.Open("Naam")
+	w.BasisOpen("Geslachtsnaam")
+	w.BasisLeaf("Achternaam", p.achternaam)
 	w.bopt("Voorvoegsel", p.voorvoegsel)
-	w.bclose("Geslachtsnaam")
+	w.BasisClose("Geslachtsnaam")
 	w.bopt("Voornamen", p.voornamen)
 	w.bopt("Voorletters", p.voorletters)
-	w.close("Naam")
+	w.Close("Naam")
 }
 
 // writeClientKern writes Bsn, Geboortedatum, Geslacht and the short Naam
 // that 305, 307 and 315 share.
 func writeClientKern(w *writer, p person) {
-	w.leaf("Bsn", p.bsn)
-	w.open("Geboortedatum")
-	w.bdate("Datum", p.geboortedatum)
-	w.close("Geboortedatum")
-	w.leaf("Geslacht", p.geslacht)
+	w.Leaf("Bsn", p.bsn)
+	w.Open("Geboortedatum")
+	w.BasisDate("Datum", p.geboortedatum)
+	w.Close("Geboortedatum")
+	w.Leaf("Geslacht", p.geslacht)
 	writeVerkorteNaam(w, p)
 }
 
 func writeContact(w *writer, c contact, p *plan) {
-	w.open("Contact")
-	w.leaf("Soort", c.soort)
-	w.open("Adres")
-	w.bopen("Huis")
-	w.bnum("Huisnummer", int64(c.huisnummer))
+	w.Open("Contact")
+	w.Leaf("Soort", c.soort)
+	w.Open("Adres")
+	w.BasisOpen("Huis")
+	w.BasisInt("Huisnummer", int64(c.huisnummer))
 	w.bopt("Huisletter", c.huisletter)
 	w.bopt("HuisnummerToevoeging", c.toevoeging)
-	w.bclose("Huis")
-	w.bleaf("Postcode", c.postcode)
-	w.bleaf("Straatnaam", c.straat)
-	w.bleaf("Plaatsnaam", c.plaats)
-	w.bleaf("LandCode", "NL")
-	w.close("Adres")
+	w.BasisClose("Huis")
+	w.BasisLeaf("Postcode", c.postcode)
+	w.BasisLeaf("Straatnaam", c.straat)
+	w.BasisLeaf("Plaatsnaam", c.plaats)
+	w.BasisLeaf("LandCode", "NL")
+	w.Close("Adres")
 	w.opt("Organisatie", c.organisatie)
 	if c.telefoon != "" {
-		w.open("Telefoon")
-		w.bopen("Telefoon01")
-		w.bleaf("Telefoonnummer", c.telefoon)
-		w.bleaf("Landnummer", "0031")
-		w.bclose("Telefoon01")
-		w.close("Telefoon")
+		w.Open("Telefoon")
+		w.BasisOpen("Telefoon01")
+		w.BasisLeaf("Telefoonnummer", c.telefoon)
+		w.BasisLeaf("Landnummer", "0031")
+		w.BasisClose("Telefoon01")
+		w.Close("Telefoon")
 	}
 	w.opt("Emailadres", c.email)
 	p.class(w, false)
-	w.close("Contact")
+	w.Close("Contact")
 }
 
 // --- products ------------------------------------------------------------
@@ -375,22 +338,22 @@ func (g *Generator) productKind(std bericht.Standard, except string) productKind
 }
 
 func writeProduct(w *writer, l line) {
-	w.open("Product")
-	w.bleaf("Categorie", l.categorie)
+	w.Open("Product")
+	w.BasisLeaf("Categorie", l.categorie)
 	w.bopt("Code", l.code)
-	w.close("Product")
+	w.Close("Product")
 }
 
 func writeOmvangBudget(w *writer, l line) {
 	if l.omvang != nil {
-		w.open("Omvang")
-		w.bnum("Volume", int64(l.omvang.volume))
-		w.bleaf("Eenheid", l.omvang.eenheid)
-		w.bleaf("Frequentie", l.omvang.frequentie)
-		w.close("Omvang")
+		w.Open("Omvang")
+		w.BasisInt("Volume", int64(l.omvang.volume))
+		w.BasisLeaf("Eenheid", l.omvang.eenheid)
+		w.BasisLeaf("Frequentie", l.omvang.frequentie)
+		w.Close("Omvang")
 	}
 	if l.budget > 0 {
-		w.num("Budget", int64(l.budget))
+		w.Int("Budget", int64(l.budget))
 	}
 }
 
@@ -444,55 +407,55 @@ func build301(g *Generator, s bericht.Soort, opt Options, h bericht.Header) any 
 func write301(w *writer, content any, p *plan) {
 	t := content.(*toewijzing)
 	c := t.client
-	w.open("Client")
-	w.leaf("Bsn", c.bsn)
-	w.open("Geboortedatum")
-	w.bdate("Datum", c.geboortedatum)
-	w.close("Geboortedatum")
-	w.leaf("Geslacht", c.geslacht)
+	w.Open("Client")
+	w.Leaf("Bsn", c.bsn)
+	w.Open("Geboortedatum")
+	w.BasisDate("Datum", c.geboortedatum)
+	w.Close("Geboortedatum")
+	w.Leaf("Geslacht", c.geslacht)
 	writeVolledigeNaam(w, c)
 	if c.communicatieVorm != "" {
-		w.open("Communicatie")
-		w.bleaf("Vorm", c.communicatieVorm)
+		w.Open("Communicatie")
+		w.BasisLeaf("Vorm", c.communicatieVorm)
 		w.bopt("Taal", c.taal)
-		w.close("Communicatie")
+		w.Close("Communicatie")
 	}
 	w.opt("Commentaar", c.commentaar)
 	if len(c.relaties) > 0 {
-		w.open("Relaties")
+		w.Open("Relaties")
 		for _, r := range c.relaties {
-			w.open("Relatie")
-			w.leaf("Nummer", r.nummer)
-			w.leaf("Soort", r.soort)
+			w.Open("Relatie")
+			w.Leaf("Nummer", r.nummer)
+			w.Leaf("Soort", r.soort)
 			writeVolledigeNaam(w, r.naam)
 			writeContact(w, r.contact, p)
 			p.class(w, false)
-			w.close("Relatie")
+			w.Close("Relatie")
 		}
-		w.close("Relaties")
+		w.Close("Relaties")
 	}
-	w.open("Contactgegevens")
+	w.Open("Contactgegevens")
 	for _, ct := range c.contacts {
 		writeContact(w, ct, p)
 	}
-	w.close("Contactgegevens")
-	w.open("ToegewezenProducten")
+	w.Close("Contactgegevens")
+	w.Open("ToegewezenProducten")
 	for i, l := range t.producten {
-		w.open("ToegewezenProduct")
-		w.num("ToewijzingNummer", int64(l.nummer))
+		w.Open("ToegewezenProduct")
+		w.Int("ToewijzingNummer", int64(l.nummer))
 		w.opt("ReferentieAanbieder", l.referentie) // TR379: only honouring a 315 or 317
 		writeProduct(w, l)
-		w.date("Toewijzingsdatum", t.datum)
-		w.leaf("Toewijzingstijd", t.tijd)
-		w.date("Ingangsdatum", l.ingang)
+		w.Date("Toewijzingsdatum", t.datum)
+		w.Leaf("Toewijzingstijd", t.tijd)
+		w.Date("Ingangsdatum", l.ingang)
 		w.optDate("Einddatum", l.eind)
 		writeOmvangBudget(w, l)
 		p.class(w, i == 0)
-		w.close("ToegewezenProduct")
+		w.Close("ToegewezenProduct")
 	}
-	w.close("ToegewezenProducten")
+	w.Close("ToegewezenProducten")
 	p.class(w, false)
-	w.close("Client")
+	w.Close("Client")
 }
 
 // --- 305 Start levering, 307 Stop levering --------------------------------
@@ -541,26 +504,26 @@ func writeLevering(w *writer, l *levering, p *plan) {
 	if l.stop {
 		group, item = "StopProducten", "StopProduct"
 	}
-	w.open("Client")
+	w.Open("Client")
 	writeClientKern(w, l.client)
-	w.open(group)
+	w.Open(group)
 	for i, ll := range l.lines {
-		w.open(item)
-		w.num("ToewijzingNummer", int64(ll.nummer))
+		w.Open(item)
+		w.Int("ToewijzingNummer", int64(ll.nummer))
 		writeProduct(w, ll.line)
-		w.date("ToewijzingIngangsdatum", ll.ingang)
-		w.date("Begindatum", ll.begin)
+		w.Date("ToewijzingIngangsdatum", ll.ingang)
+		w.Date("Begindatum", ll.begin)
 		if l.stop {
-			w.leaf("RedenBeeindiging", ll.reden)
-			w.date("Einddatum", ll.einde)
+			w.Leaf("RedenBeeindiging", ll.reden)
+			w.Date("Einddatum", ll.einde)
 		}
-		w.leaf("StatusAanlevering", "1") // CS058: 1 or 3; 3 needs an earlier 1
+		w.Leaf("StatusAanlevering", "1") // CS058: 1 or 3; 3 needs an earlier 1
 		p.class(w, i == 0)
-		w.close(item)
+		w.Close(item)
 	}
-	w.close(group)
+	w.Close(group)
 	p.class(w, false)
-	w.close("Client")
+	w.Close("Client")
 }
 
 func write305(w *writer, content any, p *plan) { writeLevering(w, content.(*levering), p) }
@@ -623,34 +586,34 @@ func build315(g *Generator, s bericht.Soort, opt Options, h bericht.Header) any 
 
 func write315(w *writer, content any, p *plan) {
 	v := content.(*verzoekToewijzing)
-	w.open("Client")
+	w.Open("Client")
 	writeClientKern(w, v.client)
 	w.opt("GezagsdragerBekend", v.client.gezagsdragerBekend)
 	w.opt("Commentaar", v.client.commentaar)
-	w.open("AangevraagdeProducten")
+	w.Open("AangevraagdeProducten")
 	for i, a := range v.lines {
-		w.open("AangevraagdProduct")
-		w.leaf("ReferentieAanbieder", a.referentie)
+		w.Open("AangevraagdProduct")
+		w.Leaf("ReferentieAanbieder", a.referentie)
 		if a.beschikking > 0 {
-			w.num("BeschikkingNummer", int64(a.beschikking))
+			w.Int("BeschikkingNummer", int64(a.beschikking))
 		}
 		writeProduct(w, a.line)
 		w.optDate("BeschikkingIngangsdatum", a.beschikkingIngang)
-		w.date("ToewijzingIngangsdatum", a.ingang)
+		w.Date("ToewijzingIngangsdatum", a.ingang)
 		w.optDate("ToewijzingEinddatum", a.eind)
 		writeOmvangBudget(w, a.line)
-		w.open("Verwijzer")
-		w.bleaf("Type", a.verwijzerType)
+		w.Open("Verwijzer")
+		w.BasisLeaf("Type", a.verwijzerType)
 		w.bopt("Naam", a.verwijzerNaam)
 		w.bopt("ZorgverlenerCode", a.verwijzerAgb)
-		w.close("Verwijzer")
+		w.Close("Verwijzer")
 		w.opt("Raamcontract", a.raamcontract)
 		p.class(w, i == 0)
-		w.close("AangevraagdProduct")
+		w.Close("AangevraagdProduct")
 	}
-	w.close("AangevraagdeProducten")
+	w.Close("AangevraagdeProducten")
 	p.class(w, false)
-	w.close("Client")
+	w.Close("Client")
 }
 
 // --- 317 Verzoek om wijziging ----------------------------------------------
@@ -687,51 +650,51 @@ func build317(g *Generator, s bericht.Soort, opt Options, h bericht.Header) any 
 
 func write317(w *writer, content any, p *plan) {
 	v := content.(*verzoekWijziging)
-	w.open("Client")
-	w.leaf("Bsn", v.bsn)
-	w.open("Verzoek")
-	w.leaf("ReferentieAanbieder", v.referentie)
-	w.leaf("RedenVerzoek", v.reden)
+	w.Open("Client")
+	w.Leaf("Bsn", v.bsn)
+	w.Open("Verzoek")
+	w.Leaf("ReferentieAanbieder", v.referentie)
+	w.Leaf("RedenVerzoek", v.reden)
 	first := true // the class a rejection goes to
 	if len(v.ongewijzigd) > 0 {
-		w.open("OngewijzigdeProducten")
+		w.Open("OngewijzigdeProducten")
 		for _, nr := range v.ongewijzigd {
-			w.open("OngewijzigdProduct")
-			w.num("ToewijzingNummer", int64(nr))
+			w.Open("OngewijzigdProduct")
+			w.Int("ToewijzingNummer", int64(nr))
 			p.class(w, false)
-			w.close("OngewijzigdProduct")
+			w.Close("OngewijzigdProduct")
 		}
-		w.close("OngewijzigdeProducten")
+		w.Close("OngewijzigdeProducten")
 	}
-	w.open("TeWijzigenProducten")
+	w.Open("TeWijzigenProducten")
 	for _, l := range v.teWijzigen {
-		w.open("TeWijzigenProduct")
-		w.num("ToewijzingNummer", int64(l.nummer))
-		w.date("GewensteIngangsdatum", l.ingang)
+		w.Open("TeWijzigenProduct")
+		w.Int("ToewijzingNummer", int64(l.nummer))
+		w.Date("GewensteIngangsdatum", l.ingang)
 		w.optDate("Einddatum", l.eind)
 		writeOmvangBudget(w, l)
 		p.class(w, first)
 		first = false
-		w.close("TeWijzigenProduct")
+		w.Close("TeWijzigenProduct")
 	}
-	w.close("TeWijzigenProducten")
+	w.Close("TeWijzigenProducten")
 	if len(v.nieuw) > 0 {
-		w.open("NieuweProducten")
+		w.Open("NieuweProducten")
 		for _, l := range v.nieuw {
-			w.open("NieuwProduct")
+			w.Open("NieuwProduct")
 			writeProduct(w, l)
-			w.date("GewensteIngangsdatum", l.ingang)
+			w.Date("GewensteIngangsdatum", l.ingang)
 			w.optDate("Einddatum", l.eind)
 			writeOmvangBudget(w, l)
 			p.class(w, false)
-			w.close("NieuwProduct")
+			w.Close("NieuwProduct")
 		}
-		w.close("NieuweProducten")
+		w.Close("NieuweProducten")
 	}
 	p.class(w, false)
-	w.close("Verzoek")
+	w.Close("Verzoek")
 	p.class(w, false)
-	w.close("Client")
+	w.Close("Client")
 }
 
 // --- 319 Antwoordbericht ---------------------------------------------------
@@ -758,18 +721,18 @@ func build319(g *Generator, s bericht.Soort, opt Options, h bericht.Header) any 
 
 func write319(w *writer, content any, p *plan) {
 	a := content.(*antwoord)
-	w.open("Antwoord")
-	w.leaf("ReferentieAanbieder", a.referentie)
-	w.leaf("VerzoekAntwoord", a.antwoord)
+	w.Open("Antwoord")
+	w.Leaf("ReferentieAanbieder", a.referentie)
+	w.Leaf("VerzoekAntwoord", a.antwoord)
 	w.opt("RedenAfwijzingVerzoek", a.reden)
 	if a.woonplaatsGem != "" {
-		w.open("Woonplaatsbeginsel")
-		w.leaf("Gemeente", a.woonplaatsGem)
+		w.Open("Woonplaatsbeginsel")
+		w.Leaf("Gemeente", a.woonplaatsGem)
 		p.class(w, false)
-		w.close("Woonplaatsbeginsel")
+		w.Close("Woonplaatsbeginsel")
 	}
 	p.class(w, true)
-	w.close("Antwoord")
+	w.Close("Antwoord")
 }
 
 // --- 323 Declaratie --------------------------------------------------------
@@ -876,59 +839,59 @@ func build323(g *Generator, s bericht.Soort, opt Options, h bericht.Header) any 
 }
 
 func writePrestatie(w *writer, pr prestatie) {
-	w.open("ProductReferentie")
-	w.bleaf("ReferentieNummer", pr.referentie)
+	w.Open("ProductReferentie")
+	w.BasisLeaf("ReferentieNummer", pr.referentie)
 	w.bopt("VorigReferentieNummer", pr.vorige)
-	w.close("ProductReferentie")
-	w.num("ToewijzingNummer", int64(pr.toewijzing))
-	w.leaf("ProductCategorie", pr.categorie)
-	w.leaf("ProductCode", pr.code)
-	w.open("ProductPeriode")
-	w.bdate("Begindatum", pr.begin)
-	w.bdate("Einddatum", pr.eind)
-	w.close("ProductPeriode")
-	w.num("GeleverdVolume", int64(pr.volume))
-	w.leaf("Eenheid", pr.eenheid)
+	w.Close("ProductReferentie")
+	w.Int("ToewijzingNummer", int64(pr.toewijzing))
+	w.Leaf("ProductCategorie", pr.categorie)
+	w.Leaf("ProductCode", pr.code)
+	w.Open("ProductPeriode")
+	w.BasisDate("Begindatum", pr.begin)
+	w.BasisDate("Einddatum", pr.eind)
+	w.Close("ProductPeriode")
+	w.Int("GeleverdVolume", int64(pr.volume))
+	w.Leaf("Eenheid", pr.eenheid)
 	if pr.tarief > 0 {
-		w.num("ProductTarief", int64(pr.tarief))
+		w.Int("ProductTarief", int64(pr.tarief))
 	}
-	w.open("IngediendBedrag")
-	w.bnum("Bedrag", int64(pr.bedrag))
-	w.bleaf("DebetCredit", debetCredit(pr.credit))
-	w.close("IngediendBedrag")
+	w.Open("IngediendBedrag")
+	w.BasisInt("Bedrag", int64(pr.bedrag))
+	w.BasisLeaf("DebetCredit", debetCredit(pr.credit))
+	w.Close("IngediendBedrag")
 }
 
 func writeTotaal(w *writer, name string, net int64) {
 	amount, dc := totaalDC(net)
-	w.open(name)
-	w.bnum("TotaalBedrag", amount)
-	w.bleaf("DebetCredit", dc)
-	w.close(name)
+	w.Open(name)
+	w.BasisInt("TotaalBedrag", amount)
+	w.BasisLeaf("DebetCredit", dc)
+	w.Close(name)
 }
 
 func write323(w *writer, content any, _ *plan) {
 	dc := content.(*declaratie)
-	w.open("Declaratie")
-	w.leaf("DeclaratieNummer", dc.nummer)
-	w.open("DeclaratiePeriode")
-	w.bdate("Begindatum", dc.begin)
-	w.bdate("Einddatum", dc.eind)
-	w.close("DeclaratiePeriode")
-	w.date("DeclaratieDagtekening", dc.dagtekening)
+	w.Open("Declaratie")
+	w.Leaf("DeclaratieNummer", dc.nummer)
+	w.Open("DeclaratiePeriode")
+	w.BasisDate("Begindatum", dc.begin)
+	w.BasisDate("Einddatum", dc.eind)
+	w.Close("DeclaratiePeriode")
+	w.Date("DeclaratieDagtekening", dc.dagtekening)
 	writeTotaal(w, "TotaalIngediendBedrag", dc.totaal) // TR358
-	w.open("Clienten")
+	w.Open("Clienten")
 	for _, c := range dc.clienten {
-		w.open("Client")
-		w.leaf("Bsn", c.bsn)
-		w.open("Prestaties")
+		w.Open("Client")
+		w.Leaf("Bsn", c.bsn)
+		w.Open("Prestaties")
 		for _, pr := range c.prestaties {
-			w.open("Prestatie")
+			w.Open("Prestatie")
 			writePrestatie(w, pr)
-			w.close("Prestatie")
+			w.Close("Prestatie")
 		}
-		w.close("Prestaties")
-		w.close("Client")
+		w.Close("Prestaties")
+		w.Close("Client")
 	}
-	w.close("Clienten")
-	w.close("Declaratie")
+	w.Close("Clienten")
+	w.Close("Declaratie")
 }

@@ -503,41 +503,6 @@ func TestErrors(t *testing.T) {
 	require.ErrorContains(t, err, "unknown berichtsoort")
 }
 
-func TestAppendEscaped(t *testing.T) {
-	for _, tc := range []struct{ in, want string }{
-		{"gewoon", "gewoon"},
-		{`a & b < c > d "e" 'f'`, "a &amp; b &lt; c &gt; d &quot;e&quot; &apos;f&apos;"},
-		{"Çelik Nguyễn", "Çelik Nguyễn"},
-		{"bel\x00l\x1f", "bel\uFFFDl\uFFFD"},
-		{"tab\there\nnl", "tab\there\nnl"},
-		{"bad\xffutf8", "bad\uFFFDutf8"},
-		{"\uFFFE", "\uFFFD"},
-	} {
-		assert.Equal(t, tc.want, string(appendEscaped(nil, tc.in)), "%q", tc.in)
-	}
-}
-
-// FuzzAppendEscaped: whatever a caller puts in a text field, the element
-// stays well-formed XML and reads back as the input with only characters
-// XML cannot carry replaced.
-func FuzzAppendEscaped(f *testing.F) {
-	for _, s := range []string{"", "a&b", "<x>", "\x00", "\xff", "Zoë", "]]>", "\r\n"} {
-		f.Add(s)
-	}
-	f.Fuzz(func(t *testing.T, s string) {
-		doc := append([]byte("<a>"), appendEscaped(nil, s)...)
-		doc = append(doc, "</a>"...)
-		var v struct {
-			Text string `xml:",chardata"`
-		}
-		require.NoError(t, xml.Unmarshal(doc, &v), "%q", s)
-		want := strings.ReplaceAll(string(appendEscaped(nil, s)), "\r\n", "\n")
-		want = strings.NewReplacer("&amp;", "&", "&lt;", "<", "&gt;", ">", "&quot;", `"`, "&apos;", "'", "\r", "\n").Replace(want)
-		require.Equal(t, want, v.Text)
-		require.Equal(t, len([]rune(s)), len([]rune(v.Text))+strings.Count(s, "\r\n"), "%q", s)
-	})
-}
-
 func BenchmarkGenerate(b *testing.B) {
 	for _, tc := range []struct {
 		name string
