@@ -24,13 +24,18 @@ type Writer struct {
 // NewWriter starts a message of berichtsoort s: the XML declaration and the
 // opening Bericht root with both namespace declarations. sizeHint is the
 // initial capacity of the buffer, so a caller who knows the size of its
-// messages pays one allocation for each.
+// messages pays one allocation for each. NewWriter is small enough to be
+// inlined, so a caller that embeds *NewWriter(…) in its own type by value
+// does not pay a second one for the Writer.
 func NewWriter(s Soort, sizeHint int) *Writer {
-	w := &Writer{
-		b:     make([]byte, 0, sizeHint),
-		msg:   strings.ToLower(s.Name),
-		basis: string(s.Standard),
-	}
+	w := &Writer{b: make([]byte, 0, sizeHint)}
+	w.start(s)
+	return w
+}
+
+func (w *Writer) start(s Soort) {
+	w.msg = strings.ToLower(s.Name)
+	w.basis = string(s.Standard)
 	w.b = append(w.b, `<?xml version="1.0" encoding="UTF-8"?>`+"\n<"...)
 	w.b = append(w.b, w.msg...)
 	w.b = append(w.b, ":Bericht xmlns:"...)
@@ -43,7 +48,6 @@ func NewWriter(s Soort, sizeHint int) *Writer {
 	w.b = append(w.b, BasisNamespace(s.Standard, s.Release)...)
 	w.b = append(w.b, `">`...)
 	w.depth = 1
-	return w
 }
 
 // Finish closes the root element, ends the document with a newline and

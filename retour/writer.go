@@ -4,10 +4,10 @@ import "github.com/knooppunt/knooppunt/bericht"
 
 // writer is bericht.Writer with the retour builders' shorthands for CDT
 // pairs and RetourCodes.
-type writer struct{ *bericht.Writer }
+type writer struct{ bericht.Writer }
 
 func newWriter(s bericht.Soort, size int) *writer {
-	return &writer{bericht.NewWriter(s, size)}
+	return &writer{*bericht.NewWriter(s, size)} // NewWriter inlines: one allocation
 }
 
 // pair writes a CDT element of two basisschema children, such as

@@ -8,10 +8,10 @@ import (
 
 // writer is bericht.Writer with the generator's shorthands for optional
 // elements and RetourCodes.
-type writer struct{ *bericht.Writer }
+type writer struct{ bericht.Writer }
 
 func newWriter(s bericht.Soort, size int) *writer {
-	return &writer{bericht.NewWriter(s, size)}
+	return &writer{*bericht.NewWriter(s, size)} // NewWriter inlines: one allocation
 }
 
 // opt writes a message-namespace leaf only when value is not empty.
