@@ -22,15 +22,22 @@ type validatorPort struct{ set *xsd.Set }
 
 func (v validatorPort) Validate(msg []byte) (bericht.Header, error) {
 	h, err := v.set.Validate(msg)
+	return h, validationError(err)
+}
+
+// validationError translates a refusal of the xsd package (from Validate or
+// ValidateTree, which refuse alike) into the gateway's error with xsd's
+// stable code; violation texts are the redacted ones. nil stays nil.
+func validationError(err error) error {
 	if err == nil {
-		return h, nil
+		return nil
 	}
 	if errors.Is(err, xsd.ErrClosed) {
-		return h, &gateway.Error{Kind: gateway.KindUnavailable, Code: gateway.CodeShuttingDown, Message: "the validator is shutting down; retry later", Err: err}
+		return &gateway.Error{Kind: gateway.KindUnavailable, Code: gateway.CodeShuttingDown, Message: "the validator is shutting down; retry later", Err: err}
 	}
 	var xe *xsd.Error
 	if !errors.As(err, &xe) {
-		return h, fmt.Errorf("validating: %w", err)
+		return fmt.Errorf("validating: %w", err)
 	}
 	e := &gateway.Error{Kind: ValidationKind(xe.Code), Code: xe.Code, Message: xe.Detail}
 	if e.Kind == gateway.KindInternal {
@@ -45,7 +52,7 @@ func (v validatorPort) Validate(msg []byte) (bericht.Header, error) {
 	for _, vi := range xe.Violations {
 		e.Violations = append(e.Violations, gateway.Violation{Line: vi.Line, Column: vi.Column, Message: vi.Redacted})
 	}
-	return h, e
+	return e
 }
 
 // ValidationKind maps a validator refusal code to the gateway's kind, which

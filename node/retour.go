@@ -28,12 +28,7 @@ func answerer(cfg Config, book *routing.Book) gateway.Answerer {
 func (v validatorPort) ValidateRules(msg []byte) (bericht.Header, []gateway.Finding, error) {
 	h, tree, err := v.set.ValidateTree(msg)
 	if err != nil {
-		// Validate translates the refusal; a refused message is parsed
-		// twice, which keeps one translation of xsd's codes in ports.go.
-		if h, verr := v.Validate(msg); verr != nil {
-			return h, nil, verr
-		}
-		return h, nil, fmt.Errorf("validating: %w", err)
+		return h, nil, validationError(err)
 	}
 	var findings []gateway.Finding
 	for _, f := range rules.Check(h, tree) {
