@@ -154,21 +154,36 @@ type Log struct {
 
 	mu      sync.Mutex // guards the fields below and writes to f
 	f       *os.File
+	size    int64 // bytes of f that hold whole entries
 	seq     uint64
 	head    string
 	written uint64 // highest seq written to f
 	closed  bool
 
-	syncMu sync.Mutex // one fsync at a time; waiting appenders share the next
-	synced uint64     // highest seq known on disk
+	// gate fences Append's hand-over to the committer against Close: an
+	// appender holds it shared while it queues, Close exclusively while it
+	// marks the log closed, so no entry is queued after the committer ends.
+	gate sync.RWMutex
+	reqs chan *pending // appends waiting for the committer
+	quit chan struct{} // closed by Close: the committer fails what is queued and ends
+	done chan struct{} // closed when the committer has ended
 
 	stop     chan struct{} // closed by Close: ends the periodic pruning
 	stopOnce sync.Once
 	pruned   chan struct{} // closed when the periodic pruning has ended
 }
 
+// pending is one Append waiting for the committer.
+type pending struct {
+	e    Entry
+	err  error
+	done chan struct{}
+}
+
 // Open opens (or creates) the trail in cfg.Dir, verifying the whole chain
 // first: a tampered trail is refused with ErrTampered rather than extended.
+// A last line without its newline is the torn tail of a write a crash
+// interrupted; no Append returned it, so it is cut off (and logged).
 func Open(cfg Config) (*Log, error) {
 	if cfg.Dir == "" {
 		return nil, fmt.Errorf("opening audit trail: no directory: %w", ErrInvalid)
@@ -186,6 +201,9 @@ func Open(cfg Config) (*Log, error) {
 		return nil, fmt.Errorf("opening audit trail: %w", err)
 	}
 	l := &Log{cfg: cfg, path: filepath.Join(cfg.Dir, FileName), head: Genesis}
+	if err := l.cutTornTail(); err != nil {
+		return nil, fmt.Errorf("opening audit trail %s: %w", l.path, err)
+	}
 	res, err := VerifyFile(l.path)
 	if err != nil && !errors.Is(err, os.ErrNotExist) {
 		return nil, fmt.Errorf("opening audit trail %s: %w", l.path, err)
@@ -193,13 +211,80 @@ func Open(cfg Config) (*Log, error) {
 	if res.Entries > 0 {
 		l.seq, l.head = res.Last, res.Head
 	}
-	l.written, l.synced = l.seq, l.seq
+	l.written = l.seq
 	if l.f, err = os.OpenFile(l.path, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o600); err != nil {
 		return nil, fmt.Errorf("opening audit trail: %w", err)
 	}
+	if fi, err := l.f.Stat(); err == nil {
+		l.size = fi.Size()
+	}
+	l.reqs = make(chan *pending, maxGroup)
+	l.quit, l.done = make(chan struct{}), make(chan struct{})
 	l.stop, l.pruned = make(chan struct{}), make(chan struct{})
+	go l.commitLoop()
 	go l.pruneLoop()
 	return l, nil
+}
+
+// cutTornTail truncates the file after its last newline if it does not end
+// with one. Entries are written whole and acknowledged only once synced,
+// so the cut part was never acknowledged.
+func (l *Log) cutTornTail() error {
+	f, err := os.OpenFile(l.path, os.O_RDWR, 0)
+	if errors.Is(err, os.ErrNotExist) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	fi, err := f.Stat()
+	if err != nil || fi.Size() == 0 {
+		return err
+	}
+	// Walk back in blocks to the last newline.
+	end := fi.Size()
+	buf := make([]byte, 4096)
+	for at := end; at > 0; {
+		n := int64(len(buf))
+		if at < n {
+			n = at
+		}
+		at -= n
+		if _, err := f.ReadAt(buf[:n], at); err != nil {
+			return err
+		}
+		i := bytes.LastIndexByte(buf[:n], '\n')
+		if i < 0 {
+			if end-at > maxLine {
+				return fmt.Errorf("the last %d bytes hold no line end: %w", end-at, ErrTampered)
+			}
+			if at == 0 {
+				return l.truncate(f, 0, end)
+			}
+			continue
+		}
+		keep := at + int64(i) + 1
+		switch {
+		case keep == end:
+			return nil
+		case end-keep > maxLine:
+			return fmt.Errorf("the last %d bytes hold no line end: %w", end-keep, ErrTampered)
+		}
+		return l.truncate(f, keep, end)
+	}
+	return nil
+}
+
+func (l *Log) truncate(f *os.File, keep, end int64) error {
+	if err := f.Truncate(keep); err != nil {
+		return err
+	}
+	if err := f.Sync(); err != nil {
+		return err
+	}
+	l.cfg.Logger.Warn().Int64("offset", keep).Int64("bytes", end-keep).Msg("audit trail: cut the torn tail of an interrupted write")
+	return nil
 }
 
 // pruneLoop applies the retention every cfg.PruneEvery until Close, so a
@@ -224,7 +309,8 @@ func (l *Log) pruneLoop() {
 }
 
 // Append adds e to the trail and returns it with Seq, Time (if zero), Prev
-// and Hash set, once it is synced to disk.
+// and Hash set, once it is synced to disk. Concurrent appends share one
+// write and one fsync (see commitLoop).
 func (l *Log) Append(ctx context.Context, e Entry) (Entry, error) {
 	if e.Principal == "" || e.Action == "" {
 		return Entry{}, fmt.Errorf("appending to the audit trail: principal and action are required: %w", ErrInvalid)
@@ -232,45 +318,150 @@ func (l *Log) Append(ctx context.Context, e Entry) (Entry, error) {
 	if err := ctx.Err(); err != nil {
 		return Entry{}, fmt.Errorf("appending to the audit trail: %w", err)
 	}
-	l.mu.Lock()
-	if l.closed {
-		l.mu.Unlock()
-		return Entry{}, ErrClosed
-	}
 	if e.Time.IsZero() {
 		e.Time = l.cfg.Now()
 	}
 	e.Time = e.Time.UTC()
-	e.Seq, e.Prev = l.seq+1, l.head
-	e.Hash = e.hash()
-	line, err := json.Marshal(&e)
-	if err == nil {
-		_, err = l.f.Write(append(line, '\n'))
-	}
-	if err != nil {
-		l.mu.Unlock()
-		return Entry{}, fmt.Errorf("appending to the audit trail: %w", err)
-	}
-	l.seq, l.head, l.written = e.Seq, e.Hash, e.Seq
-	f := l.f
+	p := &pending{e: e, done: make(chan struct{})}
+	l.gate.RLock()
+	l.mu.Lock()
+	closed := l.closed
 	l.mu.Unlock()
-	if err := l.sync(f, e.Seq); err != nil {
-		return Entry{}, err
+	if closed {
+		l.gate.RUnlock()
+		return Entry{}, ErrClosed
 	}
-	return e, nil
+	l.reqs <- p // the committer runs until Close, which waits for the gate
+	l.gate.RUnlock()
+	<-p.done
+	if p.err != nil {
+		return Entry{}, p.err
+	}
+	return p.e, nil
 }
 
-// sync makes sure entry seq is on disk. Appenders waiting here while
-// another fsync runs find their entry covered by the next one: one fsync
-// serves every entry written before it began.
-func (l *Log) sync(f *os.File, seq uint64) error {
-	l.syncMu.Lock()
-	defer l.syncMu.Unlock()
-	if l.synced >= seq {
-		return nil
+// The write path: one committer goroutine takes every queued entry into a
+// group, chains and encodes them, writes the group with one write and makes
+// it durable with one fsync before it releases the appenders. As in the
+// store's committer, a group smaller than the one before waits a moment —
+// half the last commit's duration, at most maxWait — for the appenders the
+// last commit released, instead of paying an fsync of its own.
+const (
+	maxGroup = 512
+	maxWait  = time.Millisecond
+)
+
+// commitLoop is the committer goroutine.
+func (l *Log) commitLoop() {
+	defer close(l.done)
+	last := 1
+	var lastTook time.Duration
+	var buf []byte
+	timer := time.NewTimer(time.Hour)
+	timer.Stop()
+	for {
+		var group []*pending
+		select {
+		case p := <-l.reqs:
+			group = append(make([]*pending, 0, max(last, 16)), p)
+		case <-l.quit:
+			l.commitQueued(buf)
+			return
+		}
+		armed := false
+	fill:
+		for len(group) < maxGroup {
+			select {
+			case p := <-l.reqs:
+				group = append(group, p)
+				continue
+			default:
+			}
+			if len(group) >= last {
+				break
+			}
+			if !armed {
+				armed = true
+				timer.Reset(min(lastTook/2, maxWait))
+			}
+			select {
+			case p := <-l.reqs:
+				group = append(group, p)
+			case <-timer.C:
+				armed = false
+				break fill
+			}
+		}
+		if armed {
+			timer.Stop()
+		}
+		last = len(group)
+		start := time.Now()
+		var err error
+		buf, err = l.commit(group, buf[:0])
+		lastTook = time.Since(start)
+		for _, p := range group {
+			p.err = err
+			close(p.done)
+		}
 	}
+}
+
+// commitQueued commits the appends still queued at Close: Close fenced out
+// new ones before it ended the committer.
+func (l *Log) commitQueued(buf []byte) {
+	for {
+		var group []*pending
+	take:
+		for len(group) < maxGroup {
+			select {
+			case p := <-l.reqs:
+				group = append(group, p)
+			default:
+				break take
+			}
+		}
+		if len(group) == 0 {
+			return
+		}
+		var err error
+		buf, err = l.commit(group, buf[:0])
+		for _, p := range group {
+			p.err = err
+			close(p.done)
+		}
+	}
+}
+
+// commit chains the group's entries onto the trail, writes them with one
+// write and syncs the file. buf is scratch space for the encoded lines; the
+// grown buffer is returned for the next group. On a failed write the file
+// is cut back to its last whole entry and the chain does not advance.
+func (l *Log) commit(group []*pending, buf []byte) ([]byte, error) {
 	l.mu.Lock()
-	target := l.written
+	seq, head := l.seq, l.head
+	for _, p := range group {
+		seq++
+		p.e.Seq, p.e.Prev = seq, head
+		p.e.Hash = p.e.hash()
+		head = p.e.Hash
+		line, err := json.Marshal(&p.e)
+		if err != nil {
+			l.mu.Unlock()
+			return buf, fmt.Errorf("appending to the audit trail: %w", err)
+		}
+		buf = append(append(buf, line...), '\n')
+	}
+	if _, err := l.f.Write(buf); err != nil {
+		if terr := l.f.Truncate(l.size); terr != nil {
+			l.cfg.Logger.Error().Err(terr).Msg("audit trail: cutting back a failed write")
+		}
+		l.mu.Unlock()
+		return buf, fmt.Errorf("appending to the audit trail: %w", err)
+	}
+	l.size += int64(len(buf))
+	l.seq, l.head, l.written = seq, head, seq
+	f := l.f
 	l.mu.Unlock()
 	if err := f.Sync(); err != nil {
 		l.mu.Lock()
@@ -279,11 +470,10 @@ func (l *Log) sync(f *os.File, seq uint64) error {
 		// Prune synced the old file before it swapped in the new one, so
 		// every entry written to f is on disk already.
 		if !replaced {
-			return fmt.Errorf("syncing the audit trail: %w", err)
+			return buf, fmt.Errorf("syncing the audit trail: %w", err)
 		}
 	}
-	l.synced = target
-	return nil
+	return buf, nil
 }
 
 // Head returns the sequence number and hash of the last entry, to be
@@ -299,12 +489,20 @@ func (l *Log) Head() (uint64, string) {
 func (l *Log) Close() error {
 	l.stopOnce.Do(func() { close(l.stop) })
 	<-l.pruned // a Prune in progress finishes first
+	l.gate.Lock()
 	l.mu.Lock()
-	defer l.mu.Unlock()
 	if l.closed {
+		l.mu.Unlock()
+		l.gate.Unlock()
 		return nil
 	}
 	l.closed = true
+	l.mu.Unlock()
+	l.gate.Unlock()
+	close(l.quit) // the committer commits what is queued; nothing more can be
+	<-l.done
+	l.mu.Lock()
+	defer l.mu.Unlock()
 	if err := l.f.Sync(); err != nil {
 		l.f.Close()
 		return fmt.Errorf("closing the audit trail: %w", err)
@@ -564,6 +762,10 @@ func (l *Log) rewrite(ctx context.Context, cutoff time.Time) (int, uint64, error
 	}
 	l.f.Close()
 	l.f = f
+	l.size = 0
+	if fi, err := f.Stat(); err == nil {
+		l.size = fi.Size()
+	}
 	return removed, first, nil
 }
 

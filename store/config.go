@@ -56,6 +56,11 @@ type Config struct {
 	QueueDepth int
 	// MemTableSize is Pebble's memtable size in bytes. Default 64 MiB.
 	MemTableSize uint64
+	// CacheSize is Pebble's block cache in bytes. The dedup, conversation
+	// and Ack look-ups of every write read index and filter blocks of the
+	// sstables; with Pebble's own 8 MiB default they fall out of the cache
+	// under load and are read again. Default 64 MiB.
+	CacheSize int64
 }
 
 // Defaults of Config.
@@ -68,6 +73,7 @@ const (
 	DefaultCommitBatch       = 128
 	DefaultQueueDepth        = 1024
 	DefaultMemTableSize      = 64 << 20
+	DefaultCacheSize         = 64 << 20
 )
 
 // withDefaults returns a copy of c with defaults filled in.
@@ -102,6 +108,9 @@ func (c Config) withDefaults() Config {
 	if c.MemTableSize == 0 {
 		c.MemTableSize = DefaultMemTableSize
 	}
+	if c.CacheSize == 0 {
+		c.CacheSize = DefaultCacheSize
+	}
 	return c
 }
 
@@ -134,6 +143,9 @@ func (c Config) Validate() error {
 	}
 	if c.QueueDepth < 0 {
 		errs = append(errs, fmt.Errorf("QueueDepth %d is negative", c.QueueDepth))
+	}
+	if c.CacheSize < 0 {
+		errs = append(errs, fmt.Errorf("CacheSize %d is negative", c.CacheSize))
 	}
 	if err := errors.Join(errs...); err != nil {
 		return fmt.Errorf("store config: %w: %w", ErrInvalid, err)

@@ -95,6 +95,7 @@ func Open(ctx context.Context, cfg Config) (*Pebble, error) {
 		FS:                 cfg.FS,
 		FormatMajorVersion: pebble.FormatNewest,
 		MemTableSize:       cfg.MemTableSize,
+		CacheSize:          cfg.CacheSize,
 		Logger:             pebbleLogger{p.log},
 		ErrorIfNotExists:   !fresh,
 	}

@@ -180,6 +180,7 @@ func TestConfigValidate(t *testing.T) {
 		{"negative timeout", store.Config{Dir: "db", VisibilityTimeout: -time.Second}, false},
 		{"payload outlives metadata", store.Config{Dir: "db", PayloadRetention: 48 * time.Hour, MetadataRetention: time.Hour}, false},
 		{"too many deliveries", store.Config{Dir: "db", MaxDeliveries: 100000}, false},
+		{"negative cache", store.Config{Dir: "db", CacheSize: -1}, false},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

@@ -158,6 +158,7 @@ func runServe(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	if o.checkConfig {
 		return checkServeConfig(o, stdout, stderr)
 	}
+	tuneGC()
 
 	log, sink, err := newLogger(o, stderr)
 	if err != nil {
