@@ -60,6 +60,7 @@ type Config struct {
 	// StoreURL, if set, selects the JetStream backend instead of Pebble:
 	// "nats://host:4222[,nats://host2:4222…]", optionally with
 	// "?replicas=N" (default 3; 1 for a single server) and "&stream=NAME".
+	// Empty takes the registry file's store setting, if any.
 	// Store's retention and lease settings apply; Store.Dir then only
 	// places the node's local files (audit trail, insight state). The
 	// JetStream store lacks encryption at rest under the node's keys and
@@ -88,17 +89,20 @@ type Config struct {
 
 // Node is a running switch.
 type Node struct {
-	cfg     Config
-	log     zerolog.Logger
-	book    *routing.Book
-	set     *xsd.Set
-	store   backend // store.Pebble, or JetStream without StUF references
-	srv     *gateway.Server
-	ln      net.Listener
-	served  chan error
-	metrics *prometheus.Registry
-	front   *front   // the StUF endpoint and push delivery; nil when off
-	insight *insight // stuurinfo, dashboard, samenloop; nil when off
+	cfg  Config
+	log  zerolog.Logger
+	book *routing.Book
+	// fileStore is the registry file's store setting at start, to tell a
+	// reload that changes it (the store in use stays).
+	fileStore string
+	set       *xsd.Set
+	store     backend // store.Pebble, or JetStream without StUF references
+	srv       *gateway.Server
+	ln        net.Listener
+	served    chan error
+	metrics   *prometheus.Registry
+	front     *front   // the StUF endpoint and push delivery; nil when off
+	insight   *insight // stuurinfo, dashboard, samenloop; nil when off
 
 	keys  *store.Keyring // nil: bodies in the clear
 	audit *audit.Log
@@ -130,6 +134,8 @@ func Check(cfg Config) (string, error) {
 	reg, err := LoadRegistry(cfg)
 	if err != nil {
 		errs = append(errs, err)
+	} else {
+		cfg = cfg.withRegistryStore(reg)
 	}
 	if cfg.TLSCertFile != "" {
 		if _, err := tls.LoadX509KeyPair(cfg.TLSCertFile, cfg.TLSKeyFile); err != nil {
@@ -175,6 +181,8 @@ func Start(ctx context.Context, cfg Config) (_ *Node, err error) {
 	if err != nil {
 		return nil, err
 	}
+	cfg = cfg.withRegistryStore(reg)
+	n.cfg, n.fileStore = cfg, reg.Store()
 	n.book = routing.NewBook(reg)
 	if n.set, err = xsd.Load(xsd.Config{Dir: cfg.Schemas}); err != nil {
 		return nil, fmt.Errorf("loading schemas: %w", err)
@@ -264,6 +272,15 @@ func (n *Node) Served() <-chan error { return n.served }
 // Registry is the registry in force.
 func (n *Node) Registry() *routing.Registry { return n.book.Registry() }
 
+// withRegistryStore takes the store setting of the registry file when
+// StoreURL is empty: serve's --store wins over the file.
+func (c Config) withRegistryStore(reg *routing.Registry) Config {
+	if c.StoreURL == "" {
+		c.StoreURL = reg.Store()
+	}
+	return c
+}
+
 // Store is the node's store, for tests and tools that need to look inside.
 func (n *Node) Store() store.Store { return n.store }
 
@@ -278,6 +295,9 @@ func (n *Node) Reload() error {
 	}
 	if err := n.reloadSecurity("registry reloaded"); err != nil {
 		return err
+	}
+	if st := n.book.Registry().Store(); st != n.fileStore {
+		n.log.Warn().Msg("the registry's store setting changed; the store in use stays until the next start")
 	}
 	n.log.Info().Int("principals", len(n.book.Registry().Principals())).Msg("registry reloaded")
 	return nil

@@ -37,6 +37,11 @@ type Config struct {
 	Parties []PartyConfig `yaml:"parties"`
 	// Principals are the operators, auditors and NZa users.
 	Principals []PrincipalConfig `yaml:"principals"`
+	// Store is the switch's store backend: empty for the embedded Pebble
+	// store, or a NATS JetStream cluster as nats://host:4222[,nats://…]
+	// [?replicas=N] (tls:// for TLS). The switch reads it at start only
+	// (serve's --store overrides it); a reload keeps the store in use.
+	Store string `yaml:"store"`
 }
 
 // PartyConfig is one party of the registry file.
@@ -189,6 +194,23 @@ func (e *ConfigError) Error() string {
 		b.WriteString(p.String())
 	}
 	return b.String()
+}
+
+// CheckStoreURL checks the form of a store setting: empty, or one or more
+// comma-separated nats:// or tls:// URLs with a host, the last optionally
+// with a query (?replicas=N, read by the store). Reaching the servers is
+// left to the start.
+func CheckStoreURL(s string) error {
+	if s == "" {
+		return nil
+	}
+	for part := range strings.SplitSeq(s, ",") {
+		u, err := url.Parse(strings.TrimSpace(part))
+		if err != nil || (u.Scheme != "nats" && u.Scheme != "tls") || u.Host == "" {
+			return fmt.Errorf("%q is not a nats://host:port URL (the Pebble store needs no setting)", part)
+		}
+	}
+	return nil
 }
 
 // Load reads and parses the registry file at path.
@@ -408,6 +430,9 @@ func (v *validator) check(c *Config) {
 		releases = defaultReleases()
 	}
 	v.releases(0, "releases", releases, nil)
+	if err := CheckStoreURL(c.Store); err != nil {
+		v.add(0, "store: %v", err)
+	}
 	if len(c.Parties) == 0 {
 		v.add(0, "no parties")
 	}

@@ -157,6 +157,9 @@ func TestValidateSingleProblems(t *testing.T) {
 		{"principal id", "principals:\n  - {id: Ops Team, role: operator, name: x, credentials: {token_sha256: [\"" + TokenDigest("a") + "\"]}}\n", 10, "a lowercase letter followed by"},
 		{"principal id clashes", "  - {code: swv-a, role: samenwerkingsverband, name: x, gemeenten: [\"0384\"]}\nprincipals:\n  - {id: swv-a, role: operator, name: x, credentials: {token_sha256: [\"" + TokenDigest("a") + "\"]}}\n", 11, "duplicate, first defined at line 9"},
 		{"global release", "releases: {ijw: [\"3.3\"]}\n", 0, `ijw release "3.3" is not supported`},
+		{"store scheme", "store: \"http://nats.example:4222\"\n", 0, `store: "http://nats.example:4222" is not a nats://host:port URL`},
+		{"store without host", "store: \"nats://\"\n", 0, "is not a nats://host:port URL"},
+		{"store second url", "store: \"nats://a:4222,b:4222\"\n", 0, `"b:4222" is not a nats://host:port URL`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -316,4 +319,14 @@ func TestDuplicateWithoutLines(t *testing.T) {
 	var ce *ConfigError
 	require.ErrorAs(t, err, &ce)
 	assert.Contains(t, ce.Problems[0].Msg, `party "0363": defined twice`)
+}
+
+func TestStoreSetting(t *testing.T) {
+	r, err := Parse([]byte(validBase))
+	require.NoError(t, err)
+	assert.Empty(t, r.Store(), "no setting: the Pebble store")
+	const cluster = "nats://a:4222,nats://b:4222,tls://c:4222?replicas=3"
+	r, err = Parse([]byte(validBase + "store: \"" + cluster + "\"\n"))
+	require.NoError(t, err)
+	assert.Equal(t, cluster, r.Store())
 }

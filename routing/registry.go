@@ -57,6 +57,7 @@ func (p *Principal) Releases(std bericht.Standard) []string {
 // use.
 type Registry struct {
 	tokens     bool
+	store      string
 	releases   map[bericht.Standard][]string
 	principals map[string]*Principal
 	ids        []string // sorted
@@ -87,6 +88,7 @@ func New(cfg Config) (*Registry, error) {
 	}
 	r := &Registry{
 		tokens:        cfg.Tokens,
+		store:         cfg.Store,
 		releases:      toReleases(cfg.Releases),
 		principals:    map[string]*Principal{},
 		byFingerprint: map[[32]byte]certMatch{},
@@ -165,6 +167,9 @@ func toReleases(m map[string][]string) map[bericht.Standard][]string {
 
 // TokensEnabled reports whether bearer tokens authenticate.
 func (r *Registry) TokensEnabled() bool { return r.tokens }
+
+// Store is the file's store setting (Config.Store): empty for Pebble.
+func (r *Registry) Store() string { return r.store }
 
 // Principal finds a party or principal by its code or ID.
 func (r *Registry) Principal(id string) (*Principal, bool) {

@@ -82,7 +82,8 @@ most --grace), then close the store.
 
 Store: Pebble in --data by default. --store nats://host:4222[,nats://…]
 selects the JetStream store on a NATS cluster instead (docs/operations.md;
-add ?replicas=1 for a single server); --data then only holds the node's own
+add ?replicas=1 for a single server), as does the registry file's store
+key, which --store overrides; --data then only holds the node's own
 files (audit trail, insight state). The JetStream store has no encryption at
 rest under --key-file: outside --dev pass --plaintext and use JetStream's own
 encryption (docs/security.md).
