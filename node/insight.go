@@ -24,6 +24,7 @@ import (
 	"github.com/knooppunt/knooppunt/routing"
 	"github.com/knooppunt/knooppunt/samenloop"
 	"github.com/knooppunt/knooppunt/store"
+	"github.com/knooppunt/knooppunt/store/jetstream"
 	"github.com/knooppunt/knooppunt/stuurinfo"
 )
 
@@ -58,11 +59,12 @@ type InsightConfig struct {
 
 // insight is the running information products.
 type insight struct {
-	tap    *stuurinfo.Tap
-	agg    *stuurinfo.Aggregates
-	engine *samenloop.Engine
-	file   string
-	slFile string
+	tap      *stuurinfo.Tap      // Pebble: the node's own puts
+	follower *stuurinfo.Follower // JetStream: every node's puts, from the stream
+	agg      *stuurinfo.Aggregates
+	engine   *samenloop.Engine
+	file     string
+	slFile   string
 	// saved are the versions last saved: an idle switch writes nothing.
 	savedAgg, savedEngine uint64
 	srv                   *http.Server
@@ -108,14 +110,28 @@ func (n *Node) startInsight(st store.Store) (store.Store, error) {
 	if err := in.engine.LoadFile(in.slFile); err != nil {
 		return nil, err
 	}
-	in.tap = stuurinfo.NewTap(st, stuurinfo.TapConfig{Logger: in.log, Observers: []stuurinfo.Observer{
+	observers := []stuurinfo.Observer{
 		stuurinfo.ObserverFunc(in.agg.Record),
 		stuurinfo.ObserverFunc(func(o *stuurinfo.Observation) {
-			if err := in.engine.Observe(o.Soort, o.Body); err != nil {
+			if err := in.engine.ObserveAt(o.Seq, o.Soort, o.Body); err != nil {
 				in.log.Debug().Str("soort", o.Soort).Str("id", o.ID.String()).Msg("samenloop could not read a message")
 			}
 		}),
-	}})
+	}
+	gst := st
+	if js, ok := st.(stream); ok {
+		// Several nodes share the stream: each follows all of it, so the
+		// products of every node count the traffic of every node.
+		from, err := in.followFrom(js)
+		if err != nil {
+			return nil, err
+		}
+		in.follower = stuurinfo.Follow(stuurinfo.FollowerConfig{Source: streamSource{js}, Store: st,
+			After: from, Observers: observers, Logger: in.log})
+	} else {
+		in.tap = stuurinfo.NewTap(st, stuurinfo.TapConfig{Logger: in.log, Observers: observers})
+		gst = in.tap
+	}
 	n.insight = in
 	every := c.SaveEvery
 	if every <= 0 {
@@ -123,7 +139,48 @@ func (n *Node) startInsight(st store.Store) (store.Store, error) {
 	}
 	go in.saveLoop(every)
 	in.engine.Start()
-	return in.tap, nil
+	return gst, nil
+}
+
+// followFrom is where the products resume on the stream: the smaller of
+// their saved positions (each skips what it holds). State files without a
+// position were fed by a tap — the node's own puts, on Pebble or an
+// earlier build — and already count that history: they resume at the
+// stream's head rather than count it again. Without state files the
+// products read everything the stream keeps.
+func (in *insight) followFrom(js stream) (uint64, error) {
+	from := min(in.agg.Position(), in.engine.Position())
+	if from > 0 {
+		return from, nil
+	}
+	for _, f := range []string{in.file, in.slFile} {
+		if _, err := os.Stat(f); err == nil {
+			head, err := js.Head(context.Background())
+			if err != nil {
+				return 0, fmt.Errorf("starting stuurinformatie: %w", err)
+			}
+			in.log.Info().Uint64("position", head).Msg("state files without a stream position: following from the stream's head")
+			return head, nil
+		}
+	}
+	return 0, nil
+}
+
+// stream is a store every node shares, which the products follow
+// (jetstream.Store).
+type stream interface {
+	Follow(ctx context.Context, after uint64, fn func(jetstream.Stored) error) error
+	Head(ctx context.Context) (uint64, error)
+}
+
+// streamSource is the JetStream store as the products' Source.
+type streamSource struct{ s stream }
+
+func (ss streamSource) Follow(ctx context.Context, after uint64, fn func(*stuurinfo.Observation) error) error {
+	return ss.s.Follow(ctx, after, func(m jetstream.Stored) error {
+		return fn(&stuurinfo.Observation{Seq: m.Seq, ID: m.ID, Soort: m.Soort, Sender: m.Sender,
+			Recipient: m.Recipient, Received: m.Received, Answers: m.Answers, Body: m.Body})
+	})
 }
 
 func (in *insight) saveLoop(every time.Duration) {
@@ -327,7 +384,14 @@ func (n *Node) stopInsight(ctx context.Context) error {
 	close(in.stop)
 	<-in.saved
 	in.engine.Close()
-	in.tap.Close() // drains the queue; the store it wraps is closed by the node (twice is safe)
+	if in.tap != nil {
+		in.tap.Close() // drains the queue; the store it wraps is closed by the node (twice is safe)
+	}
+	if in.follower != nil {
+		if err := in.follower.Close(); err != nil {
+			errs = append(errs, err)
+		}
+	}
 	if err := in.agg.SaveFile(in.file); err != nil {
 		errs = append(errs, err)
 	}

@@ -37,8 +37,8 @@ type backend interface {
 // should ever see it.
 var errNoRefs = errors.New("the store backend keeps no StUF reference numbers (" + CapRefs + ")")
 
-// noRefs is a store.Store without stuf.RefStore.
-type noRefs struct{ store.Store }
+// noRefs is the JetStream store, which has no stuf.RefStore.
+type noRefs struct{ *jetstream.Store }
 
 func (noRefs) ClaimRef(context.Context, string, string, [32]byte) (store.RefClaim, error) {
 	return 0, errNoRefs

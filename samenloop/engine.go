@@ -85,6 +85,7 @@ type Engine struct {
 	sent     map[sigKey]Entry // what each gemeente was last told per person
 	running  sync.Mutex       // one Run at a time
 	version  uint64           // counts changes of the state above
+	position uint64           // Seq of the last message observed from a shared source
 
 	stop chan struct{}
 	done chan struct{}
@@ -143,16 +144,32 @@ func New(cfg Config) (*Engine, error) {
 // are read; every other berichtsoort, and every iJw message in particular,
 // is ignored without a look at its content. It is meant to run off the
 // ingest path, after the message is stored.
-func (e *Engine) Observe(soort string, body []byte) error {
-	if soort != "WMO301" && soort != "WMO307" {
-		return nil
+func (e *Engine) Observe(soort string, body []byte) error { return e.ObserveAt(0, soort, body) }
+
+// ObserveAt is Observe of the message at position seq of a source that
+// every node reads (the JetStream stream): a message at or before the
+// position the engine holds (saved with its state) is not read again, so
+// a replay after a restart changes nothing. Seq 0 has no position.
+func (e *Engine) ObserveAt(seq uint64, soort string, body []byte) error {
+	var p parsed
+	var err error
+	read := soort == "WMO301" || soort == "WMO307"
+	if read {
+		p, err = parseMessage(soort, body)
 	}
-	p, err := parseMessage(soort, body)
-	if err != nil {
-		return err
-	}
+	// The position moves with the change it covers, under one lock, so a
+	// state saved in between never holds one without the other.
 	e.mu.Lock()
 	defer e.mu.Unlock()
+	if seq != 0 {
+		if seq <= e.position {
+			return nil
+		}
+		e.position = seq
+	}
+	if !read || err != nil {
+		return err
+	}
 	e.version++
 	for _, f := range p.facts {
 		if soort == "WMO301" {
@@ -162,6 +179,14 @@ func (e *Engine) Observe(soort string, body []byte) error {
 		}
 	}
 	return nil
+}
+
+// Position is the Seq of the last message observed with ObserveAt (saved
+// with the state); 0 when the engine was fed without positions.
+func (e *Engine) Position() uint64 {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return e.position
 }
 
 // assign creates or replaces a toewijzing from a 301 product line.

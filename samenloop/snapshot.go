@@ -25,7 +25,10 @@ var sealedMagic = []byte{0, 'K', 'P', 'S', 'L', 1}
 // state is the persisted form of an Engine: toewijzingen, the register
 // copy and what each gemeente was told.
 type state struct {
-	Version      int
+	Version int
+	// Position is Engine.position; absent (0) in files written before the
+	// engine could follow a shared source.
+	Position     uint64
 	Toewijzingen []stateTw
 	Register     []Entry
 	Sent         []stateSent
@@ -54,7 +57,7 @@ var ErrState = errors.New("samenloop: unreadable state file")
 // it beside the store, under the same protection.
 func (e *Engine) SaveFile(path string) error {
 	e.mu.Lock()
-	s := state{Version: stateVersion, Toewijzingen: make([]stateTw, 0, len(e.tw)),
+	s := state{Version: stateVersion, Position: e.position, Toewijzingen: make([]stateTw, 0, len(e.tw)),
 		Register: make([]Entry, 0, len(e.register)), Sent: make([]stateSent, 0, len(e.sent))}
 	for k, t := range e.tw {
 		s.Toewijzingen = append(s.Toewijzingen, stateTw{Gemeente: k.gemeente, Nummer: k.nummer, BSN: t.bsn,
@@ -151,7 +154,7 @@ func (e *Engine) LoadFile(path string) error {
 		sent[sigKey{bsn: v.Entry.BSN, gemeente: v.Gemeente}] = v.Entry
 	}
 	e.mu.Lock()
-	e.tw, e.byBSN, e.register, e.sent = tw, byBSN, reg, sent
+	e.tw, e.byBSN, e.register, e.sent, e.position = tw, byBSN, reg, sent, s.Position
 	e.mu.Unlock()
 	return nil
 }

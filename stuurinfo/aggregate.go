@@ -13,6 +13,10 @@ import (
 
 // Observation is one newly stored message as the derived products see it.
 type Observation struct {
+	// Seq is the message's position in a shared Source (the JetStream
+	// stream), so that an observer that saved its position never counts a
+	// message twice; zero from the Tap, which has none.
+	Seq       uint64
 	ID        store.ID
 	Soort     string
 	Sender    string
@@ -165,6 +169,7 @@ type Aggregates struct {
 	open       map[request]time.Time // 315/317 waiting for their 301/319
 	newest     int32                 // the latest day with rows
 	version    uint64                // counts Records
+	position   uint64                // Seq of the last observation from a Source
 }
 
 // DayRetention is how many days of day rows the aggregates keep; week and
@@ -238,6 +243,14 @@ func (a *Aggregates) internSoort(name string) uint32 {
 	return id
 }
 
+// Position is the Seq of the last observation from a Source that the
+// aggregates hold (saved with them); 0 when they were fed by a Tap only.
+func (a *Aggregates) Position() uint64 {
+	a.mu.RLock()
+	defer a.mu.RUnlock()
+	return a.position
+}
+
 // Version counts the messages recorded since the aggregates were made or
 // loaded; when it has not moved there is nothing new to save.
 func (a *Aggregates) Version() uint64 {
@@ -295,6 +308,12 @@ func (a *Aggregates) Record(o *Observation) {
 
 	a.mu.Lock()
 	defer a.mu.Unlock()
+	if o.Seq != 0 {
+		if o.Seq <= a.position {
+			return // counted before the position was saved
+		}
+		a.position = o.Seq
+	}
 	a.version++
 	k := cell{gemeente: a.intern(gemeente), aanbieder: a.intern(aanbieder), soort: a.internSoort(o.Soort)}
 	at := o.Received.In(a.loc)

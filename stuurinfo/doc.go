@@ -9,7 +9,8 @@
 //
 // The Aggregates are maintained as messages arrive — a Tap around the store
 // hands every newly stored message to the observers on a goroutine of its
-// own, off the ingest path — so a query sums maintained rows and never
-// rescans messages. Rows hold codes, counts and amounts only: never a BSN,
+// own, off the ingest path, or, where several nodes share the store, a
+// Follower reads every node's messages from it in order — so a query sums
+// maintained rows and never rescans messages. Rows hold codes, counts and amounts only: never a BSN,
 // a name or any other content of a message.
 package stuurinfo

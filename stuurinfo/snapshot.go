@@ -13,9 +13,12 @@ import (
 // snapshot is the persisted form of the aggregates.
 type snapshot struct {
 	Version int
-	Names   []string
-	Rows    [3][]snapRow
-	Open    []snapOpen
+	// Position is Aggregates.position; absent (0) in files written before
+	// the aggregates could follow a Source.
+	Position uint64
+	Names    []string
+	Rows     [3][]snapRow
+	Open     []snapOpen
 }
 
 type snapRow struct {
@@ -38,7 +41,7 @@ var ErrSnapshot = errors.New("stuurinfo: unreadable snapshot")
 // WriteTo writes the aggregates to w (encoding/gob).
 func (a *Aggregates) WriteTo(w io.Writer) (int64, error) {
 	a.mu.RLock()
-	s := snapshot{Version: snapshotVersion, Names: append([]string(nil), a.names...)}
+	s := snapshot{Version: snapshotVersion, Position: a.position, Names: append([]string(nil), a.names...)}
 	for g, periods := range a.periods {
 		for p, rows := range periods {
 			for c, n := range rows {
@@ -78,6 +81,7 @@ func ReadAggregates(r io.Reader, loc *time.Location) (*Aggregates, error) {
 		return nil, fmt.Errorf("%w: version %d", ErrSnapshot, s.Version)
 	}
 	a := NewAggregates(loc)
+	a.position = s.Position
 	a.names = s.Names
 	for i, n := range s.Names {
 		a.ids[n] = uint32(i)

@@ -130,17 +130,23 @@ func (t *Tap) run() {
 
 // observe completes one observation and hands it to every observer.
 func (t *Tap) observe(o *Observation) {
+	deliver(context.Background(), t.Store, o, t.cfg.Observers, t.cfg.Logger)
+	t.handled.Add(1)
+}
+
+// deliver completes o with its heenbericht, read from st, and hands it to
+// every observer.
+func deliver(ctx context.Context, st store.Store, o *Observation, observers []Observer, log zerolog.Logger) {
 	if o.Answers != (store.ID{}) {
-		if h, err := t.Store.Meta(context.Background(), o.Answers); err == nil {
+		if h, err := st.Meta(ctx, o.Answers); err == nil {
 			o.AnswersSoort, o.AnswersReceived = h.Soort, h.Received
 		} else {
-			t.cfg.Logger.Debug().Str("code", store.Code(err)).Msg("stuurinfo: heenbericht of an answer not found")
+			log.Debug().Str("code", store.Code(err)).Msg("stuurinfo: heenbericht of an answer not found")
 		}
 	}
-	for _, ob := range t.cfg.Observers {
+	for _, ob := range observers {
 		ob.Observe(o)
 	}
-	t.handled.Add(1)
 }
 
 // Dropped is the number of observations dropped because the queue was full.

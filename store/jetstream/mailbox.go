@@ -105,7 +105,8 @@ func (s *Store) Put(ctx context.Context, msg *store.Message) (store.Receipt, err
 				Identificatie: msg.Identificatie, Received: unixNano(msg.Received),
 				Validated: unixNano(msg.Validated), Stored: b.now.UnixNano(),
 				Size: int64(len(body)), SHA256: sum[:], Conversation: c,
-				Chunks: (len(body) + chunkSize - 1) / chunkSize,
+				Chunks:  (len(body) + chunkSize - 1) / chunkSize,
+				Answers: msg.Answers,
 			}
 			if rec.Received == 0 {
 				rec.Received = rec.Stored

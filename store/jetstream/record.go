@@ -91,6 +91,9 @@ type metaRec struct {
 	SHA256        []byte   `json:"sha256"`
 	Conversation  store.ID `json:"conv"`
 	Chunks        int      `json:"chunks"`
+	// Answers is the heenbericht (or 323) the message answers; zero for a
+	// heenbericht, and in records written before the field existed.
+	Answers store.ID `json:"answers,omitzero"`
 }
 
 // decodeMeta decodes and checks a base record.

@@ -1,0 +1,151 @@
+package jetstream
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/knooppunt/knooppunt/store"
+)
+
+// Stored is a message as Follow delivers it.
+type Stored struct {
+	// Seq is the stream sequence of the message's record: the position to
+	// resume from.
+	Seq       uint64
+	ID        store.ID
+	Soort     string
+	Sender    string
+	Recipient string
+	Received  time.Time
+	// Answers is the heenbericht (or 323) the message answers; zero for a
+	// heenbericht.
+	Answers store.ID
+	// Body is the message; nil when retention removed it before Follow
+	// came by.
+	Body []byte
+}
+
+// FollowInterval is how often Follow looks for new messages once it has
+// read everything stored.
+const FollowInterval = 200 * time.Millisecond
+
+// Follow calls fn, in the order stored, for every message any node of the
+// cluster stored after stream sequence after (0: from the oldest the
+// stream retains), until ctx ends (its error is returned) or fn fails. It
+// polls the stream with batched direct gets and keeps no state in the
+// cluster, as the rest of the store does: the caller keeps its position,
+// the Seq of the last message it handled. A read that fails (a server
+// down, a leader election) is retried from the same position, so no
+// message is skipped; one is delivered again only to a caller that
+// resumes from an older position.
+//
+// The information products use it so that every node counts the traffic
+// of every node (docs/operations.md).
+func (s *Store) Follow(ctx context.Context, after uint64, fn func(Stored) error) error {
+	if err := s.enter(); err != nil {
+		return err
+	}
+	s.leave()
+	pos := after
+	wait := time.NewTimer(0)
+	defer wait.Stop()
+	for failures := 0; ; {
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-s.quit:
+			return store.ErrClosed
+		case <-wait.C:
+		}
+		n, err := s.followOnce(ctx, &pos, fn)
+		var ferr *followError
+		switch {
+		case errors.As(err, &ferr):
+			return ferr.err
+		case err != nil && ctx.Err() != nil:
+			return ctx.Err()
+		case err != nil:
+			failures++
+			s.log.Warn().Err(err).Uint64("position", pos).Int("failures", failures).Msg("following the stream")
+			wait.Reset(min(time.Duration(failures)*FollowInterval, 5*time.Second))
+		case n > 0:
+			failures = 0
+			wait.Reset(0) // more may be waiting
+		default:
+			failures = 0
+			wait.Reset(FollowInterval)
+		}
+	}
+}
+
+// Head is the position of the newest message in the stream (0 when it
+// holds none): where a follower that must not count the history starts.
+func (s *Store) Head(ctx context.Context) (uint64, error) {
+	if err := s.enter(); err != nil {
+		return 0, err
+	}
+	defer s.leave()
+	last, ok, err := s.lastLeader(ctx, s.sub.allMeta())
+	if err != nil || !ok {
+		return 0, err
+	}
+	return last.seq, nil
+}
+
+// followError carries an error of the caller's fn out of the scan.
+type followError struct{ err error }
+
+func (e *followError) Error() string { return e.err.Error() }
+
+// followOnce delivers what is stored after *pos, advancing *pos past each
+// message handed to fn. It returns how many it delivered.
+func (s *Store) followOnce(ctx context.Context, pos *uint64, fn func(Stored) error) (int, error) {
+	n := 0
+	err := s.scan(ctx, s.sub.allMeta(), *pos+1, func(m stored) (bool, error) {
+		id, err := idFromSubject(m.subject)
+		if err != nil {
+			return false, fmt.Errorf("following the stream: record subject %q: %w", m.subject, store.ErrCorrupt)
+		}
+		rec, err := decodeMeta(m.data)
+		if err != nil {
+			return false, fmt.Errorf("following the stream: %s: %w", id, err)
+		}
+		body, err := s.followBody(ctx, id, rec)
+		if err != nil {
+			return false, err
+		}
+		if err := fn(Stored{Seq: m.seq, ID: id, Soort: rec.Soort, Sender: rec.Sender, Recipient: rec.Recipient,
+			Received: unixTime(rec.Received), Answers: rec.Answers, Body: body}); err != nil {
+			return false, &followError{err}
+		}
+		*pos = m.seq
+		n++
+		return true, nil
+	})
+	return n, err
+}
+
+// followBody reads the bytes of a message Follow came by; nil when they
+// are gone (retention) or do not match their record.
+func (s *Store) followBody(ctx context.Context, id store.ID, rec metaRec) ([]byte, error) {
+	if rec.Chunks == 0 {
+		return nil, nil
+	}
+	body := make([]byte, 0, min(rec.Size, 32<<20))
+	for i := range rec.Chunks {
+		m, found, err := s.lastFresh(ctx, s.sub.body(id, i))
+		if err != nil {
+			return nil, fmt.Errorf("following the stream: body of %s: %w", id, err)
+		}
+		if !found {
+			return nil, nil
+		}
+		body = append(body, m.data...)
+	}
+	if int64(len(body)) != rec.Size {
+		return nil, nil
+	}
+	return body, nil
+}
