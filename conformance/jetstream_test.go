@@ -15,18 +15,16 @@ import (
 
 // TestSuiteJetStream runs the whole suite against a switch on the
 // JetStream store (an embedded single NATS server, sync_interval: always)
-// with the same expectations as TestSuite. The JetStream store keeps no
-// StUF reference numbers, so that switch runs without the StUF-GGk
-// endpoint (node refuses the combination): the cases needing FeatureSOAP
-// or FeatureSignature are skipped, and besides them only those TestSuite
-// skips too (FeatureRetour, which neither run offers).
+// with the same expectations as TestSuite, the StUF-GGk endpoint
+// included: the only cases skipped are those TestSuite skips too
+// (FeatureRetour, which neither run offers).
 func TestSuiteJetStream(t *testing.T) {
 	cases, err := Load("testdata")
 	require.NoError(t, err)
-	target := startJetStreamSwitch(t)
+	target, soap := startJetStreamSwitch(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
-	rep, err := Run(ctx, Config{Target: target, Lease: testLease}, cases)
+	rep, err := Run(ctx, Config{Target: target, SOAPTarget: soap, Lease: testLease, Features: []string{FeatureSignature}}, cases)
 	require.NoError(t, err)
 	passed := 0
 	for _, res := range rep.Results {
@@ -35,7 +33,7 @@ func TestSuiteJetStream(t *testing.T) {
 			t.Errorf("%s: %s\n\tseen: %s", res.Where(), res.Message, res.Seen)
 		case Skip:
 			require.NotEmpty(t, res.Message, "case %s skipped without a reason", res.Case.Name)
-			assert.True(t, needsStUF(res.Case) || requires(res.Case, FeatureRetour),
+			assert.True(t, requires(res.Case, FeatureRetour),
 				"case %s skipped on JetStream though TestSuite runs it: %s", res.Case.Name, res.Message)
 		case Pass:
 			passed++
@@ -43,12 +41,6 @@ func TestSuiteJetStream(t *testing.T) {
 	}
 	require.NotZero(t, passed, "no case ran")
 	t.Logf("%s in %s", rep.Summary(), rep.Duration.Round(time.Millisecond))
-}
-
-// needsStUF reports whether c needs the StUF-GGk endpoint, which a switch
-// on JetStream does not run.
-func needsStUF(c *Case) bool {
-	return requires(c, FeatureSOAP) || requires(c, FeatureSignature)
 }
 
 // requires reports whether c requires feature f.
@@ -62,14 +54,18 @@ func requires(c *Case, f string) bool {
 }
 
 // startJetStreamSwitch runs a fresh in-process dev switch on an embedded
-// NATS server, with the suite's short lease, and returns its base URL.
-func startJetStreamSwitch(t *testing.T) string {
+// NATS server, with the suite's short lease and the StUF-GGk endpoint, and
+// returns the base URLs of its API and of that endpoint.
+func startJetStreamSwitch(t *testing.T) (string, string) {
 	t.Helper()
 	srv := natstest.Start(t)
+	trust, err := SignatureTrust()
+	require.NoError(t, err)
 	n, err := node.Start(context.Background(), node.Config{
 		Dev: true, Addr: "127.0.0.1:0",
 		StoreURL: srv.ClientURL() + "?replicas=1",
 		Store:    store.Config{Dir: t.TempDir(), VisibilityTimeout: testLease},
+		StUF:     node.StUFConfig{Addr: "127.0.0.1:0", Trust: trust},
 	})
 	require.NoError(t, err)
 	t.Cleanup(func() {
@@ -77,5 +73,5 @@ func startJetStreamSwitch(t *testing.T) string {
 		defer cancel()
 		require.NoError(t, n.Shutdown(ctx))
 	})
-	return n.URL()
+	return n.URL(), n.StUFURL()
 }

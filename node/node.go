@@ -96,7 +96,7 @@ type Node struct {
 	// reload that changes it (the store in use stays).
 	fileStore string
 	set       *xsd.Set
-	store     backend // store.Pebble, or JetStream without StUF references
+	store     backend // store.Pebble or jetstream.Store
 	srv       *gateway.Server
 	ln        net.Listener
 	served    chan error

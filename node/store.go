@@ -13,43 +13,18 @@ import (
 	"github.com/knooppunt/knooppunt/stuf"
 )
 
-// Capabilities a backend may lack. The node checks them at start and
-// refuses a configuration that needs one the backend does not have, naming
-// it, rather than failing on the first request that would use it.
-const (
-	// CapRefs is durable StUF reference numbers (stuf.RefStore): the
-	// StUF-GGk endpoint and push delivery need it.
-	CapRefs = "stuf-refs"
-	// CapSealing is encryption at rest of message bodies under the node's
-	// keyring (store.Config.Keys).
-	CapSealing = "encryption-at-rest"
-)
+// CapSealing is the capability a backend may lack: encryption at rest of
+// message bodies under the node's keyring (store.Config.Keys). The node
+// checks it at start and refuses a configuration that needs it on a
+// backend without it, naming it, rather than failing on the first request.
+const CapSealing = "encryption-at-rest"
 
 // backend is the store as the node holds it: the store.Store every part
-// uses, plus the reference numbers of the StUF side. A backend without
-// them (JetStream) carries noRefs, which the start check keeps unused.
+// uses, plus the reference numbers of the StUF side. Both the Pebble and
+// the JetStream store are one.
 type backend interface {
 	store.Store
 	stuf.RefStore
-}
-
-// errNoRefs is what noRefs answers; the start check means no caller
-// should ever see it.
-var errNoRefs = errors.New("the store backend keeps no StUF reference numbers (" + CapRefs + ")")
-
-// noRefs is the JetStream store, which has no stuf.RefStore.
-type noRefs struct{ *jetstream.Store }
-
-func (noRefs) ClaimRef(context.Context, string, string, [32]byte) (store.RefClaim, error) {
-	return 0, errNoRefs
-}
-func (noRefs) ReleaseRef(context.Context, string, string) error           { return errNoRefs }
-func (noRefs) AddDi01(context.Context, string, string) error              { return errNoRefs }
-func (noRefs) Di01(context.Context, string) (string, bool, error)         { return "", false, errNoRefs }
-func (noRefs) BindMessage(context.Context, store.ID, string) error        { return errNoRefs }
-func (noRefs) RecordDi01(context.Context, string, string, store.ID) error { return errNoRefs }
-func (noRefs) MessageRef(context.Context, store.ID) (string, bool, error) {
-	return "", false, errNoRefs
 }
 
 // Backend names the store backend of cfg: "pebble" (the default, in
@@ -73,9 +48,6 @@ func (c Config) checkBackend() error {
 	var errs []error
 	if c.keyFile() != "" {
 		errs = append(errs, fmt.Errorf("the JetStream store has no %s under the node's keys: use JetStream's own encryption (server cipher and key, docs/security.md) and switch the node's off (Security.Plaintext, serve --plaintext)", CapSealing))
-	}
-	if c.StUF.Addr != "" || c.StUF.Push {
-		errs = append(errs, fmt.Errorf("the JetStream store keeps no StUF reference numbers (%s): the StUF-GGk endpoint and push delivery need the Pebble store", CapRefs))
 	}
 	return errors.Join(errs...)
 }
@@ -132,5 +104,5 @@ func openStore(ctx context.Context, cfg Config, sc store.Config) (backend, error
 	if err != nil {
 		return nil, fmt.Errorf("opening JetStream store %s: %w", jc.URL, err)
 	}
-	return noRefs{js}, nil
+	return js, nil
 }

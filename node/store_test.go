@@ -88,8 +88,8 @@ func TestBackendRefusals(t *testing.T) {
 		{"cluster", Config{Dev: true, StoreURL: "nats://a:4222,nats://b:4222,nats://c:4222"}, ""},
 		{"encryption at rest", Config{StoreURL: js}, CapSealing},
 		{"key file in dev", Config{Dev: true, StoreURL: js, Security: SecurityConfig{KeyFile: "k"}}, CapSealing},
-		{"StUF endpoint", Config{Dev: true, StoreURL: js, StUF: StUFConfig{Addr: "127.0.0.1:0"}}, CapRefs},
-		{"push delivery", Config{Dev: true, StoreURL: js, StUF: StUFConfig{Push: true}}, CapRefs},
+		{"StUF endpoint", Config{Dev: true, StoreURL: js, StUF: StUFConfig{Addr: "127.0.0.1:0"}}, ""},
+		{"push delivery", Config{Dev: true, StoreURL: js, StUF: StUFConfig{Push: true}}, ""},
 		{"not nats", Config{Dev: true, StoreURL: "http://a:4222"}, "not a nats://"},
 		{"no host", Config{Dev: true, StoreURL: "nats://"}, "not a nats://"},
 		{"bad replicas", Config{Dev: true, StoreURL: "nats://a:1?replicas=x"}, "replicas"},
@@ -110,9 +110,9 @@ func TestBackendRefusals(t *testing.T) {
 // TestJetStreamStartRefused: the refusal comes before anything is opened.
 func TestJetStreamStartRefused(t *testing.T) {
 	_, err := Start(context.Background(), Config{Dev: true, Addr: "127.0.0.1:0",
-		StoreURL: "nats://127.0.0.1:1?replicas=1", StUF: StUFConfig{Addr: "127.0.0.1:0"},
-		Store: store.Config{Dir: t.TempDir()}})
-	require.ErrorContains(t, err, CapRefs)
+		StoreURL: "nats://127.0.0.1:1?replicas=1", Store: store.Config{Dir: t.TempDir()},
+		Security: SecurityConfig{KeyFile: t.TempDir() + "/keys"}})
+	require.ErrorContains(t, err, CapSealing)
 }
 
 func TestJetStreamConfig(t *testing.T) {

@@ -122,3 +122,23 @@ func TestRefsRefuseBadInput(t *testing.T) {
 	_, _, err = s.Di01(ctx, "")
 	assert.ErrorIs(t, err, store.ErrInvalid)
 }
+
+func TestRefsContract(t *testing.T) {
+	storetest.RunRefs(t, func(t *testing.T, o storetest.Options) (storetest.RefStore, func() storetest.RefStore) {
+		fs := vfs.NewMem()
+		cfg := store.Config{Dir: "db", FS: fs, Now: o.Now, VisibilityTimeout: o.VisibilityTimeout,
+			MaxDeliveries: o.MaxDeliveries, PayloadRetention: o.PayloadRetention, MetadataRetention: o.MetadataRetention}
+		var cur *store.Pebble
+		openP := func() storetest.RefStore {
+			if cur != nil {
+				require.NoError(t, cur.Close())
+			}
+			s, err := store.Open(context.Background(), cfg)
+			require.NoError(t, err)
+			t.Cleanup(func() { _ = s.Close() })
+			cur = s
+			return s
+		}
+		return openP(), openP
+	})
+}

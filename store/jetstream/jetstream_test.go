@@ -145,3 +145,17 @@ func TestForeignStream(t *testing.T) {
 }
 
 var _ = fmt.Sprint
+
+func TestRefsContract(t *testing.T) {
+	storetest.RunRefs(t, func(t *testing.T, o storetest.Options) (storetest.RefStore, func() storetest.RefStore) {
+		srv := natstest.Start(t)
+		openC := func() storetest.RefStore {
+			s, err := jetstream.Open(context.Background(), jetstream.Config{URL: srv.ClientURL(), Replicas: 1,
+				Now: o.Now, MetadataRetention: o.MetadataRetention, PayloadRetention: o.PayloadRetention, JanitorInterval: time.Hour})
+			require.NoError(t, err)
+			t.Cleanup(func() { _ = s.Close() })
+			return s
+		}
+		return openC(), openC
+	})
+}

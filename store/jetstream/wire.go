@@ -270,6 +270,8 @@ func (s *Store) kind(subject string) string {
 		return "confirmation log"
 	case 'k':
 		return "janitor cursor"
+	case 'f':
+		return "reference number"
 	}
 	return "stream"
 }

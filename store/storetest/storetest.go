@@ -124,6 +124,7 @@ func Run(t *testing.T, open Factory) {
 		{"PagesOfLeases", testPagesOfLeases},
 		{"AckAndOwnership", testAckAndOwnership},
 		{"Quarantine", testQuarantine},
+		{"QuarantineAtOnce", testQuarantineAtOnce},
 		{"Conversation", testConversation},
 		{"InvalidArguments", testInvalid},
 		{"Retention", testRetention},
@@ -594,4 +595,65 @@ func testClose(t *testing.T, e *env) {
 	_, err = e.s.Meta(e.ctx, id)
 	assert.ErrorIs(t, err, store.ErrClosed)
 	assert.Equal(t, "closed", store.Code(err))
+}
+
+// Quarantiner is implemented by stores that move a message to quarantine
+// at once (push delivery uses it); Run skips QuarantineAtOnce without it.
+type Quarantiner interface {
+	Quarantine(ctx context.Context, party string, id store.ID, reason string) error
+}
+
+func testQuarantineAtOnce(t *testing.T, e *env) {
+	q, ok := e.s.(Quarantiner)
+	if !ok {
+		t.Skip("the store has no immediate quarantine")
+	}
+	a := e.put(Msg("12345678", "0363", "WMO315", "ID-a", ""))
+	b := e.put(Msg("12345678", "0363", "WMO315", "ID-b", ""))
+	other := e.put(Msg("12345678", "0599", "WMO315", "ID-c", ""))
+
+	// Leased once, below MaxDeliveries: quarantined all the same.
+	l, err := e.s.List(e.ctx, "0363", 1)
+	require.NoError(t, err)
+	require.Equal(t, []store.ID{a}, ids(l))
+	require.NoError(t, q.Quarantine(e.ctx, "0363", a, "attempts"))
+	require.NoError(t, q.Quarantine(e.ctx, "0363", a, "attempts"), "quarantining twice is idempotent")
+	st := e.s.Stats()
+	assert.Equal(t, int64(2), st.Pending)
+	assert.Equal(t, int64(1), st.Quarantined)
+
+	e.clock.Advance(2 * visibility)
+	l, err = e.s.List(e.ctx, "0363", 10)
+	require.NoError(t, err)
+	assert.Equal(t, []store.ID{b}, ids(l), "gone from the mailbox after its lease ended")
+	list, err := e.s.Quarantined(e.ctx, store.ID{}, 10)
+	require.NoError(t, err)
+	require.Equal(t, []store.ID{a}, ids(list))
+	assert.Equal(t, "0363", list[0].Recipient)
+	m, err := e.s.Meta(e.ctx, a)
+	require.NoError(t, err)
+	assert.Equal(t, store.StateQuarantined, m.State)
+
+	for _, tc := range []struct {
+		name, party, reason string
+		id                  store.ID
+		want                error
+	}{
+		{"other party", "0599", "attempts", a, store.ErrNotFound},
+		{"unknown id", "0363", "attempts", store.ID{1}, store.ErrNotFound},
+		{"zero id", "0363", "attempts", store.ID{}, store.ErrInvalid},
+		{"no reason", "0363", "", b, store.ErrInvalid},
+		{"no party", "", "attempts", b, store.ErrInvalid},
+	} {
+		require.ErrorIs(t, q.Quarantine(e.ctx, tc.party, tc.id, tc.reason), tc.want, tc.name)
+	}
+	require.NoError(t, e.s.Ack(e.ctx, "0599", other))
+	require.ErrorIs(t, q.Quarantine(e.ctx, "0599", other, "attempts"), store.ErrNotFound, "a confirmed message is not pending")
+
+	require.NoError(t, e.s.Release(e.ctx, a))
+	e.clock.Advance(2 * visibility)
+	l, err = e.s.List(e.ctx, "0363", 10)
+	require.NoError(t, err)
+	assert.Contains(t, ids(l), a, "released back into its mailbox")
+	assert.Zero(t, e.s.Stats().Quarantined)
 }
