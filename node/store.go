@@ -2,7 +2,6 @@ package node
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"net/url"
 	"strconv"
@@ -12,12 +11,6 @@ import (
 	"github.com/knooppunt/knooppunt/store/jetstream"
 	"github.com/knooppunt/knooppunt/stuf"
 )
-
-// CapSealing is the capability a backend may lack: encryption at rest of
-// message bodies under the node's keyring (store.Config.Keys). The node
-// checks it at start and refuses a configuration that needs it on a
-// backend without it, naming it, rather than failing on the first request.
-const CapSealing = "encryption-at-rest"
 
 // backend is the store as the node holds it: the store.Store every part
 // uses, plus the reference numbers of the StUF side. Both the Pebble and
@@ -36,20 +29,15 @@ func (c Config) Backend() string {
 	return "pebble"
 }
 
-// checkBackend refuses, at start, a configuration that needs a capability
-// the chosen backend lacks.
+// checkBackend refuses, at start and before anything is opened, a store
+// URL that does not say what to connect to. Both backends have every
+// capability the node uses.
 func (c Config) checkBackend() error {
 	if c.Backend() == "pebble" {
 		return nil
 	}
-	if _, err := jetstreamConfig(c.StoreURL); err != nil {
-		return err
-	}
-	var errs []error
-	if c.keyFile() != "" {
-		errs = append(errs, fmt.Errorf("the JetStream store has no %s under the node's keys: use JetStream's own encryption (server cipher and key, docs/security.md) and switch the node's off (Security.Plaintext, serve --plaintext)", CapSealing))
-	}
-	return errors.Join(errs...)
+	_, err := jetstreamConfig(c.StoreURL)
+	return err
 }
 
 // jetstreamConfig reads a store URL: "nats://host:port[,nats://host:port…]"
@@ -97,7 +85,7 @@ func openStore(ctx context.Context, cfg Config, sc store.Config) (backend, error
 	if err != nil {
 		return nil, err
 	}
-	jc.Logger = sc.Logger
+	jc.Logger, jc.Keys = sc.Logger, sc.Keys
 	jc.VisibilityTimeout, jc.MaxDeliveries = sc.VisibilityTimeout, sc.MaxDeliveries
 	jc.PayloadRetention, jc.MetadataRetention = sc.PayloadRetention, sc.MetadataRetention
 	js, err := jetstream.Open(ctx, jc)

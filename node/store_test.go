@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"net/http"
 	"testing"
+	"time"
 
 	"github.com/rs/zerolog"
 	"github.com/stretchr/testify/assert"
@@ -15,6 +16,7 @@ import (
 	"github.com/knooppunt/knooppunt/gateway"
 	"github.com/knooppunt/knooppunt/sample"
 	"github.com/knooppunt/knooppunt/store"
+	"github.com/knooppunt/knooppunt/store/jetstream"
 	"github.com/knooppunt/knooppunt/store/jetstream/natstest"
 )
 
@@ -86,8 +88,8 @@ func TestBackendRefusals(t *testing.T) {
 		{"dev plaintext", Config{Dev: true, StoreURL: js}, ""},
 		{"explicit plaintext", Config{StoreURL: js, Security: SecurityConfig{Plaintext: true}}, ""},
 		{"cluster", Config{Dev: true, StoreURL: "nats://a:4222,nats://b:4222,nats://c:4222"}, ""},
-		{"encryption at rest", Config{StoreURL: js}, CapSealing},
-		{"key file in dev", Config{Dev: true, StoreURL: js, Security: SecurityConfig{KeyFile: "k"}}, CapSealing},
+		{"encryption at rest", Config{StoreURL: js}, ""},
+		{"key file in dev", Config{Dev: true, StoreURL: js, Security: SecurityConfig{KeyFile: "k"}}, ""},
 		{"StUF endpoint", Config{Dev: true, StoreURL: js, StUF: StUFConfig{Addr: "127.0.0.1:0"}}, ""},
 		{"push delivery", Config{Dev: true, StoreURL: js, StUF: StUFConfig{Push: true}}, ""},
 		{"not nats", Config{Dev: true, StoreURL: "http://a:4222"}, "not a nats://"},
@@ -110,9 +112,8 @@ func TestBackendRefusals(t *testing.T) {
 // TestJetStreamStartRefused: the refusal comes before anything is opened.
 func TestJetStreamStartRefused(t *testing.T) {
 	_, err := Start(context.Background(), Config{Dev: true, Addr: "127.0.0.1:0",
-		StoreURL: "nats://127.0.0.1:1?replicas=1", Store: store.Config{Dir: t.TempDir()},
-		Security: SecurityConfig{KeyFile: t.TempDir() + "/keys"}})
-	require.ErrorContains(t, err, CapSealing)
+		StoreURL: "nats://127.0.0.1:1?replicas=x", Store: store.Config{Dir: t.TempDir()}})
+	require.ErrorContains(t, err, "replicas")
 }
 
 func TestJetStreamConfig(t *testing.T) {
@@ -155,4 +156,40 @@ func BenchmarkPostBackend(b *testing.B) {
 			}
 		})
 	}
+}
+
+// TestJetStreamNodeSeals: with a key file the node seals the bodies it
+// publishes; it serves them back byte for byte, a client of the cluster
+// without the key reads them as sealed.
+func TestJetStreamNodeSeals(t *testing.T) {
+	srv := natstest.Start(t)
+	url := srv.ClientURL() + "?replicas=1"
+	keyFile := t.TempDir() + "/data.keys"
+	_, err := store.AddKey(keyFile, time.Now())
+	require.NoError(t, err)
+	n, err := Start(context.Background(), Config{Dev: true, Addr: "127.0.0.1:0", StoreURL: url,
+		Store:    store.Config{Dir: t.TempDir() + "/data"},
+		Security: SecurityConfig{KeyFile: keyFile},
+		Logger:   zerolog.New(zerolog.NewTestWriter(t)).Level(zerolog.WarnLevel)})
+	require.NoError(t, err)
+	t.Cleanup(func() { n.Close() })
+	s, ok := bericht.Lookup("WMO301")
+	require.True(t, ok)
+	m, err := sample.New(12).Heen(s, sample.Options{})
+	require.NoError(t, err)
+	code, body := call(t, http.MethodPost, n.URL()+"/v1/berichten", "dev-"+m.Header.Afzender, "application/xml", string(m.XML))
+	require.Equal(t, http.StatusAccepted, code, string(body))
+	var posted struct{ ID string }
+	require.NoError(t, json.Unmarshal(body, &posted))
+	code, body = call(t, http.MethodGet, n.URL()+"/v1/mailbox/"+posted.ID, "dev-"+m.Header.Ontvanger, "", "")
+	require.Equal(t, http.StatusOK, code)
+	assert.Equal(t, m.XML, body)
+
+	keyless, err := jetstream.Open(context.Background(), jetstream.Config{URL: srv.ClientURL(), Replicas: 1})
+	require.NoError(t, err)
+	defer keyless.Close()
+	id, err := store.ParseID(posted.ID)
+	require.NoError(t, err)
+	_, err = keyless.Get(context.Background(), m.Header.Ontvanger, id)
+	assert.ErrorIs(t, err, store.ErrSealed)
 }

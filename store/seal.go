@@ -213,8 +213,10 @@ func AddKey(path string, now time.Time) (string, error) {
 	return id, nil
 }
 
-// seal encrypts plain under the active key with ad as additional data.
-func (k *Keyring) seal(plain, ad []byte) []byte {
+// Seal encrypts plain under the active key with ad as additional data
+// (the store uses the SHA-256 of the plaintext). The result names its key
+// and starts with a NUL byte, so it is never mistaken for a message.
+func (k *Keyring) Seal(plain, ad []byte) []byte {
 	ks := k.cur.Load()
 	a := ks.aead[ks.active]
 	out := make([]byte, 0, len(sealMagic)+1+len(ks.active)+a.NonceSize()+len(plain)+a.Overhead())
@@ -239,10 +241,10 @@ func sealed(v []byte) (string, bool) {
 	return string(v[len(sealMagic)+1 : len(sealMagic)+1+n]), true
 }
 
-// open decrypts a value sealed by seal; a value in the clear is returned
+// Open decrypts a value sealed by Seal; a value in the clear is returned
 // as it is. k may be nil (no encryption configured): then a sealed value
-// is ErrSealed.
-func (k *Keyring) open(v, ad []byte) ([]byte, error) {
+// is ErrSealed, one that does not authenticate ErrCorrupt.
+func (k *Keyring) Open(v, ad []byte) ([]byte, error) {
 	id, ok := sealed(v)
 	if !ok {
 		return v, nil
@@ -271,13 +273,13 @@ func (p *Pebble) sealBody(body []byte, sum [32]byte) []byte {
 	if p.cfg.Keys == nil {
 		return body
 	}
-	return p.cfg.Keys.seal(body, sum[:])
+	return p.cfg.Keys.Seal(body, sum[:])
 }
 
 // openBody reverses sealBody for the body of the message whose record
 // holds sum.
 func (p *Pebble) openBody(v []byte, sum [32]byte) ([]byte, error) {
-	return p.cfg.Keys.open(v, sum[:])
+	return p.cfg.Keys.Open(v, sum[:])
 }
 
 // Reseal rewrites every stored body that is in the clear or sealed under
@@ -331,7 +333,7 @@ func (p *Pebble) Reseal(ctx context.Context) (int, error) {
 			if err != nil {
 				return err
 			}
-			w.set(bodyKey(id), p.cfg.Keys.seal(plain, rec.SHA256[:]))
+			w.set(bodyKey(id), p.cfg.Keys.Seal(plain, rec.SHA256[:]))
 			n++
 			return nil
 		})

@@ -43,6 +43,9 @@ Flags:
   --to URL          the cluster's servers, comma-separated
   --stream NAME     the JetStream stream (default KNOOPPUNT)
   --replicas N      replicas when the stream is created (default 3)
+  --key-file FILE   the data keys of an encrypted store (serve --key-file):
+                    bodies are opened with them and sealed again in the
+                    cluster under the active key
 `
 
 func runStore(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
@@ -61,6 +64,7 @@ func runStore(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	to := fs.String("to", "", "NATS servers")
 	stream := fs.String("stream", jetstream.DefaultStream, "JetStream stream")
 	replicas := fs.Int("replicas", jetstream.DefaultReplicas, "replicas of a new stream")
+	keyFile := fs.String("key-file", "", "data keys of an encrypted store")
 	if err := fs.Parse(args[1:]); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			fmt.Fprint(stdout, storeUsage)
@@ -76,7 +80,15 @@ func runStore(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	m := &migration{out: stdout}
-	if err := m.run(ctx, *from, jetstream.Config{URL: *to, Stream: *stream, Replicas: *replicas}); err != nil {
+	if *keyFile != "" {
+		keys, err := store.LoadKeyring(*keyFile)
+		if err != nil {
+			fmt.Fprintf(stderr, "knooppunt store migrate: %v\n", err)
+			return 1
+		}
+		m.keys = keys
+	}
+	if err := m.run(ctx, *from, jetstream.Config{URL: *to, Stream: *stream, Replicas: *replicas, Keys: m.keys}); err != nil {
 		fmt.Fprintf(stderr, "knooppunt store migrate: %v\n", err)
 		return 1
 	}
@@ -85,7 +97,8 @@ func runStore(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 
 // migration copies a Pebble store into JetStream and verifies the copy.
 type migration struct {
-	out io.Writer
+	out  io.Writer
+	keys *store.Keyring // nil: the store is in the clear
 }
 
 // tally is what the counts and digest of one side come to.
@@ -104,7 +117,7 @@ func (m *migration) run(ctx context.Context, dir string, cfg jetstream.Config) e
 	if err != nil {
 		return err
 	}
-	src, err := store.Open(ctx, store.Config{Dir: dir, JanitorInterval: 24 * time.Hour})
+	src, err := store.Open(ctx, store.Config{Dir: dir, JanitorInterval: 24 * time.Hour, Keys: m.keys})
 	if err != nil {
 		return fmt.Errorf("opening source: %w", err)
 	}

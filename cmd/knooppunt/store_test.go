@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -95,4 +96,43 @@ func TestStoreMigrateUsage(t *testing.T) {
 		assert.Equal(t, 2, runStore(args, nil, &out, &errb), "%v", args)
 		assert.Contains(t, errb.String(), "Usage: knooppunt store migrate")
 	}
+}
+
+// TestStoreMigrateSealed: an encrypted Pebble store migrates with its key
+// file; without it the migration refuses, and in the cluster the bodies
+// are sealed again (a keyless client cannot read them).
+func TestStoreMigrateSealed(t *testing.T) {
+	ctx := context.Background()
+	keyPath := filepath.Join(t.TempDir(), "keys")
+	_, err := store.AddKey(keyPath, time.Now())
+	require.NoError(t, err)
+	keys, err := store.LoadKeyring(keyPath)
+	require.NoError(t, err)
+	dir := t.TempDir()
+	src, err := store.Open(ctx, store.Config{Dir: dir, Keys: keys})
+	require.NoError(t, err)
+	msg := storetest.Msg("12345678", "0363", "WMO315", "S1", "")
+	r, err := src.Put(ctx, msg)
+	require.NoError(t, err)
+	require.NoError(t, src.Close())
+
+	srv := natstest.Start(t)
+	args := []string{"migrate", "--from", dir, "--to", srv.ClientURL(), "--replicas", "1"}
+	var out, errb bytes.Buffer
+	require.Equal(t, 1, runStore(args, nil, &out, &errb), "sealed bodies cannot be read without the keys")
+	out.Reset()
+	require.Equal(t, 0, runStore(append(args, "--key-file", keyPath), nil, &out, &errb), "stdout:\n%s\nstderr:\n%s", out.String(), errb.String())
+	assert.Contains(t, out.String(), "verified")
+
+	sealed, err := jetstream.Open(ctx, jetstream.Config{URL: srv.ClientURL(), Replicas: 1, Keys: keys})
+	require.NoError(t, err)
+	defer sealed.Close()
+	body, err := sealed.Get(ctx, "0363", r.ID)
+	require.NoError(t, err)
+	assert.Equal(t, msg.Body, body)
+	keyless, err := jetstream.Open(ctx, jetstream.Config{URL: srv.ClientURL(), Replicas: 1})
+	require.NoError(t, err)
+	defer keyless.Close()
+	_, err = keyless.Get(ctx, "0363", r.ID)
+	assert.ErrorIs(t, err, store.ErrSealed, "sealed again in the cluster")
 }

@@ -35,6 +35,13 @@ type Config struct {
 
 	// Logger receives the store's log lines. Default: a disabled logger.
 	Logger zerolog.Logger
+	// Keys, if set, seals message bodies with AES-256-GCM under its active
+	// key before they are published (encryption at rest, as
+	// store.Config.Keys does for Pebble: the same envelope and additional
+	// data), so no server, replica or backup holds them in the clear.
+	// Bodies sealed earlier need their key in the keyring; bodies stored
+	// in the clear stay readable.
+	Keys *store.Keyring
 	// Now is the clock. Default: time.Now.
 	Now func() time.Time
 

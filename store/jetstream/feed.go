@@ -128,12 +128,12 @@ func (s *Store) followOnce(ctx context.Context, pos *uint64, fn func(Stored) err
 }
 
 // followBody reads the bytes of a message Follow came by; nil when they
-// are gone (retention) or do not match their record.
+// are gone (retention), cannot be opened or do not match their record.
 func (s *Store) followBody(ctx context.Context, id store.ID, rec metaRec) ([]byte, error) {
 	if rec.Chunks == 0 {
 		return nil, nil
 	}
-	body := make([]byte, 0, min(rec.Size, 32<<20))
+	body := make([]byte, 0, min(rec.Size+sealOverhead, 32<<20))
 	for i := range rec.Chunks {
 		m, found, err := s.lastFresh(ctx, s.sub.body(id, i))
 		if err != nil {
@@ -144,7 +144,11 @@ func (s *Store) followBody(ctx context.Context, id store.ID, rec metaRec) ([]byt
 		}
 		body = append(body, m.data...)
 	}
-	if int64(len(body)) != rec.Size {
+	body, err := s.openBody(body, rec)
+	if err != nil {
+		// A follower without the key, or damaged bytes: the message is
+		// observed without its content rather than stop the products.
+		s.log.Warn().Str("code", store.Code(err)).Stringer("id", id).Msg("following the stream: message bytes unreadable")
 		return nil, nil
 	}
 	return body, nil

@@ -87,12 +87,16 @@ func (s *Store) Import(ctx context.Context, rec *Record) (imported bool, err err
 			if mr.Stored == 0 {
 				mr.Stored = mr.Received
 			}
-			if rec.Body != nil {
-				mr.Chunks = (len(rec.Body) + chunkSize - 1) / chunkSize
+			body := rec.Body // what is published: sealed with a keyring
+			if body != nil && s.cfg.Keys != nil {
+				body = s.cfg.Keys.Seal(rec.Body, m.SHA256[:])
+			}
+			if body != nil {
+				mr.Chunks = (len(body) + chunkSize - 1) / chunkSize
 			}
 			b.set(s.sub.meta(m.ID), encode(mr), -1)
 			for i := 0; i < mr.Chunks; i++ {
-				b.set(s.sub.body(m.ID, i), rec.Body[i*chunkSize:min(len(rec.Body), (i+1)*chunkSize)], -1)
+				b.set(s.sub.body(m.ID, i), body[i*chunkSize:min(len(body), (i+1)*chunkSize)], -1)
 			}
 			for _, ev := range later {
 				e := eventRec{State: ev.State, At: unixNano(ev.At)}

@@ -63,7 +63,10 @@ func (s *Store) Put(ctx context.Context, msg *store.Message) (store.Receipt, err
 	}
 	s.leave()
 	sum := sha256.Sum256(msg.Body)
-	body := bytes.Clone(msg.Body)
+	body := bytes.Clone(msg.Body) // what is published: sealed with a keyring
+	if s.cfg.Keys != nil {
+		body = s.cfg.Keys.Seal(msg.Body, sum[:])
+	}
 	dsubj := s.sub.dedup(msg.Key())
 	var receipt store.Receipt
 	read := s.last // a replica first; after a lost race, the leader
@@ -104,7 +107,7 @@ func (s *Store) Put(ctx context.Context, msg *store.Message) (store.Receipt, err
 				Soort: msg.Soort, Sender: msg.Sender, Recipient: msg.Recipient,
 				Identificatie: msg.Identificatie, Received: unixNano(msg.Received),
 				Validated: unixNano(msg.Validated), Stored: b.now.UnixNano(),
-				Size: int64(len(body)), SHA256: sum[:], Conversation: c,
+				Size: int64(len(msg.Body)), SHA256: sum[:], Conversation: c,
 				Chunks:  (len(body) + chunkSize - 1) / chunkSize,
 				Answers: msg.Answers,
 			}
@@ -378,7 +381,7 @@ func (s *Store) Get(ctx context.Context, party string, id store.ID) ([]byte, err
 	if rec.Chunks == 0 { // imported after retention removed it
 		return nil, fmt.Errorf("reading message %s: %w", id, store.ErrExpired)
 	}
-	body := make([]byte, 0, min(rec.Size, 32<<20))
+	body := make([]byte, 0, min(rec.Size+sealOverhead, 32<<20))
 	for i := 0; i < rec.Chunks; i++ {
 		m, found, err := s.lastFresh(ctx, s.sub.body(id, i))
 		if err != nil {
@@ -389,8 +392,25 @@ func (s *Store) Get(ctx context.Context, party string, id store.ID) ([]byte, err
 		}
 		body = append(body, m.data...)
 	}
+	if body, err = s.openBody(body, rec); err != nil {
+		return nil, fmt.Errorf("reading message %s: %w", id, err)
+	}
+	return body, nil
+}
+
+// sealOverhead is room for the seal's envelope (magic, key id, nonce, tag).
+const sealOverhead = 128
+
+// openBody turns the published bytes of a message back into the message:
+// opened when sealed (store.Keyring.Open), then checked against its
+// record's size and digest.
+func (s *Store) openBody(v []byte, rec metaRec) ([]byte, error) {
+	body, err := s.cfg.Keys.Open(v, rec.SHA256)
+	if err != nil {
+		return nil, err
+	}
 	if int64(len(body)) != rec.Size || sha256.Sum256(body) != [32]byte(rec.SHA256) {
-		return nil, fmt.Errorf("reading message %s: bytes do not match their record: %w", id, store.ErrCorrupt)
+		return nil, fmt.Errorf("bytes do not match their record: %w", store.ErrCorrupt)
 	}
 	return body, nil
 }

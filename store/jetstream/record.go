@@ -103,7 +103,7 @@ func decodeMeta(b []byte) (metaRec, error) {
 		return rec, err
 	}
 	if len(rec.SHA256) != sha256.Size || rec.Chunks < 0 || rec.Size < 0 ||
-		int64(rec.Chunks) > rec.Size/chunkSize+1 {
+		int64(rec.Chunks) > (rec.Size+sealOverhead)/chunkSize+1 {
 		return metaRec{}, fmt.Errorf("decoding message record: %w", store.ErrCorrupt)
 	}
 	return rec, nil
