@@ -152,20 +152,19 @@ type Log struct {
 	cfg  Config
 	path string
 
-	mu      sync.Mutex // guards the fields below and writes to f
-	f       *os.File
-	size    int64 // bytes of f that hold whole entries
-	seq     uint64
-	head    string
-	written uint64 // highest seq written to f
-	closed  bool
+	mu     sync.Mutex // guards the fields below and writes to f
+	f      *os.File
+	size   int64 // bytes of f that hold whole entries
+	seq    uint64
+	head   string
+	closed bool
 
 	// gate fences Append's hand-over to the committer against Close: an
 	// appender holds it shared while it queues, Close exclusively while it
 	// marks the log closed, so no entry is queued after the committer ends.
 	gate sync.RWMutex
 	reqs chan *pending // appends waiting for the committer
-	quit chan struct{} // closed by Close: the committer fails what is queued and ends
+	quit chan struct{} // closed by Close: the committer commits what is queued and ends
 	done chan struct{} // closed when the committer has ended
 
 	stop     chan struct{} // closed by Close: ends the periodic pruning
@@ -211,7 +210,6 @@ func Open(cfg Config) (*Log, error) {
 	if res.Entries > 0 {
 		l.seq, l.head = res.Last, res.Head
 	}
-	l.written = l.seq
 	if l.f, err = os.OpenFile(l.path, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o600); err != nil {
 		return nil, fmt.Errorf("opening audit trail: %w", err)
 	}
@@ -242,38 +240,22 @@ func (l *Log) cutTornTail() error {
 	if err != nil || fi.Size() == 0 {
 		return err
 	}
-	// Walk back in blocks to the last newline.
+	// A line is at most maxLine bytes, so the last newline of a sound
+	// file is among its last maxLine+1 bytes.
 	end := fi.Size()
-	buf := make([]byte, 4096)
-	for at := end; at > 0; {
-		n := int64(len(buf))
-		if at < n {
-			n = at
-		}
-		at -= n
-		if _, err := f.ReadAt(buf[:n], at); err != nil {
-			return err
-		}
-		i := bytes.LastIndexByte(buf[:n], '\n')
-		if i < 0 {
-			if end-at > maxLine {
-				return fmt.Errorf("the last %d bytes hold no line end: %w", end-at, ErrTampered)
-			}
-			if at == 0 {
-				return l.truncate(f, 0, end)
-			}
-			continue
-		}
-		keep := at + int64(i) + 1
-		switch {
-		case keep == end:
-			return nil
-		case end-keep > maxLine:
-			return fmt.Errorf("the last %d bytes hold no line end: %w", end-keep, ErrTampered)
-		}
-		return l.truncate(f, keep, end)
+	n := min(end, maxLine+1)
+	tail := make([]byte, n)
+	if _, err := f.ReadAt(tail, end-n); err != nil {
+		return err
 	}
-	return nil
+	i := bytes.LastIndexByte(tail, '\n')
+	switch {
+	case i == len(tail)-1:
+		return nil // ends with a whole line
+	case i < 0 && n > maxLine:
+		return fmt.Errorf("the last %d bytes hold no line end: %w", n, ErrTampered)
+	}
+	return l.truncate(f, end-n+int64(i)+1, end)
 }
 
 func (l *Log) truncate(f *os.File, keep, end int64) error {
@@ -464,7 +446,7 @@ func (l *Log) commit(group []*pending, buf []byte) ([]byte, error) {
 		return buf, fmt.Errorf("appending to the audit trail: %w", err)
 	}
 	l.size += int64(len(buf))
-	l.seq, l.head, l.written = seq, head, seq
+	l.seq, l.head = seq, head
 	f := l.f
 	l.mu.Unlock()
 	if err := f.Sync(); err != nil {
