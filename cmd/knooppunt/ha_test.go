@@ -26,13 +26,14 @@ import (
 // test binary that is to run as a Knooppunt node.
 const haChildEnv = "KNOOPPUNT_HA_CHILD"
 
-// TestHAChildProcess is not a test of its own: TestHAKillNode re-executes
-// the test binary with haChildEnv set to run a Knooppunt node in a process
-// it can SIGKILL. Without the variable it skips.
+// TestHAChildProcess is not a test of its own: TestHAKillNode and
+// TestHANATSFailures re-execute the test binary with haChildEnv set to run
+// a Knooppunt node in a process they can SIGKILL. Without the variable it
+// skips.
 func TestHAChildProcess(t *testing.T) {
 	args := os.Getenv(haChildEnv)
 	if args == "" {
-		t.Skip("runs only as a node process of TestHAKillNode")
+		t.Skip("runs only as a node process of TestHAKillNode and TestHANATSFailures")
 	}
 	os.Exit(runServe(strings.Split(args, "\n"), nil, os.Stdout, os.Stderr))
 }

@@ -5,6 +5,7 @@
 package natstest
 
 import (
+	"encoding/json"
 	"fmt"
 	"io"
 	"net"
@@ -15,6 +16,7 @@ import (
 	"time"
 
 	"github.com/nats-io/nats-server/v2/server"
+	"github.com/nats-io/nats.go"
 )
 
 // Start runs one JetStream server with its store in a temporary
@@ -66,8 +68,35 @@ func freePort(t testing.TB) int {
 	return l.Addr().(*net.TCPAddr).Port
 }
 
+// refusingAddr returns a 127.0.0.1 address that refuses connections until
+// the test ends: its port is held by the client end of an open
+// connection, so nothing listens on it and nothing can bind it.
+func refusingAddr(t testing.TB) string {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatalf("reserving a port: %v", err)
+	}
+	defer l.Close()
+	c, err := net.Dial("tcp", l.Addr().String())
+	if err != nil {
+		t.Fatalf("reserving a port: %v", err)
+	}
+	s, err := l.Accept()
+	if err != nil {
+		_ = c.Close()
+		t.Fatalf("reserving a port: %v", err)
+	}
+	t.Cleanup(func() { _ = c.Close(); _ = s.Close() })
+	return c.LocalAddr().String()
+}
+
 // Cluster is a JetStream cluster of in-process servers. Their routes run
 // through proxies, so that a node can be partitioned from the others.
+// Every node advertises an address that refuses connections as its
+// cluster address: servers dial the address another gossips when they
+// have no route to it yet (an implicit route), and with the real one such
+// a route would bypass the proxies and survive a partition.
 type Cluster struct {
 	t       testing.TB
 	mu      sync.Mutex
@@ -95,9 +124,10 @@ func StartCluster(t testing.TB, n int) *Cluster {
 		}
 	}
 	base := t.TempDir()
+	void := refusingAddr(t)
 	for i := range n {
 		o := baseOptions(fmt.Sprintf("n%d", i), filepath.Join(base, fmt.Sprintf("n%d", i)), freePort(t))
-		o.Cluster = server.ClusterOpts{Name: "knooppunt-test", Host: "127.0.0.1", Port: clusterPorts[i], NoAdvertise: true, PoolSize: -1}
+		o.Cluster = server.ClusterOpts{Name: "knooppunt-test", Host: "127.0.0.1", Port: clusterPorts[i], NoAdvertise: true, PoolSize: -1, Advertise: void}
 		for j := range n {
 			if i != j {
 				o.Routes = append(o.Routes, server.RoutesFromStr("nats://"+c.proxies[i][j].addr())...)
@@ -163,6 +193,104 @@ func (c *Cluster) StreamLeader(stream string) int {
 		}
 	}
 	return -1
+}
+
+// WaitForStreamCurrent waits until stream has a leader and every running
+// node's replica of it is current, e.g. until a restarted node caught up.
+func (c *Cluster) WaitForStreamCurrent(stream string, d time.Duration) {
+	c.t.Helper()
+	deadline := time.Now().Add(d)
+	for time.Now().Before(deadline) {
+		if c.StreamLeader(stream) >= 0 && c.allCurrent(stream) {
+			return
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	c.t.Fatalf("stream %s not current on every running node within %s", stream, d)
+}
+
+func (c *Cluster) allCurrent(stream string) bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for _, s := range c.servers {
+		if s != nil && s.Running() && !s.JetStreamIsStreamCurrent(server.DEFAULT_GLOBAL_ACCOUNT, stream) {
+			return false
+		}
+	}
+	return true
+}
+
+// MoveStreamLeader makes node i the leader of stream (in the default
+// account): the leader steps down with i as the preferred successor. It
+// waits up to d, asking again if an election went elsewhere.
+func (c *Cluster) MoveStreamLeader(stream string, i int, d time.Duration) {
+	c.t.Helper()
+	nc, err := nats.Connect(c.URL())
+	if err != nil {
+		c.t.Fatalf("connecting to move the leader of %s: %v", stream, err)
+	}
+	defer nc.Close()
+	req, err := json.Marshal(server.JSApiLeaderStepdownRequest{Placement: &server.Placement{Preferred: c.opts[i].ServerName}})
+	if err != nil {
+		c.t.Fatalf("encoding stepdown request: %v", err)
+	}
+	var last error // of the latest request; retried until the deadline
+	deadline := time.Now().Add(d)
+	for time.Now().Before(deadline) {
+		if c.StreamLeader(stream) == i {
+			return
+		}
+		if c.StreamLeader(stream) >= 0 {
+			last = stepDown(nc, stream, req)
+		}
+		for wait := time.Now().Add(2 * time.Second); time.Now().Before(wait) && c.StreamLeader(stream) != i; {
+			time.Sleep(20 * time.Millisecond)
+		}
+	}
+	c.t.Fatalf("node %d did not become the leader of %s within %s (last stepdown: %v)", i, stream, d, last)
+}
+
+func stepDown(nc *nats.Conn, stream string, req []byte) error {
+	msg, err := nc.Request(fmt.Sprintf(server.JSApiStreamLeaderStepDownT, stream), req, time.Second)
+	if err != nil {
+		return fmt.Errorf("requesting a stepdown of %s: %w", stream, err)
+	}
+	var resp server.JSApiStreamLeaderStepDownResponse
+	if err := json.Unmarshal(msg.Data, &resp); err != nil {
+		return fmt.Errorf("reading the stepdown answer for %s: %w", stream, err)
+	}
+	if resp.Error != nil {
+		return fmt.Errorf("stepdown of %s: %w", stream, resp.Error)
+	}
+	return nil
+}
+
+// Clients returns the number of client connections (not routes) that
+// node i holds, 0 if it is down: it shows where a test's clients are.
+func (c *Cluster) Clients(i int) int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if s := c.servers[i]; s != nil && s.Running() {
+		return s.NumClients()
+	}
+	return 0
+}
+
+// DropClient closes one client connection of node i, as a network blip
+// would; a nats.go client then reconnects to the next server of its
+// list, which is another node. It reports whether there was one.
+func (c *Cluster) DropClient(i int) bool {
+	c.mu.Lock()
+	s := c.servers[i]
+	c.mu.Unlock()
+	if s == nil {
+		return false
+	}
+	cz, err := s.Connz(&server.ConnzOptions{})
+	if err != nil || len(cz.Conns) == 0 {
+		return false
+	}
+	return s.DisconnectClientByID(cz.Conns[0].Cid) == nil
 }
 
 // Kill stops node i abruptly (its files stay as they are).
