@@ -244,11 +244,16 @@ func TestHANATSFailures(t *testing.T) {
 	}
 	// Else the cut was not felt and this tested nothing.
 	require.NotZero(t, load.since(cutAt, -1).failed, "some POST failed during the partition")
-	// What a load balancer's readiness probe sees meanwhile (logged only).
+	// What a load balancer's readiness probe sees meanwhile: a node that
+	// has committed nothing since the cut must say it is not ready (its
+	// store pings with a write; reads alone would still succeed).
 	ready := make([]string, len(nodes))
 	for n, node := range nodes {
 		code, _, err := do(ctx, http.MethodGet, node.url+"/readyz", sender, nil)
 		ready[n] = fmt.Sprint(code, err)
+		if st := load.since(cutAt, n); st.ok == 0 && st.failed > 0 {
+			assert.Equal(t, http.StatusServiceUnavailable, code, "node %d commits nothing but says it is ready", n)
+		}
 	}
 	cluster.Heal(cut)
 	healedAt := time.Now()

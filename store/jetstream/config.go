@@ -67,6 +67,14 @@ type Config struct {
 	MaxInflight int
 	// RequestTimeout bounds one request to the cluster. Default 10 s.
 	RequestTimeout time.Duration
+	// CommitTimeout bounds the wait for the cluster's acknowledgement of
+	// one atomic batch. A stream leader that is gone (killed, or cut off
+	// from the others) does not answer, and until the timeout every later
+	// write of the node waits behind the batch; a batch that timed out is
+	// reported failed with its outcome unknown, and every operation is
+	// safe to repeat. Default 3 s: far above a synced R3 commit (p99 under
+	// 70 ms on the shared test machine), below a leader election (4–9 s).
+	CommitTimeout time.Duration
 }
 
 // Defaults of Config.
@@ -77,6 +85,7 @@ const (
 	DefaultCommitBatch    = 128
 	DefaultMaxInflight    = 1
 	DefaultRequestTimeout = 10 * time.Second
+	DefaultCommitTimeout  = 3 * time.Second
 )
 
 var tokenRE = regexp.MustCompile(`^[A-Za-z0-9_-]{1,32}$`)
@@ -114,6 +123,9 @@ func (c Config) withDefaults() Config {
 	}
 	if c.MaxInflight == 0 {
 		c.MaxInflight = DefaultMaxInflight
+	}
+	if c.CommitTimeout == 0 {
+		c.CommitTimeout = DefaultCommitTimeout
 	}
 	if c.RequestTimeout == 0 {
 		c.RequestTimeout = DefaultRequestTimeout
@@ -157,6 +169,9 @@ func (c Config) Validate() error {
 	}
 	if c.MaxInflight < 1 || c.MaxInflight > 32 {
 		errs = append(errs, fmt.Errorf("MaxInflight %d is outside 1..32", c.MaxInflight))
+	}
+	if c.CommitTimeout < 0 {
+		errs = append(errs, fmt.Errorf("CommitTimeout %s is negative", c.CommitTimeout))
 	}
 	if c.RequestTimeout < 0 {
 		errs = append(errs, fmt.Errorf("RequestTimeout %s is negative", c.RequestTimeout))

@@ -84,6 +84,7 @@ type Store struct {
 
 	ids   idGen // committer goroutine only
 	stats stats
+	ping  pinger
 }
 
 var _ store.Store = (*Store)(nil)

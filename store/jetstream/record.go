@@ -28,7 +28,9 @@ import (
 //	                       expected sequence 0 (compare-and-set)
 //	P.c.<heen id>          log: ids of the answers of a heenbericht
 //	P.r                    log: confirmations, in order, for retention
-//	P.k.<name>             state: janitor cursors
+//	P.f.…                  state: StUF reference numbers (refs.go)
+//	P.k.<name>             state: janitor cursors; P.k.ping the last
+//	                       readiness ping (Ping), with a TTL
 //
 // Ids appear in their 26-character text form. Party codes made of
 // letters, digits and '-' appear as they are, others as "_" and hex.

@@ -23,6 +23,7 @@ const (
 	errCodeWrongLastSeq         = 10071 // expected last subject sequence did not match
 	errCodeWrongLastSeqConstant = 10164 // the subject is being written by another batch
 	errCodeMsgNotFound          = 10037
+	errCodeUnavailable          = 10008 // JetStream system temporarily unavailable: no stream leader
 )
 
 // errConflict means a compare-and-set lost: the caller re-reads and retries.
@@ -73,10 +74,32 @@ func (s *Store) last(ctx context.Context, subject string) (stored, bool, error) 
 }
 
 // lastLeader is last, answered by the stream leader, which has applied
-// every acknowledged write.
+// every acknowledged write. While the stream has no leader (an election
+// after a server failed) the answer is "temporarily unavailable"; the read
+// is tried again, with a growing pause, until the request timeout.
 func (s *Store) lastLeader(ctx context.Context, subject string) (stored, bool, error) {
 	ctx, cancel := s.reqCtx(ctx)
 	defer cancel()
+	pause := 25 * time.Millisecond
+	for {
+		m, ok, err := s.lastLeaderOnce(ctx, subject)
+		var ae *apiError
+		if !errors.As(err, &ae) || ae.ErrCode != errCodeUnavailable {
+			return m, ok, err
+		}
+		t := time.NewTimer(pause)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return m, ok, err
+		case <-t.C:
+		}
+		pause = min(2*pause, time.Second)
+	}
+}
+
+// lastLeaderOnce is one request of lastLeader.
+func (s *Store) lastLeaderOnce(ctx context.Context, subject string) (stored, bool, error) {
 	req, _ := json.Marshal(struct {
 		LastFor string `json:"last_by_subj"`
 	}{subject})
@@ -210,7 +233,7 @@ func (s *Store) publishBatch(ctx context.Context, msgs []*nats.Msg) (uint64, err
 	}
 	commit := msgs[len(msgs)-1]
 	commit.Header.Set("Nats-Batch-Commit", "1")
-	ctx, cancel := s.reqCtx(ctx)
+	ctx, cancel := context.WithTimeout(ctx, s.cfg.CommitTimeout)
 	defer cancel()
 	r, err := s.nc.RequestMsgWithContext(ctx, commit)
 	if err != nil {
