@@ -63,9 +63,11 @@ func (s *Store) Put(ctx context.Context, msg *store.Message) (store.Receipt, err
 	}
 	s.leave()
 	sum := sha256.Sum256(msg.Body)
-	body := bytes.Clone(msg.Body) // what is published: sealed with a keyring
+	var body []byte // what is published: sealed with a keyring, else a copy
 	if s.cfg.Keys != nil {
 		body = s.cfg.Keys.Seal(msg.Body, sum[:])
+	} else {
+		body = bytes.Clone(msg.Body)
 	}
 	dsubj := s.sub.dedup(msg.Key())
 	var receipt store.Receipt
