@@ -2,10 +2,14 @@ package node
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net/url"
+	"os"
 	"strconv"
 	"strings"
+
+	"github.com/nats-io/nats.go"
 
 	"github.com/knooppunt/knooppunt/store"
 	"github.com/knooppunt/knooppunt/store/jetstream"
@@ -42,7 +46,11 @@ func (c Config) checkBackend() error {
 
 // jetstreamConfig reads a store URL: "nats://host:port[,nats://host:port…]"
 // with an optional query — replicas=N (1..5; default 3, 1 for a single
-// server) and stream=NAME.
+// server), stream=NAME, and how the node authenticates to the servers:
+// creds=FILE (a NATS credentials file), ca=FILE (the CA of the servers'
+// certificates, for tls:// or servers that require TLS) and cert=FILE with
+// key=FILE (the node's client certificate, for mutual TLS). The files must
+// be readable at start.
 func jetstreamConfig(raw string) (jetstream.Config, error) {
 	servers, query, _ := strings.Cut(raw, "?")
 	var jc jetstream.Config
@@ -57,6 +65,7 @@ func jetstreamConfig(raw string) (jetstream.Config, error) {
 	if err != nil {
 		return jc, fmt.Errorf("store URL query: %w", err)
 	}
+	var cert, key string
 	for k, v := range q {
 		switch k {
 		case "replicas":
@@ -65,11 +74,45 @@ func jetstreamConfig(raw string) (jetstream.Config, error) {
 			}
 		case "stream":
 			jc.Stream = v[0]
+		case "creds":
+			if err := readable("creds", v[0]); err != nil {
+				return jc, err
+			}
+			jc.Options = append(jc.Options, nats.UserCredentials(v[0]))
+		case "ca":
+			if err := readable("ca", v[0]); err != nil {
+				return jc, err
+			}
+			jc.Options = append(jc.Options, nats.RootCAs(v[0]))
+		case "cert":
+			cert = v[0]
+		case "key":
+			key = v[0]
 		default:
-			return jc, fmt.Errorf("store URL: unknown parameter %q (replicas, stream)", k)
+			return jc, fmt.Errorf("store URL: unknown parameter %q (replicas, stream, creds, ca, cert, key)", k)
 		}
 	}
+	if (cert == "") != (key == "") {
+		return jc, errors.New("store URL: cert and key go together (the node's client certificate for mutual TLS)")
+	}
+	if cert != "" {
+		for _, f := range []struct{ name, path string }{{"cert", cert}, {"key", key}} {
+			if err := readable(f.name, f.path); err != nil {
+				return jc, err
+			}
+		}
+		jc.Options = append(jc.Options, nats.ClientCert(cert, key))
+	}
 	return jc, jc.Validate()
+}
+
+// readable checks, at start, that a file a store URL names can be read.
+func readable(param, path string) error {
+	f, err := os.Open(path)
+	if err != nil {
+		return fmt.Errorf("store URL: %s: %w", param, err)
+	}
+	return f.Close()
 }
 
 // openStore opens the backend of cfg with the store settings of sc.

@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
+	"net"
 	"net/http"
 	"testing"
 	"time"
@@ -192,4 +194,39 @@ func TestJetStreamNodeSeals(t *testing.T) {
 	require.NoError(t, err)
 	_, err = keyless.Get(context.Background(), m.Header.Ontvanger, id)
 	assert.ErrorIs(t, err, store.ErrSealed)
+}
+
+// TestJetStreamMutualTLS: a node reaches servers that require TLS and a
+// client certificate through the store URL's ca, cert and key; without its
+// certificate it does not start. Missing files and a cert without its key
+// are refused before anything is opened.
+func TestJetStreamMutualTLS(t *testing.T) {
+	srv, files := natstest.StartTLS(t)
+	base := fmt.Sprintf("tls://127.0.0.1:%d?replicas=1&ca=%s", srv.Addr().(*net.TCPAddr).Port, files.CA)
+	cfg := func(url string) Config {
+		return Config{Dev: true, Addr: "127.0.0.1:0", StoreURL: url, Store: store.Config{Dir: t.TempDir() + "/data"},
+			Logger: zerolog.New(zerolog.NewTestWriter(t)).Level(zerolog.ErrorLevel)}
+	}
+	n, err := Start(context.Background(), cfg(base+"&cert="+files.ClientCert+"&key="+files.ClientKey))
+	require.NoError(t, err)
+	s, ok := bericht.Lookup("WMO301")
+	require.True(t, ok)
+	m, err := sample.New(13).Heen(s, sample.Options{})
+	require.NoError(t, err)
+	code, body := call(t, http.MethodPost, n.URL()+"/v1/berichten", "dev-"+m.Header.Afzender, "application/xml", string(m.XML))
+	assert.Equal(t, http.StatusAccepted, code, string(body))
+	require.NoError(t, n.Close())
+
+	_, err = Start(context.Background(), cfg(base))
+	assert.Error(t, err, "the servers refuse a node without a client certificate")
+
+	for _, bad := range []struct{ url, want string }{
+		{base + "&cert=" + files.ClientCert, "cert and key go together"},
+		{base + "&cert=/nonexistent.pem&key=" + files.ClientKey, "cert"},
+		{"tls://127.0.0.1:1?ca=/nonexistent.pem", "ca"},
+		{"nats://127.0.0.1:1?creds=/nonexistent.creds", "creds"},
+	} {
+		_, err := jetstreamConfig(bad.url)
+		assert.ErrorContains(t, err, bad.want, bad.url)
+	}
 }
