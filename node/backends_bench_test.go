@@ -5,9 +5,6 @@ import (
 	"context"
 	"fmt"
 	"net/http"
-	"slices"
-	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -20,6 +17,7 @@ import (
 	"github.com/knooppunt/knooppunt/sample"
 	"github.com/knooppunt/knooppunt/store"
 	"github.com/knooppunt/knooppunt/store/jetstream/natstest"
+	"github.com/knooppunt/knooppunt/store/storetest"
 )
 
 // BenchmarkIngestBackends is issue 9's end-to-end comparison in one run:
@@ -64,7 +62,7 @@ func BenchmarkIngestBackends(b *testing.B) {
 		msgs := messages(b.N)
 		client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 64}}
 		defer client.CloseIdleConnections()
-		measureIngest(b, func(i int) error {
+		storetest.Measure(b, 64, func(i int) error {
 			req, _ := http.NewRequest(http.MethodPost, n.URL()+"/v1/berichten", bytes.NewReader(msgs[i]))
 			req.Header.Set("Authorization", "Bearer dev-0384")
 			req.Header.Set("Content-Type", "application/xml")
@@ -110,44 +108,9 @@ func BenchmarkIngestBackends(b *testing.B) {
 		}
 		defer func() { _ = j.DeleteStream(ctx, name) }()
 		msgs := messages(b.N)
-		measureIngest(b, func(i int) error {
+		storetest.Measure(b, 64, func(i int) error {
 			_, err := j.Publish(ctx, fmt.Sprintf("%s.p%d", name, i%64), msgs[i])
 			return err
 		})
 	})
-}
-
-// measureIngest runs b.N calls of fn on 64 goroutines and reports msgs/s
-// and the p50 and p99 latency.
-func measureIngest(b *testing.B, fn func(i int) error) {
-	var next, failed atomic.Int64
-	lat := make([]time.Duration, b.N)
-	var wg sync.WaitGroup
-	b.ResetTimer()
-	start := time.Now()
-	for range 64 {
-		wg.Go(func() {
-			for {
-				i := int(next.Add(1)) - 1
-				if i >= b.N {
-					return
-				}
-				t0 := time.Now()
-				if err := fn(i); err != nil {
-					failed.Add(1)
-				}
-				lat[i] = time.Since(t0)
-			}
-		})
-	}
-	wg.Wait()
-	el := time.Since(start)
-	b.StopTimer()
-	if failed.Load() > 0 {
-		b.Fatalf("%d of %d failed", failed.Load(), b.N)
-	}
-	slices.Sort(lat)
-	b.ReportMetric(float64(b.N)/el.Seconds(), "msgs/s")
-	b.ReportMetric(float64(lat[len(lat)/2].Microseconds())/1000, "p50-ms")
-	b.ReportMetric(float64(lat[len(lat)*99/100].Microseconds())/1000, "p99-ms")
 }

@@ -4,11 +4,9 @@ import (
 	"context"
 	"crypto/rand"
 	"fmt"
-	"slices"
 	"sync"
 	"sync/atomic"
 	"testing"
-	"time"
 
 	"github.com/nats-io/nats.go"
 	js "github.com/nats-io/nats.go/jetstream"
@@ -16,6 +14,7 @@ import (
 	"github.com/knooppunt/knooppunt/store"
 	"github.com/knooppunt/knooppunt/store/jetstream"
 	"github.com/knooppunt/knooppunt/store/jetstream/natstest"
+	"github.com/knooppunt/knooppunt/store/storetest"
 )
 
 // The end-to-end figures of the two backends side by side: 64 concurrent
@@ -94,7 +93,7 @@ func BenchmarkPut(b *testing.B) {
 			b.Fatal(err)
 		}
 		defer func() { _ = j.DeleteStream(ctx, name) }()
-		measure(b, func(i int) error {
+		storetest.Measure(b, benchWriters, func(i int) error {
 			_, err := j.Publish(ctx, fmt.Sprintf("%s.p%d", name, i%benchWriters), body)
 			return err
 		})
@@ -104,45 +103,9 @@ func BenchmarkPut(b *testing.B) {
 func runPuts(b *testing.B, s store.Store, body []byte) {
 	ctx := context.Background()
 	run := benchSeq.Add(1)
-	measure(b, func(i int) error {
+	storetest.Measure(b, benchWriters, func(i int) error {
 		_, err := s.Put(ctx, &store.Message{Soort: "WMO315", Sender: "12345678", Recipient: fmt.Sprintf("%04d", i%50),
 			Identificatie: fmt.Sprintf("B%d-%d", run, i), Body: body})
 		return err
 	})
-}
-
-// measure runs b.N calls of fn on benchWriters goroutines and reports
-// msgs/s, p50 and p99 latency.
-func measure(b *testing.B, fn func(i int) error) {
-	var next atomic.Int64
-	lat := make([]time.Duration, b.N)
-	var failed atomic.Int64
-	var wg sync.WaitGroup
-	b.ResetTimer()
-	start := time.Now()
-	for range benchWriters {
-		wg.Go(func() {
-			for {
-				i := int(next.Add(1)) - 1
-				if i >= b.N {
-					return
-				}
-				t0 := time.Now()
-				if err := fn(i); err != nil {
-					failed.Add(1)
-				}
-				lat[i] = time.Since(t0)
-			}
-		})
-	}
-	wg.Wait()
-	el := time.Since(start)
-	b.StopTimer()
-	if failed.Load() > 0 {
-		b.Fatalf("%d of %d writes failed", failed.Load(), b.N)
-	}
-	slices.Sort(lat)
-	b.ReportMetric(float64(b.N)/el.Seconds(), "msgs/s")
-	b.ReportMetric(float64(lat[len(lat)/2].Microseconds())/1000, "p50-ms")
-	b.ReportMetric(float64(lat[len(lat)*99/100].Microseconds())/1000, "p99-ms")
 }

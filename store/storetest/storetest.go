@@ -7,7 +7,9 @@ package storetest
 import (
 	"context"
 	"fmt"
+	"slices"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -656,4 +658,41 @@ func testQuarantineAtOnce(t *testing.T, e *env) {
 	require.NoError(t, err)
 	assert.Contains(t, ids(l), a, "released back into its mailbox")
 	assert.Zero(t, e.s.Stats().Quarantined)
+}
+
+// Measure runs b.N calls of fn on writers goroutines (fn gets the call's
+// index) and reports msgs/s and the p50 and p99 latency: the shape of the
+// concurrent-writer benchmarks of every backend, so their figures compare.
+// A failed call fails the benchmark.
+func Measure(b *testing.B, writers int, fn func(i int) error) {
+	var next, failed atomic.Int64
+	lat := make([]time.Duration, b.N)
+	var wg sync.WaitGroup
+	b.ResetTimer()
+	start := time.Now()
+	for range writers {
+		wg.Go(func() {
+			for {
+				i := int(next.Add(1)) - 1
+				if i >= b.N {
+					return
+				}
+				t0 := time.Now()
+				if err := fn(i); err != nil {
+					failed.Add(1)
+				}
+				lat[i] = time.Since(t0)
+			}
+		})
+	}
+	wg.Wait()
+	el := time.Since(start)
+	b.StopTimer()
+	if failed.Load() > 0 {
+		b.Fatalf("%d of %d calls failed", failed.Load(), b.N)
+	}
+	slices.Sort(lat)
+	b.ReportMetric(float64(b.N)/el.Seconds(), "msgs/s")
+	b.ReportMetric(float64(lat[len(lat)/2].Microseconds())/1000, "p50-ms")
+	b.ReportMetric(float64(lat[len(lat)*99/100].Microseconds())/1000, "p99-ms")
 }
