@@ -1,8 +1,6 @@
 package main
 
 import (
-	"bufio"
-	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
@@ -84,41 +82,29 @@ func runCheck(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	}
 	defer set.Close()
 
-	out := bufio.NewWriter(stdout)
-	defer out.Flush()
-	enc := json.NewEncoder(out)
-	enc.SetEscapeHTML(false)
-	status := 0
 	stdinAt := slices.Index(files, "-") // the one '-' that reads standard input
-	for i, name := range files {
-		r := checkFile(set, name, i == stdinAt, stdin)
-		switch {
-		case r.IOError != "":
-			status = 2
-		case (!r.Valid || len(r.Findings) > 0) && status == 0:
-			status = 1
-		}
-		if *asJSON {
-			if err := enc.Encode(r); err != nil {
-				fmt.Fprintf(stderr, "knooppunt check: %v\n", err)
-				return 2
+	return printResults(stdout, stderr, "check", *asJSON, func(yield func(verdict) bool) {
+		for i, name := range files {
+			if !yield(checkFile(set, name, i == stdinAt, stdin)) {
+				return
 			}
-			continue
 		}
-		if r.IOError != "" {
-			out.Flush()
-			fmt.Fprintf(stderr, "%s: %s\n", r.File, r.IOError)
-			continue
-		}
-		if !r.Valid || len(r.Findings) == 0 {
-			printText(out, r.fileResult)
-			continue
-		}
-		for _, f := range r.Findings {
-			fmt.Fprintf(out, "%s:%d: %s (%s) at %s: %s\n", r.File, f.Line, f.Rule, f.Retourcode, f.Path, f.Summary)
-		}
+	})
+}
+
+func (r checkResult) base() *fileResult { return &r.fileResult }
+func (r checkResult) failed() bool      { return !r.Valid || len(r.Findings) > 0 }
+
+// text prints validate's lines for a file refused or keeping every rule,
+// else a line per rule broken.
+func (r checkResult) text(w io.Writer) {
+	if !r.Valid || len(r.Findings) == 0 {
+		r.fileResult.text(w)
+		return
 	}
-	return status
+	for _, f := range r.Findings {
+		fmt.Fprintf(w, "%s:%d: %s (%s) at %s: %s\n", r.File, f.Line, f.Rule, f.Retourcode, f.Path, f.Summary)
+	}
 }
 
 // checkFile reads one file (see readMessage), validates it and runs the

@@ -8,6 +8,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"iter"
 	"os"
 	"runtime"
 	"slices"
@@ -128,22 +129,45 @@ func runValidate(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		wg.Wait()
 	}()
 
+	return printResults(stdout, stderr, "validate", *asJSON, func(yield func(verdict) bool) {
+		for i := range files {
+			if !yield(<-results[i]) {
+				return
+			}
+		}
+	})
+}
+
+// verdict is what validate and check report of one file.
+type verdict interface {
+	// base is the part both report: the file, its header, its refusal.
+	base() *fileResult
+	// failed reports a file that counts against the exit status.
+	failed() bool
+	// text writes the file's lines of the text output.
+	text(w io.Writer)
+}
+
+// printResults prints each verdict in order — as one JSON object, or as
+// its text lines, with I/O errors on stderr — and returns the exit status:
+// 2 after an I/O error, else 1 if a file failed, else 0.
+func printResults(stdout, stderr io.Writer, cmd string, asJSON bool, verdicts iter.Seq[verdict]) int {
 	out := bufio.NewWriter(stdout)
 	defer out.Flush()
 	enc := json.NewEncoder(out)
 	enc.SetEscapeHTML(false)
 	status := 0
-	for i := range files {
-		r := <-results[i]
+	for v := range verdicts {
+		r := v.base()
 		switch {
 		case r.IOError != "":
 			status = 2
-		case !r.Valid && status == 0:
+		case v.failed() && status == 0:
 			status = 1
 		}
-		if *asJSON {
-			if err := enc.Encode(r); err != nil {
-				fmt.Fprintf(stderr, "knooppunt validate: %v\n", err)
+		if asJSON {
+			if err := enc.Encode(v); err != nil {
+				fmt.Fprintf(stderr, "knooppunt %s: %v\n", cmd, err)
 				return 2
 			}
 			continue
@@ -153,12 +177,15 @@ func runValidate(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 			fmt.Fprintf(stderr, "%s: %s\n", r.File, r.IOError)
 			continue
 		}
-		printText(out, r)
+		v.text(out)
 	}
 	return status
 }
 
-func printText(w io.Writer, r fileResult) {
+func (r fileResult) base() *fileResult { return &r }
+func (r fileResult) failed() bool      { return !r.Valid }
+
+func (r fileResult) text(w io.Writer) {
 	if r.Valid {
 		fmt.Fprintf(w, "%s: ok %s\n", r.File, r.Soort)
 		return
