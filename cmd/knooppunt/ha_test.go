@@ -49,9 +49,16 @@ type haNode struct {
 // its address.
 func startHANode(t *testing.T, store string) *haNode {
 	t.Helper()
-	args := []string{"serve", "--dev", "--addr", "127.0.0.1:0", "--data", t.TempDir() + "/data",
-		"--store", store, "--log-level", "warn", "--log-format", "json",
-		"--rate-limit", "-1", "--max-concurrent", "-1", "--insight=false"}
+	return startNodeProcess(t, "--data", t.TempDir()+"/data", "--store", store, "--insight=false")
+}
+
+// startNodeProcess starts `serve --dev` with extra flags in a child
+// process (the test binary, re-executed) that a test can SIGKILL, and waits
+// for its address.
+func startNodeProcess(t *testing.T, extra ...string) *haNode {
+	t.Helper()
+	args := append([]string{"serve", "--dev", "--addr", "127.0.0.1:0", "--log-level", "warn", "--log-format", "json",
+		"--rate-limit", "-1", "--max-concurrent", "-1"}, extra...)
 	cmd := exec.Command(os.Args[0], "-test.run=^TestHAChildProcess$")
 	cmd.Env = append(os.Environ(), haChildEnv+"="+strings.Join(args[1:], "\n"))
 	n := &haNode{cmd: cmd, stderr: &syncBuf{}}

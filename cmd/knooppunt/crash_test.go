@@ -1,0 +1,119 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"net/http"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/knooppunt/knooppunt/audit"
+	"github.com/knooppunt/knooppunt/bericht"
+	"github.com/knooppunt/knooppunt/sample"
+)
+
+// TestKillKeepsAuditTrail SIGKILLs a switch (Pebble store, audit trail in
+// DATA.audit) while clients post and fetch, five times over the same
+// data: after each kill the switch starts again on the trail, the chain
+// verifies, and every request that was answered 2xx — a message received,
+// a message fetched — has its entry, because no answer leaves before its
+// entry is synced.
+func TestKillKeepsAuditTrail(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts and kills switch processes; skipped with -short")
+	}
+	data := t.TempDir() + "/data"
+	wmo301, _ := bericht.Lookup("WMO301")
+	gen := sample.New(41)
+	var genMu sync.Mutex
+	next := func() []byte {
+		genMu.Lock()
+		defer genMu.Unlock()
+		m, err := gen.Heen(wmo301, sample.Options{Afzender: "0384", Ontvanger: "42420001"})
+		require.NoError(t, err)
+		return m.XML
+	}
+	client := &http.Client{Timeout: 10 * time.Second}
+	received, fetched := map[string]bool{}, map[string]bool{}
+	var mu sync.Mutex
+	const rounds, perRound = 5, 60
+	for round := range rounds {
+		node := startNodeProcess(t, "--data", data, "--insight=false")
+		ctx, cancel := context.WithCancel(context.Background())
+		var wg sync.WaitGroup
+		var answered sync.WaitGroup
+		answered.Add(1)
+		var once sync.Once
+		var inRound atomic.Int64
+		for c := range 8 {
+			wg.Go(func() {
+				for i := 0; ctx.Err() == nil; i++ {
+					code, body, err := haDo(ctx, client, http.MethodPost, node.url+"/v1/berichten", "0384", next())
+					if err != nil || code != http.StatusAccepted {
+						continue // killed under it: neither answer nor entry is promised
+					}
+					var a struct{ ID string }
+					if !assert.NoError(t, json.Unmarshal(body, &a)) {
+						return
+					}
+					mu.Lock()
+					received[a.ID] = true
+					mu.Unlock()
+					if inRound.Add(1) == perRound {
+						once.Do(answered.Done)
+					}
+					if c%2 == 0 {
+						code, _, err := haDo(ctx, client, http.MethodGet, node.url+"/v1/mailbox/"+a.ID, "42420001", nil)
+						if err == nil && code == http.StatusOK {
+							mu.Lock()
+							fetched[a.ID] = true
+							mu.Unlock()
+						}
+					}
+				}
+			})
+		}
+		answered.Wait() // the kill comes under load, after some answers
+		require.NoError(t, node.cmd.Process.Kill(), "round %d", round)
+		_ = node.cmd.Wait()
+		cancel()
+		wg.Wait()
+	}
+
+	// A last start opens the trail as the switch does (a torn tail would
+	// be cut), then it is checked.
+	node := startNodeProcess(t, "--data", data, "--insight=false")
+	require.NoError(t, node.cmd.Process.Kill())
+	_ = node.cmd.Wait()
+	res, err := audit.Verify(data + ".audit")
+	require.NoError(t, err, "the hash chain survives the kills")
+	log, err := audit.Open(audit.Config{Dir: data + ".audit", PruneEvery: -1})
+	require.NoError(t, err)
+	defer log.Close()
+	inTrail := map[audit.Action]map[string]bool{audit.Received: {}, audit.Fetched: {}}
+	for after := uint64(0); ; {
+		page, more, err := log.Query(context.Background(), audit.Filter{After: after, Limit: audit.MaxQueryLimit})
+		require.NoError(t, err)
+		for _, e := range page {
+			if m := inTrail[e.Action]; m != nil {
+				m[e.MessageID] = true
+			}
+			after = e.Seq
+		}
+		if !more {
+			break
+		}
+	}
+	for id := range received {
+		assert.True(t, inTrail[audit.Received][id], "message %s was answered 202 but its receipt is not in the trail", id)
+	}
+	for id := range fetched {
+		assert.True(t, inTrail[audit.Fetched][id], "message %s was fetched but the fetch is not in the trail", id)
+	}
+	t.Logf("%d entries; %d receipts and %d fetches answered across %d kills, all in the trail", res.Entries, len(received), len(fetched), rounds)
+}
