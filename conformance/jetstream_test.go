@@ -64,7 +64,7 @@ func startJetStreamSwitch(t *testing.T) (string, string) {
 	n, err := node.Start(context.Background(), node.Config{
 		Dev: true, Addr: "127.0.0.1:0",
 		StoreURL: srv.ClientURL() + "?replicas=1",
-		Store:    store.Config{Dir: t.TempDir(), VisibilityTimeout: testLease},
+		Store:    store.Config{Dir: t.TempDir(), Policy: store.Policy{VisibilityTimeout: testLease}},
 		StUF:     node.StUFConfig{Addr: "127.0.0.1:0", Trust: trust},
 	})
 	require.NoError(t, err)

@@ -24,7 +24,7 @@ func startSwitch(t *testing.T) (string, string) {
 	require.NoError(t, err)
 	n, err := node.Start(context.Background(), node.Config{
 		Dev: true, Addr: "127.0.0.1:0",
-		Store: store.Config{Dir: t.TempDir(), VisibilityTimeout: testLease},
+		Store: store.Config{Dir: t.TempDir(), Policy: store.Policy{VisibilityTimeout: testLease}},
 		StUF:  node.StUFConfig{Addr: "127.0.0.1:0", Trust: trust},
 	})
 	require.NoError(t, err)

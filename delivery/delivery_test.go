@@ -70,7 +70,7 @@ func (r *registry) endpoints() []delivery.Endpoint {
 
 func openStore(t *testing.T, dir string) *store.Pebble {
 	t.Helper()
-	st, err := store.Open(context.Background(), store.Config{Dir: dir, VisibilityTimeout: 200 * time.Millisecond, MaxDeliveries: 1000})
+	st, err := store.Open(context.Background(), store.Config{Dir: dir, Policy: store.Policy{VisibilityTimeout: 200 * time.Millisecond, MaxDeliveries: 1000}})
 	require.NoError(t, err)
 	return st
 }

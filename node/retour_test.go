@@ -40,7 +40,7 @@ func startAnswering(t testing.TB, registryFile string) *answering {
 	t.Helper()
 	n, err := Start(context.Background(), Config{
 		Dev: registryFile == "", RegistryFile: registryFile, Addr: "127.0.0.1:0", AnswerRules: true,
-		Store:  store.Config{Dir: t.TempDir(), VisibilityTimeout: time.Second},
+		Store:  store.Config{Dir: t.TempDir(), Policy: store.Policy{VisibilityTimeout: time.Second}},
 		Logger: zerolog.New(zerolog.NewTestWriter(t)).Level(zerolog.ErrorLevel),
 	})
 	require.NoError(t, err)

@@ -129,8 +129,7 @@ func openStore(ctx context.Context, cfg Config, sc store.Config) (backend, error
 		return nil, err
 	}
 	jc.Logger, jc.Keys = sc.Logger, sc.Keys
-	jc.VisibilityTimeout, jc.MaxDeliveries = sc.VisibilityTimeout, sc.MaxDeliveries
-	jc.PayloadRetention, jc.MetadataRetention = sc.PayloadRetention, sc.MetadataRetention
+	jc.Policy = sc.Policy
 	js, err := jetstream.Open(ctx, jc)
 	if err != nil {
 		return nil, fmt.Errorf("opening JetStream store %s: %w", jc.URL, err)

@@ -239,7 +239,7 @@ func BenchmarkListAfterAcks(b *testing.B) {
 		if history > 0 {
 			buildAckedHistory(b, dir, "0363", history)
 		}
-		p := openBench(b, Config{Dir: dir, Now: now, MaxDeliveries: 1000})
+		p := openBench(b, Config{Dir: dir, Now: now, Policy: Policy{MaxDeliveries: 1000}})
 		ctx := context.Background()
 		fill(b, p, "0363", 10)
 		_, err := p.List(ctx, "0363", 10) // lease all ten

@@ -31,6 +31,28 @@ type Config struct {
 	// as in --dev. Bodies sealed earlier need their key in the keyring.
 	Keys *Keyring
 
+	// Policy is how messages are leased, quarantined and kept.
+	Policy
+
+	// CommitBatch is the most operations one synced commit carries.
+	// Default 128.
+	CommitBatch int
+	// QueueDepth is the capacity of the committer's request channel.
+	// Default 1024.
+	QueueDepth int
+	// MemTableSize is Pebble's memtable size in bytes. Default 64 MiB.
+	MemTableSize uint64
+	// CacheSize is Pebble's block cache in bytes. The dedup, conversation
+	// and Ack look-ups of every write read index and filter blocks of the
+	// sstables; with Pebble's own 8 MiB default they fall out of the cache
+	// under load and are read again. Default 64 MiB.
+	CacheSize int64
+}
+
+// Policy is how a store delivers and keeps messages: the settings every
+// backend (Pebble, JetStream) takes alike. The zero value of each field
+// means its default.
+type Policy struct {
 	// VisibilityTimeout is how long a listed message stays invisible to
 	// other polls unless confirmed. Default 5 minutes.
 	VisibilityTimeout time.Duration
@@ -47,20 +69,51 @@ type Config struct {
 	// JanitorInterval is how often retention and queue compaction run.
 	// Default 1 minute.
 	JanitorInterval time.Duration
+}
 
-	// CommitBatch is the most operations one synced commit carries.
-	// Default 128.
-	CommitBatch int
-	// QueueDepth is the capacity of the committer's request channel.
-	// Default 1024.
-	QueueDepth int
-	// MemTableSize is Pebble's memtable size in bytes. Default 64 MiB.
-	MemTableSize uint64
-	// CacheSize is Pebble's block cache in bytes. The dedup, conversation
-	// and Ack look-ups of every write read index and filter blocks of the
-	// sstables; with Pebble's own 8 MiB default they fall out of the cache
-	// under load and are read again. Default 64 MiB.
-	CacheSize int64
+// WithDefaults returns p with the default of every zero field filled in.
+func (p Policy) WithDefaults() Policy {
+	if p.VisibilityTimeout == 0 {
+		p.VisibilityTimeout = DefaultVisibilityTimeout
+	}
+	if p.MaxDeliveries == 0 {
+		p.MaxDeliveries = DefaultMaxDeliveries
+	}
+	if p.PayloadRetention == 0 {
+		p.PayloadRetention = DefaultPayloadRetention
+	}
+	if p.MetadataRetention == 0 {
+		p.MetadataRetention = DefaultMetadataRetention
+	}
+	if p.JanitorInterval == 0 {
+		p.JanitorInterval = DefaultJanitorInterval
+	}
+	return p
+}
+
+// Problems lists every problem of p (as given: zero fields mean their
+// defaults and are no problem).
+func (p Policy) Problems() []error {
+	var errs []error
+	if p.VisibilityTimeout < 0 {
+		errs = append(errs, fmt.Errorf("VisibilityTimeout %s is negative", p.VisibilityTimeout))
+	}
+	if p.MaxDeliveries < 0 || p.MaxDeliveries > 1000 {
+		errs = append(errs, fmt.Errorf("MaxDeliveries %d is outside 1..1000", p.MaxDeliveries))
+	}
+	if p.PayloadRetention < 0 {
+		errs = append(errs, fmt.Errorf("PayloadRetention %s is negative", p.PayloadRetention))
+	}
+	if p.MetadataRetention < 0 {
+		errs = append(errs, fmt.Errorf("MetadataRetention %s is negative", p.MetadataRetention))
+	}
+	if d := p.WithDefaults(); p.PayloadRetention >= 0 && p.MetadataRetention >= 0 && d.PayloadRetention > d.MetadataRetention {
+		errs = append(errs, fmt.Errorf("PayloadRetention %s exceeds MetadataRetention %s", d.PayloadRetention, d.MetadataRetention))
+	}
+	if p.JanitorInterval < 0 {
+		errs = append(errs, fmt.Errorf("JanitorInterval %s is negative", p.JanitorInterval))
+	}
+	return errs
 }
 
 // Defaults of Config.
@@ -84,21 +137,7 @@ func (c Config) withDefaults() Config {
 	if c.Now == nil {
 		c.Now = time.Now
 	}
-	if c.VisibilityTimeout == 0 {
-		c.VisibilityTimeout = DefaultVisibilityTimeout
-	}
-	if c.MaxDeliveries == 0 {
-		c.MaxDeliveries = DefaultMaxDeliveries
-	}
-	if c.PayloadRetention == 0 {
-		c.PayloadRetention = DefaultPayloadRetention
-	}
-	if c.MetadataRetention == 0 {
-		c.MetadataRetention = DefaultMetadataRetention
-	}
-	if c.JanitorInterval == 0 {
-		c.JanitorInterval = DefaultJanitorInterval
-	}
+	c.Policy = c.Policy.WithDefaults()
 	if c.CommitBatch == 0 {
 		c.CommitBatch = DefaultCommitBatch
 	}
@@ -120,24 +159,7 @@ func (c Config) Validate() error {
 	if c.Dir == "" {
 		errs = append(errs, errors.New("Dir is required"))
 	}
-	if c.VisibilityTimeout < 0 {
-		errs = append(errs, fmt.Errorf("VisibilityTimeout %s is negative", c.VisibilityTimeout))
-	}
-	if c.MaxDeliveries < 0 || c.MaxDeliveries > 1000 {
-		errs = append(errs, fmt.Errorf("MaxDeliveries %d is outside 1..1000", c.MaxDeliveries))
-	}
-	if c.PayloadRetention < 0 {
-		errs = append(errs, fmt.Errorf("PayloadRetention %s is negative", c.PayloadRetention))
-	}
-	if c.MetadataRetention < 0 {
-		errs = append(errs, fmt.Errorf("MetadataRetention %s is negative", c.MetadataRetention))
-	}
-	if c.MetadataRetention > 0 && c.PayloadRetention > c.MetadataRetention {
-		errs = append(errs, fmt.Errorf("PayloadRetention %s exceeds MetadataRetention %s", c.PayloadRetention, c.MetadataRetention))
-	}
-	if c.JanitorInterval < 0 {
-		errs = append(errs, fmt.Errorf("JanitorInterval %s is negative", c.JanitorInterval))
-	}
+	errs = append(errs, c.Policy.Problems()...)
 	if c.CommitBatch < 0 {
 		errs = append(errs, fmt.Errorf("CommitBatch %d is negative", c.CommitBatch))
 	}

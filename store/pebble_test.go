@@ -29,9 +29,7 @@ func TestMain(m *testing.M) {
 func openMem(t *testing.T, o storetest.Options) store.Store {
 	t.Helper()
 	s, err := store.Open(context.Background(), store.Config{
-		Dir: "db", FS: vfs.NewMem(), Now: o.Now,
-		VisibilityTimeout: o.VisibilityTimeout, MaxDeliveries: o.MaxDeliveries,
-		PayloadRetention: o.PayloadRetention, MetadataRetention: o.MetadataRetention,
+		Dir: "db", FS: vfs.NewMem(), Now: o.Now, Policy: o.Policy,
 	})
 	require.NoError(t, err)
 	t.Cleanup(func() { require.NoError(t, s.Close()) })
@@ -45,7 +43,7 @@ func TestContract(t *testing.T) {
 var t0 = time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC)
 
 func memConfig(fs vfs.FS, clock *storetest.Clock) store.Config {
-	return store.Config{Dir: "db", FS: fs, Now: clock.Now, VisibilityTimeout: time.Minute, MaxDeliveries: 2}
+	return store.Config{Dir: "db", FS: fs, Now: clock.Now, Policy: store.Policy{VisibilityTimeout: time.Minute, MaxDeliveries: 2}}
 }
 
 func TestReopenKeepsState(t *testing.T) {
@@ -177,9 +175,9 @@ func TestConfigValidate(t *testing.T) {
 	}{
 		{"minimal", store.Config{Dir: "db"}, true},
 		{"no dir", store.Config{}, false},
-		{"negative timeout", store.Config{Dir: "db", VisibilityTimeout: -time.Second}, false},
-		{"payload outlives metadata", store.Config{Dir: "db", PayloadRetention: 48 * time.Hour, MetadataRetention: time.Hour}, false},
-		{"too many deliveries", store.Config{Dir: "db", MaxDeliveries: 100000}, false},
+		{"negative timeout", store.Config{Dir: "db", Policy: store.Policy{VisibilityTimeout: -time.Second}}, false},
+		{"payload outlives metadata", store.Config{Dir: "db", Policy: store.Policy{PayloadRetention: 48 * time.Hour, MetadataRetention: time.Hour}}, false},
+		{"too many deliveries", store.Config{Dir: "db", Policy: store.Policy{MaxDeliveries: 100000}}, false},
 		{"negative cache", store.Config{Dir: "db", CacheSize: -1}, false},
 	}
 	for _, tc := range cases {

@@ -126,8 +126,7 @@ func TestRefsRefuseBadInput(t *testing.T) {
 func TestRefsContract(t *testing.T) {
 	storetest.RunRefs(t, func(t *testing.T, o storetest.Options) (storetest.RefStore, func() storetest.RefStore) {
 		fs := vfs.NewMem()
-		cfg := store.Config{Dir: "db", FS: fs, Now: o.Now, VisibilityTimeout: o.VisibilityTimeout,
-			MaxDeliveries: o.MaxDeliveries, PayloadRetention: o.PayloadRetention, MetadataRetention: o.MetadataRetention}
+		cfg := store.Config{Dir: "db", FS: fs, Now: o.Now, Policy: o.Policy}
 		var cur *store.Pebble
 		openP := func() storetest.RefStore {
 			if cur != nil {

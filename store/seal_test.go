@@ -33,9 +33,7 @@ func TestContractSealed(t *testing.T) {
 	keys, _ := newKeyring(t)
 	storetest.Run(t, func(t *testing.T, o storetest.Options) store.Store {
 		s, err := store.Open(context.Background(), store.Config{
-			Dir: "db", FS: vfs.NewMem(), Now: o.Now, Keys: keys,
-			VisibilityTimeout: o.VisibilityTimeout, MaxDeliveries: o.MaxDeliveries,
-			PayloadRetention: o.PayloadRetention, MetadataRetention: o.MetadataRetention,
+			Dir: "db", FS: vfs.NewMem(), Now: o.Now, Keys: keys, Policy: o.Policy,
 		})
 		require.NoError(t, err)
 		t.Cleanup(func() { require.NoError(t, s.Close()) })

@@ -245,7 +245,7 @@ func startConformanceSwitch(ctx context.Context) (_ *conformanceSwitch, err erro
 	}
 	sw.node, err = node.Start(ctx, node.Config{
 		Dev: true, Addr: "127.0.0.1:0", AnswerRules: true,
-		Store:  store.Config{Dir: sw.dir, VisibilityTimeout: inProcessLease},
+		Store:  store.Config{Dir: sw.dir, Policy: store.Policy{VisibilityTimeout: inProcessLease}},
 		StUF:   node.StUFConfig{Addr: "127.0.0.1:0", Trust: trust},
 		Logger: zerolog.Nop(),
 	})

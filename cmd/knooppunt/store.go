@@ -117,7 +117,7 @@ func (m *migration) run(ctx context.Context, dir string, cfg jetstream.Config) e
 	if err != nil {
 		return err
 	}
-	src, err := store.Open(ctx, store.Config{Dir: dir, JanitorInterval: 24 * time.Hour, Keys: m.keys})
+	src, err := store.Open(ctx, store.Config{Dir: dir, Keys: m.keys, Policy: store.Policy{JanitorInterval: 24 * time.Hour}})
 	if err != nil {
 		return fmt.Errorf("opening source: %w", err)
 	}

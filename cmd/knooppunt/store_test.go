@@ -22,7 +22,7 @@ func TestStoreMigrate(t *testing.T) {
 	ctx := context.Background()
 	dir := t.TempDir()
 	clock := storetest.NewClock(time.Now().UTC())
-	src, err := store.Open(ctx, store.Config{Dir: dir, Now: clock.Now, MaxDeliveries: 1, VisibilityTimeout: time.Minute})
+	src, err := store.Open(ctx, store.Config{Dir: dir, Now: clock.Now, Policy: store.Policy{MaxDeliveries: 1, VisibilityTimeout: time.Minute}})
 	require.NoError(t, err)
 	put := func(m *store.Message) store.ID {
 		r, err := src.Put(ctx, m)

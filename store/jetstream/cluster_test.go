@@ -43,8 +43,8 @@ func TestClusterFailures(t *testing.T) {
 	clock := storetest.NewClock(time.Now())
 	openC := func(nc *nats.Conn) *jetstream.Store {
 		s, err := jetstream.Open(ctx, jetstream.Config{
-			URL: c.URL(), Conn: nc, Replicas: 3, Now: clock.Now, VisibilityTimeout: time.Minute,
-			MaxDeliveries: 1000, RequestTimeout: 2 * time.Second, JanitorInterval: time.Hour,
+			URL: c.URL(), Conn: nc, Replicas: 3, Now: clock.Now, RequestTimeout: 2 * time.Second,
+			Policy: store.Policy{VisibilityTimeout: time.Minute, MaxDeliveries: 1000, JanitorInterval: time.Hour},
 		})
 		require.NoError(t, err)
 		t.Cleanup(func() { _ = s.Close() })

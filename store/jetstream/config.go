@@ -45,17 +45,11 @@ type Config struct {
 	// Now is the clock. Default: time.Now.
 	Now func() time.Time
 
-	// VisibilityTimeout, MaxDeliveries, PayloadRetention and
-	// MetadataRetention mean what they mean for the Pebble store
-	// (store.Config), with the same defaults.
-	VisibilityTimeout time.Duration
-	MaxDeliveries     int
-	PayloadRetention  time.Duration
-	MetadataRetention time.Duration
-	// JanitorInterval is how often retention runs. Default 1 minute. Every
-	// node runs it; cursors with compare-and-set keep passes from
-	// repeating each other's work.
-	JanitorInterval time.Duration
+	// Policy is how messages are leased, quarantined and kept, as for the
+	// Pebble store, with the same defaults. Every node runs the janitor
+	// (Policy.JanitorInterval); cursors with compare-and-set keep passes
+	// from repeating each other's work.
+	store.Policy
 
 	// CommitBatch is the most operations one atomic batch carries.
 	// Default 128.
@@ -103,21 +97,7 @@ func (c Config) withDefaults() Config {
 	if c.Now == nil {
 		c.Now = time.Now
 	}
-	if c.VisibilityTimeout == 0 {
-		c.VisibilityTimeout = store.DefaultVisibilityTimeout
-	}
-	if c.MaxDeliveries == 0 {
-		c.MaxDeliveries = store.DefaultMaxDeliveries
-	}
-	if c.PayloadRetention == 0 {
-		c.PayloadRetention = store.DefaultPayloadRetention
-	}
-	if c.MetadataRetention == 0 {
-		c.MetadataRetention = store.DefaultMetadataRetention
-	}
-	if c.JanitorInterval == 0 {
-		c.JanitorInterval = store.DefaultJanitorInterval
-	}
+	c.Policy = c.Policy.WithDefaults()
 	if c.CommitBatch == 0 {
 		c.CommitBatch = DefaultCommitBatch
 	}
@@ -149,21 +129,7 @@ func (c Config) Validate() error {
 	if c.Replicas < 1 || c.Replicas > 5 {
 		errs = append(errs, fmt.Errorf("Replicas %d is outside 1..5", c.Replicas))
 	}
-	if c.VisibilityTimeout < 0 {
-		errs = append(errs, fmt.Errorf("VisibilityTimeout %s is negative", c.VisibilityTimeout))
-	}
-	if c.MaxDeliveries < 0 || c.MaxDeliveries > 1000 {
-		errs = append(errs, fmt.Errorf("MaxDeliveries %d is outside 1..1000", c.MaxDeliveries))
-	}
-	if c.PayloadRetention < 0 || c.MetadataRetention < 0 {
-		errs = append(errs, errors.New("retention is negative"))
-	}
-	if c.PayloadRetention > c.MetadataRetention {
-		errs = append(errs, fmt.Errorf("PayloadRetention %s exceeds MetadataRetention %s", c.PayloadRetention, c.MetadataRetention))
-	}
-	if c.JanitorInterval < 0 {
-		errs = append(errs, fmt.Errorf("JanitorInterval %s is negative", c.JanitorInterval))
-	}
+	errs = append(errs, c.Policy.Problems()...)
 	if c.CommitBatch < 1 || c.CommitBatch > maxBatchOps {
 		errs = append(errs, fmt.Errorf("CommitBatch %d is outside 1..%d", c.CommitBatch, maxBatchOps))
 	}

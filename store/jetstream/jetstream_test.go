@@ -21,14 +21,18 @@ func open(t *testing.T, o storetest.Options) store.Store {
 	t.Helper()
 	srv := natstest.Start(t)
 	s, err := jetstream.Open(context.Background(), jetstream.Config{
-		URL: srv.ClientURL(), Replicas: 1, Now: o.Now,
-		VisibilityTimeout: o.VisibilityTimeout, MaxDeliveries: o.MaxDeliveries,
-		PayloadRetention: o.PayloadRetention, MetadataRetention: o.MetadataRetention,
-		JanitorInterval: time.Hour,
+		URL: srv.ClientURL(), Replicas: 1, Now: o.Now, Policy: janitorHourly(o.Policy),
 	})
 	require.NoError(t, err)
 	t.Cleanup(func() { require.NoError(t, s.Close()) })
 	return s
+}
+
+// janitorHourly is p with the janitor left to the contract, which runs
+// it on demand.
+func janitorHourly(p store.Policy) store.Policy {
+	p.JanitorInterval = time.Hour
+	return p
 }
 
 func TestContract(t *testing.T) {
@@ -46,7 +50,7 @@ func TestConfigValidate(t *testing.T) {
 		{"stream with dot", jetstream.Config{URL: "x", Stream: "a.b"}, false},
 		{"subject with wildcard", jetstream.Config{URL: "x", Subject: "kp>"}, false},
 		{"replicas", jetstream.Config{URL: "x", Replicas: 7}, false},
-		{"retention order", jetstream.Config{URL: "x", PayloadRetention: 2 * time.Hour, MetadataRetention: time.Hour}, false},
+		{"retention order", jetstream.Config{URL: "x", Policy: store.Policy{PayloadRetention: 2 * time.Hour, MetadataRetention: time.Hour}}, false},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -70,7 +74,7 @@ func TestSharedAcrossClients(t *testing.T) {
 	srv := natstest.Start(t)
 	clock := storetest.NewClock(time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC))
 	openC := func() *jetstream.Store {
-		s, err := jetstream.Open(ctx, jetstream.Config{URL: srv.ClientURL(), Replicas: 1, Now: clock.Now, VisibilityTimeout: time.Minute})
+		s, err := jetstream.Open(ctx, jetstream.Config{URL: srv.ClientURL(), Replicas: 1, Now: clock.Now, Policy: store.Policy{VisibilityTimeout: time.Minute}})
 		require.NoError(t, err)
 		t.Cleanup(func() { _ = s.Close() })
 		return s
@@ -151,7 +155,7 @@ func TestRefsContract(t *testing.T) {
 		srv := natstest.Start(t)
 		openC := func() storetest.RefStore {
 			s, err := jetstream.Open(context.Background(), jetstream.Config{URL: srv.ClientURL(), Replicas: 1,
-				Now: o.Now, MetadataRetention: o.MetadataRetention, PayloadRetention: o.PayloadRetention, JanitorInterval: time.Hour})
+				Now: o.Now, Policy: janitorHourly(o.Policy)})
 			require.NoError(t, err)
 			t.Cleanup(func() { _ = s.Close() })
 			return s

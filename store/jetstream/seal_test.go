@@ -35,10 +35,7 @@ func TestContractSealed(t *testing.T) {
 	storetest.Run(t, func(t *testing.T, o storetest.Options) store.Store {
 		srv := natstest.Start(t)
 		s, err := jetstream.Open(context.Background(), jetstream.Config{
-			URL: srv.ClientURL(), Replicas: 1, Now: o.Now, Keys: keys,
-			VisibilityTimeout: o.VisibilityTimeout, MaxDeliveries: o.MaxDeliveries,
-			PayloadRetention: o.PayloadRetention, MetadataRetention: o.MetadataRetention,
-			JanitorInterval: time.Hour,
+			URL: srv.ClientURL(), Replicas: 1, Now: o.Now, Keys: keys, Policy: janitorHourly(o.Policy),
 		})
 		require.NoError(t, err)
 		t.Cleanup(func() { require.NoError(t, s.Close()) })

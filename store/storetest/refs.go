@@ -38,8 +38,8 @@ type RefFactory func(t *testing.T, o Options) (rs RefStore, reopen func() RefSto
 func RunRefs(t *testing.T, open RefFactory) {
 	ctx := context.Background()
 	clock := NewClock(time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC))
-	rs, reopen := open(t, Options{Now: clock.Now, VisibilityTimeout: visibility, MaxDeliveries: maxDeliver,
-		PayloadRetention: payloadRet, MetadataRetention: 48 * time.Hour})
+	rs, reopen := open(t, Options{Now: clock.Now, Policy: store.Policy{VisibilityTimeout: visibility, MaxDeliveries: maxDeliver,
+		PayloadRetention: payloadRet, MetadataRetention: 48 * time.Hour}})
 	one, two := sha256.Sum256([]byte("one")), sha256.Sum256([]byte("two"))
 	const ref = "6f1c7e0a-3b1d-4c2e-9f00-0123456789ab"
 	claim := func(rs RefStore, zender string, sum [32]byte, want store.RefClaim, msg string) {

@@ -19,13 +19,12 @@ import (
 	"github.com/knooppunt/knooppunt/store"
 )
 
-// Options are the settings a factory must apply to the store it opens.
+// Options are the settings a factory must apply to the store it opens:
+// the clock and the delivery and retention policy (the janitor's interval
+// is the factory's own choice: the contract runs the janitor itself).
 type Options struct {
-	Now               func() time.Time
-	VisibilityTimeout time.Duration
-	MaxDeliveries     int
-	PayloadRetention  time.Duration
-	MetadataRetention time.Duration
+	Now func() time.Time
+	store.Policy
 }
 
 // Factory opens a fresh, empty store configured by o. It should register
@@ -80,8 +79,8 @@ type env struct {
 func newEnv(t *testing.T, open Factory) *env {
 	t.Helper()
 	c := NewClock(time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC))
-	s := open(t, Options{Now: c.Now, VisibilityTimeout: visibility, MaxDeliveries: maxDeliver,
-		PayloadRetention: payloadRet, MetadataRetention: metaRet})
+	s := open(t, Options{Now: c.Now, Policy: store.Policy{VisibilityTimeout: visibility, MaxDeliveries: maxDeliver,
+		PayloadRetention: payloadRet, MetadataRetention: metaRet}})
 	t.Cleanup(func() { _ = s.Close() })
 	return &env{t: t, ctx: context.Background(), clock: c, s: s}
 }
