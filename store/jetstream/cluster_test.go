@@ -116,7 +116,16 @@ func TestClusterFailures(t *testing.T) {
 		cut = (killed + 1) % 3
 	}
 	c.Partition(cut)
+	cutAt := time.Now()
 	t.Logf("partitioned node %d, the stream leader", cut)
+	// The cut lasts until the majority has elected a leader of its own
+	// (an election takes seconds, longer than a short phase), and a phase
+	// more of writes.
+	for c.StreamLeaderBesides("KNOOPPUNT", cut) < 0 {
+		require.Less(t, time.Since(cutAt), 30*time.Second, "the majority elected no leader while node %d was cut off", cut)
+		time.Sleep(50 * time.Millisecond)
+	}
+	t.Logf("node %d leads the majority %s after the cut", c.StreamLeaderBesides("KNOOPPUNT", cut), time.Since(cutAt).Round(time.Millisecond))
 	time.Sleep(phase)
 	c.Heal(cut)
 	t.Logf("healed node %d", cut)

@@ -195,6 +195,20 @@ func (c *Cluster) StreamLeader(stream string) int {
 	return -1
 }
 
+// StreamLeaderBesides returns the index of a node other than i leading
+// stream, or -1: during a partition of i, the leader the majority elected
+// (i may still claim leadership of its own until it notices).
+func (c *Cluster) StreamLeaderBesides(stream string, i int) int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for j, s := range c.servers {
+		if j != i && s != nil && s.Running() && s.JetStreamIsStreamLeader(server.DEFAULT_GLOBAL_ACCOUNT, stream) {
+			return j
+		}
+	}
+	return -1
+}
+
 // WaitForStreamCurrent waits until stream has a leader and every running
 // node's replica of it is current, e.g. until a restarted node caught up.
 func (c *Cluster) WaitForStreamCurrent(stream string, d time.Duration) {
