@@ -58,14 +58,12 @@ type Config struct {
 	// Logger and Registerer are set by the node.
 	Store store.Config
 	// StoreURL, if set, selects the JetStream backend instead of Pebble:
-	// "nats://host:4222[,nats://host2:4222…]", optionally with
-	// "?replicas=N" (default 3; 1 for a single server) and "&stream=NAME".
-	// Empty takes the registry file's store setting, if any.
-	// Store's retention and lease settings apply; Store.Dir then only
-	// places the node's local files (audit trail, insight state). The
-	// JetStream store lacks encryption at rest under the node's keys and
-	// StUF reference numbers: a configuration needing either is refused at
-	// start (node/store.go, docs/operations.md).
+	// "nats://host:4222[,nats://host2:4222…]", optionally with a query of
+	// replicas=N (default 3; 1 for a single server), stream=NAME and the
+	// node's NATS credentials and certificates (node/store.go,
+	// docs/operations.md). Empty takes the registry file's store setting,
+	// if any. Store's Policy and the node's keys apply; Store.Dir then only
+	// places the node's local files (audit trail, insight state).
 	StoreURL string
 	// AnswerRules makes the switch check the level-2 rules (package rules)
 	// of every message in the same parse as its XSD, and answer a
