@@ -55,8 +55,18 @@ func (b *builder) newID() store.ID { return b.s.ids.next(b.now) }
 
 // set writes the current value of a state subject. expect >= 0 makes it a
 // compare-and-set against the subject's last sequence (0: absent).
-func (b *builder) set(subject string, data []byte, expect int64) {
+func (b *builder) set(subject string, data []byte, expect int64) { b.setTTL(subject, data, expect, "") }
+
+// clear replaces a state subject's value with a tombstone that expires.
+func (b *builder) clear(subject string, expect int64) { b.setTTL(subject, nil, expect, tombstoneTTL) }
+
+// setTTL is set with a per-message TTL (a duration the servers parse, such
+// as "30s"), after which the servers remove the value; "" keeps it.
+func (b *builder) setTTL(subject string, data []byte, expect int64, ttl string) {
 	h := nats.Header{"Nats-Rollup": []string{"sub"}}
+	if ttl != "" {
+		h.Set("Nats-TTL", ttl)
+	}
 	if expect >= 0 {
 		h.Set("Nats-Expected-Last-Subject-Sequence", strconv.FormatInt(expect, 10))
 	}
@@ -64,14 +74,13 @@ func (b *builder) set(subject string, data []byte, expect int64) {
 	b.add1(&nats.Msg{Subject: subject, Header: h, Data: data})
 }
 
-// clear replaces a state subject's value with a tombstone that expires.
-func (b *builder) clear(subject string, expect int64) {
-	h := nats.Header{"Nats-Rollup": []string{"sub"}, "Nats-TTL": []string{tombstoneTTL}}
-	if expect >= 0 {
-		h.Set("Nats-Expected-Last-Subject-Sequence", strconv.FormatInt(expect, 10))
-	}
-	b.state = append(b.state, subject)
-	b.add1(&nats.Msg{Subject: subject, Header: h})
+// quarantine moves the mailbox entry r of message id (at sequence seq of
+// party's mailbox) to quarantine, with compare-and-set on the entry.
+func (b *builder) quarantine(party string, id store.ID, r entryRec, seq uint64) {
+	r.VisibleAt, r.Recipient = 0, party
+	b.clear(b.s.sub.entry(party, id), int64(seq))
+	b.set(b.s.sub.quarantine(id), encode(r), -1)
+	b.event(id, store.StateQuarantined, store.ID{})
 }
 
 // add appends to a log subject.

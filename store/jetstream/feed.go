@@ -130,26 +130,17 @@ func (s *Store) followOnce(ctx context.Context, pos *uint64, fn func(Stored) err
 // followBody reads the bytes of a message Follow came by; nil when they
 // are gone (retention), cannot be opened or do not match their record.
 func (s *Store) followBody(ctx context.Context, id store.ID, rec metaRec) ([]byte, error) {
-	if rec.Chunks == 0 {
+	body, err := s.readBody(ctx, id, rec)
+	switch {
+	case errors.Is(err, store.ErrExpired):
 		return nil, nil
-	}
-	body := make([]byte, 0, min(rec.Size+sealOverhead, 32<<20))
-	for i := range rec.Chunks {
-		m, found, err := s.lastFresh(ctx, s.sub.body(id, i))
-		if err != nil {
-			return nil, fmt.Errorf("following the stream: body of %s: %w", id, err)
-		}
-		if !found {
-			return nil, nil
-		}
-		body = append(body, m.data...)
-	}
-	body, err := s.openBody(body, rec)
-	if err != nil {
+	case errors.Is(err, store.ErrSealed) || errors.Is(err, store.ErrCorrupt):
 		// A follower without the key, or damaged bytes: the message is
 		// observed without its content rather than stop the products.
 		s.log.Warn().Str("code", store.Code(err)).Stringer("id", id).Msg("following the stream: message bytes unreadable")
 		return nil, nil
+	case err != nil:
+		return nil, fmt.Errorf("following the stream: body of %s: %w", id, err)
 	}
 	return body, nil
 }

@@ -220,11 +220,7 @@ func (s *Store) List(ctx context.Context, party string, limit int) ([]store.Entr
 				b.event(e.id, store.StateFetched, store.ID{})
 			}
 			for _, e := range quarantine {
-				r := e.rec
-				r.VisibleAt, r.Recipient = 0, party
-				b.clear(s.sub.entry(party, e.id), int64(e.seq))
-				b.set(s.sub.quarantine(e.id), encode(r), -1)
-				b.event(e.id, store.StateQuarantined, store.ID{})
+				b.quarantine(party, e.id, e.rec, e.seq)
 			}
 		})
 		if err != nil {
@@ -380,21 +376,8 @@ func (s *Store) Get(ctx context.Context, party string, id store.ID) ([]byte, err
 	if rec.Recipient != party {
 		return nil, fmt.Errorf("reading message %s: %w", id, store.ErrNotFound)
 	}
-	if rec.Chunks == 0 { // imported after retention removed it
-		return nil, fmt.Errorf("reading message %s: %w", id, store.ErrExpired)
-	}
-	body := make([]byte, 0, min(rec.Size+sealOverhead, 32<<20))
-	for i := 0; i < rec.Chunks; i++ {
-		m, found, err := s.lastFresh(ctx, s.sub.body(id, i))
-		if err != nil {
-			return nil, fmt.Errorf("reading message %s: %w", id, err)
-		}
-		if !found {
-			return nil, fmt.Errorf("reading message %s: %w", id, store.ErrExpired)
-		}
-		body = append(body, m.data...)
-	}
-	if body, err = s.openBody(body, rec); err != nil {
+	body, err := s.readBody(ctx, id, rec)
+	if err != nil {
 		return nil, fmt.Errorf("reading message %s: %w", id, err)
 	}
 	return body, nil
@@ -403,10 +386,25 @@ func (s *Store) Get(ctx context.Context, party string, id store.ID) ([]byte, err
 // sealOverhead is room for the seal's envelope (magic, key id, nonce, tag).
 const sealOverhead = 128
 
-// openBody turns the published bytes of a message back into the message:
-// opened when sealed (store.Keyring.Open), then checked against its
-// record's size and digest.
-func (s *Store) openBody(v []byte, rec metaRec) ([]byte, error) {
+// readBody reads the chunks of message id, whose record is rec, and turns
+// them back into the message: opened when sealed (store.Keyring.Open),
+// then checked against the record's size and digest. Bytes that
+// retention removed (or an import never carried) are store.ErrExpired.
+func (s *Store) readBody(ctx context.Context, id store.ID, rec metaRec) ([]byte, error) {
+	if rec.Chunks == 0 {
+		return nil, store.ErrExpired
+	}
+	v := make([]byte, 0, min(rec.Size+sealOverhead, 32<<20))
+	for i := range rec.Chunks {
+		m, found, err := s.lastFresh(ctx, s.sub.body(id, i))
+		if err != nil {
+			return nil, err
+		}
+		if !found {
+			return nil, store.ErrExpired
+		}
+		v = append(v, m.data...)
+	}
 	body, err := s.cfg.Keys.Open(v, rec.SHA256)
 	if err != nil {
 		return nil, err

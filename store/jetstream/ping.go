@@ -35,8 +35,7 @@ func (s *Store) Ping(ctx context.Context) error {
 		s.ping.inflight = c
 		go func() {
 			err := s.submit(context.Background(), func(b *builder) {
-				b.set(s.sub.cursor("ping"), []byte(b.now.UTC().Format("2006-01-02T15:04:05.000Z")), -1)
-				b.msgs[len(b.msgs)-1].Header.Set("Nats-TTL", pingTTL)
+				b.setTTL(s.sub.cursor("ping"), []byte(b.now.UTC().Format("2006-01-02T15:04:05.000Z")), -1, pingTTL)
 			})
 			s.ping.mu.Lock()
 			s.ping.inflight = nil

@@ -54,12 +54,7 @@ func (s *Store) Quarantine(ctx context.Context, party string, id store.ID, reaso
 		if err := decode(e.data, &r, "mailbox entry"); err != nil {
 			return err
 		}
-		r.VisibleAt, r.Recipient = 0, party
-		if err := s.submit(ctx, func(b *builder) {
-			b.clear(e.subject, int64(e.seq))
-			b.set(s.sub.quarantine(id), encode(r), -1)
-			b.event(id, store.StateQuarantined, store.ID{})
-		}); err != nil {
+		if err := s.submit(ctx, func(b *builder) { b.quarantine(party, id, r, e.seq) }); err != nil {
 			return err
 		}
 		moved = true

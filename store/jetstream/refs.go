@@ -50,8 +50,7 @@ type refRec struct {
 // metadata retention.
 func (b *builder) setRef(subject string, rec refRec, expect int64) {
 	rec.At = b.now.UnixNano()
-	b.set(subject, encode(rec), expect)
-	b.msgs[len(b.msgs)-1].Header.Set("Nats-TTL", max(b.s.cfg.MetadataRetention, time.Second).String())
+	b.setTTL(subject, encode(rec), expect, max(b.s.cfg.MetadataRetention, time.Second).String())
 }
 
 func checkRef(what, v string) error {
