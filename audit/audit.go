@@ -384,12 +384,7 @@ func (l *Log) commitLoop() {
 			}
 		}
 		last = len(group)
-		var err error
-		buf, err = l.commit(group, buf[:0])
-		for _, p := range group {
-			p.err = err
-			close(p.done)
-		}
+		buf = l.commit(group, buf[:0])
 	}
 }
 
@@ -410,20 +405,26 @@ func (l *Log) commitQueued(buf []byte) {
 		if len(group) == 0 {
 			return
 		}
-		var err error
-		buf, err = l.commit(group, buf[:0])
-		for _, p := range group {
-			p.err = err
-			close(p.done)
-		}
+		buf = l.commit(group, buf[:0])
 	}
 }
 
-// commit chains the group's entries onto the trail, writes them with one
+// commit writes the group (see write) and releases its appenders with the
+// outcome. It returns the grown scratch buffer for the next group.
+func (l *Log) commit(group []*pending, buf []byte) []byte {
+	buf, err := l.write(group, buf)
+	for _, p := range group {
+		p.err = err
+		close(p.done)
+	}
+	return buf
+}
+
+// write chains the group's entries onto the trail, writes them with one
 // write and syncs the file. buf is scratch space for the encoded lines; the
 // grown buffer is returned for the next group. On a failed write the file
 // is cut back to its last whole entry and the chain does not advance.
-func (l *Log) commit(group []*pending, buf []byte) ([]byte, error) {
+func (l *Log) write(group []*pending, buf []byte) ([]byte, error) {
 	l.mu.Lock()
 	seq, head := l.seq, l.head
 	for _, p := range group {
