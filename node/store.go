@@ -11,6 +11,7 @@ import (
 
 	"github.com/nats-io/nats.go"
 
+	"github.com/knooppunt/knooppunt/routing"
 	"github.com/knooppunt/knooppunt/store"
 	"github.com/knooppunt/knooppunt/store/jetstream"
 	"github.com/knooppunt/knooppunt/stuf"
@@ -54,11 +55,11 @@ func (c Config) checkBackend() error {
 func jetstreamConfig(raw string) (jetstream.Config, error) {
 	servers, query, _ := strings.Cut(raw, "?")
 	var jc jetstream.Config
-	for _, u := range strings.Split(servers, ",") {
-		p, err := url.Parse(u)
-		if err != nil || (p.Scheme != "nats" && p.Scheme != "tls") || p.Host == "" {
-			return jc, fmt.Errorf("store URL: %q is not a nats://host:port address", u)
-		}
+	if servers == "" {
+		return jc, errors.New("store URL: no server; want nats://host:port[,…]")
+	}
+	if err := routing.CheckStoreURL(servers); err != nil {
+		return jc, fmt.Errorf("store URL: %w", err)
 	}
 	jc.URL = servers
 	q, err := url.ParseQuery(query)

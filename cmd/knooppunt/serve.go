@@ -10,7 +10,6 @@ import (
 	"os"
 	"os/signal"
 	"runtime/pprof"
-	"strings"
 	"sync"
 	"syscall"
 	"time"
@@ -245,8 +244,8 @@ func (o serveOptions) validate() error {
 	if o.grace < 0 {
 		errs = append(errs, fmt.Errorf("--grace %s is negative", o.grace))
 	}
-	if o.storeURL != "" && !strings.HasPrefix(o.storeURL, "nats://") && !strings.HasPrefix(o.storeURL, "tls://") {
-		errs = append(errs, errors.New("--store: want nats://host:port[,…] (the Pebble directory is --data)"))
+	if err := routing.CheckStoreURL(o.storeURL); err != nil {
+		errs = append(errs, fmt.Errorf("--store: %w (the Pebble directory is --data)", err))
 	}
 	if o.plaintext && o.keyFile != "" {
 		errs = append(errs, errors.New("--plaintext and --key-file contradict each other"))
