@@ -19,18 +19,8 @@ import (
 )
 
 // newKeyring writes a fresh key file in a temporary directory.
-func newKeyring(t testing.TB) (*store.Keyring, string) {
-	t.Helper()
-	path := filepath.Join(t.TempDir(), "keys")
-	_, err := store.AddKey(path, time.Now())
-	require.NoError(t, err)
-	k, err := store.LoadKeyring(path)
-	require.NoError(t, err)
-	return k, path
-}
-
 func TestContractSealed(t *testing.T) {
-	keys, _ := newKeyring(t)
+	keys, _ := storetest.NewKeyring(t)
 	storetest.Run(t, func(t *testing.T, o storetest.Options) store.Store {
 		s, err := store.Open(context.Background(), store.Config{
 			Dir: "db", FS: vfs.NewMem(), Now: o.Now, Keys: keys, Policy: o.Policy,
@@ -76,7 +66,7 @@ func grepDir(t *testing.T, dir string) []string {
 // reopen — and reads every raw file. The run without a keyring is the
 // control: it must find them, or the test could not fail.
 func TestStolenDataDirRevealsNoBSN(t *testing.T) {
-	keys, _ := newKeyring(t)
+	keys, _ := storetest.NewKeyring(t)
 	for _, tt := range []struct {
 		name  string
 		keys  *store.Keyring
@@ -122,7 +112,7 @@ func TestStolenDataDirRevealsNoBSN(t *testing.T) {
 
 func TestKeyRotationWithoutDowntime(t *testing.T) {
 	ctx := context.Background()
-	keys, path := newKeyring(t)
+	keys, path := storetest.NewKeyring(t)
 	first := keys.Active()
 	s, err := store.Open(ctx, store.Config{Dir: "db", FS: vfs.NewMem(), Keys: keys})
 	require.NoError(t, err)
@@ -175,7 +165,7 @@ func TestKeyRotationWithoutDowntime(t *testing.T) {
 
 func TestSealedBodyNeedsItsKey(t *testing.T) {
 	ctx := context.Background()
-	keys, _ := newKeyring(t)
+	keys, _ := storetest.NewKeyring(t)
 	fsys := vfs.NewMem()
 	s, err := store.Open(ctx, store.Config{Dir: "db", FS: fsys, Keys: keys})
 	require.NoError(t, err)
@@ -183,7 +173,7 @@ func TestSealedBodyNeedsItsKey(t *testing.T) {
 	require.NoError(t, err)
 	require.NoError(t, s.Close())
 
-	other, _ := newKeyring(t)
+	other, _ := storetest.NewKeyring(t)
 	for name, k := range map[string]*store.Keyring{"no keyring": nil, "other keys": other} {
 		t.Run(name, func(t *testing.T) {
 			s, err := store.Open(ctx, store.Config{Dir: "db", FS: fsys, Keys: k})
@@ -232,7 +222,7 @@ func TestKeyFileChecks(t *testing.T) {
 // Get beside the same store in the clear (memory file system, so the seal
 // is not hidden behind fsync).
 func BenchmarkSealedPutGet(b *testing.B) {
-	keys, _ := newKeyring(b)
+	keys, _ := storetest.NewKeyring(b)
 	body := append(bodyWithSecrets(0), bytes.Repeat([]byte("x"), 8<<10)...)
 	for _, mode := range []struct {
 		name string

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"fmt"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -103,11 +102,7 @@ func TestStoreMigrateUsage(t *testing.T) {
 // are sealed again (a keyless client cannot read them).
 func TestStoreMigrateSealed(t *testing.T) {
 	ctx := context.Background()
-	keyPath := filepath.Join(t.TempDir(), "keys")
-	_, err := store.AddKey(keyPath, time.Now())
-	require.NoError(t, err)
-	keys, err := store.LoadKeyring(keyPath)
-	require.NoError(t, err)
+	keys, keyPath := storetest.NewKeyring(t)
 	dir := t.TempDir()
 	src, err := store.Open(ctx, store.Config{Dir: dir, Keys: keys})
 	require.NoError(t, err)

@@ -19,19 +19,9 @@ import (
 	"github.com/knooppunt/knooppunt/store/storetest"
 )
 
-func newKeyring(t testing.TB) *store.Keyring {
-	t.Helper()
-	path := filepath.Join(t.TempDir(), "keys")
-	_, err := store.AddKey(path, time.Now())
-	require.NoError(t, err)
-	k, err := store.LoadKeyring(path)
-	require.NoError(t, err)
-	return k
-}
-
 // TestContractSealed: the whole contract holds with bodies sealed.
 func TestContractSealed(t *testing.T) {
-	keys := newKeyring(t)
+	keys, _ := storetest.NewKeyring(t)
 	storetest.Run(t, func(t *testing.T, o storetest.Options) store.Store {
 		srv := natstest.Start(t)
 		s, err := jetstream.Open(context.Background(), jetstream.Config{
@@ -57,7 +47,8 @@ func TestStreamRevealsNoBSN(t *testing.T) {
 		t.Cleanup(func() { _ = s.Close() })
 		return s
 	}
-	s := open(newKeyring(t))
+	keys, _ := storetest.NewKeyring(t)
+	s := open(keys)
 	var ids []store.ID
 	var bodies [][]byte
 	for i := range 20 {

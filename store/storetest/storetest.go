@@ -7,6 +7,7 @@ package storetest
 import (
 	"context"
 	"fmt"
+	"path/filepath"
 	"slices"
 	"sync"
 	"sync/atomic"
@@ -694,4 +695,17 @@ func Measure(b *testing.B, writers int, fn func(i int) error) {
 	b.ReportMetric(float64(b.N)/el.Seconds(), "msgs/s")
 	b.ReportMetric(float64(lat[len(lat)/2].Microseconds())/1000, "p50-ms")
 	b.ReportMetric(float64(lat[len(lat)*99/100].Microseconds())/1000, "p99-ms")
+}
+
+// NewKeyring writes a key file with one fresh data key in a temporary
+// directory and loads it, for tests of encryption at rest; it returns the
+// keyring and the file's path (to add keys to).
+func NewKeyring(t testing.TB) (*store.Keyring, string) {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "keys")
+	_, err := store.AddKey(path, time.Now())
+	require.NoError(t, err)
+	k, err := store.LoadKeyring(path)
+	require.NoError(t, err)
+	return k, path
 }
