@@ -290,55 +290,7 @@ func TestHANATSFailures(t *testing.T) {
 	}
 	t.Logf("%d messages answered 2xx (%d of them after a resend, as duplicate); %d POSTs in all, %.1f s of load",
 		len(want), load.dups, len(load.posts), time.Since(t0).Seconds())
-	base := nodes[survivor].url
-	got := map[string]int{}
-	for _, mb := range mailboxes {
-		for round := 0; ; round++ {
-			require.Less(t, round, 2*len(want)/100+10, "mailbox %s does not drain", mb)
-			code, body, err := do(context.Background(), http.MethodGet, base+"/v1/mailbox?limit=100", mb, nil)
-			require.NoError(t, err)
-			require.Equal(t, http.StatusOK, code, string(body))
-			var l struct{ Berichten []struct{ ID string } }
-			require.NoError(t, json.Unmarshal(body, &l))
-			if len(l.Berichten) == 0 {
-				break
-			}
-			for _, b := range l.Berichten {
-				got[b.ID]++
-				_, ok := want[b.ID]
-				require.True(t, ok, "mailbox %s delivered %s, which no client was answered for", mb, b.ID)
-			}
-			// Fetch and confirm a page in parallel, as a busy recipient.
-			var fetched sync.WaitGroup
-			sem := make(chan struct{}, clients)
-			for _, b := range l.Berichten {
-				wantBody := want[b.ID]
-				sem <- struct{}{}
-				fetched.Go(func() {
-					defer func() { <-sem }()
-					code, body, err := do(context.Background(), http.MethodGet, base+"/v1/mailbox/"+b.ID, mb, nil)
-					if !assert.NoError(t, err) || !assert.Equal(t, http.StatusOK, code, "fetching %s", b.ID) {
-						return
-					}
-					assert.True(t, bytes.Equal(wantBody, body), "message %s is delivered byte-identical", b.ID)
-					code, _, err = do(context.Background(), http.MethodDelete, base+"/v1/mailbox/"+b.ID, mb, nil)
-					if assert.NoError(t, err) {
-						assert.Equal(t, http.StatusNoContent, code, "confirming %s", b.ID)
-					}
-				})
-			}
-			fetched.Wait()
-			require.False(t, t.Failed())
-		}
-	}
-	for id, n := range got {
-		require.Equal(t, 1, n, "message %s is delivered once", id)
-	}
-	require.Len(t, got, len(want), "every answered message is delivered")
-	code, body, err := do(context.Background(), http.MethodGet, base+"/v1/mailbox?limit=100", sender, nil)
-	require.NoError(t, err)
-	require.Equal(t, http.StatusOK, code)
-	assert.NotContains(t, string(body), `"id"`, "nothing is delivered to the sender")
+	haDrain(t, client, nodes[survivor].url, mailboxes, sender, want, clients)
 }
 
 // haDo sends one request with the dev token of party and returns the
