@@ -12,16 +12,35 @@ import (
 	"unsafe"
 )
 
-// initOnce runs xmlInitParser before the first schema is compiled: the
-// wrapper never calls it, and libxml2's lazy initialisation is not safe when
-// several threads make the process's first libxml2 call at once.
+// initOnce runs kp_init (the arena allocator, then xmlInitParser) before the
+// first schema is compiled: the wrapper never calls xmlInitParser, and
+// libxml2's lazy initialisation is not safe when several threads make the
+// process's first libxml2 call at once.
 var initOnce sync.Once
 
 // compileMu serialises schema compilation (xmlSchemaParse initialises shared
 // type tables and is not safe to run concurrently with itself).
 var compileMu sync.Mutex
 
-func initLibxml2() { initOnce.Do(func() { C.xmlInitParser() }) }
+func initLibxml2() { initOnce.Do(func() { C.kp_init() }) }
+
+// arenaStats reports the arena chunks (arena.c) taken so far and how many
+// of them are free: warm (resident) or cold (given back to the kernel).
+func arenaStats() (taken, warm, cold int) {
+	var t, w, c C.long
+	C.kp_arena_stats(&t, &w, &c)
+	return int(t), int(w), int(c)
+}
+
+// useArenas switches the arenas on or off for documents parsed from now on;
+// tests compare the two.
+func useArenas(on bool) {
+	v := C.int(0)
+	if on {
+		v = 1
+	}
+	C.kp_arenas_set(v)
+}
 
 // issue is one error copied out of libxml2.
 type issue struct {
@@ -122,7 +141,7 @@ func (d *document) root() (name, ns string) {
 
 func (d *document) free() {
 	if d.c.doc != nil {
-		C.xmlFreeDoc(d.c.doc)
+		C.kp_doc_free(d.c.doc)
 		d.c.doc = nil
 	}
 }

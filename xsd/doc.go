@@ -60,6 +60,10 @@
 // structured errors nor parser hooks. The parser runs with no network access
 // and no entity substitution, stops at a DOCTYPE before reading it, records
 // the byte offset of each element's start tag in the node (for positions),
-// and frees every document on every path. xmlInitParser runs once before the
-// first schema is compiled; compilations are serialised.
+// and frees every document on every path. Everything libxml2 allocates for
+// one document — its tree and the validation's own blocks — comes from an
+// arena of its own (arena.c) and goes back in one piece when the document is
+// freed: malloc and free had taken about a fifth of the time of a
+// validation. kp_init installs that allocator and runs xmlInitParser once
+// before the first schema is compiled; compilations are serialised.
 package xsd

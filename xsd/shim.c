@@ -144,8 +144,8 @@ static void kp_start_element(void *ctx, const xmlChar *localname, const xmlChar 
 	node->_private = (void *)(intptr_t)((long)in->consumed + (long)(p - in->base) + 1);
 }
 
-void kp_parse(const char *buf, int len, kp_parsed *out, kp_issues *errs) {
-	memset(out, 0, sizeof(*out));
+// kp_parse_in is kp_parse inside the document's arena.
+static void kp_parse_in(const char *buf, int len, kp_parsed *out, kp_issues *errs) {
 	xmlParserCtxtPtr ctxt = xmlCreateMemoryParserCtxt(buf, len);
 	if (ctxt == NULL) {
 		return;
@@ -182,6 +182,29 @@ void kp_parse(const char *buf, int len, kp_parsed *out, kp_issues *errs) {
 	if (root->ns != NULL) {
 		out->root_ns = (const char *)root->ns->href;
 	}
+}
+
+void kp_parse(const char *buf, int len, kp_parsed *out, kp_issues *errs) {
+	memset(out, 0, sizeof(*out));
+	kp_arena *arena = kp_arena_new();
+	kp_arena_use(arena);
+	kp_parse_in(buf, len, out, errs);
+	kp_arena_use(NULL);
+	if (out->doc == NULL) {
+		kp_arena_free(arena);
+		return;
+	}
+	out->doc->_private = arena;
+}
+
+void kp_doc_free(xmlDocPtr doc) {
+	if (doc == NULL) {
+		return;
+	}
+	kp_arena *arena = doc->_private;
+	kp_arena_use(NULL); // on this thread too, xmlFree must know arena blocks
+	xmlFreeDoc(doc);
+	kp_arena_free(arena);
 }
 
 static int kp_is(xmlNodePtr n, const char *name, const char *ns) {
@@ -265,13 +288,15 @@ char *kp_text(xmlNodePtr node) {
 static void kp_valid_error(void *data, xmlErrorPtr err) { kp_add(data, err, XML_ERR_ERROR); }
 
 int kp_validate(xmlSchemaPtr schema, xmlDocPtr doc, kp_issues *errs) {
+	kp_arena_use(doc->_private); // the validation's own blocks go with the document
+	int rc = -1;
 	xmlSchemaValidCtxtPtr v = xmlSchemaNewValidCtxt(schema);
-	if (v == NULL) {
-		return -1;
+	if (v != NULL) {
+		xmlSchemaSetValidStructuredErrors(v, kp_valid_error, errs);
+		rc = xmlSchemaValidateDoc(v, doc);
+		xmlSchemaFreeValidCtxt(v);
 	}
-	xmlSchemaSetValidStructuredErrors(v, kp_valid_error, errs);
-	int rc = xmlSchemaValidateDoc(v, doc);
-	xmlSchemaFreeValidCtxt(v);
+	kp_arena_use(NULL);
 	return rc;
 }
 

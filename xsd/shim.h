@@ -7,7 +7,8 @@
 // start tag begins so a violation can be given a line and a column.
 //
 // Every function is safe to call from many threads at once, provided
-// xmlInitParser has been called first (package xsd does so in Load).
+// kp_init has been called first (package xsd does so before the first
+// schema is compiled).
 
 #ifndef KNOOPPUNT_XSD_SHIM_H
 #define KNOOPPUNT_XSD_SHIM_H
@@ -39,6 +40,32 @@ typedef struct {
 	long total;
 } kp_issues;
 
+// kp_init reserves the arenas' address range, installs the arena allocator
+// (arena.c) and initialises libxml2. Call it once, before anything else.
+void kp_init(void);
+
+// kp_arena holds the memory libxml2 allocates for one document.
+typedef struct kp_arena kp_arena;
+
+// kp_arena_new returns an empty arena, or NULL when arenas are unavailable
+// (libxml2 then uses malloc).
+kp_arena *kp_arena_new(void);
+
+// kp_arena_use sends this thread's libxml2 allocations to a until it is
+// called again with NULL.
+void kp_arena_use(kp_arena *a);
+
+// kp_arena_free gives a's memory back; nothing in it may be used after.
+void kp_arena_free(kp_arena *a);
+
+// kp_arenas_set switches arenas on (the default) or off for documents
+// parsed from now on (for tests).
+void kp_arenas_set(int on);
+
+// kp_arena_stats reports the chunks taken from the reserved range so far and
+// how many of them are free, resident (warm) or given back (cold).
+void kp_arena_stats(long *taken, long *warm, long *cold);
+
 // kp_parsed is the outcome of kp_parse.
 typedef struct {
 	xmlDocPtr doc;     // the document, or NULL when refused
@@ -66,7 +93,11 @@ enum {
 
 // kp_parse parses buf as a document, never touching the network, never
 // substituting entities, and stopping at a DOCTYPE. Parse errors go to errs.
+// The document lives in its own arena: free it with kp_doc_free only.
 void kp_parse(const char *buf, int len, kp_parsed *out, kp_issues *errs);
+
+// kp_doc_free frees a document from kp_parse and its arena.
+void kp_doc_free(xmlDocPtr doc);
 
 // kp_header finds the header elements of doc's root, whose children are in
 // namespace ns and whose BerichtIdentificatie/XsdVersie children are in basis.
