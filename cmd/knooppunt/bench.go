@@ -1,11 +1,8 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"crypto/rand"
-	"crypto/tls"
-	"crypto/x509"
 	"encoding/json"
 	"errors"
 	"flag"
@@ -17,6 +14,7 @@ import (
 	"runtime/pprof"
 	"slices"
 	"sort"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -83,6 +81,7 @@ type benchOptions struct {
 	json         bool
 	timeout      time.Duration
 	cpuProfile   string
+	client       string
 }
 
 // runBench is `knooppunt bench`.
@@ -113,6 +112,7 @@ func runBench(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	fs.StringVar(&o.keyFile, "key", "", "client key for mutual TLS (PEM)")
 	fs.BoolVar(&o.json, "json", false, "print the results as JSON")
 	fs.DurationVar(&o.timeout, "timeout", 30*time.Second, "timeout of one request")
+	fs.StringVar(&o.client, "client", "raw", "HTTP client: raw (one kept-alive connection per client, light on the CPU the switch shares) or net/http")
 	fs.StringVar(&o.cpuProfile, "cpuprofile", "", "write a CPU profile of this process (client and any in-process switch) to this file")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
@@ -461,40 +461,31 @@ func benchHTTP(ctx context.Context, o benchOptions, t *template, stderr io.Write
 		defer inst.Shutdown(ctx)
 		target = inst.URL()
 	}
-	client, err := benchClient(o)
+	client, err := newBenchClient(o, target)
 	if err != nil {
 		return nil, err
 	}
-	defer client.CloseIdleConnections()
+	defer client.close()
 
 	if o.consumeOnly {
-		return []benchResult{benchConsume(ctx, o, client, target)}, nil
+		return []benchResult{benchConsume(ctx, o, client)}, nil
 	}
 	rec := newRecorder(o.n)
 	elapsed := parallel(o.n, o.concurrency, func(i int, buf []byte) []byte {
 		buf = t.variant(buf, i)
-		req, err := http.NewRequestWithContext(ctx, http.MethodPost, target+"/v1/berichten", bytes.NewReader(buf))
-		if err != nil {
-			rec.add(0, "error", false, err.Error())
-			return buf
-		}
-		req.Header.Set("Content-Type", "application/xml")
-		req.Header.Set("Authorization", "Bearer "+o.token)
 		start := time.Now()
-		resp, err := client.Do(req)
+		status, body, err := client.do(ctx, http.MethodPost, "/v1/berichten", o.token, buf)
+		d := time.Since(start)
 		if err != nil {
-			rec.add(time.Since(start), "error", false, err.Error())
+			rec.add(d, "error", false, err.Error())
 			return buf
 		}
-		body, _ := io.ReadAll(resp.Body)
-		resp.Body.Close()
-		d := time.Since(start)
-		rec.add(d, fmt.Sprint(resp.StatusCode), resp.StatusCode == http.StatusAccepted, string(body))
+		rec.add(d, strconv.Itoa(status), status == http.StatusAccepted, string(body))
 		return buf
 	})
 	results := []benchResult{rec.result("ingest", elapsed)}
 	if o.consume {
-		results = append(results, benchConsume(ctx, o, client, target))
+		results = append(results, benchConsume(ctx, o, client))
 	}
 	return results, nil
 }
@@ -502,21 +493,10 @@ func benchHTTP(ctx context.Context, o benchOptions, t *template, stderr io.Write
 // benchConsume drains the recipient's mailbox: each client lists up to
 // 250, fetches and confirms each message, until its listing comes back
 // empty. Latency is that of one fetch+confirm pair.
-func benchConsume(ctx context.Context, o benchOptions, client *http.Client, target string) benchResult {
+func benchConsume(ctx context.Context, o benchOptions, client benchClient) benchResult {
 	rec := newRecorder(o.n)
-	do := func(method, url string) (int, []byte, error) {
-		req, err := http.NewRequestWithContext(ctx, method, url, nil)
-		if err != nil {
-			return 0, nil, err
-		}
-		req.Header.Set("Authorization", "Bearer "+o.consumeToken)
-		resp, err := client.Do(req)
-		if err != nil {
-			return 0, nil, err
-		}
-		defer resp.Body.Close()
-		b, err := io.ReadAll(resp.Body)
-		return resp.StatusCode, b, err
+	do := func(method, path string) (int, []byte, error) {
+		return client.do(ctx, method, path, o.consumeToken, nil)
 	}
 	var wg sync.WaitGroup
 	start := time.Now()
@@ -525,7 +505,7 @@ func benchConsume(ctx context.Context, o benchOptions, client *http.Client, targ
 		go func() {
 			defer wg.Done()
 			for {
-				status, body, err := do(http.MethodGet, target+"/v1/mailbox?limit=250")
+				status, body, err := do(http.MethodGet, "/v1/mailbox?limit=250")
 				if err != nil || status != http.StatusOK {
 					rec.add(0, "list-failed", false, fmt.Sprint(status, err))
 					return
@@ -536,8 +516,8 @@ func benchConsume(ctx context.Context, o benchOptions, client *http.Client, targ
 				}
 				for _, b := range l.Berichten {
 					t0 := time.Now()
-					fs, _, ferr := do(http.MethodGet, target+"/v1/mailbox/"+b.ID)
-					ds, _, derr := do(http.MethodDelete, target+"/v1/mailbox/"+b.ID)
+					fs, _, ferr := do(http.MethodGet, "/v1/mailbox/"+b.ID)
+					ds, _, derr := do(http.MethodDelete, "/v1/mailbox/"+b.ID)
 					ok := ferr == nil && derr == nil && fs == http.StatusOK && ds == http.StatusNoContent
 					rec.add(time.Since(t0), fmt.Sprintf("%d/%d", fs, ds), ok, fmt.Sprint(ferr, derr))
 				}
@@ -546,38 +526,4 @@ func benchConsume(ctx context.Context, o benchOptions, client *http.Client, targ
 	}
 	wg.Wait()
 	return rec.result("consume", time.Since(start))
-}
-
-// benchClient is an HTTP client with a connection per worker and the
-// optional TLS material.
-func benchClient(o benchOptions) (*http.Client, error) {
-	tr := &http.Transport{
-		MaxIdleConns:        o.concurrency * 2,
-		MaxIdleConnsPerHost: o.concurrency * 2,
-		MaxConnsPerHost:     o.concurrency * 2,
-		DisableCompression:  true,
-		IdleConnTimeout:     90 * time.Second,
-	}
-	if o.caFile != "" || o.certFile != "" {
-		cfg := &tls.Config{MinVersion: tls.VersionTLS12}
-		if o.caFile != "" {
-			pem, err := os.ReadFile(o.caFile)
-			if err != nil {
-				return nil, fmt.Errorf("reading CA %s: %w", o.caFile, err)
-			}
-			cfg.RootCAs = x509.NewCertPool()
-			if !cfg.RootCAs.AppendCertsFromPEM(pem) {
-				return nil, fmt.Errorf("reading CA %s: no PEM certificate", o.caFile)
-			}
-		}
-		if o.certFile != "" {
-			cert, err := tls.LoadX509KeyPair(o.certFile, o.keyFile)
-			if err != nil {
-				return nil, fmt.Errorf("loading client certificate %s: %w", o.certFile, err)
-			}
-			cfg.Certificates = []tls.Certificate{cert}
-		}
-		tr.TLSClientConfig = cfg
-	}
-	return &http.Client{Transport: tr, Timeout: o.timeout}, nil
 }

@@ -2,10 +2,18 @@ package main
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"strings"
+	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -35,12 +43,16 @@ func TestBenchTemplateVariantsAreValidAndUnique(t *testing.T) {
 }
 
 func TestBenchRuns(t *testing.T) {
-	for _, mode := range []string{"http", "validate", "store"} {
-		t.Run(mode, func(t *testing.T) {
+	for _, run := range []string{"http", "http net/http", "validate", "store"} {
+		t.Run(run, func(t *testing.T) {
+			mode, client, _ := strings.Cut(run, " ")
 			var out, errOut bytes.Buffer
 			args := []string{"--mode", mode, "--n", "40", "--concurrency", "4", "--json", "--data", filepath.Join(t.TempDir(), "store")}
 			if mode == "http" {
 				args = append(args, "--consume")
+			}
+			if client != "" {
+				args = append(args, "--client", client)
 			}
 			code := runBench(args, nil, &out, &errOut)
 			require.Equal(t, 0, code, errOut.String())
@@ -71,4 +83,58 @@ func TestBenchFileAndUsage(t *testing.T) {
 	errOut.Reset()
 	require.Equal(t, 2, runBench([]string{"--mode", "validate", f}, nil, &out, &errOut))
 	assert.Contains(t, errOut.String(), "not a valid message")
+}
+
+// TestRawClientReconnects: the raw client opens a new connection when the
+// server closes one (here after every other answer, and once mid-way with
+// a broken answer), reads chunked answers, and says when it cannot connect.
+func TestRawClientReconnects(t *testing.T) {
+	var n atomic.Int64
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		i := n.Add(1)
+		if r.Header.Get("Authorization") != "Bearer tok" {
+			http.Error(w, "no token", http.StatusUnauthorized)
+			return
+		}
+		if i == 7 {
+			conn, _, _ := http.NewResponseController(w).Hijack()
+			conn.Write([]byte("HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nshort"))
+			conn.Close()
+			return
+		}
+		if i%2 == 0 {
+			w.Header().Set("Connection", "close")
+		}
+		body, _ := io.ReadAll(r.Body)
+		w.WriteHeader(http.StatusAccepted)
+		w.(http.Flusher).Flush() // chunked: no Content-Length
+		fmt.Fprintf(w, "%s %s %d", r.Method, r.URL.Path, len(body))
+	}))
+	defer srv.Close()
+	c, err := newBenchClient(benchOptions{client: "raw", concurrency: 2, timeout: 5 * time.Second}, srv.URL)
+	require.NoError(t, err)
+	defer c.close()
+	failed := 0
+	for i := range 20 {
+		status, body, err := c.do(context.Background(), http.MethodPost, "/v1/berichten", "tok", []byte("<x/>"))
+		if err != nil {
+			failed++
+			continue
+		}
+		require.Equal(t, http.StatusAccepted, status, "request %d", i)
+		require.Equal(t, "POST /v1/berichten 4", string(body))
+	}
+	require.Equal(t, 1, failed, "only the broken answer fails")
+	status, body, err := c.do(context.Background(), http.MethodDelete, "/v1/mailbox/x", "tok", nil)
+	require.NoError(t, err)
+	require.Equal(t, http.StatusAccepted, status)
+	require.Equal(t, "DELETE /v1/mailbox/x 0", string(body))
+
+	srv.Close()
+	_, _, err = c.do(context.Background(), http.MethodGet, "/v1/mailbox", "tok", nil)
+	require.Error(t, err)
+	_, err = newBenchClient(benchOptions{client: "raw", concurrency: 1}, "ftp://x")
+	require.Error(t, err)
+	_, err = newBenchClient(benchOptions{client: "curl", concurrency: 1}, srv.URL)
+	require.Error(t, err)
 }
