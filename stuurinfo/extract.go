@@ -84,8 +84,11 @@ func extract(body []byte) (facts, error) {
 		tag := body[i : i+gt]
 		i += gt + 1
 		name := tag
-		if sp := bytes.IndexAny(name, " \t\r\n/"); sp >= 0 {
-			name = name[:sp]
+		for j, c := range name { // a loop: bytes.IndexAny built its set on every tag
+			if c == ' ' || c == '\t' || c == '\r' || c == '\n' || c == '/' {
+				name = name[:j]
+				break
+			}
 		}
 		if c := bytes.IndexByte(name, ':'); c >= 0 {
 			name = name[c+1:]
