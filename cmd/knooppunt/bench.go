@@ -50,6 +50,11 @@ Modes (--mode):
 number of clients: list (limit 250), fetch and confirm every message, and
 reports that rate too; --consume-only drains without posting.
 
+The load tool usually shares the machine with the switch it measures, so
+its own client (--client raw) is a light one: a kept-alive connection per
+client, each request written in one piece, no retries (a failed request is
+counted as failed). --client net/http uses Go's standard client instead.
+
 Examples:
   knooppunt bench --n 100000 --concurrency 64 --type WMO301 --consume
   knooppunt bench --target http://127.0.0.1:8080 --token dev-0384 --n 20000 --concurrency 64 msg.xml
