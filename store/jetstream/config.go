@@ -61,6 +61,10 @@ type Config struct {
 	MaxInflight int
 	// RequestTimeout bounds one request to the cluster. Default 10 s.
 	RequestTimeout time.Duration
+	// OpenTimeout is how long Open keeps asking for the stream while the
+	// cluster cannot answer yet (it has just started, or is electing a
+	// leader). Default 30 s.
+	OpenTimeout time.Duration
 	// CommitTimeout bounds the wait for the cluster's acknowledgement of
 	// one atomic batch. A stream leader that is gone (killed, or cut off
 	// from the others) does not answer, and until the timeout every later
@@ -79,6 +83,7 @@ const (
 	DefaultCommitBatch    = 128
 	DefaultMaxInflight    = 1
 	DefaultRequestTimeout = 10 * time.Second
+	DefaultOpenTimeout    = 30 * time.Second
 	DefaultCommitTimeout  = 3 * time.Second
 )
 
@@ -109,6 +114,9 @@ func (c Config) withDefaults() Config {
 	}
 	if c.RequestTimeout == 0 {
 		c.RequestTimeout = DefaultRequestTimeout
+	}
+	if c.OpenTimeout == 0 {
+		c.OpenTimeout = DefaultOpenTimeout
 	}
 	return c
 }
@@ -141,6 +149,9 @@ func (c Config) Validate() error {
 	}
 	if c.RequestTimeout < 0 {
 		errs = append(errs, fmt.Errorf("RequestTimeout %s is negative", c.RequestTimeout))
+	}
+	if c.OpenTimeout < 0 {
+		errs = append(errs, fmt.Errorf("OpenTimeout %s is negative", c.OpenTimeout))
 	}
 	if err := errors.Join(errs...); err != nil {
 		return fmt.Errorf("jetstream store config: %w: %w", store.ErrInvalid, err)

@@ -160,24 +160,9 @@ func (s *Store) setup(ctx context.Context) error {
 		return err
 	}
 	s.js = j
-	want := s.streamConfig()
-	cctx, cancel := s.reqCtx(ctx)
-	defer cancel()
-	st, err := j.Stream(cctx, s.cfg.Stream)
-	switch {
-	case errors.Is(err, js.ErrStreamNotFound):
-		st, err = j.CreateStream(cctx, want)
-		if err != nil {
-			return fmt.Errorf("creating stream %s: %w", s.cfg.Stream, err)
-		}
-	case err != nil:
-		return fmt.Errorf("finding stream %s: %w", s.cfg.Stream, err)
-	default:
-		c := st.CachedInfo().Config
-		if !c.AllowAtomicPublish || !c.AllowRollup || !c.AllowDirect || !c.AllowMsgTTL || c.DenyPurge ||
-			len(c.Subjects) != 1 || c.Subjects[0] != want.Subjects[0] {
-			return fmt.Errorf("stream %s exists with other settings than this store needs: %w", s.cfg.Stream, store.ErrForeignDir)
-		}
+	st, err := s.openStream(ctx)
+	if err != nil {
+		return err
 	}
 	s.stream = st
 	// Ids must keep increasing across restarts: start above the newest.
@@ -191,6 +176,62 @@ func (s *Store) setup(ctx context.Context) error {
 		}
 	}
 	return s.recount(ctx)
+}
+
+// openStream finds the stream, or creates it. A cluster that has just
+// started, or whose stream another node created a moment ago, may still be
+// electing a leader: a request then runs out of time or is told
+// "temporarily unavailable", or, for a new stream, that there are not
+// enough servers online for its replicas. openStream asks again, with a growing pause,
+// until OpenTimeout has passed, instead of failing the node's start. So it
+// does when another node created the stream between this one's lookup and
+// its create.
+func (s *Store) openStream(ctx context.Context) (js.Stream, error) {
+	give := time.Now().Add(s.cfg.OpenTimeout)
+	pause := 250 * time.Millisecond
+	for attempt := 1; ; attempt++ {
+		st, err := s.openStreamOnce(ctx)
+		var ae *js.APIError
+		retry := errors.Is(err, context.DeadlineExceeded) || errors.Is(err, nats.ErrTimeout) ||
+			errors.Is(err, js.ErrStreamNameAlreadyInUse) ||
+			(errors.As(err, &ae) && (ae.ErrorCode == errCodeUnavailable || ae.ErrorCode == errCodeNoPeers))
+		if err == nil || !retry || ctx.Err() != nil || time.Now().Add(pause).After(give) {
+			return st, err
+		}
+		s.log.Warn().Err(err).Int("attempt", attempt).Msg("the JetStream cluster does not answer yet; asking again")
+		t := time.NewTimer(pause)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return st, err
+		case <-t.C:
+		}
+		pause = min(2*pause, 2*time.Second)
+	}
+}
+
+// openStreamOnce is one try of openStream.
+func (s *Store) openStreamOnce(ctx context.Context) (js.Stream, error) {
+	want := s.streamConfig()
+	cctx, cancel := s.reqCtx(ctx)
+	defer cancel()
+	st, err := s.js.Stream(cctx, s.cfg.Stream)
+	switch {
+	case errors.Is(err, js.ErrStreamNotFound):
+		st, err = s.js.CreateStream(cctx, want)
+		if err != nil {
+			return nil, fmt.Errorf("creating stream %s: %w", s.cfg.Stream, err)
+		}
+	case err != nil:
+		return nil, fmt.Errorf("finding stream %s: %w", s.cfg.Stream, err)
+	default:
+		c := st.CachedInfo().Config
+		if !c.AllowAtomicPublish || !c.AllowRollup || !c.AllowDirect || !c.AllowMsgTTL || c.DenyPurge ||
+			len(c.Subjects) != 1 || c.Subjects[0] != want.Subjects[0] {
+			return nil, fmt.Errorf("stream %s exists with other settings than this store needs: %w", s.cfg.Stream, store.ErrForeignDir)
+		}
+	}
+	return st, nil
 }
 
 // recount sets the pending and quarantined gauges from the stream.

@@ -24,6 +24,7 @@ const (
 	errCodeWrongLastSeqConstant = 10164 // the subject is being written by another batch
 	errCodeMsgNotFound          = 10037
 	errCodeUnavailable          = 10008 // JetStream system temporarily unavailable: no stream leader
+	errCodeNoPeers              = 10005 // no suitable peers for placement: too few servers online for the replicas
 )
 
 // errConflict means a compare-and-set lost: the caller re-reads and retries.
