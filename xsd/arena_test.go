@@ -27,6 +27,7 @@ func arenaInputs(t *testing.T) [][]byte {
 func TestArenaSameVerdicts(t *testing.T) {
 	set := embeddedSet(t)
 	inputs := arenaInputs(t)
+	t.Cleanup(func() { useArenas(true) })
 	useArenas(false)
 	plain := make([]string, len(inputs))
 	for i, msg := range inputs {

@@ -182,7 +182,9 @@ func (r *rawClient) do(ctx context.Context, method, path, token string, body []b
 	}
 	b = append(append(b, "\r\n\r\n"...), body...)
 	c.req = b
-	c.c.SetDeadline(time.Now().Add(r.timeout))
+	if r.timeout > 0 {
+		c.c.SetDeadline(time.Now().Add(r.timeout))
+	}
 	if _, err := c.c.Write(b); err != nil {
 		c.drop()
 		return 0, nil, err
