@@ -67,6 +67,7 @@ static int kp_in_region(const void *p) {
 
 static kp_chunk *kp_chunk_get(void) {
 	kp_chunk *c = NULL;
+	int fresh = 0;
 	pthread_mutex_lock(&kp_chunk_mu);
 	if (kp_warm != NULL) {
 		c = kp_warm;
@@ -78,8 +79,15 @@ static kp_chunk *kp_chunk_get(void) {
 	} else if (kp_region != NULL && kp_region_next < KP_CHUNKS) {
 		c = (kp_chunk *)(kp_region + kp_region_next * KP_CHUNK);
 		kp_region_next++;
+		fresh = 1;
 	}
 	pthread_mutex_unlock(&kp_chunk_mu);
+	// The range is reserved without access, so that only chunks in use
+	// count against the kernel's commit limit; a chunk it refuses is
+	// skipped and the block comes from malloc.
+	if (fresh && mprotect(c, KP_CHUNK, PROT_READ | PROT_WRITE) != 0) {
+		return NULL;
+	}
 	return c;
 }
 
@@ -182,7 +190,7 @@ static void kp_thread_setup(void) {
 }
 
 void kp_init(void) {
-	void *r = mmap(NULL, (size_t)KP_CHUNKS * KP_CHUNK, PROT_READ | PROT_WRITE,
+	void *r = mmap(NULL, (size_t)KP_CHUNKS * KP_CHUNK, PROT_NONE,
 		       MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
 	kp_region = r == MAP_FAILED ? NULL : r;
 	kp_thread_setup();
