@@ -179,9 +179,10 @@ static char *kp_strdup(const char *s) {
 	return p;
 }
 
-// kp_thread_setup installs the allocator for this thread: libxml2 keeps
-// its allocator per thread, copied from the main thread's when a thread
-// first uses libxml2, and a thread may have done so before kp_init.
+// kp_thread_setup installs the allocator for this thread: libxml2 built
+// with LIBXML_THREAD_ALLOC_ENABLED (as Debian's is) keeps its allocator per
+// thread, so each thread sets its own, once. Every entry point that can
+// allocate or free an arena block calls it first.
 static void kp_thread_setup(void) {
 	if (!kp_thread_ready) {
 		xmlMemSetup(kp_free, kp_malloc, kp_realloc, kp_strdup);
