@@ -457,7 +457,7 @@ func benchHTTP(ctx context.Context, o benchOptions, t *template, stderr io.Write
 			dir = tmp
 		}
 		log := zerolog.New(stderr).Level(zerolog.WarnLevel)
-		tuneGC() // as serve does
+		tuneRuntime() // as serve does
 		inst, err := startInstance(ctx, serveOptions{dev: true, addr: "127.0.0.1:0", data: dir, schemas: o.schemas, logLevel: "warn",
 			rateLimit: -1, maxConcurrent: -1}, log) // one client principal: the load test measures the switch, not its abuse limits
 		if err != nil {

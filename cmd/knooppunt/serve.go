@@ -157,7 +157,7 @@ func runServe(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	if o.checkConfig {
 		return checkServeConfig(o, stdout, stderr)
 	}
-	tuneGC()
+	tuneRuntime()
 
 	log, sink, err := newLogger(o, stderr)
 	if err != nil {
