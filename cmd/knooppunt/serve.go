@@ -100,6 +100,11 @@ address, with its authentication, roles, limits and audit. Their state is
 kept in --stuurinfo-file and --samenloop-file, beside --data by default;
 the samenloop comparison runs daily at --samenloop-run-at.
 
+Runtime: serve runs Go's collector at GOGC=400 with a 1 GiB soft memory
+limit and gives the scheduler four more Ps than the machine has cores
+(docs/performance.md); GOGC, GOMEMLIMIT and GOMAXPROCS in the environment
+win.
+
 Flags:
 `
 
