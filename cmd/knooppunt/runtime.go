@@ -22,13 +22,14 @@ const (
 )
 
 // serveExtraProcs is how many Ps the scheduler gets beyond Go's own choice
-// (one per core). With one per core, the Ps are often all held by
-// goroutines that do not let go soon: one in an fsync (the store's commit,
-// the audit trail's), one in libxml2, one in a Pebble compaction, which
-// the scheduler preempts only after 10 ms. A request that its commit has
-// just released then waits while a core idles. Four more let the kernel
-// share the cores among them instead: on two cores ingest went from 5,492
-// to 7,319 msgs/s with 6 Ps, p99 from 29 to 18 ms (docs/performance.md).
+// (one per core). With one per core, ingest left about a quarter of two
+// cores idle: a request that its commit had just released often waited for
+// a P while the Ps were held by goroutines that give them up late. A
+// goroutine in an fsync (the store's commit, the audit trail's) or in
+// libxml2 keeps its P until the scheduler's monitor takes it back, and a
+// Pebble compaction keeps its P until it is preempted after 10 ms. With
+// more Ps the kernel shares the cores among them: on two cores ingest went
+// from 6,580 to 8,088 msgs/s, p99 from 31.5 to 17.8 ms (docs/performance.md).
 // The extra Ps are a constant, not a factor, so that the collector's
 // share (a quarter of the Ps) stays near a quarter of the cores on a large
 // machine.
