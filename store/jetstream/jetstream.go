@@ -181,11 +181,11 @@ func (s *Store) setup(ctx context.Context) error {
 // openStream finds the stream, or creates it. A cluster that has just
 // started, or whose stream another node created a moment ago, may still be
 // electing a leader: a request then runs out of time or is told
-// "temporarily unavailable", or, for a new stream, that there are not
-// enough servers online for its replicas. openStream asks again, with a growing pause,
-// until OpenTimeout has passed, instead of failing the node's start. So it
-// does when another node created the stream between this one's lookup and
-// its create.
+// "temporarily unavailable", or, for a new stream, that too few servers are
+// online for its replicas. openStream then asks again, with a growing
+// pause, until OpenTimeout has passed, instead of failing the node's start;
+// so it does when another node created the stream between this one's
+// lookup and its create.
 func (s *Store) openStream(ctx context.Context) (js.Stream, error) {
 	give := time.Now().Add(s.cfg.OpenTimeout)
 	pause := 250 * time.Millisecond
