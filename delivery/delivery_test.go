@@ -1,7 +1,6 @@
 package delivery_test
 
 import (
-	"bytes"
 	"context"
 	"crypto/rand"
 	"crypto/rsa"
@@ -26,6 +25,7 @@ import (
 
 	"github.com/knooppunt/knooppunt/bericht"
 	"github.com/knooppunt/knooppunt/delivery"
+	"github.com/knooppunt/knooppunt/logtest"
 	"github.com/knooppunt/knooppunt/sample"
 	"github.com/knooppunt/knooppunt/store"
 	"github.com/knooppunt/knooppunt/stuf"
@@ -412,7 +412,7 @@ func TestQuarantine(t *testing.T) {
 			defer srv.Close()
 			q := &quarantining{Pebble: st}
 			reg := prometheus.NewRegistry()
-			var logs syncBuffer
+			var logs logtest.Buffer
 			cfg := fast(q, newRegistry(delivery.Endpoint{Party: aanbieder, URL: srv.URL, Kind: delivery.KindREST}))
 			cfg.MaxAttempts, cfg.Registerer, cfg.Logger = 4, reg, zerolog.New(&logs)
 			p, err := delivery.New(cfg)
@@ -496,23 +496,6 @@ func metricValue(t *testing.T, reg *prometheus.Registry, name string, label ...s
 		}
 	}
 	return total
-}
-
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
 }
 
 func selfSigned(t *testing.T, key *rsa.PrivateKey) []byte {

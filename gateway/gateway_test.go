@@ -19,6 +19,7 @@ import (
 	"go.uber.org/goleak"
 
 	"github.com/knooppunt/knooppunt/gateway"
+	"github.com/knooppunt/knooppunt/logtest"
 )
 
 func TestMain(m *testing.M) {
@@ -31,33 +32,16 @@ type harness struct {
 	srv    *gateway.Server
 	url    string
 	store  *fakeStore
-	logs   *syncBuffer
+	logs   *logtest.Buffer
 	reg    *prometheus.Registry
 	client *http.Client
-}
-
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
 }
 
 func newHarness(t *testing.T, tune ...func(*gateway.Config)) *harness {
 	t.Helper()
 	parties := newParties()
 	st := newStore()
-	logs := &syncBuffer{}
+	logs := &logtest.Buffer{}
 	reg := prometheus.NewRegistry()
 	cfg := gateway.Config{
 		Addr:        "127.0.0.1:0",

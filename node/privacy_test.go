@@ -10,7 +10,6 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
-	"sync"
 	"testing"
 
 	"github.com/rs/zerolog"
@@ -18,6 +17,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/knooppunt/knooppunt/bericht"
+	"github.com/knooppunt/knooppunt/logtest"
 	"github.com/knooppunt/knooppunt/sample"
 	"github.com/knooppunt/knooppunt/store"
 )
@@ -36,24 +36,6 @@ var (
 	achternaamRe = regexp.MustCompile(`(<(?:\w+:)?Achternaam>)[^<]*(<)`)
 	voornamenRe  = regexp.MustCompile(`(<(?:\w+:)?Voornamen>)[^<]*(<)`)
 )
-
-// lockedBuffer is the captured log: the node logs from many goroutines.
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
 
 // privacyRun posts messages through a node and keeps every secret it put
 // in them and every body it must scan.
@@ -101,7 +83,7 @@ func (r *privacyRun) do(method, url, token, ctype string, body []byte) (int, []b
 // listener on — and finds none of them in the log (every level), the
 // metrics or any answer but the message content itself.
 func TestNoPersonalDataInLogsMetricsOrErrors(t *testing.T) {
-	var logs lockedBuffer
+	var logs logtest.Buffer
 	dir := t.TempDir()
 	n, err := Start(context.Background(), Config{Dev: true, Addr: "127.0.0.1:0", AnswerRules: true,
 		Store:   store.Config{Dir: filepath.Join(dir, "data")},

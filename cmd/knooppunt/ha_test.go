@@ -18,6 +18,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/knooppunt/knooppunt/bericht"
+	"github.com/knooppunt/knooppunt/logtest"
 	"github.com/knooppunt/knooppunt/sample"
 	"github.com/knooppunt/knooppunt/store/jetstream/natstest"
 )
@@ -42,7 +43,7 @@ func TestHAChildProcess(t *testing.T) {
 type haNode struct {
 	cmd    *exec.Cmd
 	url    string
-	stderr *syncBuf
+	stderr *logtest.Buffer
 }
 
 // startHANode starts a dev node on store in a child process and waits for
@@ -61,7 +62,7 @@ func startNodeProcess(t *testing.T, extra ...string) *haNode {
 		"--rate-limit", "-1", "--max-concurrent", "-1"}, extra...)
 	cmd := exec.Command(os.Args[0], "-test.run=^TestHAChildProcess$")
 	cmd.Env = append(os.Environ(), haChildEnv+"="+strings.Join(args[1:], "\n"))
-	n := &haNode{cmd: cmd, stderr: &syncBuf{}}
+	n := &haNode{cmd: cmd, stderr: &logtest.Buffer{}}
 	cmd.Stderr = n.stderr
 	out, err := cmd.StdoutPipe()
 	require.NoError(t, err)

@@ -33,6 +33,7 @@ import (
 	"go.uber.org/goleak"
 
 	"github.com/knooppunt/knooppunt/bericht"
+	"github.com/knooppunt/knooppunt/logtest"
 	"github.com/knooppunt/knooppunt/node"
 	"github.com/knooppunt/knooppunt/routing"
 	"github.com/knooppunt/knooppunt/sample"
@@ -387,24 +388,6 @@ func (z zipWriter) add(t *testing.T, name string, b []byte) {
 	require.NoError(t, err)
 }
 
-// syncBuf is a bytes.Buffer safe for a writer and a reader goroutine.
-type syncBuf struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuf) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuf) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
 func TestServeFlags(t *testing.T) {
 	tests := []struct {
 		name string
@@ -508,7 +491,7 @@ func TestServeSignals(t *testing.T) {
 	}
 	data := t.TempDir()
 	start := func() (url string, stop func() int) {
-		out, errOut := &syncBuf{}, &syncBuf{}
+		out, errOut := &logtest.Buffer{}, &logtest.Buffer{}
 		done := make(chan int, 1)
 		go func() {
 			done <- runServe([]string{"--dev", "--addr", "127.0.0.1:0", "--data", data, "--log-level", "warn"}, nil, out, errOut)
@@ -549,7 +532,7 @@ func TestServeSignals(t *testing.T) {
 }
 
 func TestLogSinkBuffersInfoAndFlushesWarnings(t *testing.T) {
-	var out syncBuf
+	var out logtest.Buffer
 	sink := newLogSink(&out, time.Hour) // the ticker never fires in this test
 	log := zerolog.New(sink)
 	log.Info().Str("request_id", "r1").Msg("request")
