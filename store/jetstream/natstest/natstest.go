@@ -6,6 +6,7 @@ package natstest
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -46,16 +47,31 @@ func baseOptions(name, dir string, port int) *server.Options {
 
 func run(t testing.TB, opts *server.Options) *server.Server {
 	t.Helper()
-	s, err := server.NewServer(opts)
+	s, err := start(opts)
 	if err != nil {
-		t.Fatalf("starting nats-server %s: %v", opts.ServerName, err)
-	}
-	go s.Start()
-	if !s.ReadyForConnections(10 * time.Second) {
-		s.Shutdown()
-		t.Fatalf("nats-server %s not ready", opts.ServerName)
+		t.Fatal(err)
 	}
 	return s
+}
+
+// readyWait bounds a server's start. Under a full `make test`, with other
+// packages' tests on the same cores, a server has needed more than 10 s.
+const readyWait = 30 * time.Second
+
+// start starts a server and waits until it takes connections. It does not
+// touch a testing.TB, so StartCluster can start its servers side by side
+// and fail the test from the test's own goroutine.
+func start(opts *server.Options) (*server.Server, error) {
+	s, err := server.NewServer(opts)
+	if err != nil {
+		return nil, fmt.Errorf("starting nats-server %s: %w", opts.ServerName, err)
+	}
+	go s.Start()
+	if !s.ReadyForConnections(readyWait) {
+		s.Shutdown()
+		return nil, fmt.Errorf("nats-server %s not ready after %s", opts.ServerName, readyWait)
+	}
+	return s, nil
 }
 
 func freePort(t testing.TB) int {
@@ -136,11 +152,15 @@ func StartCluster(t testing.TB, n int) *Cluster {
 		c.opts = append(c.opts, o)
 	}
 	var wg sync.WaitGroup
+	errs := make([]error, n)
 	for i := range n {
-		wg.Go(func() { c.servers[i] = run(t, c.opts[i]) })
+		wg.Go(func() { c.servers[i], errs[i] = start(c.opts[i]) })
 	}
 	wg.Wait()
 	t.Cleanup(c.Shutdown)
+	if err := errors.Join(errs...); err != nil {
+		t.Fatal(err) // here, not in the goroutines: Fatal must run on the test's own
+	}
 	c.WaitForLeader(30 * time.Second)
 	return c
 }
