@@ -14,7 +14,6 @@ import (
 	"github.com/knooppunt/knooppunt/routing"
 	"github.com/knooppunt/knooppunt/store"
 	"github.com/knooppunt/knooppunt/store/jetstream"
-	"github.com/knooppunt/knooppunt/stuf"
 )
 
 // backend is the store as the node holds it: the store.Store every part
@@ -22,7 +21,7 @@ import (
 // the JetStream store are one.
 type backend interface {
 	store.Store
-	stuf.RefStore
+	store.RefStore
 }
 
 // Backend names the store backend of cfg: "pebble" (the default, in

@@ -64,7 +64,10 @@ type Pebble struct {
 	metrics *metrics
 }
 
-var _ Store = (*Pebble)(nil)
+var (
+	_ Store    = (*Pebble)(nil)
+	_ RefStore = (*Pebble)(nil)
+)
 
 // Open opens the store in cfg.Dir, creating it if the directory is absent
 // or empty. A directory holding anything other than a knooppunt store fails

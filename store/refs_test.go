@@ -124,11 +124,11 @@ func TestRefsRefuseBadInput(t *testing.T) {
 }
 
 func TestRefsContract(t *testing.T) {
-	storetest.RunRefs(t, func(t *testing.T, o storetest.Options) (storetest.RefStore, func() storetest.RefStore) {
+	storetest.RunRefs(t, func(t *testing.T, o storetest.Options) (store.RefStore, func() store.RefStore) {
 		fs := vfs.NewMem()
 		cfg := store.Config{Dir: "db", FS: fs, Now: o.Now, Policy: o.Policy}
 		var cur *store.Pebble
-		openP := func() storetest.RefStore {
+		openP := func() store.RefStore {
 			if cur != nil {
 				require.NoError(t, cur.Close())
 			}

@@ -192,23 +192,11 @@ func recordDi01(ctx context.Context, refs Refs, ref, ontvanger, id string) error
 	return errors.Join(refs.AddDi01(ctx, ref, ontvanger), refs.BindMessage(ctx, id, ref))
 }
 
-// RefStore is the part of the store that keeps reference numbers durably
-// (*store.Pebble is one).
-type RefStore interface {
-	ClaimRef(ctx context.Context, zender, ref string, sum [32]byte) (store.RefClaim, error)
-	ReleaseRef(ctx context.Context, zender, ref string) error
-	AddDi01(ctx context.Context, ref, ontvanger string) error
-	Di01(ctx context.Context, ref string) (string, bool, error)
-	BindMessage(ctx context.Context, id store.ID, ref string) error
-	RecordDi01(ctx context.Context, ref, ontvanger string, id store.ID) error
-	MessageRef(ctx context.Context, id store.ID) (string, bool, error)
-}
-
 // StoreRefs is the Refs of a running switch: kept in the store, synced
 // before the Bv03 answer, so the uniqueness of (zender, referentienummer)
 // and the Di01s a Du01 may answer survive a restart, for the store's
 // MetadataRetention.
-type StoreRefs struct{ S RefStore }
+type StoreRefs struct{ S store.RefStore }
 
 var _ Refs = StoreRefs{}
 

@@ -87,7 +87,10 @@ type Store struct {
 	ping  pinger
 }
 
-var _ store.Store = (*Store)(nil)
+var (
+	_ store.Store    = (*Store)(nil)
+	_ store.RefStore = (*Store)(nil)
+)
 
 // Open connects to the cluster, creates the stream if it is absent (with
 // cfg.Replicas) and checks its settings if it exists. Pending and

@@ -2,7 +2,6 @@ package jetstream_test
 
 import (
 	"context"
-	"fmt"
 	"testing"
 	"time"
 
@@ -148,12 +147,10 @@ func TestForeignStream(t *testing.T) {
 	assert.ErrorIs(t, err, store.ErrForeignDir)
 }
 
-var _ = fmt.Sprint
-
 func TestRefsContract(t *testing.T) {
-	storetest.RunRefs(t, func(t *testing.T, o storetest.Options) (storetest.RefStore, func() storetest.RefStore) {
+	storetest.RunRefs(t, func(t *testing.T, o storetest.Options) (store.RefStore, func() store.RefStore) {
 		srv := natstest.Start(t)
-		openC := func() storetest.RefStore {
+		openC := func() store.RefStore {
 			s, err := jetstream.Open(context.Background(), jetstream.Config{URL: srv.ClientURL(), Replicas: 1,
 				Now: o.Now, Policy: janitorHourly(o.Policy)})
 			require.NoError(t, err)

@@ -10,8 +10,6 @@ import (
 
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nuid"
-
-	"github.com/knooppunt/knooppunt/store"
 )
 
 // The JetStream wire protocol this package speaks directly: direct gets
@@ -299,5 +297,3 @@ func (s *Store) kind(subject string) string {
 	}
 	return "stream"
 }
-
-var _ = store.ErrNotFound

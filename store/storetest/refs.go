@@ -12,23 +12,10 @@ import (
 	"github.com/knooppunt/knooppunt/store"
 )
 
-// RefStore is the reference-number side of a backend: what the StUF-GGk
-// front door needs (stuf.RefStore, declared there; repeated here so the
-// contract needs no import of the front door).
-type RefStore interface {
-	ClaimRef(ctx context.Context, zender, ref string, sum [32]byte) (store.RefClaim, error)
-	ReleaseRef(ctx context.Context, zender, ref string) error
-	AddDi01(ctx context.Context, ref, ontvanger string) error
-	Di01(ctx context.Context, ref string) (string, bool, error)
-	BindMessage(ctx context.Context, id store.ID, ref string) error
-	RecordDi01(ctx context.Context, ref, ontvanger string, id store.ID) error
-	MessageRef(ctx context.Context, id store.ID) (string, bool, error)
-}
-
 // RefFactory opens a fresh backend with reference numbers, configured by
 // o. reopen, called on the same test, opens the same data again (a
 // restart, or another node of a cluster).
-type RefFactory func(t *testing.T, o Options) (rs RefStore, reopen func() RefStore)
+type RefFactory func(t *testing.T, o Options) (rs store.RefStore, reopen func() store.RefStore)
 
 // RunRefs is the contract of reference numbers: claims are unique per
 // zender and number and tell a resend from a reuse, a release frees one,
@@ -42,7 +29,7 @@ func RunRefs(t *testing.T, open RefFactory) {
 		PayloadRetention: payloadRet, MetadataRetention: 48 * time.Hour}})
 	one, two := sha256.Sum256([]byte("one")), sha256.Sum256([]byte("two"))
 	const ref = "6f1c7e0a-3b1d-4c2e-9f00-0123456789ab"
-	claim := func(rs RefStore, zender string, sum [32]byte, want store.RefClaim, msg string) {
+	claim := func(rs store.RefStore, zender string, sum [32]byte, want store.RefClaim, msg string) {
 		t.Helper()
 		c, err := rs.ClaimRef(ctx, zender, ref, sum)
 		require.NoError(t, err)
