@@ -184,11 +184,11 @@ func (s *Store) setup(ctx context.Context) error {
 // openStream finds the stream, or creates it. A cluster that has just
 // started, or whose stream another node created a moment ago, may still be
 // electing a leader: a request then runs out of time or is told
-// "temporarily unavailable", or, for a new stream, that too few servers are
-// online for its replicas. openStream then asks again, with a growing
-// pause, until OpenTimeout has passed, instead of failing the node's start;
-// so it does when another node created the stream between this one's
-// lookup and its create.
+// "temporarily unavailable" (or nobody answers at all), or, for a new
+// stream, that too few servers are online for its replicas. openStream
+// then asks again, with a growing pause, until OpenTimeout has passed,
+// instead of failing the node's start; so it does when another node
+// created the stream between this one's lookup and its create.
 func (s *Store) openStream(ctx context.Context) (js.Stream, error) {
 	give := time.Now().Add(s.cfg.OpenTimeout)
 	pause := 250 * time.Millisecond
@@ -196,6 +196,7 @@ func (s *Store) openStream(ctx context.Context) (js.Stream, error) {
 		st, err := s.openStreamOnce(ctx)
 		var ae *js.APIError
 		retry := errors.Is(err, context.DeadlineExceeded) || errors.Is(err, nats.ErrTimeout) ||
+			errors.Is(err, nats.ErrNoResponders) || // JetStream not answering on this server yet
 			errors.Is(err, js.ErrStreamNameAlreadyInUse) ||
 			(errors.As(err, &ae) && (ae.ErrorCode == errCodeUnavailable || ae.ErrorCode == errCodeNoPeers))
 		if err == nil || !retry || ctx.Err() != nil || time.Now().Add(pause).After(give) {
