@@ -18,7 +18,7 @@ import (
 	"github.com/knooppunt/knooppunt/store/storetest"
 )
 
-// newKeyring writes a fresh key file in a temporary directory.
+// TestContractSealed: the whole contract holds with bodies sealed.
 func TestContractSealed(t *testing.T) {
 	keys, _ := storetest.NewKeyring(t)
 	storetest.Run(t, func(t *testing.T, o storetest.Options) store.Store {
