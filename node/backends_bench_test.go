@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"net/http"
 	"testing"
-	"time"
 
 	"github.com/nats-io/nats.go"
 	js "github.com/nats-io/nats.go/jetstream"
@@ -94,23 +93,7 @@ func BenchmarkIngestBackends(b *testing.B) {
 		}
 	})
 	b.Run("bare-publish-R3", func(b *testing.B) {
-		c := clusterOnce()
-		ctx := context.Background()
-		nc, err := nats.Connect(c.URL())
-		if err != nil {
-			b.Fatal(err)
-		}
-		defer nc.Close()
-		j, _ := js.New(nc)
-		name := fmt.Sprintf("BARE%d", time.Now().UnixNano())
-		if _, err := j.CreateStream(ctx, js.StreamConfig{Name: name, Subjects: []string{name + ".>"}, Storage: js.FileStorage, Replicas: 3}); err != nil {
-			b.Fatal(err)
-		}
-		defer func() { _ = j.DeleteStream(ctx, name) }()
 		msgs := messages(b.N)
-		storetest.Measure(b, 64, func(i int) error {
-			_, err := j.Publish(ctx, fmt.Sprintf("%s.p%d", name, i%64), msgs[i])
-			return err
-		})
+		natstest.MeasureBarePublish(b, clusterOnce().URL(), 64, func(i int) []byte { return msgs[i] })
 	})
 }

@@ -80,23 +80,7 @@ func BenchmarkPut(b *testing.B) {
 		})
 	}
 	b.Run("bare-publish-R3", func(b *testing.B) {
-		c := cluster(b)
-		ctx := context.Background()
-		nc, err := nats.Connect(c.URL())
-		if err != nil {
-			b.Fatal(err)
-		}
-		defer nc.Close()
-		j, _ := js.New(nc)
-		name := fmt.Sprintf("BARE%d", benchSeq.Add(1))
-		if _, err := j.CreateStream(ctx, js.StreamConfig{Name: name, Subjects: []string{name + ".>"}, Storage: js.FileStorage, Replicas: 3}); err != nil {
-			b.Fatal(err)
-		}
-		defer func() { _ = j.DeleteStream(ctx, name) }()
-		storetest.Measure(b, benchWriters, func(i int) error {
-			_, err := j.Publish(ctx, fmt.Sprintf("%s.p%d", name, i%benchWriters), body)
-			return err
-		})
+		natstest.MeasureBarePublish(b, cluster(b).URL(), benchWriters, func(int) []byte { return body })
 	})
 }
 
