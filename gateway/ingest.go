@@ -91,7 +91,7 @@ func (s *Server) ingestChecked(ctx context.Context, p Principal, body []byte, re
 		}
 		s.metrics.berichten.WithLabelValues(soort, outcome).Inc()
 	}()
-	h, findings, err := s.validateRules(ctx, body)
+	h, findings, parsed, err := s.validateRules(ctx, body)
 	if err != nil {
 		return a, err
 	}
@@ -118,7 +118,7 @@ func (s *Server) ingestChecked(ctx context.Context, p Principal, body []byte, re
 			return a, err
 		}
 		if ans != nil {
-			a, err = s.answer(ctx, p, h, route, ans, findings, body, received, validated)
+			a, err = s.answer(ctx, p, h, route, ans, findings, body, parsed, received, validated)
 			if rq != nil && err == nil {
 				rq.messageID = a.ID
 			}
@@ -126,7 +126,7 @@ func (s *Server) ingestChecked(ctx context.Context, p Principal, body []byte, re
 		}
 	}
 	rec, err := s.cfg.Store.Put(ctx, Message{
-		Header: h, Principal: p.ID, Route: route, Body: body,
+		Header: h, Principal: p.ID, Route: route, Body: body, Parsed: parsed,
 		Received: received, Validated: validated,
 	})
 	if err != nil {

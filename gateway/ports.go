@@ -86,7 +86,11 @@ type Message struct {
 	Route     Route
 	// Body is the exact bytes received; the store must not retain the
 	// slice after Put returns without copying it.
-	Body      []byte
+	Body []byte
+	// Parsed is what the RuleValidator read of Body (see ValidateRules),
+	// passed on untouched so the store side need not parse Body again;
+	// nil when the validator gave nothing.
+	Parsed    any
 	Received  time.Time // the request arrived
 	Validated time.Time // validation passed
 }

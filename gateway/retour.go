@@ -32,8 +32,10 @@ type Finding struct {
 type RuleValidator interface {
 	Validator
 	// ValidateRules is Validate plus the level-2 findings of a valid
-	// message (nil when it keeps every rule).
-	ValidateRules(msg []byte) (bericht.Header, []Finding, error)
+	// message (nil when it keeps every rule). parsed is the validator's
+	// own reading of the body, which the gateway hands to Store.Put in
+	// Message.Parsed without looking at it; nil when it has none.
+	ValidateRules(msg []byte) (h bericht.Header, findings []Finding, parsed any, err error)
 }
 
 // Answerer builds the switch's answer to a heenbericht that breaks level-2
@@ -98,22 +100,23 @@ func newRetourMetrics(reg prometheus.Registerer) (*retourMetrics, error) {
 
 // validateRules validates body and, when the switch answers level-2
 // breaches, checks the rules in the same parse.
-func (s *Server) validateRules(ctx context.Context, body []byte) (bericht.Header, []Finding, error) {
+func (s *Server) validateRules(ctx context.Context, body []byte) (bericht.Header, []Finding, any, error) {
 	rv, ok := s.cfg.Validator.(RuleValidator)
 	if !ok || s.cfg.Answerer == nil {
 		h, err := s.validate(ctx, body)
-		return h, nil, err
+		return h, nil, nil, err
 	}
 	var (
 		h        bericht.Header
 		findings []Finding
+		parsed   any
 	)
 	_, err := s.bounded(ctx, func() (bericht.Header, error) {
 		var err error
-		h, findings, err = rv.ValidateRules(body)
+		h, findings, parsed, err = rv.ValidateRules(body)
 		return h, err
 	})
-	return h, findings, err
+	return h, findings, parsed, err
 }
 
 // answer stores heenbericht h, which breaks the rules of findings, and the
@@ -122,10 +125,10 @@ func (s *Server) validateRules(ctx context.Context, body []byte) (bericht.Header
 // group commit, it is confirmed there and the answer is stored in the
 // sender's mailbox, linked to it. A resend after a failure in between
 // finds the heenbericht stored and completes what is missing.
-func (s *Server) answer(ctx context.Context, p Principal, h bericht.Header, route Route, ans *Answer, findings []Finding, body []byte, received, validated time.Time) (Accepted, error) {
+func (s *Server) answer(ctx context.Context, p Principal, h bericht.Header, route Route, ans *Answer, findings []Finding, body []byte, parsed any, received, validated time.Time) (Accepted, error) {
 	heen := route
 	heen.Mailbox = SwitchMailbox
-	rec, err := s.cfg.Store.Put(ctx, Message{Header: h, Principal: p.ID, Route: heen, Body: body, Received: received, Validated: validated})
+	rec, err := s.cfg.Store.Put(ctx, Message{Header: h, Principal: p.ID, Route: heen, Body: body, Parsed: parsed, Received: received, Validated: validated})
 	if err != nil {
 		return Accepted{}, err
 	}

@@ -18,12 +18,17 @@ import (
 // message holding "CS002".
 type ruleValidator struct{ fakeValidator }
 
-func (v ruleValidator) ValidateRules(b []byte) (bericht.Header, []gateway.Finding, error) {
+// Its reading of a message (parsed) is "read " and the Identificatie.
+func (v ruleValidator) ValidateRules(b []byte) (bericht.Header, []gateway.Finding, any, error) {
 	h, err := v.Validate(b)
-	if err != nil || !bytes.Contains(b, []byte("CS002")) {
-		return h, nil, err
+	if err != nil {
+		return h, nil, nil, err
 	}
-	return h, []gateway.Finding{{Rule: "CS002", Retourcode: "0001", Path: "/Bericht/Client/Bsn", Line: 1}}, nil
+	parsed := "read " + h.Identificatie
+	if !bytes.Contains(b, []byte("CS002")) {
+		return h, nil, parsed, nil
+	}
+	return h, []gateway.Finding{{Rule: "CS002", Retourcode: "0001", Path: "/Bericht/Client/Bsn", Line: 1}}, parsed, nil
 }
 
 // fakeAnswerer answers for every recipient but those in recipientAnswers,
@@ -125,6 +130,23 @@ func TestValidMessageIsDelivered(t *testing.T) {
 	assert.Contains(t, string(box.body), r.json(t)["id"].(string))
 	box = h.do(http.MethodGet, "/v1/mailbox", "tok-0384", "", nil)
 	assert.NotContains(t, string(box.body), "WMO302")
+}
+
+// TestParsedReachesTheStore: what the validator read of a message is
+// handed to the store with it, for a delivered message and for a
+// heenbericht the switch answers; the switch's answer has none.
+func TestParsedReachesTheStore(t *testing.T) {
+	h := newHarness(t, withAnswerer())
+	delivered := h.post("tok-0384", msg("WMO301", "0384", "42420001", "P1"))
+	require.Equal(t, http.StatusAccepted, delivered.status, string(delivered.body))
+	answered := h.post("tok-0384", append(msg("WMO301", "0384", "42420001", "P2"), " CS002"...))
+	require.Equal(t, http.StatusAccepted, answered.status, string(answered.body))
+	h.store.mu.Lock()
+	defer h.store.mu.Unlock()
+	parsed := func(id any) any { return h.store.msgs[id.(string)].m.Parsed }
+	assert.Equal(t, "read P1", parsed(delivered.json(t)["id"]))
+	assert.Equal(t, "read P2", parsed(answered.json(t)["id"]))
+	assert.Nil(t, parsed(answered.json(t)["retour"]), "the switch's own answer was not validated")
 }
 
 // TestAnswersAreNotAnswered: a retourbericht breaking a rule is delivered;

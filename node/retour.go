@@ -25,16 +25,18 @@ func answerer(cfg Config, book *routing.Book) gateway.Answerer {
 
 // ValidateRules makes validatorPort a gateway.RuleValidator: the XSD and
 // the level-2 rules in one parse (xsd.ValidateTree, rules.Check).
-func (v validatorPort) ValidateRules(msg []byte) (bericht.Header, []gateway.Finding, error) {
+func (v validatorPort) ValidateRules(msg []byte) (bericht.Header, []gateway.Finding, any, error) {
 	h, tree, err := v.set.ValidateTree(msg)
 	if err != nil {
-		return h, nil, validationError(err)
+		return h, nil, nil, validationError(err)
 	}
 	var findings []gateway.Finding
 	for _, f := range rules.Check(h, tree) {
 		findings = append(findings, gateway.Finding{Rule: f.Rule, Retourcode: f.Retourcode, Path: f.Path, Line: f.Line})
 	}
-	return h, findings, nil
+	// The tree goes on with the message to storePort.Put, for the
+	// information products.
+	return h, findings, tree, nil
 }
 
 // answererPort is the gateway's Answerer on the registry in force.
