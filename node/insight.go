@@ -113,7 +113,13 @@ func (n *Node) startInsight(st store.Store) (store.Store, error) {
 	observers := []stuurinfo.Observer{
 		stuurinfo.ObserverFunc(in.agg.Record),
 		stuurinfo.ObserverFunc(func(o *stuurinfo.Observation) {
-			if err := in.engine.ObserveAt(o.Seq, o.Soort, o.Body); err != nil {
+			var err error
+			if o.Tree != nil {
+				err = in.engine.ObserveTree(o.Soort, o.Tree)
+			} else {
+				err = in.engine.ObserveAt(o.Seq, o.Soort, o.Body)
+			}
+			if err != nil {
 				in.log.Debug().Str("soort", o.Soort).Str("id", o.ID.String()).Msg("samenloop could not read a message")
 			}
 		}),

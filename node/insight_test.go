@@ -16,10 +16,12 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/knooppunt/knooppunt/bericht"
+	"github.com/knooppunt/knooppunt/gateway"
 	"github.com/knooppunt/knooppunt/samenloop"
 	"github.com/knooppunt/knooppunt/sample"
 	"github.com/knooppunt/knooppunt/store"
 	"github.com/knooppunt/knooppunt/stuurinfo"
+	"github.com/knooppunt/knooppunt/xsd"
 )
 
 var (
@@ -115,4 +117,42 @@ func TestInsight(t *testing.T) {
 	require.NoError(t, err, "the register copy survives a restart")
 	assert.Equal(t, 1, sum.Active, "and the toewijzing")
 	assert.Zero(t, sum.Signals, "and what was signalled")
+}
+
+// TestTapReadsTheValidationTree: a message validated with its rules
+// reaches the information products as the tree validation built, without
+// a copy of its body; one without a tree (the switch's own answers) with
+// its body.
+func TestTapReadsTheValidationTree(t *testing.T) {
+	set, err := xsd.Load(xsd.Config{})
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = set.Close() })
+	st, err := store.Open(context.Background(), store.Config{Dir: filepath.Join(t.TempDir(), "data")})
+	require.NoError(t, err)
+	var seen []*stuurinfo.Observation // the tap's goroutine appends; read after Close
+	tap := stuurinfo.NewTap(st, stuurinfo.TapConfig{Observers: []stuurinfo.Observer{
+		stuurinfo.ObserverFunc(func(o *stuurinfo.Observation) { seen = append(seen, o) }),
+	}})
+	sp := storePort{tap}
+	g := sample.New(5)
+	s, _ := bericht.Lookup("WMO301")
+	for i, withTree := range []bool{true, false} {
+		m, err := g.Heen(s, sample.Options{})
+		require.NoError(t, err)
+		h, _, parsed, err := validatorPort{set}.ValidateRules(m.XML)
+		require.NoError(t, err, "message %d", i)
+		if !withTree {
+			parsed = nil
+		}
+		_, err = sp.Put(context.Background(), gateway.Message{Header: h, Principal: h.Sender(), Body: m.XML, Parsed: parsed,
+			Route: gateway.Route{Recipient: h.Ontvanger, Mailbox: h.Ontvanger}})
+		require.NoError(t, err)
+	}
+	require.NoError(t, tap.Close())
+	require.Len(t, seen, 2)
+	require.NotNil(t, seen[0].Tree)
+	assert.Equal(t, "Bericht", seen[0].Tree.Name(0))
+	assert.Nil(t, seen[0].Body, "no copy of the body beside the tree")
+	assert.Nil(t, seen[1].Tree)
+	assert.NotEmpty(t, seen[1].Body)
 }

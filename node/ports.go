@@ -168,6 +168,13 @@ func (rp routerPort) Route(ctx context.Context, p gateway.Principal, h bericht.H
 // storePort is the gateway's Store on a store.Store.
 type storePort struct{ s store.Store }
 
+// treePutter is a store that takes a message's validated tree along: the
+// information products' tap, which then reads the facts from the tree
+// instead of parsing the body a second time.
+type treePutter interface {
+	PutTree(ctx context.Context, msg *store.Message, t *xsd.Tree) (store.Receipt, error)
+}
+
 // storeError maps a store error to the gateway's kinds.
 func storeError(err error) error {
 	var dup *store.DuplicateError
@@ -214,7 +221,14 @@ func (sp storePort) Put(ctx context.Context, m gateway.Message) (gateway.Receipt
 		}
 		msg.Answers = id
 	}
-	rec, err := sp.s.Put(ctx, msg)
+	var rec store.Receipt
+	var err error
+	if tp, ok := sp.s.(treePutter); ok {
+		tree, _ := m.Parsed.(*xsd.Tree) // validatorPort's; nil when there is none
+		rec, err = tp.PutTree(ctx, msg, tree)
+	} else {
+		rec, err = sp.s.Put(ctx, msg)
+	}
 	if err != nil {
 		if errors.Is(err, store.ErrNotFound) { // the heenbericht expired between routing and storing
 			return gateway.Receipt{}, &gateway.Error{Kind: gateway.KindUnroutable, Code: string(routing.CodeRetourWithoutHeen), Message: "the heenbericht this message answers is no longer known"}

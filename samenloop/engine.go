@@ -12,6 +12,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/knooppunt/knooppunt/store"
+	"github.com/knooppunt/knooppunt/xsd"
 )
 
 // Putter is where signals go: the switch's store (store.Store satisfies it).
@@ -151,11 +152,22 @@ func (e *Engine) Observe(soort string, body []byte) error { return e.ObserveAt(0
 // position the engine holds (saved with its state) is not read again, so
 // a replay after a restart changes nothing. Seq 0 has no position.
 func (e *Engine) ObserveAt(seq uint64, soort string, body []byte) error {
+	return e.observe(seq, soort, func() (parsed, error) { return parseMessage(soort, body) })
+}
+
+// ObserveTree is Observe of a message by the tree its validation built
+// (xsd.Set.ValidateTree), which saves reading the body a second time.
+func (e *Engine) ObserveTree(soort string, t *xsd.Tree) error {
+	return e.observe(0, soort, func() (parsed, error) { return parseTree(soort, t) })
+}
+
+// observe learns from the message at seq that read reads.
+func (e *Engine) observe(seq uint64, soort string, read func() (parsed, error)) error {
 	var p parsed
 	var err error
-	read := soort == "WMO301" || soort == "WMO307"
-	if read {
-		p, err = parseMessage(soort, body)
+	readable := soort == "WMO301" || soort == "WMO307"
+	if readable {
+		p, err = read()
 	}
 	// The position moves with the change it covers, under one lock, so a
 	// state saved in between never holds one without the other.
@@ -167,7 +179,7 @@ func (e *Engine) ObserveAt(seq uint64, soort string, body []byte) error {
 		}
 		e.position = seq
 	}
-	if !read || err != nil {
+	if !readable || err != nil {
 		return err
 	}
 	e.version++

@@ -168,6 +168,40 @@ func TestParseMessageOracle(t *testing.T) {
 	require.Greater(t, n, 8*seeds, "corpus too small")
 }
 
+// replaceAll is an edit that replaces every match of pattern with repl.
+func replaceAll(pattern, repl string) func(string) string {
+	r := regexp.MustCompile(pattern)
+	return func(s string) string { return r.ReplaceAllString(s, repl) }
+}
+
+// variantEdits turn a generated message into XML forms the generator never
+// writes, some of them invalid.
+var variantEdits = []struct {
+	name string
+	edit func(string) string
+}{
+	{"unchanged", func(s string) string { return s }},
+	{"char reference", replaceAll(`>0363<`, ">&#48;3&#x36;3<")},
+	{"entity", replaceAll(`>0363<`, ">&amp;0363<")},
+	{"unknown entity", replaceAll(`>0363<`, ">&nbsp;0363<")},
+	{"cdata", replaceAll(`>0363<`, "><![CDATA[0363]]><")},
+	{"comment inside text", replaceAll(`>0363<`, ">03<!-- x -->63<")},
+	{"processing instruction", replaceAll(`>0363<`, "><?pi x?>0363<")},
+	{"spaces around value", replaceAll(`>0363<`, ">\n  0363\t<")},
+	{"space in end tags", replaceAll(`(</[A-Za-z0-9:]+)>`, "$1 >")},
+	{"other prefix", replaceAll(`<(/?)([A-Za-z0-9]+):`, "<${1}q:")},
+	{"attribute with >", replaceAll(`(<[A-Za-z0-9]+:Bsn)>`, `$1 a="x>y">`)},
+	{"attribute single quotes", replaceAll(`(<[A-Za-z0-9]+:Bsn)>`, `$1 a='x>"y'>`)},
+	{"self-closing RedenWijziging", replaceAll(`(</[A-Za-z0-9]+:(Ingangsdatum|Begindatum)>)`, "$1<r:RedenWijziging/>")},
+	{"empty Einddatum", replaceAll(`(</[A-Za-z0-9]+:(Ingangsdatum|Begindatum)>)`, "$1<r:Einddatum></r:Einddatum>")},
+	{"doctype", replaceAll(`^(<\?xml[^>]*\?>)`, "$1<!DOCTYPE x [<!ELEMENT x ANY>]>")},
+	{"bad bsn", replaceAll(`(Bsn>)\d`, "${1}0")},
+	{"no lines", replaceAll(`(ToegewezenProduct|StopProduct)`, "X$1")},
+	{"truncated", func(s string) string { return s[:len(s)/2] }},
+	{"unclosed tag", func(s string) string { return s + "<" }},
+	{"stray end tag", func(s string) string { return s + "</x>" }},
+}
+
 // TestParseMessageOracleVariants covers XML forms the generator never
 // writes but a valid message may hold: references, CDATA, comments,
 // processing instructions, self-closing and empty elements, other prefixes
@@ -179,38 +213,9 @@ func TestParseMessageOracleVariants(t *testing.T) {
 	require.NoError(t, err)
 	m307, err := g.Heen(soort(t, "WMO307"), sample.Options{Ontvanger: "0363", Products: 2})
 	require.NoError(t, err)
-	re := func(pattern, repl string) func(string) string {
-		r := regexp.MustCompile(pattern)
-		return func(s string) string { return r.ReplaceAllString(s, repl) }
-	}
-	edits := []struct {
-		name string
-		edit func(string) string
-	}{
-		{"unchanged", func(s string) string { return s }},
-		{"char reference", re(`>0363<`, ">&#48;3&#x36;3<")},
-		{"entity", re(`>0363<`, ">&amp;0363<")},
-		{"unknown entity", re(`>0363<`, ">&nbsp;0363<")},
-		{"cdata", re(`>0363<`, "><![CDATA[0363]]><")},
-		{"comment inside text", re(`>0363<`, ">03<!-- x -->63<")},
-		{"processing instruction", re(`>0363<`, "><?pi x?>0363<")},
-		{"spaces around value", re(`>0363<`, ">\n  0363\t<")},
-		{"space in end tags", re(`(</[A-Za-z0-9:]+)>`, "$1 >")},
-		{"other prefix", re(`<(/?)([A-Za-z0-9]+):`, "<${1}q:")},
-		{"attribute with >", re(`(<[A-Za-z0-9]+:Bsn)>`, `$1 a="x>y">`)},
-		{"attribute single quotes", re(`(<[A-Za-z0-9]+:Bsn)>`, `$1 a='x>"y'>`)},
-		{"self-closing RedenWijziging", re(`(</[A-Za-z0-9]+:(Ingangsdatum|Begindatum)>)`, "$1<r:RedenWijziging/>")},
-		{"empty Einddatum", re(`(</[A-Za-z0-9]+:(Ingangsdatum|Begindatum)>)`, "$1<r:Einddatum></r:Einddatum>")},
-		{"doctype", re(`^(<\?xml[^>]*\?>)`, "$1<!DOCTYPE x [<!ELEMENT x ANY>]>")},
-		{"bad bsn", re(`(Bsn>)\d`, "${1}0")},
-		{"no lines", re(`(ToegewezenProduct|StopProduct)`, "X$1")},
-		{"truncated", func(s string) string { return s[:len(s)/2] }},
-		{"unclosed tag", func(s string) string { return s + "<" }},
-		{"stray end tag", func(s string) string { return s + "</x>" }},
-	}
 	for _, m := range []*sample.Message{m301, m307} {
 		name := m.Soort.Name
-		for _, tc := range edits {
+		for _, tc := range variantEdits {
 			t.Run(name+"/"+tc.name, func(t *testing.T) {
 				body := []byte(tc.edit(string(m.XML)))
 				if tc.name != "unchanged" {

@@ -5,7 +5,10 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"strings"
 	"unicode/utf8"
+
+	"github.com/knooppunt/knooppunt/xsd"
 )
 
 // errMalformed deliberately quotes nothing of the message.
@@ -27,10 +30,7 @@ var errMalformed = errors.New("malformed XML")
 // panic (fuzzed). An oracle test holds it to the encoding/xml reading.
 func parseMessage(soort string, body []byte) (parsed, error) {
 	var p parsed
-	names := elemNames{gemeente: "Afzender", line: "ToegewezenProduct", begin: "Ingangsdatum"}
-	if soort == "WMO307" {
-		names = elemNames{gemeente: "Ontvanger", line: "StopProduct", begin: "Begindatum"}
-	}
+	names := namesOf(soort)
 	// Room for the messages' depth and longest simple value, so that a
 	// message is read without growing either.
 	path := make([][]byte, 0, 16)
@@ -45,7 +45,7 @@ func parseMessage(soort string, body []byte) (parsed, error) {
 		if len(path) > 1 {
 			parent = path[len(path)-2]
 		}
-		if err := p.take(&f, parent, name, bytes.TrimSpace(text), names); err != nil {
+		if err := take(&p, &f, parent, name, bytes.TrimSpace(text), names); err != nil {
 			return err
 		}
 		path = path[:len(path)-1]
@@ -120,6 +120,14 @@ func parseMessage(soort string, body []byte) (parsed, error) {
 
 // elemNames are the elements that differ between a 301 and a 307.
 type elemNames struct{ gemeente, line, begin string }
+
+// namesOf gives the elements of soort, WMO301 or WMO307.
+func namesOf(soort string) elemNames {
+	if soort == "WMO307" {
+		return elemNames{gemeente: "Ontvanger", line: "StopProduct", begin: "Begindatum"}
+	}
+	return elemNames{gemeente: "Afzender", line: "ToegewezenProduct", begin: "Ingangsdatum"}
+}
 
 // startTag reads a start tag from just after its '<': its length up to and
 // including '>', the local name, and whether it closes itself. Attribute
@@ -235,8 +243,44 @@ func appendText(dst, s []byte) ([]byte, error) {
 
 func isSpace(c byte) bool { return c == ' ' || c == '\t' || c == '\r' || c == '\n' }
 
-// take files one element's text.
-func (p *parsed) take(f **fact, parent, name, v []byte, n elemNames) error {
+// parseTree reads what parseMessage reads, from the tree that validation
+// built: the elements in document order, each simple one filed by take as
+// the scanner files it when its end tag is read.
+func parseTree(soort string, t *xsd.Tree) (parsed, error) {
+	var p parsed
+	names := namesOf(soort)
+	var f *fact
+	lineEnd := 0
+	for i := range t.Len() {
+		if f != nil && i >= lineEnd {
+			f = nil
+		}
+		name := t.Name(i)
+		if name == names.line {
+			p.facts = append(p.facts, fact{})
+			f, lineEnd = &p.facts[len(p.facts)-1], t.End(i)
+			continue
+		}
+		if t.End(i) != i+1 {
+			continue // an element with element children has no text to file
+		}
+		parent := ""
+		if pi := t.Parent(i); pi >= 0 {
+			parent = t.Name(pi)
+		}
+		if err := take(&p, &f, parent, name, strings.TrimSpace(t.Text(i)), names); err != nil {
+			return p, fmt.Errorf("reading %s: %w", soort, err)
+		}
+	}
+	if p.gemeente == "" || p.bsn == 0 || len(p.facts) == 0 {
+		return p, fmt.Errorf("reading %s: %w", soort, errNoContent)
+	}
+	return p, nil
+}
+
+// take files one element's text: v, of element name under parent. It
+// takes bytes from the scanner and strings from the tree.
+func take[T ~string | ~[]byte](p *parsed, f **fact, parent, name, v T, n elemNames) error {
 	switch {
 	case string(parent) == "Header" && string(name) == n.gemeente:
 		p.gemeente = string(v)

@@ -9,6 +9,7 @@ import (
 
 	"github.com/knooppunt/knooppunt/bericht"
 	"github.com/knooppunt/knooppunt/store"
+	"github.com/knooppunt/knooppunt/xsd"
 )
 
 // Observation is one newly stored message as the derived products see it.
@@ -27,8 +28,12 @@ type Observation struct {
 	Answers         store.ID
 	AnswersSoort    string
 	AnswersReceived time.Time
-	// Body is the message, for the derived products that read content.
-	// Nil when the tap did not copy it (a berichtsoort nobody reads).
+	// Tree is the message as validation read it, when the tap was given
+	// it (PutTree); the derived products read their facts from it instead
+	// of parsing Body. Nil otherwise.
+	Tree *xsd.Tree
+	// Body is the message, for the derived products that read content
+	// when there is no Tree. Nil when there is a Tree.
 	Body []byte
 }
 
@@ -295,7 +300,11 @@ func (a *Aggregates) Record(o *Observation) {
 		gemeente, aanbieder = o.Recipient, o.Sender
 	}
 	var f facts
-	if known && o.Body != nil {
+	switch {
+	case !known:
+	case o.Tree != nil:
+		f, _ = treeFacts(o.Tree)
+	case o.Body != nil:
 		f, _ = extract(o.Body)
 	}
 	c := Counts{Berichten: 1, Starts: int64(f.starts), Stops: int64(f.stops), Gedeclareerd: f.bedrag}

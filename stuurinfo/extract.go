@@ -3,7 +3,11 @@ package stuurinfo
 import (
 	"bytes"
 	"errors"
+	"html"
 	"strconv"
+	"strings"
+
+	"github.com/knooppunt/knooppunt/xsd"
 )
 
 // facts are what stuurinfo reads from a message's content: codes, counts,
@@ -122,7 +126,15 @@ func extract(body []byte) (facts, error) {
 				f.afkeur = true
 			}
 		case "ReferentieAanbieder":
-			f.refs = append(f.refs, string(text()))
+			ref := string(text())
+			if strings.IndexByte(ref, '&') >= 0 {
+				// As the tree has it (treeFacts), so that a 315 read one
+				// way and its 301 the other still match. The message is
+				// valid XML without a DTD, so its references are XML's
+				// own, which html.UnescapeString decodes alike.
+				ref = html.UnescapeString(ref)
+			}
+			f.refs = append(f.refs, ref)
 		case "TotaalIngediendBedrag":
 			inTotaal = !selfClosing
 		case "TotaalBedrag":
@@ -137,6 +149,46 @@ func extract(body []byte) (facts, error) {
 			if inTotaal {
 				credit = string(text()) == "C"
 			}
+		}
+	}
+	f.bedrag = total
+	if credit {
+		f.bedrag = -total
+	}
+	return f, nil
+}
+
+// treeFacts reads the same facts as extract from the tree that validation
+// built, without a second pass over the message.
+func treeFacts(t *xsd.Tree) (facts, error) {
+	var f facts
+	for range t.All(0, "StartProduct") {
+		f.starts++
+	}
+	for range t.All(0, "StopProduct") {
+		f.stops++
+	}
+	for i := range t.All(0, "RetourCode") {
+		f.codes++
+		if !approving([]byte(strings.TrimSpace(t.Text(i)))) {
+			f.afkeur = true
+		}
+	}
+	for i := range t.All(0, "ReferentieAanbieder") {
+		f.refs = append(f.refs, strings.TrimSpace(t.Text(i)))
+	}
+	var total int64
+	credit := false
+	for tib := range t.All(0, "TotaalIngediendBedrag") {
+		for i := range t.All(tib, "TotaalBedrag") {
+			n, err := strconv.ParseInt(strings.TrimSpace(t.Text(i)), 10, 64)
+			if err != nil {
+				return f, errors.New("bad TotaalBedrag")
+			}
+			total = n
+		}
+		for i := range t.All(tib, "DebetCredit") {
+			credit = strings.TrimSpace(t.Text(i)) == "C"
 		}
 	}
 	f.bedrag = total

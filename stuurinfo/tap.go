@@ -9,6 +9,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/knooppunt/knooppunt/store"
+	"github.com/knooppunt/knooppunt/xsd"
 )
 
 // Observer receives every newly stored message, on the tap's own goroutine,
@@ -77,8 +78,16 @@ func NewTap(inner store.Store, cfg TapConfig) *Tap {
 	return t
 }
 
-// Put stores msg in the inner store and queues it for the observers.
+// Put stores msg in the inner store and queues it, with a copy of its
+// body, for the observers.
 func (t *Tap) Put(ctx context.Context, msg *store.Message) (store.Receipt, error) {
+	return t.PutTree(ctx, msg, nil)
+}
+
+// PutTree is Put for a message whose validation built tree: the
+// observers read the tree, which holds no reference to msg.Body, so the
+// body is not copied. A nil tree is Put.
+func (t *Tap) PutTree(ctx context.Context, msg *store.Message, tree *xsd.Tree) (store.Receipt, error) {
 	rc, err := t.Store.Put(ctx, msg)
 	if err != nil || rc.Duplicate {
 		return rc, err
@@ -88,7 +97,10 @@ func (t *Tap) Put(ctx context.Context, msg *store.Message) (store.Receipt, error
 		received = time.Now() // what the store stamped, to the millisecond; no read back
 	}
 	o := &Observation{ID: rc.ID, Soort: msg.Soort, Sender: msg.Sender, Recipient: msg.Recipient,
-		Received: received, Answers: msg.Answers, Body: append([]byte(nil), msg.Body...)}
+		Received: received, Answers: msg.Answers, Tree: tree}
+	if tree == nil {
+		o.Body = append([]byte(nil), msg.Body...)
+	}
 	t.mu.Lock()
 	full := len(t.pending) >= t.cfg.Queue
 	if !t.closed && !full {

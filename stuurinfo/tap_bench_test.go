@@ -11,6 +11,7 @@ import (
 
 	"github.com/knooppunt/knooppunt/sample"
 	"github.com/knooppunt/knooppunt/store"
+	"github.com/knooppunt/knooppunt/xsd"
 )
 
 // BenchmarkPut measures the ingest path's store call without the tap
@@ -63,16 +64,29 @@ func BenchmarkPut(b *testing.B) {
 }
 
 // BenchmarkRecord is the tap's consumer cost per message: reading the facts
-// of a 301 and adding it to the rows.
+// of a 301, from its body or from its validation tree, and adding it to
+// the rows.
 func BenchmarkRecord(b *testing.B) {
 	m, err := sample.New(1).Heen(soort(b, "WMO301"), sample.Options{})
 	require.NoError(b, err)
-	a := NewAggregates(nil)
-	o := &Observation{Soort: "WMO301", Sender: m.Header.Sender(), Recipient: m.Header.Recipient(), Body: m.XML}
-	b.SetBytes(int64(len(m.XML)))
-	b.ReportAllocs()
-	for i := 0; i < b.N; i++ {
-		o.Received = time.Date(2026, 3, 2, 0, 0, i%86400, 0, time.UTC)
-		a.Record(o)
+	set, err := xsd.Load(xsd.Config{})
+	require.NoError(b, err)
+	b.Cleanup(func() { _ = set.Close() })
+	_, tree, err := set.ValidateTree(m.XML)
+	require.NoError(b, err)
+	for _, from := range []struct {
+		name string
+		o    Observation
+	}{{"body", Observation{Body: m.XML}}, {"tree", Observation{Tree: tree}}} {
+		b.Run(from.name, func(b *testing.B) {
+			a := NewAggregates(nil)
+			o := from.o
+			o.Soort, o.Sender, o.Recipient = "WMO301", m.Header.Sender(), m.Header.Recipient()
+			b.ReportAllocs()
+			for i := 0; i < b.N; i++ {
+				o.Received = time.Date(2026, 3, 2, 0, 0, i%86400, 0, time.UTC)
+				a.Record(&o)
+			}
+		})
 	}
 }
