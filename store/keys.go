@@ -22,6 +22,7 @@ import (
 //	c <heen id> <answer id>           conversation: answers of a heenbericht
 //	r p <deadline:8> <id>             retention: payload to remove at deadline
 //	r m <deadline:8> <id>             retention: metadata to remove at deadline
+//	o <record id>                     outbox record: message id(16) data (Message.Record)
 //
 // Mailbox reads start at the head (kept in memory, persisted in h), never
 // at the prefix start, so the point tombstones of confirmed entries below
@@ -37,6 +38,7 @@ const (
 	tagDedup      = 'd'
 	tagConv       = 'c'
 	tagRetention  = 'r'
+	tagOutbox     = 'o'
 
 	retPayload  = 'p'
 	retMetadata = 'm'
@@ -168,3 +170,5 @@ func (id ID) succ() ID {
 	}
 	return id
 }
+
+func outboxKey(id ID) []byte { return append([]byte{tagOutbox}, id[:]...) }

@@ -61,6 +61,9 @@ func (p *Pebble) Put(ctx context.Context, msg *Message) (Receipt, error) {
 	if len(msg.Body) == 0 {
 		return Receipt{}, fmt.Errorf("storing message: empty body: %w", ErrInvalid)
 	}
+	if len(msg.Record) > MaxRecordLen {
+		return Receipt{}, fmt.Errorf("storing message: record of %d bytes, over %d: %w", len(msg.Record), MaxRecordLen, ErrInvalid)
+	}
 	sum := sha256.Sum256(msg.Body)
 	dkey := dedupKey(msg.Key())
 	rec := recordMeta{
@@ -82,6 +85,7 @@ func (p *Pebble) Put(ctx context.Context, msg *Message) (Receipt, error) {
 			}
 			w.stats.duplicates++
 			receipt = Receipt{ID: orig, Duplicate: true}
+			w.record(orig, msg.Record)
 			return nil
 		} else if !errors.Is(err, ErrNotFound) {
 			return fmt.Errorf("reading dedup index: %w", err)
@@ -122,6 +126,7 @@ func (p *Pebble) Put(ctx context.Context, msg *Message) (Receipt, error) {
 		w.delta.pending++
 		w.stats.puts++
 		receipt = Receipt{ID: id}
+		w.record(id, msg.Record)
 		return nil
 	})
 	if err != nil {

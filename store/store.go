@@ -144,6 +144,35 @@ type Message struct {
 	// Body is the message exactly as received. Required, non-empty. The
 	// store does not keep a reference after Put returns.
 	Body []byte
+	// Record, if set, is a record that must be as durable as the message:
+	// the audit trail's entry of its reception. A store that implements
+	// Outbox keeps it in its outbox in the same synced commit as the
+	// message (for an identical resend, in a commit of its own), with the
+	// id Put returns, until it is taken out; other stores ignore it.
+	// At most MaxRecordLen bytes.
+	Record []byte
+}
+
+// MaxRecordLen bounds Message.Record.
+const MaxRecordLen = 4 << 10
+
+// Outbox is a store that keeps Message.Record durably beside the message,
+// so that a record which must not be lost costs no second synced write.
+// Records are read in the order they were committed and removed once they
+// are safe elsewhere; a record read but not yet dropped when the process
+// dies is read again after a restart (at-least-once).
+type Outbox interface {
+	// OutboxRecords returns up to limit records, oldest first.
+	OutboxRecords(ctx context.Context, limit int) ([]OutboxRecord, error)
+	// DropOutbox removes the records up to and including key.
+	DropOutbox(ctx context.Context, upTo ID) error
+}
+
+// OutboxRecord is one Message.Record with the id of its message.
+type OutboxRecord struct {
+	Key     ID // its place in the outbox, in commit order
+	Message ID // the id Put returned for the message
+	Data    []byte
 }
 
 // Key is the dedup key of a message: TR056 requires an Identificatie to be

@@ -1,0 +1,70 @@
+package store
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/cockroachdb/pebble/v2"
+)
+
+var _ Outbox = (*Pebble)(nil)
+
+// record files data, if any, in the outbox for message id, in the batch
+// being built: it commits with the message, or not at all.
+func (w *writer) record(id ID, data []byte) {
+	if len(data) == 0 {
+		return
+	}
+	v := make([]byte, 0, len(id)+len(data))
+	v = append(append(v, id[:]...), data...)
+	w.set(outboxKey(w.nextID()), v)
+}
+
+// OutboxRecords returns up to limit outbox records, oldest first; see
+// Outbox.
+func (p *Pebble) OutboxRecords(ctx context.Context, limit int) ([]OutboxRecord, error) {
+	if err := p.enter(); err != nil {
+		return nil, err
+	}
+	defer p.leave()
+	if limit <= 0 {
+		return nil, fmt.Errorf("reading the outbox: limit %d: %w", limit, ErrInvalid)
+	}
+	it, err := p.db.NewIter(&pebble.IterOptions{LowerBound: []byte{tagOutbox}, UpperBound: []byte{tagOutbox + 1}})
+	if err != nil {
+		return nil, fmt.Errorf("reading the outbox: %w", err)
+	}
+	defer it.Close()
+	var out []OutboxRecord
+	for ok := it.First(); ok && len(out) < limit; ok = it.Next() {
+		if err := ctx.Err(); err != nil {
+			return nil, fmt.Errorf("reading the outbox: %w", err)
+		}
+		k, v := it.Key(), it.Value()
+		if len(k) != 1+len(ID{}) || len(v) < len(ID{}) {
+			return nil, fmt.Errorf("reading the outbox: record of %d bytes under a key of %d: %w", len(v), len(k), ErrCorrupt)
+		}
+		var r OutboxRecord
+		copy(r.Key[:], k[1:])
+		copy(r.Message[:], v)
+		r.Data = append([]byte(nil), v[len(ID{}):]...)
+		out = append(out, r)
+	}
+	if err := it.Error(); err != nil {
+		return nil, fmt.Errorf("reading the outbox: %w", err)
+	}
+	return out, nil
+}
+
+// DropOutbox removes the outbox records up to and including upTo, in one
+// synced commit; see Outbox.
+func (p *Pebble) DropOutbox(ctx context.Context, upTo ID) error {
+	end := append(outboxKey(upTo), 0) // just past upTo
+	err := p.submit(ctx.Done(), ctx.Err, func(w *writer) error {
+		return w.b.DeleteRange([]byte{tagOutbox}, end, nil)
+	})
+	if err != nil {
+		return fmt.Errorf("dropping outbox records: %w", err)
+	}
+	return nil
+}
