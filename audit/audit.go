@@ -12,6 +12,10 @@
 // Append returns only once the entry is on disk (fsync, shared by
 // concurrent appends: group commit), and the gateway appends before it
 // sends the response that hands out data, so no access goes unrecorded.
+// The one exception keeps that promise another way: the record of a
+// message received on the Pebble store is synced in the message's own
+// commit, in the store's outbox, from which the node moves it here
+// (AppendAll) shortly after.
 package audit
 
 import (
@@ -320,6 +324,46 @@ func (l *Log) Append(ctx context.Context, e Entry) (Entry, error) {
 		return Entry{}, p.err
 	}
 	return p.e, nil
+}
+
+// AppendAll records entries, in order, and returns once all of them are on
+// disk: they reach the committer together, so they share one or a few
+// fsyncs. On an error some of them may have been written.
+func (l *Log) AppendAll(ctx context.Context, entries []Entry) error {
+	if err := ctx.Err(); err != nil {
+		return fmt.Errorf("appending to the audit trail: %w", err)
+	}
+	ps := make([]*pending, len(entries))
+	for i, e := range entries {
+		if e.Principal == "" || e.Action == "" {
+			return fmt.Errorf("appending to the audit trail: principal and action are required: %w", ErrInvalid)
+		}
+		if e.Time.IsZero() {
+			e.Time = l.cfg.Now()
+		}
+		e.Time = e.Time.UTC()
+		ps[i] = &pending{e: e, done: make(chan struct{})}
+	}
+	l.gate.RLock()
+	l.mu.Lock()
+	closed := l.closed
+	l.mu.Unlock()
+	if closed {
+		l.gate.RUnlock()
+		return ErrClosed
+	}
+	for _, p := range ps {
+		l.reqs <- p
+	}
+	l.gate.RUnlock()
+	var first error
+	for _, p := range ps {
+		<-p.done
+		if first == nil {
+			first = p.err
+		}
+	}
+	return first
 }
 
 // The write path: one committer goroutine takes every queued entry into a

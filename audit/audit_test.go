@@ -105,6 +105,42 @@ func TestConcurrentAppendsFormOneChain(t *testing.T) {
 	assert.Equal(t, 200, res.Entries)
 }
 
+// TestAppendAll: a batch lands in order, with the times it carries, on
+// one chain with the appends around it; an incomplete entry refuses the
+// whole batch before anything is written.
+func TestAppendAll(t *testing.T) {
+	dir := t.TempDir()
+	c := &clock{t: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)}
+	l := openTest(t, dir, c)
+	ctx := context.Background()
+	_, err := l.Append(ctx, Entry{Principal: "p", Action: ConfigChanged})
+	require.NoError(t, err)
+	at := time.Date(2025, 12, 31, 23, 59, 0, 123456789, time.FixedZone("CET", 3600))
+	var batch []Entry
+	for i := range 700 { // more than one group
+		batch = append(batch, Entry{Principal: "0384", Action: Received, MessageID: fmt.Sprint("M", i), Time: at})
+	}
+	require.NoError(t, l.AppendAll(ctx, batch))
+	err = l.AppendAll(ctx, []Entry{{Principal: "p", Action: Fetched}, {Action: Fetched}})
+	require.ErrorIs(t, err, ErrInvalid)
+	_, err = l.Append(ctx, Entry{Principal: "p", Action: ConfigChanged})
+	require.NoError(t, err)
+	page, _, err := l.Query(ctx, Filter{Action: Received, Limit: MaxQueryLimit})
+	require.NoError(t, err)
+	require.Len(t, page, 700)
+	for i, e := range page {
+		assert.Equal(t, fmt.Sprint("M", i), e.MessageID)
+		assert.True(t, e.Time.Equal(at), "the entry keeps its time")
+	}
+	seq, _ := l.Head()
+	assert.Equal(t, uint64(702), seq, "nothing of the refused batch was written")
+	require.NoError(t, l.Close())
+	assert.ErrorIs(t, l.AppendAll(ctx, batch[:1]), ErrClosed)
+	res, err := Verify(dir)
+	require.NoError(t, err)
+	assert.Equal(t, 702, res.Entries)
+}
+
 // TestVerifyDetectsTampering changes, removes and inserts entries in a
 // written trail; each must be found, by Verify and by Open.
 func TestVerifyDetectsTampering(t *testing.T) {
