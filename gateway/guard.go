@@ -26,7 +26,10 @@ const CodeAuditUnavailable = "audit-unavailable"
 // guard wraps an authenticated endpoint with the checks every such call
 // passes, in this order: the role table, the principal's limits, and —
 // for endpoints that touch personal data — the audit record, written
-// before the response leaves (no record, no access).
+// before the response leaves (no record, no access). The record of a
+// message received goes with the message into the store's synced commit
+// when the store can keep it (Message.Record); the trail's file receives
+// it from there.
 func (s *Server) guard(method, pattern string, h handlerFunc) handlerFunc {
 	perm, known := permission(method, pattern)
 	return func(w http.ResponseWriter, r *http.Request, rq *request) error {
@@ -44,7 +47,13 @@ func (s *Server) guard(method, pattern string, h handlerFunc) handlerFunc {
 		if perm.Audit == "" || s.cfg.Audit == nil {
 			return h(w, r, rq)
 		}
+		if perm.Audit == audit.Received {
+			rq.received = &audit.Entry{Principal: p.ID, Action: perm.Audit, Remote: r.RemoteAddr}
+		}
 		aw := &auditWriter{ResponseWriter: w, record: func(status int) error {
+			if rq.recorded {
+				return nil // kept in the store's commit with the message
+			}
 			e := audit.Entry{Principal: p.ID, Action: perm.Audit, MessageID: rq.messageID, Remote: r.RemoteAddr}
 			if rq.count > 0 {
 				e.Detail = "count " + strconv.Itoa(rq.count)
@@ -170,7 +179,8 @@ func (s *Server) getAudit(w http.ResponseWriter, r *http.Request, rq *request) e
 // SOAP endpoint) with the checks POST /v1/berichten passes in guard: the
 // role table, the principal's rate and concurrency limits, and the audit
 // record of the message received (principal, message id and remote, which
-// the front door passes as it has no request of the gateway's). A message
+// the front door passes as it has no request of the gateway's), kept in
+// the store's commit as for a POST where the store can. A message
 // stored whose record cannot be written is refused 503 audit-unavailable;
 // a resend is answered from the dedup index and recorded then.
 func (s *Server) IngestGuarded(ctx context.Context, p Principal, remote string, body []byte, check func(bericht.Header) error) (Accepted, error) {
@@ -184,8 +194,12 @@ func (s *Server) IngestGuarded(ctx context.Context, p Principal, remote string, 
 		}
 		defer s.limits.release(p.ID)
 	}
-	a, err := s.Ingest(ctx, p, body, check)
-	if err != nil || s.cfg.Audit == nil {
+	if s.cfg.Audit == nil {
+		return s.Ingest(ctx, p, body, check)
+	}
+	rq := &request{received: &audit.Entry{Principal: p.ID, Action: perm.Audit, Remote: remote}}
+	a, err := s.ingestChecked(ctx, p, body, s.cfg.Now(), rq, check)
+	if err != nil || rq.recorded {
 		return a, err
 	}
 	if _, err := s.cfg.Audit.Append(context.WithoutCancel(ctx), audit.Entry{Principal: p.ID, Action: perm.Audit, MessageID: a.ID, Remote: remote}); err != nil {

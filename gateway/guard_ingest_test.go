@@ -3,6 +3,7 @@ package gateway_test
 import (
 	"context"
 	"errors"
+	"net/http"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -76,4 +77,56 @@ func codeOf(err error) string {
 		return e.Code
 	}
 	return ""
+}
+
+// keepingStore keeps the audit record in its commit, as the Pebble store
+// does (Receipt.Recorded), and remembers what it was given.
+type keepingStore struct {
+	*fakeStore
+	records []audit.Entry
+}
+
+func (s *keepingStore) Put(ctx context.Context, m gateway.Message) (gateway.Receipt, error) {
+	r, err := s.fakeStore.Put(ctx, m)
+	if err == nil && m.Record != nil {
+		s.records = append(s.records, *m.Record)
+		r.Recorded = true
+	}
+	return r, err
+}
+
+// TestRecordGoesWithTheMessage: where the store keeps the record of a
+// message received in its own commit, the gateway hands it the record
+// (principal, action, remote, time; the id is the store's to fill in) and
+// appends none itself, for a POST, a resend and a front door's message;
+// the switch's own answer to a heenbericht is recorded by the gateway.
+func TestRecordGoesWithTheMessage(t *testing.T) {
+	aud := &recordingAuditor{}
+	var st *keepingStore
+	h := newHarness(t, withAnswerer(), func(c *gateway.Config) {
+		c.Audit = aud
+		st = &keepingStore{fakeStore: c.Store.(*fakeStore)}
+		c.Store = st
+	})
+	body := msg("WMO301", "0384", "42420001", "K1")
+	require.Equal(t, http.StatusAccepted, h.post("tok-0384", body).status)
+	require.Equal(t, http.StatusOK, h.post("tok-0384", body).status)
+	party := gateway.Principal{ID: "0384", Party: true, Role: gateway.RoleGemeente}
+	_, err := h.srv.IngestGuarded(context.Background(), party, "192.0.2.9:1", msg("WMO301", "0384", "42420001", "K2"), nil)
+	require.NoError(t, err)
+	assert.Empty(t, aud.entries, "the store kept every record")
+	require.Len(t, st.records, 3)
+	for i, e := range st.records {
+		assert.Equal(t, "0384", e.Principal, "record %d", i)
+		assert.Equal(t, audit.Received, e.Action, "record %d", i)
+		assert.Empty(t, e.MessageID, "record %d: the store fills in the id", i)
+		assert.NotEmpty(t, e.Remote, "record %d", i)
+		assert.False(t, e.Time.IsZero(), "record %d", i)
+	}
+	assert.Equal(t, "192.0.2.9:1", st.records[2].Remote)
+
+	answered := h.post("tok-0384", append(msg("WMO301", "0384", "42420001", "K3"), " CS002"...))
+	require.Equal(t, http.StatusAccepted, answered.status, string(answered.body))
+	require.Len(t, aud.entries, 1, "the answered heenbericht is recorded by the gateway")
+	assert.Equal(t, answered.json(t)["id"], aud.entries[0].MessageID)
 }

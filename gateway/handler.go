@@ -12,6 +12,8 @@ import (
 	"time"
 
 	"github.com/rs/zerolog"
+
+	"github.com/knooppunt/knooppunt/audit"
 )
 
 // handlerFunc is an endpoint: it writes a success response itself and
@@ -33,6 +35,12 @@ type request struct {
 	afzender     string
 	ontvanger    string
 	count        int // messages in a batch or listing
+
+	// received is the audit record of a message received, set by guard
+	// for the ingest path to hand to the store (Message.Record);
+	// recorded says the store kept it, so guard appends nothing.
+	received *audit.Entry
+	recorded bool
 }
 
 // endpoint is the single adapter every route goes through: request id,

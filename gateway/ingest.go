@@ -125,15 +125,21 @@ func (s *Server) ingestChecked(ctx context.Context, p Principal, body []byte, re
 			return a, err
 		}
 	}
-	rec, err := s.cfg.Store.Put(ctx, Message{
+	m := Message{
 		Header: h, Principal: p.ID, Route: route, Body: body, Parsed: parsed,
 		Received: received, Validated: validated,
-	})
+	}
+	if rq != nil && rq.received != nil {
+		e := *rq.received
+		e.Time = s.cfg.Now()
+		m.Record = &e
+	}
+	rec, err := s.cfg.Store.Put(ctx, m)
 	if err != nil {
 		return a, err
 	}
 	if rq != nil {
-		rq.messageID = rec.ID
+		rq.messageID, rq.recorded = rec.ID, rec.Recorded
 	}
 	a = Accepted{ID: rec.ID, Berichtsoort: h.Soort.Name, Ontvanger: route.Recipient, Status: statusStored}
 	if rec.Duplicate {

@@ -5,6 +5,7 @@ import (
 	"crypto/x509"
 	"time"
 
+	"github.com/knooppunt/knooppunt/audit"
 	"github.com/knooppunt/knooppunt/bericht"
 )
 
@@ -90,7 +91,12 @@ type Message struct {
 	// Parsed is what the RuleValidator read of Body (see ValidateRules),
 	// passed on untouched so the store side need not parse Body again;
 	// nil when the validator gave nothing.
-	Parsed    any
+	Parsed any
+	// Record, if set, is the audit record of the message's reception,
+	// without its MessageID: a store that keeps it in the message's own
+	// synced commit (and fills in the id) says so in Receipt.Recorded,
+	// and the gateway then appends no record of its own.
+	Record    *audit.Entry
 	Received  time.Time // the request arrived
 	Validated time.Time // validation passed
 }
@@ -102,6 +108,9 @@ type Receipt struct {
 	// Duplicate is true when an identical message was stored before; no
 	// second copy was delivered.
 	Duplicate bool
+	// Recorded is true when the store kept Message.Record durably with
+	// the message.
+	Recorded bool
 }
 
 // Entry is one message in a mailbox listing.
