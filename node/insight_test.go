@@ -133,7 +133,7 @@ func TestTapReadsTheValidationTree(t *testing.T) {
 	tap := stuurinfo.NewTap(st, stuurinfo.TapConfig{Observers: []stuurinfo.Observer{
 		stuurinfo.ObserverFunc(func(o *stuurinfo.Observation) { seen = append(seen, o) }),
 	}})
-	sp := storePort{tap}
+	sp := storePort{s: tap}
 	g := sample.New(5)
 	s, _ := bericht.Lookup("WMO301")
 	for i, withTree := range []bool{true, false} {

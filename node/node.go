@@ -104,6 +104,7 @@ type Node struct {
 
 	keys  *store.Keyring // nil: bodies in the clear
 	audit *audit.Log
+	mover *recordMover // the store's outbox into the audit trail; nil when unused
 
 	closeOnce sync.Once
 	closeErr  error
@@ -196,6 +197,10 @@ func Start(ctx context.Context, cfg Config) (_ *Node, err error) {
 	if n.store, err = openStore(ctx, cfg, sc); err != nil {
 		return nil, err
 	}
+	outbox, err := n.startOutbox(ctx)
+	if err != nil {
+		return nil, err
+	}
 	st, set := n.store, n.set
 	// The gateway stores through the insight tap (when on), which hands
 	// each stored message to stuurinfo and samenloop off the ingest path.
@@ -212,7 +217,7 @@ func Start(ctx context.Context, cfg Config) (_ *Node, err error) {
 		Registerer:     n.metrics, Gatherer: n.metrics,
 		Validator: validatorPort{set},
 		Router:    routerPort{book: n.book, store: st},
-		Store:     storePort{gst},
+		Store:     storePort{s: gst, outbox: outbox},
 		Parties:   partiesPort{n.book},
 		Audit:     n.auditor(),
 		Limits:    cfg.Security.Limits,
@@ -320,6 +325,7 @@ func (n *Node) Shutdown(ctx context.Context) error {
 	if err := <-n.served; err != nil {
 		errs = append(errs, fmt.Errorf("serving: %w", err))
 	}
+	n.stopOutbox() // no more puts: the last records move now
 	if err := n.stopInsight(ctx); err != nil {
 		errs = append(errs, err)
 	}
@@ -350,6 +356,7 @@ func (n *Node) Close() error {
 		if n.ln != nil {
 			n.ln.Close() // Serve may not have started yet
 		}
+		n.stopOutbox() // before the tap closes the store
 		if err := n.stopInsight(context.Background()); err != nil {
 			errs = append(errs, err)
 		}

@@ -165,8 +165,13 @@ func (rp routerPort) Route(ctx context.Context, p gateway.Principal, h bericht.H
 	return gateway.Route{Recipient: d.Recipient, Mailbox: d.Mailbox, Heen: d.HeenID}, nil
 }
 
-// storePort is the gateway's Store on a store.Store.
-type storePort struct{ s store.Store }
+// storePort is the gateway's Store on a store.Store. With outbox set the
+// store keeps the audit record of each message received in its outbox
+// (store.Outbox), which the node's recordMover moves into the trail.
+type storePort struct {
+	s      store.Store
+	outbox bool
+}
 
 // treePutter is a store that takes a message's validated tree along: the
 // information products' tap, which then reads the facts from the tree
@@ -214,6 +219,12 @@ func (sp storePort) Put(ctx context.Context, m gateway.Message) (gateway.Receipt
 		Soort: m.Header.Soort.Name, Sender: m.Header.Sender(), Recipient: m.Route.Mailbox,
 		Identificatie: ident, Received: m.Received, Validated: m.Validated, Body: m.Body,
 	}
+	if m.Record != nil && sp.outbox {
+		var err error
+		if msg.Record, err = encodeRecord(*m.Record); err != nil {
+			return gateway.Receipt{}, err
+		}
+	}
 	if m.Route.Heen != "" {
 		id, err := store.ParseID(m.Route.Heen)
 		if err != nil {
@@ -235,7 +246,7 @@ func (sp storePort) Put(ctx context.Context, m gateway.Message) (gateway.Receipt
 		}
 		return gateway.Receipt{}, storeError(err)
 	}
-	return gateway.Receipt{ID: rec.ID.String(), Duplicate: rec.Duplicate}, nil
+	return gateway.Receipt{ID: rec.ID.String(), Duplicate: rec.Duplicate, Recorded: msg.Record != nil}, nil
 }
 
 func (sp storePort) List(ctx context.Context, mailbox string, limit int) ([]gateway.Entry, error) {

@@ -95,7 +95,7 @@ func (n *Node) auditor() gateway.Auditor {
 	if n.audit == nil {
 		return nil
 	}
-	return n.audit
+	return auditPort{log: n.audit, mover: n.mover}
 }
 
 // Audit is the node's audit trail.

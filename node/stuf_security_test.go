@@ -56,6 +56,7 @@ func TestStUFFrontDoorAudited(t *testing.T) {
 		return resp.StatusCode
 	}
 	received := func() []audit.Entry {
+		require.NoError(t, n.FlushAudit(context.Background()))
 		es, _, err := n.Audit().Query(context.Background(), audit.Filter{Action: audit.Received})
 		require.NoError(t, err)
 		return es

@@ -29,6 +29,8 @@ the cluster: ids, bytes, history, mailbox and quarantine state, dedup keys,
 conversations and confirmation times (for retention) are kept; leases are
 not (a pending message is visible again at once). Stop every node that uses
 DIR first. Running it again is safe: messages already present are skipped.
+A store that still holds audit records for the trail (a node was killed
+rather than stopped) is refused until a node has started and stopped on it.
 
 Afterwards every message is read back from the cluster and compared with
 the source: the counts (total, pending, quarantined, confirmed, expired)
@@ -122,6 +124,14 @@ func (m *migration) run(ctx context.Context, dir string, cfg jetstream.Config) e
 		return fmt.Errorf("opening source: %w", err)
 	}
 	defer src.Close()
+	// Audit records of a node that did not stop cleanly wait in the
+	// outbox for its next start, which moves them to the trail; the
+	// JetStream store has no outbox to take them.
+	if left, err := src.OutboxRecords(ctx, 1); err != nil {
+		return err
+	} else if len(left) > 0 {
+		return errors.New("the store's outbox still holds audit records of a node that did not stop cleanly: start the node on it once and stop it (SIGTERM), then migrate")
+	}
 	dst, err := jetstream.Open(ctx, cfg)
 	if err != nil {
 		return fmt.Errorf("opening target: %w", err)

@@ -131,3 +131,24 @@ func TestStoreMigrateSealed(t *testing.T) {
 	_, err = keyless.Get(ctx, "0363", r.ID)
 	assert.ErrorIs(t, err, store.ErrSealed, "sealed again in the cluster")
 }
+
+// TestStoreMigrateRefusesUnmovedRecords: a store whose outbox still holds
+// audit records (its node was killed) is not migrated; the JetStream
+// store could not take them to the trail.
+func TestStoreMigrateRefusesUnmovedRecords(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	src, err := store.Open(ctx, store.Config{Dir: dir})
+	require.NoError(t, err)
+	m := storetest.Msg("12345678", "0363", "WMO315", "A", "")
+	m.Record = []byte(`{"principal":"12345678","action":"received"}`)
+	_, err = src.Put(ctx, m)
+	require.NoError(t, err)
+	require.NoError(t, src.Close())
+
+	srv := natstest.Start(t)
+	var out, errb bytes.Buffer
+	code := runStore([]string{"migrate", "--from", dir, "--to", srv.ClientURL(), "--replicas", "1"}, nil, &out, &errb)
+	assert.NotEqual(t, 0, code)
+	assert.Contains(t, errb.String()+out.String(), "outbox still holds audit records")
+}

@@ -1,0 +1,283 @@
+package node
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/rs/zerolog"
+
+	"github.com/knooppunt/knooppunt/audit"
+	"github.com/knooppunt/knooppunt/store"
+)
+
+// The audit record of a message received goes into the store's outbox in
+// the message's own synced commit (gateway.Message.Record,
+// store.Message.Record), which saves a second fsync in a row on the ingest
+// path; on this machine's disk two fsyncs take as long side by side as one
+// after the other (docs/performance.md). The recordMover then writes the
+// records into the trail's file in batches and drops them from the outbox.
+//
+// A crash between the two steps leaves records in the outbox that may
+// already be in the trail: only the oldest batch, since the mover drops
+// each batch before it reads the next. At start, recoverOutbox therefore
+// compares that batch with the trail's received entries and appends the
+// records the trail lacks; the rest it appends as they are. Every record
+// reaches the trail once.
+
+// Tuning of the mover.
+const (
+	// moveEvery is how often the mover empties the outbox: the trail's
+	// file lags the store by about this much.
+	moveEvery = 50 * time.Millisecond
+	// moveBatch is the most records moved in one step (one AppendAll, one
+	// drop).
+	moveBatch = 1000
+	// moveRetry is the pause after a failed step.
+	moveRetry = time.Second
+)
+
+// encodeRecord is the outbox form of a reception's record.
+func encodeRecord(e audit.Entry) ([]byte, error) {
+	b, err := json.Marshal(e)
+	if err != nil {
+		return nil, fmt.Errorf("encoding an audit record: %w", err)
+	}
+	return b, nil
+}
+
+// decodeRecord reads an outbox record back as the trail entry it stands
+// for: the record with the id of its message.
+func decodeRecord(r store.OutboxRecord) (audit.Entry, error) {
+	var e audit.Entry
+	if err := json.Unmarshal(r.Data, &e); err != nil {
+		return e, fmt.Errorf("decoding outbox record %s: %w", r.Key, err)
+	}
+	e.MessageID = r.Message.String()
+	e.Seq, e.Prev, e.Hash = 0, "", "" // the trail chains it
+	return e, nil
+}
+
+// recordMover moves the outbox into the audit trail.
+type recordMover struct {
+	box   store.Outbox
+	trail *audit.Log
+	log   zerolog.Logger
+	// mu makes one move at a time: two would append the same batch.
+	mu   sync.Mutex
+	stop chan struct{}
+	done chan struct{}
+}
+
+// startMover moves the outbox of box into trail until stop.
+func startMover(box store.Outbox, trail *audit.Log, log zerolog.Logger) *recordMover {
+	m := &recordMover{box: box, trail: trail, log: log, stop: make(chan struct{}), done: make(chan struct{})}
+	go m.run()
+	return m
+}
+
+func (m *recordMover) run() {
+	defer close(m.done)
+	ctx := context.Background()
+	tick := time.NewTicker(moveEvery)
+	defer tick.Stop()
+	failing := false
+	for {
+		select {
+		case <-m.stop:
+			if err := m.moveAll(ctx); err != nil {
+				m.log.Error().Err(err).Msg("audit records left in the store's outbox at stop; the next start moves them")
+			}
+			return
+		case <-tick.C:
+		}
+		err := m.moveAll(ctx)
+		switch {
+		case err != nil && !failing:
+			m.log.Error().Err(err).Msg("moving audit records from the store's outbox to the trail failed; they stay in the outbox and are retried")
+			failing = true
+		case err == nil && failing:
+			m.log.Info().Msg("audit records move to the trail again")
+			failing = false
+		}
+		if err != nil {
+			select {
+			case <-m.stop:
+			case <-time.After(moveRetry):
+			}
+		}
+	}
+}
+
+// moveAll moves batches until the outbox is empty.
+func (m *recordMover) moveAll(ctx context.Context) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	for {
+		n, err := moveOnce(ctx, m.box, m.trail, nil)
+		if err != nil || n < moveBatch {
+			return err
+		}
+	}
+}
+
+// flush moves the outbox now, for a reader of the trail that must see
+// every record of an answer already given.
+func (m *recordMover) flush(ctx context.Context) error {
+	if m == nil {
+		return nil
+	}
+	return m.moveAll(ctx)
+}
+
+// close stops the mover after a last move. Safe twice.
+func (m *recordMover) close() {
+	select {
+	case <-m.stop:
+	default:
+		close(m.stop)
+	}
+	<-m.done
+}
+
+// moveOnce appends the oldest batch of the outbox to the trail, leaving
+// out those records skip reports as there already, and drops the batch.
+// It returns how many records it took.
+func moveOnce(ctx context.Context, box store.Outbox, trail *audit.Log, skip func(audit.Entry) bool) (int, error) {
+	recs, err := box.OutboxRecords(ctx, moveBatch)
+	if err != nil || len(recs) == 0 {
+		return 0, err
+	}
+	entries := make([]audit.Entry, 0, len(recs))
+	for _, r := range recs {
+		e, err := decodeRecord(r)
+		if err != nil {
+			return 0, err
+		}
+		if skip == nil || !skip(e) {
+			entries = append(entries, e)
+		}
+	}
+	if len(entries) > 0 {
+		if err := trail.AppendAll(ctx, entries); err != nil {
+			return 0, err
+		}
+	}
+	if err := box.DropOutbox(ctx, recs[len(recs)-1].Key); err != nil {
+		return 0, err
+	}
+	return len(recs), nil
+}
+
+// recordKey identifies a reception's record in the trail.
+type recordKey struct {
+	id, principal, remote string
+	at                    int64
+}
+
+func keyOf(e audit.Entry) recordKey {
+	return recordKey{id: e.MessageID, principal: e.Principal, remote: e.Remote, at: e.Time.UnixNano()}
+}
+
+// recoverOutbox moves what a previous run left in the outbox into the
+// trail, once: the oldest batch only where the trail lacks it (see
+// above), the rest as it is. It runs at start, before the node serves.
+func recoverOutbox(ctx context.Context, box store.Outbox, trail *audit.Log) (int, error) {
+	first, err := box.OutboxRecords(ctx, moveBatch)
+	if err != nil || len(first) == 0 {
+		return 0, err
+	}
+	// The records' times come from the gateway before the commit, so
+	// commit order and time order may differ by a little.
+	from := time.Time{}
+	for _, r := range first {
+		e, err := decodeRecord(r)
+		if err != nil {
+			return 0, err
+		}
+		if from.IsZero() || e.Time.Before(from) {
+			from = e.Time
+		}
+	}
+	inTrail := map[recordKey]bool{}
+	f := audit.Filter{Action: audit.Received, From: from.Add(-time.Minute), Limit: audit.MaxQueryLimit}
+	for {
+		page, more, err := trail.Query(ctx, f)
+		if err != nil {
+			return 0, fmt.Errorf("reading the audit trail for records left in the outbox: %w", err)
+		}
+		for _, e := range page {
+			inTrail[keyOf(e)] = true
+			f.After = e.Seq
+		}
+		if !more {
+			break
+		}
+	}
+	n, err := moveOnce(ctx, box, trail, func(e audit.Entry) bool { return inTrail[keyOf(e)] })
+	if err != nil {
+		return n, fmt.Errorf("moving records left in the outbox: %w", err)
+	}
+	for {
+		m, err := moveOnce(ctx, box, trail, nil)
+		n += m
+		if err != nil {
+			return n, fmt.Errorf("moving records left in the outbox: %w", err)
+		}
+		if m < moveBatch {
+			return n, nil
+		}
+	}
+}
+
+// startOutbox recovers what a previous run left in the store's outbox and
+// starts the mover, when the store has an outbox and the node an audit
+// trail. It reports whether the gateway may hand the store its records.
+func (n *Node) startOutbox(ctx context.Context) (bool, error) {
+	box, ok := n.store.(store.Outbox)
+	if !ok || n.audit == nil {
+		return false, nil
+	}
+	moved, err := recoverOutbox(ctx, box, n.audit)
+	if err != nil {
+		return false, err
+	}
+	if moved > 0 {
+		n.log.Info().Int("records", moved).Msg("moved audit records a previous run left in the store's outbox to the trail")
+	}
+	n.mover = startMover(box, n.audit, n.log.With().Str("component", "audit-outbox").Logger())
+	return true, nil
+}
+
+// stopOutbox stops the mover after a last move; safe when none runs and
+// more than once. It runs before the store closes.
+func (n *Node) stopOutbox() {
+	if n.mover != nil {
+		n.mover.close()
+	}
+}
+
+// auditPort is the gateway's Auditor: the trail, whose queries first move
+// the outbox, so that an auditor sees the record of every message whose
+// answer has left.
+type auditPort struct {
+	log   *audit.Log
+	mover *recordMover // nil: no outbox
+}
+
+func (a auditPort) Append(ctx context.Context, e audit.Entry) (audit.Entry, error) {
+	return a.log.Append(ctx, e)
+}
+
+func (a auditPort) Query(ctx context.Context, f audit.Filter) ([]audit.Entry, bool, error) {
+	if err := a.mover.flush(ctx); err != nil {
+		return nil, false, fmt.Errorf("moving the store's outbox to the trail: %w", err)
+	}
+	return a.log.Query(ctx, f)
+}
+
+// FlushAudit moves the audit records the store still holds into the trail,
+// so that Audit().Query sees them all.
+func (n *Node) FlushAudit(ctx context.Context) error { return n.mover.flush(ctx) }

@@ -1,0 +1,167 @@
+package node
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/rs/zerolog"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/knooppunt/knooppunt/audit"
+	"github.com/knooppunt/knooppunt/bericht"
+	"github.com/knooppunt/knooppunt/sample"
+	"github.com/knooppunt/knooppunt/store"
+	"github.com/knooppunt/knooppunt/store/storetest"
+)
+
+// outboxFixture is a store with records in its outbox and an empty trail.
+func outboxFixture(t *testing.T, n int) (*store.Pebble, *audit.Log, string, []audit.Entry) {
+	t.Helper()
+	ctx := context.Background()
+	st, err := store.Open(ctx, store.Config{Dir: filepath.Join(t.TempDir(), "data")})
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = st.Close() })
+	dir := t.TempDir()
+	trail, err := audit.Open(audit.Config{Dir: dir, PruneEvery: -1})
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = trail.Close() })
+	at := time.Date(2026, 12, 1, 10, 0, 0, 0, time.UTC)
+	var want []audit.Entry
+	for i := range n {
+		e := audit.Entry{Principal: "0384", Action: audit.Received, Remote: "192.0.2.1:1", Time: at.Add(time.Duration(i) * time.Millisecond)}
+		m := storetest.Msg("0384", "42420001", "WMO301", fmt.Sprint("O", i), "")
+		m.Record, err = encodeRecord(e)
+		require.NoError(t, err)
+		r, err := st.Put(ctx, m)
+		require.NoError(t, err)
+		e.MessageID = r.ID.String()
+		want = append(want, e)
+	}
+	return st, trail, dir, want
+}
+
+// received reads the trail's received entries, without chain fields.
+func receivedIn(t *testing.T, trail *audit.Log) []audit.Entry {
+	t.Helper()
+	var out []audit.Entry
+	f := audit.Filter{Action: audit.Received, Limit: audit.MaxQueryLimit}
+	for {
+		page, more, err := trail.Query(context.Background(), f)
+		require.NoError(t, err)
+		for _, e := range page {
+			f.After = e.Seq
+			e.Seq, e.Prev, e.Hash = 0, "", ""
+			out = append(out, e)
+		}
+		if !more {
+			return out
+		}
+	}
+}
+
+// TestRecoverOutboxOnce: after a crash between appending a batch to the
+// trail and dropping it from the outbox (here: part of the oldest batch
+// appended, nothing dropped), recovery appends exactly the records the
+// trail lacks, so each reception is in the trail once, in order.
+func TestRecoverOutboxOnce(t *testing.T) {
+	ctx := context.Background()
+	st, trail, _, want := outboxFixture(t, moveBatch+300) // two batches
+	require.NoError(t, trail.AppendAll(ctx, want[:400]), "the crashed mover's torn batch")
+
+	moved, err := recoverOutbox(ctx, st, trail)
+	require.NoError(t, err)
+	assert.Equal(t, len(want), moved)
+	got := receivedIn(t, trail)
+	require.Len(t, got, len(want), "every record once")
+	for i := range want {
+		assert.Equal(t, want[i].MessageID, got[i].MessageID, "entry %d", i)
+		assert.True(t, want[i].Time.Equal(got[i].Time), "entry %d keeps its time", i)
+		assert.Equal(t, want[i].Remote, got[i].Remote)
+	}
+	left, err := st.OutboxRecords(ctx, 10)
+	require.NoError(t, err)
+	assert.Empty(t, left, "the outbox is empty")
+
+	moved, err = recoverOutbox(ctx, st, trail)
+	require.NoError(t, err)
+	assert.Zero(t, moved, "nothing to recover twice")
+}
+
+// TestMoverMovesAndKeeps: the mover empties the outbox into the trail; a
+// trail that cannot take the records leaves them in the outbox, from
+// which a later move takes them.
+func TestMoverMovesAndKeeps(t *testing.T) {
+	ctx := context.Background()
+	st, trail, dir, want := outboxFixture(t, 5)
+	m := startMover(st, trail, zerolog.Nop())
+	require.Eventually(t, func() bool { return len(receivedIn(t, trail)) == len(want) }, 10*time.Second, 10*time.Millisecond,
+		"the mover moves on its own")
+	m.close()
+	m.close() // safe twice
+
+	more := storetest.Msg("0384", "42420001", "WMO301", "later", "")
+	rec, err := encodeRecord(audit.Entry{Principal: "0384", Action: audit.Received, Time: time.Now()})
+	require.NoError(t, err)
+	more.Record = rec
+	_, err = st.Put(ctx, more)
+	require.NoError(t, err)
+	require.NoError(t, trail.Close())
+	stopped := startMover(st, trail, zerolog.Nop())
+	require.ErrorIs(t, stopped.flush(ctx), audit.ErrClosed)
+	stopped.close()
+	left, err := st.OutboxRecords(ctx, 10)
+	require.NoError(t, err)
+	require.Len(t, left, 1, "kept while the trail was closed")
+
+	reopened, err := audit.Open(audit.Config{Dir: dir, PruneEvery: -1})
+	require.NoError(t, err)
+	defer reopened.Close()
+	again := startMover(st, reopened, zerolog.Nop())
+	require.NoError(t, again.flush(ctx))
+	again.close()
+	assert.Len(t, receivedIn(t, reopened), len(want)+1)
+}
+
+// TestNodeRecordsThroughTheOutbox: on a dev node, a message's record goes
+// through the store's outbox (no entry is appended before the answer),
+// an auditor's query sees it at once, a resend has its own record, and a
+// restart leaves every record in the trail once.
+func TestNodeRecordsThroughTheOutbox(t *testing.T) {
+	dir := t.TempDir()
+	cfg := Config{Dev: true, Addr: "127.0.0.1:0", Store: store.Config{Dir: filepath.Join(dir, "data")},
+		Logger: zerolog.New(zerolog.NewTestWriter(t)).Level(zerolog.WarnLevel)}
+	n, err := Start(context.Background(), cfg)
+	require.NoError(t, err)
+	require.NotNil(t, n.mover, "a Pebble store with a trail uses the outbox")
+	s, _ := bericht.Lookup("WMO301")
+	m, err := sample.New(8).Heen(s, sample.Options{Afzender: "0384", Ontvanger: "42420001"})
+	require.NoError(t, err)
+	code, body := call(t, http.MethodPost, n.URL()+"/v1/berichten", "dev-0384", "application/xml", string(m.XML))
+	require.Equal(t, http.StatusAccepted, code, string(body))
+	var a struct{ ID string }
+	require.NoError(t, json.Unmarshal(body, &a))
+	code, _ = call(t, http.MethodPost, n.URL()+"/v1/berichten", "dev-0384", "application/xml", string(m.XML))
+	require.Equal(t, http.StatusOK, code, "a resend")
+
+	code, body = call(t, http.MethodGet, n.URL()+"/v1/audit?action=received", "dev-auditor", "", "")
+	require.Equal(t, http.StatusOK, code, string(body))
+	var page struct{ Entries []audit.Entry }
+	require.NoError(t, json.Unmarshal(body, &page))
+	require.Len(t, page.Entries, 2, "both posts, seen by the auditor at once")
+	for _, e := range page.Entries {
+		assert.Equal(t, a.ID, e.MessageID)
+		assert.Equal(t, "0384", e.Principal)
+	}
+	require.NoError(t, n.Shutdown(context.Background()))
+
+	n, err = Start(context.Background(), cfg)
+	require.NoError(t, err)
+	defer n.Close()
+	assert.Len(t, receivedIn(t, n.Audit()), 2, "no record twice after a restart")
+}
