@@ -298,45 +298,32 @@ func (l *Log) pruneLoop() {
 // and Hash set, once it is synced to disk. Concurrent appends share one
 // write and one fsync (see commitLoop).
 func (l *Log) Append(ctx context.Context, e Entry) (Entry, error) {
-	if e.Principal == "" || e.Action == "" {
-		return Entry{}, fmt.Errorf("appending to the audit trail: principal and action are required: %w", ErrInvalid)
+	ps, err := l.submit(ctx, []Entry{e})
+	if err != nil {
+		return Entry{}, err
 	}
-	if err := ctx.Err(); err != nil {
-		return Entry{}, fmt.Errorf("appending to the audit trail: %w", err)
-	}
-	if e.Time.IsZero() {
-		e.Time = l.cfg.Now()
-	}
-	e.Time = e.Time.UTC()
-	p := &pending{e: e, done: make(chan struct{})}
-	l.gate.RLock()
-	l.mu.Lock()
-	closed := l.closed
-	l.mu.Unlock()
-	if closed {
-		l.gate.RUnlock()
-		return Entry{}, ErrClosed
-	}
-	l.reqs <- p // the committer runs until Close, which waits for the gate
-	l.gate.RUnlock()
-	<-p.done
-	if p.err != nil {
-		return Entry{}, p.err
-	}
-	return p.e, nil
+	return ps[0].e, nil
 }
 
 // AppendAll records entries, in order, and returns once all of them are on
 // disk: they reach the committer together, so they share one or a few
 // fsyncs. On an error some of them may have been written.
 func (l *Log) AppendAll(ctx context.Context, entries []Entry) error {
+	_, err := l.submit(ctx, entries)
+	return err
+}
+
+// submit checks entries, hands them to the committer in order and waits
+// until all are synced; the first error wins. An entry without principal
+// or action refuses the lot before any is queued.
+func (l *Log) submit(ctx context.Context, entries []Entry) ([]*pending, error) {
 	if err := ctx.Err(); err != nil {
-		return fmt.Errorf("appending to the audit trail: %w", err)
+		return nil, fmt.Errorf("appending to the audit trail: %w", err)
 	}
 	ps := make([]*pending, len(entries))
 	for i, e := range entries {
 		if e.Principal == "" || e.Action == "" {
-			return fmt.Errorf("appending to the audit trail: principal and action are required: %w", ErrInvalid)
+			return nil, fmt.Errorf("appending to the audit trail: principal and action are required: %w", ErrInvalid)
 		}
 		if e.Time.IsZero() {
 			e.Time = l.cfg.Now()
@@ -350,10 +337,10 @@ func (l *Log) AppendAll(ctx context.Context, entries []Entry) error {
 	l.mu.Unlock()
 	if closed {
 		l.gate.RUnlock()
-		return ErrClosed
+		return nil, ErrClosed
 	}
 	for _, p := range ps {
-		l.reqs <- p
+		l.reqs <- p // the committer runs until Close, which waits for the gate
 	}
 	l.gate.RUnlock()
 	var first error
@@ -363,7 +350,7 @@ func (l *Log) AppendAll(ctx context.Context, entries []Entry) error {
 			first = p.err
 		}
 	}
-	return first
+	return ps, first
 }
 
 // The write path: one committer goroutine takes every queued entry into a
