@@ -20,12 +20,13 @@ import (
 // after the other (docs/performance.md). The recordMover then writes the
 // records into the trail's file in batches and drops them from the outbox.
 //
-// A crash between the two steps leaves records in the outbox that may
-// already be in the trail: only the oldest batch, since the mover drops
-// each batch before it reads the next. At start, recoverOutbox therefore
-// compares that batch with the trail's received entries and appends the
-// records the trail lacks; the rest it appends as they are. Every record
-// reaches the trail once.
+// A crash between the two steps, or a move that fails between them (an
+// append that wrote part of its batch, a drop that failed), leaves records
+// in the outbox that may already be in the trail: only the oldest batch,
+// since the mover drops each batch before it reads the next. The next
+// move (at start: recoverOutbox) therefore compares that batch with the
+// trail's received entries and appends the records the trail lacks; the
+// rest it appends as they are. Every record reaches the trail once.
 
 // Tuning of the mover.
 const (
@@ -66,9 +67,12 @@ type recordMover struct {
 	trail *audit.Log
 	log   zerolog.Logger
 	// mu makes one move at a time: two would append the same batch.
-	mu   sync.Mutex
-	stop chan struct{}
-	done chan struct{}
+	mu sync.Mutex
+	// failed: the last move failed, perhaps after part of its batch
+	// reached the trail, so the next one checks (under mu).
+	failed bool
+	stop   chan struct{}
+	done   chan struct{}
 }
 
 // startMover moves the outbox of box into trail until stop.
@@ -116,7 +120,14 @@ func (m *recordMover) moveAll(ctx context.Context) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	for {
-		n, err := moveOnce(ctx, m.box, m.trail, nil)
+		var n int
+		var err error
+		if m.failed {
+			n, err = moveChecked(ctx, m.box, m.trail)
+		} else {
+			n, err = moveOnce(ctx, m.box, m.trail, nil)
+		}
+		m.failed = err != nil
 		if err != nil || n < moveBatch {
 			return err
 		}
@@ -181,10 +192,11 @@ func keyOf(e audit.Entry) recordKey {
 	return recordKey{id: e.MessageID, principal: e.Principal, remote: e.Remote, at: e.Time.UnixNano()}
 }
 
-// recoverOutbox moves what a previous run left in the outbox into the
-// trail, once: the oldest batch only where the trail lacks it (see
-// above), the rest as it is. It runs at start, before the node serves.
-func recoverOutbox(ctx context.Context, box store.Outbox, trail *audit.Log) (int, error) {
+// moveChecked moves the oldest batch of the outbox as moveOnce does, but
+// leaves out the records the trail holds already: after a crash, or a
+// failed move, part of that batch may have reached the trail before its
+// drop (see above).
+func moveChecked(ctx context.Context, box store.Outbox, trail *audit.Log) (int, error) {
 	first, err := box.OutboxRecords(ctx, moveBatch)
 	if err != nil || len(first) == 0 {
 		return 0, err
@@ -216,20 +228,25 @@ func recoverOutbox(ctx context.Context, box store.Outbox, trail *audit.Log) (int
 			break
 		}
 	}
-	n, err := moveOnce(ctx, box, trail, func(e audit.Entry) bool { return inTrail[keyOf(e)] })
+	return moveOnce(ctx, box, trail, func(e audit.Entry) bool { return inTrail[keyOf(e)] })
+}
+
+// recoverOutbox moves what a previous run left in the outbox into the
+// trail, once: the oldest batch only where the trail lacks it, the rest as
+// it is. It runs at start, before the node serves.
+func recoverOutbox(ctx context.Context, box store.Outbox, trail *audit.Log) (int, error) {
+	n, err := moveChecked(ctx, box, trail)
 	if err != nil {
 		return n, fmt.Errorf("moving records left in the outbox: %w", err)
 	}
-	for {
-		m, err := moveOnce(ctx, box, trail, nil)
+	for m := n; m == moveBatch; {
+		m, err = moveOnce(ctx, box, trail, nil)
 		n += m
 		if err != nil {
 			return n, fmt.Errorf("moving records left in the outbox: %w", err)
 		}
-		if m < moveBatch {
-			return n, nil
-		}
 	}
+	return n, nil
 }
 
 // startOutbox recovers what a previous run left in the store's outbox and

@@ -165,3 +165,19 @@ func TestNodeRecordsThroughTheOutbox(t *testing.T) {
 	defer n.Close()
 	assert.Len(t, receivedIn(t, n.Audit()), 2, "no record twice after a restart")
 }
+
+// TestMoverChecksAfterAFailedMove: after a move that failed with part of
+// its batch in the trail, the next move appends only the rest.
+func TestMoverChecksAfterAFailedMove(t *testing.T) {
+	ctx := context.Background()
+	st, trail, _, want := outboxFixture(t, 7)
+	require.NoError(t, trail.AppendAll(ctx, want[:3]), "what the failed move wrote")
+	m := &recordMover{box: st, trail: trail, log: zerolog.Nop(), failed: true}
+	require.NoError(t, m.moveAll(ctx))
+	got := receivedIn(t, trail)
+	require.Len(t, got, len(want), "each record once")
+	for i := range want {
+		assert.Equal(t, want[i].MessageID, got[i].MessageID)
+	}
+	assert.False(t, m.failed)
+}
