@@ -235,6 +235,7 @@ func Start(ctx context.Context, cfg Config) (_ *Node, err error) {
 				}
 				return err
 			}},
+			{Name: "audit", Check: n.auditReady},
 			{Name: "schemas", Check: func(context.Context) error {
 				if len(set.Soorts()) == 0 {
 					return errors.New("no schemas loaded")

@@ -5,8 +5,10 @@ import (
 	"encoding/json"
 	"fmt"
 	"sync"
+	"sync/atomic"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/rs/zerolog"
 
 	"github.com/knooppunt/knooppunt/audit"
@@ -71,13 +73,49 @@ type recordMover struct {
 	// failed: the last move failed, perhaps after part of its batch
 	// reached the trail, so the next one checks (under mu).
 	failed bool
-	stop   chan struct{}
-	done   chan struct{}
+	// lastErr is the last move's error, for readiness; nil when it moved.
+	lastErr atomic.Pointer[error]
+	moved   prometheus.Counter
+	errors  prometheus.Counter
+	stop    chan struct{}
+	done    chan struct{}
 }
 
-// startMover moves the outbox of box into trail until stop.
+// newMover is a mover of box into trail that counts in reg (nil: not
+// registered); start it with go run.
+func newMover(box store.Outbox, trail *audit.Log, log zerolog.Logger, reg prometheus.Registerer) (*recordMover, error) {
+	m := &recordMover{box: box, trail: trail, log: log, stop: make(chan struct{}), done: make(chan struct{}),
+		moved: prometheus.NewCounter(prometheus.CounterOpts{
+			Namespace: "knooppunt", Subsystem: "audit", Name: "outbox_moved_total",
+			Help: "Audit records moved from the store's outbox into the trail.",
+		}),
+		errors: prometheus.NewCounter(prometheus.CounterOpts{
+			Namespace: "knooppunt", Subsystem: "audit", Name: "outbox_move_errors_total",
+			Help: "Failed moves of audit records from the store's outbox into the trail; the records stay and are retried.",
+		}),
+	}
+	if reg != nil {
+		for _, c := range []prometheus.Collector{m.moved, m.errors} {
+			if err := reg.Register(c); err != nil {
+				return nil, fmt.Errorf("registering audit outbox metrics: %w", err)
+			}
+		}
+	}
+	return m, nil
+}
+
+// ready fails while the trail takes no records: the node is then not
+// ready, as it would refuse every other audited call.
+func (m *recordMover) ready(context.Context) error {
+	if errp := m.lastErr.Load(); errp != nil {
+		return fmt.Errorf("audit records cannot be moved into the trail: %w", *errp)
+	}
+	return nil
+}
+
+// startMover moves the outbox of box into trail until stop, unmetered.
 func startMover(box store.Outbox, trail *audit.Log, log zerolog.Logger) *recordMover {
-	m := &recordMover{box: box, trail: trail, log: log, stop: make(chan struct{}), done: make(chan struct{})}
+	m, _ := newMover(box, trail, log, nil) // nothing to register: no error
 	go m.run()
 	return m
 }
@@ -128,8 +166,15 @@ func (m *recordMover) moveAll(ctx context.Context) error {
 			n, err = moveOnce(ctx, m.box, m.trail, nil)
 		}
 		m.failed = err != nil
-		if err != nil || n < moveBatch {
+		m.moved.Add(float64(n))
+		if err != nil {
+			m.errors.Inc()
+			m.lastErr.Store(&err)
 			return err
+		}
+		m.lastErr.Store(nil)
+		if n < moveBatch {
+			return nil
 		}
 	}
 }
@@ -264,7 +309,10 @@ func (n *Node) startOutbox(ctx context.Context) (bool, error) {
 	if moved > 0 {
 		n.log.Info().Int("records", moved).Msg("moved audit records a previous run left in the store's outbox to the trail")
 	}
-	n.mover = startMover(box, n.audit, n.log.With().Str("component", "audit-outbox").Logger())
+	if n.mover, err = newMover(box, n.audit, n.log.With().Str("component", "audit-outbox").Logger(), n.metrics); err != nil {
+		return false, err
+	}
+	go n.mover.run()
 	return true, nil
 }
 
@@ -298,3 +346,11 @@ func (a auditPort) Query(ctx context.Context, f audit.Filter) ([]audit.Entry, bo
 // FlushAudit moves the audit records the store still holds into the trail,
 // so that Audit().Query sees them all.
 func (n *Node) FlushAudit(ctx context.Context) error { return n.mover.flush(ctx) }
+
+// auditReady is the node's readiness check of the audit trail's intake.
+func (n *Node) auditReady(ctx context.Context) error {
+	if n.mover == nil {
+		return nil
+	}
+	return n.mover.ready(ctx)
+}

@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/rs/zerolog"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -114,6 +115,7 @@ func TestMoverMovesAndKeeps(t *testing.T) {
 	require.NoError(t, trail.Close())
 	stopped := startMover(st, trail, zerolog.Nop())
 	require.ErrorIs(t, stopped.flush(ctx), audit.ErrClosed)
+	assert.ErrorIs(t, stopped.ready(ctx), audit.ErrClosed, "not ready while the trail takes nothing")
 	stopped.close()
 	left, err := st.OutboxRecords(ctx, 10)
 	require.NoError(t, err)
@@ -122,9 +124,21 @@ func TestMoverMovesAndKeeps(t *testing.T) {
 	reopened, err := audit.Open(audit.Config{Dir: dir, PruneEvery: -1})
 	require.NoError(t, err)
 	defer reopened.Close()
-	again := startMover(st, reopened, zerolog.Nop())
+	reg := prometheus.NewRegistry()
+	again, err := newMover(st, reopened, zerolog.Nop(), reg)
+	require.NoError(t, err)
+	go again.run()
 	require.NoError(t, again.flush(ctx))
+	assert.NoError(t, again.ready(ctx))
 	again.close()
+	families, err := reg.Gather()
+	require.NoError(t, err)
+	moved := map[string]float64{}
+	for _, f := range families {
+		moved[f.GetName()] = f.GetMetric()[0].GetCounter().GetValue()
+	}
+	assert.Equal(t, 1.0, moved["knooppunt_audit_outbox_moved_total"])
+	assert.Equal(t, 0.0, moved["knooppunt_audit_outbox_move_errors_total"])
 	assert.Len(t, receivedIn(t, reopened), len(want)+1)
 }
 
@@ -172,7 +186,9 @@ func TestMoverChecksAfterAFailedMove(t *testing.T) {
 	ctx := context.Background()
 	st, trail, _, want := outboxFixture(t, 7)
 	require.NoError(t, trail.AppendAll(ctx, want[:3]), "what the failed move wrote")
-	m := &recordMover{box: st, trail: trail, log: zerolog.Nop(), failed: true}
+	m, err := newMover(st, trail, zerolog.Nop(), nil)
+	require.NoError(t, err)
+	m.failed = true
 	require.NoError(t, m.moveAll(ctx))
 	got := receivedIn(t, trail)
 	require.Len(t, got, len(want), "each record once")
