@@ -26,9 +26,9 @@ import (
 // append that wrote part of its batch, a drop that failed), leaves records
 // in the outbox that may already be in the trail: only the oldest batch,
 // since the mover drops each batch before it reads the next. The next
-// move (at start: recoverOutbox) therefore compares that batch with the
-// trail's received entries and appends the records the trail lacks; the
-// rest it appends as they are. Every record reaches the trail once.
+// move (at start: recover) therefore compares that batch with the trail's
+// received entries and appends the records the trail lacks; the rest it
+// appends as they are. Every record reaches the trail once.
 
 // Tuning of the mover.
 const (
@@ -70,9 +70,10 @@ type recordMover struct {
 	log   zerolog.Logger
 	// mu makes one move at a time: two would append the same batch.
 	mu sync.Mutex
-	// failed: the last move failed, perhaps after part of its batch
-	// reached the trail, so the next one checks (under mu).
-	failed bool
+	// check: part of the oldest batch may be in the trail already (at
+	// start, after a crash; after a failed move), so the next move
+	// compares it with the trail first. Under mu.
+	check bool
 	// lastErr is the last move's error, for readiness; nil when it moved.
 	lastErr atomic.Pointer[error]
 	moved   prometheus.Counter
@@ -129,13 +130,13 @@ func (m *recordMover) run() {
 	for {
 		select {
 		case <-m.stop:
-			if err := m.moveAll(ctx); err != nil {
+			if _, err := m.moveAll(ctx); err != nil {
 				m.log.Error().Err(err).Msg("audit records left in the store's outbox at stop; the next start moves them")
 			}
 			return
 		case <-tick.C:
 		}
-		err := m.moveAll(ctx)
+		_, err := m.moveAll(ctx)
 		switch {
 		case err != nil && !failing:
 			m.log.Error().Err(err).Msg("moving audit records from the store's outbox to the trail failed; they stay in the outbox and are retried")
@@ -153,30 +154,41 @@ func (m *recordMover) run() {
 	}
 }
 
-// moveAll moves batches until the outbox is empty.
-func (m *recordMover) moveAll(ctx context.Context) error {
+// moveAll moves batches until the outbox is empty and returns how many
+// records it took.
+func (m *recordMover) moveAll(ctx context.Context) (int, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
+	total := 0
 	for {
-		var n int
-		var err error
-		if m.failed {
-			n, err = moveChecked(ctx, m.box, m.trail)
-		} else {
-			n, err = moveOnce(ctx, m.box, m.trail, nil)
-		}
-		m.failed = err != nil
+		n, err := m.moveBatch(ctx)
+		total += n
+		m.check = err != nil
 		m.moved.Add(float64(n))
 		if err != nil {
 			m.errors.Inc()
 			m.lastErr.Store(&err)
-			return err
+			return total, err
 		}
 		m.lastErr.Store(nil)
 		if n < moveBatch {
-			return nil
+			return total, nil
 		}
 	}
+}
+
+// recover moves what a previous run left in the outbox, checking the
+// oldest batch against the trail. It runs at start, before the node
+// serves.
+func (m *recordMover) recover(ctx context.Context) (int, error) {
+	m.mu.Lock()
+	m.check = true
+	m.mu.Unlock()
+	n, err := m.moveAll(ctx)
+	if err != nil {
+		return n, fmt.Errorf("moving records left in the outbox: %w", err)
+	}
+	return n, nil
 }
 
 // flush moves the outbox now, for a reader of the trail that must see
@@ -185,7 +197,8 @@ func (m *recordMover) flush(ctx context.Context) error {
 	if m == nil {
 		return nil
 	}
-	return m.moveAll(ctx)
+	_, err := m.moveAll(ctx)
+	return err
 }
 
 // close stops the mover after a last move. Safe twice.
@@ -198,30 +211,31 @@ func (m *recordMover) close() {
 	<-m.done
 }
 
-// moveOnce appends the oldest batch of the outbox to the trail, leaving
-// out those records skip reports as there already, and drops the batch.
-// It returns how many records it took.
-func moveOnce(ctx context.Context, box store.Outbox, trail *audit.Log, skip func(audit.Entry) bool) (int, error) {
-	recs, err := box.OutboxRecords(ctx, moveBatch)
+// moveBatch appends the oldest batch of the outbox to the trail (with
+// check set, only the records the trail lacks) and drops the batch. It
+// returns how many records it took. Under mu.
+func (m *recordMover) moveBatch(ctx context.Context) (int, error) {
+	recs, err := m.box.OutboxRecords(ctx, moveBatch)
 	if err != nil || len(recs) == 0 {
 		return 0, err
 	}
-	entries := make([]audit.Entry, 0, len(recs))
-	for _, r := range recs {
-		e, err := decodeRecord(r)
-		if err != nil {
+	entries := make([]audit.Entry, len(recs))
+	for i, r := range recs {
+		if entries[i], err = decodeRecord(r); err != nil {
 			return 0, err
 		}
-		if skip == nil || !skip(e) {
-			entries = append(entries, e)
+	}
+	if m.check {
+		if entries, err = notInTrail(ctx, m.trail, entries); err != nil {
+			return 0, err
 		}
 	}
 	if len(entries) > 0 {
-		if err := trail.AppendAll(ctx, entries); err != nil {
+		if err := m.trail.AppendAll(ctx, entries); err != nil {
 			return 0, err
 		}
 	}
-	if err := box.DropOutbox(ctx, recs[len(recs)-1].Key); err != nil {
+	if err := m.box.DropOutbox(ctx, recs[len(recs)-1].Key); err != nil {
 		return 0, err
 	}
 	return len(recs), nil
@@ -237,24 +251,13 @@ func keyOf(e audit.Entry) recordKey {
 	return recordKey{id: e.MessageID, principal: e.Principal, remote: e.Remote, at: e.Time.UnixNano()}
 }
 
-// moveChecked moves the oldest batch of the outbox as moveOnce does, but
-// leaves out the records the trail holds already: after a crash, or a
-// failed move, part of that batch may have reached the trail before its
-// drop (see above).
-func moveChecked(ctx context.Context, box store.Outbox, trail *audit.Log) (int, error) {
-	first, err := box.OutboxRecords(ctx, moveBatch)
-	if err != nil || len(first) == 0 {
-		return 0, err
-	}
+// notInTrail returns those of entries that the trail does not hold.
+func notInTrail(ctx context.Context, trail *audit.Log, entries []audit.Entry) ([]audit.Entry, error) {
 	// The records' times come from the gateway before the commit, so
 	// commit order and time order may differ by a little.
-	from := time.Time{}
-	for _, r := range first {
-		e, err := decodeRecord(r)
-		if err != nil {
-			return 0, err
-		}
-		if from.IsZero() || e.Time.Before(from) {
+	from := entries[0].Time
+	for _, e := range entries {
+		if e.Time.Before(from) {
 			from = e.Time
 		}
 	}
@@ -263,7 +266,7 @@ func moveChecked(ctx context.Context, box store.Outbox, trail *audit.Log) (int, 
 	for {
 		page, more, err := trail.Query(ctx, f)
 		if err != nil {
-			return 0, fmt.Errorf("reading the audit trail for records left in the outbox: %w", err)
+			return nil, fmt.Errorf("reading the audit trail for records left in the outbox: %w", err)
 		}
 		for _, e := range page {
 			inTrail[keyOf(e)] = true
@@ -273,25 +276,13 @@ func moveChecked(ctx context.Context, box store.Outbox, trail *audit.Log) (int, 
 			break
 		}
 	}
-	return moveOnce(ctx, box, trail, func(e audit.Entry) bool { return inTrail[keyOf(e)] })
-}
-
-// recoverOutbox moves what a previous run left in the outbox into the
-// trail, once: the oldest batch only where the trail lacks it, the rest as
-// it is. It runs at start, before the node serves.
-func recoverOutbox(ctx context.Context, box store.Outbox, trail *audit.Log) (int, error) {
-	n, err := moveChecked(ctx, box, trail)
-	if err != nil {
-		return n, fmt.Errorf("moving records left in the outbox: %w", err)
-	}
-	for m := n; m == moveBatch; {
-		m, err = moveOnce(ctx, box, trail, nil)
-		n += m
-		if err != nil {
-			return n, fmt.Errorf("moving records left in the outbox: %w", err)
+	lacking := entries[:0]
+	for _, e := range entries {
+		if !inTrail[keyOf(e)] {
+			lacking = append(lacking, e)
 		}
 	}
-	return n, nil
+	return lacking, nil
 }
 
 // startOutbox recovers what a previous run left in the store's outbox and
@@ -302,17 +293,19 @@ func (n *Node) startOutbox(ctx context.Context) (bool, error) {
 	if !ok || n.audit == nil {
 		return false, nil
 	}
-	moved, err := recoverOutbox(ctx, box, n.audit)
+	m, err := newMover(box, n.audit, n.log.With().Str("component", "audit-outbox").Logger(), n.metrics)
+	if err != nil {
+		return false, err
+	}
+	moved, err := m.recover(ctx)
 	if err != nil {
 		return false, err
 	}
 	if moved > 0 {
 		n.log.Info().Int("records", moved).Msg("moved audit records a previous run left in the store's outbox to the trail")
 	}
-	if n.mover, err = newMover(box, n.audit, n.log.With().Str("component", "audit-outbox").Logger(), n.metrics); err != nil {
-		return false, err
-	}
-	go n.mover.run()
+	n.mover = m
+	go m.run()
 	return true, nil
 }
 

@@ -74,8 +74,10 @@ func TestRecoverOutboxOnce(t *testing.T) {
 	ctx := context.Background()
 	st, trail, _, want := outboxFixture(t, moveBatch+300) // two batches
 	require.NoError(t, trail.AppendAll(ctx, want[:400]), "the crashed mover's torn batch")
+	m, err := newMover(st, trail, zerolog.Nop(), nil)
+	require.NoError(t, err)
 
-	moved, err := recoverOutbox(ctx, st, trail)
+	moved, err := m.recover(ctx)
 	require.NoError(t, err)
 	assert.Equal(t, len(want), moved)
 	got := receivedIn(t, trail)
@@ -89,7 +91,7 @@ func TestRecoverOutboxOnce(t *testing.T) {
 	require.NoError(t, err)
 	assert.Empty(t, left, "the outbox is empty")
 
-	moved, err = recoverOutbox(ctx, st, trail)
+	moved, err = m.recover(ctx)
 	require.NoError(t, err)
 	assert.Zero(t, moved, "nothing to recover twice")
 }
@@ -188,12 +190,13 @@ func TestMoverChecksAfterAFailedMove(t *testing.T) {
 	require.NoError(t, trail.AppendAll(ctx, want[:3]), "what the failed move wrote")
 	m, err := newMover(st, trail, zerolog.Nop(), nil)
 	require.NoError(t, err)
-	m.failed = true
-	require.NoError(t, m.moveAll(ctx))
+	m.check = true
+	_, err = m.moveAll(ctx)
+	require.NoError(t, err)
 	got := receivedIn(t, trail)
 	require.Len(t, got, len(want), "each record once")
 	for i := range want {
 		assert.Equal(t, want[i].MessageID, got[i].MessageID)
 	}
-	assert.False(t, m.failed)
+	assert.False(t, m.check)
 }
