@@ -6,7 +6,9 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"sync"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -100,6 +102,59 @@ func TestRunFailureAndSkip(t *testing.T) {
 	var b strings.Builder
 	require.NoError(t, rep.WriteText(&b, true))
 	assert.True(t, strings.HasSuffix(b.String(), "\n1 passed, 1 failed, 1 skipped\n"), b.String())
+}
+
+// TestRunWaitsOutLimits: a target's 429 is waited out after its
+// Retry-After and counted, so the case's verdict is the switch's answer
+// once the limit has passed; a case that expects the 429 gets it at once;
+// and a wait longer than the run allows leaves the 429 to fail the case.
+func TestRunWaitsOutLimits(t *testing.T) {
+	var mu sync.Mutex
+	posts := 0
+	ts := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		limited := false
+		if r.Method == http.MethodPost {
+			posts++
+			limited = posts%2 == 1 // every other post is over the limit
+		}
+		mu.Unlock()
+		w.Header().Set("Content-Type", "application/json")
+		if limited {
+			w.Header().Set("Retry-After", "1")
+			w.WriteHeader(http.StatusTooManyRequests)
+			w.Write([]byte(`{"code":"rate-limited","message":"retry after 1 s"}`))
+			return
+		}
+		w.WriteHeader(http.StatusAccepted)
+		w.Write([]byte(`{"id":"x","status":"stored","ontvanger":"42420001"}`))
+	}))
+	defer ts.Close()
+	accepted, err := Parse("accepted.case", []byte("# a\nmessage m sample WMO301 afzender=0384 ontvanger=42420001\npost 0384 m\nexpect 202 stored\n"))
+	require.NoError(t, err)
+	limit, err := Parse("limit.case", []byte("# l\nmessage m sample WMO301 afzender=0384 ontvanger=42420001\npost 0384 m\nexpect 429 rate-limited\n"))
+	require.NoError(t, err)
+
+	rep, err := Run(context.Background(), Config{Target: ts.URL, Parallel: 1}, []*Case{accepted, limit})
+	require.NoError(t, err)
+	assert.Equal(t, "2 passed, 0 failed", rep.Summary())
+	assert.Equal(t, 1, rep.Results[0].Waits, "the first post was answered 429 and repeated")
+	assert.Equal(t, time.Second, rep.Results[0].Waited)
+	assert.Zero(t, rep.Results[1].Waits, "the case expecting 429 is answered 429 at once")
+	var b strings.Builder
+	require.NoError(t, rep.WriteText(&b, false))
+	assert.Contains(t, b.String(), "ok   accepted (")
+	assert.Contains(t, b.String(), "; 429 waited out 1×, 1s)")
+	assert.Contains(t, b.String(), "429 waited out 1×, 1s in all")
+	assert.True(t, strings.HasSuffix(b.String(), "\n2 passed, 0 failed\n"), "the summary stays the last line")
+
+	mu.Lock()
+	posts = 0
+	mu.Unlock()
+	rep, err = Run(context.Background(), Config{Target: ts.URL, Parallel: 1, MaxLimitWait: -1}, []*Case{accepted})
+	require.NoError(t, err)
+	assert.Equal(t, "0 passed, 1 failed", rep.Summary())
+	assert.Contains(t, rep.Results[0].Message, "want HTTP status 202 after post, got 429")
 }
 
 func TestRunPrefix(t *testing.T) {

@@ -54,8 +54,8 @@ func requires(c *Case, f string) bool {
 }
 
 // startJetStreamSwitch runs a fresh in-process dev switch on an embedded
-// NATS server, with the suite's short lease and the StUF-GGk endpoint, and
-// returns the base URLs of its API and of that endpoint.
+// NATS server, with the suite's short lease and limits and the StUF-GGk
+// endpoint, and returns the base URLs of its API and of that endpoint.
 func startJetStreamSwitch(t *testing.T) (string, string) {
 	t.Helper()
 	srv := natstest.Start(t)
@@ -66,6 +66,7 @@ func startJetStreamSwitch(t *testing.T) (string, string) {
 		StoreURL: srv.ClientURL() + "?replicas=1",
 		Store:    store.Config{Dir: t.TempDir(), Policy: store.Policy{VisibilityTimeout: testLease}},
 		StUF:     node.StUFConfig{Addr: "127.0.0.1:0", Trust: trust},
+		Security: node.SecurityConfig{Limits: SwitchLimits(DefaultParallel)},
 	})
 	require.NoError(t, err)
 	t.Cleanup(func() {

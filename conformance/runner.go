@@ -28,14 +28,14 @@ const (
 	// and may wait for it to expire (Config.Lease).
 	FeatureLease = "lease"
 	// FeatureRetour: the switch answers a heenbericht that breaks a
-	// level-2 rule with a retourbericht of its own (issue 5).
+	// level-2 rule with a retourbericht of its own.
 	FeatureRetour = "retour"
 )
 
 // missing says why a run lacks a feature.
 var missing = map[string]string{
 	FeatureLease:  "needs the target's lease (visibility timeout) to wait for it: runs in-process, or over --target with --lease",
-	FeatureRetour: "the switch does not generate retourberichten for level-2 rule violations yet (issue 5); enable with --feature retour once it does",
+	FeatureRetour: "needs a target that answers level-2 rule breaches with a retourbericht of its own: runs in-process, or over --target with --feature retour when the target does (serve --answer-rules)",
 }
 
 // Config configures a run of the suite.
@@ -59,7 +59,7 @@ type Config struct {
 	Features []string
 	// Run, if set, selects the cases whose name it matches.
 	Run *regexp.Regexp
-	// Parallel is how many cases run at once. Default 4. Cases that poll
+	// Parallel is how many cases run at once. Default DefaultParallel. Cases that poll
 	// a mailbox hold that mailbox for themselves while they run.
 	Parallel int
 	// Prefix starts every Identificatie of the run (5 characters [0-9a-z]).
@@ -68,7 +68,15 @@ type Config struct {
 	Prefix string
 	// Now is the clock for {{today}}. Default time.Now.
 	Now func() time.Time
+	// MaxLimitWait bounds how long one request may wait out the target's
+	// limits: a 429 answer is repeated after its Retry-After (at most
+	// maxRetryAfter each time) until this much time has passed, unless the
+	// case expects the 429 itself. Default one minute; negative: no waits.
+	MaxLimitWait time.Duration
 }
+
+// maxRetryAfter caps one wait for a 429, whatever Retry-After says.
+const maxRetryAfter = 10 * time.Second
 
 // Outcome is the verdict on one case.
 type Outcome string
@@ -91,6 +99,10 @@ type Result struct {
 	// Seen is what the switch answered, for a failure.
 	Seen     string
 	Duration time.Duration
+	// Waits counts the 429 answers the case waited out, and Waited is how
+	// long it waited for them in all.
+	Waits  int
+	Waited time.Duration
 }
 
 // Where is "file:line" of a failure, or the file of another result.
@@ -106,6 +118,9 @@ type Report struct {
 	Results                 []Result
 	Passed, Failed, Skipped int
 	Duration                time.Duration
+	// Waits and Waited add up the cases' waits for the target's limits.
+	Waits  int
+	Waited time.Duration
 }
 
 // Summary is the line "N passed, M failed" with ", K skipped" when any
@@ -136,13 +151,25 @@ func (r *Report) WriteText(w io.Writer, quiet bool) error {
 			}
 		case Pass:
 			if !quiet {
-				fmt.Fprintf(&b, "ok   %s (%s)\n", res.Case.Name, res.Duration.Round(time.Millisecond))
+				fmt.Fprintf(&b, "ok   %s (%s%s)\n", res.Case.Name, res.Duration.Round(time.Millisecond), waitNote(res.Waits, res.Waited))
 			}
 		}
+	}
+	if r.Waits > 0 {
+		fmt.Fprintf(&b, "429 waited out %d×, %s in all: the target's limits slowed the run, the verdicts do not depend on them\n",
+			r.Waits, r.Waited.Round(time.Millisecond))
 	}
 	fmt.Fprintf(&b, "%s\n", r.Summary())
 	_, err := io.WriteString(w, b.String())
 	return err
+}
+
+// waitNote is "; waited …" for a case that waited for the target's limits.
+func waitNote(n int, d time.Duration) string {
+	if n == 0 {
+		return ""
+	}
+	return fmt.Sprintf("; 429 waited out %d×, %s", n, d.Round(time.Millisecond))
 }
 
 // run is the state of one run.
@@ -166,10 +193,13 @@ func Run(ctx context.Context, cfg Config, cases []*Case) (*Report, error) {
 		defer cfg.Client.CloseIdleConnections() // no keep-alive goroutines outlive the run
 	}
 	if cfg.Parallel <= 0 {
-		cfg.Parallel = 4
+		cfg.Parallel = DefaultParallel
 	}
 	if cfg.Now == nil {
 		cfg.Now = time.Now
+	}
+	if cfg.MaxLimitWait == 0 {
+		cfg.MaxLimitWait = time.Minute
 	}
 	cfg.Target = strings.TrimRight(cfg.Target, "/")
 	r := &run{cfg: cfg, client: cfg.Client, prefix: cfg.Prefix, today: cfg.Now().UTC(), features: map[string]bool{}}
@@ -224,6 +254,8 @@ func Run(ctx context.Context, cfg Config, cases []*Case) (*Report, error) {
 		case Skip:
 			rep.Skipped++
 		}
+		rep.Waits += res.Waits
+		rep.Waited += res.Waited
 	}
 	return rep, nil
 }
@@ -284,6 +316,11 @@ type caseRun struct {
 	stored []stored          // accepted messages, to confirm afterwards
 	last   *response
 	refs   map[string]string // soap: referentienummer per label
+	// expect429: the step's own expectation is a 429, which is then
+	// reported, not waited out.
+	expect429 bool
+	waits     int
+	waited    time.Duration
 }
 
 type stored struct{ id, ontvanger string }
@@ -319,8 +356,10 @@ func (r *run) runCase(ctx context.Context, c *Case) (res Result) {
 		defer mu.(*sync.Mutex).Unlock()
 	}
 	cr := &caseRun{run: r, c: c, msgs: map[string]*message{}, posted: map[string]string{}}
+	defer func() { res.Waits, res.Waited = cr.waits, cr.waited }()
 	defer cr.cleanup(ctx)
-	for _, st := range c.Steps {
+	for i, st := range c.Steps {
+		cr.expect429 = i+1 < len(c.Steps) && c.Steps[i+1].Verb == "expect" && c.Steps[i+1].Args[0] == "429"
 		if err := cr.step(ctx, st); err != nil {
 			var f *failure
 			if !errors.As(err, &f) {
@@ -416,27 +455,32 @@ func (cr *caseRun) token(party string) string {
 
 // do makes one request as party and reads the whole answer.
 func (cr *caseRun) do(ctx context.Context, method, path, party string, body []byte, header http.Header) (*response, error) {
-	var rd io.Reader
-	if body != nil {
-		rd = bytes.NewReader(body)
-	}
-	if header.Get(chunkedHeader) != "" {
-		// Hide the length: the body goes chunked, without Content-Length.
-		rd = io.MultiReader(rd)
+	chunked := header.Get(chunkedHeader) != ""
+	if chunked {
 		header = header.Clone()
 		header.Del(chunkedHeader)
 	}
-	req, err := http.NewRequestWithContext(ctx, method, cr.cfg.Target+path, rd)
-	if err != nil {
-		return nil, fmt.Errorf("building request %s %s: %w", method, path, err)
-	}
-	for k, v := range header {
-		req.Header[k] = v
-	}
-	if t := cr.token(party); t != "" && req.Header.Get("Authorization") == "" {
-		req.Header.Set("Authorization", "Bearer "+t)
-	}
-	resp, err := cr.client.Do(req)
+	resp, err := cr.send(ctx, func() (*http.Request, error) {
+		var rd io.Reader
+		if body != nil {
+			rd = bytes.NewReader(body)
+		}
+		if chunked {
+			// Hide the length: the body goes chunked, without Content-Length.
+			rd = io.MultiReader(rd)
+		}
+		req, err := http.NewRequestWithContext(ctx, method, cr.cfg.Target+path, rd)
+		if err != nil {
+			return nil, fmt.Errorf("building request %s %s: %w", method, path, err)
+		}
+		for k, v := range header {
+			req.Header[k] = v
+		}
+		if t := cr.token(party); t != "" && req.Header.Get("Authorization") == "" {
+			req.Header.Set("Authorization", "Bearer "+t)
+		}
+		return req, nil
+	})
 	if err != nil {
 		return nil, fmt.Errorf("%s %s: %w", method, path, err)
 	}
@@ -450,6 +494,51 @@ func (cr *caseRun) do(ctx context.Context, method, path, party string, body []by
 		json.Unmarshal(data, &p.json) // a body that is no object leaves json nil, and expectations on it fail
 	}
 	return p, nil
+}
+
+// send makes the request build returns. A 429 is waited out and the
+// request made anew (build is called again) after Retry-After, for at most
+// Config.MaxLimitWait in all, unless the case expects the 429: a target's
+// rate and concurrency limits then decide how long a run takes, never its
+// verdict. Each wait is counted for the report.
+func (cr *caseRun) send(ctx context.Context, build func() (*http.Request, error)) (*http.Response, error) {
+	var spent time.Duration
+	for {
+		req, err := build()
+		if err != nil {
+			return nil, err
+		}
+		resp, err := cr.client.Do(req)
+		if err != nil || resp.StatusCode != http.StatusTooManyRequests || cr.expect429 {
+			return resp, err
+		}
+		wait := retryAfter(resp.Header.Get("Retry-After"))
+		if spent+wait > cr.cfg.MaxLimitWait {
+			return resp, nil // the 429 stands, and the case reports it
+		}
+		io.Copy(io.Discard, io.LimitReader(resp.Body, 1<<20)) // so the connection is reused
+		resp.Body.Close()
+		t := time.NewTimer(wait)
+		select {
+		case <-t.C:
+		case <-ctx.Done():
+			t.Stop()
+			return nil, ctx.Err()
+		}
+		spent += wait
+		cr.waits++
+		cr.waited += wait
+	}
+}
+
+// retryAfter reads a Retry-After of whole seconds, bounded by
+// maxRetryAfter; a missing or unreadable one counts as one second.
+func retryAfter(v string) time.Duration {
+	s, err := strconv.Atoi(strings.TrimSpace(v))
+	if err != nil || s < 1 {
+		return time.Second
+	}
+	return min(time.Duration(s)*time.Second, maxRetryAfter)
 }
 
 // chunkedHeader marks a request to send without Content-Length; the

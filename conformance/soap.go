@@ -111,26 +111,30 @@ func (cr *caseRun) soap(ctx context.Context, st Step) error {
 	if err != nil {
 		return fmt.Errorf("soap: building the envelope: %w", err)
 	}
-	msg, err := stuf.Build(stuf.Addressing{Action: action, To: cr.cfg.SOAPTarget}, el, signer, cr.cfg.Now())
-	if err != nil {
-		return fmt.Errorf("soap: building the SOAP request: %w", err)
-	}
-	if msg, err = mangleSOAP(msg, mangle); err != nil {
-		return err
-	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, cr.cfg.SOAPTarget, bytes.NewReader(msg))
-	if err != nil {
-		return fmt.Errorf("soap: building the request: %w", err)
-	}
-	req.Header.Set("Content-Type", "text/xml; charset=utf-8")
-	req.Header.Set("SOAPAction", `"`+action+`"`)
 	if token == "" {
 		token = cr.token(st.Args[0])
 	}
-	if token != "" {
-		req.Header.Set("Authorization", "Bearer "+token)
-	}
-	resp, err := cr.client.Do(req)
+	// Each attempt is built and signed anew, with a fresh Timestamp, so a
+	// request repeated after a 429 is no replay.
+	resp, err := cr.send(ctx, func() (*http.Request, error) {
+		msg, err := stuf.Build(stuf.Addressing{Action: action, To: cr.cfg.SOAPTarget}, el, signer, cr.cfg.Now())
+		if err != nil {
+			return nil, fmt.Errorf("soap: building the SOAP request: %w", err)
+		}
+		if msg, err = mangleSOAP(msg, mangle); err != nil {
+			return nil, err
+		}
+		req, err := http.NewRequestWithContext(ctx, http.MethodPost, cr.cfg.SOAPTarget, bytes.NewReader(msg))
+		if err != nil {
+			return nil, fmt.Errorf("soap: building the request: %w", err)
+		}
+		req.Header.Set("Content-Type", "text/xml; charset=utf-8")
+		req.Header.Set("SOAPAction", `"`+action+`"`)
+		if token != "" {
+			req.Header.Set("Authorization", "Bearer "+token)
+		}
+		return req, nil
+	})
 	if err != nil {
 		return fmt.Errorf("soap: POST %s: %w", cr.cfg.SOAPTarget, err)
 	}

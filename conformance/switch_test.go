@@ -15,17 +15,19 @@ import (
 const testLease = time.Second
 
 // startSwitch runs a fresh in-process switch — the one `knooppunt serve
-// --dev` runs, on a temporary data directory with a short lease, with the
-// StUF-GGk SOAP endpoint and gemeente SignatureParty required to sign —
-// and returns its base URL and its SOAP URL.
+// --dev` runs, on a temporary data directory with a short lease and the
+// limits the suite states (SwitchLimits), with the StUF-GGk SOAP endpoint
+// and gemeente SignatureParty required to sign — and returns its base URL
+// and its SOAP URL.
 func startSwitch(t *testing.T) (string, string) {
 	t.Helper()
 	trust, err := SignatureTrust()
 	require.NoError(t, err)
 	n, err := node.Start(context.Background(), node.Config{
 		Dev: true, Addr: "127.0.0.1:0",
-		Store: store.Config{Dir: t.TempDir(), Policy: store.Policy{VisibilityTimeout: testLease}},
-		StUF:  node.StUFConfig{Addr: "127.0.0.1:0", Trust: trust},
+		Store:    store.Config{Dir: t.TempDir(), Policy: store.Policy{VisibilityTimeout: testLease}},
+		StUF:     node.StUFConfig{Addr: "127.0.0.1:0", Trust: trust},
+		Security: node.SecurityConfig{Limits: SwitchLimits(DefaultParallel)},
 	})
 	require.NoError(t, err)
 	t.Cleanup(func() {

@@ -36,11 +36,15 @@ const conformanceUsage = `Usage:
 
 run executes the conformance suite (the *.case files in DIR, default
 conformance/testdata; format in conformance/README.md). Without --target it
-starts a switch in-process: fresh data directory, dev registry, a 1 s lease.
-With --target it runs the same cases over HTTP against a running Knooppunt,
+starts a switch in-process: fresh data directory, dev registry, a 1 s lease,
+and per-caller limits sized for the run (conformance/README.md). With --target it runs the same cases over HTTP against a running Knooppunt,
 as the parties given by --token (default the dev tokens dev-<code>). Each
 case gets a line: ok, SKIP with the reason, or FAIL with the case file and
-line of the expectation that failed and what the switch answered; the last line is "N passed, M failed" (", K skipped" may follow).
+line of the expectation that failed and what the switch answered; the last
+line is "N passed, M failed" (", K skipped" may follow). A 429 from the
+target is waited out after its Retry-After (at most 10 s at a time, one
+minute per request) and counted in the report, so a target's limits can
+slow a run but not change its verdict.
 Exit status 1 when any case failed.
 
 check gives the verdict a sender would get for each message file — XSD
@@ -101,7 +105,7 @@ func runConformanceRun(args []string, stdout, stderr io.Writer) int {
 	fs.Var(&features, "feature", "a further feature the target has, e.g. retour (repeatable)")
 	fs.StringVar(&junit, "junit", "", "write a JUnit XML report to this file")
 	fs.StringVar(&runRE, "run", "", "run only the cases whose name matches this regular expression")
-	fs.IntVar(&parallel, "parallel", 4, "cases run at once")
+	fs.IntVar(&parallel, "parallel", conformance.DefaultParallel, "cases run at once")
 	fs.BoolVar(&quiet, "q", false, "list only failed cases (and the summary)")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
@@ -150,7 +154,7 @@ func runConformanceRun(args []string, stdout, stderr io.Writer) int {
 	}
 	ctx := context.Background()
 	if target == "" {
-		sw, err := startConformanceSwitch(ctx)
+		sw, err := startConformanceSwitch(ctx, parallel)
 		if err != nil {
 			fmt.Fprintf(stderr, "knooppunt conformance run: starting the in-process switch: %v\n", err)
 			return 1
@@ -220,8 +224,9 @@ func readTokenFile(path string) ([]string, error) {
 }
 
 // conformanceSwitch is the in-process switch of a conformance run: the
-// switch of `serve --dev` on a temporary data directory with a short lease,
-// listening on a free loopback port.
+// switch of `serve --dev` on a temporary data directory with a short lease
+// and the per-caller limits the suite states for the run's parallelism
+// (conformance.SwitchLimits), listening on a free loopback port.
 type conformanceSwitch struct {
 	url  string
 	soap string
@@ -229,7 +234,7 @@ type conformanceSwitch struct {
 	node *node.Node
 }
 
-func startConformanceSwitch(ctx context.Context) (_ *conformanceSwitch, err error) {
+func startConformanceSwitch(ctx context.Context, parallel int) (_ *conformanceSwitch, err error) {
 	sw := &conformanceSwitch{}
 	defer func() {
 		if err != nil {
@@ -245,9 +250,10 @@ func startConformanceSwitch(ctx context.Context) (_ *conformanceSwitch, err erro
 	}
 	sw.node, err = node.Start(ctx, node.Config{
 		Dev: true, Addr: "127.0.0.1:0", AnswerRules: true,
-		Store:  store.Config{Dir: sw.dir, Policy: store.Policy{VisibilityTimeout: inProcessLease}},
-		StUF:   node.StUFConfig{Addr: "127.0.0.1:0", Trust: trust},
-		Logger: zerolog.Nop(),
+		Store:    store.Config{Dir: sw.dir, Policy: store.Policy{VisibilityTimeout: inProcessLease}},
+		StUF:     node.StUFConfig{Addr: "127.0.0.1:0", Trust: trust},
+		Security: node.SecurityConfig{Limits: conformance.SwitchLimits(parallel)},
+		Logger:   zerolog.Nop(),
 	})
 	if err != nil {
 		return sw, err

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/xml"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -13,6 +14,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/knooppunt/knooppunt/bericht"
+	"github.com/knooppunt/knooppunt/conformance"
 	"github.com/knooppunt/knooppunt/node"
 	"github.com/knooppunt/knooppunt/sample"
 	"github.com/knooppunt/knooppunt/store"
@@ -50,6 +52,27 @@ func TestConformanceRunInProcess(t *testing.T) {
 	assert.Equal(t, 3, suite.Tests)
 	assert.Equal(t, 0, suite.Failures)
 	assert.Equal(t, 0, suite.Skipped)
+}
+
+// TestConformanceRunRepeatable runs the whole suite in-process five times
+// in a row at the default parallelism and five times at 8, as a vendor
+// would: a verdict that depended on timing would show as a failure in one
+// of the ten runs.
+func TestConformanceRunRepeatable(t *testing.T) {
+	cases, err := conformance.Load("../../conformance/testdata")
+	require.NoError(t, err)
+	want := fmt.Sprintf("%d passed, 0 failed", len(cases))
+	for _, parallel := range []string{"", "8"} {
+		for i := range 5 {
+			args := []string{"run", "-q"}
+			if parallel != "" {
+				args = append(args, "--parallel", parallel)
+			}
+			code, out, errs := conformanceRun(t, append(args, "../../conformance/testdata")...)
+			require.Equal(t, 0, code, "run %d with --parallel %q\nstdout: %s\nstderr: %s", i+1, parallel, out, errs)
+			require.Equal(t, want, lastLine(out), "run %d with --parallel %q:\n%s", i+1, parallel, out)
+		}
+	}
 }
 
 func TestConformanceRunReportsFailureLine(t *testing.T) {
