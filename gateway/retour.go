@@ -11,7 +11,7 @@ import (
 )
 
 // The switch answers a heenbericht that passes its XSD but breaks a rule of
-// control level 2 (issue 5): it stores the heenbericht without delivering
+// control level 2: it stores the heenbericht without delivering
 // it, puts the answer (a retourbericht with 0001, or the 325 of a 323) in
 // the sender's mailbox linked to it, and answers 202 with status "retour".
 // Per recipient the registry may leave that to the recipient instead; then

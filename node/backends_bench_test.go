@@ -19,7 +19,7 @@ import (
 	"github.com/knooppunt/knooppunt/store/storetest"
 )
 
-// BenchmarkIngestBackends is issue 9's end-to-end comparison in one run:
+// BenchmarkIngestBackends is the end-to-end comparison of the backends in one run:
 // 64 HTTP clients post generated WMO301s (unique Identificatie each) to a
 // node as `serve --dev` runs it (rules, audit trail, information products;
 // limits off), on the single-node Pebble store and on the JetStream store

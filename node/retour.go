@@ -11,7 +11,7 @@ import (
 	"github.com/knooppunt/knooppunt/rules"
 )
 
-// The switch's answer to level-2 breaches (issue 5): validatorPort checks
+// The switch's answer to level-2 breaches: validatorPort checks
 // the rules in the parse that validates, answererPort decides per
 // recipient and builds the answer with retour.Reject.
 

@@ -62,7 +62,7 @@ type PartyConfig struct {
 	// that role, and at least one.
 	Gemeenten []string `yaml:"gemeenten"`
 	// Retour says who answers a heenbericht that breaks a rule of control
-	// level 2 (issue 5): "switch" (default) or "recipient".
+	// level 2: "switch" (default) or "recipient".
 	Retour RetourMode `yaml:"retour"`
 	// Delivery is how the party receives: "poll" (default) or "push".
 	Delivery Delivery `yaml:"delivery"`

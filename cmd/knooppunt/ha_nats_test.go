@@ -20,7 +20,7 @@ import (
 	"github.com/knooppunt/knooppunt/store/jetstream/natstest"
 )
 
-// TestHANATSFailures is issue 9's process-level test of NATS failures:
+// TestHANATSFailures is the process-level test of NATS failures:
 // two Knooppunt node processes on a three-node R3 JetStream cluster, four
 // clients posting to both and resending what failed on the other node, as
 // a sender behind a load balancer does. Under that load, in turn:

@@ -91,7 +91,7 @@ func startNodeProcess(t *testing.T, extra ...string) *haNode {
 	return n
 }
 
-// TestHAKillNode is issue 9's process-level failure: two Knooppunt node
+// TestHAKillNode is the process-level failure of a node: two Knooppunt node
 // processes on a three-node R3 JetStream cluster, clients posting to both,
 // one node SIGKILLed mid-load. The clients resend what failed on the other
 // node, as a sender behind a load balancer would. Afterwards every message
