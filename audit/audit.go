@@ -187,6 +187,8 @@ type pending struct {
 // first: a tampered trail is refused with ErrTampered rather than extended.
 // A last line without its newline is the torn tail of a write a crash
 // interrupted; no Append returned it, so it is cut off (and logged).
+// The directory is created with mode DirMode and the file FileMode; an
+// existing one open to group or others is logged as a warning (WarnMode).
 func Open(cfg Config) (*Log, error) {
 	if cfg.Dir == "" {
 		return nil, fmt.Errorf("opening audit trail: no directory: %w", ErrInvalid)
@@ -200,10 +202,12 @@ func Open(cfg Config) (*Log, error) {
 	if cfg.PruneEvery == 0 {
 		cfg.PruneEvery = DefaultPruneEvery
 	}
-	if err := os.MkdirAll(cfg.Dir, 0o700); err != nil {
+	if err := MkdirPrivate(cfg.Dir); err != nil {
 		return nil, fmt.Errorf("opening audit trail: %w", err)
 	}
 	l := &Log{cfg: cfg, path: filepath.Join(cfg.Dir, FileName), head: Genesis}
+	WarnMode(cfg.Logger, cfg.Dir)
+	WarnMode(cfg.Logger, l.path)
 	if err := l.cutTornTail(); err != nil {
 		return nil, fmt.Errorf("opening audit trail %s: %w", l.path, err)
 	}
@@ -214,7 +218,7 @@ func Open(cfg Config) (*Log, error) {
 	if res.Entries > 0 {
 		l.seq, l.head = res.Last, res.Head
 	}
-	if l.f, err = os.OpenFile(l.path, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o600); err != nil {
+	if l.f, err = openPrivate(l.path, os.O_WRONLY|os.O_APPEND); err != nil {
 		return nil, fmt.Errorf("opening audit trail: %w", err)
 	}
 	if fi, err := l.f.Stat(); err == nil {
@@ -724,11 +728,17 @@ func (l *Log) rewrite(ctx context.Context, cutoff time.Time) (int, uint64, error
 		return 0, 0, fmt.Errorf("pruning the audit trail: %w", err)
 	}
 	tmp := l.path + ".prune"
-	out, err := os.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o600)
+	out, err := os.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, FileMode)
 	if err != nil {
 		return 0, 0, fmt.Errorf("pruning the audit trail: %w", err)
 	}
 	defer os.Remove(tmp) // after a successful rename there is nothing to remove
+	// The copy replaces the trail: 0600 whatever the umask, and whatever
+	// mode a copy left by an interrupted pruning had.
+	if err := out.Chmod(FileMode); err != nil {
+		out.Close()
+		return 0, 0, fmt.Errorf("pruning the audit trail: %w", err)
+	}
 	w := bufio.NewWriter(out)
 	removed, first := 0, uint64(0)
 	err = scan(l.path, func(e *Entry) error {

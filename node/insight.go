@@ -20,6 +20,7 @@ import (
 
 	"github.com/rs/zerolog"
 
+	"github.com/knooppunt/knooppunt/audit"
 	"github.com/knooppunt/knooppunt/gateway"
 	"github.com/knooppunt/knooppunt/routing"
 	"github.com/knooppunt/knooppunt/samenloop"
@@ -93,6 +94,7 @@ func (n *Node) startInsight(st store.Store) (store.Store, error) {
 		in.slFile = filepath.Join(filepath.Dir(in.file), "samenloop.gob")
 	}
 	var err error
+	audit.WarnMode(in.log, in.file) // the samenloop state: by its engine's LoadFile
 	if in.agg, err = stuurinfo.LoadFile(in.file, nil); err != nil {
 		return nil, err
 	}
@@ -435,8 +437,12 @@ type keySealer struct {
 // sealerAD is the additional data of a sealed samenloop state.
 var sealerAD = []byte("knooppunt samenloop state")
 
-// aead returns the cipher of key id from the key file.
+// aead returns the cipher of key id from the key file, which it refuses
+// as the keyring does when group or others may read it.
 func (k keySealer) aead(id string) (cipher.AEAD, error) {
+	if err := audit.CheckMode(k.path); err != nil {
+		return nil, fmt.Errorf("refusing key file: %w", err)
+	}
 	raw, err := os.ReadFile(k.path)
 	if err != nil {
 		return nil, fmt.Errorf("reading key file: %w", err)

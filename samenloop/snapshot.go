@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+
+	"github.com/knooppunt/knooppunt/audit"
 )
 
 // Sealer encrypts the state file at rest. Seal returns a self-describing
@@ -53,8 +55,8 @@ const stateVersion = 1
 var ErrState = errors.New("samenloop: unreadable state file")
 
 // SaveFile writes the engine's state to path atomically (temporary file in
-// the same directory, fsync, rename; mode 0600). The file holds BSNs: keep
-// it beside the store, under the same protection.
+// the same directory, fsync, rename; mode 0600 whatever the umask). The
+// file holds BSNs: keep it beside the store, under the same protection.
 func (e *Engine) SaveFile(path string) error {
 	e.mu.Lock()
 	s := state{Version: stateVersion, Position: e.position, Toewijzingen: make([]stateTw, 0, len(e.tw)),
@@ -93,6 +95,10 @@ func (e *Engine) SaveFile(path string) error {
 		return fmt.Errorf("saving samenloop state: %w", err)
 	}
 	defer os.Remove(f.Name())
+	if err := f.Chmod(audit.FileMode); err != nil { // whatever the umask
+		f.Close()
+		return fmt.Errorf("saving samenloop state: %w", err)
+	}
 	if _, err := f.Write(out); err != nil {
 		f.Close()
 		return fmt.Errorf("saving samenloop state: %w", err)
@@ -111,7 +117,10 @@ func (e *Engine) SaveFile(path string) error {
 }
 
 // LoadFile replaces the engine's state with the one saved at path. A
-// missing file leaves the engine empty and is no error.
+// missing file leaves the engine empty and is no error. A file that group
+// or others may read (audit.CheckMode) is refused when it is sealed —
+// encryption at rest is on, and the state is held to the key file's
+// standard — and logged as a warning when it is in the clear.
 func (e *Engine) LoadFile(path string) error {
 	raw, err := os.ReadFile(path)
 	if errors.Is(err, os.ErrNotExist) {
@@ -119,6 +128,11 @@ func (e *Engine) LoadFile(path string) error {
 	}
 	if err != nil {
 		return fmt.Errorf("loading samenloop state: %w", err)
+	}
+	if !bytes.HasPrefix(raw, sealedMagic) {
+		audit.WarnMode(e.cfg.Logger, path)
+	} else if err := audit.CheckMode(path); err != nil {
+		return fmt.Errorf("refusing sealed samenloop state: %w", err)
 	}
 	if rest, ok := bytes.CutPrefix(raw, sealedMagic); ok {
 		if e.cfg.Sealer == nil {

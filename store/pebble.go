@@ -14,6 +14,7 @@ import (
 
 	"github.com/cockroachdb/pebble/v2"
 	"github.com/cockroachdb/pebble/v2/bloom"
+	"github.com/cockroachdb/pebble/v2/vfs"
 	"github.com/rs/zerolog"
 )
 
@@ -75,6 +76,11 @@ var (
 // ErrCorrupt. Leases are deadlines kept with each mailbox entry, so a lease
 // that expired while the store was down is simply visible again after Open,
 // and the persisted counters are read back as they were last committed.
+//
+// On the operating system's file system (cfg.FS nil or vfs.Default) the
+// store creates its directory with mode 0700 and every file 0600, whatever
+// the umask, and logs a warning for an existing directory or file that
+// group or others may read (audit.CheckMode).
 func Open(ctx context.Context, cfg Config) (*Pebble, error) {
 	cfg = cfg.withDefaults()
 	if err := cfg.Validate(); err != nil {
@@ -83,13 +89,18 @@ func Open(ctx context.Context, cfg Config) (*Pebble, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, fmt.Errorf("opening store: %w", err)
 	}
+	log := cfg.Logger.With().Str("component", "store").Logger()
+	if cfg.FS == vfs.Default {
+		warnModes(log, cfg.Dir)
+		cfg.FS = privateFS{vfs.Default}
+	}
 	fresh, err := checkDir(cfg)
 	if err != nil {
 		return nil, err
 	}
 	p := &Pebble{
 		cfg:  cfg,
-		log:  cfg.Logger.With().Str("component", "store").Logger(),
+		log:  log,
 		reqs: make(chan *request, cfg.QueueDepth),
 		quit: make(chan struct{}),
 		stop: make(chan struct{}),
@@ -154,7 +165,7 @@ func Open(ctx context.Context, cfg Config) (*Pebble, error) {
 func checkDir(cfg Config) (fresh bool, err error) {
 	names, err := cfg.FS.List(cfg.Dir)
 	if errors.Is(err, os.ErrNotExist) {
-		if err := cfg.FS.MkdirAll(cfg.Dir, 0o750); err != nil {
+		if err := cfg.FS.MkdirAll(cfg.Dir, 0o700); err != nil {
 			return false, fmt.Errorf("creating store directory %s: %w", cfg.Dir, err)
 		}
 		return true, nil

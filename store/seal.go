@@ -18,6 +18,8 @@ import (
 	"time"
 
 	"github.com/cockroachdb/pebble/v2"
+
+	"github.com/knooppunt/knooppunt/audit"
 )
 
 // Encryption at rest. Message bodies carry BSNs, names and care data; with
@@ -66,8 +68,8 @@ type keys struct {
 
 // LoadKeyring reads the key file at path. Its format is one key a line,
 // "<id> <base64 of 32 random bytes>", '#' comments and blank lines
-// ignored; the last key is the active one. The file must not be readable
-// by group or others.
+// ignored; the last key is the active one. A file that group or others
+// may read or write is refused (audit.CheckMode): chmod 600 it.
 func LoadKeyring(path string) (*Keyring, error) {
 	k := &Keyring{path: path}
 	if err := k.Reload(); err != nil {
@@ -102,13 +104,14 @@ func (k *Keyring) IDs() []string {
 	return out
 }
 
+// readKeyFile parses the key file at path, refusing one that group or
+// others may read (audit.CheckMode): a data key is not to be shared.
 func readKeyFile(path string) (*keys, error) {
-	st, err := os.Stat(path)
-	if err != nil {
+	if _, err := os.Stat(path); err != nil {
 		return nil, fmt.Errorf("reading key file: %w", err)
 	}
-	if st.Mode().Perm()&0o077 != 0 {
-		return nil, fmt.Errorf("reading key file %s: mode %v lets others read it; chmod 600: %w", path, st.Mode().Perm(), ErrInvalid)
+	if err := audit.CheckMode(path); err != nil {
+		return nil, fmt.Errorf("refusing key file: %w: %w", err, ErrInvalid)
 	}
 	raw, err := os.ReadFile(path)
 	if err != nil {
@@ -195,14 +198,7 @@ func AddKey(path string, now time.Time) (string, error) {
 	}
 	fmt.Fprintf(&b, "%s %s\n", id, base64.StdEncoding.EncodeToString(key))
 	tmp := path + ".new"
-	if err := os.WriteFile(tmp, b.Bytes(), 0o600); err != nil {
-		return "", fmt.Errorf("writing key file: %w", err)
-	}
-	f, err := os.Open(tmp)
-	if err == nil {
-		err = f.Sync()
-		f.Close()
-	}
+	err := writePrivate(tmp, b.Bytes())
 	if err == nil {
 		err = os.Rename(tmp, path)
 	}
@@ -211,6 +207,24 @@ func AddKey(path string, now time.Time) (string, error) {
 		return "", fmt.Errorf("writing key file: %w", err)
 	}
 	return id, nil
+}
+
+// writePrivate writes data to path and syncs it. The file ends with mode
+// audit.FileMode whatever the umask, and whatever the mode of a file left
+// at path by an interrupted run.
+func writePrivate(path string, data []byte) error {
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, audit.FileMode)
+	if err != nil {
+		return err
+	}
+	err = f.Chmod(audit.FileMode)
+	if err == nil {
+		_, err = f.Write(data)
+	}
+	if err == nil {
+		err = f.Sync()
+	}
+	return errors.Join(err, f.Close())
 }
 
 // Seal encrypts plain under the active key with ad as additional data

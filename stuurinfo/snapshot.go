@@ -116,13 +116,18 @@ func ReadAggregates(r io.Reader, loc *time.Location) (*Aggregates, error) {
 }
 
 // SaveFile writes the aggregates to path atomically (temporary file,
-// fsync, rename).
+// fsync, rename) with mode 0600 whatever the umask: the rows name
+// aanbieders by AGB code, which can identify a natural person.
 func (a *Aggregates) SaveFile(path string) error {
 	f, err := os.CreateTemp(filepath.Dir(path), ".stuurinfo-*")
 	if err != nil {
 		return fmt.Errorf("saving stuurinfo: %w", err)
 	}
 	defer os.Remove(f.Name())
+	if err := f.Chmod(0o600); err != nil {
+		f.Close()
+		return fmt.Errorf("saving stuurinfo: %w", err)
+	}
 	if _, err := a.WriteTo(f); err != nil {
 		f.Close()
 		return err
