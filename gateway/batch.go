@@ -40,10 +40,12 @@ type BatchOutcome struct {
 	Violations []Violation `json:"violations,omitempty"`
 }
 
-// batchEntry is one message read from a ZIP.
+// batchEntry is one message read from a ZIP, or the refusal of an entry
+// that is not read at all.
 type batchEntry struct {
-	name string
-	body []byte
+	name    string
+	body    []byte
+	refusal *Error // set: body is nil and the entry is answered with it
 }
 
 // maxZipEntries bounds the entries (directories included) a ZIP may list,
@@ -77,6 +79,10 @@ func readBatch(zipped []byte, maxMessages int, maxTotal int64) ([]batchEntry, er
 	remaining := maxTotal
 	entries := make([]batchEntry, 0, len(files))
 	for i, f := range files {
+		if e := unreadableEntry(f); e != nil {
+			entries = append(entries, batchEntry{name: entryName(f.Name, i), refusal: e})
+			continue
+		}
 		if f.UncompressedSize64 > uint64(remaining) {
 			return nil, errorf(KindTooLarge, CodeBatchTooLarge, "the messages unpack to more than %d bytes", maxTotal)
 		}
@@ -92,6 +98,24 @@ func readBatch(zipped []byte, maxMessages int, maxTotal int64) ([]batchEntry, er
 		entries = append(entries, batchEntry{name: entryName(f.Name, i), body: body})
 	}
 	return entries, nil
+}
+
+// zipFlagEncrypted is general purpose bit 0 of a ZIP entry: its data is
+// encrypted (APPNOTE.TXT 4.4.4).
+const zipFlagEncrypted = 0x1
+
+// unreadableEntry refuses an entry the switch will not unpack: an encrypted
+// one (it has no password, and archive/zip would hand out the ciphertext as
+// the message) or one compressed with a method other than stored or deflate.
+// Such an entry is answered on its own; the others of the batch go on.
+func unreadableEntry(f *zip.File) *Error {
+	switch {
+	case f.Flags&zipFlagEncrypted != 0:
+		return errorf(KindMalformed, CodeZipEntryEncrypted, "the entry is encrypted; send it unencrypted")
+	case f.Method != zip.Store && f.Method != zip.Deflate:
+		return errorf(KindMalformed, CodeZipEntryMethod, "the entry is compressed with method %d; only stored (0) and deflate (8) are accepted", f.Method)
+	}
+	return nil
 }
 
 // inflate unpacks one entry, reading at most limit bytes.
@@ -145,7 +169,14 @@ func (s *Server) postBatch(w http.ResponseWriter, r *http.Request, rq *request) 
 	out := BatchResult{Results: make([]BatchOutcome, len(entries))}
 	for i, e := range entries {
 		res := BatchOutcome{Name: e.name}
-		a, err := s.ingest(r.Context(), rq.principal, e.body, rq.start, nil)
+		var a Accepted
+		var err error
+		if e.refusal != nil {
+			s.metrics.berichten.WithLabelValues(unknownSoort, e.refusal.Code).Inc()
+			err = e.refusal
+		} else {
+			a, err = s.ingest(r.Context(), rq.principal, e.body, rq.start, nil)
+		}
 		if err != nil {
 			ee := asError(err)
 			if ee.Kind == KindInternal {

@@ -33,7 +33,7 @@ type Config struct {
 	AllowTokens bool
 
 	// MaxBodyBytes bounds a request body and a batch's uncompressed total.
-	// Default 25 MB (25 << 20), the limit of the chain.
+	// Default 25 MiB (26,214,400 bytes), the limit of the chain.
 	MaxBodyBytes int64
 	// MaxBatchMessages bounds the messages in one ZIP batch. Default 30.
 	MaxBatchMessages int
@@ -89,7 +89,7 @@ const (
 	// MaxMailboxLimit is the most messages one listing returns, as in
 	// VECOZO's REST pull.
 	MaxMailboxLimit = 250
-	// DefaultMaxBodyBytes is the 25 MB limit of the chain.
+	// DefaultMaxBodyBytes is the limit of the chain: 25 MiB (26,214,400 bytes).
 	DefaultMaxBodyBytes = 25 << 20
 )
 

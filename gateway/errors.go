@@ -97,6 +97,7 @@ func (e *Error) Unwrap() error { return e.Err }
 const (
 	CodeInternal             = "internal"
 	CodeUnauthenticated      = "unauthenticated"
+	CodeAmbiguousCredentials = "ambiguous-credentials"
 	CodeForbidden            = "forbidden"
 	CodeNotFound             = "not-found"
 	CodeMethodNotAllowed     = "method-not-allowed"
@@ -110,6 +111,8 @@ const (
 	CodeBatchTooMany         = "batch-too-many-messages"
 	CodeBatchTooLarge        = "batch-too-large"
 	CodeBatchEntryUnreadable = "batch-entry-unreadable"
+	CodeZipEntryEncrypted    = "zip-entry-encrypted" // one entry of a batch; the others go on
+	CodeZipEntryMethod       = "zip-entry-method"    // one entry of a batch; the others go on
 	CodeNotReady             = "not-ready"
 	CodeShuttingDown         = "shutting-down"
 	CodeCancelled            = "cancelled"

@@ -17,6 +17,7 @@ type metrics struct {
 	berichten *prometheus.CounterVec   // berichtsoort, outcome
 	bytes     *prometheus.CounterVec   // berichtsoort
 	ingest    *prometheus.HistogramVec // berichtsoort: validate+route+store of accepted messages
+	tlsFailed *prometheus.CounterVec   // reason: failed TLS handshakes (tlslog.go)
 }
 
 const unknownSoort = "unknown"
@@ -49,8 +50,12 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 			Help:    "Time to validate, route and durably store one accepted message, by berichtsoort.",
 			Buckets: []float64{.0005, .001, .0025, .005, .01, .025, .05, .1, .25, .5, 1},
 		}, []string{"berichtsoort"}),
+		tlsFailed: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Namespace: "knooppunt", Subsystem: "tls", Name: "handshake_failures_total",
+			Help: "TLS handshakes the API listener failed, by reason (unknown-ca, expired, no-certificate, bad-certificate, client-refused, protocol, not-tls, timeout, closed, other).",
+		}, []string{"reason"}),
 	}
-	for _, c := range []prometheus.Collector{m.requests, m.duration, m.inFlight, m.berichten, m.bytes, m.ingest} {
+	for _, c := range []prometheus.Collector{m.requests, m.duration, m.inFlight, m.berichten, m.bytes, m.ingest, m.tlsFailed} {
 		if err := reg.Register(c); err != nil {
 			return nil, fmt.Errorf("registering gateway metrics: %w", err)
 		}
@@ -60,6 +65,9 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 	for _, s := range bericht.All() {
 		m.berichten.WithLabelValues(s.Name, "stored")
 		m.bytes.WithLabelValues(s.Name)
+	}
+	for _, r := range handshakeReasons {
+		m.tlsFailed.WithLabelValues(r)
 	}
 	return m, nil
 }

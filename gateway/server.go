@@ -91,6 +91,9 @@ func New(cfg Config, endpoints ...Endpoint) (*Server, error) {
 		// its lines to zerolog.
 		ErrorLog: log.New(debugWriter{s.log}, "", 0),
 	}
+	if s.tls != nil {
+		s.http.ConnState = newHandshakeLog(s.log, m.tlsFailed, cfg.Now).connState // tlslog.go
+	}
 	if cfg.AdminAddr != "" {
 		s.admin = &http.Server{
 			Handler:           s.adminRoutes(),
@@ -230,6 +233,8 @@ func (s *Server) Close() error {
 
 // debugWriter sends net/http's own complaints (TLS handshake failures,
 // broken connections: noise a client can cause at will) to the debug log.
+// Failed handshakes are also counted and logged at warn level, rate-bounded
+// and by reason only (tlslog.go).
 type debugWriter struct{ log zerolog.Logger }
 
 // Write logs one line of net/http's at debug level.
