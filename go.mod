@@ -5,7 +5,6 @@ go 1.26.8
 require (
 	github.com/beevik/etree v1.8.1
 	github.com/cockroachdb/pebble/v2 v2.1.7
-	github.com/lestrrat-go/libxml2 v0.0.0-20260709020957-3f0f7bd60b63
 	github.com/nats-io/nats-server/v2 v2.15.2
 	github.com/nats-io/nats.go v1.55.0
 	github.com/nats-io/nuid v1.0.1

@@ -9,15 +9,13 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/lestrrat-go/libxml2"
-	"github.com/lestrrat-go/libxml2/parser"
-	"github.com/lestrrat-go/libxml2/xsd"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
 	"github.com/knooppunt/knooppunt/bericht"
 	"github.com/knooppunt/knooppunt/bericht/mutation"
 	"github.com/knooppunt/knooppunt/sample"
+	"github.com/knooppunt/knooppunt/xsd"
 )
 
 // official is where the published iStandaarden material sits beside the
@@ -43,21 +41,19 @@ const (
 // schemaSet is one compiled schema per berichtsoort.
 type schemaSet map[string]*xsd.Schema
 
-// loadSchemas compiles dir/<std>-<release>/<Soort>.xsd (or, when layout is
-// official, the published tree's <std>-<release>/xsd/<Soort>.xsd) for every
-// berichtsoort, sequentially in one goroutine (libxml2's first use is not
-// thread-safe), and frees them when the test ends.
+// loadSchemas compiles the schema file names for every berichtsoort, and
+// frees them when the test ends.
 func loadSchemas(t *testing.T, file func(bericht.Soort) string) schemaSet {
 	t.Helper()
 	set := schemaSet{}
 	t.Cleanup(func() {
 		for _, s := range set {
-			s.Free()
+			s.Close()
 		}
 	})
 	for _, s := range bericht.All() {
-		schema, err := xsd.ParseFromFile(file(s))
-		require.NoError(t, err, "compiling %s", file(s))
+		schema, err := xsd.CompileFile(file(s))
+		require.NoError(t, err)
 		set[s.Name] = schema
 	}
 	return set
@@ -67,15 +63,19 @@ func (set schemaSet) verdict(t *testing.T, soort string, doc []byte) verdict {
 	t.Helper()
 	schema := set[soort]
 	require.NotNil(t, schema, soort)
-	d, err := libxml2.Parse(doc, parser.XMLParseNoNet|parser.XMLParseNoError|parser.XMLParseNoWarning)
-	if err != nil {
-		return malformed
+	err := schema.Validate(doc)
+	if err == nil {
+		return valid
 	}
-	defer d.Free()
-	if err := schema.Validate(d); err != nil {
+	var e *xsd.Error
+	require.ErrorAs(t, err, &e)
+	switch e.Code {
+	case xsd.CodeInvalid:
 		return invalid
+	case xsd.CodeInternal:
+		require.NoError(t, err)
 	}
-	return valid
+	return malformed
 }
 
 // example is one published message with the berichtsoort its file name

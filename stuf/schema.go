@@ -8,11 +8,8 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 
-	"github.com/lestrrat-go/libxml2"
-	"github.com/lestrrat-go/libxml2/parser"
-	libxsd "github.com/lestrrat-go/libxml2/xsd"
+	"github.com/knooppunt/knooppunt/xsd"
 )
 
 // schemaFS holds the project's own envelope schemas: soap.xsd (the SOAP
@@ -34,21 +31,16 @@ func SchemaFiles() map[string][]byte {
 	return out
 }
 
-// compileMu serialises schema compilation: libxml2's schema parser is not
-// safe to run concurrently with itself.
-var compileMu sync.Mutex
-
-// Schema is the compiled envelope schema. It is safe for concurrent use;
-// Close frees it and is safe to call twice.
+// Schema is the compiled envelope schema, compiled and applied by package
+// xsd. It is safe for concurrent use; Close frees it and is safe to call
+// twice.
 type Schema struct {
-	mu     sync.RWMutex
-	schema *libxsd.Schema
+	schema *xsd.Schema
 }
 
 // LoadSchema compiles the embedded envelope schemas. libxml2 resolves
 // imports only from disk, so they are written to a temporary directory
-// first, which is removed again. Call it at start-up, not concurrently
-// with the first use of libxml2 elsewhere.
+// first, which is removed again.
 func LoadSchema() (*Schema, error) {
 	dir, err := os.MkdirTemp("", "knooppunt-stuf-xsd-")
 	if err != nil {
@@ -64,67 +56,65 @@ func LoadSchema() (*Schema, error) {
 }
 
 func loadSchemaFile(path string) (*Schema, error) {
-	compileMu.Lock()
-	defer compileMu.Unlock()
-	s, err := libxsd.ParseFromFile(path)
+	s, err := xsd.CompileFile(path)
 	if err != nil {
-		return nil, fmt.Errorf("compiling schema %s: %w", filepath.Base(path), err)
+		return nil, fmt.Errorf("loading envelope schema %s: %w", filepath.Base(path), err)
 	}
 	return &Schema{schema: s}, nil
 }
 
 // Close frees the compiled schema. Safe to call twice.
-func (s *Schema) Close() error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.schema != nil {
-		s.schema.Free()
-		s.schema = nil
-	}
-	return nil
-}
+func (s *Schema) Close() error { return s.schema.Close() }
 
 // errSchemaClosed is returned by validate after Close.
 var errSchemaClosed = errors.New("stuf: envelope schema closed")
 
-// parseOptions forbid network access and keep libxml2's messages off stderr.
-const parseOptions = parser.XMLParseNoNet | parser.XMLParseNoError | parser.XMLParseNoWarning
-
 // validate checks a whole SOAP request against the schema. It returns nil,
-// or a RIN001 fault whose details list libxml2's messages (for the sender,
-// never logged).
+// or a RIN001 fault whose details list the violations with line and column
+// (for the sender, never logged).
 func (s *Schema) validate(msg []byte) error {
-	s.mu.RLock()
-	defer s.mu.RUnlock()
-	if s.schema == nil {
-		return errSchemaClosed
-	}
 	if bytes.Contains(msg, []byte("<!DOCTYPE")) || bytes.Contains(msg, []byte("<!ENTITY")) {
 		// No DTD: no XXE, no entity expansion. Base64 content holds no '<'.
 		return &Fault{Code: CodeEnvelope, Place: PlaceClient, Description: "een DOCTYPE is niet toegestaan"}
 	}
-	doc, err := libxml2.Parse(msg, parseOptions)
-	if err != nil {
+	err := s.schema.Validate(msg)
+	if err == nil {
+		return nil
+	}
+	if errors.Is(err, xsd.ErrClosed) {
+		return errSchemaClosed
+	}
+	var e *xsd.Error
+	if !errors.As(err, &e) || e.Code == xsd.CodeInternal {
+		return fmt.Errorf("validating envelope: %w", err)
+	}
+	switch e.Code {
+	case xsd.CodeDoctype:
+		return &Fault{Code: CodeEnvelope, Place: PlaceClient, Description: "een DOCTYPE is niet toegestaan"}
+	case xsd.CodeInvalid:
+		return &Fault{Code: CodeEnvelope, Place: PlaceClient, Description: "de envelop voldoet niet aan het schema", Details: details(e)}
+	case xsd.CodeNotUTF8:
+		return &Fault{Code: CodeEnvelope, Place: PlaceClient, Description: "het SOAP-bericht is geen UTF-8"}
+	default:
 		return &Fault{Code: CodeEnvelope, Place: PlaceClient, Description: "het SOAP-bericht is geen well-formed XML"}
 	}
-	defer doc.Free()
-	if err := s.schema.Validate(doc); err != nil {
-		f := &Fault{Code: CodeEnvelope, Place: PlaceClient, Description: "de envelop voldoet niet aan het schema"}
-		var ve libxsd.SchemaValidationError
-		if errors.As(err, &ve) {
-			msgs := make([]string, 0, len(ve.Errors()))
-			for _, e := range ve.Errors() {
-				msgs = append(msgs, strings.TrimSpace(e.Error()))
-			}
-			f.Details = strings.Join(msgs, "; ")
-		}
-		return f
+}
+
+// details lists a refusal's violations as the sender reads them.
+func details(e *xsd.Error) string {
+	msgs := make([]string, 0, len(e.Violations)+1)
+	for _, v := range e.Violations {
+		msgs = append(msgs, fmt.Sprintf("regel %d kolom %d: %s", v.Line, v.Column, v.Message))
 	}
-	return nil
+	if e.Omitted > 0 {
+		msgs = append(msgs, fmt.Sprintf("en nog %d", e.Omitted))
+	}
+	return strings.Join(msgs, "; ")
 }
 
 // Validate checks a whole SOAP request against the envelope schema; a
-// refusal is a RIN001 *Fault whose Details hold libxml2's messages.
+// refusal is a RIN001 *Fault, whose Details list a schema violation's
+// messages with line and column.
 func (s *Schema) Validate(soapMsg []byte) error { return s.validate(soapMsg) }
 
 // ValidateEnvelope checks one StUF-GGk element (a Di01, Du01 or Fo01, with

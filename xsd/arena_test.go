@@ -46,6 +46,9 @@ func TestArenaSameVerdicts(t *testing.T) {
 // which the first part already took: its count does not depend on how the
 // goroutines interleaved.
 func TestArenaGivesChunksBack(t *testing.T) {
+	if on, why := Arenas(); !on {
+		t.Skip("skipped: " + why)
+	}
 	set := embeddedSet(t)
 	inputs := arenaInputs(t)
 	var wg sync.WaitGroup

@@ -12,14 +12,16 @@ import (
 	"unsafe"
 )
 
-// initOnce runs kp_init (the arena allocator, then xmlInitParser) before the
-// first schema is compiled: the wrapper never calls xmlInitParser, and
-// libxml2's lazy initialisation is not safe when several threads make the
-// process's first libxml2 call at once.
+// initOnce runs kp_init (xmlInitParser, then the arena allocator if the
+// loaded libxml2 is one it was written for) before the first schema is
+// compiled: libxml2's lazy initialisation is not safe when several threads
+// make the process's first libxml2 call at once.
 var initOnce sync.Once
 
 // compileMu serialises schema compilation (xmlSchemaParse initialises shared
-// type tables and is not safe to run concurrently with itself).
+// type tables and is not safe to run concurrently with itself). It is the
+// process's only lock around libxml2's schema parser: every schema, the
+// message sets' and CompileFile's, is compiled through compile.
 var compileMu sync.Mutex
 
 func initLibxml2() { initOnce.Do(func() { C.kp_init() }) }

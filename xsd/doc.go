@@ -15,8 +15,13 @@
 // run on, so checking them needs no second parse either; a refused message
 // has no Tree.
 //
-// A Set is safe for concurrent use by many goroutines; compiled schemas are
-// read-only in libxml2.
+// CompileFile compiles any other XSD from a file, such as the StUF-GGk
+// envelope schema or an official schema a test compares with, into a Schema
+// whose Validate parses and checks a document the same way, with violations
+// by line and column.
+//
+// A Set and a Schema are safe for concurrent use by many goroutines;
+// compiled schemas are read-only in libxml2.
 //
 // # Refusals
 //
@@ -55,15 +60,20 @@
 //
 // # Implementation
 //
-// The project's own cgo shim (shim.c) drives libxml2 directly, because the Go
-// wrapper (github.com/lestrrat-go/libxml2) offers neither line numbers nor
-// structured errors nor parser hooks. The parser runs with no network access
-// and no entity substitution, stops at a DOCTYPE before reading it, records
+// The project's own cgo shim (shim.c) drives libxml2 directly, for line
+// numbers, structured errors and parser hooks, and is the process's only
+// binding to it. The parser runs with no network access and no entity
+// substitution, stops at a DOCTYPE before reading it, records
 // the byte offset of each element's start tag in the node (for positions),
 // and frees every document on every path. Everything libxml2 allocates for
 // one document — its tree and the validation's own blocks — comes from an
 // arena of its own (arena.c) and goes back in one piece when the document is
 // freed: malloc and free had taken about a fifth of the time of a
-// validation. kp_init installs that allocator and runs xmlInitParser once
-// before the first schema is compiled; compilations are serialised.
+// validation. kp_init runs xmlInitParser once before the first schema is
+// compiled and installs that allocator only if the loaded libxml2 is of the
+// 2.9 series it was written for; on any other it leaves libxml2 on malloc,
+// and Arenas says so. Compilations, of Sets and Schemas alike, are
+// serialised by one lock. Built with the kparenadebug tag, the arenas fill
+// what is freed with a poison pattern, check it when a chunk is handed out
+// again, and count blocks freed twice or never, for the tests to read.
 package xsd

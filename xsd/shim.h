@@ -1,10 +1,10 @@
 // shim.h: the project's own thin layer over libxml2 for package xsd.
 //
-// The Go wrapper (lestrrat-go/libxml2) reports schema violations through
-// libxml2's old text callback: no line, no column, at most 32 messages. This
-// shim uses the structured error callbacks instead, hooks the parser to refuse
-// a DOCTYPE before any of it is processed, and records where each element's
-// start tag begins so a violation can be given a line and a column.
+// It is the process's one binding to libxml2. It uses the structured error
+// callbacks (libxml2's old text callback gives no line or column), hooks the
+// parser to refuse a DOCTYPE before any of it is processed, and records where
+// each element's start tag begins so a violation can be given a line and a
+// column.
 //
 // Every function is safe to call from many threads at once, provided
 // kp_init has been called first (package xsd does so before the first
@@ -40,9 +40,30 @@ typedef struct {
 	long total;
 } kp_issues;
 
-// kp_init reserves the arenas' address range, installs the arena allocator
-// (arena.c) and initialises libxml2. Call it once, before anything else.
+// kp_init initialises libxml2 and, when kp_arena_decide allows it for the
+// loaded library, reserves the arenas' address range and installs the arena
+// allocator (arena.c); otherwise libxml2 stays on malloc. Call it once,
+// before anything else.
 void kp_init(void);
+
+// Outcomes of kp_arena_decide and kp_arena_state.
+enum {
+	KP_ARENA_ON,              // the arena allocator is installed
+	KP_ARENA_HEADERS_VERSION, // compiled against headers other than 2.9.x
+	KP_ARENA_RUNTIME_VERSION, // the loaded libxml2 is not 2.9.x
+	KP_ARENA_NO_RANGE,        // the address range could not be reserved
+	KP_ARENA_NOT_INIT,        // kp_init has not run
+};
+
+// kp_arena_decide says whether the arena allocator may be installed on the
+// libxml2 of version runtime (LIBXML_VERSION form, e.g. 20914) when the shim
+// was compiled against the headers of version compiled: KP_ARENA_ON for the
+// 2.9 series it was written for, or the reason it may not.
+int kp_arena_decide(long runtime, long compiled);
+
+// kp_arena_state returns kp_init's outcome and stores the loaded libxml2's
+// version in *runtime (0 before kp_init).
+int kp_arena_state(long *runtime);
 
 // kp_arena holds the memory libxml2 allocates for one document.
 typedef struct kp_arena kp_arena;
@@ -65,6 +86,25 @@ void kp_arenas_set(int on);
 // kp_arena_stats reports the chunks taken from the reserved range so far and
 // how many of them are free, resident (warm) or given back (cold).
 void kp_arena_stats(long *taken, long *warm, long *cold);
+
+#ifdef KP_ARENA_DEBUG
+// kp_arena_counts are the checks of a KP_ARENA_DEBUG build.
+typedef struct {
+	long arenas;       // arenas not yet freed
+	long chunks;       // chunks held by arenas
+	long unfreed;      // blocks libxml2 had not freed when their arena was
+	long double_freed; // blocks freed or reallocated after being freed
+	long poison;       // free chunks found written to when handed out again
+} kp_arena_counts;
+
+// kp_arena_debug reads the counters.
+void kp_arena_debug(kp_arena_counts *out);
+
+// kp_arena_debug_misuse commits one of each misuse the checks catch: a
+// block freed twice, a block never freed and a free chunk written to. Run
+// it while no document is being parsed or validated.
+void kp_arena_debug_misuse(void);
+#endif
 
 // kp_parsed is the outcome of kp_parse.
 typedef struct {
