@@ -192,13 +192,17 @@ func FuzzParse(f *testing.F) {
 	})
 }
 
-func TestComments(t *testing.T) {
-	for _, n := range []int{8, 9, maxComment - 1, maxComment, maxComment + 1, maxComment + 7, 3*maxComment + 5} {
-		c := comments(n)
-		assert.Len(t, c, n, "n=%d", n)
-		assert.Equal(t, strings.Count(string(c), "<!--"), strings.Count(string(c), "-->"), "n=%d", n)
-		for _, part := range strings.SplitAfter(string(c), "-->\n") {
-			assert.LessOrEqual(t, len(part), maxComment, "n=%d", n)
-		}
+// TestPad: pad adds exactly the bytes asked for, only white space between
+// elements, at most maxGap in one place, and refuses what does not fit.
+func TestPad(t *testing.T) {
+	msg := []byte("<?xml version=\"1.0\"?>\n<a>\n\t<b>x y</b>\n\t<c/>\n</a>\n")
+	for _, n := range []int{8, 79, 81, 3*maxGap + 5} {
+		out, err := pad(msg, n)
+		require.NoError(t, err, "n=%d", n)
+		assert.Len(t, out, len(msg)+n, "n=%d", n)
+		assert.Equal(t, strings.Join(strings.Fields(string(msg)), ""), strings.Join(strings.Fields(string(out)), ""), "only white space added")
+		assert.Contains(t, string(out), "<b>x y</b>", "text is left alone")
 	}
+	_, err := pad(msg, 5*maxGap)
+	assert.Error(t, err, "four gaps hold at most 4 MiB")
 }

@@ -16,6 +16,7 @@ import (
 
 	"github.com/knooppunt/knooppunt/bericht"
 	"github.com/knooppunt/knooppunt/bericht/mutation"
+	"github.com/knooppunt/knooppunt/node"
 	"github.com/knooppunt/knooppunt/rules"
 	"github.com/knooppunt/knooppunt/sample"
 	"github.com/knooppunt/knooppunt/xsd"
@@ -226,16 +227,9 @@ func xsdCase(t *testing.T, set *xsd.Set, s bericht.Soort, a, b string, class mut
 	return w.String(), true
 }
 
-// statusOf is the HTTP status of a validator refusal (docs/api.md).
-func statusOf(code string) int {
-	switch code {
-	case xsd.CodeTooLarge:
-		return 413
-	case xsd.CodeEmpty, xsd.CodeByteOrderMark, xsd.CodeNotUTF8, xsd.CodeDoctype, xsd.CodeNotWellFormed, xsd.CodeNotBericht, xsd.CodeUnknownNS:
-		return 400
-	}
-	return 422
-}
+// statusOf is the HTTP status of a validator refusal, as the switch
+// answers it (docs/api.md).
+func statusOf(code string) int { return node.ValidationKind(code).Status() }
 
 // TestGeneratedCases checks that the generated cases in testdata are what
 // the generator makes today (so a change of sample, mutation or the

@@ -295,7 +295,9 @@ func derive(st Step, name string, base *message, op string) (*message, error) {
 		if err != nil {
 			return nil, fmt.Errorf("message %s derive pad: %w", name, err)
 		}
-		out = append(append(make([]byte, 0, len(in)+n), in...), comments(n)...)
+		if out, err = pad(in, n); err != nil {
+			return nil, fmt.Errorf("message %s derive pad: %w", name, err)
+		}
 	case "replace":
 		old, ok1 := st.Opt("old")
 		nw, ok2 := st.Opt("new")
@@ -326,26 +328,51 @@ func derive(st Step, name string, base *message, op string) (*message, error) {
 	return &message{name: name, body: out, soort: base.soort, ident: base.ident}, nil
 }
 
-// maxComment is the most bytes pad puts in one comment: libxml2 refuses a
-// single text or comment node over 10 MB (XML_MAX_TEXT_LENGTH) as not
-// well-formed, and real messages never hold one.
-const maxComment = 1 << 20
+// maxGap is the most white space pad puts in one place: libxml2 refuses a
+// single text node over 10 MB (XML_MAX_TEXT_LENGTH), and a run of white
+// space after the root element that long, as not well-formed.
+const maxGap = 1 << 20
 
-// comments returns exactly n bytes (n >= 8) of comments, each at most
-// maxComment long; after the root element they keep a message valid.
-func comments(n int) []byte {
-	out := make([]byte, 0, n)
-	for n > 0 {
-		size := min(n, maxComment)
-		if n-size > 0 && n-size < 8 { // leave room for a last whole comment
-			size -= 8
+// pad spreads n bytes of white space over the white space between the
+// elements of msg, at most maxGap in one place: the message stays valid,
+// since white space between elements means nothing to its schema, and
+// nothing but white space follows its root.
+func pad(msg []byte, n int) ([]byte, error) {
+	var gaps []int // offsets just after a '>' that white space up to a '<' follows
+	for i := 1; i < len(msg); i++ {
+		if msg[i-1] != '>' || !isBlank(msg[i]) {
+			continue
 		}
-		out = append(out, "<!--"...)
-		out = append(out, bytes.Repeat([]byte{' '}, size-8)...)
-		out = append(out, "-->\n"...)
-		n -= size
+		j := i
+		for j < len(msg) && isBlank(msg[j]) {
+			j++
+		}
+		if j < len(msg) && msg[j] == '<' {
+			gaps = append(gaps, i)
+		}
 	}
-	return out
+	if len(gaps) == 0 || (n+len(gaps)-1)/len(gaps) > maxGap {
+		return nil, fmt.Errorf("%d bytes do not fit in the %d places of white space between its elements", n, len(gaps))
+	}
+	out := make([]byte, 0, len(msg)+n)
+	at := 0
+	for k, g := range gaps {
+		share := n / len(gaps)
+		if k < n%len(gaps) {
+			share++
+		}
+		out = append(append(out, msg[at:g]...), whitespace(share)...)
+		at = g
+	}
+	return append(out, msg[at:]...), nil
+}
+
+func isBlank(c byte) bool { return c == ' ' || c == '\t' || c == '\n' || c == '\r' }
+
+// whitespace returns exactly n bytes of white space, in lines of at most 80.
+func whitespace(n int) []byte {
+	out := bytes.Repeat([]byte(strings.Repeat(" ", 79)+"\n"), n/80)
+	return append(out, bytes.Repeat([]byte{' '}, n%80)...)
 }
 
 // padding is the number of bytes "pad" adds: bytes=N, or total=N for a

@@ -185,6 +185,21 @@ func mangleSOAP(msg []byte, how string) ([]byte, error) {
 			return nil, fmt.Errorf("soap: mangle=%s: no applicatieVersie in the envelope", how)
 		}
 		return append(append([]byte(nil), msg[:i]...), msg[j:]...), nil
+	case "nul-after":
+		// A NUL after the envelope, and markup after it that a parser
+		// stopping at the NUL would never check.
+		return append(append([]byte(nil), msg...), "\x00<!DOCTYPE x [<!ENTITY a \"b\">]><x>&a;</x>"...), nil
+	case "attribute-flood":
+		var flood bytes.Buffer
+		for i := range 1000 {
+			fmt.Fprintf(&flood, ` a%d="1"`, i)
+		}
+		i := bytes.Index(msg, []byte("<GGK:stuurgegevens"))
+		if i < 0 {
+			return nil, fmt.Errorf("soap: mangle=%s: no stuurgegevens in the envelope", how)
+		}
+		j := i + len("<GGK:stuurgegevens")
+		return append(append(append([]byte(nil), msg[:j]...), flood.Bytes()...), msg[j:]...), nil
 	case "oversize":
 		// A comment after the envelope takes it past 25 MB (plus the
 		// allowance for SOAP headers).
@@ -195,7 +210,7 @@ func mangleSOAP(msg []byte, how string) ([]byte, error) {
 		out = append(out, bytes.Repeat([]byte("x"), pad)...)
 		return append(out, "-->"...), nil
 	}
-	return nil, fmt.Errorf("soap: mangle=%q: want bom, latin1, doctype, no-applicatieversie or oversize", how)
+	return nil, fmt.Errorf("soap: mangle=%q: want bom, latin1, doctype, no-applicatieversie, nul-after, attribute-flood or oversize", how)
 }
 
 // SignatureTrust returns the stuf.Trust an in-process switch runs the

@@ -62,7 +62,8 @@ func ValidationKind(code string) gateway.Kind {
 	switch code {
 	case xsd.CodeTooLarge:
 		return gateway.KindTooLarge
-	case xsd.CodeEmpty, xsd.CodeByteOrderMark, xsd.CodeNotUTF8, xsd.CodeDoctype, xsd.CodeNotWellFormed, xsd.CodeNotBericht, xsd.CodeUnknownNS:
+	case xsd.CodeEmpty, xsd.CodeByteOrderMark, xsd.CodeNotUTF8, xsd.CodeDoctype, xsd.CodeNotWellFormed, xsd.CodeNotBericht, xsd.CodeUnknownNS,
+		xsd.CodeCharacter, xsd.CodeXMLVersion, xsd.CodeMarkupInRoot, xsd.CodeAfterRoot, xsd.CodeTooManyAttrs, xsd.CodeNameTooLong, xsd.CodeTooDeep, xsd.CodeTooMany:
 		return gateway.KindMalformed
 	case xsd.CodeInvalid, xsd.CodeBerichtCode, xsd.CodeUnknownRelease, xsd.CodeNotCarried:
 		return gateway.KindInvalid

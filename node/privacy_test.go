@@ -126,6 +126,39 @@ func TestNoPersonalDataInLogsMetricsOrErrors(t *testing.T) {
 		code, body = send("dev-0363", m)
 		require.Equal(t, http.StatusBadRequest, code, string(body))
 	}
+	// What libxml2 quotes when it stumbles: an unterminated CDATA section
+	// and a comment holding "--" (both carrying a name), and an xsi:type
+	// whose value is a name; and what follows a NUL after the root.
+	for _, c := range []struct {
+		status int
+		edit   func(m []byte) []byte
+	}{
+		{http.StatusBadRequest, func(m []byte) []byte { // ends inside a CDATA section
+			i := bytes.Index(m, []byte(secretAchternaam))
+			return append(bytes.Clone(m[:i]), "<![CDATA["+secretAchternaam+" "+secretBadBsn...)
+		}},
+		{http.StatusBadRequest, func(m []byte) []byte { // "--" in a comment before the root
+			i := bytes.Index(m, []byte("?>")) + 2
+			return append(append(bytes.Clone(m[:i]), "<!-- "+secretVoornamen+" -- "+secretAchternaam+" -->"...), m[i:]...)
+		}},
+		{http.StatusBadRequest, func(m []byte) []byte { // a comment in the root
+			return bytes.Replace(m, []byte(secretAchternaam), []byte("<!-- "+secretVoornamen+" -->"+secretAchternaam), 1)
+		}},
+		{http.StatusUnprocessableEntity, func(m []byte) []byte { // xsi:type naming a person
+			tag := achternaamRe.Find(m)
+			open := tag[:bytes.IndexByte(tag, '>')]
+			return bytes.Replace(m, open, append(bytes.Clone(open), ` xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance" xsi:type="`+secretVoornamen+`"`...), 1)
+		}},
+		{http.StatusBadRequest, func(m []byte) []byte { // a NUL, then more
+			return append(bytes.Clone(m), "\x00<"+secretVoornamen+">"+secretAchternaam+"</"+secretVoornamen+">"...)
+		}},
+	} {
+		m := c.edit(r.message("WMO301", sample.Options{Afzender: "0363", Ontvanger: "12345678", Products: 1}))
+		code, body = send("dev-0363", m)
+		require.Equal(t, c.status, code, string(body))
+		code, _ = r.do("POST", api+"/v1/validate", "dev-0363", "application/xml", m)
+		require.Equal(t, c.status, code)
+	}
 	// Markup named after a person: a start tag that does not match its end
 	// tag (not well-formed), and an unknown element and attribute in an
 	// otherwise valid message (XSD-invalid).

@@ -18,6 +18,7 @@ import (
 
 	"github.com/knooppunt/knooppunt/bericht"
 	"github.com/knooppunt/knooppunt/gateway"
+	"github.com/knooppunt/knooppunt/xsd"
 )
 
 // Pipeline is the gateway's ingest pipeline (*gateway.Server): validation,
@@ -72,6 +73,25 @@ type Handler struct {
 // maxRequestBytes bounds a request: the 25 MB envelope plus room for the
 // SOAP and WS-Security headers.
 const maxRequestBytes = MaxEnvelopeBytes + 64<<10
+
+// envelopeBounds hold a SOAP request to what StUF-GGk, WS-Security and
+// WS-Addressing need before any parser reads it (xsd.Prescan): their
+// elements carry a few attributes and the namespace declarations signing
+// stacks repeat on each (32 leaves room), names such as
+// SecurityTokenReference are under 64 bytes, signatures nest about ten
+// deep, and an envelope has tens of elements, its message being base64.
+var envelopeBounds = xsd.Bounds{MaxAttributes: 32, MaxName: 64, MaxDepth: 32, MaxElements: 10_000}
+
+// prescanFault is the RIN001 of a request the pre-scan refused: what was
+// found and where, never what it said.
+func prescanFault(e *xsd.Error) *Fault {
+	f := clientFault(CodeEnvelope, "de envelop bevat opmaak die niet is toegestaan ("+e.Code+")")
+	if len(e.Violations) > 0 {
+		v := e.Violations[0]
+		f.Details = fmt.Sprintf("regel %d kolom %d: %s", v.Line, v.Column, v.Redacted)
+	}
+	return f
+}
 
 // NewHandler checks cfg and returns the endpoint.
 func NewHandler(cfg Config) (*Handler, error) {
@@ -185,6 +205,9 @@ func (h *Handler) serve(w http.ResponseWriter, r *http.Request, rq *request) ([]
 	}
 	if f := checkEncoding(body); f != nil {
 		return nil, f
+	}
+	if e := xsd.Prescan(body, envelopeBounds); e != nil {
+		return nil, prescanFault(e)
 	}
 	if err := h.cfg.Schema.validate(body); err != nil {
 		var f *Fault

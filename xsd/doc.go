@@ -33,6 +33,14 @@
 //	too-large             CodeTooLarge        larger than Config.MaxSize (25 MiB, OP179)
 //	byte-order-mark       CodeByteOrderMark   starts with a UTF-8 byte-order mark
 //	not-utf8              CodeNotUTF8         invalid UTF-8, UTF-16/32, or an XML declaration naming another encoding
+//	illegal-character     CodeCharacter       a NUL or another character outside XML 1.0 (pre-scan, as the next six)
+//	xml-version           CodeXMLVersion      an XML declaration of another version than 1.0
+//	comment-or-pi         CodeMarkupInRoot    a comment inside the root, or a processing instruction anywhere
+//	content-after-root    CodeAfterRoot       anything but white space after the root element
+//	too-many-attributes   CodeTooManyAttrs    more attributes and namespace declarations on one element than MessageBounds allows
+//	name-too-long         CodeNameTooLong     a prefix or local name longer than the standard's longest
+//	too-deep              CodeTooDeep         elements nested deeper than MessageBounds allows
+//	too-many-elements     CodeTooMany         more elements than MessageBounds allows
 //	doctype               CodeDoctype         a DOCTYPE in the prolog: no DTD, so no XXE and no entity expansion
 //	not-well-formed       CodeNotWellFormed   not (namespace-)well-formed XML; one violation with line and column
 //	not-bericht           CodeNotBericht      the root element is not Bericht
@@ -49,14 +57,24 @@
 // offending element and, after a content-model error, skips the rest of that
 // parent: fixing and resubmitting can reveal more.
 //
+// The pre-scan (Prescan, with MessageBounds) reads the message once, in
+// time linear in its length, before libxml2 sees it: libxml2's cost grows
+// with the square of the attributes on one element, and it stops reading at
+// a NUL. Its refusals carry one violation with line and column.
+//
 // # Values in messages
 //
 // Error() and Detail never quote a value from the message. A
 // Violation.Message may: libxml2 quotes the offending value, which can be a
-// BSN or a name, and names the message's elements and attributes, which a
-// sender may have named after a person. Violation.Redacted is the same text
-// with the value, and every element, attribute or prefix name and namespace
-// that is not the standard's, replaced by '…'; it is the one to log or count.
+// BSN or a name, names the message's elements and attributes, which a sender
+// may have named after a person, and in a parse error shows what it was
+// reading. Violation.Redacted quotes nothing of the message: for a parse
+// error it is a sentence of our own per libxml2 error code with the
+// standard's element names libxml2 mentions; for a schema violation it is
+// libxml2's text with every quoted stretch that is not the standard's, and
+// every element, attribute or prefix name and namespace that is not the
+// standard's, replaced by '…' (redact.go). It is the one to log, count or
+// send to anyone but the sender's own tools.
 //
 // # Implementation
 //

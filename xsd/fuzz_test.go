@@ -16,6 +16,8 @@ var knownCodes = map[string]bool{
 	CodeEmpty: true, CodeTooLarge: true, CodeByteOrderMark: true, CodeNotUTF8: true,
 	CodeDoctype: true, CodeNotWellFormed: true, CodeNotBericht: true, CodeUnknownNS: true,
 	CodeUnknownRelease: true, CodeNotCarried: true, CodeBerichtCode: true, CodeInvalid: true,
+	CodeCharacter: true, CodeXMLVersion: true, CodeMarkupInRoot: true, CodeAfterRoot: true,
+	CodeTooManyAttrs: true, CodeNameTooLong: true, CodeTooDeep: true, CodeTooMany: true,
 }
 
 // FuzzValidate feeds arbitrary bytes to the entry point: it must never

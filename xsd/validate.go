@@ -122,7 +122,7 @@ func (s *Set) precheck(msg []byte) *Error {
 		}
 		return refuse(CodeNotUTF8, "the XML declaration names encoding %q; only UTF-8 is accepted", enc)
 	}
-	return nil
+	return Prescan(msg, MessageBounds())
 }
 
 func invalidUTF8(msg []byte) int {
@@ -299,17 +299,12 @@ func parseViolations(msg []byte, found []issue) []Violation {
 	if len(found) == 0 {
 		return []Violation{{Message: "libxml2 refused the document", Redacted: "libxml2 refused the document"}}
 	}
-	names, namespaces := foreignNames(msg)
 	out := make([]Violation, len(found))
 	for i, f := range found {
+		// libxml2's text may carry whatever it was reading: the redacted
+		// one is a sentence of our own (redact.go).
 		m := clean(f.msg)
-		// Parser messages name elements, but quote entity names and other
-		// text of the message; an encoding error lists raw bytes.
-		r := quoted.ReplaceAllString(m, "'…'")
-		if i := strings.Index(r, "Bytes:"); i >= 0 {
-			r = strings.TrimSpace(r[:i])
-		}
-		out[i] = Violation{Line: f.line, Column: f.col, Message: m, Redacted: redactNames(r, names, namespaces)}
+		out[i] = Violation{Line: f.line, Column: f.col, Message: m, Redacted: parseSentence(f.code, m)}
 	}
 	return out
 }
@@ -321,7 +316,7 @@ func schemaViolations(msg []byte, found []issue) []Violation {
 	out := make([]Violation, len(found))
 	for i, f := range found {
 		m := clean(f.msg)
-		out[i] = Violation{Line: f.line, Column: f.col, Message: m, Redacted: redactNames(redact(m, f.value), names, namespaces)}
+		out[i] = Violation{Line: f.line, Column: f.col, Message: m, Redacted: keepStandardQuotes(redactNames(redact(m, f.value), names, namespaces))}
 	}
 	// Offsets to positions in one sweep over the message.
 	order := make([]int, 0, len(found))

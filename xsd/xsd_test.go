@@ -144,6 +144,31 @@ func utf16le(s string) []byte {
 
 // TestRefusals walks every refusal code, each from inputs built from a
 // published example or written inline.
+// prescanCodes are the refusals of the pre-scan, which carry one
+// positioned violation each.
+var prescanCodes = map[string]bool{
+	CodeCharacter: true, CodeXMLVersion: true, CodeMarkupInRoot: true, CodeAfterRoot: true,
+	CodeTooManyAttrs: true, CodeNameTooLong: true, CodeTooDeep: true, CodeTooMany: true,
+}
+
+// attrs is n attributes a0="1" a1="1" …
+func attrs(n int) string {
+	var b strings.Builder
+	for i := range n {
+		fmt.Fprintf(&b, ` a%d="1"`, i)
+	}
+	return b.String()
+}
+
+// nsDecls is n namespace declarations xmlns:n0="urn:n0" …
+func nsDecls(n int) string {
+	var b strings.Builder
+	for i := range n {
+		fmt.Fprintf(&b, ` xmlns:n%d="urn:n%d"`, i, i)
+	}
+	return b.String()
+}
+
 func TestRefusals(t *testing.T) {
 	s := embeddedSet(t)
 	wmo := generated(t, "WMO301")
@@ -197,7 +222,24 @@ func TestRefusals(t *testing.T) {
 		{"tag mismatch", s, replace("</wmo301:Afzender>", "</wmo301:Ontvanger>"), CodeNotWellFormed},
 		{"undefined prefix", s, []byte(strings.NewReplacer("<wmo301:Afzender>", "<x:Afzender>", "</wmo301:Afzender>", "</x:Afzender>").Replace(string(wmo))), CodeNotWellFormed},
 		{"undefined entity", s, replace(name, "&"+name+";"), CodeNotWellFormed},
-		{"two roots", s, append(append([]byte{}, wmo...), "<wmo301:Bericht/>"...), CodeNotWellFormed},
+		{"two roots", s, append(append([]byte{}, wmo...), "<wmo301:Bericht/>"...), CodeAfterRoot},
+		{"nul after the root", s, append(append([]byte{}, wmo...), "\x00<!DOCTYPE x [<!ENTITY a SYSTEM \"file:///etc/passwd\">]><evil>&a;</evil>"...), CodeCharacter},
+		{"control character", s, replace(name, name[:1]+"\x01"+name[1:]), CodeCharacter},
+		{"U+FFFE", s, replace(name, name[:1]+"\uFFFE"+name[1:]), CodeCharacter},
+		{"comment after the root", s, append(append([]byte{}, wmo...), "<!-- x -->"...), CodeAfterRoot},
+		{"pi after the root", s, append(append([]byte{}, wmo...), "<?x y?>"...), CodeAfterRoot},
+		{"white space after the root", s, append(append([]byte{}, wmo...), " \n\t\r\n"...), ""},
+		{"comment before the root", s, []byte(decl + "<!-- made by hand -->\n" + body), ""},
+		{"comment inside", s, replace("<wmo301:Afzender>03", "<wmo301:Afzender>03<!--63-->"), CodeMarkupInRoot},
+		{"pi inside", s, replace("<wmo301:Afzender>03", "<wmo301:Afzender>03<?x y?>"), CodeMarkupInRoot},
+		{"pi in the prolog", s, []byte(decl + "<?xml-stylesheet href=\"x\"?>\n" + body), CodeMarkupInRoot},
+		{"xml 1.1", s, []byte(strings.Replace(decl, `version="1.0"`, `version="1.1"`, 1) + body), CodeXMLVersion},
+		{"too many attributes", s, replace("<wmo301:Afzender>", "<wmo301:Afzender"+attrs(9)+">"), CodeTooManyAttrs},
+		{"too many namespaces", s, replace("<wmo301:Client>", "<wmo301:Client"+nsDecls(9)+">"), CodeTooManyAttrs},
+		{"long name", s, replace("<wmo301:Client>", "<wmo301:Client><wmo301:"+strings.Repeat("X", 29)+"/>"), CodeNameTooLong},
+		{"long prefix", s, replace("<wmo301:Client>", "<wmo301:Client><"+strings.Repeat("p", 29)+":X xmlns:"+strings.Repeat("p", 29)+"=\"urn:x\"/>"), CodeNameTooLong},
+		{"long attribute name", s, replace("<wmo301:Client>", "<wmo301:Client "+strings.Repeat("a", 29)+"=\"1\">"), CodeNameTooLong},
+		{"too deep", s, replace("<wmo301:Client>", "<wmo301:Client>"+strings.Repeat("<x>", 20)+strings.Repeat("</x>", 20)), CodeTooDeep},
 		{"text only", s, []byte("hello"), CodeNotWellFormed},
 		{"root not Bericht", s, []byte(`<Toewijzing xmlns="http://www.istandaarden.nl/iwmo/3_2/wmo301/schema"/>`), CodeNotBericht},
 		{"release 3.1", s, []byte(strings.Replace(string(wmo), "iwmo/3_2/wmo301", "iwmo/3_1/wmo301", -1)), CodeUnknownRelease},
@@ -214,11 +256,15 @@ func TestRefusals(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			_, err := tt.set.Validate(tt.msg)
+			if tt.code == "" {
+				require.NoError(t, err)
+				return
+			}
 			e := refusal(t, err)
 			require.Equal(t, tt.code, e.Code, "%v", err)
 			require.NotEmpty(t, e.Detail)
 			require.True(t, strings.HasPrefix(err.Error(), "xsd: "+tt.code))
-			if tt.code == CodeNotWellFormed {
+			if tt.code == CodeNotWellFormed || prescanCodes[tt.code] {
 				require.Len(t, e.Violations, 1)
 				require.Positive(t, e.Violations[0].Line)
 				require.Positive(t, e.Violations[0].Column)

@@ -92,7 +92,7 @@ func TestValidateRefusals(t *testing.T) {
 		data       []byte
 	}{
 		{"berichtcode", ": berichtcode-mismatch: ", bytes.Replace(data, []byte(">414<"), []byte(">436<"), 1)},
-		{"doctype", ": doctype: ", []byte("<!DOCTYPE x><x/>")},
+		{"doctype", ":1:1: the message has a document type declaration", []byte("<!DOCTYPE x><x/>")},
 		{"empty", ": empty: ", nil},
 		{"release", ": unsupported-release: ", []byte(`<Bericht xmlns="http://www.istandaarden.nl/iwmo/3_1/wmo301/schema"/>`)},
 		{"not well-formed", ":1:", []byte("<Bericht>")},
