@@ -22,7 +22,7 @@ import (
 
 type fixedValidator struct{ h bericht.Header }
 
-func (v fixedValidator) Validate([]byte) (bericht.Header, error) { return v.h, nil }
+func (v fixedValidator) Validate(context.Context, []byte) (bericht.Header, error) { return v.h, nil }
 
 type fixedRouter struct{}
 

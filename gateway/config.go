@@ -43,6 +43,16 @@ type Config struct {
 	// beyond the bound wait their turn cheaply. Default GOMAXPROCS; a
 	// negative value means no bound.
 	MaxValidations int
+	// MaxValidationsPerCaller bounds the slots of MaxValidations one
+	// principal holds at once; its further messages wait for one of its
+	// own, so one caller's many or large messages slow only that caller.
+	// Default half of MaxValidations (at least one).
+	MaxValidationsPerCaller int
+	// ValidationTimeout bounds how long one message may wait for a slot
+	// and be validated. Past it the validation is abandoned (libxml2
+	// stops at the next element it reads), the slot comes back, and the
+	// caller gets 503 validation-busy with Retry-After. Default 10 s.
+	ValidationTimeout time.Duration
 	// MailboxLimit is the number of messages a listing returns when the
 	// caller gives no limit. Default 100; a caller may ask up to 250.
 	MailboxLimit int
@@ -105,6 +115,12 @@ func (c Config) withDefaults() Config {
 	}
 	if c.MaxValidations == 0 {
 		c.MaxValidations = runtime.GOMAXPROCS(0)
+	}
+	if c.MaxValidationsPerCaller == 0 {
+		c.MaxValidationsPerCaller = max(1, c.MaxValidations/2)
+	}
+	if c.ValidationTimeout == 0 {
+		c.ValidationTimeout = 10 * time.Second
 	}
 	if c.MailboxLimit == 0 {
 		c.MailboxLimit = 100

@@ -77,6 +77,9 @@ type Error struct {
 	// ID is the original message id of a duplicate or conflict.
 	ID         string      `json:"id,omitempty"`
 	Violations []Violation `json:"violations,omitempty"`
+	// RetryAfter is the Retry-After of a 503 or 429 in seconds; a 503
+	// without one says 1.
+	RetryAfter int `json:"-"`
 	// Err is the cause, logged for KindInternal, never sent.
 	Err error `json:"-"`
 }

@@ -35,7 +35,7 @@ func retourMsg(soort, afzender, ontvanger, id, retourID string) []byte {
 
 type fakeValidator struct{}
 
-func (fakeValidator) Validate(b []byte) (bericht.Header, error) {
+func (fakeValidator) Validate(_ context.Context, b []byte) (bericht.Header, error) {
 	if regexp.MustCompile(`MALFORMED`).Match(b) {
 		return bericht.Header{}, &gateway.Error{Kind: gateway.KindMalformed, Code: "not-well-formed", Message: "the message is not well-formed XML"}
 	}

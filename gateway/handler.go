@@ -111,6 +111,11 @@ func (s *Server) writeError(w http.ResponseWriter, rq *request, err error) {
 	if e.Kind == KindUnauthenticated {
 		w.Header().Set("WWW-Authenticate", `Bearer realm="knooppunt"`)
 	}
+	if e.RetryAfter > 0 {
+		w.Header().Set("Retry-After", retryAfterHeader(e.RetryAfter))
+	} else if status == http.StatusServiceUnavailable && w.Header().Get("Retry-After") == "" {
+		w.Header().Set("Retry-After", "1") // every "not now" says when to come back
+	}
 	rq.code = e.Code
 	s.writeJSON(w, rq, status, e)
 }

@@ -3,6 +3,7 @@ package gateway
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"mime"
 	"net/http"
@@ -91,7 +92,7 @@ func (s *Server) ingestChecked(ctx context.Context, p Principal, body []byte, re
 		}
 		s.metrics.berichten.WithLabelValues(soort, outcome).Inc()
 	}()
-	h, findings, parsed, err := s.validateRules(ctx, body)
+	h, findings, parsed, err := s.validateRules(ctx, p.ID, body)
 	if err != nil {
 		return a, err
 	}
@@ -151,23 +152,43 @@ func (s *Server) ingestChecked(ctx context.Context, p Principal, body []byte, re
 	return a, nil
 }
 
-// validate runs the validator within the MaxValidations bound; a request
-// whose client gives up while waiting for its turn is not validated.
-func (s *Server) validate(ctx context.Context, body []byte) (bericht.Header, error) {
-	return s.bounded(ctx, func() (bericht.Header, error) { return s.cfg.Validator.Validate(body) })
+// validate runs the validator for caller within the validation slots and
+// deadline (bounded).
+func (s *Server) validate(ctx context.Context, caller string, body []byte) (bericht.Header, error) {
+	return s.bounded(ctx, caller, func(ctx context.Context) (bericht.Header, error) { return s.cfg.Validator.Validate(ctx, body) })
 }
 
-// bounded runs validate within the MaxValidations bound.
-func (s *Server) bounded(ctx context.Context, validate func() (bericht.Header, error)) (bericht.Header, error) {
-	if s.validating != nil {
-		select {
-		case s.validating <- struct{}{}:
-			defer func() { <-s.validating }()
-		case <-ctx.Done():
-			return bericht.Header{}, &Error{Kind: KindUnavailable, Code: CodeCancelled, Message: "the request ended while waiting for validation", Err: ctx.Err()}
+// bounded runs validate in one of caller's validation slots, within
+// ValidationTimeout from now, waiting for the slot included. A validation
+// past its deadline is abandoned (validate returns once the validator has
+// stopped) and answered 503 validation-busy; a request whose client went
+// away is not validated further.
+func (s *Server) bounded(ctx context.Context, caller string, validate func(context.Context) (bericht.Header, error)) (bericht.Header, error) {
+	vctx, cancel := context.WithTimeout(ctx, s.cfg.ValidationTimeout)
+	defer cancel()
+	if s.slots != nil {
+		release, err := s.slots.acquire(vctx, caller, s.cfg.Now)
+		if err != nil {
+			return bericht.Header{}, s.abandoned(ctx, err, "waiting for a validation slot")
 		}
+		defer release()
 	}
-	return validate()
+	h, err := validate(vctx)
+	if err != nil && vctx.Err() != nil && (errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled)) {
+		return h, s.abandoned(ctx, err, "validating")
+	}
+	return h, err
+}
+
+// abandoned is the refusal of a validation given up while doing what:
+// the client's request ended (ctx), or the validation's deadline passed.
+func (s *Server) abandoned(ctx context.Context, err error, doing string) error {
+	if ctx.Err() != nil {
+		return &Error{Kind: KindUnavailable, Code: CodeCancelled, Message: "the request ended while " + doing, Err: err}
+	}
+	s.metrics.validationAbandoned.Inc()
+	return &Error{Kind: KindUnavailable, Code: CodeValidationBusy, RetryAfter: 5, Err: err,
+		Message: fmt.Sprintf("the message could not be validated within %s (%s); retry later", s.cfg.ValidationTimeout, doing)}
 }
 
 // postValidate is POST /v1/validate: the validator's verdict only; nothing
@@ -180,7 +201,7 @@ func (s *Server) postValidate(w http.ResponseWriter, r *http.Request, rq *reques
 	if err != nil {
 		return err
 	}
-	h, err := s.validate(r.Context(), body)
+	h, err := s.validate(r.Context(), rq.principal.ID, body)
 	if err != nil {
 		return err
 	}

@@ -18,6 +18,8 @@ type metrics struct {
 	bytes     *prometheus.CounterVec   // berichtsoort
 	ingest    *prometheus.HistogramVec // berichtsoort: validate+route+store of accepted messages
 	tlsFailed *prometheus.CounterVec   // reason: failed TLS handshakes (tlslog.go)
+	// validationAbandoned counts validations given up at their deadline.
+	validationAbandoned prometheus.Counter
 }
 
 const unknownSoort = "unknown"
@@ -54,8 +56,12 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 			Namespace: "knooppunt", Subsystem: "tls", Name: "handshake_failures_total",
 			Help: "TLS handshakes the API listener failed, by reason (unknown-ca, expired, no-certificate, bad-certificate, client-refused, protocol, not-tls, timeout, closed, other).",
 		}, []string{"reason"}),
+		validationAbandoned: prometheus.NewCounter(prometheus.CounterOpts{
+			Namespace: "knooppunt", Subsystem: "validation", Name: "abandoned_total",
+			Help: "Validations given up at their deadline (ValidationTimeout), waiting for a slot included; each answered 503 validation-busy.",
+		}),
 	}
-	for _, c := range []prometheus.Collector{m.requests, m.duration, m.inFlight, m.berichten, m.bytes, m.ingest, m.tlsFailed} {
+	for _, c := range []prometheus.Collector{m.requests, m.duration, m.inFlight, m.berichten, m.bytes, m.ingest, m.tlsFailed, m.validationAbandoned} {
 		if err := reg.Register(c); err != nil {
 			return nil, fmt.Errorf("registering gateway metrics: %w", err)
 		}

@@ -51,8 +51,9 @@ type Validator interface {
 	// Validate checks msg (encoding, well-formedness, berichtsoort, XSD)
 	// and returns its header. A refusal is an *Error of KindMalformed or
 	// KindInvalid; violations may quote values of the message, so the
-	// gateway returns them to the caller but never logs them.
-	Validate(msg []byte) (bericht.Header, error)
+	// gateway returns them to the caller but never logs them. When ctx
+	// ends, Validate stops soon and returns an error that wraps ctx.Err().
+	Validate(ctx context.Context, msg []byte) (bericht.Header, error)
 }
 
 // Router applies the routing rules of the standard.

@@ -35,7 +35,7 @@ type RuleValidator interface {
 	// message (nil when it keeps every rule). parsed is the validator's
 	// own reading of the body, which the gateway hands to Store.Put in
 	// Message.Parsed without looking at it; nil when it has none.
-	ValidateRules(msg []byte) (h bericht.Header, findings []Finding, parsed any, err error)
+	ValidateRules(ctx context.Context, msg []byte) (h bericht.Header, findings []Finding, parsed any, err error)
 }
 
 // Answerer builds the switch's answer to a heenbericht that breaks level-2
@@ -100,10 +100,10 @@ func newRetourMetrics(reg prometheus.Registerer) (*retourMetrics, error) {
 
 // validateRules validates body and, when the switch answers level-2
 // breaches, checks the rules in the same parse.
-func (s *Server) validateRules(ctx context.Context, body []byte) (bericht.Header, []Finding, any, error) {
+func (s *Server) validateRules(ctx context.Context, caller string, body []byte) (bericht.Header, []Finding, any, error) {
 	rv, ok := s.cfg.Validator.(RuleValidator)
 	if !ok || s.cfg.Answerer == nil {
-		h, err := s.validate(ctx, body)
+		h, err := s.validate(ctx, caller, body)
 		return h, nil, nil, err
 	}
 	var (
@@ -111,9 +111,9 @@ func (s *Server) validateRules(ctx context.Context, body []byte) (bericht.Header
 		findings []Finding
 		parsed   any
 	)
-	_, err := s.bounded(ctx, func() (bericht.Header, error) {
+	_, err := s.bounded(ctx, caller, func(ctx context.Context) (bericht.Header, error) {
 		var err error
-		h, findings, parsed, err = rv.ValidateRules(body)
+		h, findings, parsed, err = rv.ValidateRules(ctx, body)
 		return h, err
 	})
 	return h, findings, parsed, err

@@ -19,8 +19,8 @@ import (
 type ruleValidator struct{ fakeValidator }
 
 // Its reading of a message (parsed) is "read " and the Identificatie.
-func (v ruleValidator) ValidateRules(b []byte) (bericht.Header, []gateway.Finding, any, error) {
-	h, err := v.Validate(b)
+func (v ruleValidator) ValidateRules(ctx context.Context, b []byte) (bericht.Header, []gateway.Finding, any, error) {
+	h, err := v.Validate(ctx, b)
 	if err != nil {
 		return h, nil, nil, err
 	}

@@ -36,8 +36,9 @@ type Server struct {
 	mounted map[string]func(*Server, http.ResponseWriter, *http.Request, *request) error
 	// promHandler serves /metrics.
 	promHandler http.Handler
-	// validating holds a token per validation running; nil: no bound.
-	validating chan struct{}
+	// slots bounds the validations at once, in all and per caller
+	// (slots.go); nil: no bound.
+	slots *slots
 	// limits holds the per-principal rate and concurrency (limits.go).
 	limits *limiter
 
@@ -74,7 +75,10 @@ func New(cfg Config, endpoints ...Endpoint) (*Server, error) {
 		}
 	}
 	if cfg.MaxValidations > 0 {
-		s.validating = make(chan struct{}, cfg.MaxValidations)
+		s.slots = newSlots(cfg.MaxValidations, cfg.MaxValidationsPerCaller)
+		if err := s.slots.register(cfg.Registerer, cfg.Now); err != nil {
+			return nil, err
+		}
 	}
 	s.limits = newLimiter(cfg.Limits)
 	s.promHandler = promhttp.HandlerFor(cfg.Gatherer, promhttp.HandlerOpts{})

@@ -139,7 +139,7 @@ func TestTapReadsTheValidationTree(t *testing.T) {
 	for i, withTree := range []bool{true, false} {
 		m, err := g.Heen(s, sample.Options{})
 		require.NoError(t, err)
-		h, _, parsed, err := validatorPort{set}.ValidateRules(m.XML)
+		h, _, parsed, err := validatorPort{set}.ValidateRules(context.Background(), m.XML)
 		require.NoError(t, err, "message %d", i)
 		if !withTree {
 			parsed = nil

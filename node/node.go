@@ -18,6 +18,7 @@ import (
 	"net"
 	"os"
 	"sync"
+	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
@@ -52,8 +53,12 @@ type Config struct {
 	// client certificates (mutual TLS). All three or none.
 	TLSCertFile, TLSKeyFile, ClientCAFile string
 	// MaxValidations bounds the messages validated at once; 0 means one
-	// per CPU, -1 no bound.
-	MaxValidations int
+	// per CPU, -1 no bound. MaxValidationsPerCaller bounds those of one
+	// caller (0: half) and ValidationTimeout one validation, the wait for
+	// a slot included (0: 10 s); see gateway.Config.
+	MaxValidations          int
+	MaxValidationsPerCaller int
+	ValidationTimeout       time.Duration
 	// Store configures the store; Store.Dir is the data directory. Its
 	// Logger and Registerer are set by the node.
 	Store store.Config
@@ -211,10 +216,12 @@ func Start(ctx context.Context, cfg Config) (_ *Node, err error) {
 	n.srv, err = gateway.New(gateway.Config{
 		Addr: cfg.Addr, AdminAddr: cfg.AdminAddr,
 		TLSCertFile: cfg.TLSCertFile, TLSKeyFile: cfg.TLSKeyFile, ClientCAFile: cfg.ClientCAFile,
-		AllowTokens:    cfg.Dev || reg.TokensEnabled(),
-		MaxValidations: cfg.MaxValidations,
-		Logger:         cfg.Logger,
-		Registerer:     n.metrics, Gatherer: n.metrics,
+		AllowTokens:             cfg.Dev || reg.TokensEnabled(),
+		MaxValidations:          cfg.MaxValidations,
+		MaxValidationsPerCaller: cfg.MaxValidationsPerCaller,
+		ValidationTimeout:       cfg.ValidationTimeout,
+		Logger:                  cfg.Logger,
+		Registerer:              n.metrics, Gatherer: n.metrics,
 		Validator: validatorPort{set},
 		Router:    routerPort{book: n.book, store: st},
 		Store:     storePort{s: gst, outbox: outbox},
@@ -257,8 +264,9 @@ func Start(ctx context.Context, cfg Config) (_ *Node, err error) {
 		return nil, err
 	}
 	go func() { n.served <- n.srv.Serve(n.ln) }()
+	arenas, why := xsd.Arenas()
 	n.log.Info().Str("addr", n.ln.Addr().String()).Str("store", cfg.Backend()).Str("data", sc.Dir).Str("schemas", set.Source()).
-		Int("principals", len(reg.Principals())).Bool("dev", cfg.Dev).Msg("started")
+		Int("principals", len(reg.Principals())).Bool("dev", cfg.Dev).Bool("arenas", arenas).Str("libxml2", why).Msg("started")
 	return n, nil
 }
 
@@ -331,7 +339,7 @@ func (n *Node) Shutdown(ctx context.Context) error {
 		errs = append(errs, err)
 	}
 	n.served <- nil // for a later Close or Shutdown
-	if err := n.Close(); err != nil {
+	if err := n.close(ctx); err != nil {
 		errs = append(errs, err)
 	}
 	if len(errs) == 0 {
@@ -343,7 +351,12 @@ func (n *Node) Shutdown(ctx context.Context) error {
 // Close releases whatever is open, the store last, without waiting for
 // requests in flight. It is safe on a partly started node and more than
 // once.
-func (n *Node) Close() error {
+func (n *Node) Close() error { return n.close(context.Background()) }
+
+// close is Close that waits for validations still running (which stop at
+// the next element they read) only until ctx ends: a shutdown never waits
+// on a parse longer than its grace period.
+func (n *Node) close(ctx context.Context) error {
 	n.closeOnce.Do(func() {
 		var errs []error
 		if err := n.stopStUF(context.Background(), false); err != nil {
@@ -362,7 +375,9 @@ func (n *Node) Close() error {
 			errs = append(errs, err)
 		}
 		if n.set != nil {
-			n.set.Close()
+			if err := n.set.CloseContext(ctx); err != nil {
+				n.log.Warn().Err(err).Msg("closing the schemas")
+			}
 		}
 		if n.store != nil {
 			if err := n.store.Close(); err != nil {

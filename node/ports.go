@@ -20,8 +20,8 @@ import (
 // validatorPort is the gateway's Validator on an xsd.Set.
 type validatorPort struct{ set *xsd.Set }
 
-func (v validatorPort) Validate(msg []byte) (bericht.Header, error) {
-	h, err := v.set.Validate(msg)
+func (v validatorPort) Validate(ctx context.Context, msg []byte) (bericht.Header, error) {
+	h, err := v.set.ValidateContext(ctx, msg)
 	return h, validationError(err)
 }
 

@@ -25,8 +25,8 @@ func answerer(cfg Config, book *routing.Book) gateway.Answerer {
 
 // ValidateRules makes validatorPort a gateway.RuleValidator: the XSD and
 // the level-2 rules in one parse (xsd.ValidateTree, rules.Check).
-func (v validatorPort) ValidateRules(msg []byte) (bericht.Header, []gateway.Finding, any, error) {
-	h, tree, err := v.set.ValidateTree(msg)
+func (v validatorPort) ValidateRules(ctx context.Context, msg []byte) (bericht.Header, []gateway.Finding, any, error) {
+	h, tree, err := v.set.ValidateTreeContext(ctx, msg)
 	if err != nil {
 		return h, nil, nil, validationError(err)
 	}

@@ -36,7 +36,7 @@ import (
 
 type validator struct{ set *xsd.Set }
 
-func (v validator) Validate(msg []byte) (bericht.Header, error) {
+func (v validator) Validate(_ context.Context, msg []byte) (bericht.Header, error) {
 	h, err := v.set.Validate(msg)
 	var xe *xsd.Error
 	if errors.As(err, &xe) {

@@ -9,6 +9,7 @@ import "C"
 
 import (
 	"sync"
+	"sync/atomic"
 	"unsafe"
 )
 
@@ -125,15 +126,39 @@ type document struct {
 
 // parse parses msg (which must not be empty). On refusal doc.c.doc is nil;
 // doctype tells whether a DOCTYPE stopped the parser, and errs holds the
-// parser's errors.
-func parse(msg []byte, is *issues) *document {
+// parser's errors. The parser stops at the next start tag once a or b
+// (either may be nil) is raised; stopped then tells so.
+func parse(msg []byte, is *issues, a, b *stopFlag) *document {
 	d := &document{}
-	C.kp_parse((*C.char)(unsafe.Pointer(&msg[0])), C.int(len(msg)), &d.c, &is.c)
+	C.kp_parse((*C.char)(unsafe.Pointer(&msg[0])), C.int(len(msg)), &d.c, &is.c, a.c(), b.c())
 	return d
 }
 
 func (d *document) ok() bool      { return d.c.doc != nil }
 func (d *document) doctype() bool { return d.c.doctype != 0 }
+func (d *document) stopped() bool { return d.c.stopped != 0 }
+
+// stopFlag is a flag the parser reads at every start tag while another
+// goroutine may raise it. It lives in Go memory, which cgo keeps in place
+// for the duration of the call it is passed to, so raising it after the
+// call has returned is harmless.
+type stopFlag struct{ v C.int }
+
+// raise makes the parsers reading f stop at their next start tag.
+func (f *stopFlag) raise() { atomic.StoreInt32((*int32)(unsafe.Pointer(&f.v)), 1) }
+
+// raised reports whether f was raised.
+func (f *stopFlag) raised() bool {
+	return f != nil && atomic.LoadInt32((*int32)(unsafe.Pointer(&f.v))) != 0
+}
+
+// c is f as the shim takes it: NULL for no flag.
+func (f *stopFlag) c() *C.int {
+	if f == nil {
+		return nil
+	}
+	return &f.v
+}
 
 // root returns the root element's local name and namespace; the strings
 // point into the document and are valid only until free.

@@ -62,6 +62,10 @@
 // with the square of the attributes on one element, and it stops reading at
 // a NUL. Its refusals carry one violation with line and column.
 //
+// ValidateContext and ValidateTreeContext give up when their context ends:
+// the parser reads a flag at every start tag and stops there. Close raises
+// the same flag for every validation running; CloseContext bounds its wait.
+//
 // # Values in messages
 //
 // Error() and Detail never quote a value from the message. A

@@ -61,7 +61,7 @@ func (s *Schema) Validate(doc []byte) error {
 	}
 
 	is := newIssues(maxViolationsParsed)
-	d := parse(doc, is)
+	d := parse(doc, is, nil, nil)
 	defer d.free()
 	if !d.ok() {
 		found, _ := is.take()

@@ -1,6 +1,7 @@
 package xsd
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -57,11 +58,14 @@ func (c Config) withDefaults() Config {
 
 // Set is a compiled schema set: one schema per carried berichtsoort, keyed by
 // the namespace of its root element. It is immutable once loaded and safe for
-// concurrent use; Close waits for running validations.
+// concurrent use; Close stops running validations and waits for them.
 type Set struct {
 	cfg    Config
 	source string // where the schemas came from, for messages
 
+	// closing is raised by Close: running parses stop at their next
+	// element, and new validations are refused.
+	closing stopFlag
 	mu      sync.RWMutex // read: Validate running; write: Close
 	closed  bool
 	schemas map[string]*compiled // by namespace
@@ -216,18 +220,45 @@ func (s *Set) Source() string { return s.source }
 // MaxSize is the largest message the set accepts, in bytes.
 func (s *Set) MaxSize() int64 { return s.cfg.MaxSize }
 
-// Close frees the compiled schemas after waiting for running validations.
-// It is safe to call more than once; Validate then returns ErrClosed.
-func (s *Set) Close() error {
-	s.mu.Lock()
+// Close stops running validations and frees the compiled schemas once
+// they have returned. It is safe to call more than once; Validate then
+// returns ErrClosed.
+func (s *Set) Close() error { return s.CloseContext(context.Background()) }
+
+// CloseContext is Close that waits for running validations only until ctx
+// ends. Their parsers stop at the next element they read, so the wait is
+// at most the schema check of a document already parsed; if ctx ends
+// first, the schemas are freed when the last validation returns and
+// CloseContext reports that it did not wait for it.
+func (s *Set) CloseContext(ctx context.Context) error {
+	s.closing.raise()
+	if s.mu.TryLock() { // nothing runs
+		s.free()
+		return nil
+	}
+	freed := make(chan struct{})
+	go func() {
+		defer close(freed)
+		s.mu.Lock()
+		s.free()
+	}()
+	select {
+	case <-freed:
+		return nil
+	case <-ctx.Done():
+		return fmt.Errorf("xsd: closing: validations still running, schemas left to free when they return: %w", ctx.Err())
+	}
+}
+
+// free frees the schemas once; s.mu is held for writing, and unlocked.
+func (s *Set) free() {
 	defer s.mu.Unlock()
 	if s.closed {
-		return nil
+		return
 	}
 	s.closed = true
 	for _, c := range s.schemas {
 		c.free()
 	}
 	s.schemas = nil
-	return nil
 }

@@ -93,6 +93,8 @@ static void kp_add(kp_issues *errs, xmlErrorPtr err, int min) {
 typedef struct {
 	kp_issues *errs;
 	int doctype;
+	int stopped;
+	const volatile int *stop_a, *stop_b;
 } kp_pstate;
 
 static void kp_parse_error(void *data, xmlErrorPtr err) {
@@ -125,6 +127,12 @@ static void kp_start_element(void *ctx, const xmlChar *localname, const xmlChar 
 			     const xmlChar *uri, int nb_namespaces, const xmlChar **namespaces,
 			     int nb_attributes, int nb_defaulted, const xmlChar **attributes) {
 	xmlParserCtxtPtr ctxt = ctx;
+	kp_pstate *st = ctxt->_private;
+	if (st != NULL && ((st->stop_a != NULL && *st->stop_a) || (st->stop_b != NULL && *st->stop_b))) {
+		st->stopped = 1;
+		xmlStopParser(ctxt);
+		return;
+	}
 	xmlNodePtr parent = ctxt->node;
 	xmlSAX2StartElementNs(ctx, localname, prefix, uri, nb_namespaces, namespaces, nb_attributes,
 			      nb_defaulted, attributes);
@@ -145,12 +153,13 @@ static void kp_start_element(void *ctx, const xmlChar *localname, const xmlChar 
 }
 
 // kp_parse_in is kp_parse inside the document's arena.
-static void kp_parse_in(const char *buf, int len, kp_parsed *out, kp_issues *errs) {
+static void kp_parse_in(const char *buf, int len, kp_parsed *out, kp_issues *errs,
+			const volatile int *stop_a, const volatile int *stop_b) {
 	xmlParserCtxtPtr ctxt = xmlCreateMemoryParserCtxt(buf, len);
 	if (ctxt == NULL) {
 		return;
 	}
-	kp_pstate st = {errs, 0};
+	kp_pstate st = {errs, 0, 0, stop_a, stop_b};
 	xmlCtxtUseOptions(ctxt, KP_PARSE_OPTIONS);
 	ctxt->_private = &st;
 	ctxt->sax->serror = kp_parse_error;
@@ -160,11 +169,12 @@ static void kp_parse_in(const char *buf, int len, kp_parsed *out, kp_issues *err
 	xmlParseDocument(ctxt);
 
 	xmlDocPtr doc = ctxt->myDoc;
-	int ok = ctxt->wellFormed && ctxt->nsWellFormed && !st.doctype && doc != NULL;
+	int ok = ctxt->wellFormed && ctxt->nsWellFormed && !st.doctype && !st.stopped && doc != NULL;
 	ctxt->myDoc = NULL;
 	ctxt->_private = NULL;
 	xmlFreeParserCtxt(ctxt);
 	out->doctype = st.doctype;
+	out->stopped = st.stopped;
 	if (!ok) {
 		if (doc != NULL) {
 			xmlFreeDoc(doc);
@@ -184,11 +194,12 @@ static void kp_parse_in(const char *buf, int len, kp_parsed *out, kp_issues *err
 	}
 }
 
-void kp_parse(const char *buf, int len, kp_parsed *out, kp_issues *errs) {
+void kp_parse(const char *buf, int len, kp_parsed *out, kp_issues *errs,
+	      const volatile int *stop_a, const volatile int *stop_b) {
 	memset(out, 0, sizeof(*out));
 	kp_arena *arena = kp_arena_new();
 	kp_arena_use(arena);
-	kp_parse_in(buf, len, out, errs);
+	kp_parse_in(buf, len, out, errs, stop_a, stop_b);
 	kp_arena_use(NULL);
 	if (out->doc == NULL) {
 		kp_arena_free(arena);

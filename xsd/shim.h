@@ -110,6 +110,7 @@ void kp_arena_debug_misuse(void);
 typedef struct {
 	xmlDocPtr doc;     // the document, or NULL when refused
 	int doctype;       // 1: a DOCTYPE was met and parsing stopped
+	int stopped;       // 1: a stop flag was set and parsing stopped
 	xmlNodePtr root;   // root element of doc
 	const char *root_name;
 	const char *root_ns; // namespace of the root element, NULL if none
@@ -134,7 +135,11 @@ enum {
 // kp_parse parses buf as a document, never touching the network, never
 // substituting entities, and stopping at a DOCTYPE. Parse errors go to errs.
 // The document lives in its own arena: free it with kp_doc_free only.
-void kp_parse(const char *buf, int len, kp_parsed *out, kp_issues *errs);
+// stop_a and stop_b, each NULL or a flag another thread may set, are read
+// at every start tag: once either is non-zero the parser stops there and
+// out->stopped is set, so a caller can abandon a parse within one element.
+void kp_parse(const char *buf, int len, kp_parsed *out, kp_issues *errs,
+	      const volatile int *stop_a, const volatile int *stop_b);
 
 // kp_doc_free frees a document from kp_parse and its arena.
 void kp_doc_free(xmlDocPtr doc);

@@ -98,6 +98,7 @@ import "C"
 
 import (
 	"bytes"
+	"context"
 	"fmt"
 	"iter"
 	"maps"
@@ -145,11 +146,17 @@ type elem struct {
 // also returns the Tree of the document: the header, the view, nil. On any
 // refusal the Tree is nil and header and error are those of Validate.
 func (s *Set) ValidateTree(msg []byte) (bericht.Header, *Tree, error) {
+	return s.ValidateTreeContext(context.Background(), msg)
+}
+
+// ValidateTreeContext is ValidateTree that gives up when ctx ends, as
+// ValidateContext does.
+func (s *Set) ValidateTreeContext(ctx context.Context, msg []byte) (bericht.Header, *Tree, error) {
 	var (
 		t    *Tree
 		terr error
 	)
-	h, err := s.validate(msg, func(d *document) { t, terr = d.tree(msg) })
+	h, err := s.validate(ctx, msg, func(d *document) { t, terr = d.tree(msg) })
 	if err != nil {
 		return h, nil, err
 	}

@@ -2,6 +2,7 @@ package xsd
 
 import (
 	"bytes"
+	"context"
 	"fmt"
 	"regexp"
 	"sort"
@@ -175,12 +176,33 @@ func isSpace(c byte) bool { return c == ' ' || c == '\t' || c == '\r' || c == '\
 // CodeBerichtCode and CodeInvalid the header is returned as far as it was
 // found, so a retourbericht can still be addressed. Validate is safe for
 // concurrent use; after Close it returns ErrClosed.
-func (s *Set) Validate(msg []byte) (bericht.Header, error) { return s.validate(msg, nil) }
+func (s *Set) Validate(msg []byte) (bericht.Header, error) {
+	return s.validate(context.Background(), msg, nil)
+}
+
+// ValidateContext is Validate that gives up when ctx ends: the parser
+// stops at the next element it reads, and the schema check of a document
+// already built runs to its end but no further step starts. The error
+// then wraps ctx.Err().
+func (s *Set) ValidateContext(ctx context.Context, msg []byte) (bericht.Header, error) {
+	return s.validate(ctx, msg, nil)
+}
+
+// abandoned is the error of a validation given up because ctx ended.
+func abandoned(ctx context.Context) error {
+	return fmt.Errorf("xsd: validation abandoned: %w", context.Cause(ctx))
+}
 
 // validate is Validate; a valid document is handed to walk (if not nil) before it is freed.
-func (s *Set) validate(msg []byte, walk func(*document)) (bericht.Header, error) {
+func (s *Set) validate(ctx context.Context, msg []byte, walk func(*document)) (bericht.Header, error) {
 	if e := s.precheck(msg); e != nil {
 		return bericht.Header{}, e
+	}
+	if ctx.Err() != nil {
+		return bericht.Header{}, abandoned(ctx)
+	}
+	if s.closing.raised() {
+		return bericht.Header{}, ErrClosed
 	}
 	s.mu.RLock()
 	defer s.mu.RUnlock()
@@ -188,9 +210,23 @@ func (s *Set) validate(msg []byte, walk func(*document)) (bericht.Header, error)
 		return bericht.Header{}, ErrClosed
 	}
 
+	// The parser stops at its next element once the caller gives up or
+	// the set closes.
+	var gaveUp *stopFlag
+	if ctx.Done() != nil {
+		gaveUp = &stopFlag{}
+		defer context.AfterFunc(ctx, gaveUp.raise)()
+	}
 	is := newIssues(maxViolationsParsed)
-	d := parse(msg, is)
+	d := parse(msg, is, &s.closing, gaveUp)
 	defer d.free()
+	if d.stopped() || ctx.Err() != nil {
+		is.free()
+		if ctx.Err() == nil {
+			return bericht.Header{}, ErrClosed
+		}
+		return bericht.Header{}, abandoned(ctx)
+	}
 	if !d.ok() {
 		found, _ := is.take()
 		if d.doctype() {
@@ -240,6 +276,9 @@ func (s *Set) validate(msg []byte, walk func(*document)) (bericht.Header, error)
 		return h, refuse(CodeBerichtCode, "BerichtCode %q does not match the root namespace: %s has BerichtCode %s", code, soort, soort.Code)
 	}
 
+	if ctx.Err() != nil {
+		return h, abandoned(ctx)
+	}
 	is = newIssues(s.cfg.MaxViolations)
 	rc := d.validate(c.schema, is)
 	found, total := is.take()

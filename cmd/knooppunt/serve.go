@@ -44,7 +44,11 @@ type serveOptions struct {
 	checkConfig bool
 	cpuProfile  string
 	validations int
-	answerRules bool
+	// validationsPerCaller and validationTimeout share the validation
+	// slots fairly among callers (gateway.Config).
+	validationsPerCaller int
+	validationTimeout    time.Duration
+	answerRules          bool
 	// Security: encryption at rest and the audit trail (docs/security.md).
 	keyFile        string
 	plaintext      bool
@@ -132,6 +136,8 @@ func runServe(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	fs.DurationVar(&o.grace, "grace", 30*time.Second, "how long shutdown waits for requests in flight")
 	fs.BoolVar(&o.checkConfig, "check-config", false, "check the registry file, TLS files and schemas, then exit")
 	fs.IntVar(&o.validations, "max-validations", 0, "messages validated at once; 0: one per CPU, -1: no bound")
+	fs.IntVar(&o.validationsPerCaller, "max-validations-per-caller", 0, "of those, messages of one caller validated at once; 0: half of --max-validations")
+	fs.DurationVar(&o.validationTimeout, "validation-timeout", 0, "how long one message may wait for a validation slot and be validated before 503 validation-busy; 0: 10s")
 	fs.BoolVar(&o.answerRules, "answer-rules", true, "check the level-2 rules and answer a heenbericht that breaks one with the switch's own retourbericht (0001); false delivers every XSD-valid message")
 	fs.StringVar(&o.keyFile, "key-file", "", "data keys for encryption at rest (default DATA.keys outside --dev; see 'knooppunt keys')")
 	fs.BoolVar(&o.plaintext, "plaintext", false, "store message bodies in the clear outside --dev (not advised)")
@@ -249,6 +255,9 @@ func (o serveOptions) validate() error {
 	if o.grace < 0 {
 		errs = append(errs, fmt.Errorf("--grace %s is negative", o.grace))
 	}
+	if o.validationsPerCaller < 0 || o.validationTimeout < 0 {
+		errs = append(errs, errors.New("--max-validations-per-caller and --validation-timeout must not be negative"))
+	}
 	if err := routing.CheckStoreURL(o.storeURL); err != nil {
 		errs = append(errs, fmt.Errorf("--store: %w (the Pebble directory is --data)", err))
 	}
@@ -361,10 +370,10 @@ func (o serveOptions) nodeConfig(log zerolog.Logger) node.Config {
 		Dev: o.dev, RegistryFile: o.config,
 		Addr: o.addr, AdminAddr: o.adminAddr, Schemas: o.schemas,
 		TLSCertFile: o.tlsCert, TLSKeyFile: o.tlsKey, ClientCAFile: o.clientCA,
-		MaxValidations: o.validations,
-		AnswerRules:    o.answerRules,
-		Store:          store.Config{Dir: o.data},
-		StoreURL:       o.storeURL,
+		MaxValidations: o.validations, MaxValidationsPerCaller: o.validationsPerCaller, ValidationTimeout: o.validationTimeout,
+		AnswerRules: o.answerRules,
+		Store:       store.Config{Dir: o.data},
+		StoreURL:    o.storeURL,
 		Security: node.SecurityConfig{KeyFile: o.keyFile, Plaintext: o.plaintext,
 			AuditDir: o.auditDir, AuditRetention: o.auditRetention,
 			Limits: gateway.Limits{Rate: o.rateLimit, Burst: o.rateBurst, Concurrent: o.maxConcurrent}},
