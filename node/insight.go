@@ -25,7 +25,6 @@ import (
 	"github.com/knooppunt/knooppunt/routing"
 	"github.com/knooppunt/knooppunt/samenloop"
 	"github.com/knooppunt/knooppunt/store"
-	"github.com/knooppunt/knooppunt/store/jetstream"
 	"github.com/knooppunt/knooppunt/stuurinfo"
 )
 
@@ -60,14 +59,18 @@ type InsightConfig struct {
 
 // insight is the running information products.
 type insight struct {
-	tap      *stuurinfo.Tap      // Pebble: the node's own puts
-	follower *stuurinfo.Follower // JetStream: every node's puts, from the stream
+	feed     store.Feed
+	follower *stuurinfo.Follower // every message stored, from the store's feed
+	trees    *treeCache          // what validation read, for the follower
 	agg      *stuurinfo.Aggregates
 	engine   *samenloop.Engine
 	file     string
 	slFile   string
 	// saved are the versions last saved: an idle switch writes nothing.
 	savedAgg, savedEngine uint64
+	// aggSavedAt and engineSavedAt are feed positions their saved states
+	// hold at least; the feed is trimmed up to the smaller (trimmedTo).
+	aggSavedAt, engineSavedAt, trimmedTo uint64
 	srv                   *http.Server
 	ln                    net.Listener
 	served                chan error
@@ -76,15 +79,21 @@ type insight struct {
 	log                   zerolog.Logger
 }
 
-// startInsight wraps the store in the tap that feeds the products (to be
-// given to the gateway instead of the store) and loads the aggregates. It
-// returns the store unchanged when the products are off.
-func (n *Node) startInsight(st store.Store) (store.Store, error) {
+// startInsight loads the products' state and starts following the store's
+// change feed from the position they saved. It returns the cache of
+// validation trees the gateway's store port fills for the follower; nil
+// when the products are off.
+func (n *Node) startInsight(st store.Store) (*treeCache, error) {
 	c := n.cfg.Insight
 	if !c.Enabled && c.Addr == "" {
-		return st, nil
+		return nil, nil
 	}
-	in := &insight{log: n.log.With().Str("component", "insight").Logger(), stop: make(chan struct{}), saved: make(chan struct{})}
+	feed, ok := st.(store.Feed)
+	if !ok {
+		return nil, fmt.Errorf("starting stuurinformatie: the store keeps no change feed")
+	}
+	in := &insight{log: n.log.With().Str("component", "insight").Logger(), stop: make(chan struct{}), saved: make(chan struct{}),
+		feed: feed, trees: newTreeCache()}
 	in.file = c.File
 	if in.file == "" {
 		in.file = filepath.Join(filepath.Dir(filepath.Clean(n.cfg.Store.Dir)), "stuurinfo.gob")
@@ -117,7 +126,7 @@ func (n *Node) startInsight(st store.Store) (store.Store, error) {
 		stuurinfo.ObserverFunc(func(o *stuurinfo.Observation) {
 			var err error
 			if o.Tree != nil {
-				err = in.engine.ObserveTree(o.Soort, o.Tree)
+				err = in.engine.ObserveTreeAt(o.Seq, o.Soort, o.Tree)
 			} else {
 				err = in.engine.ObserveAt(o.Seq, o.Soort, o.Body)
 			}
@@ -126,20 +135,16 @@ func (n *Node) startInsight(st store.Store) (store.Store, error) {
 			}
 		}),
 	}
-	gst := st
-	if js, ok := st.(stream); ok {
-		// Several nodes share the stream: each follows all of it, so the
-		// products of every node count the traffic of every node.
-		from, err := in.followFrom(js)
-		if err != nil {
-			return nil, err
-		}
-		in.follower = stuurinfo.Follow(stuurinfo.FollowerConfig{Source: streamSource{js}, Store: st,
-			After: from, Observers: observers, Logger: in.log})
-	} else {
-		in.tap = stuurinfo.NewTap(st, stuurinfo.TapConfig{Logger: in.log, Observers: observers})
-		gst = in.tap
+	in.aggSavedAt, in.engineSavedAt = in.agg.Position(), in.engine.Position()
+	in.trimmedTo = min(in.aggSavedAt, in.engineSavedAt)
+	// On a shared store every node follows all of the feed, so the
+	// products of every node count the traffic of every node.
+	from, err := in.followFrom()
+	if err != nil {
+		return nil, err
 	}
+	in.follower = stuurinfo.Follow(stuurinfo.FollowerConfig{Feed: feed, Store: st, After: from,
+		Trees: in.trees.take, Observers: observers, Logger: in.log})
 	n.insight = in
 	every := c.SaveEvery
 	if every <= 0 {
@@ -147,48 +152,42 @@ func (n *Node) startInsight(st store.Store) (store.Store, error) {
 	}
 	go in.saveLoop(every)
 	in.engine.Start()
-	return gst, nil
+	return in.trees, nil
 }
 
-// followFrom is where the products resume on the stream: the smaller of
+// followFrom is where the products resume on the feed: the smaller of
 // their saved positions (each skips what it holds). State files without a
-// position were fed by a tap — the node's own puts, on Pebble or an
-// earlier build — and already count that history: they resume at the
-// stream's head rather than count it again. Without state files the
-// products read everything the stream keeps.
-func (in *insight) followFrom(js stream) (uint64, error) {
+// position were fed by an earlier build from the node's own puts and
+// already count that history: they resume at the feed's head rather than
+// count it again. Without state files the products read everything the
+// feed keeps.
+func (in *insight) followFrom() (uint64, error) {
 	from := min(in.agg.Position(), in.engine.Position())
 	if from > 0 {
 		return from, nil
 	}
 	for _, f := range []string{in.file, in.slFile} {
 		if _, err := os.Stat(f); err == nil {
-			head, err := js.Head(context.Background())
+			head, err := in.feed.Head(context.Background())
 			if err != nil {
 				return 0, fmt.Errorf("starting stuurinformatie: %w", err)
 			}
-			in.log.Info().Uint64("position", head).Msg("state files without a stream position: following from the stream's head")
+			in.log.Info().Uint64("position", head).Msg("state files without a feed position: following from the feed's head")
 			return head, nil
 		}
 	}
 	return 0, nil
 }
 
-// stream is a store every node shares, which the products follow
-// (jetstream.Store).
-type stream interface {
-	Follow(ctx context.Context, after uint64, fn func(jetstream.Stored) error) error
-	Head(ctx context.Context) (uint64, error)
-}
-
-// streamSource is the JetStream store as the products' Source.
-type streamSource struct{ s stream }
-
-func (ss streamSource) Follow(ctx context.Context, after uint64, fn func(*stuurinfo.Observation) error) error {
-	return ss.s.Follow(ctx, after, func(m jetstream.Stored) error {
-		return fn(&stuurinfo.Observation{Seq: m.Seq, ID: m.ID, Soort: m.Soort, Sender: m.Sender,
-			Recipient: m.Recipient, Received: m.Received, Answers: m.Answers, Body: m.Body})
-	})
+// caughtUp waits, at most until ctx ends, until the products have handled
+// every change the store had committed when it was called: a query or a
+// samenloop run then sees every message stored before it.
+func (in *insight) caughtUp(ctx context.Context) error {
+	head, err := in.feed.Head(ctx)
+	if err != nil {
+		return err
+	}
+	return in.follower.WaitFor(ctx, head)
 }
 
 func (in *insight) saveLoop(every time.Duration) {
@@ -206,21 +205,30 @@ func (in *insight) saveLoop(every time.Duration) {
 }
 
 // save writes the files whose contents changed since the last save,
-// logging failures (the next tick tries again).
+// logging failures (the next tick tries again), then trims the store's
+// feed up to what both files now hold.
 func (in *insight) save() {
-	if v := in.agg.Version(); v != in.savedAgg {
+	// A position read before a save is at most the one saved with it.
+	aggAt, engineAt := in.agg.Position(), in.engine.Position()
+	if v := in.agg.Version(); v != in.savedAgg || aggAt != in.aggSavedAt {
 		if err := in.agg.SaveFile(in.file); err != nil {
 			in.log.Warn().Err(err).Msg("saving stuurinformatie")
 		} else {
-			in.savedAgg = v
+			in.savedAgg, in.aggSavedAt = v, aggAt
 		}
 	}
-	if v := in.engine.Version(); v != in.savedEngine {
+	if v := in.engine.Version(); v != in.savedEngine || engineAt != in.engineSavedAt {
 		if err := in.engine.SaveFile(in.slFile); err != nil {
 			in.log.Warn().Err(err).Msg("saving samenloop state")
 		} else {
-			in.savedEngine = v
+			in.savedEngine, in.engineSavedAt = v, engineAt
 		}
+	}
+	if upTo := min(in.aggSavedAt, in.engineSavedAt); upTo > in.trimmedTo {
+		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+		trimFeed(ctx, in.feed, upTo, in.log)
+		cancel()
+		in.trimmedTo = upTo
 	}
 }
 
@@ -310,7 +318,32 @@ func (n *Node) insightHandlers() (info, sl http.Handler) {
 		},
 		Logger: in.log,
 	})
-	return info, sl
+	return in.afterCatchingUp(info), in.afterCatchingUp(sl)
+}
+
+// catchUpTimeout bounds how long a products request waits for the
+// follower to reach the feed's head.
+const catchUpTimeout = 5 * time.Second
+
+// afterCatchingUp runs h once the products have handled every message
+// stored before the request came in, so a query or a samenloop run right
+// after a post sees that post. A follower that cannot catch up within
+// catchUpTimeout is answered 503 not-ready with Retry-After.
+func (in *insight) afterCatchingUp(h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		ctx, cancel := context.WithTimeout(r.Context(), catchUpTimeout)
+		err := in.caughtUp(ctx)
+		cancel()
+		if err != nil {
+			in.log.Warn().Err(err).Msg("the products did not catch up with the feed in time")
+			w.Header().Set("Content-Type", "application/json")
+			w.Header().Set("Retry-After", "1")
+			w.WriteHeader(http.StatusServiceUnavailable)
+			w.Write([]byte(`{"code":"not-ready","message":"the figures are not yet up to date with every message stored; retry later"}` + "\n"))
+			return
+		}
+		h.ServeHTTP(w, r)
+	})
 }
 
 // serveInsight starts the products' own listener, when Insight.Addr asks
@@ -371,9 +404,9 @@ func (n *Node) Stuurinfo() *stuurinfo.Aggregates {
 	return n.insight.agg
 }
 
-// stopInsight stops the listener, the daily run and the tap (the queued
-// observations are handed over first) and saves the aggregates. It must
-// run before the store closes; safe on a node without the products.
+// stopInsight stops the listener, the daily run and the follower (after it
+// caught up with the feed, within 5 s) and saves the products' state. It
+// must run before the store closes; safe on a node without the products.
 func (n *Node) stopInsight(ctx context.Context) error {
 	in := n.insight
 	if in == nil {
@@ -391,15 +424,17 @@ func (n *Node) stopInsight(ctx context.Context) error {
 	}
 	close(in.stop)
 	<-in.saved
+	// What is stored is in the feed either way; catching up first only
+	// saves the next start the work.
+	cctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	if err := in.caughtUp(cctx); err != nil && cctx.Err() == nil && !errors.Is(err, store.ErrClosed) {
+		in.log.Warn().Err(err).Msg("stuurinformatie did not catch up with the feed before stopping")
+	}
+	cancel()
+	if err := in.follower.Close(); err != nil {
+		errs = append(errs, err)
+	}
 	in.engine.Close()
-	if in.tap != nil {
-		in.tap.Close() // drains the queue; the store it wraps is closed by the node (twice is safe)
-	}
-	if in.follower != nil {
-		if err := in.follower.Close(); err != nil {
-			errs = append(errs, err)
-		}
-	}
 	if err := in.agg.SaveFile(in.file); err != nil {
 		errs = append(errs, err)
 	}

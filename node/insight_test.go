@@ -1,6 +1,7 @@
 package node
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"io"
@@ -8,6 +9,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -119,40 +121,64 @@ func TestInsight(t *testing.T) {
 	assert.Zero(t, sum.Signals, "and what was signalled")
 }
 
-// TestTapReadsTheValidationTree: a message validated with its rules
-// reaches the information products as the tree validation built, without
-// a copy of its body; one without a tree (the switch's own answers) with
-// its body.
-func TestTapReadsTheValidationTree(t *testing.T) {
+// TestProductsReadTheValidationTree: a message validated with its rules
+// reaches the information products, through the store's feed, as the
+// tree validation built, without its bytes being read again; one without
+// a tree (the switch's own answers) with its bytes, read from the store.
+// A message the store refused leaves nothing held.
+func TestProductsReadTheValidationTree(t *testing.T) {
+	ctx := context.Background()
 	set, err := xsd.Load(xsd.Config{})
 	require.NoError(t, err)
 	t.Cleanup(func() { _ = set.Close() })
-	st, err := store.Open(context.Background(), store.Config{Dir: filepath.Join(t.TempDir(), "data")})
+	st, err := store.Open(ctx, store.Config{Dir: filepath.Join(t.TempDir(), "data")})
 	require.NoError(t, err)
-	var seen []*stuurinfo.Observation // the tap's goroutine appends; read after Close
-	tap := stuurinfo.NewTap(st, stuurinfo.TapConfig{Observers: []stuurinfo.Observer{
-		stuurinfo.ObserverFunc(func(o *stuurinfo.Observation) { seen = append(seen, o) }),
-	}})
-	sp := storePort{s: tap}
+	defer st.Close()
+	trees := newTreeCache()
+	var mu sync.Mutex
+	var seen []*stuurinfo.Observation
+	f := stuurinfo.Follow(stuurinfo.FollowerConfig{Feed: st, Store: st, Trees: trees.take,
+		Observers: []stuurinfo.Observer{stuurinfo.ObserverFunc(func(o *stuurinfo.Observation) {
+			mu.Lock()
+			seen = append(seen, o)
+			mu.Unlock()
+		})}})
+	defer f.Close()
+	sp := storePort{s: st, trees: trees}
 	g := sample.New(5)
 	s, _ := bericht.Lookup("WMO301")
+	var first gateway.Message
 	for i, withTree := range []bool{true, false} {
 		m, err := g.Heen(s, sample.Options{})
 		require.NoError(t, err)
-		h, _, parsed, err := validatorPort{set}.ValidateRules(context.Background(), m.XML)
+		h, _, parsed, err := validatorPort{set}.ValidateRules(ctx, m.XML)
 		require.NoError(t, err, "message %d", i)
 		if !withTree {
 			parsed = nil
 		}
-		_, err = sp.Put(context.Background(), gateway.Message{Header: h, Principal: h.Sender(), Body: m.XML, Parsed: parsed,
-			Route: gateway.Route{Recipient: h.Ontvanger, Mailbox: h.Ontvanger}})
+		gm := gateway.Message{Header: h, Principal: h.Sender(), Body: m.XML, Parsed: parsed,
+			Route: gateway.Route{Recipient: h.Ontvanger, Mailbox: h.Ontvanger}}
+		if i == 0 {
+			first = gm
+		}
+		_, err = sp.Put(ctx, gm)
 		require.NoError(t, err)
 	}
-	require.NoError(t, tap.Close())
+	// A conflicting resend (same Identificatie, other bytes) is refused.
+	conflict := first
+	conflict.Body = append(bytes.Clone(first.Body), ' ')
+	_, err = sp.Put(ctx, conflict)
+	require.Error(t, err)
+	head, err := st.Head(ctx)
+	require.NoError(t, err)
+	require.NoError(t, f.WaitFor(ctx, head))
+	mu.Lock()
+	defer mu.Unlock()
 	require.Len(t, seen, 2)
 	require.NotNil(t, seen[0].Tree)
 	assert.Equal(t, "Bericht", seen[0].Tree.Name(0))
-	assert.Nil(t, seen[0].Body, "no copy of the body beside the tree")
+	assert.Nil(t, seen[0].Body, "the bytes are not read beside the tree")
 	assert.Nil(t, seen[1].Tree)
 	assert.NotEmpty(t, seen[1].Body)
+	assert.Empty(t, trees.by, "nothing held once the follower took what was stored")
 }

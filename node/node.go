@@ -106,6 +106,9 @@ type Node struct {
 	metrics   *prometheus.Registry
 	front     *front   // the StUF endpoint and push delivery; nil when off
 	insight   *insight // stuurinfo, dashboard, samenloop; nil when off
+	// trimmer trims the store's change feed when the products are off and
+	// nothing follows it.
+	trimmer *feedTrimmer
 
 	keys  *store.Keyring // nil: bodies in the clear
 	audit *audit.Log
@@ -207,11 +210,14 @@ func Start(ctx context.Context, cfg Config) (_ *Node, err error) {
 		return nil, err
 	}
 	st, set := n.store, n.set
-	// The gateway stores through the insight tap (when on), which hands
-	// each stored message to stuurinfo and samenloop off the ingest path.
-	gst, err := n.startInsight(st)
+	// The products follow the store's feed; the store port hands them what
+	// validation read of each message, so they need not read it again.
+	trees, err := n.startInsight(st)
 	if err != nil {
 		return nil, err
+	}
+	if feed, ok := st.(store.Feed); ok && n.insight == nil {
+		n.trimmer = startFeedTrimmer(feed, feedTrimInterval, n.log)
 	}
 	n.srv, err = gateway.New(gateway.Config{
 		Addr: cfg.Addr, AdminAddr: cfg.AdminAddr,
@@ -224,7 +230,7 @@ func Start(ctx context.Context, cfg Config) (_ *Node, err error) {
 		Registerer:              n.metrics, Gatherer: n.metrics,
 		Validator: validatorPort{set},
 		Router:    routerPort{book: n.book, store: st},
-		Store:     storePort{s: gst, outbox: outbox},
+		Store:     storePort{s: st, outbox: outbox, trees: trees},
 		Parties:   partiesPort{n.book},
 		Audit:     n.auditor(),
 		Limits:    cfg.Security.Limits,
@@ -370,7 +376,8 @@ func (n *Node) close(ctx context.Context) error {
 		if n.ln != nil {
 			n.ln.Close() // Serve may not have started yet
 		}
-		n.stopOutbox() // before the tap closes the store
+		n.stopOutbox()
+		n.trimmer.Close()
 		if err := n.stopInsight(context.Background()); err != nil {
 			errs = append(errs, err)
 		}

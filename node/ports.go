@@ -2,6 +2,7 @@ package node
 
 import (
 	"context"
+	"crypto/sha256"
 	"crypto/x509"
 	"errors"
 	"fmt"
@@ -169,16 +170,12 @@ func (rp routerPort) Route(ctx context.Context, p gateway.Principal, h bericht.H
 // storePort is the gateway's Store on a store.Store. With outbox set the
 // store keeps the audit record of each message received in its outbox
 // (store.Outbox), which the node's recordMover moves into the trail.
+// trees, when the products run, holds the tree validation built of each
+// message until their follower takes it from the feed.
 type storePort struct {
 	s      store.Store
 	outbox bool
-}
-
-// treePutter is a store that takes a message's validated tree along: the
-// information products' tap, which then reads the facts from the tree
-// instead of parsing the body a second time.
-type treePutter interface {
-	PutTree(ctx context.Context, msg *store.Message, t *xsd.Tree) (store.Receipt, error)
+	trees  *treeCache
 }
 
 // storeError maps a store error to the gateway's kinds.
@@ -233,13 +230,14 @@ func (sp storePort) Put(ctx context.Context, m gateway.Message) (gateway.Receipt
 		}
 		msg.Answers = id
 	}
-	var rec store.Receipt
-	var err error
-	if tp, ok := sp.s.(treePutter); ok {
-		tree, _ := m.Parsed.(*xsd.Tree) // validatorPort's; nil when there is none
-		rec, err = tp.PutTree(ctx, msg, tree)
-	} else {
-		rec, err = sp.s.Put(ctx, msg)
+	held := false
+	if tree, _ := m.Parsed.(*xsd.Tree); tree != nil && sp.trees != nil { // validatorPort's
+		msg.SHA256 = sha256.Sum256(msg.Body)
+		held = sp.trees.hold(msg.SHA256, tree)
+	}
+	rec, err := sp.s.Put(ctx, msg)
+	if held && (err != nil || rec.Duplicate) {
+		sp.trees.release(msg.SHA256)
 	}
 	if err != nil {
 		if errors.Is(err, store.ErrNotFound) { // the heenbericht expired between routing and storing

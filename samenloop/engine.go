@@ -147,18 +147,18 @@ func New(cfg Config) (*Engine, error) {
 // ingest path, after the message is stored.
 func (e *Engine) Observe(soort string, body []byte) error { return e.ObserveAt(0, soort, body) }
 
-// ObserveAt is Observe of the message at position seq of a source that
-// every node reads (the JetStream stream): a message at or before the
-// position the engine holds (saved with its state) is not read again, so
-// a replay after a restart changes nothing. Seq 0 has no position.
+// ObserveAt is Observe of the message at position seq of the store's
+// change feed: a message at or before the position the engine holds
+// (saved with its state) is not read again, so a replay after a restart
+// changes nothing. Seq 0 has no position.
 func (e *Engine) ObserveAt(seq uint64, soort string, body []byte) error {
 	return e.observe(seq, soort, func() (parsed, error) { return parseMessage(soort, body) })
 }
 
-// ObserveTree is Observe of a message by the tree its validation built
+// ObserveTreeAt is ObserveAt of a message by the tree its validation built
 // (xsd.Set.ValidateTree), which saves reading the body a second time.
-func (e *Engine) ObserveTree(soort string, t *xsd.Tree) error {
-	return e.observe(0, soort, func() (parsed, error) { return parseTree(soort, t) })
+func (e *Engine) ObserveTreeAt(seq uint64, soort string, t *xsd.Tree) error {
+	return e.observe(seq, soort, func() (parsed, error) { return parseTree(soort, t) })
 }
 
 // observe learns from the message at seq that read reads.
@@ -193,8 +193,9 @@ func (e *Engine) observe(seq uint64, soort string, read func() (parsed, error)) 
 	return nil
 }
 
-// Position is the Seq of the last message observed with ObserveAt (saved
-// with the state); 0 when the engine was fed without positions.
+// Position is the Seq of the last message observed with ObserveAt or
+// ObserveTreeAt (saved with the state); 0 when the engine was fed without
+// positions.
 func (e *Engine) Position() uint64 {
 	e.mu.Lock()
 	defer e.mu.Unlock()

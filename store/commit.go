@@ -1,6 +1,7 @@
 package store
 
 import (
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"time"
@@ -51,6 +52,8 @@ type writer struct {
 	// headsDirty records mailbox heads changed in this batch, so a failed
 	// commit can forget them.
 	headsDirty bool
+	// feedChanged: the batch appends to the change feed.
+	feedChanged bool
 }
 
 func (w *writer) set(k, v []byte) { _ = w.b.Set(k, v, nil) }
@@ -191,6 +194,9 @@ func (p *Pebble) commitGroup(group []*request) {
 			last := p.state.ids.last
 			w.set(keyLastID, last[:])
 		}
+		if w.feedChanged {
+			w.set(keyFeedSeq, binary.BigEndian.AppendUint64(nil, p.state.feedSeq))
+		}
 		err = w.b.Commit(pebble.Sync)
 	}
 	_ = w.b.Close()
@@ -205,6 +211,9 @@ func (p *Pebble) commitGroup(group []*request) {
 			}
 		}
 		return
+	}
+	if w.feedChanged {
+		p.feed.committed(p.state.feedSeq) // only now may followers read it
 	}
 	p.state.counters.pending += w.delta.pending
 	p.state.counters.quarantined += w.delta.quarantined

@@ -23,6 +23,8 @@ import (
 //	r p <deadline:8> <id>             retention: payload to remove at deadline
 //	r m <deadline:8> <id>             retention: metadata to remove at deadline
 //	o <record id>                     outbox record: message id(16) data (Message.Record)
+//	f <seq:8>                         change feed record (feed.go)
+//	\x00feedseq                       seq(8): the newest change's position
 //
 // Mailbox reads start at the head (kept in memory, persisted in h), never
 // at the prefix start, so the point tombstones of confirmed entries below
@@ -39,6 +41,7 @@ const (
 	tagConv       = 'c'
 	tagRetention  = 'r'
 	tagOutbox     = 'o'
+	tagFeed       = 'f'
 
 	retPayload  = 'p'
 	retMetadata = 'm'
@@ -51,6 +54,7 @@ var (
 	keyFormat   = []byte("\x00format")
 	keyCounters = []byte("\x00counters")
 	keyLastID   = []byte("\x00lastid")
+	keyFeedSeq  = []byte("\x00feedseq")
 	formatValue = []byte("knooppunt-store/1")
 )
 

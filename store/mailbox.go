@@ -64,7 +64,10 @@ func (p *Pebble) Put(ctx context.Context, msg *Message) (Receipt, error) {
 	if len(msg.Record) > MaxRecordLen {
 		return Receipt{}, fmt.Errorf("storing message: record of %d bytes, over %d: %w", len(msg.Record), MaxRecordLen, ErrInvalid)
 	}
-	sum := sha256.Sum256(msg.Body)
+	sum := msg.SHA256
+	if sum == ([32]byte{}) {
+		sum = sha256.Sum256(msg.Body)
+	}
 	dkey := dedupKey(msg.Key())
 	rec := recordMeta{
 		Soort: msg.Soort, Sender: msg.Sender, Recipient: msg.Recipient,
@@ -127,6 +130,8 @@ func (p *Pebble) Put(ctx context.Context, msg *Message) (Receipt, error) {
 		w.stats.puts++
 		receipt = Receipt{ID: id}
 		w.record(id, msg.Record)
+		w.change(Change{Op: OpPut, ID: id, Soort: r.Soort, Sender: r.Sender, Recipient: msg.Recipient,
+			Received: r.Received, Answers: msg.Answers, Size: r.Size, SHA256: sum})
 		return nil
 	})
 	if err != nil {
@@ -224,6 +229,7 @@ func (p *Pebble) List(ctx context.Context, party string, limit int) ([]Entry, er
 			w.del(queueKey(party, c.id))
 			w.set(quarantineKey(c.id), c.rec.encode(true))
 			w.event(c.id, StateQuarantined, w.now, ID{})
+			w.change(Change{Op: OpQuarantine, ID: c.id, Soort: c.rec.Soort, Sender: c.rec.Sender, Recipient: party})
 			w.delta.pending--
 			w.delta.quarantined++
 		}
@@ -254,9 +260,13 @@ func (p *Pebble) Ack(ctx context.Context, party string, id ID) error {
 	}
 	err := p.submit(ctx.Done(), ctx.Err, func(w *writer) error {
 		qk := queueKey(party, id)
-		_, err := w.get(qk)
+		v, err := w.get(qk)
+		var rec recordEntry
 		switch {
 		case err == nil:
+			if rec, err = decodeEntry(v, false); err != nil {
+				return err
+			}
 			w.del(qk)
 			w.delta.pending--
 			if err := w.removed(party, id); err != nil {
@@ -268,8 +278,7 @@ func (p *Pebble) Ack(ctx context.Context, party string, id ID) error {
 			v, err := w.get(quarantineKey(id))
 			switch {
 			case err == nil:
-				rec, err := decodeEntry(v, true)
-				if err != nil {
+				if rec, err = decodeEntry(v, true); err != nil {
 					return err
 				}
 				if rec.Recipient != party {
@@ -296,6 +305,7 @@ func (p *Pebble) Ack(ctx context.Context, party string, id ID) error {
 			}
 		}
 		w.event(id, StateConfirmed, w.now, ID{})
+		w.change(Change{Op: OpAck, ID: id, Soort: rec.Soort, Sender: rec.Sender, Recipient: party})
 		w.set(retentionKey(retPayload, w.now.Add(w.p.cfg.PayloadRetention), id), nil)
 		w.set(retentionKey(retMetadata, w.now.Add(w.p.cfg.MetadataRetention), id), nil)
 		w.stats.acks++
@@ -327,6 +337,7 @@ func (p *Pebble) Release(ctx context.Context, id ID) error {
 		rec.Deliveries, rec.VisibleAt, rec.Recipient = 0, time.Time{}, ""
 		w.set(queueKey(party, id), rec.encode(false))
 		w.event(id, StateReleased, w.now, ID{})
+		w.change(Change{Op: OpRelease, ID: id, Soort: rec.Soort, Sender: rec.Sender, Recipient: party})
 		if id.less(h) {
 			w.setHead(party, id)
 		}

@@ -59,8 +59,12 @@ func (m *metrics) unregister() {
 type statsCollector struct{ p *Pebble }
 
 var statDescs = struct {
-	pending, quarantined, messages, commits *prometheus.Desc
+	pending, quarantined, messages, commits, feed, feedHead *prometheus.Desc
 }{
+	feed: prometheus.NewDesc("knooppunt_store_feed_changes",
+		"Changes the feed holds: those its slowest follower has not yet saved past. Alert when it keeps growing.", nil, nil),
+	feedHead: prometheus.NewDesc("knooppunt_store_feed_position",
+		"Position of the newest change in the feed.", nil, nil),
 	pending: prometheus.NewDesc("knooppunt_store_pending_messages",
 		"Messages in mailboxes not yet confirmed.", nil, nil),
 	quarantined: prometheus.NewDesc("knooppunt_store_quarantined_messages",
@@ -76,6 +80,8 @@ func (c *statsCollector) Describe(ch chan<- *prometheus.Desc) {
 	ch <- statDescs.quarantined
 	ch <- statDescs.messages
 	ch <- statDescs.commits
+	ch <- statDescs.feed
+	ch <- statDescs.feedHead
 }
 
 func (c *statsCollector) Collect(ch chan<- prometheus.Metric) {
@@ -92,4 +98,6 @@ func (c *statsCollector) Collect(ch chan<- prometheus.Metric) {
 		ch <- prometheus.MustNewConstMetric(statDescs.messages, prometheus.CounterValue, float64(k.v), k.kind)
 	}
 	ch <- prometheus.MustNewConstMetric(statDescs.commits, prometheus.CounterValue, float64(s.Commits))
+	ch <- prometheus.MustNewConstMetric(statDescs.feed, prometheus.GaugeValue, float64(c.p.feed.length()))
+	ch <- prometheus.MustNewConstMetric(statDescs.feedHead, prometheus.GaugeValue, float64(c.p.feed.head()))
 }

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"crypto/rand"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
@@ -59,7 +60,9 @@ type Pebble struct {
 		skips    map[string]skipRun
 		counters counters
 		eventSeq uint32
+		feedSeq  uint64 // the newest change's position
 	}
+	feed feedState
 
 	stats   statCounters
 	metrics *metrics
@@ -260,6 +263,34 @@ func (p *Pebble) recover() error {
 			return err
 		}
 	}
+	return p.loadFeed()
+}
+
+// loadFeed reads the feed's newest position and where it starts.
+func (p *Pebble) loadFeed() error {
+	v, err := p.get(keyFeedSeq)
+	switch {
+	case errors.Is(err, ErrNotFound):
+	case err != nil:
+		return fmt.Errorf("reading the feed position: %w", err)
+	case len(v) != 8:
+		return fmt.Errorf("reading the feed position: %d bytes: %w", len(v), ErrCorrupt)
+	default:
+		p.state.feedSeq = binary.BigEndian.Uint64(v)
+	}
+	first := p.state.feedSeq
+	it, err := p.db.NewIter(&pebble.IterOptions{LowerBound: []byte{tagFeed}, UpperBound: []byte{tagFeed + 1}})
+	if err != nil {
+		return fmt.Errorf("reading the feed: %w", err)
+	}
+	if it.First() && len(it.Key()) == 9 {
+		first = binary.BigEndian.Uint64(it.Key()[1:]) - 1
+	}
+	if err := it.Close(); err != nil {
+		return fmt.Errorf("reading the feed: %w", err)
+	}
+	p.feed.committed(p.state.feedSeq)
+	p.feed.trimmed(first)
 	return nil
 }
 

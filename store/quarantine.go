@@ -63,6 +63,7 @@ func (p *Pebble) Quarantine(ctx context.Context, party string, id ID, reason str
 		w.del(qk)
 		w.set(quarantineKey(id), rec.encode(true))
 		w.event(id, StateQuarantined, w.now, ID{})
+		w.change(Change{Op: OpQuarantine, ID: id, Soort: rec.Soort, Sender: rec.Sender, Recipient: party})
 		w.delta.pending--
 		w.delta.quarantined++
 		moved = true

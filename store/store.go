@@ -144,6 +144,10 @@ type Message struct {
 	// Body is the message exactly as received. Required, non-empty. The
 	// store does not keep a reference after Put returns.
 	Body []byte
+	// SHA256, if not zero, is the SHA-256 of Body, computed by a caller
+	// that needed it anyway; the store uses it instead of hashing Body a
+	// second time. It must be right: dedup compares it.
+	SHA256 [32]byte
 	// Record, if set, is a record that must be as durable as the message:
 	// the audit trail's entry of its reception. A store that implements
 	// Outbox keeps it in its outbox in the same synced commit as the

@@ -7,10 +7,10 @@
 // docs/stuurinfo.md) and the operator dashboard /dashboard (HTML with inline
 // SVG charts rendered on the server).
 //
-// The Aggregates are maintained as messages arrive — a Tap around the store
-// hands every newly stored message to the observers on a goroutine of its
-// own, off the ingest path, or, where several nodes share the store, a
-// Follower reads every node's messages from it in order — so a query sums
-// maintained rows and never rescans messages. Rows hold codes, counts and amounts only: never a BSN,
+// The Aggregates are maintained as messages arrive — a Follower reads the
+// store's change feed and hands every stored message to the observers on a
+// goroutine of its own, off the ingest path, in commit order, from the
+// position they saved — so a query sums maintained rows and never rescans
+// messages. Rows hold codes, counts and amounts only: never a BSN,
 // a name or any other content of a message.
 package stuurinfo

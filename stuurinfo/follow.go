@@ -3,69 +3,171 @@ package stuurinfo
 import (
 	"context"
 	"errors"
+	"fmt"
 	"sync"
 	"sync/atomic"
 
 	"github.com/rs/zerolog"
 
 	"github.com/knooppunt/knooppunt/store"
+	"github.com/knooppunt/knooppunt/xsd"
 )
 
-// Source is an ordered record of every stored message that several nodes
-// read, each observation with its position (Observation.Seq): the
-// JetStream stream, where every node must count what every node stored.
-type Source interface {
-	// Follow calls fn in the order stored for every message after
-	// position after (0: from the oldest kept), until ctx ends or fn
-	// fails, and returns why it stopped.
-	Follow(ctx context.Context, after uint64, fn func(*Observation) error) error
+// Observer receives every newly stored message, on the follower's own
+// goroutine, one at a time, in the order the store committed them.
+type Observer interface {
+	Observe(o *Observation)
 }
+
+// ObserverFunc adapts a function to Observer.
+type ObserverFunc func(o *Observation)
+
+// Observe calls f(o).
+func (f ObserverFunc) Observe(o *Observation) { f(o) }
 
 // FollowerConfig configures a Follower.
 type FollowerConfig struct {
-	// Source is what is followed. Required.
-	Source Source
-	// Store answers the look-up of the heenbericht of an answer.
-	// Required.
+	// Feed is the store's change feed. Required.
+	Feed store.Feed
+	// Store reads a message's bytes when the feed does not carry them
+	// (as their recipient) and the heenbericht of an answer. Required.
 	Store store.Store
 	// After is the position to resume from: the smallest position the
 	// observers saved (each skips what it has seen).
 	After uint64
+	// Trees, if set, returns the tree validation built of the message
+	// whose bytes have this SHA-256, while the node still holds it, so
+	// that the products need not read and scan the bytes again; nil when
+	// it does not.
+	Trees func(sum [32]byte) *xsd.Tree
 	// Observers receive the observations, one at a time, in order.
 	Observers []Observer
 	// Logger receives why following stopped.
 	Logger zerolog.Logger
 }
 
-// Follower feeds observers from a Source instead of a Tap: where several
-// nodes share the store, a node's tap sees only its own puts, the Source
-// sees all. Unlike the tap it loses nothing in a crash: the observers save
-// their position with their state and resume from it.
+// Follower feeds observers from the store's change feed: every message
+// stored, by this node or (on a shared store) any other, once, in commit
+// order. It loses nothing in a crash: the feed is written in the commit
+// that stores the message, and the observers save their position with
+// their state and resume after it.
 type Follower struct {
-	cfg     FollowerConfig
-	cancel  context.CancelFunc
-	done    chan struct{}
-	once    sync.Once
-	handled atomic.Int64
-	err     error // why following stopped, once done is closed
+	cfg      FollowerConfig
+	cancel   context.CancelFunc
+	done     chan struct{}
+	once     sync.Once
+	handled  atomic.Int64
+	err      error // why following stopped, once done is closed
+	mu       sync.Mutex
+	position uint64        // the last change handed on
+	moved    chan struct{} // closed when position moves
 }
 
-// Follow starts following cfg.Source in a goroutine of its own.
+// Follow starts following cfg.Feed in a goroutine of its own.
 func Follow(cfg FollowerConfig) *Follower {
 	ctx, cancel := context.WithCancel(context.Background())
-	f := &Follower{cfg: cfg, cancel: cancel, done: make(chan struct{})}
+	f := &Follower{cfg: cfg, cancel: cancel, done: make(chan struct{}), position: cfg.After, moved: make(chan struct{})}
 	go func() {
 		defer close(f.done)
-		f.err = cfg.Source.Follow(ctx, cfg.After, func(o *Observation) error {
-			deliver(ctx, cfg.Store, o, cfg.Observers, cfg.Logger)
-			f.handled.Add(1)
+		f.err = cfg.Feed.Follow(ctx, cfg.After, func(c store.Change) error {
+			if c.Op == store.OpPut {
+				o, err := f.observation(ctx, c)
+				if err != nil {
+					return err
+				}
+				deliver(ctx, cfg.Store, o, cfg.Observers, cfg.Logger)
+				f.handled.Add(1)
+			}
+			f.advance(c.Seq)
 			return nil
 		})
-		if f.err != nil && !errors.Is(f.err, context.Canceled) {
+		if f.err != nil && !errors.Is(f.err, context.Canceled) && !errors.Is(f.err, store.ErrClosed) {
 			cfg.Logger.Error().Err(f.err).Msg("stuurinfo: following the store stopped")
 		}
 	}()
 	return f
+}
+
+// observation is the message change c stored, with its tree or bytes.
+func (f *Follower) observation(ctx context.Context, c store.Change) (*Observation, error) {
+	o := &Observation{Seq: c.Seq, ID: c.ID, Soort: c.Soort, Sender: c.Sender, Recipient: c.Recipient,
+		Received: c.Received, Answers: c.Answers, Body: c.Body}
+	if f.cfg.Trees != nil && c.SHA256 != ([32]byte{}) {
+		if o.Tree = f.cfg.Trees(c.SHA256); o.Tree != nil {
+			o.Body = nil
+			return o, nil
+		}
+	}
+	if o.Body != nil {
+		return o, nil
+	}
+	body, err := f.cfg.Store.Get(ctx, c.Recipient, c.ID)
+	switch {
+	case err == nil:
+		o.Body = body
+	case errors.Is(err, store.ErrExpired), errors.Is(err, store.ErrNotFound), errors.Is(err, store.ErrSealed):
+		// Retention removed the bytes before the follower came by, or this
+		// node has no key for them: counted without their content.
+		f.cfg.Logger.Debug().Str("code", store.Code(err)).Stringer("id", c.ID).Msg("stuurinfo: message bytes unavailable")
+	default:
+		return nil, fmt.Errorf("reading message %s: %w", c.ID, err)
+	}
+	return o, nil
+}
+
+// advance records that the change at seq was handed on.
+func (f *Follower) advance(seq uint64) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.position = seq
+	close(f.moved)
+	f.moved = make(chan struct{})
+}
+
+// Position is the feed position up to which every change was handed on.
+func (f *Follower) Position() uint64 {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.position
+}
+
+// WaitFor returns once every change up to position pos was handed on to
+// the observers, or with ctx's error when ctx ends first, or with why
+// following stopped.
+func (f *Follower) WaitFor(ctx context.Context, pos uint64) error {
+	for {
+		f.mu.Lock()
+		at, moved := f.position, f.moved
+		f.mu.Unlock()
+		if at >= pos {
+			return nil
+		}
+		select {
+		case <-moved:
+		case <-f.done:
+			if f.err != nil {
+				return fmt.Errorf("stuurinfo: following the store stopped: %w", f.err)
+			}
+			return store.ErrClosed
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+}
+
+// deliver completes o with its heenbericht, read from st, and hands it to
+// every observer.
+func deliver(ctx context.Context, st store.Store, o *Observation, observers []Observer, log zerolog.Logger) {
+	if o.Answers != (store.ID{}) {
+		if h, err := st.Meta(ctx, o.Answers); err == nil {
+			o.AnswersSoort, o.AnswersReceived = h.Soort, h.Received
+		} else {
+			log.Debug().Str("code", store.Code(err)).Msg("stuurinfo: heenbericht of an answer not found")
+		}
+	}
+	for _, ob := range observers {
+		ob.Observe(o)
+	}
 }
 
 // Handled is the number of observations handed to the observers.
@@ -76,7 +178,7 @@ func (f *Follower) Handled() int64 { return f.handled.Load() }
 func (f *Follower) Close() error {
 	f.once.Do(f.cancel)
 	<-f.done
-	if errors.Is(f.err, context.Canceled) {
+	if errors.Is(f.err, context.Canceled) || errors.Is(f.err, store.ErrClosed) {
 		return nil
 	}
 	return f.err

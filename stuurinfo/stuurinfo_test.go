@@ -2,7 +2,6 @@ package stuurinfo
 
 import (
 	"bytes"
-	"context"
 	"encoding/csv"
 	"encoding/json"
 	"encoding/xml"
@@ -354,39 +353,6 @@ func TestDashboardScope(t *testing.T) {
 	assert.Contains(t, gm, "<b>40</b>")
 	assert.NotContains(t, gm, "tile-quarantaine", "store-wide counters are for operators")
 	assert.Equal(t, 401, get(t, h, "", "/dashboard").Code)
-}
-
-func TestTap(t *testing.T) {
-	ctx := context.Background()
-	st, err := store.Open(ctx, store.Config{Dir: t.TempDir()})
-	require.NoError(t, err)
-	var got []*Observation
-	tap := NewTap(st, TapConfig{Observers: []Observer{ObserverFunc(func(o *Observation) { got = append(got, o) })}})
-	defer tap.Close()
-	g := sample.New(2)
-	m := heen(t, g, "WMO301", sample.Options{})
-	msg := &store.Message{Soort: "WMO301", Sender: m.Header.Sender(), Recipient: m.Header.Recipient(),
-		Identificatie: m.Header.Identificatie, Body: m.XML}
-	rc, err := tap.Put(ctx, msg)
-	require.NoError(t, err)
-	heenMeta, err := st.Meta(ctx, rc.ID)
-	require.NoError(t, err)
-	_, err = tap.Put(ctx, msg) // a resend is not observed again
-	require.NoError(t, err)
-	r := answer(t, g, m, sample.AnswerOptions{})
-	_, err = tap.Put(ctx, &store.Message{Soort: "WMO302", Sender: m.Header.Recipient(), Recipient: m.Header.Sender(),
-		Identificatie: "r1", Answers: rc.ID, Body: r.XML})
-	require.NoError(t, err)
-	require.NoError(t, tap.Close())
-	require.NoError(t, tap.Close())
-	require.Len(t, got, 2)
-	assert.Equal(t, rc.ID, got[0].ID)
-	assert.Equal(t, m.XML, got[0].Body)
-	assert.False(t, got[0].Received.IsZero(), "received time stamped")
-	assert.Equal(t, "WMO301", got[1].AnswersSoort)
-	assert.Equal(t, heenMeta.Received, got[1].AnswersReceived, "the heenbericht's arrival read from the store")
-	_, err = tap.Put(ctx, msg)
-	assert.ErrorIs(t, err, store.ErrClosed)
 }
 
 func FuzzExtract(f *testing.F) {

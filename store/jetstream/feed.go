@@ -9,23 +9,7 @@ import (
 	"github.com/knooppunt/knooppunt/store"
 )
 
-// Stored is a message as Follow delivers it.
-type Stored struct {
-	// Seq is the stream sequence of the message's record: the position to
-	// resume from.
-	Seq       uint64
-	ID        store.ID
-	Soort     string
-	Sender    string
-	Recipient string
-	Received  time.Time
-	// Answers is the heenbericht (or 323) the message answers; zero for a
-	// heenbericht.
-	Answers store.ID
-	// Body is the message; nil when retention removed it before Follow
-	// came by.
-	Body []byte
-}
+var _ store.Feed = (*Store)(nil)
 
 // FollowInterval is how often Follow looks for new messages once it has
 // read everything stored.
@@ -33,7 +17,10 @@ const FollowInterval = 200 * time.Millisecond
 
 // Follow calls fn, in the order stored, for every message any node of the
 // cluster stored after stream sequence after (0: from the oldest the
-// stream retains), until ctx ends (its error is returned) or fn fails. It
+// stream retains), as a store.Change of OpPut with its Body, until ctx
+// ends (its error is returned) or fn fails. It is the store.Feed of the
+// JetStream store; the stream records puts only, so confirmations,
+// quarantines and releases are not in it. It
 // polls the stream with batched direct gets and keeps no state in the
 // cluster, as the rest of the store does: the caller keeps its position,
 // the Seq of the last message it handled. A read that fails (a server
@@ -43,7 +30,7 @@ const FollowInterval = 200 * time.Millisecond
 //
 // The information products use it so that every node counts the traffic
 // of every node (docs/operations.md).
-func (s *Store) Follow(ctx context.Context, after uint64, fn func(Stored) error) error {
+func (s *Store) Follow(ctx context.Context, after uint64, fn func(store.Change) error) error {
 	if err := s.enter(); err != nil {
 		return err
 	}
@@ -94,6 +81,10 @@ func (s *Store) Head(ctx context.Context) (uint64, error) {
 	return last.seq, nil
 }
 
+// TrimFeed trims nothing: the stream keeps messages by its own retention,
+// and the feed is the stream.
+func (s *Store) TrimFeed(ctx context.Context, upTo uint64) (int64, error) { return 0, nil }
+
 // followError carries an error of the caller's fn out of the scan.
 type followError struct{ err error }
 
@@ -101,7 +92,7 @@ func (e *followError) Error() string { return e.err.Error() }
 
 // followOnce delivers what is stored after *pos, advancing *pos past each
 // message handed to fn. It returns how many it delivered.
-func (s *Store) followOnce(ctx context.Context, pos *uint64, fn func(Stored) error) (int, error) {
+func (s *Store) followOnce(ctx context.Context, pos *uint64, fn func(store.Change) error) (int, error) {
 	n := 0
 	err := s.scan(ctx, s.sub.allMeta(), *pos+1, func(m stored) (bool, error) {
 		id, err := idFromSubject(m.subject)
@@ -116,8 +107,11 @@ func (s *Store) followOnce(ctx context.Context, pos *uint64, fn func(Stored) err
 		if err != nil {
 			return false, err
 		}
-		if err := fn(Stored{Seq: m.seq, ID: id, Soort: rec.Soort, Sender: rec.Sender, Recipient: rec.Recipient,
-			Received: unixTime(rec.Received), Answers: rec.Answers, Body: body}); err != nil {
+		c := store.Change{Seq: m.seq, Op: store.OpPut, At: unixTime(rec.Stored), ID: id, Soort: rec.Soort,
+			Sender: rec.Sender, Recipient: rec.Recipient, Received: unixTime(rec.Received), Answers: rec.Answers,
+			Size: rec.Size, Body: body}
+		copy(c.SHA256[:], rec.SHA256)
+		if err := fn(c); err != nil {
 			return false, &followError{err}
 		}
 		*pos = m.seq

@@ -39,12 +39,12 @@ func TestFollow(t *testing.T) {
 	require.NoError(t, err)
 
 	// follow collects n messages from position after, then stops.
-	follow := func(s *jetstream.Store, after uint64, n int) []jetstream.Stored {
-		var got []jetstream.Stored
+	follow := func(s *jetstream.Store, after uint64, n int) []store.Change {
+		var got []store.Change
 		done := errors.New("enough")
 		fctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 		defer cancel()
-		err := s.Follow(fctx, after, func(m jetstream.Stored) error {
+		err := s.Follow(fctx, after, func(m store.Change) error {
 			got = append(got, m)
 			if len(got) == n {
 				return done
@@ -72,11 +72,11 @@ func TestFollow(t *testing.T) {
 	assert.Equal(t, r2.ID, rest[0].ID, "resumes after the position")
 
 	// A message stored while following arrives too.
-	got := make(chan jetstream.Stored, 1)
+	got := make(chan store.Change, 1)
 	fctx, cancel := context.WithCancel(ctx)
 	ended := make(chan error, 1)
 	go func() {
-		ended <- a.Follow(fctx, all[2].Seq, func(m jetstream.Stored) error { got <- m; return nil })
+		ended <- a.Follow(fctx, all[2].Seq, func(m store.Change) error { got <- m; return nil })
 	}()
 	r4, err := b.Put(ctx, storetest.Msg("0363", "12345678", "WMO305", "T3", "four"))
 	require.NoError(t, err)

@@ -89,7 +89,7 @@ func TestStreamRevealsNoBSN(t *testing.T) {
 	fctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
 	stop := fmt.Errorf("enough")
-	err = keyless.Follow(fctx, 0, func(m jetstream.Stored) error {
+	err = keyless.Follow(fctx, 0, func(m store.Change) error {
 		assert.Nil(t, m.Body, "no key, no content")
 		return stop
 	})
