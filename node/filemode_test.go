@@ -65,11 +65,12 @@ func TestNodeFileModes(t *testing.T) {
 		seen[filepath.Base(path)] = true
 		return nil
 	}))
-	for _, name := range []string{"data", "data.audit", audit.FileName, "data.keys", "stuurinfo.gob", "samenloop.gob"} {
+	for _, name := range []string{"data", "data.audit", audit.FileName, "data.keys", productsDir, "stuurinfo.gob", "samenloop.gob"} {
 		assert.True(t, seen[name], "%s was written", name)
 	}
 
-	data, info, state := filepath.Join(dir, "data"), filepath.Join(dir, "stuurinfo.gob"), filepath.Join(dir, "samenloop.gob")
+	data := filepath.Join(dir, "data")
+	info, state := filepath.Join(data, productsDir, "stuurinfo.gob"), filepath.Join(data, productsDir, "samenloop.gob")
 	require.NoError(t, os.Chmod(data, 0o755))
 	require.NoError(t, os.Chmod(info, 0o644))
 	var logs logtest.Buffer

@@ -14,7 +14,6 @@ import (
 	"net"
 	"net/http"
 	"os"
-	"path/filepath"
 	"strings"
 	"time"
 
@@ -44,11 +43,12 @@ type InsightConfig struct {
 	// the API's listener only.
 	Addr string
 	// File keeps the stuurinformatie aggregates across restarts; default
-	// stuurinfo.gob beside the store's data directory.
+	// products/stuurinfo.gob inside the store's data directory.
 	File string
 	// SamenloopFile keeps the samenloop state (toewijzingen, register copy,
-	// signals sent; it holds BSNs) across restarts; default samenloop.gob
-	// beside File.
+	// signals sent; it holds BSNs) across restarts; default
+	// products/samenloop.gob inside the data directory. Each file is locked
+	// while the node runs.
 	SamenloopFile string
 	// SaveEvery is how often both files are saved. Default 1 minute.
 	SaveEvery time.Duration
@@ -68,6 +68,7 @@ type insight struct {
 	slFile   string
 	// saved are the versions last saved: an idle switch writes nothing.
 	savedAgg, savedEngine uint64
+	locks []*stateLock // on the two state files while the node runs
 	// aggSavedAt and engineSavedAt are feed positions their saved states
 	// hold at least; the feed is trimmed up to the smaller (trimmedTo).
 	aggSavedAt, engineSavedAt, trimmedTo uint64
@@ -83,7 +84,7 @@ type insight struct {
 // change feed from the position they saved. It returns the cache of
 // validation trees the gateway's store port fills for the follower; nil
 // when the products are off.
-func (n *Node) startInsight(st store.Store) (*treeCache, error) {
+func (n *Node) startInsight(st store.Store) (_ *treeCache, err error) {
 	c := n.cfg.Insight
 	if !c.Enabled && c.Addr == "" {
 		return nil, nil
@@ -94,15 +95,21 @@ func (n *Node) startInsight(st store.Store) (*treeCache, error) {
 	}
 	in := &insight{log: n.log.With().Str("component", "insight").Logger(), stop: make(chan struct{}), saved: make(chan struct{}),
 		feed: feed, trees: newTreeCache()}
-	in.file = c.File
-	if in.file == "" {
-		in.file = filepath.Join(filepath.Dir(filepath.Clean(n.cfg.Store.Dir)), "stuurinfo.gob")
+	if in.file, in.slFile, err = stateFiles(n.cfg.Store.Dir, c.File, c.SamenloopFile, in.log); err != nil {
+		return nil, err
 	}
-	in.slFile = c.SamenloopFile
-	if in.slFile == "" {
-		in.slFile = filepath.Join(filepath.Dir(in.file), "samenloop.gob")
+	defer func() {
+		if err != nil {
+			in.unlock()
+		}
+	}()
+	for _, f := range []string{in.file, in.slFile} {
+		l, err := lockState(f)
+		if err != nil {
+			return nil, err
+		}
+		in.locks = append(in.locks, l)
 	}
-	var err error
 	audit.WarnMode(in.log, in.file) // the samenloop state: by its engine's LoadFile
 	if in.agg, err = stuurinfo.LoadFile(in.file, nil); err != nil {
 		return nil, err
@@ -441,7 +448,16 @@ func (n *Node) stopInsight(ctx context.Context) error {
 	if err := in.engine.SaveFile(in.slFile); err != nil {
 		errs = append(errs, err)
 	}
+	in.unlock()
 	return errors.Join(errs...)
+}
+
+// unlock releases the locks on the state files.
+func (in *insight) unlock() {
+	for _, l := range in.locks {
+		l.Close()
+	}
+	in.locks = nil
 }
 
 // stateSealer seals the samenloop state file under the store's data keys

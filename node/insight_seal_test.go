@@ -50,7 +50,7 @@ func TestSamenloopStateSealed(t *testing.T) {
 	require.Equal(t, 200, code, string(body))
 	require.NoError(t, n.Shutdown(context.Background()))
 
-	raw, err := os.ReadFile(filepath.Join(dir, "samenloop.gob"))
+	raw, err := os.ReadFile(filepath.Join(dir, "data", productsDir, "samenloop.gob"))
 	require.NoError(t, err)
 	num, err := strconv.ParseUint(bsn, 10, 32)
 	require.NoError(t, err)

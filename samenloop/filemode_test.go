@@ -71,3 +71,20 @@ func TestStateFileModes(t *testing.T) {
 		})
 	}
 }
+
+// TestClearStateRefusedWhenSealing: a state file in the clear is refused
+// by an engine that seals, and loaded by one that does not.
+func TestClearStateRefusedWhenSealing(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "samenloop.gob")
+	clear, err := New(Config{Store: newMemStore(), Location: time.UTC})
+	require.NoError(t, err)
+	require.NoError(t, clear.SaveFile(path))
+	sealing, err := New(Config{Store: newMemStore(), Location: time.UTC, Sealer: newGCMSealer(t)})
+	require.NoError(t, err)
+	err = sealing.LoadFile(path)
+	require.ErrorIs(t, err, ErrState)
+	require.Contains(t, err.Error(), "in the clear while encryption at rest is on")
+	again, err := New(Config{Store: newMemStore(), Location: time.UTC})
+	require.NoError(t, err)
+	require.NoError(t, again.LoadFile(path))
+}

@@ -120,7 +120,10 @@ func (e *Engine) SaveFile(path string) error {
 // missing file leaves the engine empty and is no error. A file that group
 // or others may read (audit.CheckMode) is refused when it is sealed —
 // encryption at rest is on, and the state is held to the key file's
-// standard — and logged as a warning when it is in the clear.
+// standard — and logged as a warning when it is in the clear. A file in
+// the clear is refused while the engine seals (Config.Sealer): BSNs in
+// the clear where encryption at rest is promised mean a file from another
+// instance or a setup gone wrong, not one to carry on from.
 func (e *Engine) LoadFile(path string) error {
 	raw, err := os.ReadFile(path)
 	if errors.Is(err, os.ErrNotExist) {
@@ -130,6 +133,9 @@ func (e *Engine) LoadFile(path string) error {
 		return fmt.Errorf("loading samenloop state: %w", err)
 	}
 	if !bytes.HasPrefix(raw, sealedMagic) {
+		if e.cfg.Sealer != nil {
+			return fmt.Errorf("%w %s: in the clear while encryption at rest is on (written by a switch without data keys); move it aside to start without it (then import the Wlz register again), or start without data keys", ErrState, path)
+		}
 		audit.WarnMode(e.cfg.Logger, path)
 	} else if err := audit.CheckMode(path); err != nil {
 		return fmt.Errorf("refusing sealed samenloop state: %w", err)

@@ -148,8 +148,8 @@ func runServe(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	fs.IntVar(&o.maxConcurrent, "max-concurrent", 0, "requests of one caller in flight at once before 429; 0: 16, negative: no bound")
 	fs.BoolVar(&o.insight, "insight", true, "serve stuurinformatie, the NZa export, the dashboard and samenloop signals on the API")
 	fs.StringVar(&o.samenloopRunAt, "samenloop-run-at", "03:00", "time of day (HH:MM, Europe/Amsterdam) of the daily samenloop comparison")
-	fs.StringVar(&o.stuurinfoFile, "stuurinfo-file", "", "file of the stuurinformatie aggregates (default stuurinfo.gob beside --data)")
-	fs.StringVar(&o.samenloopFile, "samenloop-file", "", "file of the samenloop state, which holds BSNs (default samenloop.gob beside --data)")
+	fs.StringVar(&o.stuurinfoFile, "stuurinfo-file", "", "file of the stuurinformatie aggregates (default products/stuurinfo.gob inside --data); locked while serve runs")
+	fs.StringVar(&o.samenloopFile, "samenloop-file", "", "file of the samenloop state, which holds BSNs (default products/samenloop.gob inside --data); locked while serve runs")
 	fs.StringVar(&o.cpuProfile, "cpuprofile", "", "write a CPU profile of the whole run to this file (for performance work)")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
