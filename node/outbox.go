@@ -235,10 +235,39 @@ func (m *recordMover) moveBatch(ctx context.Context) (int, error) {
 			return 0, err
 		}
 	}
-	if err := m.box.DropOutbox(ctx, recs[len(recs)-1].Key); err != nil {
+	// The trail's head goes into the store with the drop: a later start
+	// finds a trail that was cut off, deleted or replaced.
+	seq, hash := m.trail.Head()
+	if err := m.box.DropOutbox(ctx, recs[len(recs)-1].Key, store.TrailHead{Seq: seq, Hash: hash}); err != nil {
 		return 0, err
 	}
 	return len(recs), nil
+}
+
+// checkTrail holds the trail to the head the store kept with its last
+// outbox move: a trail that ends before it was cut off or deleted, and
+// one whose entry there has another hash was replaced. Either stops the
+// start: the switch would otherwise begin a new chain beside a store that
+// holds what the missing entries recorded.
+func checkTrail(ctx context.Context, trail *audit.Log, want store.TrailHead) error {
+	if want.Seq == 0 {
+		return nil
+	}
+	seq, _ := trail.Head()
+	if seq < want.Seq {
+		return fmt.Errorf("the audit trail ends at entry %d, but the store recorded it up to entry %d: the trail was cut off, deleted or replaced; restore it from a backup of the same moment as the store's", seq, want.Seq)
+	}
+	page, _, err := trail.Query(ctx, audit.Filter{After: want.Seq - 1, Limit: 1})
+	if err != nil {
+		return fmt.Errorf("reading the audit trail at entry %d: %w", want.Seq, err)
+	}
+	if len(page) == 0 || page[0].Seq != want.Seq {
+		return nil // pruned by retention since: nothing left to compare
+	}
+	if page[0].Hash != want.Hash {
+		return fmt.Errorf("the audit trail's entry %d is not the one the store recorded: the trail was replaced; restore it from a backup of the same moment as the store's", want.Seq)
+	}
+	return nil
 }
 
 // recordKey identifies a reception's record in the trail.
@@ -292,6 +321,13 @@ func (n *Node) startOutbox(ctx context.Context) (bool, error) {
 	box, ok := n.store.(store.Outbox)
 	if !ok || n.audit == nil {
 		return false, nil
+	}
+	if head, ok, err := box.TrailHead(ctx); err != nil {
+		return false, err
+	} else if ok {
+		if err := checkTrail(ctx, n.audit, head); err != nil {
+			return false, err
+		}
 	}
 	m, err := newMover(box, n.audit, n.log.With().Str("component", "audit-outbox").Logger(), n.metrics)
 	if err != nil {

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"os"
 	"path/filepath"
 	"testing"
 	"time"
@@ -199,4 +200,52 @@ func TestMoverChecksAfterAFailedMove(t *testing.T) {
 		assert.Equal(t, want[i].MessageID, got[i].MessageID)
 	}
 	assert.False(t, m.check)
+}
+
+// TestTrailBehindItsStoreStopsTheStart: the store keeps the trail's head
+// with each outbox move, so a start whose trail was deleted, cut off or
+// replaced by another chain stops with a clear error instead of beginning
+// a new chain; the trail put back lets it start.
+func TestTrailBehindItsStoreStopsTheStart(t *testing.T) {
+	root := t.TempDir()
+	wmo301, _ := bericht.Lookup("WMO301")
+	start := func(data string) (*Node, error) {
+		return Start(context.Background(), Config{Dev: true, Addr: "127.0.0.1:0", Store: store.Config{Dir: data},
+			Logger: zerolog.New(zerolog.NewTestWriter(t)).Level(zerolog.ErrorLevel)})
+	}
+	post := func(n *Node, count int, prefix string) {
+		for i := range count {
+			m, err := sample.New(int64(i)).Heen(wmo301, sample.Options{Afzender: "0384", Ontvanger: "42420001", Identificatie: fmt.Sprint(prefix, i)})
+			require.NoError(t, err)
+			code, body := call(t, "POST", n.URL()+"/v1/berichten", "dev-0384", "application/xml", string(m.XML))
+			require.Equal(t, http.StatusAccepted, code, string(body))
+		}
+	}
+	ours, other := filepath.Join(root, "ours"), filepath.Join(root, "other")
+	n, err := start(ours)
+	require.NoError(t, err)
+	post(n, 2, "A")
+	require.NoError(t, n.Shutdown(context.Background()))
+	n, err = start(other)
+	require.NoError(t, err)
+	post(n, 6, "B")
+	require.NoError(t, n.Shutdown(context.Background()))
+
+	trail := filepath.Join(ours+".audit", audit.FileName)
+	kept, err := os.ReadFile(trail)
+	require.NoError(t, err)
+	require.NoError(t, os.Remove(trail))
+	_, err = start(ours)
+	require.ErrorContains(t, err, "the trail was cut off, deleted or replaced", "a deleted trail")
+
+	foreign, err := os.ReadFile(filepath.Join(other+".audit", audit.FileName))
+	require.NoError(t, err)
+	require.NoError(t, os.WriteFile(trail, foreign, 0o600))
+	_, err = start(ours)
+	require.ErrorContains(t, err, "the trail was replaced", "another switch's longer trail")
+
+	require.NoError(t, os.WriteFile(trail, kept, 0o600))
+	n, err = start(ours)
+	require.NoError(t, err, "its own trail put back")
+	require.NoError(t, n.Close())
 }

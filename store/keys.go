@@ -25,6 +25,7 @@ import (
 //	o <record id>                     outbox record: message id(16) data (Message.Record)
 //	f <seq:8>                         change feed record (feed.go)
 //	\x00feedseq                       seq(8): the newest change's position
+//	\x00trailhead                     seq(8) hash: the audit trail's head after the last outbox move
 //
 // Mailbox reads start at the head (kept in memory, persisted in h), never
 // at the prefix start, so the point tombstones of confirmed entries below
@@ -51,11 +52,12 @@ const (
 )
 
 var (
-	keyFormat   = []byte("\x00format")
-	keyCounters = []byte("\x00counters")
-	keyLastID   = []byte("\x00lastid")
-	keyFeedSeq  = []byte("\x00feedseq")
-	formatValue = []byte("knooppunt-store/1")
+	keyFormat    = []byte("\x00format")
+	keyCounters  = []byte("\x00counters")
+	keyLastID    = []byte("\x00lastid")
+	keyFeedSeq   = []byte("\x00feedseq")
+	keyTrailHead = []byte("\x00trailhead")
+	formatValue  = []byte("knooppunt-store/1")
 )
 
 func metaKey(id ID) []byte {

@@ -2,6 +2,8 @@ package store
 
 import (
 	"context"
+	"encoding/binary"
+	"errors"
 	"fmt"
 
 	"github.com/cockroachdb/pebble/v2"
@@ -56,15 +58,36 @@ func (p *Pebble) OutboxRecords(ctx context.Context, limit int) ([]OutboxRecord, 
 	return out, nil
 }
 
-// DropOutbox removes the outbox records up to and including upTo, in one
-// synced commit; see Outbox.
-func (p *Pebble) DropOutbox(ctx context.Context, upTo ID) error {
+// DropOutbox removes the outbox records up to and including upTo and
+// keeps head, in one synced commit; see Outbox.
+func (p *Pebble) DropOutbox(ctx context.Context, upTo ID, head TrailHead) error {
 	end := append(outboxKey(upTo), 0) // just past upTo
+	v := binary.BigEndian.AppendUint64(nil, head.Seq)
+	v = append(v, head.Hash...)
 	err := p.submit(ctx.Done(), ctx.Err, func(w *writer) error {
+		w.set(keyTrailHead, v)
 		return w.b.DeleteRange([]byte{tagOutbox}, end, nil)
 	})
 	if err != nil {
 		return fmt.Errorf("dropping outbox records: %w", err)
 	}
 	return nil
+}
+
+// TrailHead returns the head DropOutbox kept last; see Outbox.
+func (p *Pebble) TrailHead(ctx context.Context) (TrailHead, bool, error) {
+	if err := p.enter(); err != nil {
+		return TrailHead{}, false, err
+	}
+	defer p.leave()
+	v, err := p.get(keyTrailHead)
+	switch {
+	case errors.Is(err, ErrNotFound):
+		return TrailHead{}, false, nil
+	case err != nil:
+		return TrailHead{}, false, fmt.Errorf("reading the audit trail's head: %w", err)
+	case len(v) < 8:
+		return TrailHead{}, false, fmt.Errorf("reading the audit trail's head: %d bytes: %w", len(v), ErrCorrupt)
+	}
+	return TrailHead{Seq: binary.BigEndian.Uint64(v), Hash: string(v[8:])}, true, nil
 }

@@ -58,14 +58,18 @@ func TestOutbox(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, recs[:1], first, "limit")
 
-	require.NoError(t, s.DropOutbox(ctx, recs[1].Key))
+	require.NoError(t, s.DropOutbox(ctx, recs[1].Key, store.TrailHead{Seq: 7, Hash: "abc"}))
 	left, err := s.OutboxRecords(ctx, 10)
 	require.NoError(t, err)
 	assert.Equal(t, recs[2:], left)
-	require.NoError(t, s.DropOutbox(ctx, recs[2].Key))
+	require.NoError(t, s.DropOutbox(ctx, recs[2].Key, store.TrailHead{Seq: 9, Hash: "def"}))
 	left, err = s.OutboxRecords(ctx, 10)
 	require.NoError(t, err)
 	assert.Empty(t, left)
+	head, ok, err := s.TrailHead(ctx)
+	require.NoError(t, err)
+	require.True(t, ok)
+	assert.Equal(t, store.TrailHead{Seq: 9, Hash: "def"}, head, "the head kept with the last drop")
 	require.NoError(t, s.Check(ctx), "the outbox does not trouble the checker")
 }
 

@@ -168,8 +168,19 @@ const MaxRecordLen = 4 << 10
 type Outbox interface {
 	// OutboxRecords returns up to limit records, oldest first.
 	OutboxRecords(ctx context.Context, limit int) ([]OutboxRecord, error)
-	// DropOutbox removes the records up to and including key.
-	DropOutbox(ctx context.Context, upTo ID) error
+	// DropOutbox removes the records up to and including key, and keeps
+	// head, the trail's head once they are in it, in the same commit: a
+	// trail that later ends before it, or differs at it, was cut off,
+	// deleted or replaced.
+	DropOutbox(ctx context.Context, upTo ID, head TrailHead) error
+	// TrailHead is the head DropOutbox kept last; false when none.
+	TrailHead(ctx context.Context) (TrailHead, bool, error)
+}
+
+// TrailHead is an audit trail's last entry: its sequence number and hash.
+type TrailHead struct {
+	Seq  uint64
+	Hash string
 }
 
 // OutboxRecord is one Message.Record with the id of its message.
