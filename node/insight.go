@@ -68,16 +68,16 @@ type insight struct {
 	slFile   string
 	// saved are the versions last saved: an idle switch writes nothing.
 	savedAgg, savedEngine uint64
-	locks []*stateLock // on the two state files while the node runs
+	locks                 []*stateLock // on the two state files while the node runs
 	// aggSavedAt and engineSavedAt are feed positions their saved states
 	// hold at least; the feed is trimmed up to the smaller (trimmedTo).
 	aggSavedAt, engineSavedAt, trimmedTo uint64
-	srv                   *http.Server
-	ln                    net.Listener
-	served                chan error
-	stop                  chan struct{}
-	saved                 chan struct{}
-	log                   zerolog.Logger
+	srv                                  *http.Server
+	ln                                   net.Listener
+	served                               chan error
+	stop                                 chan struct{}
+	saved                                chan struct{}
+	log                                  zerolog.Logger
 }
 
 // startInsight loads the products' state and starts following the store's
