@@ -119,6 +119,7 @@ const (
 	CodeNotReady             = "not-ready"
 	CodeShuttingDown         = "shutting-down"
 	CodeCancelled            = "cancelled"
+	CodeStoreUnavailable     = "store-unavailable"
 )
 
 // errorf builds an *Error of kind with a code and a formatted message.

@@ -326,6 +326,10 @@ var (
 	ErrForeignDir = errors.New("store: directory holds no knooppunt store")
 	// ErrCorrupt means stored data could not be decoded.
 	ErrCorrupt = errors.New("store: corrupt data")
+	// ErrUnavailable means the store cannot answer right now — a shared
+	// store's cluster has no leader or quorum, or does not answer — and
+	// nothing was done: the same call may succeed later.
+	ErrUnavailable = errors.New("store: unavailable")
 )
 
 // DuplicateError reports a message whose dedup key is taken by a message
@@ -344,7 +348,7 @@ func (e *DuplicateError) Is(target error) bool { return target == ErrDuplicate }
 
 // Code returns the stable code of a store error, for clients and logs:
 // "closed", "not-found", "expired", "invalid", "duplicate", "foreign-dir",
-// "corrupt", or "internal" for anything else (nil gives "").
+// "corrupt", "unavailable", or "internal" for anything else (nil gives "").
 func Code(err error) string {
 	switch {
 	case err == nil:
@@ -363,6 +367,8 @@ func Code(err error) string {
 		return "foreign-dir"
 	case errors.Is(err, ErrCorrupt):
 		return "corrupt"
+	case errors.Is(err, ErrUnavailable):
+		return "unavailable"
 	}
 	return "internal"
 }

@@ -10,6 +10,8 @@ import (
 
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nuid"
+
+	"github.com/knooppunt/knooppunt/store"
 )
 
 // The JetStream wire protocol this package speaks directly: direct gets
@@ -27,6 +29,27 @@ const (
 
 // errConflict means a compare-and-set lost: the caller re-reads and retries.
 var errConflict = errors.New("jetstream store: concurrent update")
+
+// unavailable marks err as store.ErrUnavailable when it says the cluster
+// cannot answer right now: nobody answers the JetStream API, the request
+// or commit timed out on its own deadline (not the caller's), the
+// connection is down, or the stream has no leader or too few servers.
+// The caller may repeat the call; the gateway answers 503.
+func unavailable(ctx context.Context, err error) error {
+	if err == nil || errors.Is(err, store.ErrUnavailable) {
+		return err
+	}
+	var ae *apiError
+	switch {
+	case errors.Is(err, nats.ErrNoResponders), errors.Is(err, nats.ErrTimeout),
+		errors.Is(err, nats.ErrConnectionClosed), errors.Is(err, nats.ErrConnectionReconnecting),
+		errors.Is(err, nats.ErrDisconnected),
+		errors.Is(err, context.DeadlineExceeded) && ctx.Err() == nil,
+		errors.As(err, &ae) && (ae.ErrCode == errCodeUnavailable || ae.ErrCode == errCodeNoPeers):
+		return fmt.Errorf("%w: %w", store.ErrUnavailable, err)
+	}
+	return err
+}
 
 // stored is one message read back from the stream.
 type stored struct {
@@ -77,6 +100,7 @@ func (s *Store) last(ctx context.Context, subject string) (stored, bool, error) 
 // after a server failed) the answer is "temporarily unavailable"; the read
 // is tried again, with a growing pause, until the request timeout.
 func (s *Store) lastLeader(ctx context.Context, subject string) (stored, bool, error) {
+	caller := ctx
 	ctx, cancel := s.reqCtx(ctx)
 	defer cancel()
 	pause := 25 * time.Millisecond
@@ -84,13 +108,13 @@ func (s *Store) lastLeader(ctx context.Context, subject string) (stored, bool, e
 		m, ok, err := s.lastLeaderOnce(ctx, subject)
 		var ae *apiError
 		if !errors.As(err, &ae) || ae.ErrCode != errCodeUnavailable {
-			return m, ok, err
+			return m, ok, unavailable(caller, err)
 		}
 		t := time.NewTimer(pause)
 		select {
 		case <-ctx.Done():
 			t.Stop()
-			return m, ok, err
+			return m, ok, unavailable(caller, err)
 		case <-t.C:
 		}
 		pause = min(2*pause, time.Second)
@@ -226,17 +250,18 @@ func (s *Store) publishBatch(ctx context.Context, msgs []*nats.Msg) (uint64, err
 		m.Header.Set("Nats-Batch-Sequence", strconv.Itoa(i+1))
 		if i < len(msgs)-1 {
 			if err := s.nc.PublishMsg(m); err != nil {
-				return 0, fmt.Errorf("publishing batch: %w", err)
+				return 0, unavailable(ctx, fmt.Errorf("publishing batch: %w", err))
 			}
 		}
 	}
 	commit := msgs[len(msgs)-1]
 	commit.Header.Set("Nats-Batch-Commit", "1")
+	caller := ctx
 	ctx, cancel := context.WithTimeout(ctx, s.cfg.CommitTimeout)
 	defer cancel()
 	r, err := s.nc.RequestMsgWithContext(ctx, commit)
 	if err != nil {
-		return 0, fmt.Errorf("committing batch of %d: %w", len(msgs), err)
+		return 0, unavailable(caller, fmt.Errorf("committing batch of %d: %w", len(msgs), err))
 	}
 	var ack struct {
 		Error *apiError `json:"error"`
@@ -244,7 +269,9 @@ func (s *Store) publishBatch(ctx context.Context, msgs []*nats.Msg) (uint64, err
 		Count int       `json:"count"`
 	}
 	if err := json.Unmarshal(r.Data, &ack); err != nil {
-		if st := r.Header.Get("Status"); st != "" {
+		if st := r.Header.Get("Status"); st == "503" { // no responders
+			return 0, fmt.Errorf("%w: committing batch: status %s", store.ErrUnavailable, st)
+		} else if st != "" {
 			return 0, fmt.Errorf("committing batch: status %s", st)
 		}
 		return 0, fmt.Errorf("committing batch: decoding acknowledgement: %w", err)
@@ -253,7 +280,7 @@ func (s *Store) publishBatch(ctx context.Context, msgs []*nats.Msg) (uint64, err
 		if ack.Error.ErrCode == errCodeWrongLastSeq || ack.Error.ErrCode == errCodeWrongLastSeqConstant {
 			return 0, errConflict
 		}
-		return 0, fmt.Errorf("committing batch of %d: %w", len(msgs), ack.Error)
+		return 0, unavailable(caller, fmt.Errorf("committing batch of %d: %w", len(msgs), ack.Error))
 	}
 	return ack.Seq, nil
 }

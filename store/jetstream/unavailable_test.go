@@ -1,0 +1,47 @@
+package jetstream
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"testing"
+
+	"github.com/nats-io/nats.go"
+	"github.com/stretchr/testify/assert"
+
+	"github.com/knooppunt/knooppunt/store"
+)
+
+// TestUnavailable: the conditions in which a cluster cannot answer right
+// now are store.ErrUnavailable, with the cause kept; a deadline of the
+// caller's own, a lost compare-and-set and other errors are not.
+func TestUnavailable(t *testing.T) {
+	ctx := context.Background()
+	gone, cancel := context.WithCancel(ctx)
+	cancel()
+	for _, tt := range []struct {
+		name string
+		ctx  context.Context
+		err  error
+		want bool
+	}{
+		{"no responders", ctx, fmt.Errorf("reading: %w", nats.ErrNoResponders), true},
+		{"nats timeout", ctx, nats.ErrTimeout, true},
+		{"connection closed", ctx, nats.ErrConnectionClosed, true},
+		{"reconnecting", ctx, nats.ErrConnectionReconnecting, true},
+		{"no stream leader", ctx, &apiError{ErrCode: errCodeUnavailable}, true},
+		{"too few servers", ctx, &apiError{ErrCode: errCodeNoPeers}, true},
+		{"the request's own deadline", ctx, context.DeadlineExceeded, true},
+		{"the caller's deadline", gone, context.DeadlineExceeded, false},
+		{"a lost compare-and-set", ctx, errConflict, false},
+		{"not found", ctx, &apiError{ErrCode: errCodeMsgNotFound}, false},
+		{"something else", ctx, errors.New("boom"), false},
+		{"nil", ctx, nil, false},
+	} {
+		err := unavailable(tt.ctx, tt.err)
+		assert.Equal(t, tt.want, errors.Is(err, store.ErrUnavailable), tt.name)
+		if tt.err != nil {
+			assert.ErrorIs(t, err, tt.err, "%s: the cause is kept", tt.name)
+		}
+	}
+}
