@@ -3,7 +3,6 @@ package stuurinfo
 import (
 	"fmt"
 	"sort"
-	"strings"
 	"sync"
 	"time"
 
@@ -14,28 +13,33 @@ import (
 
 // Observation is one newly stored message as the derived products see it.
 type Observation struct {
-	// Seq is the message's position in a shared Source (the JetStream
-	// stream), so that an observer that saved its position never counts a
-	// message twice; zero from the Tap, which has none.
+	// Seq is the message's position in the store's change feed, so that
+	// an observer that saved its position never counts a message twice;
+	// zero when it has none.
 	Seq       uint64
 	ID        store.ID
 	Soort     string
 	Sender    string
-	Recipient string
+	Recipient string // the mailbox it was stored in
 	Received  time.Time
 	// Answers is the heenbericht (or 323) a retour (or 325) answers, with
 	// its berichtsoort and arrival; zero for a heenbericht.
 	Answers         store.ID
 	AnswersSoort    string
 	AnswersReceived time.Time
-	// Tree is the message as validation read it, when the tap was given
-	// it (PutTree); the derived products read their facts from it instead
-	// of parsing Body. Nil otherwise.
+	// Tree is the message as validation read it, when the node still
+	// held it; the derived products read their facts from it instead of
+	// parsing Body. Nil otherwise.
 	Tree *xsd.Tree
 	// Body is the message, for the derived products that read content
 	// when there is no Tree. Nil when there is a Tree.
 	Body []byte
 }
+
+// SwitchMailbox is the switch's own mailbox (gateway.SwitchMailbox, which
+// this package does not import): a heenbericht stored there was withheld
+// by the switch, which answered it itself, and never delivered.
+const SwitchMailbox = "knooppunt"
 
 // Granularity is the length of a period of aggregation.
 type Granularity uint8
@@ -76,32 +80,53 @@ type Norm struct {
 	Werkdagen int    `json:"werkdagen"`
 }
 
-// The norms. The retour norm holds for every retourbericht; the others for
-// the answer to a request.
+// The norms, the bedrijfsregels of iWmo 3.2 and iJw 3.2 (reactietijd):
+// OP090, a retourbericht within 3 werkdagen after the heenbericht's
+// receipt; OP274 and OP346, a toewijzing (301) or antwoordbericht (319)
+// within 5 werkdagen after a verzoek om toewijzing (315) or verzoek om
+// wijziging (317); OP090x4, a declaratie-antwoord (325) within 10
+// werkdagen after its declaratie (323).
 var (
-	NormRetour = Norm{"retour", 3}
-	Norm315301 = Norm{"315-301", 5}
-	Norm317319 = Norm{"317-319", 5}
-	Norm323325 = Norm{"323-325", 10}
+	NormRetour     = Norm{"retour", 3}
+	NormVerzoek    = Norm{"verzoek", 5}
+	NormDeclaratie = Norm{"declaratie", 10}
 )
 
 // Norms lists every norm, for documentation and the dashboard.
-var Norms = []Norm{NormRetour, Norm315301, Norm317319, Norm323325}
+var Norms = []Norm{NormRetour, NormVerzoek, NormDeclaratie}
 
-// Counts are the maintained sums of one row.
+// Counts are the maintained sums of one row; docs/stuurinfo.md defines
+// each.
 type Counts struct {
-	// Berichten counts the messages stored.
+	// Berichten counts the messages delivered: stored in the
+	// recipient's mailbox, neither withheld by the switch nor made by it.
 	Berichten int64 `json:"berichten"`
-	// Retourberichten counts retourberichten; Afkeur those carrying a
-	// retourcode that rejects (anything but 0200, 0233 and 8001).
+	// Retourberichten counts the delivered retourberichten (302 … 320).
 	Retourberichten int64 `json:"retourberichten"`
-	Afkeur          int64 `json:"afkeur"`
-	// Starts and Stops count StartProduct (305) and StopProduct (307)
-	// lines.
+	// AfkeurTechnisch counts the heenberichten the switch withheld and
+	// answered itself with retourcode 0001 (control level 2), and
+	// AfkeurTechnischBedrag sums the TotaalIngediendBedrag of those that
+	// are 323s, in eurocents, credit negative: money rejected, not
+	// declared.
+	AfkeurTechnisch       int64 `json:"afkeur_technisch"`
+	AfkeurTechnischBedrag int64 `json:"afkeur_technisch_cent"`
+	// Afkeur counts the delivered answers (retourberichten and 325s)
+	// that reject something: a retourcode other than 0200, 0233 and
+	// 8001 anywhere in them.
+	Afkeur int64 `json:"afkeur"`
+	// AfkeurPrestaties counts the declaratie lines (Prestatie) 325s
+	// reject, and Afgewezen sums what they reject: TotaalIngediendBedrag
+	// minus TotaalToegekendBedrag of their DeclaratieAntwoord, in
+	// eurocents.
+	AfkeurPrestaties int64 `json:"afkeur_prestaties"`
+	Afgewezen        int64 `json:"afgewezen_cent"`
+	// Starts and Stops count the StartProduct lines of delivered 305s
+	// and the StopProduct lines of delivered 307s that are a first
+	// aanlevering (StatusAanlevering 1).
 	Starts int64 `json:"starts"`
 	Stops  int64 `json:"stops"`
-	// Gedeclareerd sums TotaalIngediendBedrag of 323s in eurocents,
-	// credit negative.
+	// Gedeclareerd sums TotaalIngediendBedrag of delivered 323s in
+	// eurocents: debet minus credit.
 	Gedeclareerd int64 `json:"gedeclareerd_cent"`
 	// Gemeten counts answers whose lead time was measured against the
 	// norm of the row's berichtsoort; BinnenNorm those within it;
@@ -114,7 +139,11 @@ type Counts struct {
 func (c *Counts) add(o *Counts) {
 	c.Berichten += o.Berichten
 	c.Retourberichten += o.Retourberichten
+	c.AfkeurTechnisch += o.AfkeurTechnisch
+	c.AfkeurTechnischBedrag += o.AfkeurTechnischBedrag
 	c.Afkeur += o.Afkeur
+	c.AfkeurPrestaties += o.AfkeurPrestaties
+	c.Afgewezen += o.Afgewezen
 	c.Starts += o.Starts
 	c.Stops += o.Stops
 	c.Gedeclareerd += o.Gedeclareerd
@@ -124,27 +153,33 @@ func (c *Counts) add(o *Counts) {
 }
 
 // tally is a row as kept in memory: int32 counts (a row of one period
-// never nears 2³¹ messages) and the amount in int64, 40 bytes instead of
-// the 72 of Counts — the rows of a national year number in the millions.
+// never nears 2³¹ messages) and the amounts in int64, 64 bytes instead of
+// the 104 of Counts — the rows of a national year number in the millions.
 type tally struct {
-	berichten, retours, afkeur, starts, stops, gemeten, binnen, werkdagen int32
-	bedrag                                                                int64
+	berichten, retours, technisch, afkeur, prestaties, starts, stops, gemeten, binnen, werkdagen int32
+	technischBedrag, afgewezen, bedrag                                                           int64
 }
 
 func (t *tally) add(c *Counts) {
 	t.berichten += int32(c.Berichten)
 	t.retours += int32(c.Retourberichten)
+	t.technisch += int32(c.AfkeurTechnisch)
 	t.afkeur += int32(c.Afkeur)
+	t.prestaties += int32(c.AfkeurPrestaties)
 	t.starts += int32(c.Starts)
 	t.stops += int32(c.Stops)
 	t.gemeten += int32(c.Gemeten)
 	t.binnen += int32(c.BinnenNorm)
 	t.werkdagen += int32(c.Werkdagen)
+	t.technischBedrag += c.AfkeurTechnischBedrag
+	t.afgewezen += c.Afgewezen
 	t.bedrag += c.Gedeclareerd
 }
 
 func (t *tally) counts() Counts {
-	return Counts{Berichten: int64(t.berichten), Retourberichten: int64(t.retours), Afkeur: int64(t.afkeur),
+	return Counts{Berichten: int64(t.berichten), Retourberichten: int64(t.retours),
+		AfkeurTechnisch: int64(t.technisch), AfkeurTechnischBedrag: t.technischBedrag,
+		Afkeur: int64(t.afkeur), AfkeurPrestaties: int64(t.prestaties), Afgewezen: t.afgewezen,
 		Starts: int64(t.starts), Stops: int64(t.stops), Gedeclareerd: t.bedrag,
 		Gemeten: int64(t.gemeten), BinnenNorm: int64(t.binnen), Werkdagen: int64(t.werkdagen)}
 }
@@ -170,11 +205,14 @@ type Aggregates struct {
 	// (gemeente and aanbieder 0).
 	byGemeente [3]map[int32]map[cell]tally
 	totals     [3]map[int32]map[cell]tally
-	norms      map[uint32]*Norm      // the norm of each interned berichtsoort
-	open       map[request]time.Time // 315/317 waiting for their 301/319
-	newest     int32                 // the latest day with rows
-	version    uint64                // counts Records
-	position   uint64                // Seq of the last observation from a Source
+	norms      map[uint32]*Norm // the norm of each interned berichtsoort
+	// open is what waits for its answer: a 315 or 317 for the 301 or 319
+	// that answers it, and a heenbericht the switch withheld for the
+	// switch's own answer, which is not counted (withheldKey).
+	open     map[request]time.Time
+	newest   int32  // the latest day with rows
+	version  uint64 // counts Records
+	position uint64 // Seq of the last observation recorded
 }
 
 // DayRetention is how many days of day rows the aggregates keep; week and
@@ -188,7 +226,9 @@ const DayRetention = 92
 // or 319 before it is forgotten (and its lead time never measured).
 const RequestRetention = 366
 
-// request is an open 315 or 317, by the parties and ReferentieAanbieder.
+// request is an open 315 or 317, by its berichtsoort, the parties and a
+// ReferentieAanbieder, waiting since its date; or, with the soort of
+// SwitchMailbox and ref the message id, a withheld heenbericht.
 type request struct {
 	soort               uint32
 	gemeente, aanbieder uint32
@@ -248,8 +288,8 @@ func (a *Aggregates) internSoort(name string) uint32 {
 	return id
 }
 
-// Position is the Seq of the last observation from a Source that the
-// aggregates hold (saved with them); 0 when they were fed by a Tap only.
+// Position is the Seq of the last observation the aggregates hold (saved
+// with them); 0 when none carried one.
 func (a *Aggregates) Position() uint64 {
 	a.mu.RLock()
 	defer a.mu.RUnlock()
@@ -265,7 +305,8 @@ func (a *Aggregates) Version() uint64 {
 }
 
 // parties returns the gemeente and aanbieder of a message from the roles of
-// its berichtsoort.
+// its berichtsoort and the parties of its observation, for a message whose
+// header could not be read.
 func parties(s bericht.Soort, sender, recipient string) (gemeente, aanbieder string) {
 	if s.Sender == bericht.Gemeente {
 		return sender, recipient
@@ -273,45 +314,54 @@ func parties(s bericht.Soort, sender, recipient string) (gemeente, aanbieder str
 	return recipient, sender
 }
 
+// gemeentecode reports whether s is a CBS gemeentecode: four digits.
+func gemeentecode(s string) bool {
+	if len(s) != 4 {
+		return false
+	}
+	for i := range 4 {
+		if s[i] < '0' || s[i] > '9' {
+			return false
+		}
+	}
+	return true
+}
+
 // normOf is the lead-time norm measured on messages of soort s, if any.
 func normOf(s bericht.Soort) (Norm, bool) {
 	switch {
 	case s.Retour:
 		return NormRetour, true
-	case s.Number == 301:
-		return Norm315301, true
-	case s.Number == 319:
-		return Norm317319, true
+	case s.Number == 301, s.Number == 319:
+		return NormVerzoek, true
 	case s.Number == 325:
-		return Norm323325, true
+		return NormDeclaratie, true
 	}
 	return Norm{}, false
 }
 
-// Record adds one stored message. Messages of unknown berichtsoorten (e.g.
-// the switch's own WLZ-SIGNAAL) are counted under their name without
-// content facts. A body that does not parse is counted without its facts.
+// Record adds one stored message, as docs/stuurinfo.md defines the
+// figures. Only the 28 berichtsoorten of iWmo and iJw 3.2 count (not the
+// switch's own WLZ-SIGNAAL). A message is counted in the period of its own
+// date (Dagtekening, or DagtekeningRetour for a retourbericht), or of the
+// day the switch received it when that is earlier or the date unreadable,
+// under the gemeente and aanbieder its header names. A message whose
+// header cannot be read is attributed by the parties of its observation,
+// and not counted when that gives no CBS gemeentecode (a
+// samenwerkingsverband's mailbox).
 func (a *Aggregates) Record(o *Observation) {
 	s, known := bericht.Lookup(o.Soort)
-	var gemeente, aanbieder string
-	if known {
-		gemeente, aanbieder = parties(s, o.Sender, o.Recipient)
-	} else {
-		gemeente, aanbieder = o.Recipient, o.Sender
-	}
 	var f facts
-	switch {
-	case !known:
-	case o.Tree != nil:
-		f, _ = treeFacts(o.Tree)
-	case o.Body != nil:
-		f, _ = extract(o.Body)
-	}
-	c := Counts{Berichten: 1, Starts: int64(f.starts), Stops: int64(f.stops), Gedeclareerd: f.bedrag}
-	if known && s.Retour {
-		c.Retourberichten = 1
-		if f.afkeur {
-			c.Afkeur = 1
+	if known {
+		var err error
+		switch {
+		case o.Tree != nil:
+			f, err = treeFacts(o.Tree)
+		case o.Body != nil:
+			f, err = extract(o.Body)
+		}
+		if err != nil {
+			f = facts{}
 		}
 	}
 
@@ -324,29 +374,177 @@ func (a *Aggregates) Record(o *Observation) {
 		a.position = o.Seq
 	}
 	a.version++
-	k := cell{gemeente: a.intern(gemeente), aanbieder: a.intern(aanbieder), soort: a.internSoort(o.Soort)}
-	at := o.Received.In(a.loc)
-	var since time.Time
 	if known {
-		since = a.requestTime(s, k, f.refs, at)
+		a.record(o, s, &f)
 	}
-	if since.IsZero() && !o.AnswersReceived.IsZero() {
-		since = o.AnswersReceived.In(a.loc)
-	}
-	if norm, ok := normOf(s); known && ok && !since.IsZero() {
-		wd := Werkdagen(since, at)
-		c.Gemeten, c.Werkdagen = 1, int64(wd)
-		if wd <= norm.Werkdagen {
-			c.BinnenNorm = 1
+}
+
+// record counts message o of berichtsoort s with facts f; the caller holds
+// a.mu.
+func (a *Aggregates) record(o *Observation, s bericht.Soort, f *facts) {
+	received := civil(o.Received.In(a.loc))
+	day := dateOf(f.date(s), received)
+	withheld := o.Recipient == SwitchMailbox && !s.Answers()
+	if withheld {
+		// Rejected on control level 2, answered by the switch, never
+		// delivered: its answer, which follows, is not counted.
+		a.open[a.withheldKey(o.ID)] = day
+	} else if s.Answers() && o.Answers != (store.ID{}) {
+		if wk := a.withheldKey(o.Answers); a.waits(wk) {
+			delete(a.open, wk) // the switch's own answer: counted with its heenbericht
+			return
 		}
 	}
+	gemeente, aanbieder := f.parties(s)
+	if gemeente == "" {
+		gemeente, aanbieder = parties(s, o.Sender, o.Recipient)
+	}
+	if !gemeentecode(gemeente) {
+		return
+	}
+	k := cell{gemeente: a.intern(gemeente), aanbieder: a.intern(aanbieder), soort: a.internSoort(s.Name)}
+	if withheld {
+		c := Counts{AfkeurTechnisch: 1}
+		if s.Number == 323 {
+			c.AfkeurTechnischBedrag = f.ingediend
+		}
+		a.count(day, k, &c)
+		return
+	}
+
+	c := Counts{Berichten: 1}
+	if s.Retour {
+		c.Retourberichten = 1
+	}
+	if s.Answers() && f.afkeur {
+		c.Afkeur = 1
+	}
+	switch s.Number {
+	case 305:
+		c.Starts = int64(f.starts)
+	case 307:
+		c.Stops = int64(f.stops)
+	case 315, 317:
+		for _, ref := range f.refs {
+			r := request{soort: k.soort, gemeente: k.gemeente, aanbieder: k.aanbieder, ref: ref}
+			if !a.waits(r) {
+				a.open[r] = day
+			}
+		}
+	case 323:
+		c.Gedeclareerd = f.ingediend
+	case 325:
+		c.AfkeurPrestaties = int64(f.prestatiesAfgekeurd)
+		if f.hasIngediend && f.hasToegekend {
+			c.Afgewezen = f.ingediend - f.toegekend
+		}
+	}
+
+	switch {
+	case s.Retour:
+		if from, ok := a.heenDay(f.dagtekening, o.AnswersReceived); ok {
+			measure(&c, NormRetour, from, day)
+		}
+	case s.Number == 325:
+		if from, ok := a.heenDay(f.declaratieDagtekening, o.AnswersReceived); ok {
+			measure(&c, NormDeclaratie, from, day)
+		}
+	case s.Number == 301, s.Number == 319:
+		for _, from := range a.answered(s, k, f.refs) {
+			measure(&c, NormVerzoek, from, day)
+		}
+	}
+	a.count(day, k, &c)
+}
+
+// withheldKey files a withheld heenbericht in a.open; the caller holds
+// a.mu.
+func (a *Aggregates) withheldKey(id store.ID) request {
+	return request{soort: a.intern(SwitchMailbox), ref: id.String()}
+}
+
+// waits reports whether r is open; the caller holds a.mu.
+func (a *Aggregates) waits(r request) bool {
+	_, ok := a.open[r]
+	return ok
+}
+
+// dateOf is the day of a message: its own date, unless that is unreadable
+// or after the day it was received.
+func dateOf(date string, received time.Time) time.Time {
+	d, err := time.Parse(time.DateOnly, date)
+	if err != nil || d.After(received) {
+		return received
+	}
+	return d
+}
+
+// heenDay is the day of the heenbericht an answer names (its Dagtekening
+// as the answer's header carries it), not after the day the switch
+// received it; without a readable date, the day it was received. false
+// when neither is known.
+func (a *Aggregates) heenDay(date string, received time.Time) (time.Time, bool) {
+	var r time.Time
+	if !received.IsZero() {
+		r = civil(received.In(a.loc))
+	}
+	d, err := time.Parse(time.DateOnly, date)
+	switch {
+	case err != nil:
+		return r, !r.IsZero()
+	case !r.IsZero() && r.Before(d):
+		return r, true
+	}
+	return d, true
+}
+
+// answered closes the open 315s and 317s a 301 or 319 names by
+// ReferentieAanbieder (OP274, OP346: either answers either) and returns
+// their days. The caller holds a.mu.
+func (a *Aggregates) answered(s bericht.Soort, k cell, refs []string) []time.Time {
+	var days []time.Time
+	prefix := s.Name[:len(s.Name)-3] // WMO or JW
+	for _, req := range []string{prefix + "315", prefix + "317"} {
+		rs, ok := a.ids[req]
+		if !ok {
+			continue
+		}
+		for _, ref := range refs {
+			r := request{soort: rs, gemeente: k.gemeente, aanbieder: k.aanbieder, ref: ref}
+			if d, ok := a.open[r]; ok {
+				days = append(days, d)
+				delete(a.open, r)
+			}
+		}
+	}
+	return days
+}
+
+// measure adds one lead time from → to, in werkdagen, against norm.
+func measure(c *Counts, norm Norm, from, to time.Time) {
+	wd := Werkdagen(from, to)
+	c.Gemeten++
+	c.Werkdagen += int64(wd)
+	if wd <= norm.Werkdagen {
+		c.BinnenNorm++
+	}
+}
+
+// count adds c to the rows of cell k on day; a day older than the day
+// rows kept counts in its week and month only. The caller holds a.mu.
+func (a *Aggregates) count(day time.Time, k cell, c *Counts) {
 	for g := range a.periods {
-		p := periodStart(Granularity(g), at)
-		if Granularity(g) == Day && p > a.newest && a.periods[Day][p] == nil {
-			a.newest = p
-			a.prune()
+		p := periodStart(Granularity(g), day)
+		if Granularity(g) == Day {
+			if p > a.newest && a.periods[Day][p] == nil {
+				a.newest = p
+				a.prune()
+			}
+			if p <= a.newest-DayRetention {
+				continue
+			}
 		}
-		a.addTo(Granularity(g), p, k, &c)
+		a.addTo(Granularity(g), p, k, c)
 	}
 }
 
@@ -370,8 +568,8 @@ func add(m map[int32]map[cell]tally, p int32, k cell, c *Counts) {
 }
 
 // prune drops day rows older than DayRetention days before the newest day
-// and requests older than RequestRetention. It runs once per new day; the
-// caller holds a.mu.
+// and what waits longer than RequestRetention. It runs once per new day;
+// the caller holds a.mu.
 func (a *Aggregates) prune() {
 	for p := range a.periods[Day] {
 		if p <= a.newest-DayRetention {
@@ -386,40 +584,6 @@ func (a *Aggregates) prune() {
 			delete(a.open, r)
 		}
 	}
-}
-
-// requestTime files a 315 or 317 as open, or for a 301 or 319 returns when
-// its request arrived (and closes it). The caller holds a.mu.
-func (a *Aggregates) requestTime(s bericht.Soort, k cell, refs []string, at time.Time) time.Time {
-	var reqSoort string
-	switch s.Number {
-	case 315, 317:
-		for _, ref := range refs {
-			a.open[request{soort: k.soort, gemeente: k.gemeente, aanbieder: k.aanbieder, ref: ref}] = at
-		}
-		return time.Time{}
-	case 301:
-		reqSoort = strings.Replace(s.Name, "301", "315", 1)
-	case 319:
-		reqSoort = strings.Replace(s.Name, "319", "317", 1)
-	default:
-		return time.Time{}
-	}
-	rs, ok := a.ids[reqSoort]
-	if !ok {
-		return time.Time{}
-	}
-	var first time.Time
-	for _, ref := range refs {
-		rk := request{soort: rs, gemeente: k.gemeente, aanbieder: k.aanbieder, ref: ref}
-		if t, ok := a.open[rk]; ok {
-			if first.IsZero() || t.Before(first) {
-				first = t
-			}
-			delete(a.open, rk)
-		}
-	}
-	return first
 }
 
 // epoch is the day numbering of the rows: days since 1970-01-01.
@@ -480,7 +644,8 @@ type Row struct {
 	Aanbieder    string `json:"aanbieder,omitempty"`
 	Berichtsoort string `json:"berichtsoort"`
 	Counts
-	// AfkeurAandeel is Afkeur / Retourberichten (0 without retours).
+	// AfkeurAandeel is Afkeur / Berichten: on the row of an answering
+	// berichtsoort (a retour, a 325) the share of answers that reject.
 	AfkeurAandeel float64 `json:"afkeur_aandeel"`
 	// Norm is the lead-time norm of the berichtsoort, if any, and
 	// BinnenNormAandeel the share of measured answers within it.
@@ -579,8 +744,8 @@ func (a *Aggregates) Rows(q Query) []Row {
 		if !q.Totals {
 			r.Gemeente, r.Aanbieder = a.names[l.c.gemeente], a.names[l.c.aanbieder]
 		}
-		if l.n.Retourberichten > 0 {
-			r.AfkeurAandeel = float64(l.n.Afkeur) / float64(l.n.Retourberichten)
+		if l.n.Berichten > 0 {
+			r.AfkeurAandeel = float64(l.n.Afkeur) / float64(l.n.Berichten)
 		}
 		r.Norm = a.norms[l.c.soort]
 		if l.n.Gemeten > 0 {

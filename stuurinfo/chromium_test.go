@@ -102,7 +102,7 @@ func TestDashboardInChromium(t *testing.T) {
 			at := now.AddDate(0, 0, -d)
 			a.Record(&Observation{Soort: "WMO302", Sender: "12345678", Recipient: "0363", Received: at,
 				AnswersReceived: at.AddDate(0, 0, -(i % 6)), AnswersSoort: "WMO301",
-				Body: []byte("<R><RetourCode>" + []string{"0200", "0001"}[i%2] + "</RetourCode></R>")})
+				Body: []byte("<R><Header><RetourCodes><RetourCode>" + []string{"0200", "0001"}[i%2] + "</RetourCode></RetourCodes></Header></R>")})
 		}
 	}
 	srv := httptest.NewServer(Handler(HandlerConfig{Aggregates: a, Location: time.UTC,

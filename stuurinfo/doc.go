@@ -1,8 +1,9 @@
 // Package stuurinfo derives stuurinformatie from the message flow: counts per
-// day, week and month × gemeente × aanbieder × berichtsoort, the share of
-// retourberichten that reject (afkeur), lead times against the norms of the
-// standard in Dutch working days, start and stop volumes and the amounts
-// declared in 323s. It also serves them: GET /v1/stuurinfo (JSON), the NZa
+// day, week and month × gemeente × aanbieder × berichtsoort of the messages
+// delivered, afkeur (by the switch, in retours, and of declaratie lines, each
+// apart), lead times against the norms of the standard in Dutch working
+// days, start and stop volumes and the amounts declared in 323s, as
+// docs/stuurinfo.md defines them. It also serves them: GET /v1/stuurinfo (JSON), the NZa
 // export GET /v1/stuurinfo/nza (no personal data, small counts suppressed;
 // docs/stuurinfo.md) and the operator dashboard /dashboard (HTML with inline
 // SVG charts rendered on the server).

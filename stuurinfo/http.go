@@ -50,10 +50,12 @@ type HandlerConfig struct {
 	Logger zerolog.Logger
 }
 
-// Handler serves GET /v1/stuurinfo (JSON, or CSV with format=csv),
-// GET /v1/stuurinfo/nza (operators) and GET /dashboard. Query parameters:
-// granularity (dag, week, maand), van and tot (YYYY-MM-DD, tot exclusive;
-// default the last 90 days), gemeente (operators: one gemeente's rows).
+// Handler serves GET /v1/stuurinfo and GET /v1/stuurinfo/nza (operators
+// and the NZa), each JSON or, with format=csv, CSV, and GET /dashboard.
+// Query parameters: granularity (dag, week, maand), van and tot
+// (YYYY-MM-DD, tot exclusive; default the last 90 days), gemeente
+// (operators: one gemeente's rows), format (json, csv; anything else is
+// 400 bad-format).
 func Handler(cfg HandlerConfig) http.Handler {
 	if cfg.GemeentenOf == nil {
 		cfg.GemeentenOf = func(p Principal) []string { return []string{p.ID} }
@@ -164,30 +166,53 @@ func (h *handler) rows(w http.ResponseWriter, r *http.Request, p Principal) erro
 	if p.NZa {
 		return errNZaOnly
 	}
+	format, err := exportFormat(r)
+	if err != nil {
+		return err
+	}
 	q, err := h.query(r, p)
 	if err != nil {
 		return err
 	}
 	rows := h.cfg.Aggregates.Rows(q)
-	switch r.URL.Query().Get("format") {
-	case "", "json":
-		w.Header().Set("Content-Type", "application/json")
-		return WriteJSON(w, rows)
-	case "csv":
+	if format == FormatCSV {
 		w.Header().Set("Content-Type", "text/csv; charset=utf-8")
 		return WriteCSV(w, rows)
 	}
-	return badRequest("bad-format", "format must be json or csv")
+	w.Header().Set("Content-Type", "application/json")
+	return WriteJSON(w, rows)
 }
 
 func (h *handler) nza(w http.ResponseWriter, r *http.Request, p Principal) error {
 	if !p.Operator && !p.NZa {
 		return &apiError{status: http.StatusForbidden, Code: "forbidden", Message: "the NZa export is for operators and the NZa"}
 	}
+	format, err := exportFormat(r)
+	if err != nil {
+		return err
+	}
 	q, err := h.query(r, Principal{Operator: true})
 	if err != nil {
 		return err
 	}
+	rows := h.cfg.Aggregates.NZa(q)
+	if format == FormatCSV {
+		w.Header().Set("Content-Type", "text/csv; charset=utf-8")
+		return WriteNZaCSV(w, rows)
+	}
 	w.Header().Set("Content-Type", "application/json")
-	return json.NewEncoder(w).Encode(h.cfg.Aggregates.NZa(q))
+	return WriteNZaJSON(w, rows)
+}
+
+// exportFormat is the request's format parameter: json (the default) or
+// csv.
+func exportFormat(r *http.Request) (string, error) {
+	format := r.URL.Query().Get("format")
+	if format == "" {
+		return FormatJSON, nil
+	}
+	if err := CheckFormat(format); err != nil {
+		return "", badRequest("bad-format", "format must be json or csv")
+	}
+	return format, nil
 }

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"encoding/csv"
 	"encoding/json"
-	"encoding/xml"
 	"net/http"
 	"net/http/httptest"
 	"regexp"
@@ -167,36 +166,6 @@ func declared(t *testing.T, body []byte) int64 {
 		n = -n
 	}
 	return n
-}
-
-func TestRequestLeadTimes(t *testing.T) {
-	g := sample.New(4)
-	msgs, err := g.Traject(bericht.IWmo, sample.TrajectOptions{})
-	require.NoError(t, err)
-	f := newFlow(t)
-	at := date("2026-06-01") // Monday
-	var heenMsg *sample.Message
-	for _, m := range msgs {
-		switch m.Soort.Number {
-		case 315:
-			f.record(m, at, nil)
-		case 301:
-			f.record(m, at.AddDate(0, 0, 8), nil) // 6 werkdagen: too late
-		default:
-			if m.Soort.Retour || m.Soort.Number == 325 {
-				f.record(m, at.AddDate(0, 0, 9), heenMsg)
-			} else {
-				f.record(m, at.AddDate(0, 0, 9), nil)
-			}
-		}
-		heenMsg = m
-	}
-	r := rowsBy(f.a.Rows(Query{Granularity: Month}), "WMO301")
-	require.Len(t, r, 1)
-	assert.Equal(t, int64(1), r[0].Gemeten)
-	assert.Equal(t, int64(6), r[0].Werkdagen)
-	assert.Equal(t, int64(0), r[0].BinnenNorm)
-	assert.Empty(t, f.a.open, "the 315 is answered")
 }
 
 func TestNZa(t *testing.T) {
@@ -362,6 +331,7 @@ func FuzzExtract(f *testing.F) {
 		require.NoError(f, err)
 		f.Add(m.XML)
 	}
+	f.Add([]byte(antwoordClientRejected))
 	f.Fuzz(func(t *testing.T, body []byte) {
 		fs, err := extract(body)
 		if err == nil {
@@ -393,78 +363,4 @@ func TestDayRetention(t *testing.T) {
 	assert.Len(t, a.open, 1, "requests wait a year")
 	a.Record(&Observation{Soort: "WMO301", Sender: "0363", Recipient: "12345678", Received: first.AddDate(0, 0, RequestRetention+1)})
 	assert.Empty(t, a.open)
-}
-
-// TestExtractAgreesWithEncodingXML holds the tag scanner to what a real XML
-// parser reads from generated messages of every berichtsoort with facts.
-func TestExtractAgreesWithEncodingXML(t *testing.T) {
-	g := sample.New(31)
-	for _, name := range []string{"WMO301", "WMO305", "WMO307", "WMO315", "WMO317", "WMO319", "WMO323",
-		"JW301", "JW305", "JW307", "JW315", "JW317", "JW319", "JW323"} {
-		for _, opt := range []sample.AnswerOptions{{}, {Reject: "9063"}, {RetourCodes: []string{"0001"}}} {
-			m := heen(t, g, name, sample.Options{Products: 2, Clients: 2})
-			a := answer(t, g, m, opt)
-			for _, body := range [][]byte{m.XML, a.XML} {
-				got, err := extract(body)
-				require.NoError(t, err)
-				want := referenceFacts(t, body)
-				assert.Equal(t, want, got, "%s %+v", name, opt)
-			}
-		}
-	}
-}
-
-// referenceFacts reads the facts with encoding/xml.
-func referenceFacts(t *testing.T, body []byte) facts {
-	var f facts
-	dec := xml.NewDecoder(bytes.NewReader(body))
-	var path []string
-	var text []byte
-	credit := false
-	for {
-		tok, err := dec.Token()
-		if err != nil {
-			break
-		}
-		switch e := tok.(type) {
-		case xml.StartElement:
-			path = append(path, e.Name.Local)
-			text = text[:0]
-			switch e.Name.Local {
-			case "StartProduct":
-				f.starts++
-			case "StopProduct":
-				f.stops++
-			}
-		case xml.CharData:
-			text = append(text, e...)
-		case xml.EndElement:
-			v := string(bytes.TrimSpace(text))
-			parent := ""
-			if len(path) > 1 {
-				parent = path[len(path)-2]
-			}
-			switch {
-			case e.Name.Local == "RetourCode":
-				f.codes++
-				if v != "0200" && v != "0233" && v != "8001" {
-					f.afkeur = true
-				}
-			case e.Name.Local == "ReferentieAanbieder":
-				f.refs = append(f.refs, v)
-			case parent == "TotaalIngediendBedrag" && e.Name.Local == "TotaalBedrag":
-				n, err := strconv.ParseInt(v, 10, 64)
-				require.NoError(t, err)
-				f.bedrag = n
-			case parent == "TotaalIngediendBedrag" && e.Name.Local == "DebetCredit":
-				credit = v == "C"
-			}
-			path = path[:len(path)-1]
-			text = text[:0]
-		}
-	}
-	if credit {
-		f.bedrag = -f.bedrag
-	}
-	return f
 }

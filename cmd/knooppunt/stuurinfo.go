@@ -1,13 +1,13 @@
 package main
 
 import (
-	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
 	"io"
 	"net/http"
 	"net/url"
+	"os"
 	"time"
 
 	"github.com/knooppunt/knooppunt/stuurinfo"
@@ -28,19 +28,23 @@ and stops, declared amounts — to standard output. It reads the aggregates
 the switch saves (--file), or asks a running switch (--url).
 
 Flags:
-  --format csv|json     default csv
+  --format csv|json     default csv, for --nza json
   --van DATE            first day, YYYY-MM-DD (default 90 days ago)
   --tot DATE            day after the last, YYYY-MM-DD (default tomorrow)
   --granularity G       dag, week or maand (default dag; day rows are kept
                         for the last 92 days)
   --gemeente CODE       one gemeente's rows
-  --nza                 the NZa export instead (JSON; months per gemeente,
-                        no aanbieder codes, counts 1–4 suppressed)
-  --file PATH           saved aggregates (default stuurinfo.gob)
+  --nza                 the NZa export instead (months per gemeente, no
+                        aanbieder codes, counts 1–4 suppressed)
+  --file PATH           saved aggregates (default stuurinfo.gob); a file
+                        that is missing or unreadable is an error
   --url URL             ask the switch's stuurinfo listener instead, with
   --token, --cert, --key, --ca as for 'knooppunt samenloop'
 
-Exit status: 0 written, 2 usage or I/O error.
+docs/stuurinfo.md defines every figure.
+
+Exit status: 0 written, 2 usage or I/O error (also a missing or unreadable
+--file, and a format other than csv or json).
 `
 
 func runStuurinfo(args []string, _ io.Reader, stdout, stderr io.Writer) int {
@@ -56,7 +60,7 @@ func runStuurinfo(args []string, _ io.Reader, stdout, stderr io.Writer) int {
 	fs.SetOutput(io.Discard)
 	var c clientFlags
 	c.register(fs)
-	format := fs.String("format", "csv", "csv or json")
+	format := fs.String("format", "", "csv or json")
 	van := fs.String("van", "", "first day")
 	tot := fs.String("tot", "", "day after the last")
 	gran := fs.String("granularity", "dag", "dag, week or maand")
@@ -71,8 +75,18 @@ func runStuurinfo(args []string, _ io.Reader, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "knooppunt stuurinfo: %v\n\n%s", err, stuurinfoUsage)
 		return 2
 	}
-	if fs.NArg() != 0 || (*format != "csv" && *format != "json") {
+	if fs.NArg() != 0 {
 		fmt.Fprint(stderr, stuurinfoUsage)
+		return 2
+	}
+	switch {
+	case *format == "" && *nza:
+		*format = stuurinfo.FormatJSON
+	case *format == "":
+		*format = stuurinfo.FormatCSV
+	}
+	if err := stuurinfo.CheckFormat(*format); err != nil {
+		fmt.Fprintf(stderr, "knooppunt stuurinfo: %v\n\n%s", err, stuurinfoUsage)
 		return 2
 	}
 	g, err := stuurinfo.ParseGranularity(*gran)
@@ -103,16 +117,19 @@ func runStuurinfo(args []string, _ io.Reader, stdout, stderr io.Writer) int {
 	if c.url != "" {
 		return stuurinfoRemote(&c, q, *gran, *gemeente, *format, *nza, stdout, stderr)
 	}
-	a, err := stuurinfo.LoadFile(*file, nil)
+	a, err := loadAggregates(*file)
 	if err != nil {
 		fmt.Fprintf(stderr, "knooppunt stuurinfo: %v\n", err)
 		return 2
 	}
-	if *nza {
-		err = json.NewEncoder(stdout).Encode(a.NZa(q))
-	} else if *format == "json" {
+	switch {
+	case *nza && *format == stuurinfo.FormatCSV:
+		err = stuurinfo.WriteNZaCSV(stdout, a.NZa(q))
+	case *nza:
+		err = stuurinfo.WriteNZaJSON(stdout, a.NZa(q))
+	case *format == stuurinfo.FormatJSON:
 		err = stuurinfo.WriteJSON(stdout, a.Rows(q))
-	} else {
+	default:
 		err = stuurinfo.WriteCSV(stdout, a.Rows(q))
 	}
 	if err != nil {
@@ -120,6 +137,23 @@ func runStuurinfo(args []string, _ io.Reader, stdout, stderr io.Writer) int {
 		return 2
 	}
 	return 0
+}
+
+// loadAggregates reads the aggregates the switch saved. Unlike the
+// switch's own start, which begins empty without a file, an export from a
+// file that is not there is an error: an empty export would look like a
+// switch without traffic.
+func loadAggregates(path string) (*stuurinfo.Aggregates, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, fmt.Errorf("reading the saved aggregates: %w", err)
+	}
+	defer f.Close()
+	a, err := stuurinfo.ReadAggregates(f, nil)
+	if err != nil {
+		return nil, fmt.Errorf("reading the saved aggregates %s: %w", path, err)
+	}
+	return a, nil
 }
 
 func stuurinfoRemote(c *clientFlags, q stuurinfo.Query, gran, gemeente, format string, nza bool, stdout, stderr io.Writer) int {
