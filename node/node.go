@@ -17,6 +17,7 @@ import (
 	"fmt"
 	"net"
 	"os"
+	"strings"
 	"sync"
 	"time"
 
@@ -170,8 +171,20 @@ func Check(cfg Config) (string, error) {
 	if reg.TokensEnabled() || cfg.Dev {
 		tokens = "on"
 	}
-	return fmt.Sprintf("%d principals in the registry (tokens %s), %d berichtsoorten in the schemas (%s)",
-		len(reg.Principals()), tokens, len(set.Soorts()), set.Source()), nil
+	stufAddr := "off"
+	if cfg.StUF.Addr != "" {
+		stufAddr = cfg.StUF.Addr
+	}
+	pushed := "none"
+	if ps := reg.Pushed(); len(ps) > 0 {
+		var codes []string
+		for _, p := range ps {
+			codes = append(codes, p.ID+" → "+p.PushURL)
+		}
+		pushed = strings.Join(codes, ", ")
+	}
+	return fmt.Sprintf("%d principals in the registry (tokens %s), %d berichtsoorten in the schemas (%s); API on %s, StUF-GGk endpoint %s, push delivery to %s",
+		len(reg.Principals()), tokens, len(set.Soorts()), set.Source(), cfg.Addr, stufAddr, pushed), nil
 }
 
 // Start loads the registry and schemas, opens the store and starts serving
@@ -295,12 +308,24 @@ func (n *Node) Served() <-chan error { return n.served }
 // Registry is the registry in force.
 func (n *Node) Registry() *routing.Registry { return n.book.Registry() }
 
-// withRegistryStore takes the store setting of the registry file when
-// StoreURL is empty: serve's --store wins over the file.
+// withRegistryStore takes the store and StUF-GGk settings of the registry
+// file where the flags left them empty (--store and --stuf-addr win over
+// the file), and turns push delivery on when the registry names a push
+// endpoint.
 func (c Config) withRegistryStore(reg *routing.Registry) Config {
 	if c.StoreURL == "" {
 		c.StoreURL = reg.Store()
 	}
+	switch c.StUF.Addr {
+	case "":
+		c.StUF.Addr = reg.StUFAddr()
+	case "off":
+		c.StUF.Addr = ""
+	}
+	// Push delivery runs whenever the registry names a push endpoint: a
+	// push_url that nothing honours would leave its party's messages
+	// waiting unseen.
+	c.StUF.Push = c.StUF.Push || len(reg.Pushed()) > 0
 	return c
 }
 

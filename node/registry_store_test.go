@@ -82,3 +82,24 @@ func TestStoreURLWinsOverRegistry(t *testing.T) {
 	assert.Equal(t, "nats://flag:4222", Config{StoreURL: "nats://flag:4222"}.withRegistryStore(reg).StoreURL)
 	assert.Equal(t, "nats://file:4222", Config{}.withRegistryStore(reg).StoreURL)
 }
+
+// TestStUFSettingsFromRegistry: the registry's stuf_addr fills an empty
+// StUF.Addr, a flag wins, "off" runs none; push delivery is on as soon as
+// the registry names a push endpoint, and off without one.
+func TestStUFSettingsFromRegistry(t *testing.T) {
+	reg, err := routing.New(routing.Config{StUFAddr: "0.0.0.0:8443", Parties: []routing.PartyConfig{
+		{Code: "0384", Role: routing.Gemeente, Name: "G", Delivery: routing.DeliveryPush, PushURL: "https://g.example/stuf"},
+		{Code: "42420001", Role: routing.Aanbieder, Name: "A"}}})
+	require.NoError(t, err)
+	c := Config{}.withRegistryStore(reg)
+	assert.Equal(t, "0.0.0.0:8443", c.StUF.Addr)
+	assert.True(t, c.StUF.Push, "a push endpoint in the registry turns push delivery on")
+	assert.Equal(t, "127.0.0.1:9000", Config{StUF: StUFConfig{Addr: "127.0.0.1:9000"}}.withRegistryStore(reg).StUF.Addr)
+	assert.Empty(t, Config{StUF: StUFConfig{Addr: "off"}}.withRegistryStore(reg).StUF.Addr)
+
+	plain, err := routing.New(routing.Config{Parties: []routing.PartyConfig{{Code: "0384", Role: routing.Gemeente, Name: "G"}}})
+	require.NoError(t, err)
+	c = Config{}.withRegistryStore(plain)
+	assert.False(t, c.StUF.Push)
+	assert.Empty(t, c.StUF.Addr)
+}

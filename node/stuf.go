@@ -22,10 +22,12 @@ type StUFConfig struct {
 	// Addr, if set, is where the StUF-GGk SOAP endpoint (ggk_Di01,
 	// ggk_Du01, Fo01) listens, with the API's TLS settings and
 	// authentication. It is a listener of its own, as Digikoppeling
-	// endpoints usually are.
+	// endpoints usually are. Empty takes the registry's stuf_addr; "off"
+	// runs none whatever the registry says.
 	Addr string
 	// Push runs a delivery worker for every party whose registry entry
-	// says delivery: push.
+	// says delivery: push. It is turned on when the registry at start
+	// names any.
 	Push bool
 	// SignCertFile and SignKeyFile (PEM) are the switch's WS-Security
 	// signing certificate and key (RSA or ECDSA): with them every SOAP

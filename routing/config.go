@@ -42,6 +42,10 @@ type Config struct {
 	// [?replicas=N] (tls:// for TLS). The switch reads it at start only
 	// (serve's --store overrides it); a reload keeps the store in use.
 	Store string `yaml:"store"`
+	// StUFAddr is the address of the StUF-GGk SOAP endpoint for gemeenten
+	// (docs/stuf.md), e.g. "0.0.0.0:8443"; empty: none. Read at start only
+	// (serve's --stuf-addr overrides it).
+	StUFAddr string `yaml:"stuf_addr"`
 }
 
 // PartyConfig is one party of the registry file.

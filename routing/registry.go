@@ -58,6 +58,7 @@ func (p *Principal) Releases(std bericht.Standard) []string {
 type Registry struct {
 	tokens     bool
 	store      string
+	stufAddr   string
 	releases   map[bericht.Standard][]string
 	principals map[string]*Principal
 	ids        []string // sorted
@@ -89,6 +90,7 @@ func New(cfg Config) (*Registry, error) {
 	r := &Registry{
 		tokens:        cfg.Tokens,
 		store:         cfg.Store,
+		stufAddr:      cfg.StUFAddr,
 		releases:      toReleases(cfg.Releases),
 		principals:    map[string]*Principal{},
 		byFingerprint: map[[32]byte]certMatch{},
@@ -170,6 +172,21 @@ func (r *Registry) TokensEnabled() bool { return r.tokens }
 
 // Store is the file's store setting (Config.Store): empty for Pebble.
 func (r *Registry) Store() string { return r.store }
+
+// StUFAddr is the registry file's StUF-GGk endpoint address; "" when none.
+func (r *Registry) StUFAddr() string { return r.stufAddr }
+
+// Pushed lists the parties delivered to by push (delivery: push), in
+// registry order.
+func (r *Registry) Pushed() []*Principal {
+	var out []*Principal
+	for _, p := range r.Principals() {
+		if p.Delivery == DeliveryPush {
+			out = append(out, p)
+		}
+	}
+	return out
+}
 
 // Principal finds a party or principal by its code or ID.
 func (r *Registry) Principal(id string) (*Principal, bool) {

@@ -44,6 +44,7 @@ type haNode struct {
 	cmd    *exec.Cmd
 	url    string
 	stderr *logtest.Buffer
+	stuf   chan string // the StUF-GGk endpoint's URL, when it prints one
 }
 
 // startHANode starts a dev node on store in a child process and waits for
@@ -75,11 +76,15 @@ func startNodeProcess(t *testing.T, extra ...string) *haNode {
 		}
 	})
 	urls := make(chan string, 1)
+	n.stuf = make(chan string, 1)
 	go func() {
 		sc := bufio.NewScanner(out)
 		for sc.Scan() {
 			if rest, ok := strings.CutPrefix(sc.Text(), "knooppunt listening on "); ok {
 				urls <- strings.Fields(rest)[0]
+			}
+			if rest, ok := strings.CutPrefix(sc.Text(), "StUF-GGk endpoint on "); ok {
+				n.stuf <- strings.Fields(rest)[0]
 			}
 		}
 	}()

@@ -7,9 +7,11 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"net"
 	"os"
 	"os/signal"
 	"runtime/pprof"
+	"strconv"
 	"sync"
 	"syscall"
 	"time"
@@ -63,6 +65,11 @@ type serveOptions struct {
 	samenloopRunAt string
 	stuurinfoFile  string
 	samenloopFile  string
+	// The gemeente side (docs/stuf.md): the StUF-GGk SOAP endpoint and
+	// push delivery, which runs whenever the registry names a push_url.
+	stufAddr                      string
+	stufSignCert, stufSignKey     string
+	pushClientCert, pushClientKey string
 }
 
 const serveUsage = `Usage: knooppunt serve [flags]
@@ -82,6 +89,15 @@ given), with human-readable logs.
 Signals: SIGHUP reloads the registry file (an invalid file keeps the old
 one); SIGTERM or SIGINT stop accepting, finish the requests in flight (for at
 most --grace), then close the store.
+
+Gemeenten (docs/stuf.md): --stuf-addr (or the registry's stuf_addr) runs the
+StUF-GGk SOAP endpoint (ggk_Di01, ggk_Du01, Fo01) with the API's TLS and
+authentication; with --dev it runs on the port after --addr's
+(127.0.0.1:8081), where dev bearer tokens work without a signature, unless
+--stuf-addr off. Push delivery runs whenever the registry names a party with
+delivery: push; --stuf-sign-cert/--stuf-sign-key sign what the switch sends
+(WS-Security), --push-client-cert/--push-client-key are its TLS client
+certificate towards the push endpoints.
 
 Store: Pebble in --data by default. --store nats://host:4222[,nats://…]
 selects the JetStream store on a NATS cluster instead (docs/operations.md;
@@ -128,6 +144,11 @@ func runServe(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	fs.StringVar(&o.storeURL, "store", "", "store backend: empty for Pebble in --data, or nats://host:4222[,…][?replicas=N] for JetStream")
 	fs.StringVar(&o.config, "config", "", "registry file (YAML, see routing/README.md); required without --dev")
 	fs.StringVar(&o.schemas, "schemas", "", "directory of an XSD release bundle; default the embedded schemas")
+	fs.StringVar(&o.stufAddr, "stuf-addr", "", "address of the StUF-GGk SOAP endpoint for gemeenten (registry key stuf_addr); with --dev the next port after --addr's (127.0.0.1:8081), \"off\" for none")
+	fs.StringVar(&o.stufSignCert, "stuf-sign-cert", "", "WS-Security signing certificate (PEM) for the SOAP answers and pushes the switch sends")
+	fs.StringVar(&o.stufSignKey, "stuf-sign-key", "", "key of --stuf-sign-cert (PEM)")
+	fs.StringVar(&o.pushClientCert, "push-client-cert", "", "client certificate (PEM) push delivery presents to gemeente endpoints")
+	fs.StringVar(&o.pushClientKey, "push-client-key", "", "key of --push-client-cert (PEM)")
 	fs.StringVar(&o.tlsCert, "tls-cert", "", "server certificate (PEM)")
 	fs.StringVar(&o.tlsKey, "tls-key", "", "server private key (PEM)")
 	fs.StringVar(&o.clientCA, "client-ca", "", "CA certificates client certificates must chain to (PEM)")
@@ -201,6 +222,9 @@ func runServe(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		return 1
 	}
 	fmt.Fprintf(stdout, "knooppunt listening on %s\n", inst.URL())
+	if u := inst.StUFURL(); u != "" {
+		fmt.Fprintf(stdout, "StUF-GGk endpoint on %s\n", u)
+	}
 	if o.dev && o.config == "" {
 		printDevTokens(stdout)
 	}
@@ -379,8 +403,28 @@ func (o serveOptions) nodeConfig(log zerolog.Logger) node.Config {
 			Limits: gateway.Limits{Rate: o.rateLimit, Burst: o.rateBurst, Concurrent: o.maxConcurrent}},
 		Insight: node.InsightConfig{Enabled: o.insight, SamenloopRunAt: o.samenloopRunAt,
 			File: o.stuurinfoFile, SamenloopFile: o.samenloopFile},
+		StUF: node.StUFConfig{Addr: o.stufListen(), SignCertFile: o.stufSignCert, SignKeyFile: o.stufSignKey,
+			ClientCertFile: o.pushClientCert, ClientKeyFile: o.pushClientKey},
 		Logger: log,
 	}
+}
+
+// stufListen is the StUF-GGk endpoint's address: --stuf-addr; with --dev
+// and none given, the port after --addr's (127.0.0.1:8081 beside the
+// default API address, or any free port beside port 0).
+func (o serveOptions) stufListen() string {
+	if o.stufAddr != "" || !o.dev {
+		return o.stufAddr
+	}
+	host, port, err := net.SplitHostPort(o.addr)
+	if err != nil {
+		return ""
+	}
+	p, err := strconv.Atoi(port)
+	if err != nil || p == 0 {
+		return net.JoinHostPort(host, "0")
+	}
+	return net.JoinHostPort(host, strconv.Itoa(p+1))
 }
 
 // checkServeConfig is --check-config: load everything a start would load,

@@ -734,3 +734,33 @@ func TestPublishedExamples(t *testing.T) {
 		require.True(t, bytes.Equal(b, f.body), "message %s is not byte-identical", id)
 	}
 }
+
+// TestServeRunsTheGemeenteDoor: `serve --dev` starts the StUF-GGk SOAP
+// endpoint beside the API and prints it; the conformance suite's SOAP
+// cases pass against the running binary, an unsigned Di01 with a dev
+// token among them. --check-config says what will run, and --stuf-addr
+// off runs none.
+func TestServeRunsTheGemeenteDoor(t *testing.T) {
+	n := startNodeProcess(t, "--data", t.TempDir()+"/data")
+	var soap string
+	select {
+	case soap = <-n.stuf:
+	case <-time.After(30 * time.Second):
+		t.Fatalf("no StUF-GGk endpoint printed: %s", n.stderr.String())
+	}
+	args := []string{"run", "--target", n.url, "--soap-target", soap,
+		"--run", "^(soap-di01-valid|soap-rin001|soap-prescan|soap-resend)$"}
+	for _, p := range []string{"0363", "0384", "0599", "42420001", "65656055", "12345678", "operator"} {
+		args = append(args, "--token", p+"=dev-"+p)
+	}
+	code, out, errs := conformanceRun(t, append(args, "../../conformance/testdata")...)
+	require.Equal(t, 0, code, "stdout: %s\nstderr: %s", out, errs)
+	assert.Equal(t, "4 passed, 0 failed", lastLine(out))
+
+	var stdout, stderr bytes.Buffer
+	require.Equal(t, 0, run([]string{"serve", "--dev", "--check-config"}, strings.NewReader(""), &stdout, &stderr), stderr.String())
+	assert.Contains(t, stdout.String(), "StUF-GGk endpoint 127.0.0.1:8081")
+	stdout.Reset()
+	require.Equal(t, 0, run([]string{"serve", "--dev", "--check-config", "--stuf-addr", "off"}, strings.NewReader(""), &stdout, &stderr), stderr.String())
+	assert.Contains(t, stdout.String(), "StUF-GGk endpoint off")
+}
