@@ -194,3 +194,15 @@ func TestAddKeyIsPrivate(t *testing.T) {
 		})
 	}
 }
+
+// TestSecondOpenSaysWhoHoldsTheStore: a store open in one place is refused
+// to a second opener with ErrLocked and what to do about it.
+func TestSecondOpenSaysWhoHoldsTheStore(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "data")
+	s, err := store.Open(context.Background(), store.Config{Dir: dir})
+	require.NoError(t, err)
+	defer s.Close()
+	_, err = store.Open(context.Background(), store.Config{Dir: dir})
+	require.ErrorIs(t, err, store.ErrLocked)
+	require.ErrorContains(t, err, "another knooppunt process holds the lock on "+dir+"; stop it, or choose another --data")
+}

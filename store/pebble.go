@@ -9,8 +9,10 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	"github.com/cockroachdb/pebble/v2"
@@ -191,13 +193,18 @@ func checkDir(cfg Config) (fresh bool, err error) {
 
 func openPebble(dir string, opts *pebble.Options) (*pebble.DB, error) {
 	db, err := pebble.Open(dir, opts)
-	if err != nil {
-		if pebble.IsCorruptionError(err) {
-			return nil, fmt.Errorf("opening store %s: %w: %w", dir, ErrCorrupt, err)
-		}
-		return nil, fmt.Errorf("opening store %s: %w", dir, err)
+	switch {
+	case err == nil:
+		return db, nil
+	case pebble.IsCorruptionError(err):
+		return nil, fmt.Errorf("opening store %s: %w: %w", dir, ErrCorrupt, err)
+	case errors.Is(err, syscall.EWOULDBLOCK), errors.Is(err, syscall.EAGAIN),
+		strings.Contains(err.Error(), "lock held by current process"):
+		// Pebble's LOCK file is held: another process (or this one) has
+		// the store open.
+		return nil, fmt.Errorf("%w: another knooppunt process holds the lock on %s; stop it, or choose another --data", ErrLocked, dir)
 	}
-	return db, nil
+	return nil, fmt.Errorf("opening store %s: %w", dir, err)
 }
 
 // checkMarker accepts a database that carries the format marker, or is

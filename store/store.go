@@ -326,6 +326,8 @@ var (
 	ErrForeignDir = errors.New("store: directory holds no knooppunt store")
 	// ErrCorrupt means stored data could not be decoded.
 	ErrCorrupt = errors.New("store: corrupt data")
+	// ErrLocked means another process has the store open.
+	ErrLocked = errors.New("store: in use")
 	// ErrUnavailable means the store cannot answer right now — a shared
 	// store's cluster has no leader or quorum, or does not answer — and
 	// nothing was done: the same call may succeed later.

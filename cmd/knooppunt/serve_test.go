@@ -764,3 +764,14 @@ func TestServeRunsTheGemeenteDoor(t *testing.T) {
 	require.Equal(t, 0, run([]string{"serve", "--dev", "--check-config", "--stuf-addr", "off"}, strings.NewReader(""), &stdout, &stderr), stderr.String())
 	assert.Contains(t, stdout.String(), "StUF-GGk endpoint off")
 }
+
+// TestSecondServeOnTheSameData: a second serve on data another process
+// has open stops at once and says what to do.
+func TestSecondServeOnTheSameData(t *testing.T) {
+	data := t.TempDir() + "/data"
+	startNodeProcess(t, "--data", data)
+	var stdout, stderr bytes.Buffer
+	code := run([]string{"serve", "--dev", "--addr", "127.0.0.1:0", "--data", data, "--log-format", "json"}, strings.NewReader(""), &stdout, &stderr)
+	assert.Equal(t, 1, code)
+	assert.Contains(t, stderr.String(), "another knooppunt process holds the lock on "+data+"; stop it, or choose another --data")
+}
