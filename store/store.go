@@ -350,7 +350,8 @@ func (e *DuplicateError) Is(target error) bool { return target == ErrDuplicate }
 
 // Code returns the stable code of a store error, for clients and logs:
 // "closed", "not-found", "expired", "invalid", "duplicate", "foreign-dir",
-// "corrupt", "unavailable", or "internal" for anything else (nil gives "").
+// "corrupt", "unavailable", "locked", or "internal" for anything else (nil
+// gives "").
 func Code(err error) string {
 	switch {
 	case err == nil:
@@ -371,6 +372,8 @@ func Code(err error) string {
 		return "corrupt"
 	case errors.Is(err, ErrUnavailable):
 		return "unavailable"
+	case errors.Is(err, ErrLocked):
+		return "locked"
 	}
 	return "internal"
 }
