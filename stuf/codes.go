@@ -42,9 +42,19 @@ const (
 	// carries no WS-Security signature.
 	CodeSignatureMissing = "KP201"
 	// CodeSignatureInvalid (KP202): the signature does not verify, does not
-	// cover Body, addressing headers and Timestamp, is made with another
-	// certificate than the party's, or the Timestamp has expired.
+	// cover Body, addressing headers and Timestamp, uses another algorithm,
+	// or is made with another certificate than the party's.
 	CodeSignatureInvalid = "KP202"
+	// CodeTimestamp (KP203): the signed Timestamp is not valid now: its
+	// Created lies in the future or its end (Expires, at most MaxAge after
+	// Created) has passed, beyond the clock skew; or it is unreadable. The
+	// sender signs the message anew, or sets its clock right.
+	CodeTimestamp = "KP203"
+	// CodeReplay (KP204): a request with the same signature or the same
+	// wsa:MessageID was accepted before, while its Timestamp is still
+	// valid. A resend must be a new SOAP message; its referentienummer may
+	// stay the same.
+	CodeReplay = "KP204"
 	// CodeServer (StUF058): the switch failed or is shutting down; resend
 	// later (resends with the same referentienummer are idempotent).
 	CodeServer = "StUF058"

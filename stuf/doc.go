@@ -17,6 +17,10 @@
 // Signer signs outgoing SOAP messages (Body, WS-Addressing headers and
 // Timestamp, each its own Reference; exclusive C14N; SHA-256; RSA or ECDSA)
 // and Verify checks incoming ones against the exact certificate a party is
-// registered with. Envelope, Di01, Du01 and Fo01 build the envelopes the
-// switch sends, for push delivery (package delivery).
+// registered with, in the forms WSS4J/CXF, .NET WCF and zeep sign in
+// (exclusive C14N with inclusive prefix lists honoured), the Timestamp
+// within a clock skew; with a ReplayCache, as the Handler has, a request
+// accepted before is refused while its Timestamp lasts. Envelope, Di01,
+// Du01 and Fo01 build the envelopes the switch sends, for push delivery
+// (package delivery).
 package stuf

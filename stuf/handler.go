@@ -47,7 +47,8 @@ type Config struct {
 	// Trust says which parties must sign and with which certificate.
 	// Default: nobody needs to; signatures are not checked.
 	Trust Trust
-	// ClockSkew is the tolerance on a signature's Timestamp. Default 5 min.
+	// ClockSkew is the tolerance on a signature's Timestamp. Default
+	// DefaultClockSkew (60 s).
 	ClockSkew time.Duration
 	// Organisatie and Applicatie name the switch as zender of its answers.
 	// Defaults "KNOOPPUNT" and "Knooppunt".
@@ -115,7 +116,7 @@ func NewHandler(cfg Config) (*Handler, error) {
 	}
 	h := &Handler{
 		cfg:      cfg,
-		verifier: Verifier{Now: cfg.Now, ClockSkew: cfg.ClockSkew},
+		verifier: Verifier{Now: cfg.Now, ClockSkew: cfg.ClockSkew, Replay: NewReplayCache(0)},
 		requests: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "knooppunt_stuf_requests_total",
 			Help: "StUF-GGk SOAP requests by operation and outcome (bv03 or the fault code).",

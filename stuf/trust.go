@@ -41,20 +41,10 @@ func VerifyParty(v Verifier, tr Trust, party string, msg []byte) error {
 		}
 		return nil
 	}
-	var last error
-	for _, der := range ders {
-		err := v.Verify(msg, der)
-		if err == nil {
-			return nil
-		}
-		var f *Fault
-		if errors.As(err, &f) && f.Code == CodeSignatureMissing {
-			if !required {
-				return nil
-			}
-			return err
-		}
-		last = err
+	err := v.verify(msg, ders)
+	var f *Fault
+	if !required && errors.As(err, &f) && f.Code == CodeSignatureMissing {
+		return nil
 	}
-	return last
+	return err
 }

@@ -12,34 +12,42 @@ import (
 	"errors"
 	"fmt"
 	"math/big"
+	"slices"
 	"strings"
 	"time"
 
 	"github.com/beevik/etree"
-	dsig "github.com/russellhaering/goxmldsig"
-	"github.com/russellhaering/goxmldsig/etreeutils"
 )
 
-// WS-Security token types.
+// WS-Security token types, and the times a Timestamp is held to.
 const (
-	valueTypeX509    = "http://docs.oasis-open.org/wss/2004/01/oasis-200401-wss-x509-token-profile-1.0#X509v3"
-	encodingBase64   = "http://docs.oasis-open.org/wss/2004/01/oasis-200401-wss-soap-message-security-1.0#Base64Binary"
-	digestSHA256     = "http://www.w3.org/2001/04/xmlenc#sha256"
-	timestampTTL     = 5 * time.Minute
-	defaultClockSkew = 5 * time.Minute
+	valueTypeX509  = "http://docs.oasis-open.org/wss/2004/01/oasis-200401-wss-x509-token-profile-1.0#X509v3"
+	encodingBase64 = "http://docs.oasis-open.org/wss/2004/01/oasis-200401-wss-soap-message-security-1.0#Base64Binary"
+	timestampTTL   = 5 * time.Minute
+
+	// DefaultClockSkew is how far a sender's clock may be off from the
+	// switch's: a Timestamp is accepted from its Created minus the skew
+	// until its end plus the skew.
+	DefaultClockSkew = 60 * time.Second
+	// DefaultMaxAge is how long after its Created a Timestamp is accepted
+	// at most, whatever its Expires says or when it has none (Expires is
+	// optional, WB002). Its end is the earlier of Expires and Created plus
+	// this; with the skew it is the replay window.
+	DefaultMaxAge = 5 * time.Minute
 )
 
-// excC14N is exclusive XML canonicalisation without an inclusive prefix list
-// (WB007). goxmldsig defaults to inclusive C14N 1.1; every digest and the
-// SignedInfo here use this one explicitly.
-var excC14N = dsig.MakeC14N10ExclusiveCanonicalizerWithPrefixList("")
+// nsWSASubmission is the namespace of the WS-Addressing member submission
+// (2004/08), which older stacks still write; its headers must be signed as
+// much as WS-Addressing 1.0's.
+const nsWSASubmission = "http://schemas.xmlsoap.org/ws/2004/08/addressing"
 
 // Signer signs outgoing SOAP messages as Digikoppeling WUS 2W-be-S wants:
 // a wsse:Security header with a Timestamp, the X.509 certificate as a
 // BinarySecurityToken referred to directly, and one ds:Signature over Body,
 // every WS-Addressing header and the Timestamp, each its own Reference with
-// exclusive C14N and SHA-256. RSA keys sign rsa-sha256, ECDSA P-256 keys
-// ecdsa-sha256. A Signer is safe for concurrent use.
+// exclusive C14N without an inclusive prefix list (WB007) and SHA-256. RSA
+// keys sign rsa-sha256, ECDSA P-256 keys ecdsa-sha256. A Signer is safe for
+// concurrent use.
 type Signer struct {
 	key     crypto.Signer
 	certDER []byte
@@ -59,12 +67,12 @@ func NewSigner(key crypto.Signer, certDER []byte) (*Signer, error) {
 		if !k.Equal(cert.PublicKey) {
 			return nil, errors.New("signing key does not match its certificate")
 		}
-		s.method = dsig.RSASHA256SignatureMethod
+		s.method = algRSASHA256
 	case *ecdsa.PublicKey:
 		if !k.Equal(cert.PublicKey) {
 			return nil, errors.New("signing key does not match its certificate")
 		}
-		s.method = dsig.ECDSASHA256SignatureMethod
+		s.method = algECDSASHA256
 	default:
 		return nil, fmt.Errorf("signing key of type %T is neither RSA nor ECDSA", k)
 	}
@@ -99,7 +107,7 @@ func (s *Signer) build(a Addressing, body []byte, now time.Time) ([]byte, error)
 	sig := sec.CreateElement("ds:Signature")
 	sig.CreateAttr("xmlns:ds", NSDSig)
 	si := sig.CreateElement("ds:SignedInfo")
-	si.CreateElement("ds:CanonicalizationMethod").CreateAttr("Algorithm", string(excC14N.Algorithm()))
+	si.CreateElement("ds:CanonicalizationMethod").CreateAttr("Algorithm", algExcC14N)
 	si.CreateElement("ds:SignatureMethod").CreateAttr("Algorithm", s.method)
 	for _, id := range []string{"id-action", "id-messageid", "id-to", "id-relatesto", "id-timestamp", "id-body"} {
 		el, ok := ids[id]
@@ -112,7 +120,7 @@ func (s *Signer) build(a Addressing, body []byte, now time.Time) ([]byte, error)
 		}
 		ref := si.CreateElement("ds:Reference")
 		ref.CreateAttr("URI", "#"+id)
-		ref.CreateElement("ds:Transforms").CreateElement("ds:Transform").CreateAttr("Algorithm", string(excC14N.Algorithm()))
+		ref.CreateElement("ds:Transforms").CreateElement("ds:Transform").CreateAttr("Algorithm", algExcC14N)
 		ref.CreateElement("ds:DigestMethod").CreateAttr("Algorithm", digestSHA256)
 		ref.CreateElement("ds:DigestValue").SetText(base64.StdEncoding.EncodeToString(digest))
 	}
@@ -180,31 +188,13 @@ func parseECDSASig(der []byte) (*big.Int, *big.Int, error) {
 	return ints[0], ints[1], nil
 }
 
-// canonical returns the exclusive C14N of el in its document's namespace
-// context, leaving the document untouched.
-func canonical(el *etree.Element, prefixList string) ([]byte, error) {
-	ctx, err := etreeutils.NSBuildParentContext(el)
-	if err != nil {
-		return nil, err
-	}
-	det, err := etreeutils.NSDetatch(ctx, el)
-	if err != nil {
-		return nil, err
-	}
-	c := excC14N
-	if prefixList != "" {
-		c = dsig.MakeC14N10ExclusiveCanonicalizerWithPrefixList(prefixList)
-	}
-	return c.Canonicalize(det)
-}
-
+// digestOf is the SHA-256 of el's exclusive canonical form.
 func digestOf(el *etree.Element, prefixList string) ([]byte, error) {
-	canon, err := canonical(el, prefixList)
-	if err != nil {
+	h := sha256.New()
+	if err := canonicalize(h, el, prefixList); err != nil {
 		return nil, err
 	}
-	sum := sha256.Sum256(canon)
-	return sum[:], nil
+	return h.Sum(nil), nil
 }
 
 // collectIDs maps every wsu:Id (and Id) in the document to its element and
@@ -248,19 +238,36 @@ type Trust interface {
 
 // Verifier checks WS-Security signatures on incoming SOAP messages.
 type Verifier struct {
-	// Now is the clock for the Timestamp. Default time.Now.
+	// Now is the clock for the Timestamp, the certificate's validity and
+	// the replay memory. Default time.Now.
 	Now func() time.Time
-	// ClockSkew is the tolerance on Created and Expires. Default 5 minutes.
+	// ClockSkew is the tolerance on a Timestamp's Created and end.
+	// Default DefaultClockSkew (60 s).
 	ClockSkew time.Duration
+	// MaxAge is how long after Created a Timestamp is accepted at most.
+	// Default DefaultMaxAge (5 minutes).
+	MaxAge time.Duration
+	// Replay, if set, remembers every message this Verifier accepted until
+	// its Timestamp ends and refuses one with the same wsa:MessageID or
+	// the same signature meanwhile (KP204). Default nil: none.
+	Replay *ReplayCache
 }
 
 // Verify checks the signature of msg against certDER, the exact
 // certificate its sender is registered with. It requires one ds:Signature
-// in wsse:Security, made with exclusive C14N, SHA-256 digests and
-// rsa-sha256 or ecdsa-sha256, whose References cover the Body, the
-// Timestamp and every WS-Addressing header present; the Timestamp must be
-// current. Any failure is a KP201 (no signature) or KP202 fault.
+// in wsse:Security, made with exclusive C14N (an inclusive prefix list is
+// honoured), SHA-256 digests and rsa-sha256 or ecdsa-sha256, whose
+// References cover the Body, the Timestamp and every WS-Addressing header
+// present (WB004). The Timestamp must be current (KP203) and, with Replay
+// set, the message new (KP204). Any other failure is a KP201 (no
+// signature) or KP202 fault.
 func (v Verifier) Verify(msg []byte, certDER []byte) error {
+	return v.verify(msg, [][]byte{certDER})
+}
+
+// verify is Verify for a party with several certificates (a rollover):
+// the message's own certificate must be one of ders.
+func (v Verifier) verify(msg []byte, ders [][]byte) error {
 	doc := etree.NewDocument()
 	if err := doc.ReadFromBytes(msg); err != nil {
 		return sigFault(CodeSignatureInvalid, "het bericht is niet leesbaar voor de handtekeningcontrole")
@@ -269,39 +276,31 @@ func (v Verifier) Verify(msg []byte, certDER []byte) error {
 	if root == nil || root.Tag != "Envelope" || root.NamespaceURI() != NSSOAP {
 		return sigFault(CodeSignatureInvalid, "geen SOAP-envelop")
 	}
-	header, body := soapParts(root)
-	if body == nil {
-		return sigFault(CodeSignatureInvalid, "geen SOAP-body")
+	header, body, ok := soapParts(root)
+	if !ok || body == nil {
+		return sigFault(CodeSignatureInvalid, "geen SOAP-envelop met hoogstens één header en precies één body")
 	}
-	var sec *etree.Element
+	var sec []*etree.Element
 	if header != nil {
-		for _, c := range header.ChildElements() {
-			if c.Tag == "Security" && c.NamespaceURI() == NSWSSE {
-				if sec != nil {
-					return sigFault(CodeSignatureInvalid, "meer dan één wsse:Security")
-				}
-				sec = c
-			}
-		}
+		sec = children(header, NSWSSE, "Security")
 	}
-	if sec == nil {
+	switch len(sec) {
+	case 0:
 		return sigFault(CodeSignatureMissing, "het bericht is niet ondertekend (wsse:Security ontbreekt)")
+	case 1:
+	default:
+		return sigFault(CodeSignatureInvalid, "meer dan één wsse:Security")
 	}
-	var sig, ts *etree.Element
-	for _, c := range sec.ChildElements() {
-		switch {
-		case c.Tag == "Signature" && c.NamespaceURI() == NSDSig:
-			if sig != nil {
-				return sigFault(CodeSignatureInvalid, "meer dan één ds:Signature")
-			}
-			sig = c
-		case c.Tag == "Timestamp" && c.NamespaceURI() == NSWSU:
-			ts = c
-		}
-	}
-	if sig == nil {
+	sigs, tss := children(sec[0], NSDSig, "Signature"), children(sec[0], NSWSU, "Timestamp")
+	switch {
+	case len(sigs) == 0:
 		return sigFault(CodeSignatureMissing, "het bericht is niet ondertekend (ds:Signature ontbreekt)")
+	case len(sigs) > 1:
+		return sigFault(CodeSignatureInvalid, "meer dan één ds:Signature")
+	case len(tss) > 1:
+		return sigFault(CodeSignatureInvalid, "meer dan één wsu:Timestamp")
 	}
+	sig := sigs[0]
 	ids, err := collectIDs(root)
 	if err != nil {
 		return sigFault(CodeSignatureInvalid, "dubbele wsu:Id in het bericht")
@@ -310,67 +309,43 @@ func (v Verifier) Verify(msg []byte, certDER []byte) error {
 	if si == nil {
 		return sigFault(CodeSignatureInvalid, "ds:SignedInfo ontbreekt")
 	}
-	if alg := attr(child(si, NSDSig, "CanonicalizationMethod"), "Algorithm"); alg != string(dsig.CanonicalXML10ExclusiveAlgorithmId) {
-		return sigFault(CodeSignatureInvalid, "SignedInfo is niet exclusief gecanonicaliseerd")
+	siPrefixes, ok := excC14NParams(child(si, NSDSig, "CanonicalizationMethod"))
+	if !ok {
+		return sigFault(CodeSignatureInvalid, "SignedInfo is niet exclusief gecanonicaliseerd (xml-exc-c14n#)")
 	}
 	method := attr(child(si, NSDSig, "SignatureMethod"), "Algorithm")
-	covered := map[*etree.Element]bool{}
-	for _, ref := range si.ChildElements() {
-		if ref.Tag != "Reference" || ref.NamespaceURI() != NSDSig {
-			continue
-		}
-		uri := attr(ref, "URI")
-		el, ok := ids[strings.TrimPrefix(uri, "#")]
-		if !strings.HasPrefix(uri, "#") || !ok {
-			return sigFault(CodeSignatureInvalid, "een Reference wijst niet naar een element van het bericht")
-		}
-		prefixList := ""
-		transforms := child(ref, NSDSig, "Transforms")
-		if transforms == nil || len(transforms.ChildElements()) != 1 {
-			return sigFault(CodeSignatureInvalid, "een Reference heeft niet precies één transform")
-		}
-		tr := transforms.ChildElements()[0]
-		if attr(tr, "Algorithm") != string(dsig.CanonicalXML10ExclusiveAlgorithmId) {
-			return sigFault(CodeSignatureInvalid, "een Reference is niet exclusief gecanonicaliseerd")
-		}
-		if in := child(tr, string(dsig.CanonicalXML10ExclusiveAlgorithmId), "InclusiveNamespaces"); in != nil {
-			prefixList = attr(in, "PrefixList")
-		}
-		if attr(child(ref, NSDSig, "DigestMethod"), "Algorithm") != digestSHA256 {
-			return sigFault(CodeSignatureInvalid, "een Reference gebruikt geen SHA-256")
-		}
-		want, err := base64.StdEncoding.DecodeString(strings.TrimSpace(child(ref, NSDSig, "DigestValue").NotNil().Text()))
-		if err != nil {
-			return sigFault(CodeSignatureInvalid, "DigestValue is geen base64")
-		}
-		got, err := digestOf(el, prefixList)
-		if err != nil || !bytes.Equal(got, want) {
-			return sigFault(CodeSignatureInvalid, "de handtekening klopt niet: een ondertekend deel is gewijzigd")
-		}
-		covered[el] = true
+	if method != algRSASHA256 && method != algECDSASHA256 {
+		return sigFault(CodeSignatureInvalid, "de handtekening gebruikt een ander algoritme dan rsa-sha256 of ecdsa-sha256")
+	}
+	covered, f := checkReferences(si, ids)
+	if f != nil {
+		return f
 	}
 	if !covered[body] {
 		return sigFault(CodeSignatureInvalid, "de handtekening dekt de SOAP-body niet")
 	}
-	if ts == nil || !covered[ts] {
+	if len(tss) == 0 || !covered[tss[0]] {
 		return sigFault(CodeSignatureInvalid, "de handtekening dekt geen wsu:Timestamp")
 	}
-	if header != nil {
-		for _, c := range header.ChildElements() {
-			if c.NamespaceURI() == NSWSA && !covered[c] {
-				return sigFault(CodeSignatureInvalid, "de handtekening dekt de WS-Addressing-header "+c.Tag+" niet")
-			}
+	var messageIDs []string
+	for _, c := range header.ChildElements() {
+		ns := c.NamespaceURI()
+		if ns != NSWSA && ns != nsWSASubmission {
+			continue
 		}
-	}
-	if err := v.checkTimestamp(ts); err != nil {
-		return err
+		if !covered[c] {
+			return sigFault(CodeSignatureInvalid, "de handtekening dekt de WS-Addressing-header "+c.Tag+" niet")
+		}
+		if c.Tag == "MessageID" {
+			messageIDs = append(messageIDs, strings.TrimSpace(c.Text()))
+		}
 	}
 	token := tokenOf(sig, ids)
 	if token == nil {
 		return sigFault(CodeSignatureInvalid, "het certificaat (BinarySecurityToken) ontbreekt")
 	}
-	der, err := base64.StdEncoding.DecodeString(strings.TrimSpace(token.Text()))
-	if err != nil || !bytes.Equal(der, certDER) {
+	der, err := decodeBase64(token.Text())
+	if err != nil || !slices.ContainsFunc(ders, func(d []byte) bool { return bytes.Equal(d, der) }) {
 		return sigFault(CodeSignatureInvalid, "ondertekend met een ander certificaat dan dat van de partij")
 	}
 	cert, err := x509.ParseCertificate(der)
@@ -381,30 +356,102 @@ func (v Verifier) Verify(msg []byte, certDER []byte) error {
 	if now.Before(cert.NotBefore) || now.After(cert.NotAfter) {
 		return sigFault(CodeSignatureInvalid, "het certificaat is niet geldig op dit moment")
 	}
-	value, err := base64.StdEncoding.DecodeString(strings.TrimSpace(child(sig, NSDSig, "SignatureValue").NotNil().Text()))
+	value, err := decodeBase64(child(sig, NSDSig, "SignatureValue").NotNil().Text())
 	if err != nil {
 		return sigFault(CodeSignatureInvalid, "SignatureValue is geen base64")
 	}
-	canon, err := canonical(si, "")
-	if err != nil {
+	h := sha256.New()
+	if err := canonicalize(h, si, siPrefixes); err != nil {
 		return sigFault(CodeSignatureInvalid, "SignedInfo is niet te canonicaliseren")
 	}
-	sum := sha256.Sum256(canon)
+	signed := h.Sum(nil)
 	switch pub := cert.PublicKey.(type) {
 	case *rsa.PublicKey:
-		if method != dsig.RSASHA256SignatureMethod || rsa.VerifyPKCS1v15(pub, crypto.SHA256, sum[:], value) != nil {
+		if method != algRSASHA256 || rsa.VerifyPKCS1v15(pub, crypto.SHA256, signed, value) != nil {
 			return sigFault(CodeSignatureInvalid, "de handtekening klopt niet")
 		}
 	case *ecdsa.PublicKey:
 		size := (pub.Curve.Params().BitSize + 7) / 8
-		if method != dsig.ECDSASHA256SignatureMethod || len(value) != 2*size ||
-			!ecdsa.Verify(pub, sum[:], new(big.Int).SetBytes(value[:size]), new(big.Int).SetBytes(value[size:])) {
+		if method != algECDSASHA256 || len(value) != 2*size ||
+			!ecdsa.Verify(pub, signed, new(big.Int).SetBytes(value[:size]), new(big.Int).SetBytes(value[size:])) {
 			return sigFault(CodeSignatureInvalid, "de handtekening klopt niet")
 		}
 	default:
 		return sigFault(CodeSignatureInvalid, "het certificaat heeft een sleuteltype dat niet wordt ondersteund")
 	}
+	until, f := v.checkTimestamp(tss[0], now)
+	if f != nil {
+		return f
+	}
+	if v.Replay != nil {
+		// Keyed per certificate: the signature by what it signs (a
+		// re-encoded SignatureValue is the same signature), and each
+		// MessageID.
+		scope := sha256.Sum256(der)
+		keys := []replayKey{newReplayKey(scope, 's', signed)}
+		for _, id := range messageIDs {
+			if id != "" {
+				keys = append(keys, newReplayKey(scope, 'm', []byte(id)))
+			}
+		}
+		if !v.Replay.remember(keys, until, now) {
+			return sigFault(CodeReplay, "dit bericht (dezelfde wsa:MessageID of handtekening) is al ontvangen; verstuur een nieuw ondertekend bericht")
+		}
+	}
 	return nil
+}
+
+// checkReferences checks every Reference of si: a same-document URI naming
+// one element, exactly one transform (exclusive C14N, with the prefix list
+// it names), SHA-256 and a digest that matches. It returns the elements
+// covered.
+func checkReferences(si *etree.Element, ids map[string]*etree.Element) (map[*etree.Element]bool, *Fault) {
+	covered := map[*etree.Element]bool{}
+	for _, ref := range children(si, NSDSig, "Reference") {
+		id, local := strings.CutPrefix(attr(ref, "URI"), "#")
+		el := ids[id]
+		if !local || el == nil {
+			return nil, sigFault(CodeSignatureInvalid, "een Reference wijst niet naar een element van het bericht")
+		}
+		transforms := children(child(ref, NSDSig, "Transforms"), NSDSig, "Transform")
+		if len(transforms) != 1 {
+			return nil, sigFault(CodeSignatureInvalid, "een Reference heeft niet precies één transform")
+		}
+		prefixList, ok := excC14NParams(transforms[0])
+		if !ok {
+			return nil, sigFault(CodeSignatureInvalid, "een Reference is niet exclusief gecanonicaliseerd (xml-exc-c14n#)")
+		}
+		if attr(child(ref, NSDSig, "DigestMethod"), "Algorithm") != digestSHA256 {
+			return nil, sigFault(CodeSignatureInvalid, "een Reference gebruikt geen SHA-256")
+		}
+		want, err := decodeBase64(child(ref, NSDSig, "DigestValue").NotNil().Text())
+		if err != nil {
+			return nil, sigFault(CodeSignatureInvalid, "DigestValue is geen base64")
+		}
+		got, err := digestOf(el, prefixList)
+		if err != nil || !bytes.Equal(got, want) {
+			return nil, sigFault(CodeSignatureInvalid, "de handtekening klopt niet: een ondertekend deel is gewijzigd")
+		}
+		covered[el] = true
+	}
+	return covered, nil
+}
+
+// excC14NParams checks that m, a CanonicalizationMethod or Transform, is
+// exclusive C14N without comments, with at most an ec:InclusiveNamespaces
+// as parameter, and returns that parameter's PrefixList.
+func excC14NParams(m *etree.Element) (prefixList string, ok bool) {
+	if m == nil || attr(m, "Algorithm") != algExcC14N {
+		return "", false
+	}
+	params := m.ChildElements()
+	switch {
+	case len(params) == 0:
+		return "", true
+	case len(params) == 1 && params[0].Tag == "InclusiveNamespaces" && params[0].NamespaceURI() == nsExcC14N:
+		return attr(params[0], "PrefixList"), true
+	}
+	return "", false
 }
 
 func (v Verifier) now() time.Time {
@@ -414,21 +461,43 @@ func (v Verifier) now() time.Time {
 	return time.Now()
 }
 
-func (v Verifier) checkTimestamp(ts *etree.Element) error {
-	skew := v.ClockSkew
-	if skew == 0 {
-		skew = defaultClockSkew
+// checkTimestamp accepts ts from its Created minus the skew until its end
+// (the earlier of Expires and Created plus MaxAge) plus the skew, and
+// returns that last moment.
+func (v Verifier) checkTimestamp(ts *etree.Element, now time.Time) (time.Time, *Fault) {
+	skew, maxAge := v.ClockSkew, v.MaxAge
+	if skew <= 0 {
+		skew = DefaultClockSkew
 	}
-	created, err1 := time.Parse(time.RFC3339Nano, strings.TrimSpace(child(ts, NSWSU, "Created").NotNil().Text()))
-	expires, err2 := time.Parse(time.RFC3339Nano, strings.TrimSpace(child(ts, NSWSU, "Expires").NotNil().Text()))
-	if err1 != nil || err2 != nil {
-		return sigFault(CodeSignatureInvalid, "wsu:Timestamp is onleesbaar")
+	if maxAge <= 0 {
+		maxAge = DefaultMaxAge
 	}
-	now := v.now()
-	if created.After(now.Add(skew)) || !expires.After(now.Add(-skew)) {
-		return sigFault(CodeSignatureInvalid, "wsu:Timestamp is verlopen of ligt in de toekomst")
+	cs, es := children(ts, NSWSU, "Created"), children(ts, NSWSU, "Expires")
+	if len(cs) != 1 || len(es) > 1 {
+		return time.Time{}, sigFault(CodeTimestamp, "wsu:Timestamp heeft niet precies één Created en hoogstens één Expires")
 	}
-	return nil
+	created, err := time.Parse(time.RFC3339Nano, strings.TrimSpace(cs[0].Text()))
+	if err != nil {
+		return time.Time{}, sigFault(CodeTimestamp, "wsu:Created is geen tijdstip met tijdzone")
+	}
+	end := created.Add(maxAge)
+	if len(es) == 1 {
+		expires, err := time.Parse(time.RFC3339Nano, strings.TrimSpace(es[0].Text()))
+		if err != nil || !expires.After(created) {
+			return time.Time{}, sigFault(CodeTimestamp, "wsu:Expires is geen tijdstip met tijdzone na Created")
+		}
+		if expires.Before(end) {
+			end = expires
+		}
+	}
+	if created.After(now.Add(skew)) {
+		return time.Time{}, sigFault(CodeTimestamp, "wsu:Timestamp ligt in de toekomst; controleer de klok van de verzender")
+	}
+	until := end.Add(skew)
+	if !now.Before(until) {
+		return time.Time{}, sigFault(CodeTimestamp, "wsu:Timestamp is verlopen; onderteken het bericht opnieuw")
+	}
+	return until, nil
 }
 
 // tokenOf finds the BinarySecurityToken the signature's KeyInfo refers to.
@@ -444,19 +513,27 @@ func tokenOf(sig *etree.Element, ids map[string]*etree.Element) *etree.Element {
 	return el
 }
 
-func soapParts(root *etree.Element) (header, body *etree.Element) {
+// soapParts returns the envelope's Header and Body; ok is false when either
+// occurs twice.
+func soapParts(root *etree.Element) (header, body *etree.Element, ok bool) {
 	for _, c := range root.ChildElements() {
 		if c.NamespaceURI() != NSSOAP {
 			continue
 		}
 		switch c.Tag {
 		case "Header":
+			if header != nil {
+				return nil, nil, false
+			}
 			header = c
 		case "Body":
+			if body != nil {
+				return nil, nil, false
+			}
 			body = c
 		}
 	}
-	return header, body
+	return header, body, true
 }
 
 func child(el *etree.Element, ns, tag string) *etree.Element {
@@ -469,6 +546,19 @@ func child(el *etree.Element, ns, tag string) *etree.Element {
 		}
 	}
 	return nil
+}
+
+func children(el *etree.Element, ns, tag string) []*etree.Element {
+	if el == nil {
+		return nil
+	}
+	var out []*etree.Element
+	for _, c := range el.ChildElements() {
+		if c.Tag == tag && c.NamespaceURI() == ns {
+			out = append(out, c)
+		}
+	}
+	return out
 }
 
 func attr(el *etree.Element, key string) string {
