@@ -4,7 +4,9 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"io/fs"
 	"os"
+	"path"
 	"path/filepath"
 	"sort"
 	"strconv"
@@ -23,8 +25,10 @@ type Case struct {
 	Name string
 	// File is the path the case was read from, for reports.
 	File string
-	// Dir is the directory "file" messages are read relative to.
-	Dir string
+	// Dir is the directory "file" messages are read relative to: in fsys
+	// when the case was loaded from one, else on disk.
+	Dir  string
+	fsys fs.FS
 	// Doc is the leading comment: what the case checks and why.
 	Doc string
 	// Requires lists the features the case needs of the switch or the run
@@ -294,23 +298,33 @@ func splitWords(s string) ([]string, error) {
 
 // Load reads every case file (*.case) in dir, sorted by name.
 func Load(dir string) ([]*Case, error) {
-	names, err := filepath.Glob(filepath.Join(dir, "*"+Ext))
+	return load(os.DirFS(dir), ".", dir, false)
+}
+
+// load reads the case files in dir of fsys; shown is the directory the
+// cases' File names start with in reports. The "file" messages of
+// embedded cases are read from fsys too, those of others from disk.
+func load(fsys fs.FS, dir, shown string, embedded bool) ([]*Case, error) {
+	names, err := fs.Glob(fsys, path.Join(dir, "*"+Ext))
 	if err != nil {
-		return nil, fmt.Errorf("listing cases in %s: %w", dir, err)
+		return nil, fmt.Errorf("listing cases in %s: %w", shown, err)
 	}
 	sort.Strings(names)
 	var cases []*Case
 	var errs []error
 	for _, name := range names {
-		data, err := os.ReadFile(name)
+		data, err := fs.ReadFile(fsys, name)
 		if err != nil {
 			errs = append(errs, fmt.Errorf("reading case: %w", err))
 			continue
 		}
-		c, err := Parse(name, data)
+		c, err := Parse(filepath.Join(shown, path.Base(name)), data)
 		if err != nil {
 			errs = append(errs, err)
 			continue
+		}
+		if embedded {
+			c.fsys, c.Dir = fsys, path.Dir(name)
 		}
 		cases = append(cases, c)
 	}
@@ -318,7 +332,7 @@ func Load(dir string) ([]*Case, error) {
 		return nil, err
 	}
 	if len(cases) == 0 {
-		return nil, fmt.Errorf("no %s files in %s", Ext, dir)
+		return nil, fmt.Errorf("no %s files in %s", Ext, shown)
 	}
 	return cases, nil
 }

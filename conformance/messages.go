@@ -7,8 +7,6 @@ import (
 	"fmt"
 	"hash/fnv"
 	"math/rand/v2"
-	"os"
-	"path/filepath"
 	"regexp"
 	"strconv"
 	"strings"
@@ -104,8 +102,7 @@ func (r *run) build(c *Case, st Step, msgs map[string]*message) (*message, error
 		if len(rest) != 1 {
 			return nil, fmt.Errorf("message %s file wants a path", name)
 		}
-		p := filepath.Join(c.Dir, filepath.FromSlash(rest[0]))
-		data, err := os.ReadFile(p)
+		data, err := c.readFile(rest[0])
 		if err != nil {
 			return nil, fmt.Errorf("reading message %s: %w", name, err)
 		}

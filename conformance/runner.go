@@ -50,8 +50,16 @@ type Config struct {
 	// timeout (a 25 MB post on a loaded machine).
 	Client *http.Client
 	// Tokens maps a party code (or "operator") to its bearer token.
-	// Parties not listed use the dev registry's "dev-<code>".
+	// Parties not listed use the dev registry's "dev-<code>", unless
+	// NamedPartiesOnly.
 	Tokens map[string]string
+	// NamedPartiesOnly restricts the run to the parties in Tokens, for a
+	// target whose mailboxes belong to real parties: a case that would
+	// act as another party, or post a message whose header names one, is
+	// skipped before it makes any request, so the run never polls (and
+	// leases) nor fills another party's mailbox. Track and trace for the
+	// clean-up is read as "operator" only if Tokens names it.
+	NamedPartiesOnly bool
 	// Lease is the target's visibility timeout. Zero means unknown: cases
 	// that wait for a lease to expire are skipped.
 	Lease time.Duration
@@ -319,8 +327,11 @@ type caseRun struct {
 	// expect429: the step's own expectation is a 429, which is then
 	// reported, not waited out.
 	expect429 bool
-	waits     int
-	waited    time.Duration
+	// prebuilt: every message was built before the first step
+	// (NamedPartiesOnly reads their headers).
+	prebuilt bool
+	waits    int
+	waited   time.Duration
 }
 
 type stored struct{ id, ontvanger string }
@@ -348,6 +359,18 @@ func (r *run) runCase(ctx context.Context, c *Case) (res Result) {
 			return res
 		}
 	}
+	cr := &caseRun{run: r, c: c, msgs: map[string]*message{}, posted: map[string]string{}}
+	if r.cfg.NamedPartiesOnly {
+		party, f := cr.unnamedParty()
+		if f != nil {
+			res.Outcome, res.Line, res.Message = Fail, f.line, f.msg
+			return res
+		}
+		if party != "" {
+			res.Outcome, res.Message = Skip, fmt.Sprintf("acts as or writes to party %s, which has no token: against a target the runner uses only the test parties it is given (--token, --tokens)", party)
+			return res
+		}
+	}
 	// A case polling a mailbox holds it: a concurrent poll would lease
 	// (and hide) its messages.
 	for _, party := range polled(c) {
@@ -355,7 +378,6 @@ func (r *run) runCase(ctx context.Context, c *Case) (res Result) {
 		mu.(*sync.Mutex).Lock()
 		defer mu.(*sync.Mutex).Unlock()
 	}
-	cr := &caseRun{run: r, c: c, msgs: map[string]*message{}, posted: map[string]string{}}
 	defer func() { res.Waits, res.Waited = cr.waits, cr.waited }()
 	defer cr.cleanup(ctx)
 	for i, st := range c.Steps {
@@ -392,6 +414,9 @@ func polled(c *Case) []string {
 func (cr *caseRun) step(ctx context.Context, st Step) error {
 	switch st.Verb {
 	case "message":
+		if cr.prebuilt {
+			return nil
+		}
 		m, err := cr.build(cr.c, st, cr.msgs)
 		if err != nil {
 			return err
@@ -714,12 +739,14 @@ func (cr *caseRun) retour(ctx context.Context, st Step) error {
 func (cr *caseRun) cleanup(ctx context.Context) {
 	for _, s := range cr.stored {
 		owner := s.ontvanger
-		if p, err := cr.do(ctx, http.MethodGet, "/v1/berichten/"+s.id, "operator", nil, nil); err == nil && p.status == http.StatusOK {
-			if o, ok := p.json["ontvanger"].(string); ok && o != "" {
-				owner = o
+		if cr.named("operator") {
+			if p, err := cr.do(ctx, http.MethodGet, "/v1/berichten/"+s.id, "operator", nil, nil); err == nil && p.status == http.StatusOK {
+				if o, ok := p.json["ontvanger"].(string); ok && o != "" {
+					owner = o
+				}
 			}
 		}
-		if owner != "" {
+		if owner != "" && cr.named(owner) {
 			cr.do(ctx, http.MethodDelete, "/v1/mailbox/"+s.id, owner, nil, nil) // best effort
 		}
 	}

@@ -20,6 +20,8 @@ type metrics struct {
 	tlsFailed *prometheus.CounterVec   // reason: failed TLS handshakes (tlslog.go)
 	// validationAbandoned counts validations given up at their deadline.
 	validationAbandoned prometheus.Counter
+	// certExpiry is when the certificate in use expires, by kind.
+	certExpiry *prometheus.GaugeVec
 }
 
 const unknownSoort = "unknown"
@@ -60,8 +62,12 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 			Namespace: "knooppunt", Subsystem: "validation", Name: "abandoned_total",
 			Help: "Validations given up at their deadline (ValidationTimeout), waiting for a slot included; each answered 503 validation-busy.",
 		}),
+		certExpiry: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Namespace: "knooppunt", Subsystem: "tls", Name: "certificate_expiry_seconds",
+			Help: "When the certificate in use expires (NotAfter), as Unix time, by kind.",
+		}, []string{"kind"}),
 	}
-	for _, c := range []prometheus.Collector{m.requests, m.duration, m.inFlight, m.berichten, m.bytes, m.ingest, m.tlsFailed, m.validationAbandoned} {
+	for _, c := range []prometheus.Collector{m.requests, m.duration, m.inFlight, m.berichten, m.bytes, m.ingest, m.tlsFailed, m.validationAbandoned, m.certExpiry} {
 		if err := reg.Register(c); err != nil {
 			return nil, fmt.Errorf("registering gateway metrics: %w", err)
 		}

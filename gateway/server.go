@@ -73,6 +73,11 @@ func New(cfg Config, endpoints ...Endpoint) (*Server, error) {
 		if s.tls, err = loadTLS(cfg); err != nil {
 			return nil, err
 		}
+		for _, c := range s.tls.Certificates {
+			if c.Leaf != nil {
+				m.certExpiry.WithLabelValues("server").Set(float64(c.Leaf.NotAfter.Unix()))
+			}
+		}
 	}
 	if cfg.MaxValidations > 0 {
 		s.slots = newSlots(cfg.MaxValidations, cfg.MaxValidationsPerCaller)

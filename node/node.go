@@ -329,6 +329,15 @@ func (c Config) withRegistryStore(reg *routing.Registry) Config {
 	return c
 }
 
+// AdminAddr is the address the admin listener (Config.AdminAddr) is bound
+// to, once it is; "" before, or without one.
+func (n *Node) AdminAddr() string {
+	if a := n.srv.AdminAddr(); a != nil {
+		return a.String()
+	}
+	return ""
+}
+
 // Store is the node's store, for tests and tools that need to look inside.
 func (n *Node) Store() store.Store { return n.store }
 

@@ -92,11 +92,6 @@ type benchOptions struct {
 // runBench is `knooppunt bench`.
 func runBench(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("bench", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	fs.Usage = func() {
-		fmt.Fprint(fs.Output(), benchUsage)
-		fs.PrintDefaults()
-	}
 	var o benchOptions
 	fs.StringVar(&o.mode, "mode", "http", "http, validate or store")
 	fs.StringVar(&o.target, "target", "", "base URL of a running switch; empty starts one in process (http mode)")
@@ -119,11 +114,8 @@ func runBench(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	fs.DurationVar(&o.timeout, "timeout", 30*time.Second, "timeout of one request")
 	fs.StringVar(&o.client, "client", "raw", "HTTP client: raw (one kept-alive connection per client, light on the CPU the switch shares) or net/http")
 	fs.StringVar(&o.cpuProfile, "cpuprofile", "", "write a CPU profile of this process (client and any in-process switch) to this file")
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return 0
-		}
-		return 2
+	if code, done := parseFlags(fs, args, usageWithFlags(fs, benchUsage), stdout, stderr); done {
+		return code
 	}
 	switch fs.NArg() {
 	case 0:

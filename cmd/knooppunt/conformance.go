@@ -34,15 +34,24 @@ const conformanceUsage = `Usage:
   knooppunt conformance run [flags] [DIR]
   knooppunt conformance check [flags] FILE...
 
-run executes the conformance suite (the *.case files in DIR, default
-conformance/testdata; format in conformance/README.md). Without --target it
-starts a switch in-process: fresh data directory, dev registry, a 1 s lease,
-and per-caller limits sized for the run (conformance/README.md). With --target it runs the same cases over HTTP against a running Knooppunt,
-as the parties given by --token (default the dev tokens dev-<code>). Each
-case gets a line: ok, SKIP with the reason, or FAIL with the case file and
-line of the expectation that failed and what the switch answered; the last
-line is "N passed, M failed" (", K skipped" may follow). A 429 from the
-target is waited out after its Retry-After (at most 10 s at a time, one
+run executes the conformance suite: the cases built into the binary, or
+the *.case files in DIR (format in conformance/README.md). Without --target
+it starts a switch in-process: fresh data directory, dev registry, a 1 s
+lease, and per-caller limits sized for the run (conformance/README.md).
+
+With --target it runs the same cases over HTTP against a running
+Knooppunt, for test parties only: it acts only as the parties given a
+token (--token, --tokens), and skips, before any request, each case that
+would act as or send a message to another party. Polling leases every
+message in a mailbox, and confirming is how a run cleans up, so give it
+the tokens of test parties whose mailboxes nobody else reads — never of a
+party in production. --dev-parties uses the dev tokens dev-<code> of a
+target started with serve --dev instead.
+
+Each case gets a line: ok, SKIP with the reason, or FAIL with the case file
+and line of the expectation that failed and what the switch answered; the
+last line is "N passed, M failed" (", K skipped" may follow). A 429 from
+the target is waited out after its Retry-After (at most 10 s at a time, one
 minute per request) and counted in the report, so a target's limits can
 slow a run but not change its verdict.
 Exit status 1 when any case failed.
@@ -65,7 +74,8 @@ func runConformance(args []string, stdin io.Reader, stdout, stderr io.Writer) in
 		return runConformanceRun(args[1:], stdout, stderr)
 	case "check":
 		return runConformanceCheck(args[1:], stdout, stderr)
-	case "-h", "-help", "--help", "help":
+	}
+	if isHelp(args[0]) {
 		fmt.Fprint(stdout, conformanceUsage)
 		return 0
 	}
@@ -85,21 +95,17 @@ const inProcessLease = time.Second
 
 func runConformanceRun(args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("conformance run", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	fs.Usage = func() {
-		fmt.Fprint(fs.Output(), conformanceUsage+"\nFlags of run:\n")
-		fs.PrintDefaults()
-	}
 	var (
 		target, soapTarget, junit, runRE, tokensFile string
 		tokens, features                             listFlag
 		lease                                        time.Duration
 		parallel                                     int
-		quiet                                        bool
+		quiet, devParties                            bool
 	)
 	fs.StringVar(&target, "target", "", "base URL of a running Knooppunt; default: an in-process switch")
 	fs.StringVar(&soapTarget, "soap-target", "", "URL of the target's StUF-GGk SOAP endpoint; without it the soap cases are skipped (with --target)")
-	fs.Var(&tokens, "token", "PARTY=TOKEN: the bearer token of a party (repeatable); default dev-<code>")
+	fs.Var(&tokens, "token", "PARTY=TOKEN: the bearer token of a test party (repeatable); with --target only these parties are used")
+	fs.BoolVar(&devParties, "dev-parties", false, "with --target: the target runs serve --dev; parties without --token use dev-<code>")
 	fs.StringVar(&tokensFile, "tokens", "", "file of PARTY=TOKEN lines (# comments allowed)")
 	fs.DurationVar(&lease, "lease", 0, "the target's lease (visibility timeout); 0: unknown, lease cases are skipped (with --target)")
 	fs.Var(&features, "feature", "a further feature the target has, e.g. retour (repeatable)")
@@ -107,13 +113,10 @@ func runConformanceRun(args []string, stdout, stderr io.Writer) int {
 	fs.StringVar(&runRE, "run", "", "run only the cases whose name matches this regular expression")
 	fs.IntVar(&parallel, "parallel", conformance.DefaultParallel, "cases run at once")
 	fs.BoolVar(&quiet, "q", false, "list only failed cases (and the summary)")
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return 0
-		}
-		return 2
+	if code, done := parseFlags(fs, args, usageWithFlags(fs, conformanceUsage+"\nFlags of run:\n"), stdout, stderr); done {
+		return code
 	}
-	dir := "conformance/testdata"
+	dir := "" // the cases built into the binary
 	switch fs.NArg() {
 	case 0:
 	case 1:
@@ -122,7 +125,8 @@ func runConformanceRun(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "knooppunt conformance run: at most one directory")
 		return 2
 	}
-	cfg := conformance.Config{Target: target, SOAPTarget: soapTarget, Lease: lease, Features: features, Parallel: parallel, Tokens: map[string]string{}}
+	cfg := conformance.Config{Target: target, SOAPTarget: soapTarget, Lease: lease, Features: features, Parallel: parallel, Tokens: map[string]string{},
+		NamedPartiesOnly: target != "" && !devParties}
 	if runRE != "" {
 		re, err := regexp.Compile(runRE)
 		if err != nil {
@@ -147,7 +151,13 @@ func runConformanceRun(args []string, stdout, stderr io.Writer) int {
 		}
 		cfg.Tokens[party] = token
 	}
-	cases, err := conformance.Load(dir)
+	var cases []*conformance.Case
+	var err error
+	if dir == "" {
+		cases, err = conformance.Embedded()
+	} else {
+		cases, err = conformance.Load(dir)
+	}
 	if err != nil {
 		fmt.Fprintf(stderr, "knooppunt conformance run: %v\n", err)
 		return 2
@@ -279,13 +289,9 @@ func (sw *conformanceSwitch) close(ctx context.Context) {
 // switch's validation would give each file, without routing or storing.
 func runConformanceCheck(args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("conformance check", flag.ContinueOnError)
-	fs.SetOutput(stderr)
 	schemas := fs.String("schemas", "", "directory of an XSD release bundle; default the embedded schemas")
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return 0
-		}
-		return 2
+	if code, done := parseFlags(fs, args, usageWithFlags(fs, conformanceUsage+"\nFlags of check:\n"), stdout, stderr); done {
+		return code
 	}
 	if fs.NArg() == 0 {
 		fmt.Fprintln(stderr, "knooppunt conformance check: no message files")

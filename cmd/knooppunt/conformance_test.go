@@ -147,7 +147,7 @@ func TestConformanceRunTarget(t *testing.T) {
 	require.NoError(t, err)
 	defer n.Close()
 	tokens := filepath.Join(t.TempDir(), "tokens.txt")
-	require.NoError(t, os.WriteFile(tokens, []byte("# parties\n0384=dev-0384\n\n42420001=dev-42420001\n"), 0o600))
+	require.NoError(t, os.WriteFile(tokens, []byte("# parties\n0384=dev-0384\n0363=dev-0363\n\n42420001=dev-42420001\n"), 0o600))
 
 	code, out, errs := conformanceRun(t, "run", "--target", n.URL(), "--tokens", tokens, "--run", "^(happy-wmo301|lease-redelivery|route-spoofing)$", "../../conformance/testdata")
 	require.Equal(t, 0, code, "stdout: %s\nstderr: %s", out, errs)
@@ -155,7 +155,7 @@ func TestConformanceRunTarget(t *testing.T) {
 	assert.Contains(t, out, "SKIP lease-redelivery: needs the target's lease")
 
 	// A wrong token for the sender turns the happy path into a failure.
-	code, out, _ = conformanceRun(t, "run", "-q", "--target", n.URL(), "--token", "0384=wrong", "--run", "^happy-wmo301$", "../../conformance/testdata")
+	code, out, _ = conformanceRun(t, "run", "-q", "--target", n.URL(), "--token", "0384=wrong", "--token", "42420001=dev-42420001", "--run", "^happy-wmo301$", "../../conformance/testdata")
 	assert.Equal(t, 1, code)
 	assert.Contains(t, out, "happy-wmo301.case:5: want HTTP status 202 after post, got 401")
 }

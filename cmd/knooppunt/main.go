@@ -7,6 +7,8 @@
 package main
 
 import (
+	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -38,8 +40,7 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		usage(stderr)
 		return 2
 	}
-	switch args[0] {
-	case "-h", "-help", "--help", "help":
+	if isHelp(args[0]) {
 		usage(stdout)
 		return 0
 	}
@@ -71,4 +72,60 @@ Commands:
 	fmt.Fprint(w, `
 Run 'knooppunt <command> --help' for the flags of a command.
 `)
+}
+
+// parseFlags parses args into fs for a command. -h or --help prints the
+// command's usage to stdout and ends the command with status 0; a bad
+// flag prints the error and the usage to stderr and ends it with status
+// 2. done reports whether the command ends here, with code.
+func parseFlags(fs *flag.FlagSet, args []string, usage func(io.Writer), stdout, stderr io.Writer) (code int, done bool) {
+	fs.SetOutput(stderr) // the flag package writes a bad flag's error here
+	fs.Usage = func() {} // and the usage follows below, on the right stream
+	err := fs.Parse(args)
+	switch {
+	case err == nil:
+		return 0, false
+	case errors.Is(err, flag.ErrHelp):
+		usage(stdout)
+		return 0, true
+	default:
+		usage(stderr)
+		return 2, true
+	}
+}
+
+// usageWithFlags prints text and then the flags of fs with their
+// defaults.
+func usageWithFlags(fs *flag.FlagSet, text string) func(io.Writer) {
+	return func(w io.Writer) {
+		fmt.Fprint(w, text)
+		out := fs.Output()
+		fs.SetOutput(w)
+		fs.PrintDefaults()
+		fs.SetOutput(out)
+	}
+}
+
+// isTerminal reports whether w is a terminal (a character device; also
+// /dev/null, where colour does no harm), for colouring console logs
+// only there. NO_COLOR in the environment (no-color.org) says never.
+func isTerminal(w io.Writer) bool {
+	if _, set := os.LookupEnv("NO_COLOR"); set {
+		return false
+	}
+	f, ok := w.(*os.File)
+	if !ok {
+		return false
+	}
+	fi, err := f.Stat()
+	return err == nil && fi.Mode()&os.ModeCharDevice != 0
+}
+
+// isHelp reports whether arg asks for help where a subcommand is expected.
+func isHelp(arg string) bool {
+	switch arg {
+	case "-h", "-help", "--help", "help":
+		return true
+	}
+	return false
 }

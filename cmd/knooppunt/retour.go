@@ -42,21 +42,24 @@ I/O error.
 `
 
 func runRetour(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	if len(args) > 0 && isHelp(args[0]) {
+		fmt.Fprint(stdout, retourUsage)
+		return 0
+	}
 	if len(args) == 0 || args[0] != "build" {
 		fmt.Fprint(stderr, retourUsage)
 		return 2
 	}
 	fs := flag.NewFlagSet("retour build", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	fs.Usage = func() { fmt.Fprint(stderr, retourUsage) }
 	heenPath := fs.String("heen", "", "")
 	codesPath := fs.String("codes", "", "")
 	outPath := fs.String("out", "", "")
 	id := fs.String("id", "", "")
 	date := fs.String("date", "", "")
 	xslt := fs.String("xslt", "", "")
-	if err := fs.Parse(args[1:]); err != nil {
-		return 2
+	usage := func(w io.Writer) { fmt.Fprint(w, retourUsage) }
+	if code, done := parseFlags(fs, args[1:], usage, stdout, stderr); done {
+		return code
 	}
 	if *heenPath == "" || fs.NArg() > 0 {
 		fmt.Fprint(stderr, retourUsage)

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -35,21 +34,26 @@ Exit status: 0 written, 2 usage or I/O error.
 `
 
 func runSchemas(args []string, _ io.Reader, stdout, stderr io.Writer) int {
-	fs := flag.NewFlagSet("schemas", flag.ContinueOnError)
-	fs.SetOutput(io.Discard)
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			fmt.Fprint(stdout, schemasUsage)
-			return 0
-		}
-		fmt.Fprintf(stderr, "knooppunt schemas: %v\n\n%s", err, schemasUsage)
-		return 2
+	if len(args) > 0 && isHelp(args[0]) {
+		fmt.Fprint(stdout, schemasUsage)
+		return 0
 	}
-	if fs.NArg() != 2 || fs.Arg(0) != "export" {
+	if len(args) == 0 || args[0] != "export" {
 		fmt.Fprint(stderr, schemasUsage)
 		return 2
 	}
-	dir := fs.Arg(1)
+	// Flags after the verb too: "schemas export --help" is a request for
+	// help, not a directory.
+	fs := flag.NewFlagSet("schemas export", flag.ContinueOnError)
+	usage := func(w io.Writer) { fmt.Fprint(w, schemasUsage) }
+	if code, done := parseFlags(fs, args[1:], usage, stdout, stderr); done {
+		return code
+	}
+	if fs.NArg() != 1 {
+		fmt.Fprint(stderr, schemasUsage)
+		return 2
+	}
+	dir := fs.Arg(0)
 	n, err := exportSchemas(dir)
 	if err != nil {
 		fmt.Fprintf(stderr, "knooppunt schemas: %v\n", err)

@@ -131,11 +131,6 @@ Flags:
 // runServe is `knooppunt serve`: start, serve until a signal, stop.
 func runServe(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	fs.Usage = func() {
-		fmt.Fprint(fs.Output(), serveUsage)
-		fs.PrintDefaults()
-	}
 	var o serveOptions
 	fs.BoolVar(&o.dev, "dev", false, "demo mode: built-in registry with bearer tokens dev-<code>, console logs")
 	fs.StringVar(&o.addr, "addr", "127.0.0.1:8080", "address of the API")
@@ -172,11 +167,8 @@ func runServe(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	fs.StringVar(&o.stuurinfoFile, "stuurinfo-file", "", "file of the stuurinformatie aggregates (default products/stuurinfo.gob inside --data); locked while serve runs")
 	fs.StringVar(&o.samenloopFile, "samenloop-file", "", "file of the samenloop state, which holds BSNs (default products/samenloop.gob inside --data); locked while serve runs")
 	fs.StringVar(&o.cpuProfile, "cpuprofile", "", "write a CPU profile of the whole run to this file (for performance work)")
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return 0
-		}
-		return 2
+	if code, done := parseFlags(fs, args, usageWithFlags(fs, serveUsage), stdout, stderr); done {
+		return code
 	}
 	if fs.NArg() > 0 {
 		fmt.Fprintf(stderr, "knooppunt serve: unexpected argument %q\n", fs.Arg(0))
@@ -313,7 +305,7 @@ func newLogger(o serveOptions, stderr io.Writer) (zerolog.Logger, *logSink, erro
 		}
 	}
 	if format == "console" {
-		w := zerolog.ConsoleWriter{Out: stderr, TimeFormat: "15:04:05.000"}
+		w := zerolog.ConsoleWriter{Out: stderr, TimeFormat: "15:04:05.000", NoColor: !isTerminal(stderr)}
 		return zerolog.New(w).Level(level).With().Timestamp().Logger(), nil, nil
 	}
 	sink := newLogSink(stderr, 100*time.Millisecond)

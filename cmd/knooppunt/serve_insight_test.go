@@ -17,8 +17,8 @@ import (
 func TestServeInsight(t *testing.T) {
 	var out, errOut bytes.Buffer
 	require.Equal(t, 0, runServe([]string{"--help"}, nil, &out, &errOut))
-	assert.Regexp(t, `-insight\s+serve stuurinformatie.*\(default true\)`, errOut.String())
-	assert.Contains(t, errOut.String(), "-samenloop-run-at")
+	assert.Regexp(t, `-insight\s+serve stuurinformatie.*\(default true\)`, out.String())
+	assert.Contains(t, out.String(), "-samenloop-run-at")
 
 	o := serveOptions{dev: true, addr: "127.0.0.1:0", data: t.TempDir(), logLevel: "warn", insight: true, samenloopRunAt: "03:00"}
 	inst, err := startInstance(context.Background(), o, zerolog.New(zerolog.NewTestWriter(t)).Level(zerolog.WarnLevel))

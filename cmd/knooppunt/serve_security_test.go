@@ -38,7 +38,7 @@ func TestServeSecurityFlags(t *testing.T) {
 	var out, errOut bytes.Buffer
 	require.Equal(t, 0, runServe([]string{"--help"}, nil, &out, &errOut))
 	for _, flag := range []string{"-key-file", "-plaintext", "-audit-dir", "-audit-retention", "-rate-limit", "-rate-burst", "-max-concurrent", "knooppunt audit verify"} {
-		assert.Contains(t, errOut.String(), flag)
+		assert.Contains(t, out.String(), flag)
 	}
 
 	o := serveOptions{keyFile: "/secrets/knooppunt.keys", auditDir: "/audit", auditRetention: 24 * time.Hour, plaintext: true,
