@@ -242,7 +242,7 @@ func TestDockerfile(t *testing.T) {
 			}
 		}
 		for _, needed := range []string{"go.mod", "go.sum", "cmd/knooppunt/main.go", "conformance/testdata/happy-wmo301.case",
-			"bericht/structure.go", "stuf/schema.go"} {
+			"bericht/structure.go", "stuf/schema.go", "rules/standard.csv"} {
 			require.True(t, exists(filepath.Join(repoRoot, needed)), "%s exists", needed)
 			for _, p := range patterns {
 				assert.False(t, ignored(p, needed), ".dockerignore %q leaves %s out of the build", p, needed)

@@ -2,7 +2,9 @@ package rules
 
 import (
 	"fmt"
+	"regexp"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -44,16 +46,51 @@ func (c ruleCase) draft(t testing.TB) *draft {
 	return generate(t, c.soort, opt)
 }
 
-// answer325 is a 325 rejecting the first Prestatie of a generated 323.
-func answer325(t testing.TB) *draft {
-	g := sample.New(5)
-	heen, err := g.Heen(soort(t, "WMO323"), sample.Options{Dagtekening: day, Products: 2})
-	require.NoError(t, err)
-	m, err := g.Answer(heen, sample.AnswerOptions{Dagtekening: day, Reject: "9307"})
-	require.NoError(t, err)
-	doc := etree.NewDocument()
-	require.NoError(t, doc.ReadFromBytes(m.XML))
-	return &draft{t: t, soort: soort(t, "WMO325"), doc: doc}
+// answer325 is a WMO325 rejecting the first Prestatie of a generated 323.
+func answer325(t testing.TB) *draft { return answerOf("WMO325")(t) }
+
+// answerOf makes the 325 of name (WMO325, JW325) rejecting the first
+// Prestatie of a generated 323.
+func answerOf(name string) func(t testing.TB) *draft {
+	return func(t testing.TB) *draft {
+		s := soort(t, name)
+		g := sample.New(5)
+		heen, err := g.Heen(soort(t, s.Pair), sample.Options{Dagtekening: day, Products: 2})
+		require.NoError(t, err)
+		m, err := g.Answer(heen, sample.AnswerOptions{Dagtekening: day, Reject: "9307"})
+		require.NoError(t, err)
+		doc := etree.NewDocument()
+		require.NoError(t, doc.ReadFromBytes(m.XML))
+		return &draft{t: t, soort: s, doc: doc}
+	}
+}
+
+// declaratiePeriode sets the DeclaratiePeriode of a 323.
+func (d *draft) declaratiePeriode(begin, end string) {
+	p := d.one("//DeclaratiePeriode")
+	d.set(p, "Begindatum", begin)
+	d.set(p, "Einddatum", end)
+}
+
+// hours makes Prestatie p one of vol hours at tarief cents an hour for
+// bedrag cents, and the total right.
+func (d *draft) hours(p *etree.Element, vol, tarief, bedrag int) *etree.Element {
+	d.set(p, "Eenheid", "04")
+	d.set(p, "GeleverdVolume", strconv.Itoa(vol))
+	d.set(p, "ProductTarief", strconv.Itoa(tarief))
+	d.set(p, "IngediendBedrag/Bedrag", strconv.Itoa(bedrag))
+	d.fixTotal()
+	return p
+}
+
+// euro makes Prestatie p one of cents euro (Eenheid 83, no tarief).
+func (d *draft) euro(p *etree.Element, cents int) *etree.Element {
+	d.set(p, "Eenheid", "83")
+	d.drop(p, "ProductTarief")
+	d.set(p, "GeleverdVolume", strconv.Itoa(cents))
+	d.set(p, "IngediendBedrag/Bedrag", strconv.Itoa(cents))
+	d.fixTotal()
+	return p
 }
 
 // codeLine makes product line e one of Product cat/code with an Omvang in
@@ -191,14 +228,27 @@ var cases = []ruleCase{
 		pass: func(d *draft) { d.set(d.one("//StartProduct"), "Begindatum", today) }},
 	{rule: "TR137", soort: "WMO323",
 		fail: func(d *draft) {
+			d.declaratiePeriode("2025-03-01", "2025-03-31")
 			p := d.one("//ProductPeriode")
 			d.set(p, "Begindatum", "2025-03-01")
 			d.set(p, "Einddatum", tomorrow)
 		},
 		pass: func(d *draft) {
+			d.declaratiePeriode("2025-03-01", "2025-03-31")
 			p := d.one("//ProductPeriode")
 			d.set(p, "Begindatum", "2025-03-01")
 			d.set(p, "Einddatum", today)
+		}},
+	{rule: "TR137", soort: "JW325", start: answerOf("JW325"),
+		fail: func(d *draft) {
+			p := d.one("//ProductPeriode")
+			d.set(p, "Begindatum", "2025-02-10")
+			d.set(p, "Einddatum", "2025-02-09")
+		},
+		pass: func(d *draft) {
+			p := d.one("//ProductPeriode")
+			d.set(p, "Begindatum", "2025-02-10")
+			d.set(p, "Einddatum", "2025-02-10")
 		}},
 	{rule: "TR302", soort: "WMO301", opt: sample.Options{Products: 2},
 		fail: func(d *draft) {
@@ -534,7 +584,10 @@ var cases = []ruleCase{
 		}},
 	{rule: "CD087", soort: "WMO323", opt: sample.Options{Products: 1},
 		fail: func(d *draft) { p := d.one("//Prestatie"); d.set(p, "Eenheid", "04"); d.drop(p, "ProductTarief") },
-		pass: func(d *draft) { p := d.one("//Prestatie"); d.set(p, "Eenheid", "04"); d.set(p, "ProductTarief", "100") }},
+		pass: func(d *draft) { d.hours(d.one("//Prestatie"), 3, 100, 300) }},
+	{rule: "CD087", soort: "WMO323", opt: sample.Options{Products: 1},
+		fail: func(d *draft) { p := d.euro(d.one("//Prestatie"), 1000); d.set(p, "ProductTarief", "1000") },
+		pass: func(d *draft) { d.euro(d.one("//Prestatie"), 1000) }},
 	{rule: "CD095", soort: "WMO315", opt: sample.Options{Products: 1},
 		fail: func(d *draft) {
 			p := d.one("//AangevraagdProduct")
@@ -624,8 +677,8 @@ var cases = []ruleCase{
 	{rule: "CS325", soort: "WMO323", opt: sample.Options{Products: 2},
 		fail: func(d *draft) {
 			a, _ := d.prestaties()
+			d.euro(a, 0)
 			d.credit(a, "R1")
-			d.set(a, "IngediendBedrag/Bedrag", "0")
 			d.fixTotal()
 		},
 		pass: func(d *draft) {
@@ -694,8 +747,8 @@ var cases = []ruleCase{
 	{rule: "CS340", soort: "WMO323",
 		fail: func(d *draft) {
 			p := d.one("//DeclaratiePeriode")
-			d.set(p, "Begindatum", "2025-02-01")
-			d.set(p, "Einddatum", "2025-02-27")
+			d.set(p, "Begindatum", "2025-02-02")
+			d.set(p, "Einddatum", "2025-02-28")
 		},
 		pass: func(d *draft) {
 			p := d.one("//DeclaratiePeriode")
@@ -774,11 +827,22 @@ func TestRuleCases(t *testing.T) {
 			c.fail(d)
 			found := check(t, d.bytes())
 			require.Contains(t, codes(found), c.rule, "the breaking message")
+			values := leafValues(d)
 			for _, f := range found {
-				if f.Rule == c.rule {
-					assert.Equal(t, Rejected, f.Retourcode)
-					assert.Regexp(t, `^/Bericht/`, f.Path)
-					assert.Positive(t, f.Line)
+				if f.Rule != c.rule {
+					continue
+				}
+				assert.Equal(t, r.Retourcode, f.Retourcode)
+				assert.Regexp(t, `^/Bericht/`, f.Path)
+				assert.Positive(t, f.Line)
+				// The text names the offending element with its line,
+				// then says what is wrong, quoting no value.
+				where := fmt.Sprintf("%s (line %d) ", f.Path[strings.LastIndexByte(f.Path, '/')+1:], f.Line)
+				where = regexp.MustCompile(`\[[0-9]+\]`).ReplaceAllString(where, "")
+				assert.True(t, strings.HasPrefix(f.Text, where), "%q starts with %q", f.Text, where)
+				assert.Greater(t, len(f.Text), len(where)+10, "%q says what is wrong", f.Text)
+				for _, v := range values {
+					assert.NotContains(t, f.Text, v, "the text quotes a value of the message")
 				}
 			}
 
@@ -791,15 +855,304 @@ func TestRuleCases(t *testing.T) {
 	}
 }
 
-// TestEveryRuleHasCases: each level-2 rule has a case that breaks it.
+// TestEveryRuleHasCases: each rule Check runs has a case that breaks it.
 func TestEveryRuleHasCases(t *testing.T) {
 	tested := map[string]bool{}
 	for _, c := range cases {
 		tested[c.rule] = true
 	}
 	for _, r := range All() {
-		if r.Level == InMessage {
+		if r.Checked() {
 			assert.True(t, tested[r.Code], "no case for %s", r.Code)
 		}
 	}
 }
+
+// leafValues are the texts of the message's leaf elements that are long
+// enough to be recognised in a finding's text (four characters and more).
+func leafValues(d *draft) []string {
+	var out []string
+	for _, e := range d.doc.FindElements("//*") {
+		if len(e.ChildElements()) > 0 {
+			continue
+		}
+		if v := strings.TrimSpace(e.Text()); len(v) >= 4 {
+			out = append(out, v)
+		}
+	}
+	return out
+}
+
+// budgetOnly makes product line e a budget line without Product over
+// begin–end (elements beginName, endName): CD079 allows it, CD075 wants
+// its end date.
+func (d *draft) budgetOnly(e *etree.Element, beginName, begin, endName, end string) {
+	d.codeLine(e, "03", "03A01", beginName, begin, endName, end)
+	d.drop(e, "Product")
+	d.drop(e, "Omvang")
+	d.set(e, "Budget", "1000")
+}
+
+// withRelatie is a generated WMO301 whose Client has a Relatie.
+func withRelatie(t testing.TB) *draft {
+	for seed := int64(1); seed < 200; seed++ {
+		m, err := sample.New(seed).Generate(soort(t, "WMO301"), sample.Options{Dagtekening: day})
+		require.NoError(t, err)
+		if !strings.Contains(string(m.XML), "Relatie>") {
+			continue
+		}
+		doc := etree.NewDocument()
+		require.NoError(t, doc.ReadFromBytes(m.XML))
+		return &draft{t: t, soort: soort(t, "WMO301"), doc: doc}
+	}
+	t.Fatal("no seed gives a WMO301 with a Relatie")
+	return nil
+}
+
+// depthCases are the pairs for the standard's finer points: the iWmo
+// exception for ProductCategorie 11–14 (and its absence in iJw), TR006 on
+// the Contact of a Relatie, both bounds of TR137, and the in-message part
+// of TR314, TR319, TR326, TR346 and TR415.
+var depthCases = []ruleCase{
+	// TR302, iWmo: two lines of the same product may overlap in categorie
+	// 11–14 (fail and pass differ in the categorie only).
+	{rule: "TR302", soort: "WMO301", opt: sample.Options{Products: 2},
+		fail: func(d *draft) {
+			a, b := d.twoLines("ToegewezenProduct")
+			d.codeLine(a, "03", "03A01", "Ingangsdatum", "2025-01-01", "Einddatum", "2025-06-30")
+			d.codeLine(b, "03", "03A01", "Ingangsdatum", "2025-03-01", "Einddatum", "2025-12-31")
+		},
+		pass: func(d *draft) {
+			a, b := d.twoLines("ToegewezenProduct")
+			d.codeLine(a, "11", "11A01", "Ingangsdatum", "2025-01-01", "Einddatum", "2025-06-30")
+			d.codeLine(b, "11", "11A01", "Ingangsdatum", "2025-03-01", "Einddatum", "2025-12-31")
+		}},
+	// … also on the level of the categorie (no Code).
+	{rule: "TR302", soort: "WMO301", opt: sample.Options{Products: 2},
+		fail: func(d *draft) {
+			a, b := d.twoLines("ToegewezenProduct")
+			d.codeLine(a, "10", "10A01", "Ingangsdatum", "2025-01-01", "Einddatum", "2025-06-30")
+			d.codeLine(b, "10", "10A02", "Ingangsdatum", "2025-03-01", "Einddatum", "2025-06-30")
+			d.drop(b, "Product/Code")
+			d.drop(b, "Omvang")
+			d.set(b, "Budget", "1000")
+		},
+		pass: func(d *draft) {
+			a, b := d.twoLines("ToegewezenProduct")
+			d.codeLine(a, "12", "12A01", "Ingangsdatum", "2025-01-01", "Einddatum", "2025-06-30")
+			d.codeLine(b, "12", "12A02", "Ingangsdatum", "2025-03-01", "Einddatum", "2025-06-30")
+			d.drop(b, "Product/Code")
+			d.drop(b, "Omvang")
+			d.set(b, "Budget", "1000")
+		}},
+	// … and a line without Product may overlap lines of categorie 11–14
+	// only.
+	{rule: "TR302", soort: "WMO301", opt: sample.Options{Products: 2},
+		fail: func(d *draft) {
+			a, b := d.twoLines("ToegewezenProduct")
+			d.codeLine(a, "03", "03A01", "Ingangsdatum", "2025-01-01", "Einddatum", "2025-06-30")
+			d.budgetOnly(b, "Ingangsdatum", "2025-06-30", "Einddatum", "2025-12-31")
+		},
+		pass: func(d *draft) {
+			a, b := d.twoLines("ToegewezenProduct")
+			d.codeLine(a, "14", "14A01", "Ingangsdatum", "2025-01-01", "Einddatum", "2025-06-30")
+			d.budgetOnly(b, "Ingangsdatum", "2025-06-30", "Einddatum", "2025-12-31")
+		}},
+	{rule: "TR302", soort: "WMO301", opt: sample.Options{Products: 2},
+		fail: func(d *draft) {
+			a, b := d.twoLines("ToegewezenProduct")
+			d.budgetOnly(a, "Ingangsdatum", "2025-01-01", "Einddatum", "2025-06-30")
+			d.budgetOnly(b, "Ingangsdatum", "2025-06-30", "Einddatum", "2025-12-31")
+		},
+		pass: func(d *draft) {
+			a, b := d.twoLines("ToegewezenProduct")
+			d.budgetOnly(a, "Ingangsdatum", "2025-01-01", "Einddatum", "2025-06-30")
+			d.budgetOnly(b, "Ingangsdatum", "2025-07-01", "Einddatum", "2025-12-31")
+		}},
+	// TR302, iJw: no exception. A line without Product may overlap no
+	// other line.
+	{rule: "TR302", soort: "JW301", opt: sample.Options{Products: 2},
+		fail: func(d *draft) {
+			a, b := d.twoLines("ToegewezenProduct")
+			d.codeLine(a, "43", "43A01", "Ingangsdatum", "2025-01-01", "Einddatum", "2025-06-30")
+			d.budgetOnly(b, "Ingangsdatum", "2025-06-30", "Einddatum", "2025-12-31")
+		},
+		pass: func(d *draft) {
+			a, b := d.twoLines("ToegewezenProduct")
+			d.codeLine(a, "43", "43A01", "Ingangsdatum", "2025-01-01", "Einddatum", "2025-06-30")
+			d.budgetOnly(b, "Ingangsdatum", "2025-07-01", "Einddatum", "2025-12-31")
+		}},
+	{rule: "TR302", soort: "JW301", opt: sample.Options{Products: 2},
+		fail: func(d *draft) {
+			a, b := d.twoLines("ToegewezenProduct")
+			d.codeLine(a, "45", "45A01", "Ingangsdatum", "2025-01-01", "Einddatum", "2025-06-30")
+			d.codeLine(b, "45", "45A01", "Ingangsdatum", "2025-03-01", "Einddatum", "2025-12-31")
+		},
+		pass: func(d *draft) {
+			a, b := d.twoLines("ToegewezenProduct")
+			d.codeLine(a, "45", "45A01", "Ingangsdatum", "2025-01-01", "Einddatum", "2025-06-30")
+			d.codeLine(b, "45", "45A02", "Ingangsdatum", "2025-03-01", "Einddatum", "2025-12-31")
+		}},
+	// TR386, iWmo: the exception.
+	{rule: "TR386", soort: "WMO315", opt: sample.Options{Products: 2},
+		fail: func(d *draft) {
+			a, b := d.twoLines("AangevraagdProduct")
+			d.codeLine(a, "03", "03A01", "ToewijzingIngangsdatum", "2025-04-01", "ToewijzingEinddatum", "2025-06-30")
+			d.codeLine(b, "03", "03A01", "ToewijzingIngangsdatum", "2025-05-01", "ToewijzingEinddatum", "2025-12-31")
+		},
+		pass: func(d *draft) {
+			a, b := d.twoLines("AangevraagdProduct")
+			d.codeLine(a, "12", "12A01", "ToewijzingIngangsdatum", "2025-04-01", "ToewijzingEinddatum", "2025-06-30")
+			d.codeLine(b, "12", "12A01", "ToewijzingIngangsdatum", "2025-05-01", "ToewijzingEinddatum", "2025-12-31")
+		}},
+	{rule: "TR386", soort: "WMO315", opt: sample.Options{Products: 2},
+		fail: func(d *draft) {
+			a, b := d.twoLines("AangevraagdProduct")
+			d.codeLine(a, "07", "07A01", "ToewijzingIngangsdatum", "2025-04-01", "ToewijzingEinddatum", "2025-06-30")
+			d.budgetOnly(b, "ToewijzingIngangsdatum", "2025-05-01", "ToewijzingEinddatum", "2025-12-31")
+		},
+		pass: func(d *draft) {
+			a, b := d.twoLines("AangevraagdProduct")
+			d.codeLine(a, "13", "13A01", "ToewijzingIngangsdatum", "2025-04-01", "ToewijzingEinddatum", "2025-06-30")
+			d.budgetOnly(b, "ToewijzingIngangsdatum", "2025-05-01", "ToewijzingEinddatum", "2025-12-31")
+		}},
+	// TR386, iJw: none.
+	{rule: "TR386", soort: "JW315", opt: sample.Options{Products: 2},
+		fail: func(d *draft) {
+			a, b := d.twoLines("AangevraagdProduct")
+			d.codeLine(a, "43", "43A01", "ToewijzingIngangsdatum", "2025-04-01", "ToewijzingEinddatum", "2025-06-30")
+			d.budgetOnly(b, "ToewijzingIngangsdatum", "2025-06-30", "ToewijzingEinddatum", "2025-12-31")
+		},
+		pass: func(d *draft) {
+			a, b := d.twoLines("AangevraagdProduct")
+			d.codeLine(a, "43", "43A01", "ToewijzingIngangsdatum", "2025-04-01", "ToewijzingEinddatum", "2025-06-30")
+			d.budgetOnly(b, "ToewijzingIngangsdatum", "2025-07-01", "ToewijzingEinddatum", "2025-12-31")
+		}},
+	// TR410, iWmo: the exception.
+	{rule: "TR410", soort: "WMO317",
+		fail: func(d *draft) {
+			d.nieuwProduct()
+			a, b := d.twoLines("NieuwProduct")
+			d.codeLine(a, "03", "03A01", "GewensteIngangsdatum", "2025-04-01", "Einddatum", "2025-06-30")
+			d.codeLine(b, "03", "03A01", "GewensteIngangsdatum", "2025-05-01", "Einddatum", "2025-12-31")
+		},
+		pass: func(d *draft) {
+			d.nieuwProduct()
+			a, b := d.twoLines("NieuwProduct")
+			d.codeLine(a, "13", "13A01", "GewensteIngangsdatum", "2025-04-01", "Einddatum", "2025-06-30")
+			d.codeLine(b, "13", "13A01", "GewensteIngangsdatum", "2025-05-01", "Einddatum", "2025-12-31")
+		}},
+	// TR410, iJw: none.
+	{rule: "TR410", soort: "JW317",
+		fail: func(d *draft) {
+			d.nieuwProduct()
+			a, b := d.twoLines("NieuwProduct")
+			d.codeLine(a, "43", "43A01", "GewensteIngangsdatum", "2025-04-01", "Einddatum", "2025-06-30")
+			d.budgetOnly(b, "GewensteIngangsdatum", "2025-06-30", "Einddatum", "2025-12-31")
+		},
+		pass: func(d *draft) {
+			d.nieuwProduct()
+			a, b := d.twoLines("NieuwProduct")
+			d.codeLine(a, "43", "43A01", "GewensteIngangsdatum", "2025-04-01", "Einddatum", "2025-06-30")
+			d.budgetOnly(b, "GewensteIngangsdatum", "2025-07-01", "Einddatum", "2025-12-31")
+		}},
+
+	// TR006 on the Contact of a Relatie, the same class as the Client's.
+	{rule: "TR006", soort: "WMO301", start: withRelatie,
+		fail: func(d *draft) {
+			c := d.one("//Relatie/Contact")
+			d.foreignAdres(c)
+			d.drop(c, "Telefoon")
+		},
+		pass: func(d *draft) {
+			c := d.one("//Relatie/Contact")
+			d.foreignAdres(c)
+			d.telefoon(c)
+		}},
+	{rule: "TR006", soort: "WMO301", start: withRelatie,
+		fail: func(d *draft) {
+			c := d.one("//Relatie/Contact")
+			d.set(c, "Soort", "02")
+			d.drop(c, "Adres/Postcode")
+			d.drop(c, "Adres/LandCode")
+			d.drop(c, "Telefoon")
+		},
+		pass: func(d *draft) {
+			c := d.one("//Relatie/Contact")
+			d.set(c, "Soort", "02")
+			d.drop(c, "Adres/Postcode")
+			d.drop(c, "Adres/LandCode")
+			d.telefoon(c)
+		}},
+
+	// TR314 within the message: across clients too.
+	{rule: "TR314", soort: "JW323", opt: sample.Options{Clients: 2, Products: 1},
+		fail: func(d *draft) {
+			refs := d.all("//Prestatie/ProductReferentie/ReferentieNummer")
+			d.set(refs[1], "", refs[0].Text())
+		},
+		pass: func(d *draft) {
+			refs := d.all("//Prestatie/ProductReferentie/ReferentieNummer")
+			d.set(refs[1], "", other(refs[0].Text()))
+		}},
+	// TR319: a ProductPeriode may lie in the DeclaratiePeriode or before,
+	// not after.
+	{rule: "TR319", soort: "WMO323", opt: sample.Options{Products: 1},
+		fail: func(d *draft) {
+			p := d.one("//Prestatie/ProductPeriode")
+			d.set(p, "Begindatum", "2025-03-01")
+			d.set(p, "Einddatum", "2025-03-01")
+		},
+		pass: func(d *draft) {
+			p := d.one("//Prestatie/ProductPeriode")
+			d.set(p, "Begindatum", "2025-02-28")
+			d.set(p, "Einddatum", "2025-02-28")
+		}},
+	// TR326: one toewijzing started twice in one message.
+	{rule: "TR326", soort: "WMO305", opt: sample.Options{Products: 2},
+		fail: func(d *draft) {
+			a, b := d.twoLines("StartProduct")
+			d.set(b, "ToewijzingNummer", a.SelectElement("ToewijzingNummer").Text())
+			d.set(a, "Begindatum", "2025-03-01")
+			d.set(b, "Begindatum", "2025-03-02")
+		},
+		pass: func(d *draft) {
+			a, b := d.twoLines("StartProduct")
+			d.set(b, "ToewijzingNummer", a.SelectElement("ToewijzingNummer").Text())
+			d.set(a, "Begindatum", "2025-03-01")
+			d.set(b, "Begindatum", "2025-03-02")
+			d.set(a, "StatusAanlevering", "3")
+		}},
+	// TR346 where the units match, and not for minutes.
+	{rule: "TR346", soort: "WMO323", opt: sample.Options{Products: 1},
+		fail: func(d *draft) { d.hours(d.one("//Prestatie"), 3, 1000, 3001) },
+		pass: func(d *draft) { d.hours(d.one("//Prestatie"), 3, 1000, 3000) }},
+	{rule: "TR346", soort: "JW323", opt: sample.Options{Products: 1},
+		fail: func(d *draft) { d.hours(d.one("//Prestatie"), 180, 1000, 3001) },
+		pass: func(d *draft) {
+			p := d.hours(d.one("//Prestatie"), 180, 1000, 3001)
+			d.set(p, "Eenheid", "01") // minutes at an hourly tariff: the contract decides
+		}},
+	// TR415: one start ended for good twice in one message.
+	{rule: "TR415", soort: "WMO307", opt: sample.Options{Products: 2},
+		fail: func(d *draft) { d.twoStops("19", "19") },
+		pass: func(d *draft) { d.twoStops("20", "19") }},
+}
+
+// twoStops makes the first two StopProducten of a 307 end the same start
+// (ToewijzingNummer and Begindatum) with StatusAanlevering 1, on two days,
+// with RedenBeeindiging first and second.
+func (d *draft) twoStops(first, second string) {
+	a, b := d.twoLines("StopProduct")
+	d.set(b, "ToewijzingNummer", a.SelectElement("ToewijzingNummer").Text())
+	for _, p := range []*etree.Element{a, b} {
+		d.set(p, "Begindatum", "2025-01-01")
+		d.set(p, "StatusAanlevering", "1")
+	}
+	d.set(a, "Einddatum", "2025-03-01")
+	d.set(b, "Einddatum", "2025-03-10")
+	d.set(a, "RedenBeeindiging", first)
+	d.set(b, "RedenBeeindiging", second)
+}
+
+func init() { cases = append(cases, depthCases...) }

@@ -2,6 +2,7 @@ package rules
 
 import (
 	"regexp"
+	"strings"
 	"testing"
 
 	"github.com/knooppunt/knooppunt/bericht"
@@ -25,6 +26,7 @@ func checkAny(t *testing.T, msg []byte) {
 		require.True(t, ok, f.Rule)
 		require.Equal(t, r.Retourcode, f.Retourcode)
 		require.True(t, r.AppliesTo(h.Soort))
+		require.True(t, strings.HasPrefix(f.Text, doc.Name(f.Element)+" "), "%q names its element first", f.Text)
 	}
 }
 

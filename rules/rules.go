@@ -27,6 +27,9 @@ const (
 	// Conversation rules (level 3) need earlier messages; the switch checks
 	// only those its store can decide, and only when asked to.
 	Conversation Level = 3
+	// External rules (level 4) need a source outside the conversation,
+	// such as a contract.
+	External Level = 4
 )
 
 // Rule is one rule of the standard.
@@ -39,11 +42,23 @@ type Rule struct {
 	Level Level
 	// Soorten are the berichtsoorten (WMO301, JW301, …) the rule applies to.
 	Soorten []string
-	// Summary says in one line what the rule demands.
+	// Summary says in one line what the switch checks of the rule.
 	Summary string
+	// Part marks a rule of level 3 or 4 of which Check runs the part one
+	// message decides by itself (a ReferentieNummer twice in one
+	// declaratie breaks TR314 whatever came before); the rest stays with
+	// the recipient. Its findings carry the rule's own retourcode.
+	Part bool
+	// Breaks and Keeps describe a message that breaks the rule and one,
+	// as close to it as can be, that keeps it.
+	Breaks, Keeps string
 
 	check func(c *checker)
 }
+
+// Checked tells whether Check runs the rule: every level-2 rule, and the
+// in-message part of the rules marked Part.
+func (r *Rule) Checked() bool { return r.check != nil && (r.Level == InMessage || r.Part) }
 
 // AppliesTo tells whether the rule applies to berichtsoort s.
 func (r *Rule) AppliesTo(s bericht.Soort) bool { return slices.Contains(r.Soorten, s.Name) }
@@ -51,6 +66,10 @@ func (r *Rule) AppliesTo(s bericht.Soort) bool { return slices.Contains(r.Soorte
 // Finding is one breach of a rule at one element. It never carries a value
 // from the message: it is safe to log, to count and to show to third parties.
 type Finding struct {
+	// Text says what is wrong and where, naming the elements involved with
+	// their lines: "GewensteIngangsdatum (line 41) is not after the
+	// Dagtekening (line 11)". It quotes no value of the message.
+	Text string
 	// Rule is the rule's code (TR002, CS002, …).
 	Rule string
 	// Retourcode is the rule's retourcode.
@@ -65,16 +84,20 @@ type Finding struct {
 }
 
 // String renders the finding for people and logs: "CS002 (0001) at
-// /Bericht/Client/Bsn, line 19".
+// /Bericht/Client/Bsn, line 19: Bsn (line 19) fails the elfproef".
 func (f Finding) String() string {
-	return fmt.Sprintf("%s (%s) at %s, line %d", f.Rule, f.Retourcode, f.Path, f.Line)
+	s := fmt.Sprintf("%s (%s) at %s, line %d", f.Rule, f.Retourcode, f.Path, f.Line)
+	if f.Text != "" {
+		s += ": " + f.Text
+	}
+	return s
 }
 
 // registry holds every rule ordered by code; bySoort the level-2 rules per
 // berichtsoort name. Both are built once from the rule tables and never
 // change.
 var (
-	registry = index(technical, conditions, constraints, conversation)
+	registry = index(technical, conditions, constraints, partial, conversation)
 	bySoort  = perSoort(registry)
 )
 
@@ -90,7 +113,7 @@ func index(tables ...[]*Rule) []*Rule {
 func perSoort(all []*Rule) map[string][]*Rule {
 	m := map[string][]*Rule{}
 	for _, r := range all {
-		if r.Level != InMessage {
+		if !r.Checked() {
 			continue
 		}
 		for _, s := range r.Soorten {
@@ -113,19 +136,21 @@ func Lookup(code string) (*Rule, bool) {
 	return registry[i], true
 }
 
-// For returns the level-2 rules of berichtsoort s, ordered by code.
+// For returns the rules Check runs on berichtsoort s, ordered by code.
 func For(s bericht.Soort) []*Rule { return slices.Clone(bySoort[s.Name]) }
 
-// Check runs every level-2 rule of h.Soort over doc, the view of a message
-// that passed its XSD (from (*xsd.Set).ValidateTree with the same message),
-// and returns what it finds in rule-code order, then document order; nil
-// when the message keeps every rule. It never panics on a valid message.
+// Check runs every rule of h.Soort that one message decides (the level-2
+// rules and the in-message part of the rules marked Part) over doc, the
+// view of a message that passed its XSD (from (*xsd.Set).ValidateTree with
+// the same message), and returns what it finds in rule-code order, then
+// document order; nil when the message keeps every rule. It never panics
+// on a valid message.
 func Check(h bericht.Header, doc *xsd.Tree) []Finding {
 	rs := bySoort[h.Soort.Name]
 	if len(rs) == 0 || doc == nil || doc.Len() == 0 {
 		return nil
 	}
-	c := &checker{t: doc, h: h}
+	c := &checker{t: doc, h: h, dagIdx: doc.Child(0, "Header", "BerichtIdentificatie", "Dagtekening")}
 	c.dagtekening, c.hasDagtekening = parseDate(h.Dagtekening)
 	for _, r := range rs {
 		c.rule = r
@@ -141,19 +166,52 @@ type checker struct {
 	h              bericht.Header
 	dagtekening    date
 	hasDagtekening bool
+	dagIdx         int // the header's Dagtekening element, -1 if absent
 	rule           *Rule
 	out            []Finding
 }
 
-// fail records a breach of the current rule at element i.
-func (c *checker) fail(i int) {
+// fail records a breach of the current rule at element i. The finding's
+// text is element i with its line, then what format and args say is wrong
+// with it; args may name elements (el) and constants of the standard, never
+// a value of the message.
+func (c *checker) fail(i int, format string, args ...any) {
 	c.out = append(c.out, Finding{
 		Rule:       c.rule.Code,
 		Retourcode: c.rule.Retourcode,
 		Path:       c.t.Path(i),
 		Line:       c.t.Line(i),
 		Element:    i,
+		Text:       c.el(i) + " " + fmt.Sprintf(format, args...),
 	})
+}
+
+// el names element i for a finding's text: its name and line,
+// "Einddatum (line 37)".
+func (c *checker) el(i int) string {
+	if i < 0 {
+		return "(absent)"
+	}
+	if l := c.t.Line(i); l > 0 {
+		return fmt.Sprintf("%s (line %d)", c.t.Name(i), l)
+	}
+	return c.t.Name(i)
+}
+
+// lineOf is " (line N)" for element i, "" when unknown.
+func (c *checker) lineOf(i int) string {
+	if i < 0 || c.t.Line(i) == 0 {
+		return ""
+	}
+	return fmt.Sprintf(" (line %d)", c.t.Line(i))
+}
+
+// dag names the message's Dagtekening for a finding's text.
+func (c *checker) dag() string {
+	if c.dagIdx < 0 {
+		return "Dagtekening"
+	}
+	return c.el(c.dagIdx)
 }
 
 // each calls fn for every element named name, in document order.

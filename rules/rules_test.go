@@ -87,6 +87,15 @@ func TestRegistry(t *testing.T) {
 			assert.NotNil(t, r.check, r.Code)
 			assert.Equal(t, Rejected, r.Retourcode, "level-2 rules answer 0001: %s", r.Code)
 		}
+		if r.Part {
+			assert.Contains(t, []Level{Conversation, External}, r.Level, "only a rule of level 3 or 4 has an in-message part: %s", r.Code)
+			assert.NotEqual(t, Rejected, r.Retourcode, "a rule of level 3 or 4 keeps its own retourcode: %s", r.Code)
+		}
+		assert.Equal(t, r.check != nil && (r.Level == InMessage || r.Part), r.Checked(), r.Code)
+		if r.Checked() {
+			assert.NotEmpty(t, r.Breaks, "%s describes a message that breaks it", r.Code)
+			assert.NotEmpty(t, r.Keeps, "%s describes a message that keeps it", r.Code)
+		}
 		got, ok := Lookup(r.Code)
 		require.True(t, ok)
 		assert.Same(t, r, got)
@@ -95,14 +104,24 @@ func TestRegistry(t *testing.T) {
 	assert.False(t, ok)
 	for _, r := range For(soort(t, "WMO301")) {
 		assert.Contains(t, r.Soorten, "WMO301")
-		assert.Equal(t, InMessage, r.Level)
+		assert.True(t, r.Checked(), r.Code)
 	}
+	assert.Contains(t, For(soort(t, "JW323")), mustLookup(t, "TR314"), "Check runs the in-message part of TR314")
 	assert.Empty(t, For(soort(t, "WMO302")), "retourberichten have no level-2 rules of their own")
 }
 
 func TestFindingString(t *testing.T) {
 	f := Finding{Rule: "CS002", Retourcode: "0001", Path: "/Bericht/Client/Bsn", Line: 19}
 	assert.Equal(t, "CS002 (0001) at /Bericht/Client/Bsn, line 19", f.String())
+	f.Text = "Bsn (line 19) fails the elfproef"
+	assert.Equal(t, "CS002 (0001) at /Bericht/Client/Bsn, line 19: Bsn (line 19) fails the elfproef", f.String())
+}
+
+func mustLookup(t testing.TB, code string) *Rule {
+	t.Helper()
+	r, ok := Lookup(code)
+	require.True(t, ok, code)
+	return r
 }
 
 func TestCheckWithoutTree(t *testing.T) {

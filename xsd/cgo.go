@@ -173,19 +173,33 @@ func (d *document) free() {
 	}
 }
 
-// header reads the header fields of the document's root; ns and basis are
-// the message and basisschema namespaces as C strings.
-func (d *document) header(ns, basis *C.char) [C.KP_H_COUNT]string {
+// header reads the header fields of the document's root, with the byte
+// offset of each field's start tag (-1 when absent or unknown); ns and
+// basis are the message and basisschema namespaces as C strings.
+func (d *document) header(ns, basis *C.char) (fields [C.KP_H_COUNT]string, offsets [C.KP_H_COUNT]int) {
 	var nodes [C.KP_H_COUNT]C.xmlNodePtr
 	C.kp_header(d.c.root, ns, basis, &nodes[0])
-	var out [C.KP_H_COUNT]string
 	for i, n := range nodes {
+		offsets[i] = -1
 		if n != nil {
-			out[i] = text(n)
+			fields[i] = text(n)
+			offsets[i] = nodeOffset(n)
 		}
 	}
-	return out
+	return fields, offsets
 }
+
+// nodeOffset is the byte offset of element n's start tag, which the
+// parser records in the node (shim.c), or -1.
+func nodeOffset(n *C.xmlNode) int {
+	if n == nil || n._private == nil {
+		return -1
+	}
+	return int(uintptr(n._private)) - 1
+}
+
+// rootOffset is the byte offset of the root element's start tag, or -1.
+func (d *document) rootOffset() int { return nodeOffset(d.c.root) }
 
 // text returns an element's text: straight from its one text child when it
 // has one, else through libxml2 (comments or several text nodes inside).
@@ -253,4 +267,6 @@ func (c *compiled) free() {
 	C.free(unsafe.Pointer(c.basis))
 }
 
-func (d *document) headerOf(c *compiled) [C.KP_H_COUNT]string { return d.header(c.ns, c.basis) }
+func (d *document) headerOf(c *compiled) ([C.KP_H_COUNT]string, [C.KP_H_COUNT]int) {
+	return d.header(c.ns, c.basis)
+}

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
+	"path"
 	"path/filepath"
 	"regexp"
 	"sort"
@@ -44,6 +45,13 @@ type Config struct {
 	// MaxViolations is how many XSD violations Validate keeps per message;
 	// Error.Omitted counts the rest. Default DefaultMaxViolations (100).
 	MaxViolations int
+	// Lazy compiles the schema of a berichtsoort when the first message of
+	// that berichtsoort arrives instead of in Load: a command that checks a
+	// few files and exits compiles one or two schemas, not all 28. Load then
+	// only finds the schemas; one that does not compile refuses the
+	// messages of its berichtsoort with CodeInternal. Default false: Load
+	// compiles every schema, as a server wants before it takes messages.
+	Lazy bool
 }
 
 func (c Config) withDefaults() Config {
@@ -68,12 +76,38 @@ type Set struct {
 	closing stopFlag
 	mu      sync.RWMutex // read: Validate running; write: Close
 	closed  bool
-	schemas map[string]*compiled // by namespace
+	schemas map[string]*entry // by namespace
 	soorts  []bericht.Soort
+}
+
+// entry is the schema of one berichtsoort, compiled once: in Load, or on
+// the first use of a Lazy set, under the process's compile lock. get runs
+// only under the set's read lock or before the set is published, and free
+// under its write lock, so no compilation races with freeing.
+type entry struct {
+	soort bericht.Soort
+	build func() (schema, error) // compiles the schema and checks its target namespace
+	once  sync.Once
+	c     *compiled
+	err   error
+}
+
+// get returns the compiled schema, compiling it on the first call.
+func (e *entry) get() (*compiled, error) {
+	e.once.Do(func() {
+		sch, err := e.build()
+		if err != nil {
+			e.err = err
+			return
+		}
+		e.c = newCompiled(sch, e.soort.Namespace, bericht.BasisNamespace(e.soort.Standard, e.soort.Release))
+	})
+	return e.c, e.err
 }
 
 // Load compiles the schemas cfg names, sequentially in the calling
 // goroutine, after initialising libxml2; concurrent Loads are serialised.
+// With cfg.Lazy it only finds them, and each is compiled on first use.
 // To reload, Load a new Set, switch to it, and Close the old one.
 func Load(cfg Config) (*Set, error) {
 	cfg = cfg.withDefaults()
@@ -91,34 +125,83 @@ func Load(cfg Config) (*Set, error) {
 	return loadEmbedded(cfg)
 }
 
-// loadEmbedded writes the embedded schema set to a private temporary
-// directory, compiles it from there (libxml2 resolves imports from files
-// only) and removes the directory: compiled schemas do not need their files.
+// loadEmbedded finds the message schemas among the embedded files. Each
+// is compiled from a private temporary directory holding it and its
+// basisschema (libxml2 resolves imports from files only), removed again
+// once it is compiled: compiled schemas do not need their files.
 func loadEmbedded(cfg Config) (*Set, error) {
-	dir, err := os.MkdirTemp("", "knooppunt-xsd-")
-	if err != nil {
-		return nil, fmt.Errorf("xsd: writing embedded schemas: %w", err)
+	files := bericht.SchemaFiles()
+	names := make([]string, 0, len(files))
+	for name := range files {
+		names = append(names, name)
 	}
-	defer os.RemoveAll(dir)
-	for name, data := range bericht.SchemaFiles() {
-		path := filepath.Join(dir, filepath.FromSlash(name))
-		if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
-			return nil, fmt.Errorf("xsd: writing embedded schema %s: %w", name, err)
+	sort.Strings(names)
+	s := &Set{cfg: cfg, source: "embedded", schemas: map[string]*entry{}}
+	for _, name := range names {
+		if path.Base(name) == basisschemaFile {
+			continue
 		}
-		if err := os.WriteFile(path, data, 0o600); err != nil {
-			return nil, fmt.Errorf("xsd: writing embedded schema %s: %w", name, err)
+		m := targetNamespaceAttr.FindSubmatch(files[name])
+		if m == nil {
+			continue
 		}
-	}
-	s, err := loadDir(cfg, dir)
-	if err != nil {
-		return nil, fmt.Errorf("xsd: embedded schema set: %w", err)
+		soort, ok := bericht.ByNamespace(string(m[1]))
+		if !ok {
+			continue
+		}
+		basis := path.Join(path.Dir(name), basisschemaFile)
+		own := map[string][]byte{name: files[name], basis: files[basis]}
+		s.add(soort, func() (schema, error) {
+			sch, err := compileFiles(own, name)
+			if err != nil {
+				return schema{}, fmt.Errorf("xsd: embedded schema set: %w", err)
+			}
+			return checkTarget(sch, name, soort)
+		})
 	}
 	if len(s.soorts) != len(bericht.All()) {
-		s.Close()
 		return nil, fmt.Errorf("xsd: embedded schema set covers %d of %d berichtsoorten", len(s.soorts), len(bericht.All()))
 	}
-	s.source = "embedded"
-	return s, nil
+	return s.finish()
+}
+
+// basisschemaFile is the name under which the message schemas import their
+// basisschema.
+const basisschemaFile = "basisschema.xsd"
+
+// compileFiles writes files (by slash-separated name) to a private
+// temporary directory, compiles the one named main and removes the
+// directory.
+func compileFiles(files map[string][]byte, main string) (schema, error) {
+	dir, err := os.MkdirTemp("", "knooppunt-xsd-")
+	if err != nil {
+		return schema{}, fmt.Errorf("writing schema %s: %w", main, err)
+	}
+	defer os.RemoveAll(dir)
+	for name, data := range files {
+		p := filepath.Join(dir, filepath.FromSlash(name))
+		if err := os.MkdirAll(filepath.Dir(p), 0o700); err != nil {
+			return schema{}, fmt.Errorf("writing schema %s: %w", name, err)
+		}
+		if err := os.WriteFile(p, data, 0o600); err != nil {
+			return schema{}, fmt.Errorf("writing schema %s: %w", name, err)
+		}
+	}
+	sch, problems := compile(filepath.Join(dir, filepath.FromSlash(main)))
+	if sch.ptr == nil {
+		return schema{}, fmt.Errorf("compiling schema %s: %s", main, describe(problems))
+	}
+	return sch, nil
+}
+
+// checkTarget frees sch and fails when its target namespace is not that of
+// soort; name is the schema's file, for the message.
+func checkTarget(sch schema, name string, soort bericht.Soort) (schema, error) {
+	if tns := sch.targetNamespace(); tns != soort.Namespace {
+		sch.free()
+		return schema{}, fmt.Errorf("xsd: compiling schema %s: target namespace %q, want %q", name, tns, soort.Namespace)
+	}
+	return sch, nil
 }
 
 // targetNamespaceAttr finds the targetNamespace of a schema document
@@ -140,12 +223,11 @@ func loadDir(cfg Config, dir string) (*Set, error) {
 		return nil, fmt.Errorf("xsd: finding schemas in %s: %w", dir, err)
 	}
 	sort.Strings(paths)
-	s := &Set{cfg: cfg, schemas: map[string]*compiled{}}
+	s := &Set{cfg: cfg, schemas: map[string]*entry{}}
 	from := map[string]string{}
 	for _, path := range paths {
 		data, err := os.ReadFile(path)
 		if err != nil {
-			s.Close()
 			return nil, fmt.Errorf("xsd: reading schema %s: %w", path, err)
 		}
 		m := targetNamespaceAttr.FindSubmatch(data)
@@ -157,31 +239,36 @@ func loadDir(cfg Config, dir string) (*Set, error) {
 			continue
 		}
 		if prev, dup := from[soort.Namespace]; dup {
-			s.Close()
 			return nil, fmt.Errorf("xsd: %s and %s both define %s", prev, path, soort)
 		}
 		abs, err := filepath.Abs(path)
 		if err != nil {
-			s.Close()
 			return nil, fmt.Errorf("xsd: schema %s: %w", path, err)
 		}
-		sch, problems := compile(abs)
-		if sch.ptr == nil {
-			s.Close()
-			return nil, fmt.Errorf("xsd: compiling schema %s: %s", path, describe(problems))
-		}
-		if tns := sch.targetNamespace(); tns != soort.Namespace {
-			sch.free()
-			s.Close()
-			return nil, fmt.Errorf("xsd: compiling schema %s: target namespace %q, want %q", path, tns, soort.Namespace)
-		}
 		from[soort.Namespace] = path
-		s.schemas[soort.Namespace] = newCompiled(sch, soort.Namespace, bericht.BasisNamespace(soort.Standard, soort.Release))
-		s.soorts = append(s.soorts, soort)
+		s.add(soort, func() (schema, error) {
+			sch, problems := compile(abs)
+			if sch.ptr == nil {
+				return schema{}, fmt.Errorf("xsd: compiling schema %s: %s", path, describe(problems))
+			}
+			return checkTarget(sch, path, soort)
+		})
 	}
 	if len(s.schemas) == 0 {
 		return nil, fmt.Errorf("xsd: no iWmo/iJw %s message schema found in %s", bericht.Release, dir)
 	}
+	return s.finish()
+}
+
+// add registers the schema of soort, compiled by build.
+func (s *Set) add(soort bericht.Soort, build func() (schema, error)) {
+	s.schemas[soort.Namespace] = &entry{soort: soort, build: build}
+	s.soorts = append(s.soorts, soort)
+}
+
+// finish orders the berichtsoorten and, unless the set is lazy, compiles
+// every schema now, in berichtsoort order.
+func (s *Set) finish() (*Set, error) {
 	sort.Slice(s.soorts, func(i, j int) bool {
 		a, b := s.soorts[i], s.soorts[j]
 		if a.Standard != b.Standard {
@@ -189,6 +276,15 @@ func loadDir(cfg Config, dir string) (*Set, error) {
 		}
 		return a.Number < b.Number
 	})
+	if s.cfg.Lazy {
+		return s, nil
+	}
+	for _, soort := range s.soorts {
+		if _, err := s.schemas[soort.Namespace].get(); err != nil {
+			s.Close()
+			return nil, err
+		}
+	}
 	return s, nil
 }
 
@@ -257,8 +353,10 @@ func (s *Set) free() {
 		return
 	}
 	s.closed = true
-	for _, c := range s.schemas {
-		c.free()
+	for _, e := range s.schemas {
+		if e.c != nil {
+			e.c.free()
+		}
 	}
 	s.schemas = nil
 }

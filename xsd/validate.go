@@ -97,17 +97,20 @@ func refuse(code, format string, args ...any) *Error {
 
 var utf8BOM = []byte{0xEF, 0xBB, 0xBF}
 
-// precheck refuses, before libxml2 sees it, what must never reach the parser.
+// precheck refuses, before libxml2 sees it, what must never reach the
+// parser. Every refusal but an empty message's carries the position it
+// concerns.
 func (s *Set) precheck(msg []byte) *Error {
 	switch {
 	case len(msg) == 0:
 		return refuse(CodeEmpty, "the message is empty")
 	case int64(len(msg)) > s.cfg.MaxSize:
-		return refuse(CodeTooLarge, "the message is %d bytes, more than the limit of %d", len(msg), s.cfg.MaxSize)
+		// At the first byte past the limit.
+		return at(msg, int(s.cfg.MaxSize), CodeTooLarge, "the message is %d bytes, more than the limit of %d", len(msg), s.cfg.MaxSize)
 	case bytes.HasPrefix(msg, utf8BOM):
-		return refuse(CodeByteOrderMark, "the message starts with a UTF-8 byte-order mark")
+		return at(msg, 0, CodeByteOrderMark, "the message starts with a UTF-8 byte-order mark")
 	case len(msg) >= 2 && (msg[0] == 0 || msg[1] == 0 || (msg[0] == 0xFE && msg[1] == 0xFF) || (msg[0] == 0xFF && msg[1] == 0xFE)):
-		return refuse(CodeNotUTF8, "the message is UTF-16 or UTF-32, not UTF-8")
+		return at(msg, 0, CodeNotUTF8, "the message is UTF-16 or UTF-32, not UTF-8")
 	}
 	if !utf8.Valid(msg) {
 		e := refuse(CodeNotUTF8, "the message is not valid UTF-8")
@@ -121,9 +124,65 @@ func (s *Set) precheck(msg []byte) *Error {
 		if len(enc) > maxNameInDetail {
 			enc = enc[:maxNameInDetail]
 		}
-		return refuse(CodeNotUTF8, "the XML declaration names encoding %q; only UTF-8 is accepted", enc)
+		return at(msg, bytes.Index(msg, []byte("encoding")), CodeNotUTF8, "the XML declaration names encoding %q; only UTF-8 is accepted", enc)
 	}
 	return Prescan(msg, MessageBounds())
+}
+
+// atOffset is at for an offset that may be unknown (negative or past the
+// message): the refusal then has no position.
+func atOffset(msg []byte, off int, code, format string, args ...any) *Error {
+	e := refuse(code, format, args...)
+	placeAt(e, msg, off)
+	return e
+}
+
+// placeAt gives refusal e one violation, its Detail, at byte offset off of
+// msg, when off lies in msg.
+func placeAt(e *Error, msg []byte, off int) {
+	if off < 0 || off >= len(msg) {
+		return
+	}
+	line, col := position(msg, off)
+	e.Violations = []Violation{{Line: line, Column: col, Message: e.Detail, Redacted: e.Detail}}
+}
+
+// atRoot is a refusal placed at the start tag of d's root element.
+func atRoot(msg []byte, d *document, code, format string, args ...any) *Error {
+	return atOffset(msg, d.rootOffset(), code, format, args...)
+}
+
+// doctypeOffset is the offset of the document type declaration that
+// stopped the parser: the first "<!DOCTYPE" outside comments and
+// processing instructions of the prolog; -1 if none is found.
+func doctypeOffset(msg []byte) int {
+	for i := 0; i < len(msg); {
+		j := bytes.IndexByte(msg[i:], '<')
+		if j < 0 {
+			return -1
+		}
+		i += j
+		rest := msg[i:]
+		switch {
+		case bytes.HasPrefix(rest, []byte("<!--")):
+			end := bytes.Index(rest[4:], []byte("-->"))
+			if end < 0 {
+				return -1
+			}
+			i += 4 + end + 3
+		case bytes.HasPrefix(rest, []byte("<?")):
+			end := bytes.Index(rest[2:], []byte("?>"))
+			if end < 0 {
+				return -1
+			}
+			i += 2 + end + 2
+		case bytes.HasPrefix(rest, []byte("<!DOCTYPE")):
+			return i
+		default:
+			return -1 // an element: the prolog is over
+		}
+	}
+	return -1
 }
 
 func invalidUTF8(msg []byte) int {
@@ -230,7 +289,7 @@ func (s *Set) validate(ctx context.Context, msg []byte, walk func(*document)) (b
 	if !d.ok() {
 		found, _ := is.take()
 		if d.doctype() {
-			return bericht.Header{}, refuse(CodeDoctype, "the message has a document type declaration (DOCTYPE); DTDs and entities are not accepted")
+			return bericht.Header{}, atOffset(msg, doctypeOffset(msg), CodeDoctype, "the message has a document type declaration (DOCTYPE); DTDs and entities are not accepted")
 		}
 		e := refuse(CodeNotWellFormed, "the message is not well-formed XML")
 		e.Violations = parseViolations(msg, found)
@@ -241,20 +300,26 @@ func (s *Set) validate(ctx context.Context, msg []byte, walk func(*document)) (b
 	name, ns := d.root()
 	if name != "Bericht" {
 		if !standardNames()[name] { // the sender's own name: it may name a person
-			return bericht.Header{}, refuse(CodeNotBericht, "the root element is not Bericht")
+			return bericht.Header{}, atRoot(msg, d, CodeNotBericht, "the root element is not Bericht")
 		}
-		return bericht.Header{}, refuse(CodeNotBericht, "the root element is %q, not Bericht", name)
+		return bericht.Header{}, atRoot(msg, d, CodeNotBericht, "the root element is %q, not Bericht", name)
 	}
 	soort, ok := bericht.ByNamespace(ns)
 	if !ok {
-		return bericht.Header{}, unknownNamespace(ns)
+		e := unknownNamespace(ns)
+		placeAt(e, msg, d.rootOffset())
+		return bericht.Header{}, e
 	}
-	c := s.schemas[ns]
-	if c == nil {
-		return bericht.Header{Soort: soort}, refuse(CodeNotCarried, "%s is not in this switch's schema set", soort)
+	carried := s.schemas[ns]
+	if carried == nil {
+		return bericht.Header{Soort: soort}, atRoot(msg, d, CodeNotCarried, "%s is not in this switch's schema set", soort)
+	}
+	c, err := carried.get()
+	if err != nil {
+		return bericht.Header{Soort: soort}, refuse(CodeInternal, "the schema of %s does not compile: %v", soort, err)
 	}
 
-	f := d.headerOf(c)
+	f, off := d.headerOf(c)
 	h := bericht.Header{
 		Soort:                   soort,
 		BerichtCode:             f[hBerichtCode],
@@ -270,10 +335,11 @@ func (s *Set) validate(ctx context.Context, msg []byte, walk func(*document)) (b
 		DeclaratieDagtekening:   f[hDeclaratieDagtekening],
 	}
 	if code := strings.TrimSpace(h.BerichtCode); code != "" && code != soort.Code {
+		where := off[hBerichtCode]
 		if !digits.MatchString(code) { // not a code but a value, which may be personal
-			return h, refuse(CodeBerichtCode, "BerichtCode is not %s, the code of the root namespace's %s", soort.Code, soort)
+			return h, atOffset(msg, where, CodeBerichtCode, "BerichtCode is not %s, the code of the root namespace's %s", soort.Code, soort)
 		}
-		return h, refuse(CodeBerichtCode, "BerichtCode %q does not match the root namespace: %s has BerichtCode %s", code, soort, soort.Code)
+		return h, atOffset(msg, where, CodeBerichtCode, "BerichtCode %q does not match the root namespace: %s has BerichtCode %s", code, soort, soort.Code)
 	}
 
 	if ctx.Err() != nil {

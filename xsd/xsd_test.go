@@ -264,7 +264,12 @@ func TestRefusals(t *testing.T) {
 			require.Equal(t, tt.code, e.Code, "%v", err)
 			require.NotEmpty(t, e.Detail)
 			require.True(t, strings.HasPrefix(err.Error(), "xsd: "+tt.code))
-			if tt.code == CodeNotWellFormed || prescanCodes[tt.code] {
+			switch {
+			case tt.code == CodeEmpty: // nothing to point at
+				require.Empty(t, e.Violations)
+			case tt.code == CodeInvalid:
+				require.NotEmpty(t, e.Violations)
+			default: // every other refusal points at the place it concerns
 				require.Len(t, e.Violations, 1)
 				require.Positive(t, e.Violations[0].Line)
 				require.Positive(t, e.Violations[0].Column)
@@ -469,3 +474,76 @@ func TestEncodingDeclaration(t *testing.T) {
 
 // first returns the first of two results.
 func first[A, B any](a A, _ B) A { return a }
+
+// TestRefusalPositions: the refusals before the XSD point at what they
+// concern: the BerichtCode element, the DOCTYPE, the root element, the
+// encoding in the declaration, the first byte past the size limit.
+func TestRefusalPositions(t *testing.T) {
+	s := embeddedSet(t)
+	wmo := generated(t, "WMO301")
+	decl := `<?xml version="1.0" encoding="UTF-8"?>` + "\n"
+	body := string(wmo[bytes.Index(wmo, []byte("<wmo301:Bericht")):])
+	// lineCol is the position of the first occurrence of marker in msg.
+	lineCol := func(msg []byte, marker string) [2]int {
+		i := bytes.Index(msg, []byte(marker))
+		require.GreaterOrEqual(t, i, 0, marker)
+		line, col := position(msg, i)
+		return [2]int{line, col}
+	}
+	small, err := Load(Config{MaxSize: 100})
+	require.NoError(t, err)
+	t.Cleanup(func() { small.Close() })
+
+	code := bytes.Replace(wmo, []byte("<wmo301:BerichtCode>414<"), []byte("<wmo301:BerichtCode>436<"), 1)
+	codeName := bytes.Replace(wmo, []byte("<wmo301:BerichtCode>414<"), []byte("<wmo301:BerichtCode>Jansen<"), 1)
+	doctype := []byte(decl + "<!-- <!DOCTYPE in a comment> -->\n\n  <!DOCTYPE Bericht>\n" + body)
+	notBericht := []byte(decl + "\n  <Toewijzing xmlns=\"http://www.istandaarden.nl/iwmo/3_2/wmo301/schema\"/>")
+	release := []byte(strings.Replace(string(wmo), "iwmo/3_2/wmo301", "iwmo/3_1/wmo301", -1))
+	latin := bytes.Replace(wmo, []byte(`encoding="UTF-8"`), []byte(`encoding="ISO-8859-1"`), 1)
+	tests := []struct {
+		name string
+		set  *Set
+		msg  []byte
+		code string
+		want [2]int
+	}{
+		{"berichtcode", s, code, CodeBerichtCode, lineCol(code, "<wmo301:BerichtCode>")},
+		{"berichtcode not a code", s, codeName, CodeBerichtCode, lineCol(codeName, "<wmo301:BerichtCode>")},
+		{"doctype after a comment", s, doctype, CodeDoctype, [2]int{4, 3}},
+		{"root not Bericht", s, notBericht, CodeNotBericht, [2]int{3, 3}},
+		{"release 3.1", s, release, CodeUnknownRelease, lineCol(release, "<wmo301:Bericht")},
+		{"latin-1 declared", s, latin, CodeNotUTF8, lineCol(latin, "encoding=")},
+		{"byte-order mark", s, append([]byte{0xEF, 0xBB, 0xBF}, wmo...), CodeByteOrderMark, [2]int{1, 1}},
+		{"too large", small, wmo, CodeTooLarge, func() [2]int { l, c := position(wmo, 100); return [2]int{l, c} }()},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := tt.set.Validate(tt.msg)
+			e := refusal(t, err)
+			require.Equal(t, tt.code, e.Code, "%v", err)
+			require.Len(t, e.Violations, 1)
+			v := e.Violations[0]
+			assert.Equal(t, tt.want, [2]int{v.Line, v.Column})
+			assert.Equal(t, e.Detail, v.Message)
+			assert.Equal(t, e.Detail, v.Redacted)
+			assert.NotContains(t, v.Message, "Jansen")
+		})
+	}
+}
+
+// TestBerichtCodePublishedPosition: the published example with a wrong
+// BerichtCode is refused at line 4, where xmllint places it too.
+func TestBerichtCodePublishedPosition(t *testing.T) {
+	for _, ex := range examples(t, "examples-invalid") {
+		if !strings.Contains(ex.name, "berichtcode") {
+			continue
+		}
+		_, err := embeddedSet(t).Validate(ex.data)
+		e := refusal(t, err)
+		require.Equal(t, CodeBerichtCode, e.Code)
+		require.Len(t, e.Violations, 1)
+		assert.Equal(t, 4, e.Violations[0].Line)
+		return
+	}
+	t.Fatal("no published example with a wrong BerichtCode")
+}

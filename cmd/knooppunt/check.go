@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"slices"
+	"strings"
 
 	"github.com/knooppunt/knooppunt/rules"
 	"github.com/knooppunt/knooppunt/xsd"
@@ -19,27 +20,35 @@ func init() {
 }
 
 const checkUsage = `Usage: knooppunt check [--schemas DIR] [--json] FILE...
+       knooppunt check --explain RULE
 
 Checks each FILE ('-' for standard input) as the switch checks a heenbericht:
 first as 'knooppunt validate' does (encoding, namespace, XML schema), then,
-when the schema is met, against the level-2 rules of iWmo/iJw 3.2 — the
-conditions, constraints and technical rules a message can break while it
-matches its schema (docs/rules.md). A breach of one of them is answered with
-a retourbericht carrying retourcode 0001.
+when the schema is met, against the rules of iWmo/iJw 3.2 that one message
+decides — the conditions, constraints and technical rules a message can
+break while it matches its schema, and the part of a few rules across
+messages that one message shows (docs/rules.md). A breach is answered with a
+retourbericht carrying retourcode 0001.
 
 Output, one line per file that keeps every rule and one per problem:
   FILE: ok iwmo 3.2 WMO301
-  FILE:LINE: RULE (RETOURCODE) at PATH: what the rule demands
+  FILE:LINE: RULE (RETOURCODE) at PATH: what is wrong, and where
   FILE:LINE:COL: message            (an XSD violation, as validate prints it)
-With --json, one JSON object per file instead.
+With --json, one JSON object per file instead. What is wrong names the
+elements involved with their lines and never quotes a value of the message.
+
+--explain RULE prints the rule's official text (TR302, CD005, CS002, RS001),
+what the switch does with it, and a message that breaks it and one that
+keeps it; it needs no file.
 
 Exit status: 0 all files keep every rule, 1 any file refused or breaking a
-rule, 2 usage or I/O error.
+rule, 2 usage or I/O error, or an unknown RULE.
 
 Flags:
   --schemas DIR   load the message schemas found below DIR instead of the
                   embedded ones
   --json          print one JSON object per file
+  --explain RULE  explain the rule RULE instead of checking files
 `
 
 // checkResult is the verdict on one file, also its --json form.
@@ -53,7 +62,9 @@ type jsonFinding struct {
 	Retourcode string `json:"retourcode"`
 	Path       string `json:"path"`
 	Line       int    `json:"line"`
-	Summary    string `json:"summary"`
+	// Text says what is wrong and where; Summary what the rule demands.
+	Text    string `json:"text"`
+	Summary string `json:"summary"`
 }
 
 func runCheck(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
@@ -62,6 +73,7 @@ func runCheck(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	fs.Usage = func() {}
 	schemas := fs.String("schemas", "", "directory with a release bundle of XSDs")
 	asJSON := fs.Bool("json", false, "one JSON object per file")
+	explain := fs.String("explain", "", "explain the rule RULE")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			fmt.Fprint(stdout, checkUsage)
@@ -71,11 +83,26 @@ func runCheck(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		return 2
 	}
 	files := fs.Args()
+	if *explain != "" {
+		if len(files) > 0 {
+			fmt.Fprint(stderr, "knooppunt check: --explain takes no FILE\n\n"+checkUsage)
+			return 2
+		}
+		if err := rules.Explain(stdout, *explain); err != nil {
+			if errors.Is(err, rules.ErrUnknownRule) {
+				fmt.Fprintf(stderr, "knooppunt check: no rule %q in iWmo 3.2 or iJw 3.2 (codes look like TR002, CD005, CS002, RS001)\n", strings.ToUpper(strings.TrimSpace(*explain)))
+			} else {
+				fmt.Fprintf(stderr, "knooppunt check: %v\n", err)
+			}
+			return 2
+		}
+		return 0
+	}
 	if len(files) == 0 {
 		fmt.Fprint(stderr, "knooppunt check: no FILE given\n\n"+checkUsage)
 		return 2
 	}
-	set, err := xsd.Load(xsd.Config{Dir: *schemas})
+	set, err := xsd.Load(xsd.Config{Dir: *schemas, Lazy: true})
 	if err != nil {
 		fmt.Fprintf(stderr, "knooppunt check: %v\n", err)
 		return 2
@@ -83,9 +110,10 @@ func runCheck(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	defer set.Close()
 
 	stdinAt := slices.Index(files, "-") // the one '-' that reads standard input
+	var mr msgReader
 	return printResults(stdout, stderr, "check", *asJSON, func(yield func(verdict) bool) {
 		for i, name := range files {
-			if !yield(checkFile(set, name, i == stdinAt, stdin)) {
+			if !yield(checkFile(set, &mr, name, i == stdinAt, stdin)) {
 				return
 			}
 		}
@@ -103,17 +131,17 @@ func (r checkResult) text(w io.Writer) {
 		return
 	}
 	for _, f := range r.Findings {
-		fmt.Fprintf(w, "%s:%d: %s (%s) at %s: %s\n", r.File, f.Line, f.Rule, f.Retourcode, f.Path, f.Summary)
+		fmt.Fprintf(w, "%s:%d: %s (%s) at %s: %s\n", r.File, f.Line, f.Rule, f.Retourcode, f.Path, f.Text)
 	}
 }
 
-// checkFile reads one file (see readMessage), validates it and runs the
+// checkFile reads one file (see msgReader.read), validates it and runs the
 // rules on it.
-func checkFile(set *xsd.Set, name string, firstStdin bool, stdin io.Reader) checkResult {
+func checkFile(set *xsd.Set, mr *msgReader, name string, firstStdin bool, stdin io.Reader) checkResult {
 	var r checkResult
 	var data []byte
 	var err error
-	r.File, data, err = readMessage(name, firstStdin, stdin, set.MaxSize())
+	r.File, data, err = mr.read(name, firstStdin, stdin, set.MaxSize())
 	if err != nil {
 		r.IOError = err.Error()
 		return r
@@ -124,7 +152,7 @@ func checkFile(set *xsd.Set, name string, firstStdin bool, stdin io.Reader) chec
 		return r
 	}
 	for _, f := range rules.Check(h, doc) {
-		jf := jsonFinding{Rule: f.Rule, Retourcode: f.Retourcode, Path: f.Path, Line: f.Line}
+		jf := jsonFinding{Rule: f.Rule, Retourcode: f.Retourcode, Path: f.Path, Line: f.Line, Text: f.Text}
 		if rule, ok := rules.Lookup(f.Rule); ok {
 			jf.Summary = rule.Summary
 		}

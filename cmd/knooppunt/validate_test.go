@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"testing"
 
@@ -87,14 +88,19 @@ func TestValidateViolationLines(t *testing.T) {
 func TestValidateRefusals(t *testing.T) {
 	data, err := os.ReadFile(writeMessages(t, "WMO301")[0])
 	require.NoError(t, err)
+	code := bytes.Replace(data, []byte(">414<"), []byte(">436<"), 1)
+	before := string(code[:bytes.Index(code, []byte("<wmo301:BerichtCode>"))])
+	codeAt := fmt.Sprintf(":%d:%d: ", strings.Count(before, "\n")+1, len(before)-strings.LastIndex(before, "\n"))
 	tests := []struct {
 		name, want string
 		data       []byte
 	}{
-		{"berichtcode", ": berichtcode-mismatch: ", bytes.Replace(data, []byte(">414<"), []byte(">436<"), 1)},
+		// Every refusal but an empty file's points at what it concerns.
+		{"berichtcode", codeAt + `BerichtCode "436" does not match the root namespace`, code},
 		{"doctype", ":1:1: the message has a document type declaration", []byte("<!DOCTYPE x><x/>")},
 		{"empty", ": empty: ", nil},
-		{"release", ": unsupported-release: ", []byte(`<Bericht xmlns="http://www.istandaarden.nl/iwmo/3_1/wmo301/schema"/>`)},
+		{"release", ":1:1: iwmo release 3.1 is not carried", []byte(`<Bericht xmlns="http://www.istandaarden.nl/iwmo/3_1/wmo301/schema"/>`)},
+		{"root", ":2:1: the root element is not Bericht", []byte("<?xml version=\"1.0\"?>\n<Toewijzing/>")},
 		{"not well-formed", ":1:", []byte("<Bericht>")},
 	}
 	for _, tt := range tests {
@@ -225,4 +231,33 @@ func TestValidateAndCheckReportFilesAlike(t *testing.T) {
 			assert.Equal(t, fileResult{File: "<stdin>", IOError: "standard input named twice"}, v[2])
 		})
 	}
+}
+
+// TestValidateManyFilesInOrder: files validated by several workers, in
+// batches, are reported in argument order, refusals among them, and the
+// process's GOMAXPROCS is what it was.
+func TestValidateManyFilesInOrder(t *testing.T) {
+	good := writeMessages(t, "WMO301", "JW305")
+	bad := writeFile(t, "bad.xml", []byte("<x/>"))
+	var args, want []string
+	for i := range 150 {
+		switch {
+		case i%7 == 3:
+			args = append(args, bad)
+			want = append(want, bad+":1:1: the root element is not Bericht")
+		case i%2 == 0:
+			args = append(args, good[0])
+			want = append(want, good[0]+": ok iwmo 3.2 WMO301")
+		default:
+			args = append(args, good[1])
+			want = append(want, good[1]+": ok ijw 3.2 JW305")
+		}
+	}
+	procs := runtime.GOMAXPROCS(0)
+	for _, jobs := range []string{"1", "3"} {
+		code, out, errs := validateRun(t, "", append([]string{"--jobs", jobs}, args...)...)
+		require.Equal(t, 1, code, errs)
+		assert.Equal(t, strings.Join(want, "\n")+"\n", out, "--jobs %s", jobs)
+	}
+	assert.Equal(t, procs, runtime.GOMAXPROCS(0))
 }
