@@ -27,11 +27,13 @@ type Accepted struct {
 	Status string `json:"status"`
 	// With status "retour" (and a duplicate of such a message): the id of
 	// the answer in the sender's mailbox, its berichtsoort, its
-	// RetourCodes and the codes of the rules broken.
-	Retour             string   `json:"retour,omitempty"`
-	RetourBerichtsoort string   `json:"retourBerichtsoort,omitempty"`
-	RetourCodes        []string `json:"retourCodes,omitempty"`
-	Rules              []string `json:"rules,omitempty"`
+	// RetourCodes and the codes of the rules broken; with status "retour"
+	// also each finding: where, and what is wrong (never a value).
+	Retour             string    `json:"retour,omitempty"`
+	RetourBerichtsoort string    `json:"retourBerichtsoort,omitempty"`
+	RetourCodes        []string  `json:"retourCodes,omitempty"`
+	Rules              []string  `json:"rules,omitempty"`
+	Findings           []Finding `json:"findings,omitempty"`
 }
 
 // Validation is the answer of POST /v1/validate for a valid message.

@@ -20,10 +20,14 @@ import (
 // Finding is one level-2 rule a message breaks. It carries codes and a
 // place, never a value of the message, so it may be logged and counted.
 type Finding struct {
-	Rule       string // the rule's code: CS002, TR018, …
-	Retourcode string // the rule's retourcode: 0001 for level 2
-	Path       string // the offending element, /Bericht/Client/Bsn
-	Line       int
+	Rule       string `json:"rule"`       // the rule's code: CS002, TR018, …
+	Retourcode string `json:"retourcode"` // the rule's retourcode: 0001 for level 2
+	Path       string `json:"path"`       // the offending element, /Bericht/Client/Bsn
+	Line       int    `json:"line"`
+	// Text says what is wrong and where, with element names and lines,
+	// never a value: "GewensteIngangsdatum (line 41) is not after the
+	// Dagtekening (line 11)".
+	Text string `json:"text"`
 }
 
 // RuleValidator is a Validator that also checks the rules of control level
@@ -133,7 +137,7 @@ func (s *Server) answer(ctx context.Context, p Principal, h bericht.Header, rout
 		return Accepted{}, err
 	}
 	a := Accepted{ID: rec.ID, Berichtsoort: h.Soort.Name, Ontvanger: route.Recipient, Status: statusRetour,
-		RetourBerichtsoort: ans.Header.Soort.Name, RetourCodes: ans.Codes, Rules: ruleCodes(findings)}
+		RetourBerichtsoort: ans.Header.Soort.Name, RetourCodes: ans.Codes, Rules: ruleCodes(findings), Findings: findings}
 	if rec.Duplicate {
 		t, err := s.cfg.Store.Trace(ctx, rec.ID)
 		if err != nil {

@@ -28,7 +28,7 @@ func (v ruleValidator) ValidateRules(ctx context.Context, b []byte) (bericht.Hea
 	if !bytes.Contains(b, []byte("CS002")) {
 		return h, nil, parsed, nil
 	}
-	return h, []gateway.Finding{{Rule: "CS002", Retourcode: "0001", Path: "/Bericht/Client/Bsn", Line: 1}}, parsed, nil
+	return h, []gateway.Finding{{Rule: "CS002", Retourcode: "0001", Path: "/Bericht/Client/Bsn", Line: 1, Text: "Bsn (line 1) fails the elfproef"}}, parsed, nil
 }
 
 // fakeAnswerer answers for every recipient but those in recipientAnswers,
@@ -73,6 +73,8 @@ func TestSwitchAnswersLevel2Breach(t *testing.T) {
 	assert.Equal(t, "WMO302", got["retourBerichtsoort"])
 	assert.Equal(t, []any{"0001"}, got["retourCodes"])
 	assert.Equal(t, []any{"CS002"}, got["rules"])
+	assert.Equal(t, []any{map[string]any{"rule": "CS002", "retourcode": "0001", "path": "/Bericht/Client/Bsn", "line": float64(1),
+		"text": "Bsn (line 1) fails the elfproef"}}, got["findings"], "what is wrong and where")
 	heenID, retourID := got["id"].(string), got["retour"].(string)
 	require.NotEmpty(t, heenID)
 	require.NotEmpty(t, retourID)

@@ -32,7 +32,7 @@ func (v validatorPort) ValidateRules(ctx context.Context, msg []byte) (bericht.H
 	}
 	var findings []gateway.Finding
 	for _, f := range rules.Check(h, tree) {
-		findings = append(findings, gateway.Finding{Rule: f.Rule, Retourcode: f.Retourcode, Path: f.Path, Line: f.Line})
+		findings = append(findings, gateway.Finding{Rule: f.Rule, Retourcode: f.Retourcode, Path: f.Path, Line: f.Line, Text: f.Text})
 	}
 	// The tree goes on with the message to storePort.Put, for the
 	// information products.
