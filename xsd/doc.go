@@ -62,6 +62,11 @@
 // with the square of the attributes on one element, and it stops reading at
 // a NUL. Its refusals carry one violation with line and column.
 //
+// Config.Lazy compiles a berichtsoort's schema when its first message
+// arrives, for commands that check a few files; a server compiles all of
+// them in Load. Every refusal but an empty message carries the line and
+// column of what it refuses.
+//
 // ValidateContext and ValidateTreeContext give up when their context ends:
 // the parser reads a flag at every start tag and stops there. Close raises
 // the same flag for every validation running; CloseContext bounds its wait.
