@@ -3,9 +3,7 @@ package xsd
 import (
 	"fmt"
 	"path/filepath"
-	"strings"
 	"sync"
-	"unicode/utf8"
 )
 
 // Schema is one XSD compiled from a file, for documents other than the
@@ -101,29 +99,11 @@ func (s *Schema) Close() error {
 	return nil
 }
 
-// utf8Only refuses what the parser must not see: the shim reads every
-// document as UTF-8, whatever its XML declaration says, so anything else
-// is refused rather than misread. A UTF-8 byte-order mark is allowed.
+// utf8Only refuses what the parser must not see: an empty document, and
+// one the shim would misread (notUTF8). A UTF-8 byte-order mark is allowed.
 func utf8Only(doc []byte) *Error {
-	switch {
-	case len(doc) == 0:
+	if len(doc) == 0 {
 		return refuse(CodeEmpty, "the document is empty")
-	case len(doc) >= 2 && (doc[0] == 0 || doc[1] == 0 || (doc[0] == 0xFE && doc[1] == 0xFF) || (doc[0] == 0xFF && doc[1] == 0xFE)):
-		return refuse(CodeNotUTF8, "the document is UTF-16 or UTF-32, not UTF-8")
 	}
-	if !utf8.Valid(doc) {
-		e := refuse(CodeNotUTF8, "the document is not valid UTF-8")
-		off := invalidUTF8(doc)
-		line, col := position(doc, off)
-		text := fmt.Sprintf("invalid UTF-8 byte 0x%02X", doc[off])
-		e.Violations = []Violation{{Line: line, Column: col, Message: text, Redacted: text}}
-		return e
-	}
-	if enc, ok := declaredEncoding(doc); ok && !strings.EqualFold(enc, "UTF-8") {
-		if len(enc) > maxNameInDetail {
-			enc = enc[:maxNameInDetail]
-		}
-		return refuse(CodeNotUTF8, "the XML declaration names encoding %q; only UTF-8 is accepted", enc)
-	}
-	return nil
+	return notUTF8(doc, "document")
 }

@@ -109,24 +109,36 @@ func (s *Set) precheck(msg []byte) *Error {
 		return at(msg, int(s.cfg.MaxSize), CodeTooLarge, "the message is %d bytes, more than the limit of %d", len(msg), s.cfg.MaxSize)
 	case bytes.HasPrefix(msg, utf8BOM):
 		return at(msg, 0, CodeByteOrderMark, "the message starts with a UTF-8 byte-order mark")
-	case len(msg) >= 2 && (msg[0] == 0 || msg[1] == 0 || (msg[0] == 0xFE && msg[1] == 0xFF) || (msg[0] == 0xFF && msg[1] == 0xFE)):
-		return at(msg, 0, CodeNotUTF8, "the message is UTF-16 or UTF-32, not UTF-8")
 	}
-	if !utf8.Valid(msg) {
-		e := refuse(CodeNotUTF8, "the message is not valid UTF-8")
-		off := invalidUTF8(msg)
-		line, col := position(msg, off)
-		text := fmt.Sprintf("invalid UTF-8 byte 0x%02X", msg[off])
+	if e := notUTF8(msg, "message"); e != nil {
+		return e
+	}
+	return Prescan(msg, MessageBounds())
+}
+
+// notUTF8 refuses a document (what it is called in the refusal) that the
+// parser would misread: the shim reads every document as UTF-8, whatever
+// its XML declaration says. It refuses UTF-16 and UTF-32, invalid UTF-8
+// and a declaration naming another encoding, each at its position.
+func notUTF8(doc []byte, what string) *Error {
+	if len(doc) >= 2 && (doc[0] == 0 || doc[1] == 0 || (doc[0] == 0xFE && doc[1] == 0xFF) || (doc[0] == 0xFF && doc[1] == 0xFE)) {
+		return at(doc, 0, CodeNotUTF8, "the %s is UTF-16 or UTF-32, not UTF-8", what)
+	}
+	if !utf8.Valid(doc) {
+		e := refuse(CodeNotUTF8, "the %s is not valid UTF-8", what)
+		off := invalidUTF8(doc)
+		line, col := position(doc, off)
+		text := fmt.Sprintf("invalid UTF-8 byte 0x%02X", doc[off])
 		e.Violations = []Violation{{Line: line, Column: col, Message: text, Redacted: text}}
 		return e
 	}
-	if enc, ok := declaredEncoding(msg); ok && !strings.EqualFold(enc, "UTF-8") {
+	if enc, ok := declaredEncoding(doc); ok && !strings.EqualFold(enc, "UTF-8") {
 		if len(enc) > maxNameInDetail {
 			enc = enc[:maxNameInDetail]
 		}
-		return at(msg, bytes.Index(msg, []byte("encoding")), CodeNotUTF8, "the XML declaration names encoding %q; only UTF-8 is accepted", enc)
+		return at(doc, bytes.Index(doc, []byte("encoding")), CodeNotUTF8, "the XML declaration names encoding %q; only UTF-8 is accepted", enc)
 	}
-	return Prescan(msg, MessageBounds())
+	return nil
 }
 
 // atOffset is at for an offset that may be unknown (negative or past the
