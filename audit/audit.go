@@ -56,6 +56,10 @@ const (
 	AuditQueried   Action = "audit-queried"   // the audit trail itself was read
 	Pruned         Action = "pruned"          // entries past retention were removed
 	KeysRotated    Action = "keys-rotated"    // the data key in use changed
+	// QuarantineListed: the quarantine was listed; Released: an operator
+	// released a message from it.
+	QuarantineListed Action = "quarantine-listed"
+	Released         Action = "released"
 )
 
 // Entry is one line of the trail. It holds identifiers only: party codes,

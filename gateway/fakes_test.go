@@ -160,6 +160,8 @@ type storedMsg struct {
 	acked      bool
 	events     []gateway.Event
 	retour     string
+	// quarantined: taken out of the mailbox until released.
+	quarantined bool
 }
 
 func newStore() *fakeStore {
@@ -218,7 +220,7 @@ func (s *fakeStore) List(ctx context.Context, mailbox string, limit int) ([]gate
 	now := s.now()
 	for i := 1; i <= s.seq && len(out) < limit; i++ {
 		m := s.msgs[fmt.Sprintf("M%04d", i)]
-		if m.m.Route.Mailbox != mailbox || m.acked || now.Before(m.leaseUntil) {
+		if m.m.Route.Mailbox != mailbox || m.acked || m.quarantined || now.Before(m.leaseUntil) {
 			continue
 		}
 		m.leaseUntil = now.Add(s.lease)
@@ -270,4 +272,42 @@ func (s *fakeStore) Trace(ctx context.Context, id string) (gateway.Trace, error)
 	}
 	return gateway.Trace{ID: id, Berichtsoort: m.m.Header.Soort.Name, Sender: m.m.Header.Sender(), Recipient: m.m.Route.Mailbox,
 		Identificatie: m.m.Header.Identificatie, Events: slices.Clone(m.events), Heen: m.m.Route.Heen, Retour: m.retour}, nil
+}
+
+// quarantine takes message id out of its mailbox into the fake's
+// quarantine, as the store does after too many deliveries.
+func (s *fakeStore) quarantine(id string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.msgs[id].quarantined = true
+}
+
+func (s *fakeStore) Quarantined(ctx context.Context, after string, limit int) ([]gateway.Quarantined, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var ids []string
+	for id, m := range s.msgs {
+		if m.quarantined && id > after {
+			ids = append(ids, id)
+		}
+	}
+	slices.Sort(ids)
+	var out []gateway.Quarantined
+	for _, id := range ids[:min(limit, len(ids))] {
+		m := s.msgs[id]
+		out = append(out, gateway.Quarantined{ID: id, Berichtsoort: m.m.Header.Soort.Name, Afzender: m.m.Header.Sender(),
+			Ontvanger: m.m.Route.Mailbox, Size: int64(len(m.m.Body)), Deliveries: 3})
+	}
+	return out, nil
+}
+
+func (s *fakeStore) Release(ctx context.Context, id string) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	m, ok := s.msgs[id]
+	if !ok || !m.quarantined {
+		return &gateway.Error{Kind: gateway.KindNotFound, Code: "not-found", Message: "no such message in quarantine"}
+	}
+	m.quarantined = false
+	return nil
 }

@@ -169,6 +169,12 @@ type Store interface {
 	Ack(ctx context.Context, mailbox, id string) error
 	// Trace returns the history of message id; unknown is KindNotFound.
 	Trace(ctx context.Context, id string) (Trace, error)
+	// Quarantined lists up to limit quarantined messages of every mailbox
+	// in id order, after id after ("" from the start).
+	Quarantined(ctx context.Context, after string, limit int) ([]Quarantined, error)
+	// Release returns quarantined message id to its mailbox; one that is
+	// not quarantined is an *Error of KindNotFound.
+	Release(ctx context.Context, id string) error
 }
 
 // Check is a readiness check for /readyz, such as "store open" or

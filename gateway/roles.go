@@ -47,6 +47,9 @@ var Permissions = []Permission{
 	{http.MethodGet, "/v1/mailbox/{id}", parties, audit.Fetched},
 	{http.MethodDelete, "/v1/mailbox/{id}", parties, audit.Confirmed},
 	{http.MethodGet, "/v1/audit", []string{RoleAuditor}, audit.AuditQueried},
+	// Operators see and release what delivery gave up on, by metadata.
+	{http.MethodGet, "/v1/quarantine", []string{RoleOperator}, audit.QuarantineListed},
+	{http.MethodPost, "/v1/quarantine/{id}/release", []string{RoleOperator}, audit.Released},
 	// Information products mounted by the node (gateway.Endpoint): a
 	// gemeente or samenwerkingsverband reads its own rows, the NZa its
 	// export only; aanbieders have no rows of their own there.

@@ -267,6 +267,8 @@ var coreRoutes = []route{
 	{"/v1/mailbox", http.MethodGet, (*Server).listMailbox},
 	{"/v1/mailbox/{id}", http.MethodGet, (*Server).fetchMailbox},
 	{"/v1/mailbox/{id}", http.MethodDelete, (*Server).ackMailbox},
+	{"/v1/quarantine", http.MethodGet, (*Server).listQuarantine},
+	{"/v1/quarantine/{id}/release", http.MethodPost, (*Server).releaseQuarantine},
 }
 
 // apiRoutes are the authenticated endpoints: the gateway's own and the

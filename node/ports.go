@@ -311,3 +311,40 @@ func (sp storePort) Trace(ctx context.Context, id string) (gateway.Trace, error)
 	}
 	return t, nil
 }
+
+// Quarantined lists the store's quarantine, metadata only.
+func (sp storePort) Quarantined(ctx context.Context, after string, limit int) ([]gateway.Quarantined, error) {
+	var from store.ID
+	if after != "" {
+		id, err := store.ParseID(after)
+		if err != nil {
+			return nil, &gateway.Error{Kind: gateway.KindMalformed, Code: gateway.CodeBadRequest, Message: "after is not a message id"}
+		}
+		from = id
+	}
+	entries, err := sp.s.Quarantined(ctx, from, limit)
+	if err != nil {
+		return nil, storeError(err)
+	}
+	out := make([]gateway.Quarantined, len(entries))
+	for i, e := range entries {
+		out[i] = gateway.Quarantined{ID: e.ID.String(), Berichtsoort: e.Soort, Afzender: e.Sender, Ontvanger: e.Recipient,
+			Received: e.Received, Size: e.Size, Deliveries: e.Deliveries}
+	}
+	return out, nil
+}
+
+// Release returns a quarantined message to its mailbox.
+func (sp storePort) Release(ctx context.Context, id string) error {
+	sid, err := parseID(id)
+	if err != nil {
+		return err
+	}
+	if err := sp.s.Release(ctx, sid); err != nil {
+		if errors.Is(err, store.ErrNotFound) {
+			return &gateway.Error{Kind: gateway.KindNotFound, Code: gateway.CodeNotFound, Message: "no such message in quarantine"}
+		}
+		return storeError(err)
+	}
+	return nil
+}

@@ -33,12 +33,10 @@ FILE is a CSV with the header
 (wlz_status ja, nee or onbekend; dates YYYY-MM-DD; einddatum may be empty).
 A file with any bad line is refused whole, with every bad line and why; a
 good file replaces the register copy of the running switch. The switch's
-stuurinfo listener (serve's insight address) takes both requests, from an
-operator's credential.
+API takes both requests, from an operator's credential.
 
 Flags:
-  --url URL      base URL of the switch's stuurinfo listener (required
-                 unless --check)
+  --url URL      base URL of the switch's API (required unless --check)
   --token T      bearer token (or KNOOPPUNT_TOKEN)
   --cert, --key  client certificate and key (PEM) for mutual TLS
   --ca FILE      CA certificates (PEM) the server's certificate chains to
