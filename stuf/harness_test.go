@@ -105,6 +105,12 @@ func (s *memStore) Trace(context.Context, string) (gateway.Trace, error) {
 	return gateway.Trace{}, errors.New("unused")
 }
 
+func (s *memStore) Quarantined(context.Context, string, int) ([]gateway.Quarantined, error) {
+	return nil, errors.New("unused")
+}
+
+func (s *memStore) Release(context.Context, string) error { return errors.New("unused") }
+
 type parties struct{}
 
 func (parties) ByCertificate(*x509.Certificate) (gateway.Principal, bool) {
