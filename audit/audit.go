@@ -640,41 +640,129 @@ type Result struct {
 	First   uint64 // seq of the first entry (above 1 after pruning)
 	Last    uint64 // seq of the last entry
 	Head    string // hash of the last entry
+
+	// Breaks lists where the chain does not hold, in trail order, at most
+	// MaxBreaks of them; Unlisted counts the breaks beyond.
+	Breaks   []Break
+	Unlisted int
+	// Expected tells what became of the head VerifyThrough was given:
+	// found, pruned by retention since, or absent.
+	Expected ExpectedHead
 }
+
+// MaxBreaks bounds the breaks a Result lists: a trail rewritten from end
+// to end breaks at every line.
+const MaxBreaks = 1000
+
+// Break is one place where a trail's chain does not hold.
+type Break struct {
+	Line   int    // the line in the trail, from 1; 0 for the trail as a whole
+	Seq    uint64 // the entry's sequence number; 0 when it could not be read
+	Reason string // what does not hold, in words
+}
+
+func (b Break) String() string {
+	switch {
+	case b.Line == 0:
+		return b.Reason
+	case b.Seq == 0:
+		return fmt.Sprintf("line %d: %s", b.Line, b.Reason)
+	}
+	return fmt.Sprintf("line %d (seq %d): %s", b.Line, b.Seq, b.Reason)
+}
+
+// Head names one entry of a trail: the head Log.Head returned at some
+// moment, or the one the store kept with its last outbox move.
+type Head struct {
+	Seq  uint64 // 0: any entry with Hash
+	Hash string
+}
+
+// ExpectedHead is what VerifyThrough found of the head it was given.
+type ExpectedHead int
+
+const (
+	// NoHead: no head was given.
+	NoHead ExpectedHead = iota
+	// HeadFound: the chain runs through the head.
+	HeadFound
+	// HeadPruned: retention has removed the head's entry since, so
+	// there is nothing left to compare.
+	HeadPruned
+	// HeadMissing: the chain does not run through the head; the trail
+	// was cut off or replaced. It is one of the Breaks.
+	HeadMissing
+)
 
 // VerifyFile checks the chain of the trail at path: every entry's hash,
 // every link to its predecessor, consecutive sequence numbers, and — when
 // the first entry is not the genesis — that the trail records the pruning
-// that removed the ones before it. The first break is returned as
-// ErrTampered with its line and sequence number.
+// that removed the ones before it. Every break is listed in the Result
+// (each entry is checked against the one before it as written, so one
+// changed entry is one break); the error, ErrTampered, names the first.
 func VerifyFile(path string) (Result, error) {
+	return VerifyFileThrough(path, Head{})
+}
+
+// VerifyFileThrough is VerifyFile that also requires the chain to run
+// through want; see VerifyThrough.
+func VerifyFileThrough(path string, want Head) (Result, error) {
 	f, err := os.Open(path)
 	if err != nil {
 		return Result{}, err
 	}
 	defer f.Close()
-	return VerifyReader(f)
+	return VerifyThrough(f, want)
 }
 
 // VerifyReader checks the chain of a trail read from r (a copy, a backup,
 // a pipe); see VerifyFile.
 func VerifyReader(rd io.Reader) (Result, error) {
+	return VerifyThrough(rd, Head{})
+}
+
+// VerifyThrough checks the chain of the trail read from rd, as
+// VerifyReader does, and that it runs through want, a head recorded
+// outside the trail: a trail that ends before it was cut off, one that
+// holds another entry there was replaced. A zero want checks nothing more.
+func VerifyThrough(rd io.Reader, want Head) (Result, error) {
 	var r Result
+	add := func(b Break) {
+		if len(r.Breaks) < MaxBreaks {
+			r.Breaks = append(r.Breaks, b)
+		} else {
+			r.Unlisted++
+		}
+	}
 	prev := Genesis
 	var prunedTo uint64 // the first seq kept, as recorded by the last pruned entry
+	// lost is set after an unreadable line: the next entry cannot be
+	// linked to it, and is not reported for that a second time.
+	lost := false
+	sc := bufio.NewScanner(rd)
+	sc.Buffer(make([]byte, 0, 4096), maxLine)
 	line := 0
-	err := scanReader(rd, func(e *Entry) error {
+	for sc.Scan() {
 		line++
+		var e Entry
+		dec := json.NewDecoder(bytes.NewReader(sc.Bytes()))
+		dec.DisallowUnknownFields()
+		if err := dec.Decode(&e); err != nil {
+			add(Break{Line: line, Reason: "unreadable entry"})
+			lost = true
+			continue
+		}
 		switch {
 		case e.Hash != e.hash():
-			return fmt.Errorf("line %d (seq %d): the entry does not match its hash: %w", line, e.Seq, ErrTampered)
+			add(Break{line, e.Seq, "the entry does not match its hash"})
 		case r.Entries == 0 && e.Seq == 1 && e.Prev != Genesis:
-			return fmt.Errorf("line %d: the first entry does not start the chain: %w", line, ErrTampered)
-		case r.Entries > 0 && e.Seq != r.Last+1:
-			return fmt.Errorf("line %d: seq %d follows %d: %w", line, e.Seq, r.Last, ErrTampered)
-		case r.Entries > 0 && e.Prev != prev:
-			return fmt.Errorf("line %d (seq %d): the link to the previous entry is broken: %w", line, e.Seq, ErrTampered)
+			add(Break{line, e.Seq, "the first entry does not start the chain"})
+		case r.Entries > 0 && !lost && e.Seq != r.Last+1:
+			add(Break{line, e.Seq, fmt.Sprintf("seq %d follows %d", e.Seq, r.Last)})
+		case r.Entries > 0 && !lost && e.Prev != prev:
+			add(Break{line, e.Seq, "the link to the previous entry is broken"})
 		}
+		lost = false
 		if r.Entries == 0 {
 			r.First = e.Seq
 		}
@@ -684,17 +772,37 @@ func VerifyReader(rd io.Reader) (Result, error) {
 				prunedTo = n
 			}
 		}
+		if want.Hash != "" && r.Expected != HeadFound && e.Hash == want.Hash && (want.Seq == 0 || e.Seq == want.Seq) {
+			r.Expected = HeadFound
+		}
 		r.Entries++
 		r.Last, prev = e.Seq, e.Hash
-		return nil
-	})
-	if err != nil {
-		return r, err
+	}
+	if err := sc.Err(); err != nil {
+		add(Break{Line: line + 1, Reason: err.Error()})
 	}
 	if r.Entries > 0 && r.First > 1 && prunedTo != r.First {
-		return r, fmt.Errorf("the trail starts at seq %d but records no pruning up to it: entries were removed: %w", r.First, ErrTampered)
+		add(Break{Reason: fmt.Sprintf("the trail starts at seq %d but records no pruning up to it: entries were removed", r.First)})
+	}
+	if want.Hash != "" && r.Expected != HeadFound {
+		switch {
+		case want.Seq > 0 && r.Entries > 0 && want.Seq < r.First && prunedTo == r.First:
+			r.Expected = HeadPruned
+		case want.Seq > r.Last || r.Entries == 0:
+			r.Expected = HeadMissing
+			add(Break{Reason: fmt.Sprintf("the trail ends at seq %d, before the expected head (seq %d): it was cut off, deleted or replaced", r.Last, want.Seq)})
+		default:
+			r.Expected = HeadMissing
+			add(Break{Reason: "the chain does not run through the expected head: the trail was replaced"})
+		}
 	}
 	r.Head = prev
+	if n := len(r.Breaks); n > 0 {
+		if more := n - 1 + r.Unlisted; more > 0 {
+			return r, fmt.Errorf("%s (and %d more): %w", r.Breaks[0], more, ErrTampered)
+		}
+		return r, fmt.Errorf("%s: %w", r.Breaks[0], ErrTampered)
+	}
 	return r, nil
 }
 

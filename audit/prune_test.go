@@ -100,3 +100,82 @@ func TestVerifyReader(t *testing.T) {
 	_, err = VerifyReader(bytes.NewReader(bytes.Replace(raw, []byte(`"message_id":"1"`), []byte(`"message_id":"7"`), 1)))
 	require.ErrorIs(t, err, ErrTampered)
 }
+
+// TestVerifyReportsEveryBreak changes, removes and garbles entries in
+// three places of one trail and expects each place reported once, with its
+// line, rather than only the first.
+func TestVerifyReportsEveryBreak(t *testing.T) {
+	dir := t.TempDir()
+	c := &clock{t: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)}
+	l := openTest(t, dir, c)
+	for i := range 10 {
+		_, err := l.Append(context.Background(), Entry{Principal: "p", Action: Confirmed, MessageID: fmt.Sprint(i)})
+		require.NoError(t, err)
+	}
+	require.NoError(t, l.Close())
+	raw, err := os.ReadFile(filepath.Join(dir, FileName))
+	require.NoError(t, err)
+	lines := bytes.SplitAfter(raw, []byte("\n"))
+	lines = lines[:len(lines)-1] // the empty remainder after the last newline
+
+	lines[1] = bytes.Replace(lines[1], []byte(`"message_id":"1"`), []byte(`"message_id":"7"`), 1) // changed: line 2
+	lines[6] = []byte("{not json\n")                                                              // garbled: seq 7
+	tampered := bytes.Join(append(lines[:3:3], lines[4:]...), nil)                                // seq 4 removed: seq 5 on line 4, seq 7 on 6
+
+	res, err := VerifyReader(bytes.NewReader(tampered))
+	require.ErrorIs(t, err, ErrTampered)
+	require.Len(t, res.Breaks, 3, "%v", res.Breaks)
+	assert.Equal(t, Break{Line: 2, Seq: 2, Reason: "the entry does not match its hash"}, res.Breaks[0])
+	assert.Equal(t, 4, res.Breaks[1].Line)
+	assert.Equal(t, uint64(5), res.Breaks[1].Seq)
+	assert.Contains(t, res.Breaks[1].Reason, "seq 5 follows 3")
+	assert.Equal(t, Break{Line: 6, Reason: "unreadable entry"}, res.Breaks[2])
+	assert.Contains(t, err.Error(), "line 2 (seq 2)")
+	assert.Contains(t, err.Error(), "and 2 more")
+	assert.Equal(t, uint64(10), res.Last, "the check goes on to the end")
+}
+
+// TestVerifyThrough holds a trail to a head recorded earlier: it passes
+// while the chain runs through it and fails once the tail is cut off or
+// the trail replaced by another of the same length.
+func TestVerifyThrough(t *testing.T) {
+	write := func(dir string, ids ...string) (Head, []byte) {
+		c := &clock{t: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)}
+		l := openTest(t, dir, c)
+		var h Head
+		for i, id := range ids {
+			_, err := l.Append(context.Background(), Entry{Principal: "p", Action: Confirmed, MessageID: id})
+			require.NoError(t, err)
+			if i == 5 {
+				h.Seq, h.Hash = l.Head()
+			}
+		}
+		require.NoError(t, l.Close())
+		raw, err := os.ReadFile(filepath.Join(dir, FileName))
+		require.NoError(t, err)
+		return h, raw
+	}
+	ids := []string{"a", "b", "c", "d", "e", "f", "g", "h"}
+	head, raw := write(t.TempDir(), ids...)
+	other := append([]string{"x"}, ids[1:]...)
+	_, replaced := write(t.TempDir(), other...)
+
+	res, err := VerifyThrough(bytes.NewReader(raw), head)
+	require.NoError(t, err)
+	assert.Equal(t, HeadFound, res.Expected)
+	res, err = VerifyThrough(bytes.NewReader(raw), Head{Hash: head.Hash})
+	require.NoError(t, err, "a hash alone is looked for anywhere")
+	assert.Equal(t, HeadFound, res.Expected)
+
+	lines := bytes.SplitAfter(raw, []byte("\n"))
+	cut := bytes.Join(lines[:4], nil)
+	res, err = VerifyThrough(bytes.NewReader(cut), head)
+	require.ErrorIs(t, err, ErrTampered, "a cut-off trail is an intact chain, but not through the head")
+	assert.Equal(t, HeadMissing, res.Expected)
+	assert.Contains(t, err.Error(), "cut off")
+
+	res, err = VerifyThrough(bytes.NewReader(replaced), head)
+	require.ErrorIs(t, err, ErrTampered)
+	assert.Equal(t, HeadMissing, res.Expected)
+	assert.Contains(t, err.Error(), "replaced")
+}

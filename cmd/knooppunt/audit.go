@@ -1,12 +1,18 @@
 package main
 
 import (
+	"context"
 	"errors"
 	"flag"
 	"fmt"
 	"io"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
 
 	"github.com/knooppunt/knooppunt/audit"
+	"github.com/knooppunt/knooppunt/store"
 )
 
 func init() {
@@ -16,20 +22,24 @@ func init() {
 	}
 }
 
-const auditUsage = `Usage: knooppunt audit verify [--data DIR | --audit DIR]
+const auditUsage = `Usage: knooppunt audit verify [--data DIR | --audit DIR] [--expect-head HEAD]
 
 Checks the audit trail's hash chain: every entry's hash, every link to the
 entry before it, consecutive sequence numbers, and that entries missing at
 the start were removed by retention (which records itself in the chain).
-A changed, removed or inserted entry is reported with its line.
+Every changed, removed or inserted entry is reported with its line (the
+first 1000; then a count).
 
-It prints the number of entries and the head hash. Record the head outside
-the node (ticket, SIEM) — a later verify whose chain does not run through
-it shows that the tail was cut off.
+It prints the number of entries and the head as SEQ:HASH. Record the head
+outside the node (ticket, SIEM) and pass it as --expect-head later: a chain
+that does not run through it shows that the tail was cut off or the trail
+replaced. --expect-head store compares with the head the Pebble store in
+--data kept with its last audit commit; stop the node first.
 
 Flags:
-  --data DIR    the node's data directory; the trail is DIR.audit (default "data")
-  --audit DIR   the trail's directory, if set elsewhere
+  --data DIR           the node's data directory; the trail is DIR.audit (default "data")
+  --audit DIR          the trail's directory, if set elsewhere
+  --expect-head HEAD   SEQ:HASH, HASH, or store
 
 Exit status: 0 intact, 1 tampered, 2 usage or I/O error.
 `
@@ -39,6 +49,7 @@ func runAudit(args []string, _ io.Reader, stdout, stderr io.Writer) int {
 	fs.SetOutput(io.Discard)
 	data := fs.String("data", "data", "")
 	dir := fs.String("audit", "", "")
+	expect := fs.String("expect-head", "", "")
 	if len(args) == 0 || args[0] != "verify" {
 		if len(args) > 0 && (args[0] == "-h" || args[0] == "--help" || args[0] == "-help") {
 			fmt.Fprint(stdout, auditUsage)
@@ -62,15 +73,80 @@ func runAudit(args []string, _ io.Reader, stdout, stderr io.Writer) int {
 	if *dir == "" {
 		*dir = *data + ".audit"
 	}
-	res, err := audit.Verify(*dir)
+	want, err := expectedHead(*expect, *data)
+	if err != nil {
+		fmt.Fprintf(stderr, "knooppunt audit: %v\n", err)
+		return 2
+	}
+	res, err := audit.VerifyFileThrough(filepath.Join(*dir, audit.FileName), want)
 	switch {
 	case errors.Is(err, audit.ErrTampered):
-		fmt.Fprintf(stdout, "TAMPERED: %v\n", err)
+		n, noun := len(res.Breaks)+res.Unlisted, "breaks"
+		if n == 1 {
+			noun = "break"
+		}
+		fmt.Fprintf(stdout, "TAMPERED: %d entries, seq %d..%d; %d %s:\n", res.Entries, res.First, res.Last, n, noun)
+		for _, b := range res.Breaks {
+			fmt.Fprintf(stdout, "  %s\n", b)
+		}
+		if res.Unlisted > 0 {
+			fmt.Fprintf(stdout, "  and %d more\n", res.Unlisted)
+		}
 		return 1
 	case err != nil:
 		fmt.Fprintf(stderr, "knooppunt audit: %v\n", err)
 		return 2
 	}
-	fmt.Fprintf(stdout, "ok: %d entries, seq %d..%d, head %s\n", res.Entries, res.First, res.Last, res.Head)
+	fmt.Fprintf(stdout, "ok: %d entries, seq %d..%d, head %d:%s\n", res.Entries, res.First, res.Last, res.Last, res.Head)
+	switch res.Expected {
+	case audit.HeadFound:
+		fmt.Fprintln(stdout, "the chain runs through the expected head")
+	case audit.HeadPruned:
+		fmt.Fprintln(stdout, "the expected head was removed by retention since: nothing left to compare")
+	}
 	return 0
+}
+
+// expectedHead parses --expect-head: SEQ:HASH, HASH, or "store" for the
+// head the Pebble store in data kept. Empty is no head.
+func expectedHead(arg, data string) (audit.Head, error) {
+	switch arg {
+	case "":
+		return audit.Head{}, nil
+	case "store":
+		if _, err := os.Stat(data); err != nil {
+			return audit.Head{}, fmt.Errorf("reading the store's audit head: %w", err)
+		}
+		ctx := context.Background()
+		s, err := store.Open(ctx, store.Config{Dir: data})
+		if err != nil {
+			return audit.Head{}, fmt.Errorf("reading the store's audit head: %w", err)
+		}
+		defer s.Close()
+		h, ok, err := s.TrailHead(ctx)
+		if err != nil {
+			return audit.Head{}, err
+		}
+		if !ok {
+			return audit.Head{}, fmt.Errorf("the store in %s has no audit head: no node has committed audit records to it", data)
+		}
+		return audit.Head{Seq: h.Seq, Hash: h.Hash}, nil
+	}
+	seq, hash, found := strings.Cut(arg, ":")
+	if !found {
+		seq, hash = "", arg
+	}
+	var h audit.Head
+	if seq != "" {
+		n, err := strconv.ParseUint(seq, 10, 64)
+		if err != nil || n == 0 {
+			return audit.Head{}, fmt.Errorf("--expect-head %q: want SEQ:HASH, HASH or store", arg)
+		}
+		h.Seq = n
+	}
+	if len(hash) != 64 || strings.Trim(hash, "0123456789abcdef") != "" {
+		return audit.Head{}, fmt.Errorf("--expect-head %q: the hash is 64 lowercase hexadecimal digits", arg)
+	}
+	h.Hash = hash
+	return h, nil
 }

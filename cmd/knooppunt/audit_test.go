@@ -3,15 +3,20 @@ package main
 import (
 	"bytes"
 	"context"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
 	"github.com/knooppunt/knooppunt/audit"
+	"github.com/knooppunt/knooppunt/bericht"
+	"github.com/knooppunt/knooppunt/sample"
 	"github.com/knooppunt/knooppunt/store"
 )
 
@@ -68,4 +73,46 @@ func TestKeysRotateAndReseal(t *testing.T) {
 	require.Equal(t, 0, run([]string{"keys", "reseal", "--data", data}, nil, &out, &errb), errb.String())
 	assert.True(t, strings.HasPrefix(out.String(), "resealed 1 messages"), out.String())
 	assert.Equal(t, 2, run([]string{"keys", "nonsense"}, nil, &out, &errb))
+}
+
+// TestAuditVerifyExpectStoreHead runs a switch, posts through it and stops
+// it, then holds the trail to the head its store kept: the whole trail
+// passes, the same trail cut off after two entries fails although its own
+// chain is intact.
+func TestAuditVerifyExpectStoreHead(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts a switch process; skipped with -short")
+	}
+	data := filepath.Join(t.TempDir(), "data")
+	node := startNodeProcess(t, "--data", data, "--insight=false")
+	wmo301, _ := bericht.Lookup("WMO301")
+	gen := sample.New(7)
+	client := &http.Client{Timeout: 10 * time.Second}
+	for range 4 {
+		m, err := gen.Heen(wmo301, sample.Options{Afzender: "0384", Ontvanger: "42420001"})
+		require.NoError(t, err)
+		code, body, err := haDo(context.Background(), client, http.MethodPost, node.url+"/v1/berichten", "0384", m.XML)
+		require.NoError(t, err)
+		require.Equal(t, http.StatusAccepted, code, "%s", body)
+	}
+	require.NoError(t, node.cmd.Process.Signal(syscall.SIGTERM))
+	require.NoError(t, node.cmd.Wait(), node.stderr.String())
+
+	var out, errb bytes.Buffer
+	require.Equal(t, 0, run([]string{"audit", "verify", "--data", data, "--expect-head", "store"}, nil, &out, &errb), errb.String()+out.String())
+	assert.Contains(t, out.String(), "runs through the expected head")
+
+	path := filepath.Join(data+".audit", audit.FileName)
+	raw, err := os.ReadFile(path)
+	require.NoError(t, err)
+	lines := bytes.SplitAfter(raw, []byte("\n"))
+	require.Greater(t, len(lines), 3)
+	require.NoError(t, os.WriteFile(path, bytes.Join(lines[:2], nil), 0o600))
+	out.Reset()
+	require.Equal(t, 0, run([]string{"audit", "verify", "--data", data}, nil, &out, &errb), "the cut trail is a chain of its own")
+	out.Reset()
+	assert.Equal(t, 1, run([]string{"audit", "verify", "--data", data, "--expect-head", "store"}, nil, &out, &errb))
+	assert.Contains(t, out.String(), "cut off")
+
+	assert.Equal(t, 2, run([]string{"audit", "verify", "--data", data, "--expect-head", "12:xyz"}, nil, &out, &errb), "a malformed head")
 }
