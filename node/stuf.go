@@ -2,7 +2,6 @@ package node
 
 import (
 	"context"
-	"crypto"
 	"crypto/tls"
 	"errors"
 	"fmt"
@@ -64,16 +63,9 @@ func (n *Node) startStUF() error {
 	n.front = f
 	var signer *stuf.Signer
 	if c.SignCertFile != "" {
-		kp, err := tls.LoadX509KeyPair(c.SignCertFile, c.SignKeyFile)
-		if err != nil {
-			return fmt.Errorf("loading WS-Security signing certificate %s: %w", c.SignCertFile, err)
-		}
-		key, ok := kp.PrivateKey.(crypto.Signer)
-		if !ok {
-			return errors.New("the WS-Security signing key cannot sign")
-		}
-		if signer, err = stuf.NewSigner(key, kp.Certificate[0]); err != nil {
-			return fmt.Errorf("WS-Security signing certificate %s: %w", c.SignCertFile, err)
+		var err error
+		if signer, err = stuf.LoadSigner(c.SignCertFile, c.SignKeyFile); err != nil {
+			return err
 		}
 	}
 	trust := c.Trust

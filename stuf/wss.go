@@ -7,6 +7,7 @@ import (
 	"crypto/rand"
 	"crypto/rsa"
 	"crypto/sha256"
+	"crypto/tls"
 	"crypto/x509"
 	"encoding/base64"
 	"errors"
@@ -75,6 +76,24 @@ func NewSigner(key crypto.Signer, certDER []byte) (*Signer, error) {
 		s.method = algECDSASHA256
 	default:
 		return nil, fmt.Errorf("signing key of type %T is neither RSA nor ECDSA", k)
+	}
+	return s, nil
+}
+
+// LoadSigner returns a Signer for the certificate and key in the PEM
+// files certFile and keyFile.
+func LoadSigner(certFile, keyFile string) (*Signer, error) {
+	kp, err := tls.LoadX509KeyPair(certFile, keyFile)
+	if err != nil {
+		return nil, fmt.Errorf("loading WS-Security signing certificate %s: %w", certFile, err)
+	}
+	key, ok := kp.PrivateKey.(crypto.Signer)
+	if !ok {
+		return nil, fmt.Errorf("WS-Security signing key %s cannot sign", keyFile)
+	}
+	s, err := NewSigner(key, kp.Certificate[0])
+	if err != nil {
+		return nil, fmt.Errorf("WS-Security signing certificate %s: %w", certFile, err)
 	}
 	return s, nil
 }
