@@ -12,6 +12,7 @@ import (
 
 	"github.com/knooppunt/knooppunt/bericht"
 	"github.com/knooppunt/knooppunt/sample"
+	"github.com/knooppunt/knooppunt/stuf"
 )
 
 func init() {
@@ -27,6 +28,12 @@ official iWmo 3.2 / iJw 3.2 schemas. One message goes to stdout; more need
 written as the answer to a heenbericht invented for it. --traject writes
 one client's chain of messages that refer to each other.
 
+--stuf writes a heenbericht as a gemeente's StUF-GGk request instead: the
+message in a ggk_Di01 envelope (zender --afzender, ontvanger --ontvanger)
+in a SOAP 1.1 envelope with WS-Addressing, signed with WS-Security when
+--sign-cert and --sign-key are given. Its referentienummer and MessageID
+are fresh on every run, so each request can be sent once.
+
 Flags:
 `
 
@@ -37,7 +44,11 @@ type sampleCmd struct {
 	seed                     int64
 	out, afzender, ontvanger string
 	dagtekening              time.Time
-	stderr                   io.Writer
+	// soap wraps each message in a Di01 SOAP request, signed when
+	// signer is set.
+	soap   bool
+	signer *stuf.Signer
+	stderr io.Writer
 }
 
 func runSample(args []string, _ io.Reader, stdout, stderr io.Writer) int {
@@ -57,6 +68,9 @@ func runSample(args []string, _ io.Reader, stdout, stderr io.Writer) int {
 	fs.IntVar(&c.clients, "clients", 0, "clients per declaratie (323/325; default 1)")
 	fs.IntVar(&c.products, "products", 0, "product lines per client (default random 1-3)")
 	dagtekening := fs.String("dagtekening", "", "Dagtekening YYYY-MM-DD (default today); with --traject that of the last messages")
+	fs.BoolVar(&c.soap, "stuf", false, "write each heenbericht as a StUF-GGk ggk_Di01 SOAP request")
+	signCert := fs.String("sign-cert", "", "with --stuf: WS-Security signing certificate (PEM)")
+	signKey := fs.String("sign-key", "", "key of --sign-cert (PEM)")
 	fs.StringVar(&c.violate, "violate", "", "rule the heenbericht breaks while staying XSD-valid:\nCS002, TR135, TR018 (307), TR358 (323), CD085 (319)")
 
 	fs.SetOutput(io.Discard) // help goes to stdout, errors to stderr, below
@@ -81,6 +95,19 @@ func runSample(args []string, _ io.Reader, stdout, stderr io.Writer) int {
 		return usageErr("--n must be at least 1")
 	case c.clients < 0 || c.products < 0:
 		return usageErr("--clients and --products cannot be negative")
+	}
+	switch {
+	case (*signCert == "") != (*signKey == ""):
+		return usageErr("--sign-cert and --sign-key go together")
+	case *signCert != "" && !c.soap:
+		return usageErr("--sign-cert needs --stuf")
+	case c.soap && c.traject != "":
+		return usageErr("--stuf excludes --traject")
+	case *signCert != "":
+		if c.signer, err = stuf.LoadSigner(*signCert, *signKey); err != nil {
+			fmt.Fprintf(stderr, "knooppunt sample: %v\n", err)
+			return 2
+		}
 	}
 	if *dagtekening != "" {
 		if c.dagtekening, err = time.Parse("2006-01-02", *dagtekening); err != nil {
@@ -126,6 +153,13 @@ func (c *sampleCmd) soorten() ([]bericht.Soort, string) {
 		}
 		soorten = []bericht.Soort{s}
 	}
+	if c.soap {
+		for _, s := range soorten {
+			if s.Retour || s.Number == 325 { // a Du01's payload, answering a Di01
+				return nil, fmt.Sprintf("--stuf writes heenberichten in a Di01, and %s is an answer", s.Name)
+			}
+		}
+	}
 	if c.violate == "" {
 		return soorten, ""
 	}
@@ -159,6 +193,12 @@ func (c *sampleCmd) writeMessages(soorten []bericht.Soort, stdout io.Writer) int
 				fmt.Fprintf(c.stderr, "knooppunt sample: %v\n", err)
 				return 1
 			}
+			if c.soap {
+				if m.XML, err = c.di01(m); err != nil {
+					fmt.Fprintf(c.stderr, "knooppunt sample: %v\n", err)
+					return 1
+				}
+			}
 			if c.out == "" {
 				if _, err := stdout.Write(m.XML); err != nil {
 					fmt.Fprintf(c.stderr, "knooppunt sample: writing stdout: %v\n", err)
@@ -175,6 +215,25 @@ func (c *sampleCmd) writeMessages(soorten []bericht.Soort, stdout io.Writer) int
 		fmt.Fprintf(c.stderr, "knooppunt sample: wrote %d messages to %s\n", c.n*len(soorten), c.out)
 	}
 	return 0
+}
+
+// di01 wraps the heenbericht m in a gemeente's ggk_Di01 SOAP request,
+// from and to the parties its header names.
+func (c *sampleCmd) di01(m *sample.Message) ([]byte, error) {
+	now := time.Now()
+	el, err := (&stuf.Envelope{
+		Berichtcode:      "Di01",
+		Zender:           stuf.Party{Organisatie: m.Header.Afzender, Applicatie: "knooppunt sample"},
+		Ontvanger:        stuf.Party{Organisatie: m.Header.Ontvanger, Applicatie: "GGk"},
+		Referentienummer: stuf.NewUUID(),
+		TijdstipBericht:  stuf.Tijdstip(now),
+		Functie:          m.Soort.Name,
+		Payload:          m.XML,
+	}).Marshal()
+	if err != nil {
+		return nil, err
+	}
+	return stuf.Build(stuf.Addressing{Action: stuf.ActionDi01}, el, c.signer, now)
 }
 
 func (c *sampleCmd) writeTrajecten(std bericht.Standard) int {
