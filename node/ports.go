@@ -193,7 +193,7 @@ func storeError(err error) error {
 		return &gateway.Error{Kind: gateway.KindUnavailable, Code: gateway.CodeShuttingDown, Message: "the store is closing; retry later", Err: err}
 	case errors.Is(err, store.ErrUnavailable):
 		return &gateway.Error{Kind: gateway.KindUnavailable, Code: gateway.CodeStoreUnavailable, RetryAfter: 1, Err: err,
-			Message: "the store cannot take this right now (its cluster is electing a leader or lacks a quorum); nothing was done, retry later"}
+			Message: "the store cannot take this right now (its cluster is electing a leader or lacks a quorum); retry later (resends are idempotent)"}
 	case errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
 		return &gateway.Error{Kind: gateway.KindUnavailable, Code: gateway.CodeCancelled, Message: "the request ended before the store answered; the outcome is unknown, resend (resends are idempotent)", Err: err}
 	}

@@ -116,6 +116,12 @@ func TestHANATSFailures(t *testing.T) {
 						return
 					}
 					failed := err != nil || code >= 500
+					// "Cannot store now" is a 503 that names it (and the
+					// gateway gives every 503 a Retry-After), never a 500.
+					if err == nil && code >= 500 {
+						assert.Equal(t, http.StatusServiceUnavailable, code, "message %d: %s", i, body)
+						assert.Contains(t, string(body), `"code":"store-unavailable"`, "message %d", i)
+					}
 					load.record(haPost{node: target, start: start, end: time.Now(), ok: !failed && code/100 == 2})
 					if failed {
 						// Connection lost or store unavailable: resend the

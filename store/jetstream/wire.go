@@ -73,17 +73,20 @@ func (e *apiError) Error() string {
 // get); found is false if the subject holds none. A replica may lag the
 // leader: callers that must see their own writes use lastLeader.
 func (s *Store) last(ctx context.Context, subject string) (stored, bool, error) {
+	caller := ctx
 	ctx, cancel := s.reqCtx(ctx)
 	defer cancel()
 	m, err := s.nc.RequestWithContext(ctx, "$JS.API.DIRECT.GET."+s.cfg.Stream+"."+subject, nil)
 	if err != nil {
-		return stored{}, false, fmt.Errorf("reading %s: %w", s.kind(subject), err)
+		return stored{}, false, unavailable(caller, fmt.Errorf("reading %s: %w", s.kind(subject), err))
 	}
 	if len(m.Data) == 0 {
 		switch st := m.Header.Get("Status"); st {
 		case "404":
 			return stored{}, false, nil
 		case "":
+		case "408", "503": // no replica answered in time, or none is there
+			return stored{}, false, fmt.Errorf("%w: reading %s: status %s %s", store.ErrUnavailable, s.kind(subject), st, m.Header.Get("Description"))
 		default:
 			return stored{}, false, fmt.Errorf("reading %s: status %s %s", s.kind(subject), st, m.Header.Get("Description"))
 		}
