@@ -81,90 +81,13 @@ func TestHANATSFailures(t *testing.T) {
 	var wg sync.WaitGroup
 	defer wg.Wait()
 	defer cancel()
-	pause := func(d time.Duration) bool {
-		select {
-		case <-ctx.Done():
-			return false
-		case <-time.After(d):
-			return true
-		}
-	}
 	for range clients {
-		wg.Go(func() {
-			for {
-				select {
-				case <-stop:
-					return
-				default:
-				}
-				if !pause(think) {
-					return
-				}
-				i, msg, err := load.take()
-				if !assert.NoError(t, err) {
-					return
-				}
-				target := i % 2
-				giveUp := time.Now().Add(45 * time.Second)
-				for {
-					if !assert.True(t, time.Now().Before(giveUp), "message %d: no node accepted it within 45 s", i) {
-						return
-					}
-					start := time.Now()
-					code, body, err := do(ctx, http.MethodPost, nodes[target].url+"/v1/berichten", sender, msg)
-					if ctx.Err() != nil {
-						return
-					}
-					failed := err != nil || code >= 500
-					// "Cannot store now" is a 503 that names it (and the
-					// gateway gives every 503 a Retry-After), never a 500.
-					if err == nil && code >= 500 {
-						assert.Equal(t, http.StatusServiceUnavailable, code, "message %d: %s", i, body)
-						assert.Contains(t, string(body), `"code":"store-unavailable"`, "message %d", i)
-					}
-					load.record(haPost{node: target, start: start, end: time.Now(), ok: !failed && code/100 == 2})
-					if failed {
-						// Connection lost or store unavailable: resend the
-						// same bytes on the other node.
-						target = 1 - target
-						if !pause(20 * time.Millisecond) {
-							return
-						}
-						continue
-					}
-					if !assert.Contains(t, []int{http.StatusAccepted, http.StatusOK}, code, "message %d: %s", i, body) {
-						return
-					}
-					var r struct{ ID, Status string }
-					if !assert.NoError(t, json.Unmarshal(body, &r), "message %d", i) {
-						return
-					}
-					assert.Contains(t, []string{"stored", "duplicate"}, r.Status, "message %d", i)
-					load.answer(i, r.ID, r.Status == "duplicate")
-					break
-				}
-			}
-		})
+		wg.Go(func() { load.client(ctx, t, stop, nodes, do, sender, think) })
 	}
 
-	// waitOK waits until n POSTs begun at or after at were answered 2xx,
-	// by node (any node if node < 0), and returns the time from at to
-	// the first of them.
 	waitOK := func(what string, at time.Time, node, n int) time.Duration {
 		t.Helper()
-		for {
-			s := load.since(at, node)
-			if s.ok >= n {
-				return s.first
-			}
-			if t.Failed() {
-				t.FailNow() // a client failed: its assertion says why
-			}
-			if time.Since(at) > liveness {
-				t.Fatalf("%s: %d POSTs begun afterwards were answered 2xx within %s (%d failed), want %d", what, s.ok, liveness, s.failed, n)
-			}
-			time.Sleep(20 * time.Millisecond)
-		}
+		return load.waitOK(t, what, at, node, n, liveness)
 	}
 	logPhase := func(what string, from, to time.Time) {
 		t.Helper()
@@ -324,6 +247,93 @@ func haDo(ctx context.Context, client *http.Client, method, url, party string, b
 		return resp.StatusCode, b, fmt.Errorf("reading the answer to %s %s: %w", method, url, err)
 	}
 	return resp.StatusCode, b, nil
+}
+
+// client posts load's messages, one after another with think between
+// them, until stop closes, as a sender behind a load balancer does: a POST
+// that fails (connection lost, 503) is resent, same bytes, to the other
+// node. "Cannot store now" must be a 503 that names it (the gateway gives
+// every 503 a Retry-After), never a 500. It gives up a message only when
+// ctx ends or no node accepted it within 45 s.
+func (l *haLoad) client(ctx context.Context, t *testing.T, stop <-chan struct{}, nodes []*haNode,
+	do func(ctx context.Context, method, url, party string, body []byte) (int, []byte, error), sender string, think time.Duration) {
+	pause := func(d time.Duration) bool {
+		select {
+		case <-ctx.Done():
+			return false
+		case <-time.After(d):
+			return true
+		}
+	}
+	for {
+		select {
+		case <-stop:
+			return
+		default:
+		}
+		if !pause(think) {
+			return
+		}
+		i, msg, err := l.take()
+		if !assert.NoError(t, err) {
+			return
+		}
+		target := i % 2
+		giveUp := time.Now().Add(45 * time.Second)
+		for {
+			if !assert.True(t, time.Now().Before(giveUp), "message %d: no node accepted it within 45 s", i) {
+				return
+			}
+			start := time.Now()
+			code, body, err := do(ctx, http.MethodPost, nodes[target].url+"/v1/berichten", sender, msg)
+			if ctx.Err() != nil {
+				return
+			}
+			failed := err != nil || code >= 500
+			if err == nil && code >= 500 {
+				assert.Equal(t, http.StatusServiceUnavailable, code, "message %d: %s", i, body)
+				assert.Contains(t, string(body), `"code":"store-unavailable"`, "message %d", i)
+			}
+			l.record(haPost{node: target, start: start, end: time.Now(), ok: !failed && code/100 == 2})
+			if failed {
+				target = 1 - target
+				if !pause(20 * time.Millisecond) {
+					return
+				}
+				continue
+			}
+			if !assert.Contains(t, []int{http.StatusAccepted, http.StatusOK}, code, "message %d: %s", i, body) {
+				return
+			}
+			var r struct{ ID, Status string }
+			if !assert.NoError(t, json.Unmarshal(body, &r), "message %d", i) {
+				return
+			}
+			assert.Contains(t, []string{"stored", "duplicate"}, r.Status, "message %d", i)
+			l.answer(i, r.ID, r.Status == "duplicate")
+			break
+		}
+	}
+}
+
+// waitOK waits until n POSTs begun at or after at were answered 2xx, by
+// node (any node if node < 0), and returns the time from at to the first
+// of them. It fails the test after liveness, or as soon as a client did.
+func (l *haLoad) waitOK(t *testing.T, what string, at time.Time, node, n int, liveness time.Duration) time.Duration {
+	t.Helper()
+	for {
+		s := l.since(at, node)
+		if s.ok >= n {
+			return s.first
+		}
+		if t.Failed() {
+			t.FailNow() // a client failed: its assertion says why
+		}
+		if time.Since(at) > liveness {
+			t.Fatalf("%s: %d POSTs begun afterwards were answered 2xx within %s (%d failed), want %d", what, s.ok, liveness, s.failed, n)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
 }
 
 // haLoad records the clients' messages, their answers and every POST.
