@@ -43,52 +43,11 @@ func TestHANATSFailures(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts a NATS cluster and two node processes; skipped with -short")
 	}
-	const (
-		stream   = jetstream.DefaultStream
-		clients  = 4
-		think    = 50 * time.Millisecond // between one client's messages
-		settle   = 20                    // POSTs that must succeed after each event
-		liveness = 30 * time.Second
-		sender   = "0384"
-	)
-	mailboxes := []string{"65656055", "12345678"}
+	const stream = jetstream.DefaultStream
 	cluster := natstest.StartCluster(t, 3)
 	store := cluster.URL() + "?replicas=3"
 	nodes := []*haNode{startHANode(t, store), startHANode(t, store)}
-
-	// A sender (or its load balancer) gives up on a POST after 5 s, before
-	// the store's 10 s request timeout: a resend may then race a write
-	// still under way on the other node, which dedup must settle.
-	client := &http.Client{Timeout: 5 * time.Second, Transport: &http.Transport{MaxIdleConnsPerHost: clients}}
-	t.Cleanup(client.CloseIdleConnections)
-	do := func(ctx context.Context, method, url, token string, body []byte) (int, []byte, error) {
-		return haDo(ctx, client, method, url, token, body)
-	}
-
-	wmo301, _ := bericht.Lookup("WMO301")
-	load := &haLoad{gen: sample.New(92), next: func(g *sample.Generator, i int) ([]byte, error) {
-		m, err := g.Heen(wmo301, sample.Options{Afzender: sender, Ontvanger: mailboxes[i/2%2]})
-		if err != nil {
-			return nil, fmt.Errorf("generating message %d: %w", i, err)
-		}
-		return m.XML, nil
-	}}
-
-	// The clients stop taking new messages when stop closes, and abandon
-	// the one in hand only when ctx ends (the test failed).
-	ctx, cancel := context.WithCancel(context.Background())
-	stop := make(chan struct{})
-	var wg sync.WaitGroup
-	defer wg.Wait()
-	defer cancel()
-	for range clients {
-		wg.Go(func() { load.client(ctx, t, stop, nodes, do, sender, think) })
-	}
-
-	waitOK := func(what string, at time.Time, node, n int) time.Duration {
-		t.Helper()
-		return load.waitOK(t, what, at, node, n, liveness)
-	}
+	load := startHALoad(t, 92, nodes)
 	logPhase := func(what string, from, to time.Time) {
 		t.Helper()
 		s := load.between(from, to, -1)
@@ -97,8 +56,8 @@ func TestHANATSFailures(t *testing.T) {
 	}
 
 	t0 := time.Now()
-	waitOK("start", t0, -1, settle)
-	cluster.WaitForStreamCurrent(stream, liveness)
+	load.waitOK("start", t0, -1, haSettle)
+	cluster.WaitForStreamCurrent(stream, haLiveness)
 
 	// 1. The stream leader's NATS server dies; the hard case is one that
 	// a Knooppunt node is connected to, which must reconnect elsewhere.
@@ -114,16 +73,16 @@ func TestHANATSFailures(t *testing.T) {
 			}
 		}
 		require.Positive(t, conns, "the Knooppunt nodes are connected to NATS")
-		cluster.MoveStreamLeader(stream, killed, liveness)
+		cluster.MoveStreamLeader(stream, killed, haLiveness)
 	}
 	cluster.Kill(killed)
 	killedAt := time.Now()
-	waitOK("after the NATS kill", killedAt, -1, settle)
+	load.waitOK("after the NATS kill", killedAt, -1, haSettle)
 	cluster.Restart(killed)
 	restartedAt := time.Now()
 	logPhase(fmt.Sprintf("NATS node %d (stream leader, %d client connections) killed", killed, conns), killedAt, restartedAt)
-	waitOK("after the NATS restart", restartedAt, -1, settle)
-	cluster.WaitForStreamCurrent(stream, liveness)
+	load.waitOK("after the NATS restart", restartedAt, -1, haSettle)
+	cluster.WaitForStreamCurrent(stream, haLiveness)
 
 	// 2. Partition. First the two Knooppunt nodes onto different NATS
 	// servers (a dropped connection reconnects to another server), and
@@ -160,14 +119,14 @@ func TestHANATSFailures(t *testing.T) {
 				break
 			}
 		}
-		cluster.MoveStreamLeader(stream, cut, liveness)
+		cluster.MoveStreamLeader(stream, cut, haLiveness)
 	}
 	cluster.Partition(cut)
 	cutAt := time.Now()
-	first := waitOK("during the partition", cutAt, -1, 1)
-	// Keep the cut while the majority takes load: until settle more
+	first := load.waitOK("during the partition", cutAt, -1, 1)
+	// Keep the cut while the majority takes load: until haSettle more
 	// answers, or for at most 10 s after the first.
-	for s := load.since(cutAt, -1); s.ok < settle && time.Since(cutAt) < first+10*time.Second; s = load.since(cutAt, -1) {
+	for s := load.since(cutAt, -1); s.ok < haSettle && time.Since(cutAt) < first+10*time.Second; s = load.since(cutAt, -1) {
 		require.False(t, t.Failed(), "a client failed")
 		time.Sleep(20 * time.Millisecond)
 	}
@@ -178,7 +137,7 @@ func TestHANATSFailures(t *testing.T) {
 	// store pings with a write; reads alone would still succeed).
 	ready := make([]string, len(nodes))
 	for n, node := range nodes {
-		code, _, err := do(ctx, http.MethodGet, node.url+"/readyz", sender, nil)
+		code, _, err := load.do(load.ctx, http.MethodGet, node.url+"/readyz", haSender, nil)
 		ready[n] = fmt.Sprint(code, err)
 		if st := load.since(cutAt, n); st.ok == 0 && st.failed > 0 {
 			assert.Equal(t, http.StatusServiceUnavailable, code, "node %d commits nothing but says it is ready", n)
@@ -193,33 +152,20 @@ func TestHANATSFailures(t *testing.T) {
 			n, s.ok, s.first.Round(time.Millisecond), s.failed, s.slowestFail.Round(time.Millisecond), ready[n])
 	}
 	for n := range nodes {
-		d := waitOK(fmt.Sprintf("node %d after the heal", n), healedAt, n, 3)
+		d := load.waitOK(fmt.Sprintf("node %d after the heal", n), healedAt, n, 3)
 		t.Logf("  node %d after the heal: first 2xx for a POST begun afterwards %v later", n, d.Round(time.Millisecond))
 	}
-	cluster.WaitForStreamCurrent(stream, liveness)
+	cluster.WaitForStreamCurrent(stream, haLiveness)
 
 	// 3. A Knooppunt node dies with SIGKILL; its traffic moves to the
 	// survivor.
 	const victim, survivor = 0, 1
 	require.NoError(t, nodes[victim].cmd.Process.Kill())
 	sigkillAt := time.Now()
-	waitOK("after the SIGKILL", sigkillAt, survivor, settle)
-	close(stop)
-	wg.Wait()
-	require.False(t, t.Failed(), "the load completed")
+	load.waitOK("after the SIGKILL", sigkillAt, survivor, haSettle)
+	load.finish()
 	logPhase(fmt.Sprintf("Knooppunt node %d SIGKILLed", victim), sigkillAt, time.Now())
-
-	// Drain both mailboxes on the survivor: list, fetch, confirm.
-	want := map[string][]byte{}
-	for i, id := range load.ids {
-		require.NotEmpty(t, id, "message %d answered", i)
-		_, dup := want[id]
-		require.False(t, dup, "two messages got id %s", id)
-		want[id] = load.msgs[i]
-	}
-	t.Logf("%d messages answered 2xx (%d of them after a resend, as duplicate); %d POSTs in all, %.1f s of load",
-		len(want), load.dups, len(load.posts), time.Since(t0).Seconds())
-	haDrain(t, client, nodes[survivor].url, mailboxes, sender, want, clients)
+	load.drain(t0, survivor)
 }
 
 // haDo sends one request with the dev token of party and returns the
@@ -249,14 +195,85 @@ func haDo(ctx context.Context, client *http.Client, method, url, party string, b
 	return resp.StatusCode, b, nil
 }
 
-// client posts load's messages, one after another with think between
-// them, until stop closes, as a sender behind a load balancer does: a POST
+// The load of the NATS failure tests: haClients clients post WMO301s
+// from haSender to two mailboxes, each haThink after its last answer.
+// After each failure haSettle POSTs begun afterwards must succeed within
+// haLiveness, a liveness bound, not a latency target.
+const (
+	haClients  = 4
+	haThink    = 50 * time.Millisecond
+	haSettle   = 20
+	haLiveness = 30 * time.Second
+	haSender   = "0384"
+)
+
+var haMailboxes = []string{"65656055", "12345678"}
+
+// startHALoad starts the clients on nodes, with messages from a generator
+// of seed. They stop taking messages at finish, and abandon the one in
+// hand only when the test ends (it failed).
+func startHALoad(t *testing.T, seed int64, nodes []*haNode) *haLoad {
+	wmo301, _ := bericht.Lookup("WMO301")
+	l := &haLoad{t: t, nodes: nodes, gen: sample.New(seed), stop: make(chan struct{}), next: func(g *sample.Generator, i int) ([]byte, error) {
+		m, err := g.Heen(wmo301, sample.Options{Afzender: haSender, Ontvanger: haMailboxes[i/2%2]})
+		if err != nil {
+			return nil, fmt.Errorf("generating message %d: %w", i, err)
+		}
+		return m.XML, nil
+	}}
+	// A sender (or its load balancer) gives up on a POST after 5 s, before
+	// the store's 10 s request timeout: a resend may then race a write
+	// still under way on the other node, which dedup must settle.
+	l.http = &http.Client{Timeout: 5 * time.Second, Transport: &http.Transport{MaxIdleConnsPerHost: haClients}}
+	l.ctx, l.cancel = context.WithCancel(context.Background())
+	t.Cleanup(func() {
+		l.cancel()
+		l.wg.Wait()
+		l.http.CloseIdleConnections()
+	})
+	for range haClients {
+		l.wg.Go(l.client)
+	}
+	return l
+}
+
+// do sends one request with the dev token of party.
+func (l *haLoad) do(ctx context.Context, method, url, party string, body []byte) (int, []byte, error) {
+	return haDo(ctx, l.http, method, url, party, body)
+}
+
+// finish stops the clients after their message in hand.
+func (l *haLoad) finish() {
+	close(l.stop)
+	l.wg.Wait()
+	require.False(l.t, l.t.Failed(), "the load completed")
+}
+
+// drain checks the load's outcome on node survivor: both mailboxes,
+// listed, fetched and confirmed, hold every message answered 2xx exactly
+// once, byte-identical, and nothing else.
+func (l *haLoad) drain(t0 time.Time, survivor int) {
+	t := l.t
+	want := map[string][]byte{}
+	for i, id := range l.ids {
+		require.NotEmpty(t, id, "message %d answered", i)
+		_, dup := want[id]
+		require.False(t, dup, "two messages got id %s", id)
+		want[id] = l.msgs[i]
+	}
+	t.Logf("%d messages answered 2xx (%d of them after a resend, as duplicate); %d POSTs in all, %.1f s of load",
+		len(want), l.dups, len(l.posts), time.Since(t0).Seconds())
+	haDrain(t, l.http, l.nodes[survivor].url, haMailboxes, haSender, want, haClients)
+}
+
+// client posts the load's messages, one after another with haThink
+// between them, until finish, as a sender behind a load balancer does: a POST
 // that fails (connection lost, 503) is resent, same bytes, to the other
 // node. "Cannot store now" must be a 503 that names it (the gateway gives
 // every 503 a Retry-After), never a 500. It gives up a message only when
 // ctx ends or no node accepted it within 45 s.
-func (l *haLoad) client(ctx context.Context, t *testing.T, stop <-chan struct{}, nodes []*haNode,
-	do func(ctx context.Context, method, url, party string, body []byte) (int, []byte, error), sender string, think time.Duration) {
+func (l *haLoad) client() {
+	t, ctx, nodes := l.t, l.ctx, l.nodes
 	pause := func(d time.Duration) bool {
 		select {
 		case <-ctx.Done():
@@ -267,11 +284,11 @@ func (l *haLoad) client(ctx context.Context, t *testing.T, stop <-chan struct{},
 	}
 	for {
 		select {
-		case <-stop:
+		case <-l.stop:
 			return
 		default:
 		}
-		if !pause(think) {
+		if !pause(haThink) {
 			return
 		}
 		i, msg, err := l.take()
@@ -285,7 +302,7 @@ func (l *haLoad) client(ctx context.Context, t *testing.T, stop <-chan struct{},
 				return
 			}
 			start := time.Now()
-			code, body, err := do(ctx, http.MethodPost, nodes[target].url+"/v1/berichten", sender, msg)
+			code, body, err := l.do(ctx, http.MethodPost, nodes[target].url+"/v1/berichten", haSender, msg)
 			if ctx.Err() != nil {
 				return
 			}
@@ -318,8 +335,9 @@ func (l *haLoad) client(ctx context.Context, t *testing.T, stop <-chan struct{},
 
 // waitOK waits until n POSTs begun at or after at were answered 2xx, by
 // node (any node if node < 0), and returns the time from at to the first
-// of them. It fails the test after liveness, or as soon as a client did.
-func (l *haLoad) waitOK(t *testing.T, what string, at time.Time, node, n int, liveness time.Duration) time.Duration {
+// of them. It fails the test after haLiveness, or as soon as a client did.
+func (l *haLoad) waitOK(what string, at time.Time, node, n int) time.Duration {
+	t := l.t
 	t.Helper()
 	for {
 		s := l.since(at, node)
@@ -329,15 +347,24 @@ func (l *haLoad) waitOK(t *testing.T, what string, at time.Time, node, n int, li
 		if t.Failed() {
 			t.FailNow() // a client failed: its assertion says why
 		}
-		if time.Since(at) > liveness {
-			t.Fatalf("%s: %d POSTs begun afterwards were answered 2xx within %s (%d failed), want %d", what, s.ok, liveness, s.failed, n)
+		if time.Since(at) > haLiveness {
+			t.Fatalf("%s: %d POSTs begun afterwards were answered 2xx within %s (%d failed), want %d", what, s.ok, haLiveness, s.failed, n)
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
 }
 
-// haLoad records the clients' messages, their answers and every POST.
+// haLoad is the clients of an HA test, their messages, their answers and
+// every POST.
 type haLoad struct {
+	t      *testing.T
+	nodes  []*haNode
+	http   *http.Client
+	ctx    context.Context
+	cancel context.CancelFunc
+	stop   chan struct{}
+	wg     sync.WaitGroup
+
 	mu   sync.Mutex
 	gen  *sample.Generator
 	next func(g *sample.Generator, i int) ([]byte, error)

@@ -1,17 +1,11 @@
 package main
 
 import (
-	"context"
-	"fmt"
-	"net/http"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/require"
 
-	"github.com/knooppunt/knooppunt/bericht"
-	"github.com/knooppunt/knooppunt/sample"
 	"github.com/knooppunt/knooppunt/store/jetstream"
 	"github.com/knooppunt/knooppunt/store/jetstream/natstest"
 )
@@ -29,43 +23,15 @@ func TestHANATSServerProcesses(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds nats-server and runs three of it and two switch processes; skipped with -short")
 	}
-	const (
-		stream   = jetstream.DefaultStream
-		clients  = 4
-		think    = 50 * time.Millisecond
-		settle   = 20
-		liveness = 30 * time.Second
-		sender   = "0384"
-	)
-	mailboxes := []string{"65656055", "12345678"}
+	const stream = jetstream.DefaultStream
 	cluster := natstest.StartProcesses(t, 3)
-	nodes := []*haNode{startHANode(t, cluster.URL()+"?replicas=3"), startHANode(t, cluster.URL()+"?replicas=3")}
-
-	client := &http.Client{Timeout: 5 * time.Second, Transport: &http.Transport{MaxIdleConnsPerHost: clients}}
-	t.Cleanup(client.CloseIdleConnections)
-	do := func(ctx context.Context, method, url, token string, body []byte) (int, []byte, error) {
-		return haDo(ctx, client, method, url, token, body)
-	}
-	wmo301, _ := bericht.Lookup("WMO301")
-	load := &haLoad{gen: sample.New(93), next: func(g *sample.Generator, i int) ([]byte, error) {
-		m, err := g.Heen(wmo301, sample.Options{Afzender: sender, Ontvanger: mailboxes[i/2%2]})
-		if err != nil {
-			return nil, fmt.Errorf("generating message %d: %w", i, err)
-		}
-		return m.XML, nil
-	}}
-	ctx, cancel := context.WithCancel(context.Background())
-	stop := make(chan struct{})
-	var wg sync.WaitGroup
-	defer wg.Wait()
-	defer cancel()
-	for range clients {
-		wg.Go(func() { load.client(ctx, t, stop, nodes, do, sender, think) })
-	}
+	store := cluster.URL() + "?replicas=3"
+	nodes := []*haNode{startHANode(t, store), startHANode(t, store)}
+	load := startHALoad(t, 93, nodes)
 
 	t0 := time.Now()
-	load.waitOK(t, "start", t0, -1, settle, liveness)
-	cluster.WaitForStreamCurrent(stream, liveness)
+	load.waitOK("start", t0, -1, haSettle)
+	cluster.WaitForStreamCurrent(stream, haLiveness)
 
 	// A NATS server dies with SIGKILL and comes back: first the stream
 	// leader's, then a follower's.
@@ -78,32 +44,20 @@ func TestHANATSServerProcesses(t *testing.T) {
 		}
 		cluster.Kill(victim)
 		at := time.Now()
-		load.waitOK(t, "after killing the "+role, at, -1, settle, liveness)
+		load.waitOK("after killing the "+role, at, -1, haSettle)
 		cluster.Restart(victim)
 		back := time.Now()
 		s := load.between(at, back, -1)
 		t.Logf("nats-server %d (%s) SIGKILLed for %v: %d POSTs answered 2xx, %d failed; first 2xx %v after the kill",
 			victim, role, back.Sub(at).Round(time.Millisecond), s.ok, s.failed, s.first.Round(time.Millisecond))
-		load.waitOK(t, "after restarting the "+role, back, -1, settle, liveness)
-		cluster.WaitForStreamCurrent(stream, liveness)
+		load.waitOK("after restarting the "+role, back, -1, haSettle)
+		cluster.WaitForStreamCurrent(stream, haLiveness)
 	}
 
 	// A switch dies with SIGKILL; its traffic moves to the survivor.
 	const victim, survivor = 0, 1
 	require.NoError(t, nodes[victim].cmd.Process.Kill())
-	load.waitOK(t, "after the switch's SIGKILL", time.Now(), survivor, settle, liveness)
-	close(stop)
-	wg.Wait()
-	require.False(t, t.Failed(), "the load completed")
-
-	want := map[string][]byte{}
-	for i, id := range load.ids {
-		require.NotEmpty(t, id, "message %d answered", i)
-		_, dup := want[id]
-		require.False(t, dup, "two messages got id %s", id)
-		want[id] = load.msgs[i]
-	}
-	t.Logf("%d messages answered 2xx (%d after a resend, as duplicate); %d POSTs in all, %.1f s of load",
-		len(want), load.dups, len(load.posts), time.Since(t0).Seconds())
-	haDrain(t, client, nodes[survivor].url, mailboxes, sender, want, clients)
+	load.waitOK("after the switch's SIGKILL", time.Now(), survivor, haSettle)
+	load.finish()
+	load.drain(t0, survivor)
 }
