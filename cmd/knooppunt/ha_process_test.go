@@ -1,9 +1,11 @@
 package main
 
 import (
+	"strings"
 	"testing"
 	"time"
 
+	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
 	"github.com/knooppunt/knooppunt/store/jetstream"
@@ -52,6 +54,17 @@ func TestHANATSServerProcesses(t *testing.T) {
 			victim, role, back.Sub(at).Round(time.Millisecond), s.ok, s.failed, s.first.Round(time.Millisecond))
 		load.waitOK("after restarting the "+role, back, -1, haSettle)
 		cluster.WaitForStreamCurrent(stream, haLiveness)
+	}
+
+	// An operator reads what happened in one line at each end of the
+	// outage, not one per failed request.
+	logs := nodes[0].stderr.String() + nodes[1].stderr.String()
+	assert.Contains(t, logs, "NATS servers reachable from this node")
+	assert.Contains(t, logs, "stores again after")
+	for _, line := range strings.Split(logs, "\n") {
+		if strings.Contains(line, "cannot store") || strings.Contains(line, "stores again") {
+			t.Log(line)
+		}
 	}
 
 	// A switch dies with SIGKILL; its traffic moves to the survivor.

@@ -3,9 +3,13 @@ package jetstream
 import (
 	"context"
 	"errors"
+	"fmt"
 	"math/rand/v2"
+	"net"
+	"net/url"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/nats-io/nats.go"
@@ -242,10 +246,23 @@ func (s *Store) commit(g *group) {
 	_, err := s.publishBatch(context.Background(), msgs)
 	if err == nil {
 		s.stats.commits.Add(1)
+		if !s.outage.IsZero() {
+			d := time.Since(s.outage).Round(time.Millisecond)
+			s.log.Warn().Str("stream", s.cfg.Stream).Dur("outage", d).Msgf("stream %s stores again after %s", s.cfg.Stream, d)
+			s.outage = time.Time{}
+		}
 		return
 	}
 	if !errors.Is(err, errConflict) || len(g.ops) == 1 {
-		if !errors.Is(err, errConflict) {
+		switch {
+		case errors.Is(err, errConflict):
+		case errors.Is(err, store.ErrUnavailable) && s.outage.IsZero():
+			s.outage = time.Now()
+			s.wg.Add(1)
+			go s.reportOutage(err)
+		case errors.Is(err, store.ErrUnavailable):
+			// Said at the outage's start; requests answer 503 meanwhile.
+		default:
 			s.log.Warn().Err(err).Int("operations", len(g.ops)).Msg("batch failed")
 		}
 		for _, o := range g.ops {
@@ -281,4 +298,40 @@ func (s *Store) retry(ctx context.Context, fn func() error) error {
 			return store.ErrClosed
 		}
 	}
+}
+
+// reportOutage logs, once per outage, that the stream cannot store and
+// how many of the cluster's servers this node reaches: an operator can
+// tell a lost quorum (most unreachable) from an election (all reachable)
+// or this node's own network (none).
+func (s *Store) reportOutage(cause error) {
+	defer s.wg.Done()
+	urls := s.nc.Servers()
+	var reached atomic.Int32
+	var wg sync.WaitGroup
+	for _, u := range urls {
+		wg.Go(func() {
+			host := u
+			if pu, err := url.Parse(u); err == nil && pu.Host != "" {
+				host = pu.Host
+			}
+			if c, err := net.DialTimeout("tcp", host, time.Second); err == nil {
+				c.Close()
+				reached.Add(1)
+			}
+		})
+	}
+	wg.Wait()
+	n, total := int(reached.Load()), len(urls)
+	var why string
+	switch {
+	case n == 0:
+		why = fmt.Sprintf("none of the %d NATS servers is reachable from this node: look at this node's network", total)
+	case 2*n <= total:
+		why = fmt.Sprintf("%d of %d NATS servers reachable from this node, fewer than a quorum", n, total)
+	default:
+		why = fmt.Sprintf("it has no leader (%d of %d NATS servers reachable from this node: an election, or a quorum lost elsewhere)", n, total)
+	}
+	s.log.Error().Err(cause).Str("stream", s.cfg.Stream).Int("servers_reachable", n).Int("servers", total).
+		Msgf("stream %s cannot store: %s; requests answer 503 store-unavailable until it stores again", s.cfg.Stream, why)
 }

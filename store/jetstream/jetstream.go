@@ -82,9 +82,14 @@ type Store struct {
 	// off by compare-and-set.
 	partyLocks [64]sync.Mutex
 
-	ids   idGen // committer goroutine only
-	stats stats
-	ping  pinger
+	ids idGen // committer goroutine only
+	// outage is when the first batch failed for want of the cluster (no
+	// leader, no quorum, no server), zero while batches commit; it makes
+	// an outage one log line at its start and one at its end. Committer
+	// goroutine only.
+	outage time.Time
+	stats  stats
+	ping   pinger
 }
 
 var (
