@@ -791,6 +791,9 @@ func VerifyThrough(rd io.Reader, want Head) (Result, error) {
 		case want.Seq > r.Last || r.Entries == 0:
 			r.Expected = HeadMissing
 			add(Break{Reason: fmt.Sprintf("the trail ends at seq %d, before the expected head (seq %d): it was cut off, deleted or replaced", r.Last, want.Seq)})
+		case want.Seq == 0:
+			r.Expected = HeadMissing
+			add(Break{Reason: "the chain does not run through the expected head: the trail was cut off or replaced"})
 		default:
 			r.Expected = HeadMissing
 			add(Break{Reason: "the chain does not run through the expected head: the trail was replaced"})
