@@ -96,6 +96,18 @@ func startNodeProcess(t *testing.T, extra ...string) *haNode {
 	return n
 }
 
+// stufURL returns the StUF-GGk endpoint the node printed at start.
+func (n *haNode) stufURL(t *testing.T) string {
+	t.Helper()
+	select {
+	case u := <-n.stuf:
+		return u
+	case <-time.After(30 * time.Second):
+		t.Fatalf("no StUF-GGk endpoint printed: %s", n.stderr.String())
+		return ""
+	}
+}
+
 // TestHAKillNode is the process-level failure of a node: two Knooppunt node
 // processes on a three-node R3 JetStream cluster, clients posting to both,
 // one node SIGKILLed mid-load. The clients resend what failed on the other

@@ -30,12 +30,7 @@ func TestSampleStUFRequestIsAccepted(t *testing.T) {
 		t.Skip("starts a switch process; skipped with -short")
 	}
 	n := startNodeProcess(t, "--data", t.TempDir()+"/data")
-	var soap string
-	select {
-	case soap = <-n.stuf:
-	case <-time.After(30 * time.Second):
-		t.Fatalf("no StUF-GGk endpoint printed: %s", n.stderr.String())
-	}
+	soap := n.stufURL(t)
 	code, req, errs := runCmd("sample", "--type", "WMO301", "--afzender", "0384", "--ontvanger", "42420001", "--stuf")
 	require.Equal(t, 0, code, errs)
 

@@ -742,12 +742,7 @@ func TestPublishedExamples(t *testing.T) {
 // off runs none.
 func TestServeRunsTheGemeenteDoor(t *testing.T) {
 	n := startNodeProcess(t, "--data", t.TempDir()+"/data")
-	var soap string
-	select {
-	case soap = <-n.stuf:
-	case <-time.After(30 * time.Second):
-		t.Fatalf("no StUF-GGk endpoint printed: %s", n.stderr.String())
-	}
+	soap := n.stufURL(t)
 	args := []string{"run", "--target", n.url, "--soap-target", soap,
 		"--run", "^(soap-di01-valid|soap-rin001|soap-prescan|soap-resend)$"}
 	for _, p := range []string{"0363", "0384", "0599", "42420001", "65656055", "12345678", "operator"} {
