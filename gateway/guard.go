@@ -175,24 +175,35 @@ func (s *Server) getAudit(w http.ResponseWriter, r *http.Request, rq *request) e
 	return nil
 }
 
+// Admit applies the principal's rate and concurrency limits of the API
+// to a request of a front door beside it (the StUF-GGk SOAP endpoint),
+// before the door reads or parses the request, so that a caller over its
+// limits costs no parsing or signature check. A refusal is a 429 Error
+// with the seconds after which a retry can succeed; otherwise release
+// must be called when the request ends.
+func (s *Server) Admit(p Principal) (release func(), retryAfter int, err error) {
+	if s.limits == nil {
+		return func() {}, 0, nil
+	}
+	if retry, err := s.limits.acquire(p.ID, s.cfg.Now()); err != nil {
+		return nil, retry, err
+	}
+	return func() { s.limits.release(p.ID) }, 0, nil
+}
+
 // IngestGuarded is Ingest for front doors beside the API (the StUF-GGk
 // SOAP endpoint) with the checks POST /v1/berichten passes in guard: the
-// role table, the principal's rate and concurrency limits, and the audit
-// record of the message received (principal, message id and remote, which
-// the front door passes as it has no request of the gateway's), kept in
-// the store's commit as for a POST where the store can. A message
-// stored whose record cannot be written is refused 503 audit-unavailable;
-// a resend is answered from the dedup index and recorded then.
+// role table and the audit record of the message received (principal,
+// message id and remote, which the front door passes as it has no request
+// of the gateway's), kept in the store's commit as for a POST where the
+// store can. The limits are the door's to apply, with Admit, before it
+// reads the request. A message stored whose record cannot be written is
+// refused 503 audit-unavailable; a resend is answered from the dedup index
+// and recorded then.
 func (s *Server) IngestGuarded(ctx context.Context, p Principal, remote string, body []byte, check func(bericht.Header) error) (Accepted, error) {
 	perm, known := permission(http.MethodPost, "/v1/berichten")
 	if err := authorize(perm, known, p); err != nil {
 		return Accepted{}, err
-	}
-	if s.limits != nil {
-		if _, err := s.limits.acquire(p.ID, s.cfg.Now()); err != nil {
-			return Accepted{}, err
-		}
-		defer s.limits.release(p.ID)
 	}
 	if s.cfg.Audit == nil {
 		return s.Ingest(ctx, p, body, check)

@@ -31,8 +31,8 @@ func (r *recordingAuditor) Append(_ context.Context, e audit.Entry) (audit.Entry
 	return e, nil
 }
 
-// TestIngestGuarded: a front door's message passes the role table, the
-// limits and the audit record as a POST does.
+// TestIngestGuarded: a front door's message passes the role table and
+// the audit record as a POST does, and Admit applies the limits.
 func TestIngestGuarded(t *testing.T) {
 	newServer := func(aud gateway.Auditor) *gateway.Server {
 		st := newStore()
@@ -54,8 +54,12 @@ func TestIngestGuarded(t *testing.T) {
 	require.Len(t, rec.entries, 1)
 	assert.Equal(t, audit.Entry{Principal: "0384", Action: audit.Received, MessageID: a.ID, Remote: "192.0.2.7:4711"}, rec.entries[0])
 
-	_, err = srv.IngestGuarded(ctx, party, "", msg("WMO301", "0384", "42420001", "G2"), nil)
+	release, _, err := srv.Admit(party)
+	require.NoError(t, err, "the first of burst 1")
+	release()
+	_, retry, err := srv.Admit(party)
 	assert.Equal(t, gateway.CodeRateLimited, codeOf(err), "burst 1")
+	assert.Positive(t, retry)
 
 	for _, p := range []gateway.Principal{
 		{ID: "operator", Operator: true, Role: gateway.RoleOperator},

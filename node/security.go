@@ -250,9 +250,10 @@ func (a *insightWriter) Write(p []byte) (int, error) {
 func (a *insightWriter) Unwrap() http.ResponseWriter { return a.ResponseWriter }
 
 // guardedPipeline is the gateway's pipeline for the StUF-GGk front door
-// with the role table, the limits and the audit record of POST
-// /v1/berichten (gateway.Server.IngestGuarded). The SOAP handler passes
-// no remote address, so the entry has none.
+// with the role table and the audit record of POST /v1/berichten
+// (gateway.Server.IngestGuarded); the door applies the limits itself,
+// before it reads a request (gateway.Server.Admit). The SOAP handler
+// passes no remote address, so the entry has none.
 type guardedPipeline struct{ srv *gateway.Server }
 
 func (g guardedPipeline) Ingest(ctx context.Context, p gateway.Principal, body []byte, check func(bericht.Header) error) (gateway.Accepted, error) {

@@ -82,7 +82,7 @@ func (n *Node) startStUF() error {
 		}
 		parties := partiesPort{n.book}
 		h, err := stuf.NewHandler(stuf.Config{
-			Pipeline: guardedPipeline{n.srv}, Authenticate: n.srv.Authenticate,
+			Pipeline: guardedPipeline{n.srv}, Authenticate: n.srv.Authenticate, Admit: n.srv.Admit,
 			ActsFor: func(p gateway.Principal, org string) bool { return parties.ActsFor(p, org) },
 			Schema:  f.schema, Refs: refs, Signer: signer, Trust: trust,
 			Logger: log, Registerer: n.metrics,

@@ -28,6 +28,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/knooppunt/knooppunt/bericht"
+	"github.com/knooppunt/knooppunt/gateway"
 	"github.com/knooppunt/knooppunt/sample"
 	"github.com/knooppunt/knooppunt/store"
 	"github.com/knooppunt/knooppunt/stuf"
@@ -291,4 +292,41 @@ parties:
 			assert.Equal(t, tc.want, post(tc.gemeente, tc.signer))
 		})
 	}
+}
+
+// TestStUFLimitsBeforeParsing: a gemeente over its rate limit is answered
+// StUF058 with Retry-After before its request is read, so even bytes that
+// are no SOAP at all get the limit's answer, not a parse error; within
+// its limit the same bytes are refused as unreadable (RIN001).
+func TestStUFLimitsBeforeParsing(t *testing.T) {
+	n, err := Start(context.Background(), Config{
+		Dev: true, Addr: "127.0.0.1:0",
+		Store:    store.Config{Dir: t.TempDir()},
+		StUF:     StUFConfig{Addr: "127.0.0.1:0"},
+		Security: SecurityConfig{Limits: gateway.Limits{Rate: 0.001, Burst: 1}},
+		Logger:   zerolog.New(zerolog.NewTestWriter(t)).Level(zerolog.WarnLevel),
+	})
+	require.NoError(t, err)
+	defer n.Close()
+	post := func() (int, string, string) {
+		req, err := http.NewRequest(http.MethodPost, n.StUFURL(), strings.NewReader("no soap here"))
+		require.NoError(t, err)
+		req.Header.Set("Content-Type", "text/xml; charset=utf-8")
+		req.Header.Set("Authorization", "Bearer dev-0363")
+		resp, err := http.DefaultClient.Do(req)
+		require.NoError(t, err)
+		defer resp.Body.Close()
+		b, err := io.ReadAll(resp.Body)
+		require.NoError(t, err)
+		return resp.StatusCode, string(b), resp.Header.Get("Retry-After")
+	}
+	status, body, _ := post()
+	assert.Equal(t, http.StatusInternalServerError, status)
+	assert.Contains(t, body, "RIN001", "within the limit the bytes are read and refused")
+
+	status, body, retry := post()
+	assert.Equal(t, http.StatusInternalServerError, status)
+	assert.Contains(t, body, "StUF058")
+	assert.Contains(t, body, gateway.CodeRateLimited)
+	assert.NotEmpty(t, retry)
 }

@@ -9,6 +9,7 @@ import (
 	"io"
 	"mime"
 	"net/http"
+	"strconv"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -35,6 +36,10 @@ type Config struct {
 	// Authenticate finds the caller as the REST API does
 	// ((*gateway.Server).Authenticate).
 	Authenticate func(*http.Request) (gateway.Principal, error)
+	// Admit applies the caller's limits before the request is read
+	// ((*gateway.Server).Admit); a refusal is answered StUF058 with
+	// Retry-After. Default: no limits.
+	Admit func(gateway.Principal) (release func(), retryAfter int, err error)
 	// ActsFor reports whether p may send for the envelope's zender
 	// organisation. Default: the organisation is p's own ID.
 	ActsFor func(p gateway.Principal, organisatie string) bool
@@ -190,6 +195,14 @@ func (h *Handler) serve(w http.ResponseWriter, r *http.Request, rq *request) ([]
 		return nil, clientFault(CodeNotAuthorised, "organisatie is niet geauthenticeerd")
 	}
 	rq.principal = p
+	if h.cfg.Admit != nil {
+		release, retry, err := h.cfg.Admit(p)
+		if err != nil {
+			w.Header().Set("Retry-After", strconv.Itoa(max(retry, 1)))
+			return nil, h.faultOf(err)
+		}
+		defer release()
+	}
 	if f := soapContentType(r.Header.Get("Content-Type")); f != nil {
 		return nil, f
 	}
