@@ -2,7 +2,6 @@ package main
 
 import (
 	"encoding/json"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -40,33 +39,18 @@ Exit status: 0 done, 1 the switch said no, 2 usage or I/O error.
 `
 
 func runQuarantine(args []string, _ io.Reader, stdout, stderr io.Writer) int {
-	if len(args) == 0 {
-		fmt.Fprint(stderr, quarantineUsage)
-		return 2
-	}
-	if args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
-		fmt.Fprint(stdout, quarantineUsage)
-		return 0
-	}
-	fs := flag.NewFlagSet("quarantine", flag.ContinueOnError)
-	fs.SetOutput(io.Discard)
-	var c clientFlags
-	c.register(fs)
-	asJSON := fs.Bool("json", false, "print JSON")
-	if err := fs.Parse(args[1:]); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			fmt.Fprint(stdout, quarantineUsage)
-			return 0
-		}
-		fmt.Fprintf(stderr, "knooppunt quarantine: %v\n\n%s", err, quarantineUsage)
-		return 2
-	}
+	var asJSON *bool
+	fs, c, code, done := clientCommand("quarantine", quarantineUsage, args, stdout, stderr, func(fs *flag.FlagSet) {
+		asJSON = fs.Bool("json", false, "print JSON")
+	})
 	switch {
+	case done:
+		return code
 	case c.url == "":
 	case args[0] == "list" && fs.NArg() == 0:
-		return quarantineList(&c, *asJSON, stdout, stderr)
+		return quarantineList(c, *asJSON, stdout, stderr)
 	case args[0] == "release" && fs.NArg() == 1:
-		return quarantineRelease(&c, fs.Arg(0), stdout, stderr)
+		return quarantineRelease(c, fs.Arg(0), stdout, stderr)
 	}
 	fmt.Fprint(stderr, quarantineUsage)
 	return 2

@@ -103,35 +103,51 @@ func (c *clientFlags) do(method, path, ctype string, body io.Reader) (int, []byt
 }
 
 func runSamenloop(args []string, _ io.Reader, stdout, stderr io.Writer) int {
-	if len(args) == 0 {
-		fmt.Fprint(stderr, samenloopUsage)
-		return 2
-	}
-	if args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
-		fmt.Fprint(stdout, samenloopUsage)
-		return 0
-	}
-	fs := flag.NewFlagSet("samenloop", flag.ContinueOnError)
-	fs.SetOutput(io.Discard)
-	var c clientFlags
-	c.register(fs)
-	check := fs.Bool("check", false, "only check the file")
-	if err := fs.Parse(args[1:]); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			fmt.Fprint(stdout, samenloopUsage)
-			return 0
-		}
-		fmt.Fprintf(stderr, "knooppunt samenloop: %v\n\n%s", err, samenloopUsage)
-		return 2
-	}
+	var check *bool
+	fs, c, code, done := clientCommand("samenloop", samenloopUsage, args, stdout, stderr, func(fs *flag.FlagSet) {
+		check = fs.Bool("check", false, "only check the file")
+	})
 	switch {
+	case done:
+		return code
 	case args[0] == "import" && fs.NArg() == 1:
-		return samenloopImport(fs.Arg(0), &c, *check, stdout, stderr)
+		return samenloopImport(fs.Arg(0), c, *check, stdout, stderr)
 	case args[0] == "run" && fs.NArg() == 0 && c.url != "":
-		return samenloopRun(&c, stdout, stderr)
+		return samenloopRun(c, stdout, stderr)
 	}
 	fmt.Fprint(stderr, samenloopUsage)
 	return 2
+}
+
+// clientCommand parses a client command's arguments: a subcommand
+// (args[0]), then the API client's flags and those flags adds. done
+// reports that the command ends here, with exit status code: no
+// subcommand (usage, 2), help (usage on stdout, 0) or a flag error (2).
+func clientCommand(name, usage string, args []string, stdout, stderr io.Writer, flags func(*flag.FlagSet)) (fs *flag.FlagSet, c *clientFlags, code int, done bool) {
+	if len(args) == 0 {
+		fmt.Fprint(stderr, usage)
+		return nil, nil, 2, true
+	}
+	if args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
+		fmt.Fprint(stdout, usage)
+		return nil, nil, 0, true
+	}
+	fs = flag.NewFlagSet(name, flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	c = &clientFlags{}
+	c.register(fs)
+	if flags != nil {
+		flags(fs)
+	}
+	if err := fs.Parse(args[1:]); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			fmt.Fprint(stdout, usage)
+			return nil, nil, 0, true
+		}
+		fmt.Fprintf(stderr, "knooppunt %s: %v\n\n%s", name, err, usage)
+		return nil, nil, 2, true
+	}
+	return fs, c, 0, false
 }
 
 func samenloopImport(path string, c *clientFlags, check bool, stdout, stderr io.Writer) int {
