@@ -83,15 +83,7 @@ func TestPruneNeverFailsAppends(t *testing.T) {
 // checks the file, and finds a change in it.
 func TestVerifyReader(t *testing.T) {
 	dir := t.TempDir()
-	c := &clock{t: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)}
-	l := openTest(t, dir, c)
-	for i := range 3 {
-		_, err := l.Append(context.Background(), Entry{Principal: "p", Action: Confirmed, MessageID: fmt.Sprint(i)})
-		require.NoError(t, err)
-	}
-	require.NoError(t, l.Close())
-	raw, err := os.ReadFile(filepath.Join(dir, FileName))
-	require.NoError(t, err)
+	raw, _ := writeTrail(t, dir, "0", "1", "2")
 	want, err := Verify(dir)
 	require.NoError(t, err)
 	got, err := VerifyReader(bytes.NewReader(raw))
@@ -105,16 +97,7 @@ func TestVerifyReader(t *testing.T) {
 // three places of one trail and expects each place reported once, with its
 // line, rather than only the first.
 func TestVerifyReportsEveryBreak(t *testing.T) {
-	dir := t.TempDir()
-	c := &clock{t: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)}
-	l := openTest(t, dir, c)
-	for i := range 10 {
-		_, err := l.Append(context.Background(), Entry{Principal: "p", Action: Confirmed, MessageID: fmt.Sprint(i)})
-		require.NoError(t, err)
-	}
-	require.NoError(t, l.Close())
-	raw, err := os.ReadFile(filepath.Join(dir, FileName))
-	require.NoError(t, err)
+	raw, _ := writeTrail(t, t.TempDir(), "0", "1", "2", "3", "4", "5", "6", "7", "8", "9")
 	lines := bytes.SplitAfter(raw, []byte("\n"))
 	lines = lines[:len(lines)-1] // the empty remainder after the last newline
 
@@ -139,26 +122,11 @@ func TestVerifyReportsEveryBreak(t *testing.T) {
 // while the chain runs through it and fails once the tail is cut off or
 // the trail replaced by another of the same length.
 func TestVerifyThrough(t *testing.T) {
-	write := func(dir string, ids ...string) (Head, []byte) {
-		c := &clock{t: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)}
-		l := openTest(t, dir, c)
-		var h Head
-		for i, id := range ids {
-			_, err := l.Append(context.Background(), Entry{Principal: "p", Action: Confirmed, MessageID: id})
-			require.NoError(t, err)
-			if i == 5 {
-				h.Seq, h.Hash = l.Head()
-			}
-		}
-		require.NoError(t, l.Close())
-		raw, err := os.ReadFile(filepath.Join(dir, FileName))
-		require.NoError(t, err)
-		return h, raw
-	}
 	ids := []string{"a", "b", "c", "d", "e", "f", "g", "h"}
-	head, raw := write(t.TempDir(), ids...)
+	raw, heads := writeTrail(t, t.TempDir(), ids...)
+	head := heads[5]
 	other := append([]string{"x"}, ids[1:]...)
-	_, replaced := write(t.TempDir(), other...)
+	replaced, _ := writeTrail(t, t.TempDir(), other...)
 
 	res, err := VerifyThrough(bytes.NewReader(raw), head)
 	require.NoError(t, err)
@@ -178,4 +146,21 @@ func TestVerifyThrough(t *testing.T) {
 	require.ErrorIs(t, err, ErrTampered)
 	assert.Equal(t, HeadMissing, res.Expected)
 	assert.Contains(t, err.Error(), "replaced")
+}
+
+// writeTrail writes a trail in dir with one Confirmed entry per message
+// id and returns its bytes and the head after each entry.
+func writeTrail(t *testing.T, dir string, ids ...string) ([]byte, []Head) {
+	t.Helper()
+	l := openTest(t, dir, &clock{t: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)})
+	heads := make([]Head, len(ids))
+	for i, id := range ids {
+		_, err := l.Append(context.Background(), Entry{Principal: "p", Action: Confirmed, MessageID: id})
+		require.NoError(t, err)
+		heads[i].Seq, heads[i].Hash = l.Head()
+	}
+	require.NoError(t, l.Close())
+	raw, err := os.ReadFile(filepath.Join(dir, FileName))
+	require.NoError(t, err)
+	return raw, heads
 }
