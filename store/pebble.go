@@ -71,8 +71,9 @@ type Pebble struct {
 }
 
 var (
-	_ Store    = (*Pebble)(nil)
-	_ RefStore = (*Pebble)(nil)
+	_ Store            = (*Pebble)(nil)
+	_ RefStore         = (*Pebble)(nil)
+	_ CorrelationStore = (*Pebble)(nil)
 )
 
 // Open opens the store in cfg.Dir, creating it if the directory is absent

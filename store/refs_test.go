@@ -141,3 +141,22 @@ func TestRefsContract(t *testing.T) {
 		return openP(), openP
 	})
 }
+
+func TestCorrelationsContract(t *testing.T) {
+	storetest.RunCorrelations(t, func(t *testing.T, o storetest.Options) (store.CorrelationStore, func() store.CorrelationStore) {
+		fs := vfs.NewMem()
+		cfg := store.Config{Dir: "db", FS: fs, Now: o.Now, Policy: o.Policy}
+		var cur *store.Pebble
+		openP := func() store.CorrelationStore {
+			if cur != nil {
+				require.NoError(t, cur.Close())
+			}
+			s, err := store.Open(context.Background(), cfg)
+			require.NoError(t, err)
+			t.Cleanup(func() { _ = s.Close() })
+			cur = s
+			return s
+		}
+		return openP(), openP
+	})
+}

@@ -93,8 +93,9 @@ type Store struct {
 }
 
 var (
-	_ store.Store    = (*Store)(nil)
-	_ store.RefStore = (*Store)(nil)
+	_ store.Store            = (*Store)(nil)
+	_ store.RefStore         = (*Store)(nil)
+	_ store.CorrelationStore = (*Store)(nil)
 )
 
 // Open connects to the cluster, creates the stream if it is absent (with

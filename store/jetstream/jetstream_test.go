@@ -160,3 +160,17 @@ func TestRefsContract(t *testing.T) {
 		return openC(), openC
 	})
 }
+
+func TestCorrelationsContract(t *testing.T) {
+	storetest.RunCorrelations(t, func(t *testing.T, o storetest.Options) (store.CorrelationStore, func() store.CorrelationStore) {
+		srv := natstest.Start(t)
+		openC := func() store.CorrelationStore {
+			s, err := jetstream.Open(context.Background(), jetstream.Config{URL: srv.ClientURL(), Replicas: 1,
+				Now: o.Now, Policy: janitorHourly(o.Policy)})
+			require.NoError(t, err)
+			t.Cleanup(func() { _ = s.Close() })
+			return s
+		}
+		return openC(), openC
+	})
+}

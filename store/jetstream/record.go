@@ -28,7 +28,8 @@ import (
 //	                       expected sequence 0 (compare-and-set)
 //	P.c.<heen id>          log: ids of the answers of a heenbericht
 //	P.r                    log: confirmations, in order, for retention
-//	P.f.…                  state: StUF reference numbers (refs.go)
+//	P.f.…                  state: StUF reference numbers (refs.go) and
+//	                       exchange API correlations (correlation.go)
 //	P.k.<name>             state: janitor cursors; P.k.ping the last
 //	                       readiness ping (Ping), with a TTL
 //
