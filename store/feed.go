@@ -89,7 +89,7 @@ func (p *Pebble) Changes(ctx context.Context, after uint64, limit int) ([]Change
 	if limit <= 0 {
 		return nil, fmt.Errorf("reading the feed: limit %d: %w", limit, ErrInvalid)
 	}
-	it, err := p.db.NewIter(&pebble.IterOptions{LowerBound: feedKey(after + 1), UpperBound: []byte{tagFeed + 1}})
+	it, err := p.db.NewIter(&pebble.IterOptions{LowerBound: feedKey(after + 1), UpperBound: feedUpper})
 	if err != nil {
 		return nil, fmt.Errorf("reading the feed: %w", err)
 	}
@@ -237,6 +237,12 @@ func (w *writer) change(c Change) {
 	w.feedChanged = true
 	w.set(feedKey(c.Seq), encodeChange(c, w.now))
 }
+
+// feedUpper bounds every scan of the feed. The reference tables (refs.go)
+// share its tag, with a letter as their kind byte; a feed key's first
+// byte after the tag is the top byte of its sequence number, zero below
+// 2^56 changes, so the feed sorts before them and ends here.
+var feedUpper = []byte{tagFeed, 0x01}
 
 func feedKey(seq uint64) []byte {
 	return binary.BigEndian.AppendUint64([]byte{tagFeed}, seq)

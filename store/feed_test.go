@@ -165,3 +165,35 @@ func TestFollow(t *testing.T) {
 	require.NoError(t, s.Close())
 	require.ErrorIs(t, <-done, store.ErrClosed)
 }
+
+// TestFeedEndsBeforeReferences: the reference tables share the feed's key
+// tag; reading the feed to its end, and opening a store whose feed is
+// empty, must not take a reference entry for a change.
+func TestFeedEndsBeforeReferences(t *testing.T) {
+	ctx := context.Background()
+	fs := vfs.NewMem()
+	clock := storetest.NewClock(t0)
+	s, err := store.Open(ctx, memConfig(fs, clock))
+	require.NoError(t, err)
+	// Claims whose keys are as long as a feed key, and every other kind.
+	_, err = s.ClaimRef(ctx, "0363", "abcde", sha256.Sum256([]byte("x")))
+	require.NoError(t, err)
+	require.NoError(t, s.AddDi01(ctx, "r1", "0363"))
+	require.NoError(t, s.Correlate(ctx, store.ID{1}, store.Correlation{Traceer: store.UUID{2}, Conversatie: store.UUID{3}}))
+	require.NoError(t, s.Close())
+
+	s, err = store.Open(ctx, memConfig(fs, clock))
+	require.NoError(t, err)
+	defer s.Close()
+	head, err := s.Head(ctx)
+	require.NoError(t, err)
+	assert.Zero(t, head, "references are no changes")
+	assert.Empty(t, changes(t, s, 0))
+
+	r, err := s.Put(ctx, storetest.Msg("12345678", "0363", "WMO315", "A", ""))
+	require.NoError(t, err)
+	require.NoError(t, s.BindMessage(ctx, r.ID, "r1"))
+	cs := changes(t, s, 0)
+	require.Len(t, cs, 1, "the feed ends at its last change, before the references")
+	assert.Equal(t, r.ID, cs[0].ID)
+}

@@ -287,7 +287,7 @@ func (p *Pebble) loadFeed() error {
 		p.state.feedSeq = binary.BigEndian.Uint64(v)
 	}
 	first := p.state.feedSeq
-	it, err := p.db.NewIter(&pebble.IterOptions{LowerBound: []byte{tagFeed}, UpperBound: []byte{tagFeed + 1}})
+	it, err := p.db.NewIter(&pebble.IterOptions{LowerBound: []byte{tagFeed}, UpperBound: feedUpper})
 	if err != nil {
 		return fmt.Errorf("reading the feed: %w", err)
 	}
