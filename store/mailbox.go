@@ -250,6 +250,80 @@ func (p *Pebble) List(ctx context.Context, party string, limit int) ([]Entry, er
 	return out, nil
 }
 
+// Pending lists a mailbox without leasing; see Store.Pending. It reads a
+// snapshot outside the committer, from the mailbox head, so the entries
+// of confirmed messages below the head are not scanned.
+func (p *Pebble) Pending(ctx context.Context, party string, limit int) ([]Entry, error) {
+	if err := checkParty(party); err != nil {
+		return nil, fmt.Errorf("listing pending messages: %w", err)
+	}
+	if err := checkLimit(limit); err != nil {
+		return nil, fmt.Errorf("listing pending messages: %w", err)
+	}
+	if err := p.enter(); err != nil {
+		return nil, err
+	}
+	defer p.leave()
+	out, err := p.pending(ctx, party, limit)
+	if err != nil {
+		return nil, fmt.Errorf("listing pending messages: %w", err)
+	}
+	return out, nil
+}
+
+func (p *Pebble) pending(ctx context.Context, party string, limit int) ([]Entry, error) {
+	snap := p.db.NewSnapshot()
+	defer snap.Close()
+	lo := queuePrefix(party)
+	switch v, err := getFrom(snap, headKey(party)); {
+	case err == nil:
+		h, err := decodeID(v, "mailbox head")
+		if err != nil {
+			return nil, err
+		}
+		if !h.IsZero() {
+			lo = queueKey(party, h)
+		}
+	case !errors.Is(err, ErrNotFound):
+		return nil, fmt.Errorf("reading mailbox head: %w", err)
+	}
+	it, err := snap.NewIter(&pebble.IterOptions{LowerBound: lo, UpperBound: queueUpper(party)})
+	if err != nil {
+		return nil, fmt.Errorf("scanning mailbox: %w", err)
+	}
+	defer it.Close()
+	now := p.cfg.Now().UTC()
+	out := make([]Entry, 0, min(limit, 16))
+	scanned := 0
+	for ok := it.First(); ok && len(out) < limit && scanned < maxScan; ok = it.Next() {
+		if scanned++; scanned%256 == 0 {
+			if err := ctx.Err(); err != nil {
+				return nil, err
+			}
+		}
+		id, ok := queueKeyID(it.Key())
+		if !ok {
+			return nil, fmt.Errorf("mailbox key: %w", ErrCorrupt)
+		}
+		v, err := it.ValueAndErr()
+		if err != nil {
+			return nil, fmt.Errorf("reading mailbox entry: %w", err)
+		}
+		rec, err := decodeEntry(v, false)
+		if err != nil {
+			return nil, err
+		}
+		if rec.VisibleAt.After(now) || rec.Deliveries >= p.cfg.MaxDeliveries {
+			continue // leased, or due for quarantine
+		}
+		out = append(out, rec.entry(id, party))
+	}
+	if err := it.Error(); err != nil {
+		return nil, fmt.Errorf("scanning mailbox: %w", err)
+	}
+	return out, nil
+}
+
 // Ack confirms a message; see Store.Ack.
 func (p *Pebble) Ack(ctx context.Context, party string, id ID) error {
 	if err := checkParty(party); err != nil {

@@ -77,6 +77,16 @@ type Store interface {
 	// instead of being returned again.
 	List(ctx context.Context, party string, limit int) ([]Entry, error)
 
+	// Pending returns up to limit (1..MaxListLimit) messages of party's
+	// mailbox in arrival order, oldest first, without leasing them or
+	// counting a delivery: a message stays pending until it is confirmed.
+	// A message under another caller's lease (List) is left out, so that
+	// List's pollers keep the message to themselves while the lease
+	// holds. Quarantined messages are not in the mailbox, nor is one that
+	// List delivered MaxDeliveries times: List quarantines it on its next
+	// call. Like List, it looks at a bounded number of entries per call.
+	Pending(ctx context.Context, party string, limit int) ([]Entry, error)
+
 	// Get returns the message bytes exactly as received. Only the mailbox
 	// owner may read them: a message of another mailbox gives ErrNotFound,
 	// as does an unknown id; a message whose payload was removed by
@@ -110,7 +120,8 @@ type Store interface {
 
 // Limits of the API.
 const (
-	// MaxListLimit is the largest page List and Quarantined return.
+	// MaxListLimit is the largest page List, Pending and Quarantined
+	// return.
 	MaxListLimit = 250
 	// MaxPartyLen is the longest party code accepted.
 	MaxPartyLen = 64

@@ -242,6 +242,55 @@ func (s *Store) List(ctx context.Context, party string, limit int) ([]store.Entr
 	return out, nil
 }
 
+// Pending lists a mailbox without leasing; see store.Store.Pending. It
+// only reads, from any replica: in a cluster the listing may lag the
+// latest write by milliseconds, so a message confirmed a moment ago can
+// be listed once more (confirming it again succeeds).
+func (s *Store) Pending(ctx context.Context, party string, limit int) ([]store.Entry, error) {
+	if err := checkField("party", party, store.MaxPartyLen); err != nil {
+		return nil, fmt.Errorf("listing pending messages: %w", err)
+	}
+	if err := checkLimit(limit); err != nil {
+		return nil, fmt.Errorf("listing pending messages: %w", err)
+	}
+	if err := s.enter(); err != nil {
+		return nil, err
+	}
+	defer s.leave()
+	var all []mailboxEntry
+	err := s.scan(ctx, s.sub.mailbox(party), 0, func(m stored) (bool, error) {
+		if len(m.data) == 0 {
+			return true, nil // tombstone
+		}
+		id, err := idFromSubject(m.subject)
+		if err != nil {
+			return false, fmt.Errorf("mailbox entry: %w", store.ErrCorrupt)
+		}
+		e := mailboxEntry{id: id, seq: m.seq}
+		if err := decode(m.data, &e.rec, "mailbox entry"); err != nil {
+			return false, err
+		}
+		all = append(all, e)
+		return len(all) < maxScan, nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("listing pending messages: %w", err)
+	}
+	slices.SortFunc(all, func(a, b mailboxEntry) int { return bytes.Compare(a.id[:], b.id[:]) })
+	now := s.cfg.Now().UnixNano()
+	out := make([]store.Entry, 0, min(limit, len(all)))
+	for _, e := range all {
+		if len(out) == limit {
+			break
+		}
+		if e.rec.VisibleAt > now || e.rec.Deliveries >= s.cfg.MaxDeliveries {
+			continue // leased, or due for quarantine
+		}
+		out = append(out, e.rec.entry(e.id, party))
+	}
+	return out, nil
+}
+
 // Ack confirms a message; see store.Store.Ack. The mailbox entry is
 // cleared with compare-and-set and the confirmation logged for retention
 // in one batch; confirming again finds no entry and succeeds.

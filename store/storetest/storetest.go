@@ -124,6 +124,7 @@ func Run(t *testing.T, open Factory) {
 		{"ListOrderAndLease", testListOrderAndLease},
 		{"ConcurrentPollers", testConcurrentPollers},
 		{"PagesOfLeases", testPagesOfLeases},
+		{"Pending", testPending},
 		{"AckAndOwnership", testAckAndOwnership},
 		{"Quarantine", testQuarantine},
 		{"QuarantineAtOnce", testQuarantineAtOnce},
@@ -378,6 +379,93 @@ func testPagesOfLeases(t *testing.T, e *env) {
 	assert.Equal(t, want[300:], got)
 }
 
+func testPending(t *testing.T, e *env) {
+	var want []store.ID
+	for i := range 4 {
+		want = append(want, e.put(Msg("12345678", "0363", "WMO315", fmt.Sprint("ID-", i), "")))
+	}
+	e.put(Msg("12345678", "0599", "WMO315", "OTHER", "")) // another mailbox
+	pending := func(limit int) []store.ID {
+		t.Helper()
+		l, err := e.s.Pending(e.ctx, "0363", limit)
+		require.NoError(t, err)
+		return ids(l)
+	}
+
+	l, err := e.s.Pending(e.ctx, "0363", 10)
+	require.NoError(t, err)
+	assert.Equal(t, want, ids(l), "oldest first")
+	for _, en := range l {
+		assert.Equal(t, 0, en.Deliveries)
+		assert.Equal(t, "0363", en.Recipient)
+		assert.Equal(t, "12345678", en.Sender)
+		assert.Equal(t, "WMO315", en.Soort)
+		assert.Positive(t, en.Size)
+	}
+	assert.Equal(t, want[:2], pending(2), "limit is honoured")
+	assert.Equal(t, want, pending(10), "listed again until confirmed")
+	assert.Equal(t, int64(0), e.s.Stats().Deliveries, "no delivery counted")
+	meta, err := e.s.Meta(e.ctx, want[0])
+	require.NoError(t, err)
+	assert.Equal(t, store.StateStored, meta.State, "no fetched event")
+
+	// Pending leased nothing: List gets the same messages.
+	l, err = e.s.List(e.ctx, "0363", 2)
+	require.NoError(t, err)
+	require.Equal(t, want[:2], ids(l))
+	assert.Equal(t, want[2:], pending(10), "messages under List's lease are left out")
+	e.clock.Advance(visibility - time.Second)
+	assert.Equal(t, want[2:], pending(10), "while the lease holds")
+	e.clock.Advance(2 * time.Second)
+	l, err = e.s.Pending(e.ctx, "0363", 10)
+	require.NoError(t, err)
+	assert.Equal(t, want, ids(l), "back once the lease expires, in order")
+	assert.Equal(t, []int{1, 1, 0, 0}, []int{l[0].Deliveries, l[1].Deliveries, l[2].Deliveries, l[3].Deliveries},
+		"the deliveries List counted")
+
+	require.NoError(t, e.s.Ack(e.ctx, "0363", want[1]))
+	require.NoError(t, e.s.Ack(e.ctx, "0363", want[2]))
+	assert.Equal(t, []store.ID{want[0], want[3]}, pending(10), "confirmed messages are gone")
+
+	// A message List delivered MaxDeliveries times is due for quarantine,
+	// and once quarantined it is out of the mailbox until released.
+	for i := 2; i <= maxDeliver; i++ {
+		l, err := e.s.List(e.ctx, "0363", 1)
+		require.NoError(t, err)
+		require.Equal(t, []store.ID{want[0]}, ids(l))
+		require.Equal(t, i, l[0].Deliveries)
+		e.clock.Advance(visibility + time.Second)
+	}
+	assert.Equal(t, want[3:], pending(10), "due for quarantine")
+	l, err = e.s.List(e.ctx, "0363", 1)
+	require.NoError(t, err)
+	require.Equal(t, want[3:], ids(l))
+	e.clock.Advance(visibility + time.Second)
+	assert.Equal(t, want[3:], pending(10), "quarantined")
+	require.NoError(t, e.s.Release(e.ctx, want[0]))
+	assert.Equal(t, []store.ID{want[0], want[3]}, pending(10), "released")
+
+	for _, id := range []store.ID{want[0], want[3]} {
+		require.NoError(t, e.s.Ack(e.ctx, "0363", id))
+	}
+	l, err = e.s.Pending(e.ctx, "0363", 10)
+	require.NoError(t, err)
+	assert.NotNil(t, l, "an empty mailbox gives an empty slice")
+	assert.Empty(t, l)
+	l, err = e.s.Pending(e.ctx, "9999", 10)
+	require.NoError(t, err)
+	assert.Empty(t, l, "a mailbox that never held a message")
+
+	for _, limit := range []int{0, -1, store.MaxListLimit + 1} {
+		_, err := e.s.Pending(e.ctx, "0363", limit)
+		assert.ErrorIs(t, err, store.ErrInvalid, "limit %d", limit)
+	}
+	for _, party := range []string{"", "03\x0063", fmt.Sprintf("%0*d", store.MaxPartyLen+1, 0)} {
+		_, err := e.s.Pending(e.ctx, party, 1)
+		assert.ErrorIs(t, err, store.ErrInvalid, "party %q", party)
+	}
+}
+
 func testAckAndOwnership(t *testing.T, e *env) {
 	a := e.put(Msg("12345678", "0363", "WMO315", "A", ""))
 	b := e.put(Msg("12345678", "0363", "WMO315", "B", ""))
@@ -590,6 +678,8 @@ func testClose(t *testing.T, e *env) {
 	_, err := e.s.Put(e.ctx, Msg("12345678", "0363", "WMO315", "B", ""))
 	assert.ErrorIs(t, err, store.ErrClosed)
 	_, err = e.s.List(e.ctx, "0363", 1)
+	assert.ErrorIs(t, err, store.ErrClosed)
+	_, err = e.s.Pending(e.ctx, "0363", 1)
 	assert.ErrorIs(t, err, store.ErrClosed)
 	_, err = e.s.Get(e.ctx, "0363", id)
 	assert.ErrorIs(t, err, store.ErrClosed)
