@@ -89,6 +89,10 @@ type Config struct {
 	// Limits bound each principal's request rate and concurrency (see
 	// limits.go); the zero value has defaults.
 	Limits Limits
+	// Correlations, if set, enables the VSP face (vsp.go): the same
+	// pipeline under VECOZO's paths and ids. Nil: not served.
+	Correlations Correlations
+
 	// Audit, if set, records every access to personal data before the
 	// response leaves and serves GET /v1/audit (see guard.go).
 	Audit Auditor

@@ -77,6 +77,10 @@ type Error struct {
 	// ID is the original message id of a duplicate or conflict.
 	ID         string      `json:"id,omitempty"`
 	Violations []Violation `json:"violations,omitempty"`
+	// Fields names the request fields at fault and what is wrong with
+	// each, for faces whose error body keys errors by field (the VSP
+	// face's problem details); the message says the same in words.
+	Fields map[string][]string `json:"-"`
 	// RetryAfter is the Retry-After of a 503 or 429 in seconds; a 503
 	// without one says 1.
 	RetryAfter int `json:"-"`

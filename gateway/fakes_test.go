@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"crypto/x509"
+	"encoding/hex"
 	"fmt"
 	"regexp"
 	"slices"
@@ -231,6 +232,22 @@ func (s *fakeStore) List(ctx context.Context, mailbox string, limit int) ([]gate
 	return out, nil
 }
 
+func (s *fakeStore) Pending(ctx context.Context, mailbox string, limit int) ([]gateway.Entry, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var out []gateway.Entry
+	now := s.now()
+	for i := 1; i <= s.seq && len(out) < limit; i++ {
+		m := s.msgs[fmt.Sprintf("M%04d", i)]
+		if m.m.Route.Mailbox != mailbox || m.acked || m.quarantined || now.Before(m.leaseUntil) {
+			continue
+		}
+		out = append(out, gateway.Entry{ID: m.id, Berichtsoort: m.m.Header.Soort.Name, Afzender: m.m.Header.Sender(),
+			Received: m.m.Received, Size: int64(len(m.m.Body))})
+	}
+	return out, nil
+}
+
 func (s *fakeStore) get(mailbox, id string) (*storedMsg, error) {
 	m, ok := s.msgs[id]
 	if !ok || m.m.Route.Mailbox != mailbox {
@@ -270,8 +287,14 @@ func (s *fakeStore) Trace(ctx context.Context, id string) (gateway.Trace, error)
 	if !ok {
 		return gateway.Trace{}, &gateway.Error{Kind: gateway.KindNotFound, Code: gateway.CodeNotFound, Message: "no such message"}
 	}
+	ident := m.m.Header.Identificatie
+	if m.m.Header.Soort.Retour {
+		ident = m.m.Header.IdentificatieRetour
+	}
+	sum := sha256.Sum256(m.m.Body)
 	return gateway.Trace{ID: id, Berichtsoort: m.m.Header.Soort.Name, Sender: m.m.Header.Sender(), Recipient: m.m.Route.Mailbox,
-		Identificatie: m.m.Header.Identificatie, Events: slices.Clone(m.events), Heen: m.m.Route.Heen, Retour: m.retour}, nil
+		Identificatie: ident, Size: int64(len(m.m.Body)), SHA256: hex.EncodeToString(sum[:]),
+		Events: slices.Clone(m.events), Heen: m.m.Route.Heen, Retour: m.retour}, nil
 }
 
 // quarantine takes message id out of its mailbox into the fake's

@@ -41,6 +41,10 @@ type request struct {
 	// recorded says the store kept it, so guard appends nothing.
 	received *audit.Entry
 	recorded bool
+
+	// problem answers refusals as RFC 7807 problem details (the VSP face)
+	// instead of the /v1 error body.
+	problem bool
 }
 
 // endpoint is the single adapter every route goes through: request id,
@@ -53,10 +57,11 @@ func (s *Server) endpoint(route string, authenticate bool, methods map[string]ha
 	sort.Strings(allow)
 	allowed := strings.Join(allow, ", ")
 	duration := s.metrics.duration.WithLabelValues(route)
+	problem := strings.HasPrefix(route, vspBase)
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		s.metrics.inFlight.Inc()
 		defer s.metrics.inFlight.Dec()
-		rq := &request{id: requestID(r), start: s.cfg.Now()}
+		rq := &request{id: requestID(r), start: s.cfg.Now(), problem: problem}
 		w.Header().Set("X-Request-Id", rq.id)
 		err := s.serveRecovered(w, r, rq, authenticate, methods, allowed)
 		if err != nil && rq.status == 0 {
@@ -117,7 +122,38 @@ func (s *Server) writeError(w http.ResponseWriter, rq *request, err error) {
 		w.Header().Set("Retry-After", "1") // every "not now" says when to come back
 	}
 	rq.code = e.Code
+	if rq.problem {
+		s.writeJSON(w, rq, status, newProblem(e, status, rq.id))
+		return
+	}
 	s.writeJSON(w, rq, status, e)
+}
+
+// problem is an RFC 7807 problem details body, in the shape of VECOZO's
+// ValidationProblemDetails, with the stable code of /v1's error body.
+type problem struct {
+	Type     string              `json:"type"`
+	Title    string              `json:"title"`
+	Status   int                 `json:"status"`
+	Detail   string              `json:"detail"`
+	Instance string              `json:"instance"`
+	Errors   map[string][]string `json:"errors,omitempty"`
+	Code     string              `json:"code"`
+	// ID is the original message of a conflicting resend.
+	ID string `json:"id,omitempty"`
+}
+
+// newProblem renders e; violations of the message appear under "payload".
+func newProblem(e *Error, status int, requestID string) problem {
+	p := problem{Type: "urn:knooppunt:problem:" + e.Code, Title: http.StatusText(status), Status: status,
+		Detail: e.Message, Instance: "urn:knooppunt:request:" + requestID, Errors: e.Fields, Code: e.Code, ID: e.ID}
+	if p.Errors == nil && len(e.Violations) > 0 {
+		p.Errors = map[string][]string{}
+		for _, v := range e.Violations {
+			p.Errors["payload"] = append(p.Errors["payload"], fmt.Sprintf("line %d, column %d: %s", v.Line, v.Column, v.Message))
+		}
+	}
+	return p
 }
 
 // writeJSON writes v as the response body with status.

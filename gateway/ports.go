@@ -141,7 +141,10 @@ type Trace struct {
 	Sender        string // the party that sent it (header sender)
 	Recipient     string // the party whose mailbox received it
 	Identificatie string
-	Events        []Event
+	Size          int64
+	// SHA256 is the hex SHA-256 of the message as received.
+	SHA256 string
+	Events []Event
 	// Heen is the id of the heenbericht this message answers, if any.
 	Heen string
 	// Retour is the id of the retourbericht (or 325) that answered this
@@ -161,6 +164,10 @@ type Store interface {
 	// them, so a concurrent List does not return them again until the
 	// lease expires.
 	List(ctx context.Context, mailbox string, limit int) ([]Entry, error)
+	// Pending returns up to limit pending messages of mailbox, oldest
+	// first, without leasing them: a message is listed until it is
+	// confirmed. Messages under a List lease are left out while it holds.
+	Pending(ctx context.Context, mailbox string, limit int) ([]Entry, error)
 	// Fetch returns the exact bytes of message id in mailbox; an id that
 	// is not in that mailbox is an *Error of KindNotFound.
 	Fetch(ctx context.Context, mailbox, id string) ([]byte, error)
@@ -182,4 +189,34 @@ type Store interface {
 type Check struct {
 	Name  string
 	Check func(ctx context.Context) error
+}
+
+// Correlations keeps the ids VECOZO's exchange API names messages by, for
+// the VSP face (vsp.go). Ids are UUIDs in 8-4-4-4-12 form, lower case.
+type Correlations interface {
+	// Correlate records, synced, the ids the sender gave message id. A
+	// traceerId that already names another message is an *Error of
+	// KindConflict; recording the same pair again succeeds.
+	Correlate(ctx context.Context, id string, c Correlation) error
+	// Correlation returns the ids recorded for message id; false when the
+	// message came in without (through another door).
+	Correlation(ctx context.Context, id string) (Correlation, bool, error)
+	// ByTraceer returns the message a traceerId names: one recorded by
+	// Correlate, else the message whose id is that UUID (UUID); false when
+	// the traceerId can name no message.
+	ByTraceer(ctx context.Context, traceer string) (string, bool, error)
+	// ByConversatie returns the first message recorded with a
+	// conversatieId, else the message whose id is that UUID.
+	ByConversatie(ctx context.Context, conversatie string) (string, bool, error)
+	// UUID writes message id as a UUID: the traceerId of a message that
+	// came in without one. Message ids are 128 bits, so nothing is lost.
+	UUID(id string) string
+}
+
+// Correlation is the referentiegegevens of one message on the VSP face.
+type Correlation struct {
+	Traceer       string
+	Conversatie   string
+	AlsAntwoordOp string // empty for a heenbericht
+	ReferentieID  string // the sender's own reference; may be empty
 }

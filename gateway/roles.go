@@ -50,6 +50,13 @@ var Permissions = []Permission{
 	// Operators see and release what delivery gave up on, by metadata.
 	{http.MethodGet, "/v1/quarantine", []string{RoleOperator}, audit.QuarantineListed},
 	{http.MethodPost, "/v1/quarantine/{id}/release", []string{RoleOperator}, audit.Released},
+	// The VSP face (vsp.go): the same actions under VECOZO's paths.
+	{http.MethodGet, vspPull + "/berichten", parties, audit.Listed},
+	{http.MethodPost, vspPull + "/berichten/zoeken", parties, audit.Listed},
+	{http.MethodGet, vspPull + "/berichten/{traceerId}/payload", parties, audit.Fetched},
+	{http.MethodDelete, vspPull + "/berichten/{traceerId}", parties, audit.Confirmed},
+	{http.MethodPost, vspPush + "/berichten", parties, audit.Received},
+	{http.MethodGet, vspStatus + "/berichtstatussen", parties, audit.TraceViewed},
 	// Information products mounted by the node (gateway.Endpoint): a
 	// gemeente or samenwerkingsverband reads its own rows, the NZa its
 	// export only; aanbieders have no rows of their own there.

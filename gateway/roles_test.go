@@ -13,7 +13,7 @@ import (
 // check agrees, and that every authenticated route has a row (fail closed
 // would otherwise lock everyone out of it).
 func TestRolesTable(t *testing.T) {
-	for _, rt := range append(slices.Clone(apiRoutes), securityRoutes...) {
+	for _, rt := range slices.Concat(apiRoutes, securityRoutes, vspRoutes) {
 		perm, ok := permission(rt.method, rt.pattern)
 		require.True(t, ok, "%s %s has no row in Permissions", rt.method, rt.pattern)
 		for _, role := range AllRoles {

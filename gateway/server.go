@@ -312,6 +312,10 @@ func (s *Server) routes() http.Handler {
 	s.handle(mux, apiRoutes, true)
 	s.handle(mux, securityRoutes, true)
 	s.handle(mux, s.extra, true)
+	if s.cfg.Correlations != nil {
+		s.handle(mux, vspRoutes, true)
+		mux.Handle(vspBase, s.endpoint(vspBase, false, nil)) // a problem-details 404 below the face
+	}
 	s.handle(mux, operationalRoutes, false)
 	return s.cleanPaths(mux)
 }

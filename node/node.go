@@ -245,9 +245,11 @@ func Start(ctx context.Context, cfg Config) (_ *Node, err error) {
 		Router:    routerPort{book: n.book, store: st},
 		Store:     storePort{s: st, outbox: outbox, trees: trees},
 		Parties:   partiesPort{n.book},
-		Audit:     n.auditor(),
-		Limits:    cfg.Security.Limits,
-		Answerer:  answerer(cfg, n.book),
+		// The VSP face: VECOZO's REST API over the same pipeline.
+		Correlations: correlationPort{st},
+		Audit:        n.auditor(),
+		Limits:       cfg.Security.Limits,
+		Answerer:     answerer(cfg, n.book),
 		Ready: []gateway.Check{
 			{Name: "store", Check: func(ctx context.Context) error {
 				// A shared store is ready when it can commit: a node cut

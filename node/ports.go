@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"crypto/x509"
+	"encoding/hex"
 	"errors"
 	"fmt"
 
@@ -263,6 +264,18 @@ func (sp storePort) List(ctx context.Context, mailbox string, limit int) ([]gate
 	return out, nil
 }
 
+func (sp storePort) Pending(ctx context.Context, mailbox string, limit int) ([]gateway.Entry, error) {
+	entries, err := sp.s.Pending(ctx, mailbox, limit)
+	if err != nil {
+		return nil, storeError(err)
+	}
+	out := make([]gateway.Entry, len(entries))
+	for i, e := range entries {
+		out[i] = gateway.Entry{ID: e.ID.String(), Berichtsoort: e.Soort, Afzender: e.Sender, Received: e.Received, Size: e.Size}
+	}
+	return out, nil
+}
+
 func (sp storePort) Fetch(ctx context.Context, mailbox, id string) ([]byte, error) {
 	sid, err := parseID(id)
 	if err != nil {
@@ -298,7 +311,8 @@ func (sp storePort) Trace(ctx context.Context, id string) (gateway.Trace, error)
 	}
 	t := gateway.Trace{
 		ID: m.ID.String(), Berichtsoort: m.Soort, Sender: m.Sender, Recipient: m.Recipient,
-		Identificatie: m.Identificatie, Events: make([]gateway.Event, len(m.History)),
+		Identificatie: m.Identificatie, Size: m.Size, SHA256: hex.EncodeToString(m.SHA256[:]),
+		Events: make([]gateway.Event, len(m.History)),
 	}
 	if !m.Conversation.IsZero() && m.Conversation != m.ID {
 		t.Heen = m.Conversation.String()

@@ -17,11 +17,12 @@ import (
 )
 
 // backend is the store as the node holds it: the store.Store every part
-// uses, plus the reference numbers of the StUF side. Both the Pebble and
-// the JetStream store are one.
+// uses, plus the reference numbers of the StUF side and the correlations
+// of the VSP face. Both the Pebble and the JetStream store are one.
 type backend interface {
 	store.Store
 	store.RefStore
+	store.CorrelationStore
 }
 
 // Backend names the store backend of cfg: "pebble" (the default, in

@@ -97,6 +97,7 @@ func (s *memStore) stored() []gateway.Message {
 }
 
 func (s *memStore) List(context.Context, string, int) ([]gateway.Entry, error) { return nil, nil }
+func (s *memStore) Pending(context.Context, string, int) ([]gateway.Entry, error) { return nil, nil }
 func (s *memStore) Fetch(context.Context, string, string) ([]byte, error) {
 	return nil, errors.New("unused")
 }
