@@ -11,6 +11,11 @@ import (
 // random for the first id of a millisecond and incremented after that. The
 // store hands out ids in strictly increasing order, also across restarts,
 // so ids sort in arrival order. The zero ID is never assigned.
+//
+// Those 80 bits hold the version and variant of a UUIDv7 (RFC 9562), so
+// every id assigned is also a valid UUID with the same bits (IDUUID): the
+// name VECOZO's exchange API gives a message is its id, written as a UUID.
+// (Ids assigned before this held random bits there.)
 type ID [16]byte
 
 // crockford is the Crockford base32 alphabet used by ULIDs.
@@ -115,23 +120,55 @@ type idGen struct {
 // next returns an id greater than every id returned before and than the
 // floor set at Open.
 func (g *idGen) next(now time.Time) ID {
-	ms := uint64(now.UnixMilli())
-	lastMS := uint64(g.last[0])<<40 | uint64(g.last[1])<<32 | uint64(g.last[2])<<24 | uint64(g.last[3])<<16 | uint64(g.last[4])<<8 | uint64(g.last[5])
+	g.last = NextID(g.last, now, g.rand)
+	return g.last
+}
+
+// The UUIDv7 bits of an id: the version in the high nibble of byte 6, the
+// variant in the two high bits of byte 8. The 74 bits around them count.
+const (
+	uuidVersion7 = 0x70
+	uuidVariant  = 0x80
+)
+
+// NextID returns the id that follows last at time now: the first of a new
+// millisecond (random bits from rand, with room to count on), or last
+// counted on by one when now is not past last's millisecond (several ids
+// in one millisecond, or a clock that went back). Every id it returns is a
+// UUIDv7. Both backends number their messages with it.
+func NextID(last ID, now time.Time, rand func([]byte)) ID {
+	ms := uint64(max(now.UnixMilli(), 0))
+	lastMS := uint64(last[0])<<40 | uint64(last[1])<<32 | uint64(last[2])<<24 | uint64(last[3])<<16 | uint64(last[4])<<8 | uint64(last[5])
+	if ms <= lastMS {
+		if id, ok := countOn(last); ok {
+			return id
+		}
+		ms = lastMS + 1 // last was no UUIDv7, or its counter is full
+	}
 	var id ID
-	if ms > lastMS {
-		id[0], id[1], id[2], id[3], id[4], id[5] = byte(ms>>40), byte(ms>>32), byte(ms>>24), byte(ms>>16), byte(ms>>8), byte(ms)
-		g.rand(id[6:])
-		id[6] &= 0x7f // leave room to increment within the millisecond
-	} else {
-		// Same millisecond, or the clock went back: count on from last.
-		id = g.last
-		for i := len(id) - 1; i >= 0; i-- {
-			id[i]++
-			if id[i] != 0 {
-				break
-			}
+	id[0], id[1], id[2], id[3], id[4], id[5] = byte(ms>>40), byte(ms>>32), byte(ms>>24), byte(ms>>16), byte(ms>>8), byte(ms)
+	rand(id[6:])
+	id[6] = uuidVersion7 | id[6]&0x07 // the counter's top bit clear: room to count on
+	id[8] = uuidVariant | id[8]&0x3f
+	return id
+}
+
+// countOn adds one to the 74 counting bits of a UUIDv7 id; false when id
+// is no UUIDv7 or the bits are all ones.
+func countOn(id ID) (ID, bool) {
+	if id[6]&0xf0 != uuidVersion7 || id[8]&0xc0 != uuidVariant {
+		return id, false
+	}
+	lo := binary.BigEndian.Uint64(id[8:]) &^ (uint64(0xc0) << 56) // 62 bits
+	hi := uint16(id[6]&0x0f)<<8 | uint16(id[7])                   // 12 bits
+	if lo++; lo == 1<<62 {
+		lo = 0
+		if hi++; hi == 1<<12 {
+			return id, false
 		}
 	}
-	g.last = id
-	return id
+	binary.BigEndian.PutUint64(id[8:], lo|uint64(uuidVariant)<<56)
+	id[6] = uuidVersion7 | byte(hi>>8)
+	id[7] = byte(hi)
+	return id, true
 }

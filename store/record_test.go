@@ -147,3 +147,43 @@ func FuzzDecodeRecords(f *testing.F) {
 		_, _ = decodeCounters(b)
 	})
 }
+
+// TestIDsAreUUIDv7: every id handed out has the version and variant of a
+// UUIDv7, across new milliseconds, counting on within one, a clock that
+// went back, a full counter and an id of the older layout.
+func TestIDsAreUUIDv7(t *testing.T) {
+	isV7 := func(id ID) bool { return id[6]>>4 == 7 && id[8]>>6 == 2 }
+	ones := func(b []byte) {
+		for i := range b {
+			b[i] = 0xff
+		}
+	}
+	now := time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC)
+	last := ID{}
+	for i, d := range []time.Duration{0, 0, time.Millisecond, -time.Hour, 0} {
+		now = now.Add(d)
+		id := NextID(last, now, ones)
+		assert.True(t, isV7(id), "step %d: %x", i, id)
+		assert.True(t, last.less(id), "step %d", i)
+		last = id
+	}
+
+	full := last
+	full[6], full[7] = 0x7f, 0xff
+	for i := 8; i < 16; i++ {
+		full[i] = 0xff
+	}
+	next := NextID(full, full.Time(), ones)
+	assert.True(t, isV7(next))
+	assert.True(t, full.less(next), "a full counter moves to the next millisecond")
+	assert.Equal(t, full.Time().Add(time.Millisecond), next.Time())
+
+	older := ID{0x01, 0x8f, 0, 0, 0, 0, 0x7e, 0xff, 0xff}
+	next = NextID(older, older.Time(), ones)
+	assert.True(t, isV7(next))
+	assert.True(t, older.less(next), "an id of the older layout is followed by a larger one")
+
+	u := IDUUID(next).String()
+	assert.Equal(t, byte('7'), u[14], "version 7 in %s", u)
+	assert.Contains(t, "89ab", string(u[19]), "variant in %s", u)
+}

@@ -331,23 +331,6 @@ type idGen struct {
 }
 
 func (g *idGen) next(now time.Time) store.ID {
-	ms := uint64(now.UnixMilli())
-	l := g.last
-	lastMS := uint64(l[0])<<40 | uint64(l[1])<<32 | uint64(l[2])<<24 | uint64(l[3])<<16 | uint64(l[4])<<8 | uint64(l[5])
-	var id store.ID
-	if ms > lastMS {
-		id[0], id[1], id[2], id[3], id[4], id[5] = byte(ms>>40), byte(ms>>32), byte(ms>>24), byte(ms>>16), byte(ms>>8), byte(ms)
-		g.rand(id[6:])
-		id[6] &= 0x7f
-	} else {
-		id = g.last
-		for i := len(id) - 1; i >= 0; i-- {
-			id[i]++
-			if id[i] != 0 {
-				break
-			}
-		}
-	}
-	g.last = id
-	return id
+	g.last = store.NextID(g.last, now, g.rand)
+	return g.last
 }
