@@ -146,6 +146,8 @@ type fakeStore struct {
 	seq      int
 	msgs     map[string]*storedMsg
 	byKey    map[string]string // sender/soort/identificatie → id
+	traceer  map[string]string // traceerId → id (Message.Correlation)
+	conv     map[string]string // conversatieId → first id
 	lease    time.Duration
 	now      func() time.Time
 	block    chan struct{}
@@ -166,7 +168,8 @@ type storedMsg struct {
 }
 
 func newStore() *fakeStore {
-	return &fakeStore{msgs: map[string]*storedMsg{}, byKey: map[string]string{}, lease: time.Minute, now: time.Now}
+	return &fakeStore{msgs: map[string]*storedMsg{}, byKey: map[string]string{}, traceer: map[string]string{}, conv: map[string]string{},
+		lease: time.Minute, now: time.Now}
 }
 
 func (s *fakeStore) lookup(sender, soort, ident string) (string, bool) {
@@ -196,8 +199,16 @@ func (s *fakeStore) Put(ctx context.Context, m gateway.Message) (gateway.Receipt
 		ident = m.Header.IdentificatieRetour
 	}
 	key := m.Header.Sender() + "/" + m.Header.Soort.Name + "/" + ident
+	if c := m.Correlation; c != nil {
+		if owner, ok := s.traceer[c.Traceer]; ok && owner != s.byKey[key] {
+			return gateway.Receipt{}, gateway.TraceerTaken()
+		}
+	}
 	if id, ok := s.byKey[key]; ok {
 		if string(s.msgs[id].m.Body) == string(m.Body) {
+			if c := m.Correlation; c != nil {
+				s.traceer[c.Traceer] = id
+			}
 			return gateway.Receipt{ID: id, Duplicate: true}, nil
 		}
 		return gateway.Receipt{}, &gateway.Error{Kind: gateway.KindConflict, Code: gateway.CodeDuplicateConflict, Message: "identificatie used with other content", ID: id}
@@ -207,6 +218,12 @@ func (s *fakeStore) Put(ctx context.Context, m gateway.Message) (gateway.Receipt
 	m.Body = slices.Clone(m.Body)
 	s.msgs[id] = &storedMsg{m: m, id: id, events: []gateway.Event{{State: "received", At: m.Received}, {State: "validated", At: m.Validated}, {State: "stored", At: s.now()}}}
 	s.byKey[key] = id
+	if c := m.Correlation; c != nil {
+		s.traceer[c.Traceer] = id
+		if _, ok := s.conv[c.Conversatie]; !ok {
+			s.conv[c.Conversatie] = id
+		}
+	}
 	if h := s.msgs[m.Route.Heen]; h != nil {
 		h.retour = id
 		h.events = append(h.events, gateway.Event{State: "retour-received", At: s.now()})
@@ -242,8 +259,10 @@ func (s *fakeStore) Pending(ctx context.Context, mailbox string, limit int) ([]g
 		if m.m.Route.Mailbox != mailbox || m.acked || m.quarantined || now.Before(m.leaseUntil) {
 			continue
 		}
+		sum := sha256.Sum256(m.m.Body)
 		out = append(out, gateway.Entry{ID: m.id, Berichtsoort: m.m.Header.Soort.Name, Afzender: m.m.Header.Sender(),
-			Received: m.m.Received, Size: int64(len(m.m.Body))})
+			Received: m.m.Received, Size: int64(len(m.m.Body)), SHA256: hex.EncodeToString(sum[:]),
+			Heen: m.m.Route.Heen, Correlation: m.m.Correlation})
 	}
 	return out, nil
 }
@@ -294,7 +313,7 @@ func (s *fakeStore) Trace(ctx context.Context, id string) (gateway.Trace, error)
 	sum := sha256.Sum256(m.m.Body)
 	return gateway.Trace{ID: id, Berichtsoort: m.m.Header.Soort.Name, Sender: m.m.Header.Sender(), Recipient: m.m.Route.Mailbox,
 		Identificatie: ident, Size: int64(len(m.m.Body)), SHA256: hex.EncodeToString(sum[:]),
-		Events: slices.Clone(m.events), Heen: m.m.Route.Heen, Retour: m.retour}, nil
+		Events: slices.Clone(m.events), Heen: m.m.Route.Heen, Retour: m.retour, Correlation: m.m.Correlation}, nil
 }
 
 // quarantine takes message id out of its mailbox into the fake's

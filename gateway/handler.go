@@ -41,6 +41,9 @@ type request struct {
 	// recorded says the store kept it, so guard appends nothing.
 	received *audit.Entry
 	recorded bool
+	// correlation is the VSP face's ids of the message being posted, for
+	// the ingest path to store with it (Message.Correlation).
+	correlation *Correlation
 
 	// problem answers refusals as RFC 7807 problem details (the VSP face)
 	// instead of the /v1 error body.

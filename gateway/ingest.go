@@ -121,7 +121,11 @@ func (s *Server) ingestChecked(ctx context.Context, p Principal, body []byte, re
 			return a, err
 		}
 		if ans != nil {
-			a, err = s.answer(ctx, p, h, route, ans, findings, body, parsed, received, validated)
+			var corr *Correlation
+			if rq != nil {
+				corr = rq.correlation
+			}
+			a, err = s.answer(ctx, p, h, route, ans, findings, body, parsed, received, validated, corr)
 			if rq != nil && err == nil {
 				rq.messageID = a.ID
 			}
@@ -131,6 +135,9 @@ func (s *Server) ingestChecked(ctx context.Context, p Principal, body []byte, re
 	m := Message{
 		Header: h, Principal: p.ID, Route: route, Body: body, Parsed: parsed,
 		Received: received, Validated: validated,
+	}
+	if rq != nil {
+		m.Correlation = rq.correlation
 	}
 	if rq != nil && rq.received != nil {
 		e := *rq.received

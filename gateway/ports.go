@@ -100,6 +100,11 @@ type Message struct {
 	Record    *audit.Entry
 	Received  time.Time // the request arrived
 	Validated time.Time // validation passed
+	// Correlation, if set, is the ids the sender gave the message on the
+	// VSP face, stored with it in the same write. A traceerId that names
+	// another message is an *Error of KindConflict (CodeTraceerTaken) and
+	// nothing is stored.
+	Correlation *Correlation
 }
 
 // Receipt is the store's answer to Put.
@@ -124,6 +129,14 @@ type Entry struct {
 	// LeasedUntil is when the message reappears in listings if it is not
 	// confirmed; zero when the store does not say.
 	LeasedUntil time.Time
+
+	// Pending also fills in the hex SHA-256 of the message, the id of the
+	// heenbericht it answers (empty for a heenbericht) and the ids its
+	// sender gave it on the VSP face (nil when none); List leaves them
+	// empty.
+	SHA256      string
+	Heen        string
+	Correlation *Correlation
 }
 
 // Event is one state in the life of a message.
@@ -150,6 +163,9 @@ type Trace struct {
 	// Retour is the id of the retourbericht (or 325) that answered this
 	// message, if one arrived.
 	Retour string
+	// Correlation is the ids its sender gave it on the VSP face; nil when
+	// it came through another door.
+	Correlation *Correlation
 }
 
 // Store is the durable store-and-forward. Every method must be safe for
@@ -191,26 +207,26 @@ type Check struct {
 	Check func(ctx context.Context) error
 }
 
-// Correlations keeps the ids VECOZO's exchange API names messages by, for
-// the VSP face (vsp.go). Ids are UUIDs in 8-4-4-4-12 form, lower case.
+// Correlations finds messages by the ids VECOZO's exchange API names them
+// by, for the VSP face (vsp.go); Message.Correlation stores them. Ids are
+// UUIDs in 8-4-4-4-12 form, lower case.
 type Correlations interface {
-	// Correlate records, synced, the ids the sender gave message id. A
-	// traceerId that already names another message is an *Error of
-	// KindConflict; recording the same pair again succeeds.
-	Correlate(ctx context.Context, id string, c Correlation) error
-	// Correlation returns the ids recorded for message id; false when the
-	// message came in without (through another door).
+	// Correlation returns the ids message id was stored with; false when
+	// it came in without (through another door) or is unknown.
 	Correlation(ctx context.Context, id string) (Correlation, bool, error)
-	// ByTraceer returns the message a traceerId names: one recorded by
-	// Correlate, else the message whose id is that UUID (UUID); false when
-	// the traceerId can name no message.
+	// ByTraceer returns the message a traceerId names: one stored with it,
+	// else the message whose id is that UUID (UUID); false when the
+	// traceerId can name no message.
 	ByTraceer(ctx context.Context, traceer string) (string, bool, error)
-	// ByConversatie returns the first message recorded with a
+	// ByConversatie returns the first message stored with a
 	// conversatieId, else the message whose id is that UUID.
 	ByConversatie(ctx context.Context, conversatie string) (string, bool, error)
 	// UUID writes message id as a UUID: the traceerId of a message that
 	// came in without one. Message ids are 128 bits, so nothing is lost.
 	UUID(id string) string
+	// ID is the message id a UUID writes (the inverse of UUID); it may
+	// name no message.
+	ID(uuid string) string
 }
 
 // Correlation is the referentiegegevens of one message on the VSP face.

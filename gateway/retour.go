@@ -128,11 +128,12 @@ func (s *Server) validateRules(ctx context.Context, caller string, body []byte) 
 // mailbox, so it is never delivered; then, in parallel so they share a
 // group commit, it is confirmed there and the answer is stored in the
 // sender's mailbox, linked to it. A resend after a failure in between
-// finds the heenbericht stored and completes what is missing.
-func (s *Server) answer(ctx context.Context, p Principal, h bericht.Header, route Route, ans *Answer, findings []Finding, body []byte, parsed any, received, validated time.Time) (Accepted, error) {
+// finds the heenbericht stored and completes what is missing. corr is
+// the heenbericht's ids on the VSP face, if it came that way.
+func (s *Server) answer(ctx context.Context, p Principal, h bericht.Header, route Route, ans *Answer, findings []Finding, body []byte, parsed any, received, validated time.Time, corr *Correlation) (Accepted, error) {
 	heen := route
 	heen.Mailbox = SwitchMailbox
-	rec, err := s.cfg.Store.Put(ctx, Message{Header: h, Principal: p.ID, Route: heen, Body: body, Parsed: parsed, Received: received, Validated: validated})
+	rec, err := s.cfg.Store.Put(ctx, Message{Header: h, Principal: p.ID, Route: heen, Body: body, Parsed: parsed, Received: received, Validated: validated, Correlation: corr})
 	if err != nil {
 		return Accepted{}, err
 	}

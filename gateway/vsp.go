@@ -19,8 +19,9 @@ import (
 //
 //   - Messages are named by UUIDs. A message sent through this face keeps
 //     the traceerId, conversatieId, alsAntwoordOp and referentieId its
-//     sender chose (Correlations); any other message is named by its id
-//     written as a UUID, its conversation by its heenbericht's, so both
+//     sender chose, stored with it in the same write (Message.Correlation,
+//     found again through Correlations); any other message is named by its
+//     id written as a UUID, its conversation by its heenbericht's, so both
 //     faces and the StUF-GGk door see one set of messages.
 //   - Pull lists what is pending until it is confirmed, as VECOZO's pull
 //     does, without leases (Store.Pending); a message under a /v1 lease is
@@ -124,20 +125,24 @@ type vspMessage struct {
 	ref   vspReferentie
 }
 
-// vspMessage reads message id and its ids: the recorded ones, completed
-// from its heenbericht's for an answer sent without them.
+// vspMessage reads message id and names it (vspNamed).
 func (s *Server) vspMessage(ctx context.Context, id string) (vspMessage, error) {
 	t, err := s.cfg.Store.Trace(ctx, id)
 	if err != nil {
 		return vspMessage{}, err
 	}
-	c, ok, err := s.cfg.Correlations.Correlation(ctx, id)
-	if err != nil {
-		return vspMessage{}, err
-	}
-	ref := vspReferentie{TraceerID: c.Traceer, ConversatieID: c.Conversatie, AlsAntwoordOp: c.AlsAntwoordOp, ReferentieID: c.ReferentieID}
-	if !ok {
-		ref.TraceerID = s.cfg.Correlations.UUID(id)
+	return s.vspNamed(ctx, t)
+}
+
+// vspNamed gives t its ids: those its sender gave it, completed from its
+// heenbericht's for an answer sent without them; a message that came in
+// through another door is named by its id as a UUID.
+func (s *Server) vspNamed(ctx context.Context, t Trace) (vspMessage, error) {
+	var ref vspReferentie
+	if c := t.Correlation; c != nil {
+		ref = vspReferentie{TraceerID: c.Traceer, ConversatieID: c.Conversatie, AlsAntwoordOp: c.AlsAntwoordOp, ReferentieID: c.ReferentieID}
+	} else {
+		ref.TraceerID = s.cfg.Correlations.UUID(t.ID)
 	}
 	switch {
 	case t.Heen == "" && ref.ConversatieID == "":
@@ -159,6 +164,13 @@ func (s *Server) vspMessage(ctx context.Context, id string) (vspMessage, error) 
 		}
 	}
 	return vspMessage{trace: t, ref: ref}, nil
+}
+
+// pendingTrace is what a Pending entry of mailbox says of its message, as
+// far as a listing needs it.
+func pendingTrace(e Entry, mailbox string) Trace {
+	return Trace{ID: e.ID, Berichtsoort: e.Berichtsoort, Sender: e.Afzender, Recipient: mailbox, Size: e.Size,
+		SHA256: e.SHA256, Heen: e.Heen, Correlation: e.Correlation, Events: []Event{{State: "received", At: e.Received}}}
 }
 
 // berichtstroom describes a message of berichtsoort name.
@@ -306,26 +318,38 @@ func isUUID(v string) bool {
 }
 
 // vspResolve finds the message a traceerId in the path names for the
-// caller's mailbox; anything it cannot name is not found.
-func (s *Server) vspResolve(ctx context.Context, r *http.Request, rq *request) (mailbox, id string, err error) {
-	mailbox, err = mailboxOf(rq.principal)
+// caller's mailbox, and runs use on it (Fetch or Ack). A message that came
+// in through another door is named by its id as a UUID, which is tried
+// first: that costs one lookup for it and a failed one for a message with
+// a traceerId of its sender's, which no message id equals (a push under a
+// traceerId that is a message id is refused). Anything it cannot name is
+// not found.
+func (s *Server) vspResolve(ctx context.Context, r *http.Request, rq *request, use func(mailbox, id string) error) error {
+	mailbox, err := mailboxOf(rq.principal)
 	if err != nil {
-		return "", "", err
+		return err
 	}
 	traceer := r.PathValue("traceerId")
 	notFound := errorf(KindNotFound, CodeNotFound, "no message %s for this party", traceer)
 	if !isUUID(traceer) {
-		return "", "", notFound
+		return notFound
 	}
-	id, ok, err := s.cfg.Correlations.ByTraceer(ctx, strings.ToLower(traceer))
+	traceer = strings.ToLower(traceer)
+	if id := s.cfg.Correlations.ID(traceer); id != "" {
+		rq.messageID = id
+		if err := use(mailbox, id); !isNotFound(err) {
+			return err
+		}
+	}
+	id, ok, err := s.cfg.Correlations.ByTraceer(ctx, traceer)
 	if err != nil {
-		return "", "", err
+		return err
 	}
-	if !ok {
-		return "", "", notFound
+	if !ok || id == rq.messageID {
+		return notFound
 	}
 	rq.messageID = id
-	return mailbox, id, nil
+	return use(mailbox, id)
 }
 
 // vspList is GET …/rest-pull/v1/berichten?limit=N: the oldest N pending
@@ -343,30 +367,23 @@ func (s *Server) vspList(w http.ResponseWriter, r *http.Request, rq *request) er
 	if err != nil {
 		return err
 	}
-	ids := make([]string, len(entries))
-	for i, e := range entries {
-		ids[i] = e.ID
-	}
-	return s.vspWriteListing(w, r, rq, ids, limit)
-}
-
-// vspWriteListing answers the metadata of the messages ids, up to limit;
-// one removed in the meantime (retention) is left out.
-func (s *Server) vspWriteListing(w http.ResponseWriter, r *http.Request, rq *request, ids []string, limit int) error {
-	base := vspBaseURL(r, vspPull)
-	out := make([]vspMetadata, 0, min(len(ids), limit))
-	for _, id := range ids {
-		if len(out) == limit {
-			break
-		}
-		m, err := s.vspMessage(r.Context(), id)
-		if isNotFound(err) {
-			continue
-		}
+	ms := make([]vspMessage, 0, len(entries))
+	for _, e := range entries {
+		m, err := s.vspNamed(r.Context(), pendingTrace(e, mailbox))
 		if err != nil {
 			return err
 		}
-		out = append(out, m.metadata(base))
+		ms = append(ms, m)
+	}
+	return s.vspWriteListing(w, r, rq, ms)
+}
+
+// vspWriteListing answers the metadata of ms.
+func (s *Server) vspWriteListing(w http.ResponseWriter, r *http.Request, rq *request, ms []vspMessage) error {
+	base := vspBaseURL(r, vspPull)
+	out := make([]vspMetadata, len(ms))
+	for i, m := range ms {
+		out[i] = m.metadata(base)
 	}
 	rq.count = len(out)
 	s.writeJSON(w, rq, http.StatusOK, out)
@@ -381,11 +398,11 @@ func isNotFound(err error) bool {
 
 // vspPayload is GET …/berichten/{traceerId}/payload: the exact bytes.
 func (s *Server) vspPayload(w http.ResponseWriter, r *http.Request, rq *request) error {
-	mailbox, id, err := s.vspResolve(r.Context(), r, rq)
-	if err != nil {
+	var body []byte
+	err := s.vspResolve(r.Context(), r, rq, func(mailbox, id string) (err error) {
+		body, err = s.cfg.Store.Fetch(r.Context(), mailbox, id)
 		return err
-	}
-	body, err := s.cfg.Store.Fetch(r.Context(), mailbox, id)
+	})
 	if err != nil {
 		return err
 	}
@@ -402,11 +419,10 @@ func (s *Server) vspPayload(w http.ResponseWriter, r *http.Request, rq *request)
 // vspConfirm is DELETE …/berichten/{traceerId}: confirm receipt (202).
 // Idempotent, as DELETE /v1/mailbox/{id}.
 func (s *Server) vspConfirm(w http.ResponseWriter, r *http.Request, rq *request) error {
-	mailbox, id, err := s.vspResolve(r.Context(), r, rq)
+	err := s.vspResolve(r.Context(), r, rq, func(mailbox, id string) error {
+		return s.cfg.Store.Ack(r.Context(), mailbox, id)
+	})
 	if err != nil {
-		return err
-	}
-	if err := s.cfg.Store.Ack(r.Context(), mailbox, id); err != nil {
 		return err
 	}
 	w.Header().Set("Cache-Control", "no-store")

@@ -158,8 +158,8 @@ func (m *vspPushMetadata) matches(h bericht.Header) error {
 
 // vspPost is POST …/rest-push/v1/berichten: a multipart request with
 // berichtMetadata (JSON) and payload (the message), taken through the
-// pipeline of POST /v1/berichten. 204 once the message is stored (or was
-// before, for a resend) and its ids are recorded.
+// pipeline of POST /v1/berichten. 204 once the message is stored with its
+// ids (or was before, for a resend).
 func (s *Server) vspPost(w http.ResponseWriter, r *http.Request, rq *request) error {
 	meta, payload, err := s.readVSPPush(w, r)
 	if err != nil {
@@ -168,19 +168,16 @@ func (s *Server) vspPost(w http.ResponseWriter, r *http.Request, rq *request) er
 	}
 	ctx := r.Context()
 	ref := meta.Referentiegegevens
-	c := Correlation{Traceer: strings.ToLower(ref.TraceerID), Conversatie: strings.ToLower(ref.ConversatieID),
+	rq.correlation = &Correlation{Traceer: strings.ToLower(ref.TraceerID), Conversatie: strings.ToLower(ref.ConversatieID),
 		AlsAntwoordOp: strings.ToLower(ref.AlsAntwoordOp), ReferentieID: ref.ReferentieID}
 	check := func(h bericht.Header) error {
 		if err := meta.matches(h); err != nil {
 			return err
 		}
-		return s.traceerFree(ctx, c.Traceer, h)
+		return s.traceerFree(ctx, rq.correlation.Traceer, h)
 	}
 	a, err := s.ingestChecked(ctx, rq.principal, payload, rq.start, rq, check)
 	if err != nil {
-		return vspPayloadError(err)
-	}
-	if err := s.cfg.Correlations.Correlate(ctx, a.ID, c); err != nil {
 		return vspPayloadError(err)
 	}
 	rq.code = a.Status
@@ -190,15 +187,14 @@ func (s *Server) vspPost(w http.ResponseWriter, r *http.Request, rq *request) er
 	return nil
 }
 
-// traceerFree refuses, before anything is stored, a traceerId that names
-// a message other than h: a resend of the same message may carry it
-// again. (Two different messages pushed at the same moment under one
-// traceerId both pass; Correlate then refuses the second after it was
-// stored.)
+// traceerFree refuses a traceerId that is the id of a message other than
+// h, written as a UUID: such a traceerId would name two messages. (A
+// traceerId stored with another message is refused by the store, in the
+// write itself.)
 func (s *Server) traceerFree(ctx context.Context, traceer string, h bericht.Header) error {
-	id, ok, err := s.cfg.Correlations.ByTraceer(ctx, traceer)
-	if err != nil || !ok {
-		return err
+	id := s.cfg.Correlations.ID(traceer)
+	if id == "" {
+		return nil
 	}
 	t, err := s.cfg.Store.Trace(ctx, id)
 	if isNotFound(err) {
@@ -214,6 +210,12 @@ func (s *Server) traceerFree(ctx context.Context, traceer string, h bericht.Head
 	if t.Sender == h.Sender() && t.Berichtsoort == h.Soort.Name && t.Identificatie == ident {
 		return nil
 	}
+	return TraceerTaken()
+}
+
+// TraceerTaken is the refusal of a message whose traceerId names another
+// message, for the store port to give when the store refuses it.
+func TraceerTaken() *Error {
 	e := errorf(KindConflict, CodeTraceerTaken, "this traceerId already names another message; give every message a traceerId of its own")
 	e.Fields = map[string][]string{"berichtMetadata.referentiegegevens.traceerId": {"names another message"}}
 	return e

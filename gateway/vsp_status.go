@@ -154,7 +154,7 @@ func (s *Server) vspSearch(w http.ResponseWriter, r *http.Request, rq *request) 
 		return err
 	}
 	ctx := r.Context()
-	var ids []string
+	var ms []vspMessage
 	switch z.ZoekpadType {
 	case zoekOpBerichtstroom:
 		entries, err := s.cfg.Store.Pending(ctx, mailbox, MaxMailboxLimit)
@@ -162,15 +162,12 @@ func (s *Server) vspSearch(w http.ResponseWriter, r *http.Request, rq *request) 
 			return err
 		}
 		for _, e := range entries {
-			m, err := s.vspMessage(ctx, e.ID)
-			if isNotFound(err) {
-				continue
-			}
+			m, err := s.vspNamed(ctx, pendingTrace(e, mailbox))
 			if err != nil {
 				return err
 			}
-			if z.matches(m) {
-				ids = append(ids, e.ID)
+			if z.matches(m) && len(ms) < limit {
+				ms = append(ms, m)
 			}
 		}
 	case zoekOpConversatieID:
@@ -179,7 +176,7 @@ func (s *Server) vspSearch(w http.ResponseWriter, r *http.Request, rq *request) 
 			return err
 		}
 		if ok {
-			if ids, err = s.pendingOf(ctx, mailbox, root, true); err != nil {
+			if ms, err = s.pendingOf(ctx, mailbox, root, true); err != nil {
 				return err
 			}
 		}
@@ -189,39 +186,36 @@ func (s *Server) vspSearch(w http.ResponseWriter, r *http.Request, rq *request) 
 			return err
 		}
 		if ok {
-			if ids, err = s.pendingOf(ctx, mailbox, heen, false); err != nil {
+			if ms, err = s.pendingOf(ctx, mailbox, heen, false); err != nil {
 				return err
 			}
 		}
 	}
-	return s.vspWriteListing(w, r, rq, ids, limit)
+	return s.vspWriteListing(w, r, rq, ms[:min(len(ms), limit)])
 }
 
 // pendingOf returns the messages of the conversation of heen — heen itself
 // when withHeen, and its answer — that wait in mailbox.
-func (s *Server) pendingOf(ctx context.Context, mailbox, heen string, withHeen bool) ([]string, error) {
-	t, err := s.cfg.Store.Trace(ctx, heen)
-	if isNotFound(err) {
-		return nil, nil
-	}
-	if err != nil {
-		return nil, err
-	}
-	var ids []string
-	if withHeen && t.pendingFor(mailbox) {
-		ids = append(ids, t.ID)
-	}
-	if t.Retour != "" {
-		rt, err := s.cfg.Store.Trace(ctx, t.Retour)
-		switch {
-		case isNotFound(err):
-		case err != nil:
-			return nil, err
-		case rt.pendingFor(mailbox):
-			ids = append(ids, rt.ID)
+func (s *Server) pendingOf(ctx context.Context, mailbox, heen string, withHeen bool) ([]vspMessage, error) {
+	var out []vspMessage
+	next, first := heen, true
+	for next != "" {
+		m, err := s.vspMessage(ctx, next)
+		if isNotFound(err) {
+			break
 		}
+		if err != nil {
+			return nil, err
+		}
+		if (withHeen || !first) && m.trace.pendingFor(mailbox) {
+			out = append(out, m)
+		}
+		if !first {
+			break
+		}
+		next, first = m.trace.Retour, false
 	}
-	return ids, nil
+	return out, nil
 }
 
 // Berichtstatus values of VECOZO's status API that the switch reaches.

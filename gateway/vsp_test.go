@@ -10,7 +10,6 @@ import (
 	"net/textproto"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -19,43 +18,21 @@ import (
 	"github.com/knooppunt/knooppunt/gateway"
 )
 
-// fakeCorrelations keeps correlations in memory; a fake store id "M0007"
-// is the UUID …-000000000007.
-type fakeCorrelations struct {
-	mu      sync.Mutex
-	byID    map[string]gateway.Correlation
-	traceer map[string]string
-	conv    map[string]string
-}
+// fakeCorrelations finds messages in the fake store by the ids they were
+// stored with; a fake store id "M0007" is the UUID …-000000000007.
+type fakeCorrelations struct{ s *fakeStore }
 
-func newCorrelations() *fakeCorrelations {
-	return &fakeCorrelations{byID: map[string]gateway.Correlation{}, traceer: map[string]string{}, conv: map[string]string{}}
-}
-
-func (f *fakeCorrelations) Correlate(ctx context.Context, id string, c gateway.Correlation) error {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	if owner, ok := f.traceer[c.Traceer]; ok && owner != id {
-		return &gateway.Error{Kind: gateway.KindConflict, Code: gateway.CodeTraceerTaken, Message: "taken"}
+func (f fakeCorrelations) Correlation(ctx context.Context, id string) (gateway.Correlation, bool, error) {
+	f.s.mu.Lock()
+	defer f.s.mu.Unlock()
+	m, ok := f.s.msgs[id]
+	if !ok || m.m.Correlation == nil {
+		return gateway.Correlation{}, false, nil
 	}
-	f.traceer[c.Traceer] = id
-	if _, ok := f.byID[id]; !ok {
-		f.byID[id] = c
-	}
-	if _, ok := f.conv[c.Conversatie]; !ok {
-		f.conv[c.Conversatie] = id
-	}
-	return nil
+	return *m.m.Correlation, true, nil
 }
 
-func (f *fakeCorrelations) Correlation(ctx context.Context, id string) (gateway.Correlation, bool, error) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	c, ok := f.byID[id]
-	return c, ok, nil
-}
-
-func (f *fakeCorrelations) fallback(u string) (string, bool) {
+func (f fakeCorrelations) fallback(u string) (string, bool) {
 	n, err := strconv.ParseUint(u[24:], 16, 64)
 	if err != nil || !strings.HasPrefix(u, "00000000-0000-4000-8000-") {
 		return "", false
@@ -63,27 +40,32 @@ func (f *fakeCorrelations) fallback(u string) (string, bool) {
 	return fmt.Sprintf("M%04d", n), true
 }
 
-func (f *fakeCorrelations) ByTraceer(ctx context.Context, traceer string) (string, bool, error) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	if id, ok := f.traceer[traceer]; ok {
+func (f fakeCorrelations) ByTraceer(ctx context.Context, traceer string) (string, bool, error) {
+	f.s.mu.Lock()
+	defer f.s.mu.Unlock()
+	if id, ok := f.s.traceer[traceer]; ok {
 		return id, true, nil
 	}
 	id, ok := f.fallback(traceer)
 	return id, ok, nil
 }
 
-func (f *fakeCorrelations) ByConversatie(ctx context.Context, conv string) (string, bool, error) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	if id, ok := f.conv[conv]; ok {
+func (f fakeCorrelations) ByConversatie(ctx context.Context, conv string) (string, bool, error) {
+	f.s.mu.Lock()
+	defer f.s.mu.Unlock()
+	if id, ok := f.s.conv[conv]; ok {
 		return id, true, nil
 	}
 	id, ok := f.fallback(conv)
 	return id, ok, nil
 }
 
-func (f *fakeCorrelations) UUID(id string) string {
+func (f fakeCorrelations) ID(u string) string {
+	id, _ := f.fallback(u)
+	return id
+}
+
+func (f fakeCorrelations) UUID(id string) string {
 	n, _ := strconv.Atoi(strings.TrimPrefix(id, "M"))
 	return fmt.Sprintf("00000000-0000-4000-8000-%012x", n)
 }
@@ -95,7 +77,7 @@ const (
 )
 
 func newVSPHarness(t *testing.T) *harness {
-	return newHarness(t, func(c *gateway.Config) { c.Correlations = newCorrelations() })
+	return newHarness(t, func(c *gateway.Config) { c.Correlations = fakeCorrelations{c.Store.(*fakeStore)} })
 }
 
 // metadata is a push's berichtMetadata from afzender to ontvanger.

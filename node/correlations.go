@@ -2,7 +2,6 @@ package node
 
 import (
 	"context"
-	"errors"
 
 	"github.com/knooppunt/knooppunt/gateway"
 	"github.com/knooppunt/knooppunt/store"
@@ -22,35 +21,39 @@ func uuid(s string) (store.UUID, error) {
 	return u, nil
 }
 
-func (cp correlationPort) Correlate(ctx context.Context, id string, c gateway.Correlation) error {
-	sid, err := parseID(id)
-	if err != nil {
-		return err
+// toStore reads the gateway's form of a correlation, which the gateway
+// checked already.
+func toStore(c *gateway.Correlation) (*store.Correlation, error) {
+	if c == nil {
+		return nil, nil
 	}
 	var sc store.Correlation
+	var err error
 	if sc.Traceer, err = uuid(c.Traceer); err != nil {
-		return err
+		return nil, err
 	}
 	if sc.Conversatie, err = uuid(c.Conversatie); err != nil {
-		return err
+		return nil, err
 	}
 	if c.AlsAntwoordOp != "" {
 		if sc.AlsAntwoordOp, err = uuid(c.AlsAntwoordOp); err != nil {
-			return err
+			return nil, err
 		}
 	}
 	sc.ReferentieID = c.ReferentieID
-	err = cp.s.Correlate(ctx, sid, sc)
-	switch {
-	case errors.Is(err, store.ErrDuplicate):
-		return &gateway.Error{Kind: gateway.KindConflict, Code: gateway.CodeTraceerTaken,
-			Message: "this traceerId already names another message; give every message a traceerId of its own"}
-	case errors.Is(err, store.ErrInvalid):
-		return &gateway.Error{Kind: gateway.KindMalformed, Code: gateway.CodeBadRequest, Message: "the referentiegegevens cannot be kept: " + err.Error()}
-	case err != nil:
-		return storeError(err)
+	return &sc, nil
+}
+
+// fromStore is the gateway's form of a stored correlation.
+func fromStore(c *store.Correlation) *gateway.Correlation {
+	if c == nil {
+		return nil
 	}
-	return nil
+	out := &gateway.Correlation{Traceer: c.Traceer.String(), Conversatie: c.Conversatie.String(), ReferentieID: c.ReferentieID}
+	if !c.AlsAntwoordOp.IsZero() {
+		out.AlsAntwoordOp = c.AlsAntwoordOp.String()
+	}
+	return out
 }
 
 func (cp correlationPort) Correlation(ctx context.Context, id string) (gateway.Correlation, bool, error) {
@@ -59,14 +62,13 @@ func (cp correlationPort) Correlation(ctx context.Context, id string) (gateway.C
 		return gateway.Correlation{}, false, err
 	}
 	c, ok, err := cp.s.Correlation(ctx, sid)
-	if err != nil || !ok {
+	if err != nil {
 		return gateway.Correlation{}, false, storeError(err)
 	}
-	out := gateway.Correlation{Traceer: c.Traceer.String(), Conversatie: c.Conversatie.String(), ReferentieID: c.ReferentieID}
-	if !c.AlsAntwoordOp.IsZero() {
-		out.AlsAntwoordOp = c.AlsAntwoordOp.String()
+	if !ok {
+		return gateway.Correlation{}, false, nil
 	}
-	return out, true, nil
+	return *fromStore(&c), true, nil
 }
 
 // resolve finds the message a UUID names through lookup, else takes the
@@ -100,4 +102,12 @@ func (cp correlationPort) UUID(id string) string {
 		return ""
 	}
 	return store.IDUUID(sid).String()
+}
+
+func (cp correlationPort) ID(u string) string {
+	su, err := store.ParseUUID(u)
+	if err != nil {
+		return ""
+	}
+	return store.ID(su).String()
 }

@@ -221,6 +221,10 @@ func (sp storePort) Put(ctx context.Context, m gateway.Message) (gateway.Receipt
 		Soort: m.Header.Soort.Name, Sender: m.Header.Sender(), Recipient: m.Route.Mailbox,
 		Identificatie: ident, Received: m.Received, Validated: m.Validated, Body: m.Body,
 	}
+	var err error
+	if msg.Correlation, err = toStore(m.Correlation); err != nil {
+		return gateway.Receipt{}, err
+	}
 	if m.Record != nil && sp.outbox {
 		var err error
 		if msg.Record, err = encodeRecord(*m.Record); err != nil {
@@ -244,6 +248,9 @@ func (sp storePort) Put(ctx context.Context, m gateway.Message) (gateway.Receipt
 		sp.trees.release(msg.SHA256)
 	}
 	if err != nil {
+		if errors.Is(err, store.ErrTraceerTaken) {
+			return gateway.Receipt{}, gateway.TraceerTaken()
+		}
 		if errors.Is(err, store.ErrNotFound) { // the heenbericht expired between routing and storing
 			return gateway.Receipt{}, &gateway.Error{Kind: gateway.KindUnroutable, Code: string(routing.CodeRetourWithoutHeen), Message: "the heenbericht this message answers is no longer known"}
 		}
@@ -271,7 +278,11 @@ func (sp storePort) Pending(ctx context.Context, mailbox string, limit int) ([]g
 	}
 	out := make([]gateway.Entry, len(entries))
 	for i, e := range entries {
-		out[i] = gateway.Entry{ID: e.ID.String(), Berichtsoort: e.Soort, Afzender: e.Sender, Received: e.Received, Size: e.Size}
+		out[i] = gateway.Entry{ID: e.ID.String(), Berichtsoort: e.Soort, Afzender: e.Sender, Received: e.Received, Size: e.Size,
+			SHA256: hex.EncodeToString(e.SHA256[:]), Correlation: fromStore(e.Correlation)}
+		if !e.Conversation.IsZero() && e.Conversation != e.ID {
+			out[i].Heen = e.Conversation.String()
+		}
 	}
 	return out, nil
 }
@@ -312,7 +323,7 @@ func (sp storePort) Trace(ctx context.Context, id string) (gateway.Trace, error)
 	t := gateway.Trace{
 		ID: m.ID.String(), Berichtsoort: m.Soort, Sender: m.Sender, Recipient: m.Recipient,
 		Identificatie: m.Identificatie, Size: m.Size, SHA256: hex.EncodeToString(m.SHA256[:]),
-		Events: make([]gateway.Event, len(m.History)),
+		Events: make([]gateway.Event, len(m.History)), Correlation: fromStore(m.Correlation),
 	}
 	if !m.Conversation.IsZero() && m.Conversation != m.ID {
 		t.Heen = m.Conversation.String()

@@ -7,9 +7,10 @@ import (
 	"fmt"
 )
 
-// UUID is a 128-bit identifier in the form RFC 4122 writes it
+// UUID is a 128-bit identifier in the form RFC 9562 writes it
 // (8-4-4-4-12 hex digits). VECOZO's exchange API names messages by UUIDs;
-// an ID is 128 bits as well, so every ID is also a UUID (IDUUID).
+// an ID is 128 bits as well, laid out as a UUIDv7, so every ID is also a
+// UUID (IDUUID).
 type UUID [16]byte
 
 // String returns u in lower-case 8-4-4-4-12 form.
@@ -93,26 +94,19 @@ func (c Correlation) Check() error {
 	return nil
 }
 
-// CorrelationStore keeps the correlations of messages that came in through
-// VECOZO's exchange API, so that the sender can follow them by its own
-// traceerId and conversatieId, and the recipient sees the ids the sender
-// chose. Entries live as long as message metadata (MetadataRetention).
-// Both the Pebble and the JetStream store are one; storetest.RunCorrelations
-// holds them to the same behaviour.
+// CorrelationStore finds messages by the ids a client of VECOZO's exchange
+// API gave them (Message.Correlation), so that the sender can follow them
+// by its own traceerId and conversatieId, and the recipient sees the ids
+// the sender chose. The indexes live as long as message metadata
+// (MetadataRetention). Both the Pebble and the JetStream store are one;
+// storetest.RunCorrelations holds them to the same behaviour.
 type CorrelationStore interface {
-	// Correlate records, synced, that message id carries c. A traceerId
-	// names one message: one already recorded for another message fails
-	// with ErrDuplicate; recording the same pair again succeeds. A message
-	// keeps the first correlation recorded for it (a resend under a new
-	// traceerId finds it by either). A conversatieId leads to the first
-	// message recorded with it.
-	Correlate(ctx context.Context, id ID, c Correlation) error
-	// Correlation returns the correlation recorded for message id; false
-	// when none is.
+	// Correlation returns the correlation message id was stored with;
+	// false when it came without, or is unknown.
 	Correlation(ctx context.Context, id ID) (Correlation, bool, error)
 	// ByTraceer returns the message a traceerId names; false when none.
 	ByTraceer(ctx context.Context, traceer UUID) (ID, bool, error)
-	// ByConversatie returns the first message recorded with a
+	// ByConversatie returns the first message stored with a
 	// conversatieId; false when none.
 	ByConversatie(ctx context.Context, conversatie UUID) (ID, bool, error)
 }

@@ -1,42 +1,28 @@
 package store
 
 import (
+	"bytes"
 	"context"
+	"errors"
 	"fmt"
+
+	"github.com/cockroachdb/pebble/v2"
 )
 
-// Correlations of messages from VECOZO's exchange API live in the
-// reference table (refs.go) beside the reference numbers, so they share
-// its expiry index and are kept MetadataRetention after they were written:
+// The correlation of a message from VECOZO's exchange API is part of its
+// record (record.go); its ids are indexed in the reference table
+// (refs.go). The index entries live exactly as long as the message: purge
+// removes them with its record, so a traceerId stays taken while anything
+// of its message is kept.
 //
-//	f t <traceer:16>       traceerId → message: at(8) id(16)
-//	f r <id:16>            message → correlation: at(8) traceer(16) conversatie(16) alsAntwoordOp(16) referentieId
-//	f v <conversatie:16>   conversatieId → first message: at(8) id(16)
+//	f t <traceer:16>          traceerId → message id(16)
+//	f v <conversatie:16>      conversatieId → first message id(16)
+//	f a <id:16> 0 <traceer:16>  a traceerId an identical resend added for id
 const (
 	refTraceer     = 't'
-	refCorrelation = 'r'
 	refConversatie = 'v'
+	refResend      = 'a'
 )
-
-func encodeCorrelation(c Correlation) []byte {
-	v := make([]byte, 0, 48+len(c.ReferentieID))
-	v = append(v, c.Traceer[:]...)
-	v = append(v, c.Conversatie[:]...)
-	v = append(v, c.AlsAntwoordOp[:]...)
-	return append(v, c.ReferentieID...)
-}
-
-func decodeCorrelation(v []byte) (Correlation, error) {
-	var c Correlation
-	if len(v) < 48 {
-		return c, fmt.Errorf("decoding correlation of %d bytes: %w", len(v), ErrCorrupt)
-	}
-	copy(c.Traceer[:], v[0:16])
-	copy(c.Conversatie[:], v[16:32])
-	copy(c.AlsAntwoordOp[:], v[32:48])
-	c.ReferentieID = string(v[48:])
-	return c, nil
-}
 
 func decodeCorrelationID(v []byte) (ID, error) {
 	var id ID
@@ -47,81 +33,102 @@ func decodeCorrelationID(v []byte) (ID, error) {
 	return id, nil
 }
 
-// Correlate records, synced, that message id carries c; see
-// CorrelationStore. The traceerId check and all three entries are one
-// write, so a traceerId never names two messages.
-func (p *Pebble) Correlate(ctx context.Context, id ID, c Correlation) error {
-	if id.IsZero() {
-		return fmt.Errorf("recording correlation: zero id: %w", ErrInvalid)
+// indexedID reads an index entry through get; false when absent.
+func indexedID(get func([]byte) ([]byte, error), k []byte) (ID, bool, error) {
+	v, err := get(k)
+	if errors.Is(err, ErrNotFound) {
+		return ID{}, false, nil
 	}
-	if err := c.Check(); err != nil {
-		return fmt.Errorf("recording correlation of %s: %w", id, err)
-	}
-	tk := refKey(refTraceer, c.Traceer[:])
-	rk := refKey(refCorrelation, id[:])
-	vk := refKey(refConversatie, c.Conversatie[:])
-	err := p.submit(ctx.Done(), ctx.Err, func(w *writer) error {
-		rest, taken, err := p.liveRef(w.get, tk, w.now)
-		if err != nil {
-			return err
-		}
-		if taken {
-			owner, err := decodeCorrelationID(rest)
-			if err != nil {
-				return err
-			}
-			if owner != id {
-				return fmt.Errorf("traceerId %s names another message: %w", c.Traceer, ErrDuplicate)
-			}
-		}
-		_, hasCorr, err := p.liveRef(w.get, rk, w.now)
-		if err != nil {
-			return err
-		}
-		_, hasConv, err := p.liveRef(w.get, vk, w.now)
-		if err != nil {
-			return err
-		}
-		if !taken {
-			w.setRef(tk, id[:])
-		}
-		if !hasCorr {
-			w.setRef(rk, encodeCorrelation(c))
-		}
-		if !hasConv {
-			w.setRef(vk, id[:])
-		}
-		return nil
-	})
 	if err != nil {
-		return fmt.Errorf("recording correlation of %s: %w", id, err)
+		return ID{}, false, err
+	}
+	id, err := decodeCorrelationID(v)
+	return id, err == nil, err
+}
+
+// checkTraceer fails with ErrTraceerTaken when c's traceerId names a
+// message other than id (the zero id: any message), and reports whether it
+// names id. It writes nothing, so Put calls it before its writes.
+func (w *writer) checkTraceer(id ID, c *Correlation) (indexed bool, err error) {
+	owner, ok, err := indexedID(w.get, refKey(refTraceer, c.Traceer[:]))
+	if err != nil || !ok {
+		return false, err
+	}
+	if owner != id {
+		return false, fmt.Errorf("traceerId %s: %w", c.Traceer, ErrTraceerTaken)
+	}
+	return true, nil
+}
+
+// indexCorrelation indexes c's traceerId for message id unless indexed
+// already, and its conversatieId unless a message holds it. resend marks
+// a traceerId an identical resend brought, which purge must find.
+func (w *writer) indexCorrelation(id ID, c *Correlation, traceerIndexed, resend bool) error {
+	if !traceerIndexed {
+		w.set(refKey(refTraceer, c.Traceer[:]), id[:])
+		if resend {
+			w.set(refKey(refResend, id[:], c.Traceer[:]), nil)
+		}
+	}
+	vk := refKey(refConversatie, c.Conversatie[:])
+	_, held, err := indexedID(w.get, vk)
+	if err != nil {
+		return err
+	}
+	if !held {
+		w.set(vk, id[:])
 	}
 	return nil
 }
 
-// readRef reads a live reference entry outside the committer.
-func (p *Pebble) readRef(k []byte) ([]byte, bool, error) {
-	if err := p.enter(); err != nil {
-		return nil, false, err
+// unindex removes the index entries of message id, stored with c.
+func (w *writer) unindex(id ID, c *Correlation) error {
+	for _, k := range [][]byte{refKey(refTraceer, c.Traceer[:]), refKey(refConversatie, c.Conversatie[:])} {
+		owner, ok, err := indexedID(w.get, k)
+		if err != nil {
+			return err
+		}
+		if ok && owner == id {
+			w.del(k)
+		}
 	}
-	defer p.leave()
-	return p.liveRef(func(k []byte) ([]byte, error) { return getFrom(p.db, k) }, k, p.cfg.Now())
+	lo := refKey(refResend, id[:])
+	hi := append(bytes.Clone(lo), 0xff)
+	it, err := w.b.NewIter(&pebble.IterOptions{LowerBound: lo, UpperBound: hi})
+	if err != nil {
+		return fmt.Errorf("scanning resent traceerIds: %w", err)
+	}
+	var extra [][]byte
+	for ok := it.First(); ok; ok = it.Next() {
+		extra = append(extra, bytes.Clone(it.Key()))
+	}
+	if err := it.Close(); err != nil {
+		return fmt.Errorf("scanning resent traceerIds: %w", err)
+	}
+	for _, k := range extra {
+		w.del(refKey(refTraceer, k[len(lo)+1:])) // after the separator refKey puts between parts
+		w.del(k)
+	}
+	return nil
 }
 
-// Correlation returns the correlation recorded for message id.
+// Correlation returns the correlation message id was stored with.
 func (p *Pebble) Correlation(ctx context.Context, id ID) (Correlation, bool, error) {
-	rest, ok, err := p.readRef(refKey(refCorrelation, id[:]))
-	if err != nil {
-		return Correlation{}, false, fmt.Errorf("reading correlation of %s: %w", id, err)
+	if err := p.enter(); err != nil {
+		return Correlation{}, false, err
 	}
-	if !ok {
+	defer p.leave()
+	rec, err := p.meta(id)
+	if errors.Is(err, ErrNotFound) {
 		return Correlation{}, false, nil
 	}
-	c, err := decodeCorrelation(rest)
 	if err != nil {
 		return Correlation{}, false, fmt.Errorf("reading correlation of %s: %w", id, err)
 	}
-	return c, true, nil
+	if rec.Correlation == nil {
+		return Correlation{}, false, nil
+	}
+	return *rec.Correlation, true, nil
 }
 
 // ByTraceer returns the message a traceerId names.
@@ -133,7 +140,7 @@ func (p *Pebble) ByTraceer(ctx context.Context, traceer UUID) (ID, bool, error) 
 	return id, ok, nil
 }
 
-// ByConversatie returns the first message recorded with a conversatieId.
+// ByConversatie returns the first message stored with a conversatieId.
 func (p *Pebble) ByConversatie(ctx context.Context, conversatie UUID) (ID, bool, error) {
 	id, ok, err := p.correlatedID(refKey(refConversatie, conversatie[:]))
 	if err != nil {
@@ -143,13 +150,9 @@ func (p *Pebble) ByConversatie(ctx context.Context, conversatie UUID) (ID, bool,
 }
 
 func (p *Pebble) correlatedID(k []byte) (ID, bool, error) {
-	rest, ok, err := p.readRef(k)
-	if err != nil || !ok {
+	if err := p.enter(); err != nil {
 		return ID{}, false, err
 	}
-	id, err := decodeCorrelationID(rest)
-	if err != nil {
-		return ID{}, false, err
-	}
-	return id, true, nil
+	defer p.leave()
+	return indexedID(func(k []byte) ([]byte, error) { return getFrom(p.db, k) }, k)
 }

@@ -179,7 +179,6 @@ func TestFeedEndsBeforeReferences(t *testing.T) {
 	_, err = s.ClaimRef(ctx, "0363", "abcde", sha256.Sum256([]byte("x")))
 	require.NoError(t, err)
 	require.NoError(t, s.AddDi01(ctx, "r1", "0363"))
-	require.NoError(t, s.Correlate(ctx, store.ID{1}, store.Correlation{Traceer: store.UUID{2}, Conversatie: store.UUID{3}}))
 	require.NoError(t, s.Close())
 
 	s, err = store.Open(ctx, memConfig(fs, clock))
@@ -190,7 +189,9 @@ func TestFeedEndsBeforeReferences(t *testing.T) {
 	assert.Zero(t, head, "references are no changes")
 	assert.Empty(t, changes(t, s, 0))
 
-	r, err := s.Put(ctx, storetest.Msg("12345678", "0363", "WMO315", "A", ""))
+	m := storetest.Msg("12345678", "0363", "WMO315", "A", "")
+	m.Correlation = &store.Correlation{Traceer: store.UUID{2}, Conversatie: store.UUID{3}} // indexed under the same tag
+	r, err := s.Put(ctx, m)
 	require.NoError(t, err)
 	require.NoError(t, s.BindMessage(ctx, r.ID, "r1"))
 	cs := changes(t, s, 0)

@@ -199,6 +199,11 @@ func (w *writer) purge(id ID) error {
 			w.del(dk)
 		}
 	}
+	if rec.Correlation != nil {
+		if err := w.unindex(id, rec.Correlation); err != nil {
+			return err
+		}
+	}
 	if rec.Conversation == id {
 		clo, chi := convSpan(id)
 		_ = w.b.DeleteRange(clo, chi, nil)

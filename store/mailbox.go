@@ -64,6 +64,14 @@ func (p *Pebble) Put(ctx context.Context, msg *Message) (Receipt, error) {
 	if len(msg.Record) > MaxRecordLen {
 		return Receipt{}, fmt.Errorf("storing message: record of %d bytes, over %d: %w", len(msg.Record), MaxRecordLen, ErrInvalid)
 	}
+	corr := msg.Correlation
+	if corr != nil {
+		if err := corr.Check(); err != nil {
+			return Receipt{}, fmt.Errorf("storing message: %w", err)
+		}
+		c := *corr // the store keeps no reference to the caller's
+		corr = &c
+	}
 	sum := msg.SHA256
 	if sum == ([32]byte{}) {
 		sum = sha256.Sum256(msg.Body)
@@ -73,6 +81,7 @@ func (p *Pebble) Put(ctx context.Context, msg *Message) (Receipt, error) {
 		Soort: msg.Soort, Sender: msg.Sender, Recipient: msg.Recipient,
 		Identificatie: msg.Identificatie, Received: msg.Received.UTC(),
 		Validated: msg.Validated.UTC(), Size: int64(len(msg.Body)), SHA256: sum,
+		Correlation: corr,
 	}
 	bodyValue := p.sealBody(msg.Body, sum) // encryption at rest, outside the committer's loop
 	var receipt Receipt
@@ -86,12 +95,26 @@ func (p *Pebble) Put(ctx context.Context, msg *Message) (Receipt, error) {
 				w.stats.conflicts++
 				return &DuplicateError{Key: msg.Key(), Original: orig}
 			}
+			if corr != nil { // a resend may come under a traceerId of its own
+				indexed, err := w.checkTraceer(orig, corr)
+				if err != nil {
+					return err
+				}
+				if err := w.indexCorrelation(orig, corr, indexed, true); err != nil {
+					return err
+				}
+			}
 			w.stats.duplicates++
 			receipt = Receipt{ID: orig, Duplicate: true}
 			w.record(orig, msg.Record)
 			return nil
 		} else if !errors.Is(err, ErrNotFound) {
 			return fmt.Errorf("reading dedup index: %w", err)
+		}
+		if corr != nil {
+			if _, err := w.checkTraceer(ID{}, corr); err != nil {
+				return err
+			}
 		}
 		conv := ID{}
 		if !msg.Answers.IsZero() {
@@ -122,6 +145,11 @@ func (p *Pebble) Put(ctx context.Context, msg *Message) (Receipt, error) {
 		e := recordEntry{Received: r.Received, Size: r.Size, Soort: r.Soort, Sender: r.Sender}
 		w.set(queueKey(msg.Recipient, id), e.encode(false))
 		w.set(dkey, encodeDedup(id, sum))
+		if corr != nil {
+			if err := w.indexCorrelation(id, corr, false, false); err != nil {
+				return err
+			}
+		}
 		if !msg.Answers.IsZero() {
 			w.set(convKey(conv, id), nil)
 			w.event(msg.Answers, StateRetourReceived, w.now, id)
@@ -292,6 +320,13 @@ func (p *Pebble) pending(ctx context.Context, party string, limit int) ([]Entry,
 		return nil, fmt.Errorf("scanning mailbox: %w", err)
 	}
 	defer it.Close()
+	// The records are read with one iterator that only moves forward: the
+	// mailbox is in id order, and so are the records.
+	mit, err := snap.NewIter(&pebble.IterOptions{LowerBound: []byte{tagMeta}, UpperBound: []byte{tagMeta + 1}})
+	if err != nil {
+		return nil, fmt.Errorf("reading metadata: %w", err)
+	}
+	defer mit.Close()
 	now := p.cfg.Now().UTC()
 	out := make([]Entry, 0, min(limit, 16))
 	scanned := 0
@@ -316,7 +351,24 @@ func (p *Pebble) pending(ctx context.Context, party string, limit int) ([]Entry,
 		if rec.VisibleAt.After(now) || rec.Deliveries >= p.cfg.MaxDeliveries {
 			continue // leased, or due for quarantine
 		}
-		out = append(out, rec.entry(id, party))
+		e := rec.entry(id, party)
+		mk := metaKey(id)
+		if !mit.SeekGE(mk) || !bytes.Equal(mit.Key(), mk) {
+			if err := mit.Error(); err != nil {
+				return nil, fmt.Errorf("reading metadata of %s: %w", id, err)
+			}
+			return nil, fmt.Errorf("mailbox entry %s without its record: %w", id, ErrCorrupt)
+		}
+		mv, err := mit.ValueAndErr()
+		if err != nil {
+			return nil, fmt.Errorf("reading metadata of %s: %w", id, err)
+		}
+		m, err := decodeMeta(mv)
+		if err != nil {
+			return nil, err
+		}
+		e.SHA256, e.Conversation, e.Correlation = m.SHA256, m.Conversation, m.Correlation
+		out = append(out, e)
 	}
 	if err := it.Error(); err != nil {
 		return nil, fmt.Errorf("scanning mailbox: %w", err)
@@ -498,7 +550,7 @@ func (p *Pebble) fullMeta(id ID) (*Meta, error) {
 	}
 	m := &Meta{ID: id, Soort: rec.Soort, Sender: rec.Sender, Recipient: rec.Recipient,
 		Identificatie: rec.Identificatie, Received: rec.Received, Size: rec.Size,
-		SHA256: rec.SHA256, Conversation: rec.Conversation}
+		SHA256: rec.SHA256, Conversation: rec.Conversation, Correlation: rec.Correlation}
 	m.History = append(m.History, Event{State: StateReceived, At: rec.Received})
 	if !rec.Validated.IsZero() {
 		m.History = append(m.History, Event{State: StateValidated, At: rec.Validated})

@@ -12,6 +12,12 @@ import (
 
 const recordVersion = 1
 
+// metaCorrelated is the version of a message record that ends in its
+// correlation: traceer(16) conversatie(16) alsAntwoordOp(16) referentieId.
+// A record without one keeps version 1, so records written before
+// correlations existed read as they did.
+const metaCorrelated = 2
+
 // recordMeta is the base record of a message: what never changes after Put.
 // It carries the first steps of the history (received, validated, stored),
 // so that Put writes no separate event keys.
@@ -23,11 +29,20 @@ type recordMeta struct {
 	Size                                    int64
 	SHA256                                  [32]byte
 	Conversation                            ID
+	Correlation                             *Correlation
 }
 
 func (r *recordMeta) encode() []byte {
 	b := make([]byte, 0, 1+4+len(r.Soort)+len(r.Sender)+len(r.Recipient)+len(r.Identificatie)+10+10+32+16)
-	b = append(b, recordVersion)
+	if c := r.Correlation; c != nil {
+		b = append(b, metaCorrelated)
+		b = append(b, c.Traceer[:]...)
+		b = append(b, c.Conversatie[:]...)
+		b = append(b, c.AlsAntwoordOp[:]...)
+		b = appendString(b, c.ReferentieID)
+	} else {
+		b = append(b, recordVersion)
+	}
 	b = appendString(b, r.Soort)
 	b = appendString(b, r.Sender)
 	b = appendString(b, r.Recipient)
@@ -47,7 +62,16 @@ func (r *recordMeta) encode() []byte {
 func decodeMeta(b []byte) (recordMeta, error) {
 	var r recordMeta
 	d := decoder{b: b}
-	if v := d.byte(); v != recordVersion {
+	switch v := d.byte(); v {
+	case recordVersion:
+	case metaCorrelated:
+		c := &Correlation{}
+		copy(c.Traceer[:], d.bytes(16))
+		copy(c.Conversatie[:], d.bytes(16))
+		copy(c.AlsAntwoordOp[:], d.bytes(16))
+		c.ReferentieID = d.string()
+		r.Correlation = c
+	default:
 		return r, fmt.Errorf("decoding message record: version %d: %w", v, ErrCorrupt)
 	}
 	r.Soort = d.string()

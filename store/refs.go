@@ -20,7 +20,7 @@ import (
 //	f c <zender> \x00 <ref>   claim: at(8) sha256(32)
 //	f d <ref>                 Di01: at(8) ontvanger
 //	f i <id>                  message id → Di01: at(8) ref
-//	f t|r|v …                 correlations (correlation_pebble.go)
+//	f t|v|a …                 correlation indexes (correlation_pebble.go)
 //	g <at:8> <f key>          expiry index, consumed by the janitor
 const (
 	tagRefs      = 'f'

@@ -143,11 +143,11 @@ func TestRefsContract(t *testing.T) {
 }
 
 func TestCorrelationsContract(t *testing.T) {
-	storetest.RunCorrelations(t, func(t *testing.T, o storetest.Options) (store.CorrelationStore, func() store.CorrelationStore) {
+	storetest.RunCorrelations(t, func(t *testing.T, o storetest.Options) (storetest.Correlator, func() storetest.Correlator) {
 		fs := vfs.NewMem()
 		cfg := store.Config{Dir: "db", FS: fs, Now: o.Now, Policy: o.Policy}
 		var cur *store.Pebble
-		openP := func() store.CorrelationStore {
+		openP := func() storetest.Correlator {
 			if cur != nil {
 				require.NoError(t, cur.Close())
 			}

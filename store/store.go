@@ -166,6 +166,14 @@ type Message struct {
 	// id Put returns, until it is taken out; other stores ignore it.
 	// At most MaxRecordLen bytes.
 	Record []byte
+	// Correlation, if set, is the ids a client of VECOZO's exchange API
+	// gave the message. It is kept in the message's record, in the same
+	// commit, and its traceerId and conversatieId are indexed
+	// (CorrelationStore). A traceerId that already names another message
+	// fails the Put with ErrTraceerTaken and stores nothing. An identical
+	// resend under another traceerId adds that traceerId to the index
+	// (the original keeps its first correlation).
+	Correlation *Correlation
 }
 
 // MaxRecordLen bounds Message.Record.
@@ -235,6 +243,13 @@ type Entry struct {
 	// Deliveries counts how often List has returned the message, this
 	// delivery included.
 	Deliveries int
+
+	// Pending also fills in what a listing that names each message by its
+	// checksum and conversation shows (VECOZO's pull); List leaves them
+	// zero.
+	SHA256       [32]byte
+	Conversation ID           // the heenbericht of its conversation: its own id for a heenbericht
+	Correlation  *Correlation // as Message.Correlation; nil when it came without
 }
 
 // Meta is everything the store knows about a message except its bytes.
@@ -250,6 +265,8 @@ type Meta struct {
 	// Conversation is the id of the heenbericht of the conversation: the
 	// message's own id for a heenbericht.
 	Conversation ID
+	// Correlation is Message.Correlation; nil when it came without.
+	Correlation *Correlation
 	// State is the latest state in History.
 	State State
 	// History lists what happened to the message in time order.
@@ -339,6 +356,9 @@ var (
 	ErrCorrupt = errors.New("store: corrupt data")
 	// ErrLocked means another process has the store open.
 	ErrLocked = errors.New("store: in use")
+	// ErrTraceerTaken means a Put's Correlation names a traceerId that
+	// already names another message; nothing was stored.
+	ErrTraceerTaken = errors.New("store: traceerId names another message")
 	// ErrUnavailable means the store cannot answer right now — a shared
 	// store's cluster has no leader or quorum, or does not answer — and
 	// nothing was done: the same call may succeed later.
@@ -361,8 +381,8 @@ func (e *DuplicateError) Is(target error) bool { return target == ErrDuplicate }
 
 // Code returns the stable code of a store error, for clients and logs:
 // "closed", "not-found", "expired", "invalid", "duplicate", "foreign-dir",
-// "corrupt", "unavailable", "locked", or "internal" for anything else (nil
-// gives "").
+// "corrupt", "unavailable", "locked", "traceer-taken", or "internal" for
+// anything else (nil gives "").
 func Code(err error) string {
 	switch {
 	case err == nil:
@@ -383,6 +403,8 @@ func Code(err error) string {
 		return "corrupt"
 	case errors.Is(err, ErrUnavailable):
 		return "unavailable"
+	case errors.Is(err, ErrTraceerTaken):
+		return "traceer-taken"
 	case errors.Is(err, ErrLocked):
 		return "locked"
 	}

@@ -27,11 +27,12 @@ type Record struct {
 }
 
 // Import writes rec under its own id, with its history, mailbox or
-// quarantine entry, dedup key, conversation link and, if it was
-// confirmed, its place in retention. It is idempotent: if the dedup key is
-// taken by the same id, nothing is written and imported is false; taken by
-// another id, it fails with a *store.DuplicateError. A pending message
-// becomes visible at once (leases are not carried over).
+// quarantine entry, dedup key, conversation link, correlation indexes
+// and, if it was confirmed, its place in retention. It is idempotent: if
+// the dedup key is taken by the same id, nothing is written and imported
+// is false; taken by another id, it fails with a *store.DuplicateError,
+// and a traceerId naming another message with store.ErrTraceerTaken. A
+// pending message becomes visible at once (leases are not carried over).
 func (s *Store) Import(ctx context.Context, rec *Record) (imported bool, err error) {
 	m := rec.Meta
 	if m == nil || m.ID.IsZero() || len(m.History) == 0 {
@@ -40,12 +41,18 @@ func (s *Store) Import(ctx context.Context, rec *Record) (imported bool, err err
 	if rec.Body != nil && (int64(len(rec.Body)) != m.Size || sha256.Sum256(rec.Body) != m.SHA256) {
 		return false, fmt.Errorf("importing message %s: bytes do not match size and sha256: %w", m.ID, store.ErrCorrupt)
 	}
+	if m.Correlation != nil {
+		if err := m.Correlation.Check(); err != nil {
+			return false, fmt.Errorf("importing message %s: %w", m.ID, err)
+		}
+	}
 	if err := s.enter(); err != nil {
 		return false, err
 	}
 	s.leave()
 	key := store.Key{Sender: m.Sender, Soort: m.Soort, Identificatie: m.Identificatie}
 	dsubj := s.sub.dedup(key)
+	cread := s.lastFresh
 	err = s.retry(ctx, func() error {
 		d, found, err := s.lastFresh(ctx, dsubj)
 		if err != nil {
@@ -62,13 +69,22 @@ func (s *Store) Import(ctx context.Context, rec *Record) (imported bool, err err
 			imported = false
 			return nil
 		}
+		var plan corrPlan
+		if m.Correlation != nil {
+			plan, err = s.planCorrelation(ctx, m.Correlation, m.ID, true, cread)
+			cread = s.lastLeader
+			if err != nil {
+				return err
+			}
+		}
 		err = s.submit(ctx, func(b *builder) {
 			if bytes.Compare(m.ID[:], s.ids.last[:]) > 0 {
 				s.ids.last = m.ID
 			}
 			mr := metaRec{Soort: m.Soort, Sender: m.Sender, Recipient: m.Recipient,
 				Identificatie: m.Identificatie, Received: unixNano(m.Received),
-				Size: m.Size, SHA256: m.SHA256[:], Conversation: m.Conversation}
+				Size: m.Size, SHA256: m.SHA256[:], Conversation: m.Conversation,
+				Correlation: correlationRecOf(m.Correlation)}
 			if mr.Conversation.IsZero() {
 				mr.Conversation = m.ID
 			}
@@ -106,7 +122,8 @@ func (s *Store) Import(ctx context.Context, rec *Record) (imported bool, err err
 				}
 				b.add(s.sub.events(m.ID), encode(e))
 			}
-			e := entryRec{Deliveries: rec.Deliveries, Received: mr.Received, Size: m.Size, Soort: m.Soort, Sender: m.Sender}
+			e := entryRec{Deliveries: rec.Deliveries, Received: mr.Received, Size: m.Size, Soort: m.Soort, Sender: m.Sender,
+				SHA256: mr.SHA256, Conversation: mr.Conversation, Correlation: mr.Correlation}
 			switch {
 			case !rec.Confirmed.IsZero():
 				b.add(s.sub.confirmations(), encode(confirmRec{ID: m.ID, At: rec.Confirmed.UnixNano()}))
@@ -120,6 +137,9 @@ func (s *Store) Import(ctx context.Context, rec *Record) (imported bool, err err
 				b.add(s.sub.conv(mr.Conversation), []byte(m.ID.String()))
 			}
 			b.set(dsubj, encode(dedupRec{ID: m.ID, SHA256: m.SHA256[:]}), 0)
+			if m.Correlation != nil {
+				plan.write(b, m.Correlation, m.ID)
+			}
 		})
 		if err == nil {
 			imported = true

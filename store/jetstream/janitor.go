@@ -164,6 +164,11 @@ func (s *Store) purge(ctx context.Context, id store.ID) error {
 	if rec.Conversation == id {
 		subjects = append(subjects, s.sub.conv(id))
 	}
+	corr, err := s.purgeCorrelation(ctx, id, rec)
+	if err != nil {
+		return err
+	}
+	subjects = append(subjects, corr...)
 	// The record goes last: while it exists, a failed pass is repeated.
 	subjects = append(subjects, s.sub.meta(id))
 	for _, subj := range subjects {

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/nats-io/nats.go"
+	js "github.com/nats-io/nats.go/jetstream"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
@@ -162,9 +163,9 @@ func TestRefsContract(t *testing.T) {
 }
 
 func TestCorrelationsContract(t *testing.T) {
-	storetest.RunCorrelations(t, func(t *testing.T, o storetest.Options) (store.CorrelationStore, func() store.CorrelationStore) {
+	storetest.RunCorrelations(t, func(t *testing.T, o storetest.Options) (storetest.Correlator, func() storetest.Correlator) {
 		srv := natstest.Start(t)
-		openC := func() store.CorrelationStore {
+		openC := func() storetest.Correlator {
 			s, err := jetstream.Open(context.Background(), jetstream.Config{URL: srv.ClientURL(), Replicas: 1,
 				Now: o.Now, Policy: janitorHourly(o.Policy)})
 			require.NoError(t, err)
@@ -173,4 +174,48 @@ func TestCorrelationsContract(t *testing.T) {
 		}
 		return openC(), openC
 	})
+}
+
+// TestCorrelationIndexPurged: the janitor removes a message's correlation
+// indexes with its record, the traceerIds of its resends included, and
+// leaves those naming other messages.
+func TestCorrelationIndexPurged(t *testing.T) {
+	ctx := context.Background()
+	srv := natstest.Start(t)
+	clock := storetest.NewClock(time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC))
+	s, err := jetstream.Open(ctx, jetstream.Config{URL: srv.ClientURL(), Replicas: 1, Now: clock.Now,
+		Policy: janitorHourly(store.Policy{PayloadRetention: time.Hour, MetadataRetention: 2 * time.Hour})})
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = s.Close() })
+	put := func(ident string, c store.Correlation) store.Receipt {
+		t.Helper()
+		m := storetest.Msg("12345678", "0363", "WMO315", ident, "")
+		m.Correlation = &c
+		r, err := s.Put(ctx, m)
+		require.NoError(t, err)
+		return r
+	}
+	heen := put("A", store.Correlation{Traceer: store.UUID{1}, Conversatie: store.UUID{2}})
+	r := put("A", store.Correlation{Traceer: store.UUID{3}, Conversatie: store.UUID{2}})
+	require.True(t, r.Duplicate)
+	kept := put("B", store.Correlation{Traceer: store.UUID{4}, Conversatie: store.UUID{5}})
+
+	require.NoError(t, s.Ack(ctx, "0363", heen.ID))
+	clock.Advance(3 * time.Hour)
+	require.NoError(t, s.RunJanitor(ctx))
+
+	nc, err := nats.Connect(srv.ClientURL())
+	require.NoError(t, err)
+	defer nc.Close()
+	j, err := js.New(nc)
+	require.NoError(t, err)
+	st, err := j.Stream(ctx, jetstream.DefaultStream)
+	require.NoError(t, err)
+	info, err := st.Info(ctx, js.WithSubjectFilter(jetstream.DefaultSubject+".f.>"))
+	require.NoError(t, err)
+	assert.Len(t, info.State.Subjects, 2, "only the indexes of the message kept: %v", info.State.Subjects)
+	id, ok, err := s.ByTraceer(ctx, store.UUID{4})
+	require.NoError(t, err)
+	assert.True(t, ok)
+	assert.Equal(t, kept.ID, id)
 }

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"hash/maphash"
@@ -35,9 +36,11 @@ func checkLimit(limit int) error {
 	return nil
 }
 
-// Put stores msg; see store.Store.Put. The dedup key is claimed with
+// Put stores msg; see store.Store.Put. The dedup key, and a
+// correlation's traceerId and conversatieId, are claimed with
 // compare-and-set in the same atomic batch as the message, so of
-// concurrent Puts of one key on any nodes exactly one stores it.
+// concurrent Puts of one key, or of one traceerId, on any nodes exactly
+// one stores it; the others re-read and find it taken.
 func (s *Store) Put(ctx context.Context, msg *store.Message) (store.Receipt, error) {
 	if msg == nil {
 		return store.Receipt{}, fmt.Errorf("storing message: nil: %w", store.ErrInvalid)
@@ -58,6 +61,12 @@ func (s *Store) Put(ctx context.Context, msg *store.Message) (store.Receipt, err
 	if len(msg.Body) == 0 {
 		return store.Receipt{}, fmt.Errorf("storing message: empty body: %w", store.ErrInvalid)
 	}
+	corr := msg.Correlation
+	if corr != nil {
+		if err := corr.Check(); err != nil {
+			return store.Receipt{}, fmt.Errorf("storing message: %w", err)
+		}
+	}
 	if err := s.enter(); err != nil {
 		return store.Receipt{}, err
 	}
@@ -72,6 +81,7 @@ func (s *Store) Put(ctx context.Context, msg *store.Message) (store.Receipt, err
 	dsubj := s.sub.dedup(msg.Key())
 	var receipt store.Receipt
 	read := s.last // a replica first; after a lost race, the leader
+	cread := s.last
 	err := s.retry(ctx, func() error {
 		d, found, err := read(ctx, dsubj)
 		read = s.lastFresh
@@ -87,9 +97,21 @@ func (s *Store) Put(ctx context.Context, msg *store.Message) (store.Receipt, err
 				s.stats.conflicts.Add(1)
 				return &store.DuplicateError{Key: msg.Key(), Original: rec.ID}
 			}
+			if err := s.indexResend(ctx, rec.ID, corr, cread); err != nil {
+				cread = s.lastLeader
+				return err
+			}
 			s.stats.duplicates.Add(1)
 			receipt = store.Receipt{ID: rec.ID, Duplicate: true}
 			return nil
+		}
+		var plan corrPlan
+		if corr != nil {
+			plan, err = s.planCorrelation(ctx, corr, store.ID{}, true, cread)
+			cread = s.lastLeader // after a lost race, the leader knows the winner
+			if err != nil {
+				return err
+			}
 		}
 		var conv store.ID
 		if !msg.Answers.IsZero() {
@@ -111,7 +133,7 @@ func (s *Store) Put(ctx context.Context, msg *store.Message) (store.Receipt, err
 				Validated: unixNano(msg.Validated), Stored: b.now.UnixNano(),
 				Size: int64(len(msg.Body)), SHA256: sum[:], Conversation: c,
 				Chunks:  (len(body) + chunkSize - 1) / chunkSize,
-				Answers: msg.Answers,
+				Answers: msg.Answers, Correlation: correlationRecOf(corr),
 			}
 			if rec.Received == 0 {
 				rec.Received = rec.Stored
@@ -120,13 +142,17 @@ func (s *Store) Put(ctx context.Context, msg *store.Message) (store.Receipt, err
 			for i := 0; i < rec.Chunks; i++ {
 				b.set(s.sub.body(id, i), body[i*chunkSize:min(len(body), (i+1)*chunkSize)], -1)
 			}
-			e := entryRec{Received: rec.Received, Size: rec.Size, Soort: rec.Soort, Sender: rec.Sender}
+			e := entryRec{Received: rec.Received, Size: rec.Size, Soort: rec.Soort, Sender: rec.Sender,
+				SHA256: rec.SHA256, Conversation: c, Correlation: rec.Correlation}
 			b.set(s.sub.entry(msg.Recipient, id), encode(e), -1)
 			if !msg.Answers.IsZero() {
 				b.add(s.sub.conv(c), []byte(id.String()))
 				b.event(msg.Answers, store.StateRetourReceived, id)
 			}
 			b.set(dsubj, encode(dedupRec{ID: id, SHA256: sum[:]}), 0)
+			if corr != nil {
+				plan.write(b, corr, id)
+			}
 			receipt = store.Receipt{ID: id}
 		})
 		if err == nil {
@@ -139,6 +165,24 @@ func (s *Store) Put(ctx context.Context, msg *store.Message) (store.Receipt, err
 		return store.Receipt{}, fmt.Errorf("storing message: %w", err)
 	}
 	return receipt, nil
+}
+
+// indexResend adds the traceerId of an identical resend of message id to
+// the index, with compare-and-set, unless it names id already; the
+// message keeps its first correlation. A traceerId naming another message
+// is store.ErrTraceerTaken.
+func (s *Store) indexResend(ctx context.Context, id store.ID, c *store.Correlation, read func(context.Context, string) (stored, bool, error)) error {
+	if c == nil {
+		return nil
+	}
+	plan, err := s.planCorrelation(ctx, c, id, false, read)
+	if err != nil || !plan.traceer {
+		return err
+	}
+	return s.submit(ctx, func(b *builder) {
+		plan.write(b, c, id)
+		b.add(s.sub.corrAliases(id), []byte(hex.EncodeToString(c.Traceer[:])))
+	})
 }
 
 // mailboxEntry is an entry read from a mailbox with its sequence.
@@ -286,7 +330,14 @@ func (s *Store) Pending(ctx context.Context, party string, limit int) ([]store.E
 		if e.rec.VisibleAt > now || e.rec.Deliveries >= s.cfg.MaxDeliveries {
 			continue // leased, or due for quarantine
 		}
-		out = append(out, e.rec.entry(e.id, party))
+		if e.rec.SHA256 == nil { // written before entries copied the record
+			rec, _, err := s.meta(ctx, e.id)
+			if err != nil {
+				return nil, fmt.Errorf("listing pending messages: %s: %w", e.id, err)
+			}
+			e.rec.SHA256, e.rec.Conversation, e.rec.Correlation = rec.SHA256, rec.Conversation, rec.Correlation
+		}
+		out = append(out, e.rec.pendingEntry(e.id, party))
 	}
 	return out, nil
 }
@@ -472,7 +523,7 @@ func (s *Store) fullMeta(ctx context.Context, id store.ID) (*store.Meta, error) 
 	}
 	m := &store.Meta{ID: id, Soort: rec.Soort, Sender: rec.Sender, Recipient: rec.Recipient,
 		Identificatie: rec.Identificatie, Received: unixTime(rec.Received), Size: rec.Size,
-		SHA256: [32]byte(rec.SHA256), Conversation: rec.Conversation}
+		SHA256: [32]byte(rec.SHA256), Conversation: rec.Conversation, Correlation: rec.Correlation.correlation()}
 	m.History = append(m.History, store.Event{State: store.StateReceived, At: m.Received})
 	if rec.Validated != 0 {
 		m.History = append(m.History, store.Event{State: store.StateValidated, At: unixTime(rec.Validated)})

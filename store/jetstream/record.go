@@ -28,8 +28,8 @@ import (
 //	                       expected sequence 0 (compare-and-set)
 //	P.c.<heen id>          log: ids of the answers of a heenbericht
 //	P.r                    log: confirmations, in order, for retention
-//	P.f.…                  state: StUF reference numbers (refs.go) and
-//	                       exchange API correlations (correlation.go)
+//	P.f.…                  StUF reference numbers (refs.go) and the
+//	                       indexes of exchange API correlations (correlation.go)
 //	P.k.<name>             state: janitor cursors; P.k.ping the last
 //	                       readiness ping (Ping), with a TTL
 //
@@ -97,6 +97,9 @@ type metaRec struct {
 	// Answers is the heenbericht (or 323) the message answers; zero for a
 	// heenbericht, and in records written before the field existed.
 	Answers store.ID `json:"answers,omitzero"`
+	// Correlation is store.Message.Correlation; nil when the message came
+	// without, and in records written before the field existed.
+	Correlation *correlationRec `json:"corr,omitempty"`
 }
 
 // decodeMeta decodes and checks a base record.
@@ -121,11 +124,27 @@ type entryRec struct {
 	Soort      string `json:"soort"`
 	Sender     string `json:"from"`
 	Recipient  string `json:"to,omitempty"`
+	// SHA256, Conversation and Correlation copy the message's record, so
+	// that Pending reads no record per entry. Entries written before they
+	// existed lack SHA256; Pending then reads the record.
+	SHA256       []byte          `json:"sha256,omitempty"`
+	Conversation store.ID        `json:"conv,omitzero"`
+	Correlation  *correlationRec `json:"corr,omitempty"`
 }
 
 func (r *entryRec) entry(id store.ID, recipient string) store.Entry {
 	return store.Entry{ID: id, Soort: r.Soort, Sender: r.Sender, Recipient: recipient,
 		Received: unixTime(r.Received), Size: r.Size, Deliveries: r.Deliveries}
+}
+
+// pendingEntry is entry with what Pending adds: checksum, conversation
+// and correlation.
+func (r *entryRec) pendingEntry(id store.ID, recipient string) store.Entry {
+	e := r.entry(id, recipient)
+	copy(e.SHA256[:], r.SHA256)
+	e.Conversation = r.Conversation
+	e.Correlation = r.Correlation.correlation()
+	return e
 }
 
 // eventRec is one history event.

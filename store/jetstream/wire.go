@@ -323,6 +323,9 @@ func (s *Store) kind(subject string) string {
 	case 'k':
 		return "janitor cursor"
 	case 'f':
+		if len(rest) > 2 && (rest[2] == 't' || rest[2] == 'v' || rest[2] == 'a') {
+			return "correlation index"
+		}
 		return "reference number"
 	}
 	return "stream"
