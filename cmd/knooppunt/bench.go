@@ -48,7 +48,11 @@ Modes (--mode):
 
 --consume (http mode) then drains the recipient's mailbox with the same
 number of clients: list (limit 250), fetch and confirm every message, and
-reports that rate too; --consume-only drains without posting.
+reports that rate too; --consume-only drains without posting. --api vsp
+drains through the VSP face instead, as a VECOZO pull client does: one
+listing of the oldest 250 at a time, their payloads fetched and confirmed
+by --concurrency workers, then the next listing (messages stay listed
+until confirmed, so clients do not list side by side).
 
 The load tool usually shares the machine with the switch it measures, so
 its own client (--client raw) is a light one: a kept-alive connection per
@@ -78,6 +82,7 @@ type benchOptions struct {
 	file         string
 	consume      bool
 	consumeOnly  bool
+	api          string
 	data         string
 	schemas      string
 	caFile       string
@@ -105,6 +110,7 @@ func runBench(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	fs.StringVar(&o.ontvanger, "ontvanger", "42420001", "Ontvanger of a generated message")
 	fs.BoolVar(&o.consume, "consume", false, "after posting, list, fetch and confirm every message of the recipient (http mode)")
 	fs.BoolVar(&o.consumeOnly, "consume-only", false, "post nothing: only drain the recipient's mailbox (http mode, with --target)")
+	fs.StringVar(&o.api, "api", "v1", "API --consume drains through: v1 (/v1/mailbox) or vsp (VECOZO's REST pull)")
 	fs.StringVar(&o.data, "data", "", "store directory for store mode or the in-process switch; default a temporary directory")
 	fs.StringVar(&o.schemas, "schemas", "", "XSD bundle directory for validate mode and the in-process switch; default embedded")
 	fs.StringVar(&o.caFile, "cacert", "", "CA of the target's server certificate (https)")
@@ -123,6 +129,10 @@ func runBench(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		o.file = fs.Arg(0)
 	default:
 		fmt.Fprintln(stderr, "knooppunt bench: at most one FILE")
+		return 2
+	}
+	if o.api != "v1" && o.api != "vsp" {
+		fmt.Fprintln(stderr, "knooppunt bench: --api is v1 or vsp")
 		return 2
 	}
 	if o.n < 1 || o.concurrency < 1 || o.concurrency > 4096 {
@@ -491,6 +501,9 @@ func benchHTTP(ctx context.Context, o benchOptions, t *template, stderr io.Write
 // 250, fetches and confirms each message, until its listing comes back
 // empty. Latency is that of one fetch+confirm pair.
 func benchConsume(ctx context.Context, o benchOptions, client benchClient) benchResult {
+	if o.api == "vsp" {
+		return benchConsumeVSP(ctx, o, client)
+	}
 	rec := newRecorder(o.n)
 	do := func(method, path string) (int, []byte, error) {
 		return client.do(ctx, method, path, o.consumeToken, nil)
@@ -523,4 +536,78 @@ func benchConsume(ctx context.Context, o benchOptions, client benchClient) bench
 	}
 	wg.Wait()
 	return rec.result("consume", time.Since(start))
+}
+
+// vspPull is the base path of the VSP face's pull API.
+const vspPull = "/berichtenservice/berichten/rest-pull/v1/berichten"
+
+// benchConsumeVSP drains the recipient's mailbox through the VSP face as
+// a pull client that keeps its workers busy does: one lister lists the
+// oldest 250, hands the messages it has not handed out yet to
+// --concurrency workers that fetch and confirm them, and lists again when
+// the workers are about to run dry (messages stay listed until confirmed,
+// so listing sooner only repeats them). Latency is that of one fetch+confirm
+// pair.
+func benchConsumeVSP(ctx context.Context, o benchOptions, client benchClient) benchResult {
+	rec := newRecorder(o.n)
+	do := func(method, path string) (int, []byte, error) {
+		return client.do(ctx, method, path, o.consumeToken, nil)
+	}
+	const page = 250
+	work := make(chan string, page)
+	done := make(chan struct{}, page)
+	var wg sync.WaitGroup
+	for range o.concurrency {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for id := range work {
+				t0 := time.Now()
+				fs, _, ferr := do(http.MethodGet, vspPull+"/"+id+"/payload")
+				ds, _, derr := do(http.MethodDelete, vspPull+"/"+id)
+				ok := ferr == nil && derr == nil && fs == http.StatusOK && ds == http.StatusAccepted
+				rec.add(time.Since(t0), fmt.Sprintf("%d/%d", fs, ds), ok, fmt.Sprint(ferr, derr))
+				done <- struct{}{}
+			}
+		}()
+	}
+	// List again when the workers are about to run dry: every message
+	// listed sooner would only come again.
+	relist := min(page/2, 2*o.concurrency)
+	start := time.Now()
+	seen := map[string]bool{}
+	inFlight := 0
+	for {
+		status, body, err := do(http.MethodGet, fmt.Sprintf("%s?limit=%d", vspPull, page))
+		if err != nil || status != http.StatusOK {
+			rec.add(0, "list-failed", false, fmt.Sprint(status, err))
+			break
+		}
+		var l []struct {
+			Referentiegegevens struct {
+				TraceerID string `json:"traceerId"`
+			} `json:"referentiegegevens"`
+		}
+		if err := json.Unmarshal(body, &l); err != nil {
+			rec.add(0, "list-unreadable", false, err.Error())
+			break
+		}
+		for _, m := range l {
+			if id := m.Referentiegegevens.TraceerID; !seen[id] {
+				seen[id] = true
+				inFlight++
+				work <- id
+			}
+		}
+		if len(l) == 0 && inFlight == 0 {
+			break // drained
+		}
+		for inFlight > 0 && (len(l) == 0 || inFlight > relist) {
+			<-done
+			inFlight--
+		}
+	}
+	close(work)
+	wg.Wait()
+	return rec.result("consume-vsp", time.Since(start))
 }
