@@ -47,7 +47,9 @@ func (c Config) checkBackend() error {
 
 // jetstreamConfig reads a store URL: "nats://host:port[,nats://host:port…]"
 // with an optional query — replicas=N (1..5; default 3, 1 for a single
-// server), stream=NAME, and how the node authenticates to the servers:
+// server), stream=NAME and subject=PREFIX (a stream's subjects are
+// PREFIX.>, so two stores share a cluster under two of each), and how the
+// node authenticates to the servers:
 // creds=FILE (a NATS credentials file), ca=FILE (the CA of the servers'
 // certificates, for tls:// or servers that require TLS) and cert=FILE with
 // key=FILE (the node's client certificate, for mutual TLS). The files must
@@ -75,6 +77,8 @@ func jetstreamConfig(raw string) (jetstream.Config, error) {
 			}
 		case "stream":
 			jc.Stream = v[0]
+		case "subject":
+			jc.Subject = v[0]
 		case "creds":
 			if err := readable("creds", v[0]); err != nil {
 				return jc, err
@@ -90,7 +94,7 @@ func jetstreamConfig(raw string) (jetstream.Config, error) {
 		case "key":
 			key = v[0]
 		default:
-			return jc, fmt.Errorf("store URL: unknown parameter %q (replicas, stream, creds, ca, cert, key)", k)
+			return jc, fmt.Errorf("store URL: unknown parameter %q (replicas, stream, subject, creds, ca, cert, key)", k)
 		}
 	}
 	if (cert == "") != (key == "") {

@@ -44,6 +44,8 @@ Flags:
   --from DIR        the Pebble store's directory
   --to URL          the cluster's servers, comma-separated
   --stream NAME     the JetStream stream (default KNOOPPUNT)
+  --subject PREFIX  the stream's subject prefix (default kp); a stream of
+                    its own beside another needs a prefix of its own
   --replicas N      replicas when the stream is created (default 3)
   --key-file FILE   the data keys of an encrypted store (serve --key-file):
                     bodies are opened with them and sealed again in the
@@ -65,6 +67,7 @@ func runStore(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	from := fs.String("from", "", "Pebble store directory")
 	to := fs.String("to", "", "NATS servers")
 	stream := fs.String("stream", jetstream.DefaultStream, "JetStream stream")
+	subject := fs.String("subject", jetstream.DefaultSubject, "subject prefix of the stream")
 	replicas := fs.Int("replicas", jetstream.DefaultReplicas, "replicas of a new stream")
 	keyFile := fs.String("key-file", "", "data keys of an encrypted store")
 	if err := fs.Parse(args[1:]); err != nil {
@@ -90,7 +93,7 @@ func runStore(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		}
 		m.keys = keys
 	}
-	if err := m.run(ctx, *from, jetstream.Config{URL: *to, Stream: *stream, Replicas: *replicas, Keys: m.keys}); err != nil {
+	if err := m.run(ctx, *from, jetstream.Config{URL: *to, Stream: *stream, Subject: *subject, Replicas: *replicas, Keys: m.keys}); err != nil {
 		fmt.Fprintf(stderr, "knooppunt store migrate: %v\n", err)
 		return 1
 	}

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -87,6 +88,21 @@ func TestStoreMigrate(t *testing.T) {
 	n, err := dst.Put(ctx, storetest.Msg("12345678", "0363", "WMO315", "NEW", ""))
 	require.NoError(t, err)
 	assert.Positive(t, bytes.Compare(n.ID[:], q[:]), "new ids above the migrated")
+
+	// A second stream beside the first needs a subject prefix of its own.
+	out.Reset()
+	errb.Reset()
+	beside := append(slices.Clone(args), "--stream", "MIG")
+	require.NotEqual(t, 0, runStore(beside, nil, &out, &errb), "a stream over the first one's subjects: %s", out.String())
+	out.Reset()
+	errb.Reset()
+	require.Equal(t, 0, runStore(append(beside, "--subject", "mig"), nil, &out, &errb), "stderr:\n%s", errb.String())
+	assert.Contains(t, out.String(), "imported 8, already present 0, failed 0")
+	mig, err := jetstream.Open(ctx, jetstream.Config{URL: srv.ClientURL(), Replicas: 1, Stream: "MIG", Subject: "mig"})
+	require.NoError(t, err)
+	defer mig.Close()
+	assert.Equal(t, int64(6), mig.Stats().Pending, "the copy")
+	assert.Equal(t, int64(7), dst.Stats().Pending, "the first stream, untouched")
 }
 
 func TestStoreMigrateUsage(t *testing.T) {
