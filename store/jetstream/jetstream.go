@@ -169,22 +169,25 @@ func (s *Store) setup(ctx context.Context) error {
 		return err
 	}
 	s.js = j
-	st, err := s.openStream(ctx)
+	give := time.Now().Add(s.cfg.OpenTimeout)
+	st, err := s.openStream(ctx, give)
 	if err != nil {
 		return err
 	}
 	s.stream = st
-	// Ids must keep increasing across restarts: start above the newest.
-	last, ok, err := s.lastLeader(ctx, s.sub.allMeta())
-	if err != nil {
-		return err
-	}
-	if ok {
-		if id, err := idFromSubject(last.subject); err == nil {
-			s.ids.last = id
+	return s.whileElecting(ctx, give, func() error {
+		// Ids must keep increasing across restarts: start above the newest.
+		last, ok, err := s.lastLeader(ctx, s.sub.allMeta())
+		if err != nil {
+			return err
 		}
-	}
-	return s.recount(ctx)
+		if ok {
+			if id, err := idFromSubject(last.subject); err == nil {
+				s.ids.last = id
+			}
+		}
+		return s.recount(ctx)
+	})
 }
 
 // openStream finds the stream, or creates it. A cluster that has just
@@ -192,28 +195,41 @@ func (s *Store) setup(ctx context.Context) error {
 // electing a leader: a request then runs out of time or is told
 // "temporarily unavailable" (or nobody answers at all), or, for a new
 // stream, that too few servers are online for its replicas. openStream
-// then asks again, with a growing pause, until OpenTimeout has passed,
-// instead of failing the node's start; so it does when another node
-// created the stream between this one's lookup and its create.
-func (s *Store) openStream(ctx context.Context) (js.Stream, error) {
-	give := time.Now().Add(s.cfg.OpenTimeout)
+// then asks again (whileElecting) until give, instead of failing the
+// node's start; so it does when another node created the stream between
+// this one's lookup and its create.
+func (s *Store) openStream(ctx context.Context, give time.Time) (st js.Stream, err error) {
+	err = s.whileElecting(ctx, give, func() error {
+		var err error
+		st, err = s.openStreamOnce(ctx)
+		var ae *js.APIError
+		if errors.Is(err, js.ErrStreamNameAlreadyInUse) || // another node created it a moment ago
+			errors.As(err, &ae) && (ae.ErrorCode == errCodeUnavailable || ae.ErrorCode == errCodeNoPeers) {
+			err = fmt.Errorf("%w: %w", store.ErrUnavailable, err)
+		}
+		return err
+	})
+	return st, err
+}
+
+// whileElecting runs fn, and again with a growing pause while it fails
+// because the cluster cannot answer yet (unavailable: an election, no
+// quorum yet, JetStream not started, a timeout), until give. Nodes that
+// start together with their cluster, or while it elects a leader, come up
+// once it can answer instead of failing their start.
+func (s *Store) whileElecting(ctx context.Context, give time.Time, fn func() error) error {
 	pause := 250 * time.Millisecond
 	for attempt := 1; ; attempt++ {
-		st, err := s.openStreamOnce(ctx)
-		var ae *js.APIError
-		retry := errors.Is(err, context.DeadlineExceeded) || errors.Is(err, nats.ErrTimeout) ||
-			errors.Is(err, nats.ErrNoResponders) || // JetStream not answering on this server yet
-			errors.Is(err, js.ErrStreamNameAlreadyInUse) ||
-			(errors.As(err, &ae) && (ae.ErrorCode == errCodeUnavailable || ae.ErrorCode == errCodeNoPeers))
-		if err == nil || !retry || ctx.Err() != nil || time.Now().Add(pause).After(give) {
-			return st, err
+		err := fn()
+		if err == nil || !errors.Is(unavailable(ctx, err), store.ErrUnavailable) || ctx.Err() != nil || time.Now().Add(pause).After(give) {
+			return err
 		}
 		s.log.Warn().Err(err).Int("attempt", attempt).Msg("the JetStream cluster does not answer yet; asking again")
 		t := time.NewTimer(pause)
 		select {
 		case <-ctx.Done():
 			t.Stop()
-			return st, err
+			return err
 		case <-t.C:
 		}
 		pause = min(2*pause, 2*time.Second)

@@ -2,6 +2,7 @@ package jetstream_test
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"sync"
 	"testing"
@@ -56,4 +57,39 @@ func TestOpenWaitsForTheCluster(t *testing.T) {
 	defer o.s.Close()
 	_, err := o.s.Put(ctx, &store.Message{Soort: "WMO301", Sender: "0363", Recipient: "42420001", Identificatie: "open-1", Body: []byte("<x/>")})
 	require.NoError(t, err)
+}
+
+// TestOpenTogether: nodes started together on a cluster without their
+// stream all open, whichever creates it, however long its first leader
+// takes to be elected, and then store and see each other's messages.
+func TestOpenTogether(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts a three-node NATS cluster")
+	}
+	ctx := context.Background()
+	c := natstest.StartCluster(t, 3)
+	for round := range 3 {
+		cfg := jetstream.Config{URL: c.URL(), Replicas: 3, Stream: fmt.Sprint("TOGETHER", round), Subject: fmt.Sprint("t", round),
+			RequestTimeout: 500 * time.Millisecond, OpenTimeout: 2 * time.Minute, Logger: zerolog.New(io.Discard)}
+		const nodes = 3
+		stores := make([]*jetstream.Store, nodes)
+		errs := make([]error, nodes)
+		var wg sync.WaitGroup
+		for i := range nodes {
+			wg.Go(func() { stores[i], errs[i] = jetstream.Open(ctx, cfg) })
+		}
+		wg.Wait()
+		for i := range nodes {
+			require.NoError(t, errs[i], "round %d, node %d", round, i)
+			defer stores[i].Close()
+		}
+		for i, s := range stores {
+			_, err := s.Put(ctx, &store.Message{Soort: "WMO301", Sender: "0363", Recipient: "42420001",
+				Identificatie: fmt.Sprint("together-", round, "-", i), Body: []byte("<x/>")})
+			require.NoError(t, err, "round %d, node %d", round, i)
+		}
+		l, err := stores[0].List(ctx, "42420001", 10)
+		require.NoError(t, err)
+		require.Len(t, l, nodes, "round %d: every node's message in the one stream", round)
+	}
 }
