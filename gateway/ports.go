@@ -235,4 +235,8 @@ type Correlation struct {
 	Conversatie   string
 	AlsAntwoordOp string // empty for a heenbericht
 	ReferentieID  string // the sender's own reference; may be empty
+	// Verwerkingscontext is the sender's key/value pairs for the
+	// recipient: a JSON array of SleutelWaardePaar, handed on as it is;
+	// empty when none.
+	Verwerkingscontext []byte
 }

@@ -2,6 +2,7 @@ package gateway
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"net/http"
 	"strconv"
@@ -113,9 +114,10 @@ type vspBasis struct {
 
 // vspMetadata is BerichtMetadata as the pull face lists it.
 type vspMetadata struct {
-	Basisgegevens      vspBasis      `json:"basisgegevens"`
-	Routeringgegevens  vspRoutering  `json:"routeringgegevens"`
-	Referentiegegevens vspReferentie `json:"referentiegegevens"`
+	Basisgegevens      vspBasis        `json:"basisgegevens"`
+	Routeringgegevens  vspRoutering    `json:"routeringgegevens"`
+	Referentiegegevens vspReferentie   `json:"referentiegegevens"`
+	Verwerkingscontext json.RawMessage `json:"verwerkingscontext,omitempty"`
 }
 
 // vspMessage is what the face knows of one message: its track & trace
@@ -226,7 +228,16 @@ func (m vspMessage) metadata(base string) vspMetadata {
 		}},
 		Routeringgegevens:  m.routering(),
 		Referentiegegevens: m.ref,
+		Verwerkingscontext: m.context(),
 	}
+}
+
+// context is the verwerkingscontext m's sender gave it; nil when none.
+func (m vspMessage) context() json.RawMessage {
+	if c := m.trace.Correlation; c != nil && len(c.Verwerkingscontext) > 0 {
+		return c.Verwerkingscontext
+	}
+	return nil
 }
 
 // received is when the message arrived: its first event.

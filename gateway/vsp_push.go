@@ -20,6 +20,10 @@ import (
 // 100 entries of at most a few hundred bytes each.
 const maxVSPMetadata = 256 << 10
 
+// MaxVerwerkingscontext bounds a pushed message's verwerkingscontext, as
+// JSON, which is stored with the message and handed to its recipient.
+const MaxVerwerkingscontext = 64 << 10
+
 // vspPushMetadata is BerichtMetadata as the push face receives it.
 type vspPushMetadata struct {
 	Routeringgegevens  *vspRoutering   `json:"routeringgegevens"`
@@ -170,6 +174,18 @@ func (s *Server) vspPost(w http.ResponseWriter, r *http.Request, rq *request) er
 	ref := meta.Referentiegegevens
 	rq.correlation = &Correlation{Traceer: strings.ToLower(ref.TraceerID), Conversatie: strings.ToLower(ref.ConversatieID),
 		AlsAntwoordOp: strings.ToLower(ref.AlsAntwoordOp), ReferentieID: ref.ReferentieID}
+	if len(meta.Verwerkingscontext) > 0 {
+		raw, err := json.Marshal(meta.Verwerkingscontext)
+		if err != nil {
+			return err
+		}
+		if len(raw) > MaxVerwerkingscontext {
+			f := fieldErrors{}
+			f.add("berichtMetadata.verwerkingscontext", "is %d bytes as JSON, at most %d", len(raw), MaxVerwerkingscontext)
+			return f.refusal("berichtMetadata")
+		}
+		rq.correlation.Verwerkingscontext = raw
+	}
 	check := func(h bericht.Header) error {
 		if err := meta.matches(h); err != nil {
 			return err

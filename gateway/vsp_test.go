@@ -161,7 +161,9 @@ const (
 func TestVSPExchange(t *testing.T) {
 	h := newVSPHarness(t)
 	heen := msg("WMO301", "0384", "42420001", "H1")
-	r := h.push("tok-0384", metadata("0384", "42420001", heenTraceer, heenConv, ""), heen)
+	heenMeta := metadata("0384", "42420001", heenTraceer, heenConv, "")
+	heenMeta["verwerkingscontext"] = []any{map[string]any{"sleutel": "batch", "waarde": []any{"7", "8"}}}
+	r := h.push("tok-0384", heenMeta, heen)
 	require.Equal(t, http.StatusNoContent, r.status, string(r.body))
 	assert.Empty(t, r.body)
 
@@ -170,6 +172,7 @@ func TestVSPExchange(t *testing.T) {
 		l := listing(t, h.do(http.MethodGet, vspPull+"/berichten", "tok-42420001", "", nil))
 		require.Len(t, l, 1)
 		assert.Equal(t, map[string]any{"traceerId": heenTraceer, "conversatieId": heenConv}, refs(l[0]))
+		assert.Equal(t, heenMeta["verwerkingscontext"], l[0]["verwerkingscontext"], "handed on to the recipient")
 		b := l[0]["basisgegevens"].(map[string]any)["payload"].(map[string]any)
 		assert.Equal(t, h.url+vspPull+"/berichten/"+heenTraceer+"/payload", b["url"])
 		assert.Equal(t, float64(len(heen)), b["grootte"])
@@ -276,6 +279,17 @@ func TestVSPPushRefusals(t *testing.T) {
 		{"traceerId not a UUID", meta(func(m map[string]any) { refs(m)["traceerId"] = "abc" }), good, 400, "bad-request", "berichtMetadata.referentiegegevens.traceerId"},
 		{"no conversatieId", meta(func(m map[string]any) { delete(refs(m), "conversatieId") }), good, 400, "bad-request", "berichtMetadata.referentiegegevens.conversatieId"},
 		{"no routering", meta(func(m map[string]any) { delete(m, "routeringgegevens") }), good, 400, "bad-request", "berichtMetadata.routeringgegevens"},
+		{"verwerkingscontext too large", meta(func(m map[string]any) {
+			var kv []any
+			for i := range 100 {
+				var vs []any
+				for range 10 {
+					vs = append(vs, strings.Repeat("v", 100))
+				}
+				kv = append(kv, map[string]any{"sleutel": fmt.Sprint("k", i), "waarde": vs})
+			}
+			m["verwerkingscontext"] = kv
+		}), good, 400, "bad-request", "berichtMetadata.verwerkingscontext"},
 		{"referentieId too long", meta(func(m map[string]any) { refs(m)["referentieId"] = strings.Repeat("x", 151) }), good, 400, "bad-request", "berichtMetadata.referentiegegevens.referentieId"},
 		{"payload not XML", meta(nil), []byte("MALFORMED"), 422, "not-well-formed", "payload"},
 		{"payload invalid", meta(nil), msg("WMO301", "0384", "42420001", "INVALID"), 422, "xsd-invalid", "payload"},

@@ -40,7 +40,7 @@ func toStore(c *gateway.Correlation) (*store.Correlation, error) {
 			return nil, err
 		}
 	}
-	sc.ReferentieID = c.ReferentieID
+	sc.ReferentieID, sc.Verwerkingscontext = c.ReferentieID, c.Verwerkingscontext
 	return &sc, nil
 }
 
@@ -49,7 +49,8 @@ func fromStore(c *store.Correlation) *gateway.Correlation {
 	if c == nil {
 		return nil
 	}
-	out := &gateway.Correlation{Traceer: c.Traceer.String(), Conversatie: c.Conversatie.String(), ReferentieID: c.ReferentieID}
+	out := &gateway.Correlation{Traceer: c.Traceer.String(), Conversatie: c.Conversatie.String(), ReferentieID: c.ReferentieID,
+		Verwerkingscontext: c.Verwerkingscontext}
 	if !c.AlsAntwoordOp.IsZero() {
 		out.AlsAntwoordOp = c.AlsAntwoordOp.String()
 	}

@@ -67,14 +67,23 @@ type Correlation struct {
 	// ReferentieID is the sender's own reference, at most
 	// MaxReferentieIDLen bytes; may be empty.
 	ReferentieID string
+	// Verwerkingscontext is the sender's processing context for the
+	// recipient (key/value pairs), kept as the bytes the front door gives
+	// (JSON) and handed on unread; at most MaxVerwerkingscontextLen bytes;
+	// may be empty.
+	Verwerkingscontext []byte
 }
+
+// MaxVerwerkingscontextLen bounds Correlation.Verwerkingscontext.
+const MaxVerwerkingscontextLen = 64 << 10
 
 // MaxReferentieIDLen bounds Correlation.ReferentieID, as the exchange API
 // does.
 const MaxReferentieIDLen = 150
 
 // Check reports a correlation the store cannot keep: a zero traceerId or
-// conversatieId, or a referentieId that is too long or holds NUL.
+// conversatieId, a referentieId that is too long or holds NUL, or a
+// verwerkingscontext that is too long.
 func (c Correlation) Check() error {
 	var errs []error
 	if c.Traceer.IsZero() {
@@ -87,6 +96,9 @@ func (c Correlation) Check() error {
 		if err := checkField("referentieId", c.ReferentieID, MaxReferentieIDLen); err != nil {
 			errs = append(errs, err)
 		}
+	}
+	if len(c.Verwerkingscontext) > MaxVerwerkingscontextLen {
+		errs = append(errs, fmt.Errorf("verwerkingscontext is %d bytes, at most %d", len(c.Verwerkingscontext), MaxVerwerkingscontextLen))
 	}
 	if err := errors.Join(errs...); err != nil {
 		return fmt.Errorf("correlation: %w: %w", err, ErrInvalid)

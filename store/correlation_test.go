@@ -59,7 +59,8 @@ func TestCorrelatedRecordRoundTrip(t *testing.T) {
 	require.NoError(t, err)
 	assert.Nil(t, got.Correlation)
 
-	c := Correlation{Traceer: UUID{1}, Conversatie: UUID{2}, AlsAntwoordOp: UUID{3}, ReferentieID: "ref"}
+	c := Correlation{Traceer: UUID{1}, Conversatie: UUID{2}, AlsAntwoordOp: UUID{3}, ReferentieID: "ref",
+		Verwerkingscontext: []byte(`[{"sleutel":"k","waarde":["v"]}]`)}
 	with := base
 	with.Correlation = &c
 	b := with.encode()

@@ -70,6 +70,7 @@ func (p *Pebble) Put(ctx context.Context, msg *Message) (Receipt, error) {
 			return Receipt{}, fmt.Errorf("storing message: %w", err)
 		}
 		c := *corr // the store keeps no reference to the caller's
+		c.Verwerkingscontext = bytes.Clone(c.Verwerkingscontext)
 		corr = &c
 	}
 	sum := msg.SHA256

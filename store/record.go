@@ -13,7 +13,8 @@ import (
 const recordVersion = 1
 
 // metaCorrelated is the version of a message record that ends in its
-// correlation: traceer(16) conversatie(16) alsAntwoordOp(16) referentieId.
+// correlation: traceer(16) conversatie(16) alsAntwoordOp(16) referentieId
+// verwerkingscontext.
 // A record without one keeps version 1, so records written before
 // correlations existed read as they did.
 const metaCorrelated = 2
@@ -40,6 +41,7 @@ func (r *recordMeta) encode() []byte {
 		b = append(b, c.Conversatie[:]...)
 		b = append(b, c.AlsAntwoordOp[:]...)
 		b = appendString(b, c.ReferentieID)
+		b = appendString(b, string(c.Verwerkingscontext))
 	} else {
 		b = append(b, recordVersion)
 	}
@@ -70,6 +72,9 @@ func decodeMeta(b []byte) (recordMeta, error) {
 		copy(c.Conversatie[:], d.bytes(16))
 		copy(c.AlsAntwoordOp[:], d.bytes(16))
 		c.ReferentieID = d.string()
+		if v := d.string(); v != "" {
+			c.Verwerkingscontext = []byte(v)
+		}
 		r.Correlation = c
 	default:
 		return r, fmt.Errorf("decoding message record: version %d: %w", v, ErrCorrupt)

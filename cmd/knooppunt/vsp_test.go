@@ -146,7 +146,10 @@ func TestVSPFaceWithGeneratedClients(t *testing.T) {
 	require.NoError(t, err)
 	heenID, conv := uuid.New(), uuid.New()
 	for range 2 { // a resend is accepted and not delivered twice
-		r := gemeente.send(t, heen, heenID, conv, nil, func(m *push.BerichtMetadata) { m.Referentiegegevens.ReferentieId = ptrTo("ref-1") })
+		r := gemeente.send(t, heen, heenID, conv, nil, func(m *push.BerichtMetadata) {
+			m.Referentiegegevens.ReferentieId = ptrTo("ref-1")
+			m.Verwerkingscontext = &[]push.SleutelWaardePaar{{Sleutel: "batch", Waarde: []string{"7", "8"}}}
+		})
 		require.Equal(t, http.StatusNoContent, r.StatusCode(), string(r.Body))
 	}
 
@@ -157,6 +160,8 @@ func TestVSPFaceWithGeneratedClients(t *testing.T) {
 		assert.Equal(t, heenID, l[0].Referentiegegevens.TraceerId)
 		assert.Equal(t, conv, l[0].Referentiegegevens.ConversatieId)
 		assert.Equal(t, "ref-1", *l[0].Referentiegegevens.ReferentieId)
+		require.NotNil(t, l[0].Verwerkingscontext, "the verwerkingscontext is handed on")
+		assert.Equal(t, []pull.SleutelWaardePaar{{Sleutel: "batch", Waarde: []string{"7", "8"}}}, *l[0].Verwerkingscontext)
 		assert.Equal(t, "WMO301", l[0].Routeringgegevens.Berichtstroom.Berichttype)
 		assert.Equal(t, int64(len(heen.XML)), l[0].Basisgegevens.Payload.Grootte)
 		assert.Equal(t, n.url+"/berichtenservice/berichten/rest-pull/v1/berichten/"+heenID.String()+"/payload", l[0].Basisgegevens.Payload.Url)

@@ -52,6 +52,7 @@ type correlationJSON struct {
 	Conversatie   string `json:"conversatie"`
 	AlsAntwoordOp string `json:"alsAntwoordOp,omitempty"`
 	ReferentieID  string `json:"referentieId,omitempty"`
+	Context       []byte `json:"ctx,omitempty"` // Verwerkingscontext
 }
 
 // correlationRecOf is c as a record; nil for nil.
@@ -73,7 +74,8 @@ func (r *correlationRec) correlation() *store.Correlation {
 }
 
 func (r correlationRec) MarshalJSON() ([]byte, error) {
-	j := correlationJSON{Traceer: r.Traceer.String(), Conversatie: r.Conversatie.String(), ReferentieID: r.ReferentieID}
+	j := correlationJSON{Traceer: r.Traceer.String(), Conversatie: r.Conversatie.String(), ReferentieID: r.ReferentieID,
+		Context: r.Verwerkingscontext}
 	if !r.AlsAntwoordOp.IsZero() {
 		j.AlsAntwoordOp = r.AlsAntwoordOp.String()
 	}
@@ -85,7 +87,7 @@ func (r *correlationRec) UnmarshalJSON(b []byte) error {
 	if err := json.Unmarshal(b, &j); err != nil {
 		return err
 	}
-	c := store.Correlation{ReferentieID: j.ReferentieID}
+	c := store.Correlation{ReferentieID: j.ReferentieID, Verwerkingscontext: j.Context}
 	var err error
 	if c.Traceer, err = store.ParseUUID(j.Traceer); err != nil {
 		return fmt.Errorf("correlation: traceerId: %w", err)

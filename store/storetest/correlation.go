@@ -47,9 +47,10 @@ func RunCorrelations(t *testing.T, open CorrelationFactory) {
 		return u
 	}
 	heen := store.Correlation{
-		Traceer:      uuid("6f1c7e0a-3b1d-4c2e-9f00-0123456789ab"),
-		Conversatie:  uuid("0b8e9d2c-1a2b-4c3d-8e4f-5a6b7c8d9e0f"),
-		ReferentieID: "factuur 2026-0042",
+		Traceer:            uuid("6f1c7e0a-3b1d-4c2e-9f00-0123456789ab"),
+		Conversatie:        uuid("0b8e9d2c-1a2b-4c3d-8e4f-5a6b7c8d9e0f"),
+		ReferentieID:       "factuur 2026-0042",
+		Verwerkingscontext: []byte(`[{"sleutel":"batch","waarde":["7"]}]`),
 	}
 	antwoord := store.Correlation{
 		Traceer:       uuid("a1b2c3d4-e5f6-4789-8abc-def012345678"),
@@ -242,6 +243,9 @@ func RunCorrelations(t *testing.T, open CorrelationFactory) {
 		{"zero traceerId", func(c *store.Correlation) { c.Traceer = store.UUID{} }},
 		{"zero conversatieId", func(c *store.Correlation) { c.Conversatie = store.UUID{} }},
 		{"referentieId too long", func(c *store.Correlation) { c.ReferentieID = strings.Repeat("r", store.MaxReferentieIDLen+1) }},
+		{"verwerkingscontext too long", func(c *store.Correlation) {
+			c.Verwerkingscontext = []byte(strings.Repeat("v", store.MaxVerwerkingscontextLen+1))
+		}},
 		{"referentieId with NUL", func(c *store.Correlation) { c.ReferentieID = "r\x00x" }},
 	} {
 		bad := good
