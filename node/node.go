@@ -252,10 +252,11 @@ func Start(ctx context.Context, cfg Config) (_ *Node, err error) {
 		Answerer:     answerer(cfg, n.book),
 		Ready: []gateway.Check{
 			{Name: "store", Check: func(ctx context.Context) error {
-				// A shared store is ready when it can commit: a node cut
-				// off from the cluster's quorum still reads.
-				if p, ok := st.(interface{ Ping(context.Context) error }); ok {
-					return p.Ping(ctx)
+				// A shared store is ready when it is connected and can
+				// commit, or the cluster has been electing for less than
+				// its grace (jetstream.Store.Ready).
+				if r, ok := st.(interface{ Ready(context.Context) error }); ok {
+					return r.Ready(ctx)
 				}
 				_, err := st.Meta(ctx, store.ID{}) // an open store answers "not found"
 				if errors.Is(err, store.ErrNotFound) {

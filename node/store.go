@@ -8,6 +8,7 @@ import (
 	"os"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/nats-io/nats.go"
 
@@ -48,8 +49,10 @@ func (c Config) checkBackend() error {
 // jetstreamConfig reads a store URL: "nats://host:port[,nats://host:port…]"
 // with an optional query — replicas=N (1..5; default 3, 1 for a single
 // server), stream=NAME and subject=PREFIX (a stream's subjects are
-// PREFIX.>, so two stores share a cluster under two of each), and how the
-// node authenticates to the servers:
+// PREFIX.>, so two stores share a cluster under two of each), grace=D
+// (how long the node stays ready while the stream elects a leader:
+// jetstream.Config.ElectionGrace), and how the node authenticates to the
+// servers:
 // creds=FILE (a NATS credentials file), ca=FILE (the CA of the servers'
 // certificates, for tls:// or servers that require TLS) and cert=FILE with
 // key=FILE (the node's client certificate, for mutual TLS). The files must
@@ -79,6 +82,10 @@ func jetstreamConfig(raw string) (jetstream.Config, error) {
 			jc.Stream = v[0]
 		case "subject":
 			jc.Subject = v[0]
+		case "grace":
+			if jc.ElectionGrace, err = time.ParseDuration(v[0]); err != nil || jc.ElectionGrace < 0 {
+				return jc, fmt.Errorf("store URL: grace %q is not a duration like 20s", v[0])
+			}
 		case "creds":
 			if err := readable("creds", v[0]); err != nil {
 				return jc, err
@@ -94,7 +101,7 @@ func jetstreamConfig(raw string) (jetstream.Config, error) {
 		case "key":
 			key = v[0]
 		default:
-			return jc, fmt.Errorf("store URL: unknown parameter %q (replicas, stream, subject, creds, ca, cert, key)", k)
+			return jc, fmt.Errorf("store URL: unknown parameter %q (replicas, stream, subject, grace, creds, ca, cert, key)", k)
 		}
 	}
 	if (cert == "") != (key == "") {

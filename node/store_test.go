@@ -119,12 +119,15 @@ func TestJetStreamStartRefused(t *testing.T) {
 }
 
 func TestJetStreamConfig(t *testing.T) {
-	jc, err := jetstreamConfig("nats://a:1,nats://b:2?replicas=1&stream=KP2&subject=kp2")
+	jc, err := jetstreamConfig("nats://a:1,nats://b:2?replicas=1&stream=KP2&subject=kp2&grace=5s")
 	require.NoError(t, err)
 	assert.Equal(t, "nats://a:1,nats://b:2", jc.URL)
 	assert.Equal(t, 1, jc.Replicas)
 	assert.Equal(t, "KP2", jc.Stream)
 	assert.Equal(t, "kp2", jc.Subject)
+	assert.Equal(t, 5*time.Second, jc.ElectionGrace)
+	_, err = jetstreamConfig("nats://a:1?grace=soon")
+	assert.ErrorContains(t, err, "grace")
 }
 
 // BenchmarkPostBackend posts WMO301s one after another over HTTP to a dev

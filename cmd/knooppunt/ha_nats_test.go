@@ -45,7 +45,9 @@ func TestHANATSFailures(t *testing.T) {
 	}
 	const stream = jetstream.DefaultStream
 	cluster := natstest.StartCluster(t, 3)
-	store := cluster.URL() + "?replicas=3"
+	// A short election grace, so that the partitioned node's readiness
+	// can be seen to go within the test.
+	store := cluster.URL() + "?replicas=3&grace=" + haGrace.String()
 	nodes := []*haNode{startHANode(t, store), startHANode(t, store)}
 	load := startHALoad(t, 92, nodes)
 	logPhase := func(what string, from, to time.Time) {
@@ -133,8 +135,13 @@ func TestHANATSFailures(t *testing.T) {
 	// Else the cut was not felt and this tested nothing.
 	require.NotZero(t, load.since(cutAt, -1).failed, "some POST failed during the partition")
 	// What a load balancer's readiness probe sees meanwhile: a node that
-	// has committed nothing since the cut must say it is not ready (its
-	// store pings with a write; reads alone would still succeed).
+	// has committed nothing since the cut must say it is not ready once
+	// its election grace is over (its store pings with a write; reads
+	// alone would still succeed). Its first batch fails CommitTimeout
+	// after the cut at the latest, and the grace runs from there.
+	if d := time.Until(cutAt.Add(3*time.Second + haGrace + time.Second)); d > 0 {
+		time.Sleep(d)
+	}
 	ready := make([]string, len(nodes))
 	for n, node := range nodes {
 		code, _, err := load.do(load.ctx, http.MethodGet, node.url+"/readyz", haSender, nil)
@@ -205,6 +212,9 @@ const (
 	haSettle   = 20
 	haLiveness = 30 * time.Second
 	haSender   = "0384"
+	// haGrace is the nodes' election grace (store URL grace=): short, so
+	// a partitioned node is seen to leave the load balancer.
+	haGrace = 2 * time.Second
 )
 
 var haMailboxes = []string{"65656055", "12345678"}

@@ -246,18 +246,18 @@ func (s *Store) commit(g *group) {
 	_, err := s.publishBatch(context.Background(), msgs)
 	if err == nil {
 		s.stats.commits.Add(1)
-		if !s.outage.IsZero() {
-			d := time.Since(s.outage).Round(time.Millisecond)
+		if since := s.outage.Load(); since != 0 {
+			d := s.cfg.Now().Sub(time.Unix(0, since)).Round(time.Millisecond)
 			s.log.Warn().Str("stream", s.cfg.Stream).Dur("outage", d).Msgf("stream %s stores again after %s", s.cfg.Stream, d)
-			s.outage = time.Time{}
+			s.outage.Store(0)
 		}
 		return
 	}
 	if !errors.Is(err, errConflict) || len(g.ops) == 1 {
 		switch {
 		case errors.Is(err, errConflict):
-		case errors.Is(err, store.ErrUnavailable) && s.outage.IsZero():
-			s.outage = time.Now()
+		case errors.Is(err, store.ErrUnavailable) && s.outage.Load() == 0:
+			s.outage.Store(s.cfg.Now().UnixNano())
 			s.wg.Add(1)
 			go s.reportOutage(err)
 		case errors.Is(err, store.ErrUnavailable):

@@ -83,11 +83,12 @@ type Store struct {
 	partyLocks [64]sync.Mutex
 
 	ids idGen // committer goroutine only
-	// outage is when the first batch failed for want of the cluster (no
-	// leader, no quorum, no server), zero while batches commit; it makes
-	// an outage one log line at its start and one at its end. Committer
-	// goroutine only.
-	outage time.Time
+	// outage is when (UnixNano of cfg.Now) the first batch failed for
+	// want of the cluster (no leader, no quorum, no server), zero while
+	// batches commit; it makes an outage one log line at its start and
+	// one at its end, and Ready measures the election grace from it.
+	// Written by the committer goroutine only.
+	outage atomic.Int64
 	stats  stats
 	ping   pinger
 }

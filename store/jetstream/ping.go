@@ -2,8 +2,12 @@ package jetstream
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"sync"
+	"time"
+
+	"github.com/knooppunt/knooppunt/store"
 )
 
 // pingTTL is how long the servers keep the last ping.
@@ -54,4 +58,39 @@ func (s *Store) Ping(ctx context.Context) error {
 	case <-ctx.Done():
 		return fmt.Errorf("pinging the stream: %w", ctx.Err())
 	}
+}
+
+// Ready reports whether this node should take traffic, for a readiness
+// probe. It tells "this node cannot serve" from "the cluster is electing":
+//
+//   - A node with no connection to any NATS server is not ready.
+//   - A node whose stream cannot store (no leader, no quorum, no answer in
+//     time) stays ready for ElectionGrace from the first batch that failed
+//     so, so that the nodes of a cluster do not all leave the load
+//     balancer during an election; their requests answer 503
+//     store-unavailable meanwhile. Past the grace (a partition that keeps
+//     this node in a minority, a quorum lost for good) it is not ready,
+//     until the stream stores again.
+//
+// Any other failure (the store is closed) is not ready at once.
+func (s *Store) Ready(ctx context.Context) error {
+	if !s.nc.IsConnected() {
+		return fmt.Errorf("not connected to any NATS server (%s): %w", s.nc.Status(), store.ErrUnavailable)
+	}
+	err := s.Ping(ctx)
+	if err == nil {
+		return nil
+	}
+	if !errors.Is(err, store.ErrUnavailable) && !errors.Is(err, context.DeadlineExceeded) {
+		return err
+	}
+	now := s.cfg.Now()
+	since := now // the ping's own batch has not failed yet: the outage starts now at the earliest
+	if o := s.outage.Load(); o != 0 {
+		since = time.Unix(0, o)
+	}
+	if down := now.Sub(since); down >= s.cfg.ElectionGrace {
+		return fmt.Errorf("stream %s has not stored for %s: %w", s.cfg.Stream, down.Round(time.Second), err)
+	}
+	return nil
 }
