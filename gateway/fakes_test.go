@@ -242,7 +242,7 @@ func (s *fakeStore) List(ctx context.Context, mailbox string, limit int) ([]gate
 			continue
 		}
 		m.leaseUntil = now.Add(s.lease)
-		m.events = append(m.events, gateway.Event{State: "fetched", At: now})
+		m.events = append(m.events, gateway.Event{State: "listed", At: now})
 		out = append(out, gateway.Entry{ID: m.id, Berichtsoort: m.m.Header.Soort.Name, Afzender: m.m.Header.Sender(),
 			Received: m.m.Received, Size: int64(len(m.m.Body)), LeasedUntil: m.leaseUntil})
 	}

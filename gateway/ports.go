@@ -141,7 +141,7 @@ type Entry struct {
 
 // Event is one state in the life of a message.
 type Event struct {
-	// State is one of received, validated, stored, fetched, confirmed,
+	// State is one of received, validated, stored, listed, confirmed,
 	// retour-received, quarantined, released, expired.
 	State string
 	At    time.Time

@@ -249,7 +249,7 @@ func (p *Pebble) List(ctx context.Context, party string, limit int) ([]Entry, er
 			c.rec.Deliveries++
 			c.rec.VisibleAt = w.now.Add(w.p.cfg.VisibilityTimeout)
 			w.set(queueKey(party, c.id), c.rec.encode(false))
-			w.event(c.id, StateFetched, w.now, ID{})
+			w.event(c.id, StateListed, w.now, ID{})
 			out = append(out, c.rec.entry(c.id, party))
 		}
 		for _, c := range quarantine {

@@ -124,7 +124,7 @@ func FuzzDecodeRecords(f *testing.F) {
 	f.Add(e.encode(true))
 	f.Add(e.encode(false))
 	f.Add(encodeDedup(ID{1}, [32]byte{2}))
-	f.Add([]byte{byte(StateFetched)})
+	f.Add([]byte{byte(StateListed)})
 	f.Fuzz(func(t *testing.T, b []byte) {
 		if r, err := decodeMeta(b); err == nil {
 			r2, err := decodeMeta(r.encode())

@@ -1,6 +1,6 @@
 // Package store is the durable store-and-forward core of the switch: it
 // keeps every accepted message, exactly as received, until its recipient has
-// fetched and confirmed it, and remembers what happened to it for track and
+// read and confirmed it, and remembers what happened to it for track and
 // trace.
 //
 // The Store interface is what the gateway uses; Pebble is its implementation
@@ -286,14 +286,14 @@ type Event struct {
 type State uint8
 
 // The states of a message. A message moves received → validated → stored,
-// then fetched (each List) until confirmed; a heenbericht also records
+// then listed (each List) until confirmed; a heenbericht also records
 // retour received when its answer arrives; a message delivered too often is
 // quarantined until released; a confirmed message's payload expires.
 const (
 	StateReceived       State = iota + 1 // the gateway received the bytes
 	StateValidated                       // validation passed
 	StateStored                          // durably stored in the mailbox
-	StateFetched                         // returned by List (leased)
+	StateListed                          // returned by List (leased); its body may be read any number of times
 	StateConfirmed                       // acknowledged by the recipient
 	StateRetourReceived                  // its answer (retour or 325) arrived
 	StateQuarantined                     // delivered MaxDeliveries times without ack
@@ -305,7 +305,7 @@ var stateNames = [...]string{
 	StateReceived:       "received",
 	StateValidated:      "validated",
 	StateStored:         "stored",
-	StateFetched:        "fetched",
+	StateListed:         "listed",
 	StateConfirmed:      "confirmed",
 	StateRetourReceived: "retour-received",
 	StateQuarantined:    "quarantined",

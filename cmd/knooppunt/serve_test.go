@@ -201,7 +201,7 @@ func TestEveryBerichtsoortArrives(t *testing.T) {
 		for _, ev := range tr.Events {
 			states = append(states, ev.State)
 		}
-		for _, s := range []string{"received", "validated", "stored", "retour-received", "fetched", "confirmed"} {
+		for _, s := range []string{"received", "validated", "stored", "retour-received", "listed", "confirmed"} {
 			assert.Contains(t, states, s)
 		}
 	}

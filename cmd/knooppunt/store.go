@@ -266,7 +266,7 @@ func readRecord(ctx context.Context, s store.Store, id store.ID) (*jetstream.Rec
 		switch ev.State {
 		case store.StateConfirmed:
 			rec.Confirmed, rec.Quarantined = ev.At, false
-		case store.StateFetched:
+		case store.StateListed:
 			rec.Deliveries++
 		case store.StateReleased:
 			rec.Deliveries, rec.Quarantined = 0, false

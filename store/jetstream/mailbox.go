@@ -261,7 +261,7 @@ func (s *Store) List(ctx context.Context, party string, limit int) ([]store.Entr
 				r.Deliveries++
 				r.VisibleAt = now.Add(s.cfg.VisibilityTimeout).UnixNano()
 				b.set(s.sub.entry(party, e.id), encode(r), int64(e.seq))
-				b.event(e.id, store.StateFetched, store.ID{})
+				b.event(e.id, store.StateListed, store.ID{})
 			}
 			for _, e := range quarantine {
 				b.quarantine(party, e.id, e.rec, e.seq)

@@ -74,7 +74,7 @@ func FuzzDecode(f *testing.F) {
 	f.Add(encode(entryRec{Deliveries: 2}))
 	f.Add(encode(metaRec{SHA256: sum[:], Correlation: &correlationRec{Traceer: store.UUID{1}, Conversatie: store.UUID{2}}}))
 	f.Add(encode(corrRec{ID: store.ID{1}}))
-	f.Add(encode(eventRec{State: store.StateFetched}))
+	f.Add(encode(eventRec{State: store.StateListed}))
 	f.Add([]byte(`{"id":"01JDX4ZK9Q8R2M3N4P5Q6R7S8T","sha256":"AAAA"}`))
 	f.Fuzz(func(t *testing.T, b []byte) {
 		check := func(err error) {

@@ -312,7 +312,7 @@ func testListOrderAndLease(t *testing.T, e *env) {
 	}
 	meta, err := e.s.Meta(e.ctx, want[0])
 	require.NoError(t, err)
-	assert.Equal(t, store.StateFetched, meta.State)
+	assert.Equal(t, store.StateListed, meta.State)
 }
 
 func testConcurrentPollers(t *testing.T, e *env) {
