@@ -27,9 +27,13 @@ func certificates(tr Trust, party string) ([][]byte, bool) {
 // VerifyParty checks the signature of msg from party as tr requires: a
 // party with certificates that must sign is refused unsigned (KP201) or
 // signed with anything but one of its certificates (KP202); a party that
-// need not sign may send unsigned, but a signature it sends must verify; a
-// party that must sign but has no certificate is refused (KP202). A nil tr
-// checks nothing. Errors are *Fault.
+// need not sign may send unsigned, but a signature it sends must verify —
+// against one of its certificates, or, when it has none registered, against
+// the certificate the message carries (the signature then proves no
+// identity, which the caller's authentication does, but a message changed
+// after signing is still refused); a party that must sign but has no
+// certificate is refused (KP202). A nil tr checks nothing. Errors are
+// *Fault.
 func VerifyParty(v Verifier, tr Trust, party string, msg []byte) error {
 	if tr == nil {
 		return nil
@@ -39,7 +43,7 @@ func VerifyParty(v Verifier, tr Trust, party string, msg []byte) error {
 		if required {
 			return sigFault(CodeSignatureInvalid, "voor deze partij is geen certificaat geregistreerd")
 		}
-		return nil
+		ders = nil // the message's own certificate
 	}
 	err := v.verify(msg, ders)
 	var f *Fault

@@ -1,6 +1,7 @@
 package stuf_test
 
 import (
+	"bytes"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -38,6 +39,15 @@ func TestVerifyParty(t *testing.T) {
 	signedOther, _ := signedDi01(t, otherS)
 	unsigned, _ := signedDi01(t, nil)
 	rollover := [][]byte{oldDER, newDER}
+	// Changed after signing: one character of the signed referentienummer.
+	changed := bytes.Clone(signedOther)
+	at := bytes.Index(changed, []byte("referentienummer>")) + len("referentienummer>")
+	require.Greater(t, at, len("referentienummer>"))
+	if changed[at] == '1' {
+		changed[at] = '2'
+	} else {
+		changed[at] = '1'
+	}
 	tests := []struct {
 		name     string
 		ders     [][]byte
@@ -54,6 +64,8 @@ func TestVerifyParty(t *testing.T) {
 		{"optional, signed", rollover, false, signedNew, ""},
 		{"optional, badly signed", rollover, false, signedOther, stuf.CodeSignatureInvalid},
 		{"no certificates, not required", nil, false, unsigned, ""},
+		{"no certificates, signed with its own", nil, false, signedOther, ""},
+		{"no certificates, changed after signing", nil, false, changed, stuf.CodeSignatureInvalid},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -285,7 +285,8 @@ func (v Verifier) Verify(msg []byte, certDER []byte) error {
 }
 
 // verify is Verify for a party with several certificates (a rollover):
-// the message's own certificate must be one of ders.
+// the message's own certificate must be one of ders; nil ders accepts the
+// certificate the message carries (integrity only).
 func (v Verifier) verify(msg []byte, ders [][]byte) error {
 	doc := etree.NewDocument()
 	if err := doc.ReadFromBytes(msg); err != nil {
@@ -364,7 +365,7 @@ func (v Verifier) verify(msg []byte, ders [][]byte) error {
 		return sigFault(CodeSignatureInvalid, "het certificaat (BinarySecurityToken) ontbreekt")
 	}
 	der, err := decodeBase64(token.Text())
-	if err != nil || !slices.ContainsFunc(ders, func(d []byte) bool { return bytes.Equal(d, der) }) {
+	if err != nil || ders != nil && !slices.ContainsFunc(ders, func(d []byte) bool { return bytes.Equal(d, der) }) {
 		return sigFault(CodeSignatureInvalid, "ondertekend met een ander certificaat dan dat van de partij")
 	}
 	cert, err := x509.ParseCertificate(der)
