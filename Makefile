@@ -8,11 +8,14 @@
 GO      ?= go
 BIN     := bin/knooppunt
 APT_PKGS := libxml2-dev pkg-config gcc xmlsec1
+# Independent SOAP stacks the tests talk to the switch with (zeep and the
+# official StUF-GGk WSDL, signed through python-xmlsec).
+TEST_APT_PKGS := python3-zeep python3-xmlsec
 
 IMAGE   ?= knooppunt:local
 ARGS    ?=
 
-.PHONY: deps build run image test unit fuzz bench clean
+.PHONY: deps test-deps build run image test unit fuzz bench clean
 
 # deps installs the C libraries the libxml2 binding needs (cgo). As root it
 # uses apt-get; otherwise it says what to install and stops.
@@ -52,7 +55,11 @@ test: unit fuzz
 
 # The xsd package runs a second time with the arena's debug build, which
 # poisons freed memory and counts leaks and double frees.
-unit: deps
+# test-deps is deps with what the tests need besides.
+test-deps:
+	@$(MAKE) --no-print-directory deps APT_PKGS="$(APT_PKGS) $(TEST_APT_PKGS)"
+
+unit: test-deps
 	$(GO) vet ./...
 	$(GO) test -count=1 ./...
 	$(GO) test -count=1 -tags kparenadebug ./xsd/

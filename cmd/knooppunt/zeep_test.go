@@ -1,0 +1,141 @@
+package main
+
+import (
+	"crypto/rand"
+	"crypto/rsa"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/json"
+	"encoding/pem"
+	"errors"
+	"math/big"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// ggkWSDL is the official StUF-GGk 2.1 WSDL of the switch's SOAP endpoint,
+// beside the repository.
+const ggkWSDL = "../../../shared/istandaarden/stuf-ggk-2.1/schemas/ggk0310_21/ggkberichten/ggk0310_OntvangAsynchroon.wsdl"
+
+// debianPython is the interpreter the Debian packages python3-zeep and
+// python3-xmlsec install into (make test-deps); a python3 earlier on
+// PATH (pyenv, a virtualenv) would not see them.
+func debianPython(t *testing.T) string {
+	t.Helper()
+	py := "/usr/bin/python3"
+	if _, err := os.Stat(py); err != nil {
+		py = "python3"
+	}
+	if out, err := exec.Command(py, "-c", "import zeep, xmlsec").CombinedOutput(); err != nil {
+		t.Fatalf("python3-zeep and python3-xmlsec are needed (make test-deps installs them): %s", out)
+	}
+	return py
+}
+
+// TestZeepSendsADi01WithTheOfficialWSDL: zeep, a SOAP stack the switch's
+// authors did not write, loads the official StUF-GGk WSDL and sends a
+// ggk_Di01 with a WMO301, signed with WS-Security through python-xmlsec
+// (BinarySecurityToken, RSA-SHA256, a Timestamp), to a running `serve`.
+// The switch answers a Bv03 that xmlsec1 verifies against its signing
+// certificate, and the message reaches the aanbieder's mailbox; the same
+// request changed after signing is refused with a fault and stores
+// nothing.
+func TestZeepSendsADi01WithTheOfficialWSDL(t *testing.T) {
+	if _, err := os.Stat(ggkWSDL); err != nil {
+		t.Fatalf("the official StUF-GGk WSDL is missing: ../shared must be beside the repository: %v", err)
+	}
+	py := debianPython(t)
+	xmlsec1, err := exec.LookPath("xmlsec1")
+	require.NoError(t, err, "xmlsec1 (Debian package xmlsec1, make deps)")
+	dir := t.TempDir()
+	certFile, keyFile := writeRSASigningPair(t, dir)
+	n := startNodeProcess(t, "--data", dir+"/data", "--stuf-sign-cert", certFile, "--stuf-sign-key", keyFile)
+	soap := n.stufURL(t)
+
+	send := func(extra ...string) (int, string) {
+		t.Helper()
+		code, req, errs := runCmd("sample", "--type", "WMO301", "--afzender", "0384", "--ontvanger", "42420001", "--stuf")
+		require.Equal(t, 0, code, errs)
+		reqFile := filepath.Join(dir, "di01.xml")
+		require.NoError(t, os.WriteFile(reqFile, []byte(req), 0o600))
+		args := append([]string{"testdata/zeep_di01.py", ggkWSDL, soap, "dev-0384", certFile, keyFile, reqFile}, extra...)
+		out, err := exec.Command(py, args...).Output()
+		var ee *exec.ExitError
+		if errors.As(err, &ee) {
+			t.Fatalf("zeep: %v: %s", err, ee.Stderr)
+		}
+		require.NoError(t, err)
+		status, body, _ := strings.Cut(string(out), "\n")
+		code, err = strconv.Atoi(status)
+		require.NoError(t, err, "zeep's output: %s", out)
+		return code, body
+	}
+	verified := func(answer string) string {
+		t.Helper()
+		path := filepath.Join(dir, "answer.xml")
+		require.NoError(t, os.WriteFile(path, []byte(answer), 0o600))
+		out, err := exec.Command(xmlsec1, "--verify", "--pubkey-cert-pem", certFile,
+			"--id-attr:Id", "Body", "--id-attr:Id", "Timestamp",
+			"--id-attr:Id", "Action", "--id-attr:Id", "MessageID", path).CombinedOutput()
+		require.NoError(t, err, "xmlsec1 verifies the switch's answer: %s", out)
+		return string(out)
+	}
+	pending := func() int { // listed without leases (the VSP face), so it can be asked twice
+		t.Helper()
+		req, err := http.NewRequest(http.MethodGet, n.url+"/berichtenservice/berichten/rest-pull/v1/berichten", nil)
+		require.NoError(t, err)
+		req.Header.Set("Authorization", "Bearer dev-42420001")
+		resp, err := http.DefaultClient.Do(req)
+		require.NoError(t, err)
+		defer resp.Body.Close()
+		var l []struct {
+			Routeringgegevens struct{ Berichtstroom struct{ Berichttype string } }
+		}
+		require.NoError(t, json.NewDecoder(resp.Body).Decode(&l))
+		for _, b := range l {
+			assert.Equal(t, "WMO301", b.Routeringgegevens.Berichtstroom.Berichttype)
+		}
+		return len(l)
+	}
+
+	status, answer := send()
+	require.Equal(t, http.StatusOK, status, answer)
+	assert.Contains(t, answer, "Bv03Bericht")
+	assert.Contains(t, verified(answer), "OK")
+	require.Equal(t, 1, pending(), "the WMO301 reached the aanbieder")
+
+	status, answer = send("tamper")
+	assert.Equal(t, http.StatusInternalServerError, status, "a SOAP fault: %s", answer)
+	assert.Contains(t, answer, "Fo03Bericht")
+	assert.Contains(t, answer, "KP202", "the signature does not verify")
+	verified(answer)
+	assert.Equal(t, 1, pending(), "nothing more stored")
+}
+
+// writeRSASigningPair writes a self-signed RSA certificate and its key as
+// PEM files in dir: zeep's WS-Security signs with RSA.
+func writeRSASigningPair(t *testing.T, dir string) (certFile, keyFile string) {
+	t.Helper()
+	key, err := rsa.GenerateKey(rand.Reader, 2048)
+	require.NoError(t, err)
+	tmpl := &x509.Certificate{
+		SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "gemeente 0384"},
+		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour),
+		KeyUsage: x509.KeyUsageDigitalSignature,
+	}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	require.NoError(t, err)
+	certFile, keyFile = filepath.Join(dir, "rsa-cert.pem"), filepath.Join(dir, "rsa-key.pem")
+	require.NoError(t, os.WriteFile(certFile, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), 0o600))
+	require.NoError(t, os.WriteFile(keyFile, pem.EncodeToMemory(&pem.Block{Type: "RSA PRIVATE KEY", Bytes: x509.MarshalPKCS1PrivateKey(key)}), 0o600))
+	return certFile, keyFile
+}
