@@ -3,11 +3,14 @@ package main
 import (
 	"crypto/rand"
 	"crypto/rsa"
+	"crypto/sha256"
 	"crypto/x509"
 	"crypto/x509/pkix"
+	"encoding/hex"
 	"encoding/json"
 	"encoding/pem"
 	"errors"
+	"fmt"
 	"math/big"
 	"net/http"
 	"os"
@@ -20,6 +23,9 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/knooppunt/knooppunt/bericht"
+	"github.com/knooppunt/knooppunt/sample"
 )
 
 // ggkWSDL is the official StUF-GGk 2.1 WSDL of the switch's SOAP endpoint,
@@ -138,4 +144,86 @@ func writeRSASigningPair(t *testing.T, dir string) (certFile, keyFile string) {
 	require.NoError(t, os.WriteFile(certFile, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), 0o600))
 	require.NoError(t, os.WriteFile(keyFile, pem.EncodeToMemory(&pem.Block{Type: "RSA PRIVATE KEY", Bytes: x509.MarshalPKCS1PrivateKey(key)}), 0o600))
 	return certFile, keyFile
+}
+
+// TestPushToAPythonEndpoint: a running serve pushes a WMO305 for a gemeente
+// with delivery: push to a small Python endpoint, which answers with a Bv03
+// that zeep builds from the official WSDL. xmlsec1 verifies the pushed,
+// signed Di01, and the switch takes the Bv03 as the confirmation: the
+// message's track & trace ends confirmed.
+func TestPushToAPythonEndpoint(t *testing.T) {
+	if _, err := os.Stat(ggkWSDL); err != nil {
+		t.Fatalf("the official StUF-GGk WSDL is missing: ../shared must be beside the repository: %v", err)
+	}
+	py := debianPython(t)
+	xmlsec1, err := exec.LookPath("xmlsec1")
+	require.NoError(t, err, "xmlsec1 (Debian package xmlsec1, make deps)")
+	dir := t.TempDir()
+	pushed := filepath.Join(dir, "pushed")
+	require.NoError(t, os.Mkdir(pushed, 0o700))
+	portFile := filepath.Join(dir, "port")
+	endpoint := exec.Command(py, "testdata/push_endpoint.py", ggkWSDL, pushed, portFile)
+	var endpointErr strings.Builder
+	endpoint.Stderr = &endpointErr
+	require.NoError(t, endpoint.Start())
+	t.Cleanup(func() {
+		_ = endpoint.Process.Kill()
+		_ = endpoint.Wait()
+		if t.Failed() {
+			t.Logf("push endpoint stderr:\n%s", endpointErr.String())
+		}
+	})
+	var port []byte
+	require.Eventually(t, func() bool { port, err = os.ReadFile(portFile); return err == nil }, 30*time.Second, 20*time.Millisecond,
+		"the push endpoint did not start: %s", &endpointErr)
+
+	digest := func(tok string) string { s := sha256.Sum256([]byte(tok)); return hex.EncodeToString(s[:]) }
+	reg := filepath.Join(dir, "registry.yaml")
+	require.NoError(t, os.WriteFile(reg, []byte(fmt.Sprintf(`tokens: true
+parties:
+  - code: "0384"
+    role: gemeente
+    name: Gemeente Diemen
+    credentials: {token_sha256: ["%s"]}
+    delivery: push
+    push_url: http://127.0.0.1:%s/
+  - code: "42420001"
+    role: aanbieder
+    name: Zorg BV
+    credentials: {token_sha256: ["%s"]}
+`, digest("t-0384"), port, digest("t-4242"))), 0o600))
+	certFile, keyFile := writeRSASigningPair(t, dir)
+	n := startNodeProcess(t, "--config", reg, "--data", dir+"/data", "--stuf-sign-cert", certFile, "--stuf-sign-key", keyFile)
+
+	s305, _ := bericht.Lookup("WMO305")
+	heen, err := sample.New(77).Heen(s305, sample.Options{Afzender: "42420001", Ontvanger: "0384"})
+	require.NoError(t, err)
+	status, body := post(t, n.url+"/v1/berichten", "application/xml", "t-4242", heen.XML)
+	require.Equal(t, http.StatusAccepted, status, "%s", body)
+	var a struct{ ID string }
+	require.NoError(t, json.Unmarshal(body, &a))
+
+	first := filepath.Join(pushed, "push-1.xml")
+	require.Eventually(t, func() bool { _, err := os.Stat(first); return err == nil }, 30*time.Second, 20*time.Millisecond,
+		"nothing pushed: %s", &endpointErr)
+	out, err := exec.Command(xmlsec1, "--verify", "--pubkey-cert-pem", certFile,
+		"--id-attr:Id", "Body", "--id-attr:Id", "Timestamp",
+		"--id-attr:Id", "Action", "--id-attr:Id", "MessageID", "--id-attr:Id", "To", first).CombinedOutput()
+	require.NoError(t, err, "xmlsec1 verifies the push: %s", out)
+	push, err := os.ReadFile(first)
+	require.NoError(t, err)
+	assert.Contains(t, string(push), "<StUF:functie>WMO305</StUF:functie>")
+
+	confirmed := func() bool {
+		req, err := http.NewRequest(http.MethodGet, n.url+"/v1/berichten/"+a.ID, nil)
+		require.NoError(t, err)
+		req.Header.Set("Authorization", "Bearer t-4242")
+		resp, err := http.DefaultClient.Do(req)
+		require.NoError(t, err)
+		defer resp.Body.Close()
+		var tr struct{ Events []struct{ State string } }
+		require.NoError(t, json.NewDecoder(resp.Body).Decode(&tr))
+		return len(tr.Events) > 0 && tr.Events[len(tr.Events)-1].State == "confirmed"
+	}
+	require.Eventually(t, confirmed, 30*time.Second, 50*time.Millisecond, "the Bv03 confirmed the push")
 }
