@@ -140,7 +140,7 @@ func openStore(ctx context.Context, cfg Config, sc store.Config) (backend, error
 	if err != nil {
 		return nil, err
 	}
-	jc.Logger, jc.Keys = sc.Logger, sc.Keys
+	jc.Logger, jc.Keys, jc.Registerer = sc.Logger, sc.Keys, sc.Registerer
 	jc.Policy = sc.Policy
 	js, err := jetstream.Open(ctx, jc)
 	if err != nil {

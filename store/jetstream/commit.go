@@ -243,9 +243,11 @@ func (s *Store) commit(g *group) {
 	for _, o := range g.ops {
 		msgs = append(msgs, o.b.msgs...)
 	}
-	_, err := s.publishBatch(context.Background(), msgs)
+	start := time.Now()
+	seq, err := s.publishBatch(context.Background(), msgs)
 	if err == nil {
 		s.stats.commits.Add(1)
+		s.metrics.observeCommit(len(g.ops), time.Since(start), seq)
 		if since := s.outage.Load(); since != 0 {
 			d := s.cfg.Now().Sub(time.Unix(0, since)).Round(time.Millisecond)
 			s.log.Warn().Str("stream", s.cfg.Stream).Dur("outage", d).Msgf("stream %s stores again after %s", s.cfg.Stream, d)
@@ -272,8 +274,11 @@ func (s *Store) commit(g *group) {
 	}
 	// One op lost a race; find it by committing each alone.
 	for _, o := range g.ops {
-		if _, o.err = s.publishBatch(context.Background(), o.b.msgs); o.err == nil {
+		start := time.Now()
+		var seq uint64
+		if seq, o.err = s.publishBatch(context.Background(), o.b.msgs); o.err == nil {
 			s.stats.commits.Add(1)
+			s.metrics.observeCommit(1, time.Since(start), seq)
 		}
 	}
 }

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/nats-io/nats.go"
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/rs/zerolog"
 
 	"github.com/knooppunt/knooppunt/store"
@@ -35,6 +36,10 @@ type Config struct {
 
 	// Logger receives the store's log lines. Default: a disabled logger.
 	Logger zerolog.Logger
+	// Registerer, if set, receives the store's Prometheus collectors: the
+	// knooppunt_store_* series of the Pebble store and the stream's state
+	// as the cluster reports it (metrics.go). Close unregisters them.
+	Registerer prometheus.Registerer
 	// Keys, if set, seals message bodies with AES-256-GCM under its active
 	// key before they are published (encryption at rest, as
 	// store.Config.Keys does for Pebble: the same envelope and additional

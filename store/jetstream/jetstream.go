@@ -88,9 +88,10 @@ type Store struct {
 	// batches commit; it makes an outage one log line at its start and
 	// one at its end, and Ready measures the election grace from it.
 	// Written by the committer goroutine only.
-	outage atomic.Int64
-	stats  stats
-	ping   pinger
+	outage  atomic.Int64
+	stats   stats
+	metrics *metrics
+	ping    pinger
 }
 
 var (
@@ -108,12 +109,13 @@ func Open(ctx context.Context, cfg Config) (*Store, error) {
 		return nil, err
 	}
 	s := &Store{
-		cfg:  cfg,
-		sub:  subjects{p: cfg.Subject},
-		log:  cfg.Logger.With().Str("component", "store").Str("backend", "jetstream").Logger(),
-		ops:  make(chan *op, 4*cfg.CommitBatch),
-		quit: make(chan struct{}),
-		stop: make(chan struct{}),
+		cfg:     cfg,
+		sub:     subjects{p: cfg.Subject},
+		log:     cfg.Logger.With().Str("component", "store").Str("backend", "jetstream").Logger(),
+		ops:     make(chan *op, 4*cfg.CommitBatch),
+		quit:    make(chan struct{}),
+		stop:    make(chan struct{}),
+		metrics: newMetrics(),
 	}
 	s.ids.rand = func(b []byte) { _, _ = rand.Read(b) }
 	if cfg.Conn != nil {
@@ -137,6 +139,7 @@ func Open(ctx context.Context, cfg Config) (*Store, error) {
 		}
 		return nil, fmt.Errorf("opening jetstream store: %w", err)
 	}
+	s.metrics.register(s, cfg.Registerer)
 	s.wg.Add(2)
 	go s.commitLoop()
 	go s.janitorLoop()
@@ -186,6 +189,7 @@ func (s *Store) setup(ctx context.Context) error {
 			if id, err := idFromSubject(last.subject); err == nil {
 				s.ids.last = id
 			}
+			s.metrics.seen(last.seq)
 		}
 		return s.recount(ctx)
 	})
@@ -300,8 +304,8 @@ func (s *Store) enter() error {
 func (s *Store) leave() { s.mu.RUnlock() }
 
 // Close stops the janitor, fails operations not yet in a batch with
-// store.ErrClosed, waits for batches in flight and closes the connection
-// if Open made it. Later calls return nil.
+// store.ErrClosed, waits for batches in flight, unregisters the metrics
+// and closes the connection if Open made it. Later calls return nil.
 func (s *Store) Close() error {
 	s.closeOnce.Do(func() {
 		close(s.quit)
@@ -310,6 +314,7 @@ func (s *Store) Close() error {
 		s.mu.Unlock()
 		close(s.stop)
 		s.wg.Wait()
+		s.metrics.unregister()
 		if s.ownsNC {
 			s.nc.Close()
 		}
