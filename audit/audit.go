@@ -60,6 +60,9 @@ const (
 	// released a message from it.
 	QuarantineListed Action = "quarantine-listed"
 	Released         Action = "released"
+	// BackupMade: an operator had the node copy everything it keeps
+	// (POST /v1/backup).
+	BackupMade Action = "backup-made"
 )
 
 // Entry is one line of the trail. It holds identifiers only: party codes,

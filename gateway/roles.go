@@ -65,6 +65,8 @@ var Permissions = []Permission{
 	{http.MethodGet, "/dashboard", []string{RoleGemeente, RoleSamenwerkingsverband, RoleOperator}, audit.StuurinfoQuery},
 	{http.MethodPost, "/v1/samenloop/wlz-register", []string{RoleOperator}, audit.RegisterImport},
 	{http.MethodPost, "/v1/samenloop/run", []string{RoleOperator}, ""},
+	// Mounted by the node when it has a backup directory.
+	{http.MethodPost, "/v1/backup", []string{RoleOperator}, audit.BackupMade},
 }
 
 // Role codes of refusals.

@@ -15,6 +15,7 @@ import (
 	"net/http"
 	"os"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/rs/zerolog"
@@ -78,6 +79,11 @@ type insight struct {
 	stop                                 chan struct{}
 	saved                                chan struct{}
 	log                                  zerolog.Logger
+	// saving is held by every save (and the trim after it), and by a
+	// backup while it copies the state files and the store, so the copies
+	// agree: the feed in the store's copy reaches back to the positions
+	// the copied files hold.
+	saving sync.Mutex
 }
 
 // startInsight loads the products' state and starts following the store's
@@ -215,6 +221,13 @@ func (in *insight) saveLoop(every time.Duration) {
 // logging failures (the next tick tries again), then trims the store's
 // feed up to what both files now hold.
 func (in *insight) save() {
+	in.saving.Lock()
+	defer in.saving.Unlock()
+	in.saveLocked()
+}
+
+// saveLocked is save with in.saving held.
+func (in *insight) saveLocked() {
 	// A position read before a save is at most the one saved with it.
 	aggAt, engineAt := in.agg.Position(), in.engine.Position()
 	if v := in.agg.Version(); v != in.savedAgg || aggAt != in.aggSavedAt {

@@ -87,6 +87,10 @@ type Config struct {
 	// Security configures encryption at rest and the audit trail
 	// (node/security.go).
 	Security SecurityConfig
+	// BackupDir, if set, is where POST /v1/backup writes backups
+	// (node/backup.go), each in a directory of its own named by its UTC
+	// time. Empty: the endpoint is not served.
+	BackupDir string
 	// Logger receives the log of every part.
 	Logger zerolog.Logger
 }
@@ -272,7 +276,7 @@ func Start(ctx context.Context, cfg Config) (_ *Node, err error) {
 				return nil
 			}},
 		},
-	}, n.insightEndpoints()...)
+	}, append(n.insightEndpoints(), n.backupEndpoints()...)...)
 	if err != nil {
 		return nil, err
 	}

@@ -51,9 +51,10 @@ type listener struct {
 // stable code. The API's rows are gateway.Permissions itself.
 func TestRoleTableOverHTTP(t *testing.T) {
 	n, err := Start(context.Background(), Config{Dev: true, Addr: "127.0.0.1:0",
-		Store:   store.Config{Dir: filepath.Join(t.TempDir(), "data")},
-		Insight: InsightConfig{Addr: "127.0.0.1:0"},
-		Logger:  zerolog.New(zerolog.NewTestWriter(t)).Level(zerolog.ErrorLevel)})
+		Store:     store.Config{Dir: filepath.Join(t.TempDir(), "data")},
+		Insight:   InsightConfig{Addr: "127.0.0.1:0"},
+		BackupDir: filepath.Join(t.TempDir(), "backups"),
+		Logger:    zerolog.New(zerolog.NewTestWriter(t)).Level(zerolog.ErrorLevel)})
 	require.NoError(t, err)
 	defer n.Close()
 

@@ -74,11 +74,7 @@ func (n *Node) openSecurity(ctx context.Context, sc *store.Config) error {
 	} else {
 		n.log.Warn().Msg("encryption at rest is off: message bodies are stored in the clear")
 	}
-	dir := n.cfg.Security.AuditDir
-	if dir == "" {
-		dir = n.cfg.Store.Dir + ".audit"
-	}
-	l, err := audit.Open(audit.Config{Dir: dir, Retention: n.cfg.Security.AuditRetention,
+	l, err := audit.Open(audit.Config{Dir: n.cfg.auditDir(), Retention: n.cfg.Security.AuditRetention,
 		PruneEvery: n.cfg.Security.AuditPruneEvery, Logger: n.log})
 	if err != nil {
 		return err

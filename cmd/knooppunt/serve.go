@@ -64,6 +64,7 @@ type serveOptions struct {
 	insight        bool
 	samenloopRunAt string
 	stuurinfoFile  string
+	backupDir      string
 	samenloopFile  string
 	// The gemeente side (docs/stuf.md): the StUF-GGk SOAP endpoint and
 	// push delivery, which runs whenever the registry names a push_url.
@@ -136,6 +137,7 @@ func runServe(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	fs.StringVar(&o.addr, "addr", "127.0.0.1:8080", "address of the API")
 	fs.StringVar(&o.adminAddr, "admin-addr", "", "optional plain-HTTP address for /healthz, /readyz and /metrics only")
 	fs.StringVar(&o.data, "data", "./data", "data directory of the store")
+	fs.StringVar(&o.backupDir, "backup-dir", "", "where POST /v1/backup (knooppunt backup) writes backups, each in a new directory; empty: no backups")
 	fs.StringVar(&o.storeURL, "store", "", "store backend: empty for Pebble in --data, or nats://host:4222[,…][?replicas=N] for JetStream")
 	fs.StringVar(&o.config, "config", "", "registry file (YAML, see routing/README.md); required without --dev")
 	fs.StringVar(&o.schemas, "schemas", "", "directory of an XSD release bundle; default the embedded schemas")
@@ -395,6 +397,7 @@ func (o serveOptions) nodeConfig(log zerolog.Logger) node.Config {
 			Limits: gateway.Limits{Rate: o.rateLimit, Burst: o.rateBurst, Concurrent: o.maxConcurrent}},
 		Insight: node.InsightConfig{Enabled: o.insight, SamenloopRunAt: o.samenloopRunAt,
 			File: o.stuurinfoFile, SamenloopFile: o.samenloopFile},
+		BackupDir: o.backupDir,
 		StUF: node.StUFConfig{Addr: o.stufListen(), SignCertFile: o.stufSignCert, SignKeyFile: o.stufSignKey,
 			ClientCertFile: o.pushClientCert, ClientKeyFile: o.pushClientKey},
 		Logger: log,
