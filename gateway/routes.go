@@ -36,16 +36,18 @@ func PrincipalFrom(ctx context.Context) (Principal, bool) {
 	return p, ok
 }
 
-// productRoutes are the information products' endpoints (stuurinfo,
-// the NZa export, the dashboard, samenloop): the gateway lists them in
-// its routing table, its role table and openapi.yaml, and the node mounts
-// their handlers as Endpoints. Unmounted (products off) they answer 404.
+// productRoutes are the endpoints the node serves itself: the information
+// products' (stuurinfo, the NZa export, the dashboard, samenloop) and the
+// backup. The gateway lists them in its routing table, its role table and
+// openapi.yaml, and the node mounts their handlers as Endpoints. Unmounted
+// (products off, no backup directory) they answer 404.
 var productRoutes = []route{
 	{"/v1/stuurinfo", http.MethodGet, (*Server).serveMounted},
 	{"/v1/stuurinfo/nza", http.MethodGet, (*Server).serveMounted},
 	{"/dashboard", http.MethodGet, (*Server).serveMounted},
 	{"/v1/samenloop/wlz-register", http.MethodPost, (*Server).serveMounted},
 	{"/v1/samenloop/run", http.MethodPost, (*Server).serveMounted},
+	{"/v1/backup", http.MethodPost, (*Server).serveMounted},
 }
 
 // serveMounted runs the Endpoint mounted on a product route.
