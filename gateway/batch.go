@@ -3,11 +3,14 @@ package gateway
 import (
 	"archive/zip"
 	"bytes"
+	"context"
 	"errors"
 	"fmt"
 	"io"
 	"net/http"
 	"strings"
+
+	"github.com/knooppunt/knooppunt/audit"
 )
 
 // BatchResult is the answer of POST /v1/berichten/batch: one result per
@@ -167,6 +170,10 @@ func (s *Server) postBatch(w http.ResponseWriter, r *http.Request, rq *request) 
 		return err
 	}
 	out := BatchResult{Results: make([]BatchOutcome, len(entries))}
+	// Every message received gets a record of its own, with its id: in
+	// the store's commit with the message where the store keeps one, else
+	// appended here, together, before the answer leaves.
+	var records []audit.Entry
 	for i, e := range entries {
 		res := BatchOutcome{Name: e.name}
 		var a Accepted
@@ -175,7 +182,13 @@ func (s *Server) postBatch(w http.ResponseWriter, r *http.Request, rq *request) 
 			s.metrics.berichten.WithLabelValues(unknownSoort, e.refusal.Code).Inc()
 			err = e.refusal
 		} else {
-			a, err = s.ingest(r.Context(), rq.principal, e.body, rq.start, nil)
+			erq := &request{received: rq.received}
+			a, err = s.ingest(r.Context(), rq.principal, e.body, rq.start, erq)
+			if err == nil && rq.received != nil && !erq.recorded {
+				rec := *rq.received
+				rec.MessageID, rec.Time = a.ID, s.cfg.Now()
+				records = append(records, rec)
+			}
 		}
 		if err != nil {
 			ee := asError(err)
@@ -194,6 +207,15 @@ func (s *Server) postBatch(w http.ResponseWriter, r *http.Request, rq *request) 
 			out.Accepted++
 		}
 		out.Results[i] = res
+	}
+	if rq.received != nil {
+		if len(records) > 0 {
+			if err := s.cfg.Audit.AppendAll(context.WithoutCancel(r.Context()), records); err != nil {
+				return &Error{Kind: KindUnavailable, Code: CodeAuditUnavailable, Err: err,
+					Message: "the messages could not be recorded in the audit trail; resend the batch later (resends are not delivered twice)"}
+			}
+		}
+		rq.recorded = true // each has its own record; the guard adds none for the batch
 	}
 	rq.count = len(entries)
 	s.writeJSON(w, rq, http.StatusOK, out)

@@ -31,6 +31,11 @@ func (m *memAuditor) Append(_ context.Context, e audit.Entry) (audit.Entry, erro
 	return e, nil
 }
 
+func (m *memAuditor) AppendAll(_ context.Context, entries []audit.Entry) error {
+	m.appended += len(entries)
+	return nil
+}
+
 func (m *memAuditor) Query(_ context.Context, f audit.Filter) ([]audit.Entry, bool, error) {
 	n := min(max(f.Limit, 1), 5)
 	out := make([]audit.Entry, n)

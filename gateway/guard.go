@@ -15,6 +15,8 @@ import (
 type Auditor interface {
 	// Append records e and returns once it is durable.
 	Append(ctx context.Context, e audit.Entry) (audit.Entry, error)
+	// AppendAll records entries in one durable write.
+	AppendAll(ctx context.Context, entries []audit.Entry) error
 	// Query returns a page of entries and whether more follow.
 	Query(ctx context.Context, f audit.Filter) ([]audit.Entry, bool, error)
 }

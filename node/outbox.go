@@ -365,6 +365,10 @@ func (a auditPort) Append(ctx context.Context, e audit.Entry) (audit.Entry, erro
 	return a.log.Append(ctx, e)
 }
 
+func (a auditPort) AppendAll(ctx context.Context, entries []audit.Entry) error {
+	return a.log.AppendAll(ctx, entries)
+}
+
 func (a auditPort) Query(ctx context.Context, f audit.Filter) ([]audit.Entry, bool, error) {
 	if err := a.mover.flush(ctx); err != nil {
 		return nil, false, fmt.Errorf("moving the store's outbox to the trail: %w", err)

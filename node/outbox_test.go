@@ -1,6 +1,8 @@
 package node
 
 import (
+	"archive/zip"
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -19,6 +21,7 @@ import (
 	"github.com/knooppunt/knooppunt/bericht"
 	"github.com/knooppunt/knooppunt/sample"
 	"github.com/knooppunt/knooppunt/store"
+	"github.com/knooppunt/knooppunt/store/jetstream/natstest"
 	"github.com/knooppunt/knooppunt/store/storetest"
 )
 
@@ -248,4 +251,68 @@ func TestTrailBehindItsStoreStopsTheStart(t *testing.T) {
 	n, err = start(ours)
 	require.NoError(t, err, "its own trail put back")
 	require.NoError(t, n.Close())
+}
+
+// TestBatchRecordsEachMessage: a batch of three messages, one of them
+// refused, leaves a received record per stored message with its id, in
+// the store's commit (Pebble), and none for the refused one or for the
+// batch as a whole; the same on a store without an outbox (JetStream),
+// where the gateway appends the records together.
+func TestBatchRecordsEachMessage(t *testing.T) {
+	for _, backend := range []string{"pebble", "jetstream"} {
+		t.Run(backend, func(t *testing.T) {
+			dir := t.TempDir()
+			cfg := Config{Dev: true, Addr: "127.0.0.1:0", Store: store.Config{Dir: filepath.Join(dir, "data")},
+				Logger: zerolog.New(zerolog.NewTestWriter(t)).Level(zerolog.WarnLevel)}
+			if backend == "jetstream" {
+				cfg.StoreURL = natstest.Start(t).ClientURL() + "?replicas=1"
+			}
+			n, err := Start(context.Background(), cfg)
+			require.NoError(t, err)
+			defer n.Close()
+			s, _ := bericht.Lookup("WMO301")
+			g := sample.New(9)
+			var files [][]byte
+			for range 2 {
+				m, err := g.Heen(s, sample.Options{Afzender: "0384", Ontvanger: "42420001"})
+				require.NoError(t, err)
+				files = append(files, m.XML)
+			}
+			files = append(files, []byte("<not-a-message/>"))
+			code, body := call(t, http.MethodPost, n.URL()+"/v1/berichten/batch", "dev-0384", "application/zip", string(zipped(t, files...)))
+			require.Equal(t, http.StatusOK, code, string(body))
+			var res struct{ Results []struct{ ID, Result string } }
+			require.NoError(t, json.Unmarshal(body, &res))
+			var stored []string
+			for _, r := range res.Results {
+				if r.Result == "stored" {
+					stored = append(stored, r.ID)
+				}
+			}
+			require.Len(t, stored, 2, string(body))
+
+			require.NoError(t, n.FlushAudit(context.Background()))
+			var got []string
+			for _, e := range receivedIn(t, n.Audit()) {
+				assert.Empty(t, e.Detail, "no record for the batch as a whole")
+				got = append(got, e.MessageID)
+			}
+			assert.ElementsMatch(t, stored, got, "one record per stored message, with its id")
+		})
+	}
+}
+
+// zipped is a ZIP archive of files, named 1.xml, 2.xml, ….
+func zipped(t *testing.T, files ...[]byte) []byte {
+	t.Helper()
+	var buf bytes.Buffer
+	zw := zip.NewWriter(&buf)
+	for i, f := range files {
+		w, err := zw.Create(fmt.Sprint(i+1, ".xml"))
+		require.NoError(t, err)
+		_, err = w.Write(f)
+		require.NoError(t, err)
+	}
+	require.NoError(t, zw.Close())
+	return buf.Bytes()
 }
