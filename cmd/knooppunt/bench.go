@@ -23,6 +23,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/knooppunt/knooppunt/bericht"
+	"github.com/knooppunt/knooppunt/progress"
 	"github.com/knooppunt/knooppunt/sample"
 	"github.com/knooppunt/knooppunt/store"
 	"github.com/knooppunt/knooppunt/xsd"
@@ -54,6 +55,9 @@ listing of the oldest 250 at a time, their payloads fetched and confirmed
 by --concurrency workers, then the next listing (messages stay listed
 until confirmed, so clients do not list side by side).
 
+How far each phase is goes to stderr: a bar with rate and time left on a
+terminal, a line every 5 s otherwise; the results go to stdout.
+
 The load tool usually shares the machine with the switch it measures, so
 its own client (--client raw) is a light one: a kept-alive connection per
 client, each request written in one piece, no retries (a failed request is
@@ -83,6 +87,7 @@ type benchOptions struct {
 	consume      bool
 	consumeOnly  bool
 	api          string
+	progress     io.Writer // how far each phase is (stderr)
 	data         string
 	schemas      string
 	caFile       string
@@ -98,6 +103,7 @@ type benchOptions struct {
 func runBench(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("bench", flag.ContinueOnError)
 	var o benchOptions
+	o.progress = stderr
 	fs.StringVar(&o.mode, "mode", "http", "http, validate or store")
 	fs.StringVar(&o.target, "target", "", "base URL of a running switch; empty starts one in process (http mode)")
 	fs.StringVar(&o.token, "token", "", "bearer token of the sender; default dev-<Afzender>")
@@ -325,14 +331,23 @@ type recorder struct {
 	statuses  map[string]int
 	failed    int
 	first     string
+	meter     *progress.Meter // how far the phase is, on stderr
 }
 
-func newRecorder(n int) *recorder {
-	return &recorder{latencies: make([]time.Duration, 0, n), statuses: map[string]int{}}
+// recorder starts the record of a phase of o.n operations, with its
+// progress on o.progress.
+func (o benchOptions) recorder(what string) *recorder {
+	w := o.progress
+	if w == nil {
+		w = io.Discard
+	}
+	return &recorder{latencies: make([]time.Duration, 0, o.n), statuses: map[string]int{},
+		meter: progress.New(w, what, int64(o.n))}
 }
 
 // add records one operation; ok false counts it as failed.
 func (r *recorder) add(d time.Duration, outcome string, ok bool, detail string) {
+	r.meter.Add(1)
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.latencies = append(r.latencies, d)
@@ -346,6 +361,7 @@ func (r *recorder) add(d time.Duration, outcome string, ok bool, detail string) 
 }
 
 func (r *recorder) result(phase string, elapsed time.Duration) benchResult {
+	r.meter.Done()
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	slices.Sort(r.latencies)
@@ -394,7 +410,7 @@ func benchValidate(o benchOptions, t *template) ([]benchResult, error) {
 		return nil, fmt.Errorf("loading schemas: %w", err)
 	}
 	defer set.Close()
-	rec := newRecorder(o.n)
+	rec := o.recorder("messages validated")
 	elapsed := parallel(o.n, o.concurrency, func(i int, buf []byte) []byte {
 		buf = t.variant(buf, i)
 		start := time.Now()
@@ -429,7 +445,7 @@ func benchStore(ctx context.Context, o benchOptions, t *template) ([]benchResult
 		return nil, fmt.Errorf("opening store: %w", err)
 	}
 	defer st.Close()
-	rec := newRecorder(o.n)
+	rec := o.recorder("messages stored")
 	h := t.header
 	elapsed := parallel(o.n, o.concurrency, func(i int, buf []byte) []byte {
 		buf = t.variant(buf, i)
@@ -477,7 +493,7 @@ func benchHTTP(ctx context.Context, o benchOptions, t *template, stderr io.Write
 	if o.consumeOnly {
 		return []benchResult{benchConsume(ctx, o, client)}, nil
 	}
-	rec := newRecorder(o.n)
+	rec := o.recorder("messages posted")
 	elapsed := parallel(o.n, o.concurrency, func(i int, buf []byte) []byte {
 		buf = t.variant(buf, i)
 		start := time.Now()
@@ -504,7 +520,7 @@ func benchConsume(ctx context.Context, o benchOptions, client benchClient) bench
 	if o.api == "vsp" {
 		return benchConsumeVSP(ctx, o, client)
 	}
-	rec := newRecorder(o.n)
+	rec := o.recorder("messages consumed")
 	do := func(method, path string) (int, []byte, error) {
 		return client.do(ctx, method, path, o.consumeToken, nil)
 	}
@@ -549,7 +565,7 @@ const vspPull = "/berichtenservice/berichten/rest-pull/v1/berichten"
 // so listing sooner only repeats them). Latency is that of one fetch+confirm
 // pair.
 func benchConsumeVSP(ctx context.Context, o benchOptions, client benchClient) benchResult {
-	rec := newRecorder(o.n)
+	rec := o.recorder("messages consumed")
 	do := func(method, path string) (int, []byte, error) {
 		return client.do(ctx, method, path, o.consumeToken, nil)
 	}

@@ -14,6 +14,7 @@ import (
 
 	"github.com/cockroachdb/pebble/v2"
 
+	"github.com/knooppunt/knooppunt/progress"
 	"github.com/knooppunt/knooppunt/store"
 	"github.com/knooppunt/knooppunt/store/jetstream"
 )
@@ -36,6 +37,10 @@ Afterwards every message is read back from the cluster and compared with
 the source: the counts (total, pending, quarantined, confirmed, expired)
 and a digest over every id and sha256 must agree, and the bytes of every
 message that has them must hash to its sha256.
+
+How far it is goes to stderr (a bar on a terminal, a line every 5 s
+otherwise). Interrupted (Ctrl-C, SIGTERM), it says how far it came; running
+it again is safe: messages already present are skipped.
 
 Exit status: 0 migrated and verified, 1 a message failed or verification
 found a difference, 2 usage error.
@@ -84,7 +89,7 @@ func runStore(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	m := &migration{out: stdout}
+	m := &migration{out: stdout, progress: stderr}
 	if *keyFile != "" {
 		keys, err := store.LoadKeyring(*keyFile)
 		if err != nil {
@@ -102,8 +107,9 @@ func runStore(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 
 // migration copies a Pebble store into JetStream and verifies the copy.
 type migration struct {
-	out  io.Writer
-	keys *store.Keyring // nil: the store is in the clear
+	out      io.Writer
+	progress io.Writer      // how far it is (progress.Meter); nil: silent
+	keys     *store.Keyring // nil: the store is in the clear
 }
 
 // tally is what the counts and digest of one side come to.
@@ -144,10 +150,19 @@ func (m *migration) run(ctx context.Context, dir string, cfg jetstream.Config) e
 	var srcT, dstT tally
 	srcDigest, dstDigest := sha256.New(), sha256.New()
 	imported, failed := 0, 0
+	w := m.progress
+	if w == nil {
+		w = io.Discard
+	}
+	meter := progress.New(w, "messages", int64(len(ids)))
+	defer meter.Done()
 	for _, id := range ids {
 		if err := ctx.Err(); err != nil {
-			return err
+			meter.Done()
+			return fmt.Errorf("interrupted after %d of %d messages (%d imported); running it again is safe: "+
+				"messages already present are skipped, and the copy is verified at the end: %w", meter.Count(), len(ids), imported, err)
 		}
+		meter.Add(1)
 		rec, err := readRecord(ctx, src, id)
 		if errors.Is(err, store.ErrNotFound) {
 			continue // purged by retention while we ran
@@ -176,6 +191,7 @@ func (m *migration) run(ctx context.Context, dir string, cfg jetstream.Config) e
 		dstDigest.Write(got.Meta.ID[:])
 		dstDigest.Write(got.Meta.SHA256[:])
 	}
+	meter.Done()
 	copy(srcT.digest[:], srcDigest.Sum(nil))
 	copy(dstT.digest[:], dstDigest.Sum(nil))
 	fmt.Fprintf(m.out, "source: %s\ntarget: %s\nimported %d, already present %d, failed %d\n",

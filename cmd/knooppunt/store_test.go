@@ -54,6 +54,7 @@ func TestStoreMigrate(t *testing.T) {
 	assert.Contains(t, out.String(), "source: 8 messages (6 pending, 1 quarantined, 1 confirmed, 0 without payload)")
 	assert.Contains(t, out.String(), "imported 8, already present 0, failed 0")
 	assert.Contains(t, out.String(), "verified")
+	assert.Contains(t, errb.String(), "8 of 8 messages (100%)", "progress on stderr")
 	lines := strings.Split(out.String(), "\n")
 	require.GreaterOrEqual(t, len(lines), 2)
 	assert.Equal(t, strings.TrimPrefix(lines[0], "source: "), strings.TrimPrefix(lines[1], "target: "), "counts and digest agree")
