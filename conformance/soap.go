@@ -46,7 +46,7 @@ func (cr *caseRun) soap(ctx context.Context, st Step) error {
 	op := st.Args[1]
 	env := &stuf.Envelope{
 		Zender:          stuf.Party{Organisatie: st.Args[0], Applicatie: "Conformance"},
-		Ontvanger:       stuf.Party{Applicatie: "Knooppunt"},
+		Ontvanger:       stuf.Party{Applicatie: stuf.ApplicatieGGk},
 		TijdstipBericht: stuf.Tijdstip(cr.cfg.Now()),
 		Payload:         m.body,
 	}

@@ -19,6 +19,7 @@ import (
 
 	"github.com/knooppunt/knooppunt/audit"
 	"github.com/knooppunt/knooppunt/bericht"
+	"github.com/knooppunt/knooppunt/gateway"
 	"github.com/knooppunt/knooppunt/routing"
 	"github.com/knooppunt/knooppunt/store"
 	"github.com/knooppunt/knooppunt/stuf"
@@ -566,23 +567,33 @@ func (p *Pusher) send(ctx context.Context, ep Endpoint, e store.Entry, body []by
 }
 
 // stufRequest wraps the message in a Di01 (heenbericht) or Du01 (retour or
-// 325) from its sender to the gemeente.
+// 325) from its sender to the gemeente. An answer the switch made itself
+// names the switch as zender, as the chain names itself in the messages it
+// makes (StUF-GGk 2.1, sections 2.5 and 3.3). functieVersie and
+// functieSubversie follow the payload's release; an XML payload has no
+// bestandsnaam (stuf.Envelope.Marshal).
 func (p *Pusher) stufRequest(ctx context.Context, ep Endpoint, e store.Entry, body []byte) (*http.Request, error) {
 	soort, _ := bericht.Lookup(e.Soort)
 	env := &stuf.Envelope{
 		Berichtcode:      "Di01",
 		Zender:           stuf.Party{Organisatie: e.Sender, Applicatie: p.cfg.Applicatie},
-		Ontvanger:        stuf.Party{Organisatie: e.Recipient, Applicatie: "GGk"},
+		Ontvanger:        stuf.Party{Organisatie: e.Recipient, Applicatie: stuf.ApplicatieGGk},
 		Referentienummer: stuf.RefFor(e.ID.String()),
 		TijdstipBericht:  stuf.Tijdstip(p.cfg.Now()),
 		Functie:          e.Soort,
-		Bestandsnaam:     e.Soort + ".xml",
 		Payload:          body,
 	}
 	action := stuf.ActionDi01
 	if soort.Answers() {
 		env.Berichtcode, action = "Du01", stuf.ActionDu01
-		env.CrossRefnummer = p.crossRef(ctx, e.ID)
+		crossRef, own, err := p.answerOf(ctx, e.ID)
+		if err != nil {
+			return nil, err
+		}
+		env.CrossRefnummer = crossRef
+		if own {
+			env.Zender.Organisatie = p.cfg.Organisatie
+		}
 	}
 	el, err := env.Marshal()
 	if err != nil {
@@ -606,29 +617,40 @@ func (p *Pusher) stufRequest(ctx context.Context, ep Endpoint, e store.Entry, bo
 	return req, nil
 }
 
-// crossRef is the referentienummer of the Di01 that carried the
-// heenbericht id answers: the gemeente's own when it sent the heenbericht in
-// a Di01 (Refs), else the one derived from the heenbericht's id. Without a
-// Meta-capable store or when the store does not know, it is derived from the
-// answer's own id.
-func (p *Pusher) crossRef(ctx context.Context, id store.ID) string {
+// answerOf looks up the heenbericht the answer id answers. crossRef is the
+// referentienummer of the Di01 that carried it: the gemeente's own when it
+// sent the heenbericht in a Di01 (Refs), else the one derived from the
+// heenbericht's id. Without a Meta-capable store or when the store does not
+// know, it is derived from the answer's own id. own reports that the switch
+// made the answer: its heenbericht was filed in the switch's own mailbox.
+// A failure to read the heenbericht (other than its having expired) fails
+// the attempt, so the answer is not sent under the wrong zender.
+func (p *Pusher) answerOf(ctx context.Context, id store.ID) (crossRef string, own bool, err error) {
 	mr, ok := p.cfg.Mailbox.(interface {
 		Meta(ctx context.Context, id store.ID) (*store.Meta, error)
 	})
 	if !ok {
-		return stuf.RefFor(id.String())
+		return stuf.RefFor(id.String()), false, nil
 	}
 	m, err := mr.Meta(ctx, id)
 	if err != nil || m.Conversation.IsZero() {
-		return stuf.RefFor(id.String())
+		return stuf.RefFor(id.String()), false, nil
 	}
 	heen := m.Conversation.String()
+	crossRef = stuf.RefFor(heen)
 	if p.cfg.Refs != nil {
 		if ref, ok, err := p.cfg.Refs.MessageRef(ctx, heen); err == nil && ok {
-			return ref
+			crossRef = ref
 		}
 	}
-	return stuf.RefFor(heen)
+	hm, err := mr.Meta(ctx, m.Conversation)
+	switch {
+	case errors.Is(err, store.ErrNotFound): // expired: whose answer it was is no longer known
+		return crossRef, false, nil
+	case err != nil:
+		return "", false, fmt.Errorf("reading the heenbericht of answer %s: %w", id, err)
+	}
+	return crossRef, hm.Recipient == gateway.SwitchMailbox, nil
 }
 
 // restMetadata is VSP's berichtMetadata.

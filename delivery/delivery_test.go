@@ -25,6 +25,7 @@ import (
 
 	"github.com/knooppunt/knooppunt/bericht"
 	"github.com/knooppunt/knooppunt/delivery"
+	"github.com/knooppunt/knooppunt/gateway"
 	"github.com/knooppunt/knooppunt/logtest"
 	"github.com/knooppunt/knooppunt/sample"
 	"github.com/knooppunt/knooppunt/store"
@@ -225,6 +226,9 @@ func TestPushStUF(t *testing.T) {
 		assert.True(t, stuf.IsUUIDv4(env.Referentienummer))
 		assert.Equal(t, gemeente, env.Ontvanger.Organisatie)
 		assert.Equal(t, aanbieder, env.Zender.Organisatie)
+		assert.Equal(t, "GGk", env.Ontvanger.Applicatie)
+		assert.Equal(t, [2]string{"0003", "0002"}, [2]string{env.FunctieVersie, env.FunctieSubversie}, "the payload's release, 3.2")
+		assert.Empty(t, env.Bestandsnaam, "an XML payload has no bestandsnaam")
 		_, ok, err := refs.Di01(context.Background(), env.Referentienummer)
 		require.NoError(t, err)
 		assert.True(t, ok, "the gemeente may answer the Di01 with a Du01")
@@ -543,6 +547,42 @@ func TestPushDu01CrossRef(t *testing.T) {
 	assert.Equal(t, "Du01", ep.envs[0].Berichtcode)
 	assert.Equal(t, "WMO302", ep.envs[0].Functie)
 	assert.Equal(t, di01Ref, ep.envs[0].CrossRefnummer)
+	assert.Equal(t, retour.XML, ep.envs[0].Payload)
+	assert.Equal(t, aanbieder, ep.envs[0].Zender.Organisatie, "the aanbieder's answer names the aanbieder")
+}
+
+// TestPushSwitchAnswer: an answer the switch made itself (its heenbericht
+// filed in the switch's own mailbox) is pushed as a Du01 from the switch,
+// as the chain names itself in the messages it makes.
+func TestPushSwitchAnswer(t *testing.T) {
+	st := openStore(t, t.TempDir())
+	defer st.Close()
+	g := sample.New(14)
+	s301, _ := bericht.Lookup("WMO301")
+	heen, err := g.Heen(s301, sample.Options{Afzender: gemeente, Ontvanger: aanbieder})
+	require.NoError(t, err)
+	rh, err := st.Put(context.Background(), &store.Message{Soort: "WMO301", Sender: gemeente, Recipient: gateway.SwitchMailbox, Identificatie: heen.Header.Identificatie, Body: heen.XML})
+	require.NoError(t, err)
+	retour, err := g.Answer(heen, sample.AnswerOptions{})
+	require.NoError(t, err)
+	_, err = st.Put(context.Background(), &store.Message{Soort: "WMO302", Sender: aanbieder, Recipient: gemeente,
+		Identificatie: retour.Header.IdentificatieRetour, Answers: rh.ID, Body: retour.XML})
+	require.NoError(t, err)
+
+	ep, srv := newGemeente(t)
+	cfg := fast(st, newRegistry(delivery.Endpoint{Party: gemeente, URL: srv.URL, Kind: delivery.KindStUF}))
+	cfg.Organisatie, cfg.Applicatie = "KNOOPPUNT", "Knooppunt"
+	p, err := delivery.New(cfg)
+	require.NoError(t, err)
+	stop := run(t, p)
+	require.Eventually(t, func() bool { return len(ep.payloads()) == 1 }, 10*time.Second, 5*time.Millisecond)
+	stop()
+	ep.mu.Lock()
+	defer ep.mu.Unlock()
+	assert.Equal(t, "Du01", ep.envs[0].Berichtcode)
+	assert.Equal(t, stuf.Party{Organisatie: "KNOOPPUNT", Applicatie: "Knooppunt"}, ep.envs[0].Zender)
+	assert.Equal(t, gemeente, ep.envs[0].Ontvanger.Organisatie)
+	assert.Equal(t, [2]string{"0001", "0000"}, [2]string{ep.envs[0].ApplicatieVersie, ep.envs[0].ApplicatieSubversie})
 	assert.Equal(t, retour.XML, ep.envs[0].Payload)
 }
 

@@ -7,7 +7,8 @@ package stuf
 const (
 	// CodeEnvelope (RIN001): the SOAP request or the StUF envelope is not
 	// readable or does not conform to the envelope schema (also: BOM, not
-	// UTF-8, bad base64, unknown operation).
+	// UTF-8, bad base64, unknown operation, an ontvanger/applicatie other
+	// than GGk, a tijdstipBericht that is no real moment near now).
 	CodeEnvelope = "RIN001"
 	// CodePayload (StUF055): the iWmo/iJw message does not conform to its
 	// schema (or is not a readable message at all).
@@ -15,7 +16,8 @@ const (
 	// CodeNotAuthorised (IB002): the caller is not authenticated, or may not
 	// send for the envelope's zender.
 	CodeNotAuthorised = "IB002"
-	// CodeTooLarge (IB007): the envelope exceeds 25 MB.
+	// CodeTooLarge (IB007): the envelope exceeds 25 MB. Its place is
+	// server, as the chain's error list gives it.
 	CodeTooLarge = "IB007"
 	// CodeUUID (IB009): referentienummer or crossRefnummer is not a UUID
 	// version 4.
@@ -32,11 +34,11 @@ const (
 	// CodeFunctie (IB240): berichtcode and functie do not go together, or
 	// functie is not the payload's berichtsoort.
 	CodeFunctie = "IB240"
-	// CodeAddressee (CC09): the envelope's receiving organisation is not
-	// the payload header's Ontvanger.
-	CodeAddressee = "CC09"
-	// CodeUnknownCrossRef (KP101): a Du01's crossRefnummer names no Di01
-	// the switch received or sent.
+	// CodeAddressee (KP103): the envelope's receiving organisation is not
+	// the party the payload is for; the chain's list has no code for it.
+	CodeAddressee = "KP103"
+	// CodeUnknownCrossRef (KP101): a Du01's or Fo01's crossRefnummer names
+	// no Di01 the switch received or sent.
 	CodeUnknownCrossRef = "KP101"
 	// CodeSignatureMissing (KP201): the party must sign and the request
 	// carries no WS-Security signature.

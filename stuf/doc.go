@@ -8,9 +8,10 @@
 // carrying a StUF Fo03 on refusal. It checks the envelope (the project's own
 // envelope schema in schema/, referentienummer and crossRefnummer UUID v4,
 // (zender, referentienummer) unique, functie against the payload's
-// berichtsoort, the receiving organisation against the payload's Ontvanger, a
-// Du01's crossRefnummer against an earlier Di01, at most 25 MB, UTF-8 without
-// BOM), decodes the base64 payload and hands it to the gateway's pipeline —
+// berichtsoort, the receiving organisation against the payload's Ontvanger,
+// ontvanger/applicatie GGk, a tijdstipBericht near now, a Du01's or Fo01's
+// crossRefnummer against an earlier Di01, at most 25 MB, UTF-8 without BOM),
+// decodes the base64 payload and hands it to the gateway's pipeline —
 // the same validation, routing and store as POST /v1/berichten. Refusals carry
 // the chain's error codes (Codes) with place and description.
 //

@@ -7,8 +7,11 @@ import (
 	"encoding/hex"
 	"encoding/xml"
 	"fmt"
+	"strconv"
 	"strings"
 	"time"
+
+	"github.com/knooppunt/knooppunt/bericht"
 )
 
 // Namespaces of the envelope and its transport.
@@ -62,11 +65,20 @@ type Envelope struct {
 
 	ReferentienummerBericht string
 	CrossRefnummerBericht   string
-	ApplicatieVersie        string
-	ApplicatieSubversie     string
-	FunctieVersie           string
-	FunctieSubversie        string
-	// Bestandsnaam is the optional file name of the payload.
+	// ApplicatieVersie and ApplicatieSubversie are the version of the
+	// zender's application; Marshal writes 0001 and 0000 when empty, as
+	// the chain's parties fill them for messages they make (section 2.5).
+	ApplicatieVersie    string
+	ApplicatieSubversie string
+	// FunctieVersie and FunctieSubversie are the version and subversion of
+	// the berichtsoort in Functie (section 2.6); Marshal derives them from
+	// its release when empty: 0003 and 0002 for iWmo/iJw 3.2 (0001 and
+	// 0000 for a functie that is no iWmo/iJw berichtsoort).
+	FunctieVersie    string
+	FunctieSubversie string
+	// Bestandsnaam is the file name a received envelope carried. Marshal
+	// writes none: the payload is an XML message, which has no
+	// bestandsnaam (section 2.7).
 	Bestandsnaam string
 	// Payload is the iWmo/iJw message, decoded from base64.
 	Payload []byte
@@ -174,20 +186,39 @@ func (e *Envelope) Marshal() ([]byte, error) {
 	}
 	el(&b, "GGK:applicatieVersie", orDefault(e.ApplicatieVersie, "0001"))
 	el(&b, "GGK:applicatieSubversie", orDefault(e.ApplicatieSubversie, "0000"))
-	el(&b, "GGK:functieVersie", orDefault(e.FunctieVersie, "0001"))
-	el(&b, "GGK:functieSubversie", orDefault(e.FunctieSubversie, "0000"))
-	b.WriteString(`<GGK:bericht`)
-	if e.Bestandsnaam != "" {
-		b.WriteString(` StUF:bestandsnaam="`)
-		xml.EscapeText(&b, []byte(e.Bestandsnaam))
-		b.WriteString(`"`)
+	versie, subversie := e.FunctieVersie, e.FunctieSubversie
+	if versie == "" || subversie == "" {
+		v, sv := "0001", "0000" // a functie the switch does not know (a test of IB240)
+		if s, ok := bericht.Lookup(e.Functie); ok {
+			var err error
+			if v, sv, err = FunctieVersies(s.Release); err != nil {
+				return nil, fmt.Errorf("marshalling envelope: %w", err)
+			}
+		}
+		versie, subversie = orDefault(versie, v), orDefault(subversie, sv)
 	}
-	b.WriteString(` xmime:contentType="application/xml">`)
+	el(&b, "GGK:functieVersie", versie)
+	el(&b, "GGK:functieSubversie", subversie)
+	b.WriteString(`<GGK:bericht xmime:contentType="application/xml">`)
 	enc := base64.NewEncoder(base64.StdEncoding, &b)
 	enc.Write(e.Payload)
 	enc.Close()
 	b.WriteString(`</GGK:bericht></GGK:parameters></GGK:` + root + `>`)
 	return b.Bytes(), nil
+}
+
+// FunctieVersies returns the functieVersie and functieSubversie of a
+// berichtsoort of release (major.minor, as bericht.Release): the release's
+// major and minor number, four digits each, as the berichtsoort's header
+// has them in BerichtVersie and BerichtSubversie ("3.2": 0003, 0002).
+func FunctieVersies(release string) (versie, subversie string, err error) {
+	major, minor, ok := strings.Cut(release, ".")
+	m, err1 := strconv.ParseUint(major, 10, 16)
+	n, err2 := strconv.ParseUint(minor, 10, 16)
+	if !ok || err1 != nil || err2 != nil || m > 9999 || n > 9999 {
+		return "", "", fmt.Errorf("release %q is not major.minor", release)
+	}
+	return fmt.Sprintf("%04d", m), fmt.Sprintf("%04d", n), nil
 }
 
 // marshalFout writes a Fo01 or Fo03 (berichtcode) element.
@@ -322,3 +353,36 @@ func IsUUIDv4(s string) bool {
 
 // Tijdstip formats t as a StUF tijdstip (yyyymmddhhmmssfff).
 func Tijdstip(t time.Time) string { return t.Format("20060102150405.000")[:14] + t.Format(".000")[1:] }
+
+// ParseTijdstip reads a StUF tijdstip: yyyymmdd, optionally followed by
+// hh, mm, ss and up to three digits of milliseconds, each a real value
+// (no 13th month, no 25th hour). A StUF tijdstip carries no time zone; it
+// is read as UTC, which callers' bounds must allow for.
+func ParseTijdstip(s string) (time.Time, error) {
+	layouts := map[int]string{8: "20060102", 10: "2006010215", 12: "200601021504", 14: "20060102150405"}
+	if len(s) > 17 {
+		return time.Time{}, fmt.Errorf("tijdstip %q: more than 17 digits", s)
+	}
+	base, frac := s, ""
+	if len(s) > 14 {
+		base, frac = s[:14], s[14:]
+	}
+	layout, ok := layouts[len(base)]
+	if !ok {
+		return time.Time{}, fmt.Errorf("tijdstip %q: want 8, 10, 12 or 14 to 17 digits", s)
+	}
+	for _, c := range []byte(s) {
+		if c < '0' || c > '9' {
+			return time.Time{}, fmt.Errorf("tijdstip %q: not all digits", s)
+		}
+	}
+	t, err := time.ParseInLocation(layout, base, time.UTC)
+	if err != nil {
+		return time.Time{}, fmt.Errorf("tijdstip %q: %w", s, err)
+	}
+	if frac != "" {
+		ms, _ := strconv.Atoi((frac + "00")[:3]) // digits checked above
+		t = t.Add(time.Duration(ms) * time.Millisecond)
+	}
+	return t, nil
+}

@@ -21,7 +21,7 @@ func FuzzHandler(f *testing.F) {
 	e := &stuf.Envelope{
 		Berichtcode: "Di01", Zender: stuf.Party{Organisatie: "0363", Applicatie: "Wmo app"},
 		Ontvanger: stuf.Party{Organisatie: m.Header.Ontvanger, Applicatie: "GGk"}, Referentienummer: stuf.NewUUID(),
-		TijdstipBericht: "20260101120000", Functie: "WMO301", Payload: m.XML,
+		TijdstipBericht: stuf.Tijdstip(time.Now()), Functie: "WMO301", Payload: m.XML,
 	}
 	el, _ := e.Marshal()
 	valid, _ := stuf.Build(stuf.Addressing{Action: stuf.ActionDi01}, el, nil, time.Now())

@@ -175,7 +175,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	h.requests.WithLabelValues(rq.op, outcome).Inc()
 	ev := h.cfg.Logger.Info()
-	if fault != nil && fault.Place == PlaceServer {
+	if fault != nil && fault.Code == CodeServer {
 		ev = h.cfg.Logger.Warn()
 	}
 	ev.Str("operation", rq.op).Str("party", rq.principal.ID).Str("outcome", outcome).
@@ -207,13 +207,13 @@ func (h *Handler) serve(w http.ResponseWriter, r *http.Request, rq *request) ([]
 		return nil, f
 	}
 	if r.ContentLength > maxRequestBytes {
-		return nil, clientFault(CodeTooLarge, "bericht is te groot: de envelop mag hoogstens 25 MB zijn")
+		return nil, tooLargeFault()
 	}
 	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxRequestBytes))
 	if err != nil {
 		var tooLarge *http.MaxBytesError
 		if errors.As(err, &tooLarge) {
-			return nil, clientFault(CodeTooLarge, "bericht is te groot: de envelop mag hoogstens 25 MB zijn")
+			return nil, tooLargeFault()
 		}
 		return nil, clientFault(CodeEnvelope, "het verzoek is niet volledig gelezen")
 	}
@@ -292,6 +292,9 @@ func (h *Handler) receive(ctx context.Context, env *Envelope, rq *request) *Faul
 	if !h.cfg.ActsFor(rq.principal, env.Zender.Organisatie) {
 		return clientFault(CodeNotAuthorised, "organisatie is niet geautoriseerd om voor de zender te verzenden")
 	}
+	if f := h.checkStuurgegevens(env.Ontvanger, env.TijdstipBericht); f != nil {
+		return f
+	}
 	soort, ok := bericht.Lookup(env.Functie)
 	if !ok {
 		return clientFault(CodeFunctie, "functie is geen berichtsoort van iWmo of iJw")
@@ -341,9 +344,10 @@ func (h *Handler) receive(ctx context.Context, env *Envelope, rq *request) *Faul
 	return nil
 }
 
-// fo01 accepts an error message from a party about a message the switch
-// delivered: acknowledged and logged (code only).
-func (h *Handler) fo01(_ context.Context, req *soapRequest, rq *request) ([]byte, *Fault) {
+// fo01 accepts an error message from a party about a Di01 the switch
+// received or pushed (its crossRefnummer, section 3.1): acknowledged and
+// logged (code, place and crossRefnummer; never the description).
+func (h *Handler) fo01(ctx context.Context, req *soapRequest, rq *request) ([]byte, *Fault) {
 	fo := req.Body.Fo01
 	rq.zender, rq.ref = fo.Stuurgegevens.Zender, fo.Stuurgegevens.Referentienummer
 	if !IsUUIDv4(fo.Stuurgegevens.Referentienummer) || !IsUUIDv4(fo.Stuurgegevens.CrossRefnummer) {
@@ -352,8 +356,16 @@ func (h *Handler) fo01(_ context.Context, req *soapRequest, rq *request) ([]byte
 	if !h.cfg.ActsFor(rq.principal, fo.Stuurgegevens.Zender.Organisatie) {
 		return nil, clientFault(CodeNotAuthorised, "organisatie is niet geautoriseerd om voor de zender te verzenden")
 	}
+	if f := h.checkStuurgegevens(fo.Stuurgegevens.Ontvanger, fo.Stuurgegevens.TijdstipBericht); f != nil {
+		return nil, f
+	}
+	if _, ok, err := h.cfg.Refs.Di01(ctx, fo.Stuurgegevens.CrossRefnummer); err != nil {
+		return nil, h.serverFault("looking up crossRefnummer", err)
+	} else if !ok {
+		return nil, clientFault(CodeUnknownCrossRef, "crossRefnummer verwijst niet naar een Di01-bericht dat het knooppunt ontving of verstuurde")
+	}
 	h.cfg.Logger.Warn().Str("party", rq.principal.ID).Str("fo01_code", truncate(fo.Body.Code, 7)).
-		Str("fo01_place", fo.Body.Plek).Msg("Fo01 received")
+		Str("fo01_place", fo.Body.Plek).Str("cross_ref", fo.Stuurgegevens.CrossRefnummer).Msg("Fo01 received")
 	ans, err := Build(Addressing{Action: ActionBv03, RelatesTo: req.Header.MessageID}, marshalBv03(
 		Party{Organisatie: h.cfg.Organisatie, Applicatie: h.cfg.Applicatie}, fo.Stuurgegevens.Zender,
 		NewUUID(), Tijdstip(h.cfg.Now()), fo.Stuurgegevens.Referentienummer), h.cfg.Signer, h.cfg.Now())
@@ -361,6 +373,43 @@ func (h *Handler) fo01(_ context.Context, req *soapRequest, rq *request) ([]byte
 		return nil, h.serverFault("building Bv03", err)
 	}
 	return ans, nil
+}
+
+// ApplicatieGGk is the fixed ontvanger/applicatie of every Di01, Du01 and
+// Fo01 sent to the chain (sections 3.1 to 3.3).
+const ApplicatieGGk = "GGk"
+
+// Bounds on an envelope's tijdstipBericht, the time the sender made it.
+// StUF tijdstippen carry no time zone, so the future bound leaves room for
+// a sender's local time beside the switch's clock; the past bound is how
+// long the switch remembers referentienummers (DefaultRefsRetention): an
+// envelope older than that cannot be recognised as a resend.
+const (
+	MaxTijdstipAhead = 24 * time.Hour
+	MaxTijdstipAge   = DefaultRefsRetention
+)
+
+// checkStuurgegevens checks what the schema cannot: the fixed
+// ontvanger/applicatie and a tijdstipBericht that is a real moment near now.
+func (h *Handler) checkStuurgegevens(ontvanger Party, tijdstip string) *Fault {
+	if ontvanger.Applicatie != ApplicatieGGk {
+		return clientFault(CodeEnvelope, "ontvanger/applicatie moet de vaste waarde GGk zijn")
+	}
+	t, err := ParseTijdstip(tijdstip)
+	if err != nil {
+		return clientFault(CodeEnvelope, "tijdstipBericht is geen geldig tijdstip (JJJJMMDDUUMMSSmmm)")
+	}
+	now := h.cfg.Now()
+	if t.After(now.Add(MaxTijdstipAhead)) || t.Before(now.Add(-MaxTijdstipAge)) {
+		return clientFault(CodeEnvelope, "tijdstipBericht ligt te ver in de toekomst of het verleden; maak de envelop opnieuw")
+	}
+	return nil
+}
+
+// tooLargeFault is IB007, whose place the chain's error list gives as
+// server.
+func tooLargeFault() *Fault {
+	return &Fault{Code: CodeTooLarge, Place: PlaceServer, Description: "bericht is te groot: de envelop mag hoogstens 25 MB zijn"}
 }
 
 // refusal wraps an envelope check's fault for the pipeline, so its metrics
@@ -391,7 +440,7 @@ func (h *Handler) faultOf(err error) *Fault {
 	}
 	switch {
 	case ge.Code == "too-large" || ge.Kind == gateway.KindTooLarge:
-		out.Code = CodeTooLarge
+		out.Code, out.Place = CodeTooLarge, PlaceServer
 	case ge.Code == "wrong-direction":
 		out.Code = CodeFunctieOrganisatie
 	case ge.Code == "unknown-recipient" || ge.Code == "recipient-inactive":

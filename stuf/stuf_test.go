@@ -303,7 +303,8 @@ func TestReferentienummerUnique(t *testing.T) {
 	assert.Len(t, h.store.stored(), 2)
 }
 
-// TestFo01 accepts an error message from a gemeente with a Bv03.
+// TestFo01 accepts an error message from a gemeente about a Di01 it was
+// pushed with a Bv03.
 func TestFo01(t *testing.T) {
 	h := newHarness(t)
 	fo := &stuf.Fo01{
@@ -312,6 +313,7 @@ func TestFo01(t *testing.T) {
 		Referentienummer: stuf.NewUUID(), TijdstipBericht: stuf.Tijdstip(time.Now()), CrossRefnummer: stuf.NewUUID(),
 		Fault: stuf.Fault{Code: "StUF055", Place: "client", Description: "Berichtbody is niet conform schema"},
 	}
+	require.NoError(t, h.refs.AddDi01(t.Context(), fo.CrossRefnummer, "0363"))
 	msg, err := stuf.Build(stuf.Addressing{Action: stuf.ActionFo01}, fo.Marshal(), nil, time.Now())
 	require.NoError(t, err)
 	status, body := h.post("0363", stuf.ActionFo01, msg)
