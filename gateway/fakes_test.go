@@ -231,6 +231,33 @@ func (s *fakeStore) Put(ctx context.Context, m gateway.Message) (gateway.Receipt
 	return gateway.Receipt{ID: id}, nil
 }
 
+// PutAnswered is Put of heen, confirmed at once, and Put of its answer
+// (not in one write: the fake has nothing to crash).
+func (s *fakeStore) PutAnswered(ctx context.Context, heen, answer gateway.Message) (gateway.Receipt, gateway.Receipt, error) {
+	hr, err := s.Put(ctx, heen)
+	if err != nil {
+		return gateway.Receipt{}, gateway.Receipt{}, err
+	}
+	s.mu.Lock()
+	m := s.msgs[hr.ID]
+	if hr.Duplicate && m.m.Route.Mailbox != heen.Route.Mailbox {
+		s.mu.Unlock()
+		return hr, gateway.Receipt{}, nil
+	}
+	if hr.Duplicate && m.retour != "" {
+		s.mu.Unlock()
+		return hr, gateway.Receipt{ID: m.retour, Duplicate: true}, nil
+	}
+	if !m.acked {
+		m.acked = true
+		m.events = append(m.events, gateway.Event{State: "confirmed", At: s.now()})
+	}
+	s.mu.Unlock()
+	answer.Route.Heen = hr.ID
+	ar, err := s.Put(ctx, answer)
+	return hr, ar, err
+}
+
 func (s *fakeStore) List(ctx context.Context, mailbox string, limit int) ([]gateway.Entry, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()

@@ -176,6 +176,14 @@ type Store interface {
 	// same Identificatie with other content is an *Error of KindConflict
 	// carrying the original id.
 	Put(ctx context.Context, m Message) (Receipt, error)
+	// PutAnswered stores heen, a heenbericht the switch answers itself
+	// (routed to SwitchMailbox), confirmed at once, and answer linked to
+	// it, in one synced write. A resend returns both receipts with
+	// Duplicate set; a heenbericht delivered to its recipient before gets
+	// a zero answer receipt; a heenbericht stored before without its
+	// answer gets it now (a new answer receipt). Refusals as Put's;
+	// neither is stored then.
+	PutAnswered(ctx context.Context, heen, answer Message) (heenReceipt, answerReceipt Receipt, err error)
 	// List returns up to limit pending messages of mailbox and leases
 	// them, so a concurrent List does not return them again until the
 	// lease expires.

@@ -124,55 +124,34 @@ func (s *Server) validateRules(ctx context.Context, caller string, body []byte) 
 }
 
 // answer stores heenbericht h, which breaks the rules of findings, and the
-// switch's answer to it. The heenbericht is filed in the switch's own
-// mailbox, so it is never delivered; then, in parallel so they share a
-// group commit, it is confirmed there and the answer is stored in the
-// sender's mailbox, linked to it. A resend after a failure in between
-// finds the heenbericht stored and completes what is missing. corr is
+// switch's answer to it, in one write (Store.PutAnswered): the heenbericht
+// is filed confirmed in the switch's own mailbox, so it is never
+// delivered, and the answer in the sender's mailbox, linked to it. corr is
 // the heenbericht's ids on the VSP face, if it came that way.
 func (s *Server) answer(ctx context.Context, p Principal, h bericht.Header, route Route, ans *Answer, findings []Finding, body []byte, parsed any, received, validated time.Time, corr *Correlation) (Accepted, error) {
 	heen := route
 	heen.Mailbox = SwitchMailbox
-	rec, err := s.cfg.Store.Put(ctx, Message{Header: h, Principal: p.ID, Route: heen, Body: body, Parsed: parsed, Received: received, Validated: validated, Correlation: corr})
-	if err != nil {
-		return Accepted{}, err
-	}
-	a := Accepted{ID: rec.ID, Berichtsoort: h.Soort.Name, Ontvanger: route.Recipient, Status: statusRetour,
-		RetourBerichtsoort: ans.Header.Soort.Name, RetourCodes: ans.Codes, Rules: ruleCodes(findings), Findings: findings}
-	if rec.Duplicate {
-		t, err := s.cfg.Store.Trace(ctx, rec.ID)
-		if err != nil {
-			return Accepted{}, err
-		}
-		switch {
-		case t.Recipient != SwitchMailbox: // delivered before, when its recipient answered itself
-			return Accepted{ID: rec.ID, Berichtsoort: h.Soort.Name, Ontvanger: route.Recipient, Status: statusDuplicate}, nil
-		case t.Retour != "": // answered before: confirm (idempotent), change nothing else
-			if err := s.cfg.Store.Ack(ctx, SwitchMailbox, rec.ID); err != nil {
-				return Accepted{}, err
-			}
-			a.Status, a.Retour = statusDuplicate, t.Retour
-			return a, nil
-		}
-	}
-	ackErr := make(chan error, 1)
-	go func() { ackErr <- s.cfg.Store.Ack(ctx, SwitchMailbox, rec.ID) }()
-	back := ans.Route
-	back.Heen = rec.ID
 	now := s.cfg.Now()
-	rr, err := s.cfg.Store.Put(ctx, Message{Header: ans.Header, Principal: SwitchMailbox, Route: back, Body: ans.Body, Received: now, Validated: now})
-	if aerr := <-ackErr; err == nil {
-		err = aerr
-	}
+	hr, rr, err := s.cfg.Store.PutAnswered(ctx,
+		Message{Header: h, Principal: p.ID, Route: heen, Body: body, Parsed: parsed, Received: received, Validated: validated, Correlation: corr},
+		Message{Header: ans.Header, Principal: SwitchMailbox, Route: ans.Route, Body: ans.Body, Received: now, Validated: now})
 	if err != nil {
 		return Accepted{}, err
 	}
-	a.Retour = rr.ID
+	a := Accepted{ID: hr.ID, Berichtsoort: h.Soort.Name, Ontvanger: route.Recipient, Status: statusRetour, Retour: rr.ID,
+		RetourBerichtsoort: ans.Header.Soort.Name, RetourCodes: ans.Codes, Rules: ruleCodes(findings), Findings: findings}
+	switch {
+	case rr.ID == "": // delivered before, when its recipient answered itself
+		return Accepted{ID: hr.ID, Berichtsoort: h.Soort.Name, Ontvanger: route.Recipient, Status: statusDuplicate}, nil
+	case rr.Duplicate: // answered before: nothing changed
+		a.Status = statusDuplicate
+		return a, nil
+	}
 	for _, r := range a.Rules {
 		s.retour.rules.WithLabelValues(r).Inc()
 	}
 	s.retour.answers.WithLabelValues(soortLabel(ans.Header.Soort.Name)).Inc()
-	s.log.Info().Str("message_id", rec.ID).Str("retour_id", rr.ID).
+	s.log.Info().Str("message_id", hr.ID).Str("retour_id", rr.ID).
 		Str("berichtsoort", h.Soort.Name).Str("retour_berichtsoort", ans.Header.Soort.Name).
 		Strs("rules", a.Rules).Strs("retourcodes", ans.Codes).Msg("answered by the switch")
 	return a, nil

@@ -182,24 +182,27 @@ func counter(t *testing.T, h *harness, name, label string) float64 {
 	return 0
 }
 
-// failingAnswerStore fails the first Put of an answer, as a crash between
-// storing the heenbericht and its answer would.
+// failingAnswerStore stores only the heenbericht of the first answered
+// put and fails it, as a store that took the two apart could leave them.
 type failingAnswerStore struct {
 	*fakeStore
 	failed bool
 }
 
-func (f *failingAnswerStore) Put(ctx context.Context, m gateway.Message) (gateway.Receipt, error) {
-	if m.Route.Heen != "" && !f.failed {
+func (f *failingAnswerStore) PutAnswered(ctx context.Context, heen, answer gateway.Message) (gateway.Receipt, gateway.Receipt, error) {
+	if !f.failed {
 		f.failed = true
-		return gateway.Receipt{}, errors.New("disk gone")
+		if _, err := f.fakeStore.Put(ctx, heen); err != nil {
+			return gateway.Receipt{}, gateway.Receipt{}, err
+		}
+		return gateway.Receipt{}, gateway.Receipt{}, errors.New("disk gone")
 	}
-	return f.fakeStore.Put(ctx, m)
+	return f.fakeStore.PutAnswered(ctx, heen, answer)
 }
 
-// TestResendCompletesAnAnswer: when storing the answer fails after the
-// heenbericht was stored, the sender's resend produces the answer, and
-// the heenbericht is still not delivered.
+// TestResendCompletesAnAnswer: when a heenbericht was stored without its
+// answer, the sender's resend produces the answer, and the heenbericht is
+// still not delivered.
 func TestResendCompletesAnAnswer(t *testing.T) {
 	h := newHarness(t, withAnswerer(), func(c *gateway.Config) {
 		c.Store = &failingAnswerStore{fakeStore: c.Store.(*fakeStore)}

@@ -213,50 +213,89 @@ func parseID(id string) (store.ID, error) {
 // Put files the message under its own Identificatie (IdentificatieRetour
 // for a retour) in the mailbox routing chose.
 func (sp storePort) Put(ctx context.Context, m gateway.Message) (gateway.Receipt, error) {
-	ident := m.Header.Identificatie
-	if m.Header.Soort.Retour {
-		ident = m.Header.IdentificatieRetour
-	}
-	msg := &store.Message{
-		Soort: m.Header.Soort.Name, Sender: m.Header.Sender(), Recipient: m.Route.Mailbox,
-		Identificatie: ident, Received: m.Received, Validated: m.Validated, Body: m.Body,
-	}
-	var err error
-	if msg.Correlation, err = toStore(m.Correlation); err != nil {
+	msg, held, err := sp.message(m)
+	if err != nil {
 		return gateway.Receipt{}, err
-	}
-	if m.Record != nil && sp.outbox {
-		var err error
-		if msg.Record, err = encodeRecord(*m.Record); err != nil {
-			return gateway.Receipt{}, err
-		}
-	}
-	if m.Route.Heen != "" {
-		id, err := store.ParseID(m.Route.Heen)
-		if err != nil {
-			return gateway.Receipt{}, fmt.Errorf("heenbericht id %q from routing: %w", m.Route.Heen, err)
-		}
-		msg.Answers = id
-	}
-	held := false
-	if tree, _ := m.Parsed.(*xsd.Tree); tree != nil && sp.trees != nil { // validatorPort's
-		msg.SHA256 = sha256.Sum256(msg.Body)
-		held = sp.trees.hold(msg.SHA256, tree)
 	}
 	rec, err := sp.s.Put(ctx, msg)
 	if held && (err != nil || rec.Duplicate) {
 		sp.trees.release(msg.SHA256)
 	}
 	if err != nil {
-		if errors.Is(err, store.ErrTraceerTaken) {
-			return gateway.Receipt{}, gateway.TraceerTaken()
-		}
-		if errors.Is(err, store.ErrNotFound) { // the heenbericht expired between routing and storing
-			return gateway.Receipt{}, &gateway.Error{Kind: gateway.KindUnroutable, Code: string(routing.CodeRetourWithoutHeen), Message: "the heenbericht this message answers is no longer known"}
-		}
-		return gateway.Receipt{}, storeError(err)
+		return gateway.Receipt{}, putError(err)
 	}
 	return gateway.Receipt{ID: rec.ID.String(), Duplicate: rec.Duplicate, Recorded: msg.Record != nil}, nil
+}
+
+// PutAnswered stores a heenbericht the switch answers and its answer in
+// one write (store.Store.PutAnswered).
+func (sp storePort) PutAnswered(ctx context.Context, heen, answer gateway.Message) (gateway.Receipt, gateway.Receipt, error) {
+	hm, held, err := sp.message(heen)
+	if err != nil {
+		return gateway.Receipt{}, gateway.Receipt{}, err
+	}
+	am, _, err := sp.message(answer)
+	if err != nil {
+		return gateway.Receipt{}, gateway.Receipt{}, err
+	}
+	hr, ar, err := sp.s.PutAnswered(ctx, hm, am)
+	if held && (err != nil || hr.Duplicate) {
+		sp.trees.release(hm.SHA256)
+	}
+	if err != nil {
+		return gateway.Receipt{}, gateway.Receipt{}, putError(err)
+	}
+	out := gateway.Receipt{ID: hr.ID.String(), Duplicate: hr.Duplicate, Recorded: hm.Record != nil}
+	if ar.ID.IsZero() {
+		return out, gateway.Receipt{}, nil
+	}
+	return out, gateway.Receipt{ID: ar.ID.String(), Duplicate: ar.Duplicate, Recorded: am.Record != nil}, nil
+}
+
+// message is m as the store takes it: filed under its own Identificatie
+// (IdentificatieRetour for a retour) in the mailbox routing chose. held
+// says the validation tree of m is kept for the products under the body's
+// digest, which the caller releases when nothing new was stored.
+func (sp storePort) message(m gateway.Message) (msg *store.Message, held bool, err error) {
+	ident := m.Header.Identificatie
+	if m.Header.Soort.Retour {
+		ident = m.Header.IdentificatieRetour
+	}
+	msg = &store.Message{
+		Soort: m.Header.Soort.Name, Sender: m.Header.Sender(), Recipient: m.Route.Mailbox,
+		Identificatie: ident, Received: m.Received, Validated: m.Validated, Body: m.Body,
+	}
+	if msg.Correlation, err = toStore(m.Correlation); err != nil {
+		return nil, false, err
+	}
+	if m.Record != nil && sp.outbox {
+		if msg.Record, err = encodeRecord(*m.Record); err != nil {
+			return nil, false, err
+		}
+	}
+	if m.Route.Heen != "" {
+		id, err := store.ParseID(m.Route.Heen)
+		if err != nil {
+			return nil, false, fmt.Errorf("heenbericht id %q from routing: %w", m.Route.Heen, err)
+		}
+		msg.Answers = id
+	}
+	if tree, _ := m.Parsed.(*xsd.Tree); tree != nil && sp.trees != nil { // validatorPort's
+		msg.SHA256 = sha256.Sum256(msg.Body)
+		held = sp.trees.hold(msg.SHA256, tree)
+	}
+	return msg, held, nil
+}
+
+// putError maps a refusal of Put or PutAnswered to the gateway's kinds.
+func putError(err error) error {
+	switch {
+	case errors.Is(err, store.ErrTraceerTaken):
+		return gateway.TraceerTaken()
+	case errors.Is(err, store.ErrNotFound): // the heenbericht expired between routing and storing
+		return &gateway.Error{Kind: gateway.KindUnroutable, Code: string(routing.CodeRetourWithoutHeen), Message: "the heenbericht this message answers is no longer known"}
+	}
+	return storeError(err)
 }
 
 func (sp storePort) List(ctx context.Context, mailbox string, limit int) ([]gateway.Entry, error) {

@@ -307,8 +307,8 @@ func TestSamenwerkingsverbandAnswersItself(t *testing.T) {
 
 // BenchmarkPostAnswered compares one POST of a valid WMO301 (validate with
 // rules, route, one synced Put) with one that breaks CS002 and is answered
-// by the switch (a synced Put, then an Ack and the answer's Put sharing a
-// commit). Generating each message is in both. One party posts, so run
+// by the switch (the heenbericht, confirmed, and its answer in one synced
+// write: PutAnswered). Generating each message is in both. One party posts, so run
 // it within the gateway's per-party burst (200):
 //
 //	go test ./node -run '^$' -bench PostAnswered -benchtime=150x -count 5

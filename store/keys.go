@@ -133,6 +133,16 @@ func convKey(heen, answer ID) []byte {
 	return append(k, answer[:]...)
 }
 
+// convKeyAnswer is the answer's id of a conversation key.
+func convKeyAnswer(k []byte) (ID, bool) {
+	var id ID
+	if len(k) != 1+2*len(id) {
+		return id, false
+	}
+	copy(id[:], k[1+len(id):])
+	return id, true
+}
+
 func convSpan(heen ID) (lo, hi []byte) {
 	lo = append([]byte{tagConv}, heen[:]...)
 	hi = append(append([]byte{tagConv}, heen[:]...), 0xff)

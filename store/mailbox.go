@@ -42,8 +42,48 @@ func checkLimit(limit int) error {
 // has, Put waits for that commit (one fsync) whatever ctx does, so an
 // error from Put always means the message was not stored.
 func (p *Pebble) Put(ctx context.Context, msg *Message) (Receipt, error) {
+	pl, err := p.planPut(msg)
+	if err != nil {
+		return Receipt{}, fmt.Errorf("storing message: %w", err)
+	}
+	var receipt Receipt
+	err = p.submit(ctx.Done(), ctx.Err, func(w *writer) error {
+		orig, dup, conv, err := w.checkPut(pl)
+		if err != nil {
+			return err
+		}
+		if dup {
+			if err := w.resent(pl, orig); err != nil {
+				return err
+			}
+			receipt = Receipt{ID: orig, Duplicate: true}
+			return nil
+		}
+		id, err := w.applyPut(pl, conv, true)
+		receipt = Receipt{ID: id}
+		return err
+	})
+	if err != nil {
+		return Receipt{}, fmt.Errorf("storing message: %w", err)
+	}
+	return receipt, nil
+}
+
+// putPlan is a message checked and prepared for the committer.
+type putPlan struct {
+	msg  *Message
+	corr *Correlation // a copy of msg's
+	sum  [32]byte
+	dkey []byte
+	rec  recordMeta
+	body []byte // as stored (sealed when encryption is on)
+}
+
+// planPut checks msg and prepares what the committer writes, outside its
+// loop (hashing, sealing).
+func (p *Pebble) planPut(msg *Message) (*putPlan, error) {
 	if msg == nil {
-		return Receipt{}, fmt.Errorf("storing message: nil: %w", ErrInvalid)
+		return nil, fmt.Errorf("nil message: %w", ErrInvalid)
 	}
 	for _, f := range []struct {
 		what, v string
@@ -55,118 +95,243 @@ func (p *Pebble) Put(ctx context.Context, msg *Message) (Receipt, error) {
 		{"identificatie", msg.Identificatie, MaxFieldLen},
 	} {
 		if err := checkField(f.what, f.v, f.max); err != nil {
-			return Receipt{}, fmt.Errorf("storing message: %w", err)
+			return nil, err
 		}
 	}
 	if len(msg.Body) == 0 {
-		return Receipt{}, fmt.Errorf("storing message: empty body: %w", ErrInvalid)
+		return nil, fmt.Errorf("empty body: %w", ErrInvalid)
 	}
 	if len(msg.Record) > MaxRecordLen {
-		return Receipt{}, fmt.Errorf("storing message: record of %d bytes, over %d: %w", len(msg.Record), MaxRecordLen, ErrInvalid)
+		return nil, fmt.Errorf("record of %d bytes, over %d: %w", len(msg.Record), MaxRecordLen, ErrInvalid)
 	}
-	corr := msg.Correlation
-	if corr != nil {
-		if err := corr.Check(); err != nil {
-			return Receipt{}, fmt.Errorf("storing message: %w", err)
+	pl := &putPlan{msg: msg, sum: msg.SHA256, dkey: dedupKey(msg.Key())}
+	if c := msg.Correlation; c != nil {
+		if err := c.Check(); err != nil {
+			return nil, err
 		}
-		c := *corr // the store keeps no reference to the caller's
-		c.Verwerkingscontext = bytes.Clone(c.Verwerkingscontext)
-		corr = &c
+		cc := *c // the store keeps no reference to the caller's
+		cc.Verwerkingscontext = bytes.Clone(c.Verwerkingscontext)
+		pl.corr = &cc
 	}
-	sum := msg.SHA256
-	if sum == ([32]byte{}) {
-		sum = sha256.Sum256(msg.Body)
+	if pl.sum == ([32]byte{}) {
+		pl.sum = sha256.Sum256(msg.Body)
 	}
-	dkey := dedupKey(msg.Key())
-	rec := recordMeta{
+	pl.rec = recordMeta{
 		Soort: msg.Soort, Sender: msg.Sender, Recipient: msg.Recipient,
 		Identificatie: msg.Identificatie, Received: msg.Received.UTC(),
-		Validated: msg.Validated.UTC(), Size: int64(len(msg.Body)), SHA256: sum,
-		Correlation: corr,
+		Validated: msg.Validated.UTC(), Size: int64(len(msg.Body)), SHA256: pl.sum,
+		Correlation: pl.corr,
 	}
-	bodyValue := p.sealBody(msg.Body, sum) // encryption at rest, outside the committer's loop
-	var receipt Receipt
-	err := p.submit(ctx.Done(), ctx.Err, func(w *writer) error {
-		if v, err := w.get(dkey); err == nil {
-			orig, osum, err := decodeDedup(v)
-			if err != nil {
-				return err
-			}
-			if osum != sum {
-				w.stats.conflicts++
-				return &DuplicateError{Key: msg.Key(), Original: orig}
-			}
-			if corr != nil { // a resend may come under a traceerId of its own
-				indexed, err := w.checkTraceer(orig, corr)
-				if err != nil {
-					return err
-				}
-				if err := w.indexCorrelation(orig, corr, indexed, true); err != nil {
-					return err
-				}
-			}
-			w.stats.duplicates++
-			receipt = Receipt{ID: orig, Duplicate: true}
-			w.record(orig, msg.Record)
-			return nil
-		} else if !errors.Is(err, ErrNotFound) {
-			return fmt.Errorf("reading dedup index: %w", err)
+	pl.body = p.sealBody(msg.Body, pl.sum) // encryption at rest, outside the committer's loop
+	return pl, nil
+}
+
+// checkPut reads what storing pl needs and writes nothing: an identical
+// resend gives the original's id and dup; otherwise the conversation the
+// message joins (zero: its own). The same key with other bytes is a
+// *DuplicateError, a taken traceerId ErrTraceerTaken, an answer to an
+// unknown heenbericht ErrNotFound.
+func (w *writer) checkPut(pl *putPlan) (orig ID, dup bool, conv ID, err error) {
+	msg := pl.msg
+	if v, err := w.get(pl.dkey); err == nil {
+		orig, osum, err := decodeDedup(v)
+		if err != nil {
+			return ID{}, false, ID{}, err
 		}
-		if corr != nil {
-			if _, err := w.checkTraceer(ID{}, corr); err != nil {
-				return err
-			}
+		if osum != pl.sum {
+			w.stats.conflicts++
+			return ID{}, false, ID{}, &DuplicateError{Key: msg.Key(), Original: orig}
 		}
-		conv := ID{}
-		if !msg.Answers.IsZero() {
-			v, err := w.get(metaKey(msg.Answers))
-			if errors.Is(err, ErrNotFound) {
-				return fmt.Errorf("storing answer: heenbericht %s: %w", msg.Answers, ErrNotFound)
-			} else if err != nil {
-				return fmt.Errorf("reading heenbericht: %w", err)
-			}
-			heen, err := decodeMeta(v)
-			if err != nil {
-				return err
-			}
-			conv = heen.Conversation
+		return orig, true, ID{}, nil
+	} else if !errors.Is(err, ErrNotFound) {
+		return ID{}, false, ID{}, fmt.Errorf("reading dedup index: %w", err)
+	}
+	if pl.corr != nil {
+		if _, err := w.checkTraceer(ID{}, pl.corr); err != nil {
+			return ID{}, false, ID{}, err
 		}
-		id := w.nextID()
-		if conv.IsZero() {
-			conv = id
+	}
+	if !msg.Answers.IsZero() {
+		heen, err := w.metaRecord(msg.Answers)
+		if errors.Is(err, ErrNotFound) {
+			return ID{}, false, ID{}, fmt.Errorf("storing answer: heenbericht %s: %w", msg.Answers, ErrNotFound)
+		} else if err != nil {
+			return ID{}, false, ID{}, fmt.Errorf("reading heenbericht: %w", err)
 		}
-		r := rec
-		r.Conversation = conv
-		if r.Received.IsZero() {
-			r.Received = w.now
+		conv = heen.Conversation
+	}
+	return ID{}, false, conv, nil
+}
+
+// metaRecord reads message id's record in the writer's batch.
+func (w *writer) metaRecord(id ID) (recordMeta, error) {
+	v, err := w.get(metaKey(id))
+	if err != nil {
+		return recordMeta{}, err
+	}
+	return decodeMeta(v)
+}
+
+// resent records an identical resend of message orig: a traceerId of its
+// own is indexed, and its audit record kept.
+func (w *writer) resent(pl *putPlan, orig ID) error {
+	if pl.corr != nil { // a resend may come under a traceerId of its own
+		indexed, err := w.checkTraceer(orig, pl.corr)
+		if err != nil {
+			return err
 		}
-		r.Stored = w.now
-		w.set(metaKey(id), r.encode())
-		w.set(bodyKey(id), bodyValue) // sealed before the committer: see seal.go
+		if err := w.indexCorrelation(orig, pl.corr, indexed, true); err != nil {
+			return err
+		}
+	}
+	w.stats.duplicates++
+	w.record(orig, pl.msg.Record)
+	return nil
+}
+
+// applyPut writes pl, checked by checkPut, as a new message in conversation
+// conv (zero: its own), filed in its recipient's mailbox when queue, and
+// returns its id.
+func (w *writer) applyPut(pl *putPlan, conv ID, queue bool) (ID, error) {
+	msg := pl.msg
+	id := w.nextID()
+	if conv.IsZero() {
+		conv = id
+	}
+	r := pl.rec
+	r.Conversation = conv
+	if r.Received.IsZero() {
+		r.Received = w.now
+	}
+	r.Stored = w.now
+	w.set(metaKey(id), r.encode())
+	w.set(bodyKey(id), pl.body) // sealed before the committer: see seal.go
+	if queue {
 		e := recordEntry{Received: r.Received, Size: r.Size, Soort: r.Soort, Sender: r.Sender}
 		w.set(queueKey(msg.Recipient, id), e.encode(false))
-		w.set(dkey, encodeDedup(id, sum))
-		if corr != nil {
-			if err := w.indexCorrelation(id, corr, false, false); err != nil {
+		w.delta.pending++
+	}
+	w.set(pl.dkey, encodeDedup(id, pl.sum))
+	if pl.corr != nil {
+		if err := w.indexCorrelation(id, pl.corr, false, false); err != nil {
+			return id, err
+		}
+	}
+	if !msg.Answers.IsZero() {
+		w.set(convKey(conv, id), nil)
+		w.event(msg.Answers, StateRetourReceived, w.now, id)
+	}
+	w.stats.puts++
+	w.record(id, msg.Record)
+	w.change(Change{Op: OpPut, ID: id, Soort: r.Soort, Sender: r.Sender, Recipient: msg.Recipient,
+		Received: r.Received, Answers: msg.Answers, Size: r.Size, SHA256: pl.sum})
+	return id, nil
+}
+
+// confirmed records message id, never filed in party's mailbox, as
+// confirmed there: the history, the feed, the retention.
+func (w *writer) confirmed(party string, id ID, soort, sender string) {
+	w.event(id, StateConfirmed, w.now, ID{})
+	w.change(Change{Op: OpAck, ID: id, Soort: soort, Sender: sender, Recipient: party})
+	w.set(retentionKey(retPayload, w.now.Add(w.p.cfg.PayloadRetention), id), nil)
+	w.set(retentionKey(retMetadata, w.now.Add(w.p.cfg.MetadataRetention), id), nil)
+	w.stats.acks++
+}
+
+// PutAnswered stores a heenbericht the switch answers itself and its
+// answer in one synced commit; see Store.PutAnswered.
+func (p *Pebble) PutAnswered(ctx context.Context, heen, answer *Message) (Receipt, Receipt, error) {
+	hp, err := p.planPut(heen)
+	if err != nil {
+		return Receipt{}, Receipt{}, fmt.Errorf("storing answered heenbericht: %w", err)
+	}
+	if answer == nil {
+		return Receipt{}, Receipt{}, fmt.Errorf("storing answered heenbericht: nil answer: %w", ErrInvalid)
+	}
+	a := *answer
+	ap, err := p.planPut(&a)
+	if err != nil {
+		return Receipt{}, Receipt{}, fmt.Errorf("storing the answer: %w", err)
+	}
+	var hr, ar Receipt
+	err = p.submit(ctx.Done(), ctx.Err, func(w *writer) error {
+		hr, ar = Receipt{}, Receipt{}
+		ap.msg.Answers = ID{}
+		orig, dup, _, err := w.checkPut(hp)
+		if err != nil {
+			return err
+		}
+		if dup {
+			done, err := w.answeredBefore(hp, orig, &hr, &ar)
+			if err != nil || done {
 				return err
 			}
 		}
-		if !msg.Answers.IsZero() {
-			w.set(convKey(conv, id), nil)
-			w.event(msg.Answers, StateRetourReceived, w.now, id)
+		// The answer's own key must be free before anything is written.
+		if _, adup, _, err := w.checkPut(ap); err != nil {
+			return err
+		} else if adup {
+			return fmt.Errorf("the answer's key is taken by another message: %w", ErrDuplicate)
 		}
-		w.delta.pending++
-		w.stats.puts++
-		receipt = Receipt{ID: id}
-		w.record(id, msg.Record)
-		w.change(Change{Op: OpPut, ID: id, Soort: r.Soort, Sender: r.Sender, Recipient: msg.Recipient,
-			Received: r.Received, Answers: msg.Answers, Size: r.Size, SHA256: sum})
-		return nil
+		heenID := orig
+		if dup {
+			if err := w.ack(heen.Recipient, heenID); err != nil {
+				return err
+			}
+		} else {
+			if heenID, err = w.applyPut(hp, ID{}, false); err != nil {
+				return err
+			}
+			hr = Receipt{ID: heenID}
+			w.confirmed(heen.Recipient, heenID, heen.Soort, heen.Sender)
+		}
+		ap.msg.Answers = heenID
+		ansID, err := w.applyPut(ap, heenID, true)
+		ar = Receipt{ID: ansID}
+		return err
 	})
 	if err != nil {
-		return Receipt{}, fmt.Errorf("storing message: %w", err)
+		return Receipt{}, Receipt{}, fmt.Errorf("storing answered heenbericht: %w", err)
 	}
-	return receipt, nil
+	return hr, ar, nil
+}
+
+// answeredBefore handles a resend of an answered heenbericht orig: true
+// with both receipts when it was answered before, or when it went to
+// another mailbox (its recipient answered it); false when it was stored
+// in its own mailbox but not yet answered (a store that took the two
+// apart), which the caller completes.
+func (w *writer) answeredBefore(hp *putPlan, orig ID, hr, ar *Receipt) (bool, error) {
+	if err := w.resent(hp, orig); err != nil {
+		return true, err
+	}
+	*hr = Receipt{ID: orig, Duplicate: true}
+	rec, err := w.metaRecord(orig)
+	if err != nil {
+		return true, err
+	}
+	if rec.Recipient != hp.msg.Recipient {
+		return true, nil // delivered to its recipient before
+	}
+	lo, hi := convSpan(orig)
+	it, err := w.b.NewIter(&pebble.IterOptions{LowerBound: lo, UpperBound: hi})
+	if err != nil {
+		return true, fmt.Errorf("reading the conversation: %w", err)
+	}
+	var ans ID
+	found := it.First()
+	if found {
+		ans, found = convKeyAnswer(it.Key())
+	}
+	if err := it.Close(); err != nil {
+		return true, fmt.Errorf("reading the conversation: %w", err)
+	}
+	if found {
+		*ar = Receipt{ID: ans, Duplicate: true}
+		w.stats.duplicates++
+		return true, nil
+	}
+	return false, nil
 }
 
 // List leases and returns visible messages; see Store.List.
@@ -385,62 +550,62 @@ func (p *Pebble) Ack(ctx context.Context, party string, id ID) error {
 	if id.IsZero() {
 		return fmt.Errorf("confirming message: zero id: %w", ErrInvalid)
 	}
-	err := p.submit(ctx.Done(), ctx.Err, func(w *writer) error {
-		qk := queueKey(party, id)
-		v, err := w.get(qk)
-		var rec recordEntry
-		switch {
-		case err == nil:
-			if rec, err = decodeEntry(v, false); err != nil {
-				return err
-			}
-			w.del(qk)
-			w.delta.pending--
-			if err := w.removed(party, id); err != nil {
-				return err
-			}
-		case !errors.Is(err, ErrNotFound):
-			return fmt.Errorf("reading mailbox entry: %w", err)
-		default:
-			v, err := w.get(quarantineKey(id))
-			switch {
-			case err == nil:
-				if rec, err = decodeEntry(v, true); err != nil {
-					return err
-				}
-				if rec.Recipient != party {
-					return ErrNotFound
-				}
-				w.del(quarantineKey(id))
-				w.delta.quarantined--
-			case !errors.Is(err, ErrNotFound):
-				return fmt.Errorf("reading quarantine: %w", err)
-			default:
-				// Not pending: confirmed before (idempotent) or unknown.
-				v, err := w.get(metaKey(id))
-				if err != nil {
-					return err
-				}
-				rec, err := decodeMeta(v)
-				if err != nil {
-					return err
-				}
-				if rec.Recipient != party {
-					return ErrNotFound
-				}
-				return nil
-			}
-		}
-		w.event(id, StateConfirmed, w.now, ID{})
-		w.change(Change{Op: OpAck, ID: id, Soort: rec.Soort, Sender: rec.Sender, Recipient: party})
-		w.set(retentionKey(retPayload, w.now.Add(w.p.cfg.PayloadRetention), id), nil)
-		w.set(retentionKey(retMetadata, w.now.Add(w.p.cfg.MetadataRetention), id), nil)
-		w.stats.acks++
-		return nil
-	})
+	err := p.submit(ctx.Done(), ctx.Err, func(w *writer) error { return w.ack(party, id) })
 	if err != nil {
 		return fmt.Errorf("confirming message %s: %w", id, err)
 	}
+	return nil
+}
+
+// ack confirms message id in party's mailbox (or quarantine); confirming
+// a confirmed message changes nothing. See Store.Ack.
+func (w *writer) ack(party string, id ID) error {
+	qk := queueKey(party, id)
+	v, err := w.get(qk)
+	var rec recordEntry
+	switch {
+	case err == nil:
+		if rec, err = decodeEntry(v, false); err != nil {
+			return err
+		}
+		w.del(qk)
+		w.delta.pending--
+		if err := w.removed(party, id); err != nil {
+			return err
+		}
+	case !errors.Is(err, ErrNotFound):
+		return fmt.Errorf("reading mailbox entry: %w", err)
+	default:
+		v, err := w.get(quarantineKey(id))
+		switch {
+		case err == nil:
+			if rec, err = decodeEntry(v, true); err != nil {
+				return err
+			}
+			if rec.Recipient != party {
+				return ErrNotFound
+			}
+			w.del(quarantineKey(id))
+			w.delta.quarantined--
+		case !errors.Is(err, ErrNotFound):
+			return fmt.Errorf("reading quarantine: %w", err)
+		default:
+			// Not pending: confirmed before (idempotent) or unknown.
+			v, err := w.get(metaKey(id))
+			if err != nil {
+				return err
+			}
+			rec, err := decodeMeta(v)
+			if err != nil {
+				return err
+			}
+			if rec.Recipient != party {
+				return ErrNotFound
+			}
+			return nil
+		}
+	}
+	w.confirmed(party, id, rec.Soort, rec.Sender)
 	return nil
 }
 

@@ -54,6 +54,18 @@ type Store interface {
 	// ErrInvalid.
 	Put(ctx context.Context, msg *Message) (Receipt, error)
 
+	// PutAnswered stores heen, a heenbericht the switch answers itself,
+	// and answer, its answer, in one synced commit: heen is filed in
+	// heen.Recipient's mailbox (the switch's own) confirmed at once, so
+	// it is never listed; answer goes to answer.Recipient's mailbox linked
+	// to heen as Put links an answer (answer.Answers is set to heen's id).
+	// A resend of heen (same key, same bytes) changes nothing and returns
+	// both receipts with Duplicate set; when heen was filed in another
+	// mailbox before (its recipient answered it), the answer's receipt is
+	// zero and nothing is written. Refusals are Put's, for either message;
+	// neither is stored then.
+	PutAnswered(ctx context.Context, heen, answer *Message) (heenReceipt, answerReceipt Receipt, err error)
+
 	// Lookup finds a message by its dedup key. A retourbericht finds its
 	// heenbericht this way (the retour header is a copy of the heen
 	// header), and a 325 its 323. It returns ErrNotFound if no message

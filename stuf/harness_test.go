@@ -96,8 +96,11 @@ func (s *memStore) stored() []gateway.Message {
 	return append([]gateway.Message(nil), s.msgs...)
 }
 
-func (s *memStore) List(context.Context, string, int) ([]gateway.Entry, error) { return nil, nil }
+func (s *memStore) List(context.Context, string, int) ([]gateway.Entry, error)    { return nil, nil }
 func (s *memStore) Pending(context.Context, string, int) ([]gateway.Entry, error) { return nil, nil }
+func (s *memStore) PutAnswered(context.Context, gateway.Message, gateway.Message) (gateway.Receipt, gateway.Receipt, error) {
+	return gateway.Receipt{}, gateway.Receipt{}, errors.New("unused")
+}
 func (s *memStore) Fetch(context.Context, string, string) ([]byte, error) {
 	return nil, errors.New("unused")
 }

@@ -42,72 +42,35 @@ func checkLimit(limit int) error {
 // concurrent Puts of one key, or of one traceerId, on any nodes exactly
 // one stores it; the others re-read and find it taken.
 func (s *Store) Put(ctx context.Context, msg *store.Message) (store.Receipt, error) {
-	if msg == nil {
-		return store.Receipt{}, fmt.Errorf("storing message: nil: %w", store.ErrInvalid)
-	}
-	for _, f := range []struct {
-		what, v string
-		max     int
-	}{
-		{"soort", msg.Soort, store.MaxFieldLen},
-		{"sender", msg.Sender, store.MaxPartyLen},
-		{"recipient", msg.Recipient, store.MaxPartyLen},
-		{"identificatie", msg.Identificatie, store.MaxFieldLen},
-	} {
-		if err := checkField(f.what, f.v, f.max); err != nil {
-			return store.Receipt{}, fmt.Errorf("storing message: %w", err)
-		}
-	}
-	if len(msg.Body) == 0 {
-		return store.Receipt{}, fmt.Errorf("storing message: empty body: %w", store.ErrInvalid)
-	}
-	corr := msg.Correlation
-	if corr != nil {
-		if err := corr.Check(); err != nil {
-			return store.Receipt{}, fmt.Errorf("storing message: %w", err)
-		}
+	if err := checkMessage(msg); err != nil {
+		return store.Receipt{}, fmt.Errorf("storing message: %w", err)
 	}
 	if err := s.enter(); err != nil {
 		return store.Receipt{}, err
 	}
 	s.leave()
-	sum := sha256.Sum256(msg.Body)
-	var body []byte // what is published: sealed with a keyring, else a copy
-	if s.cfg.Keys != nil {
-		body = s.cfg.Keys.Seal(msg.Body, sum[:])
-	} else {
-		body = bytes.Clone(msg.Body)
-	}
-	dsubj := s.sub.dedup(msg.Key())
+	p := s.prepare(msg)
 	var receipt store.Receipt
 	read := s.last // a replica first; after a lost race, the leader
 	cread := s.last
 	err := s.retry(ctx, func() error {
-		d, found, err := read(ctx, dsubj)
+		d, _, found, err := s.dedupEntry(ctx, p, read)
 		read = s.lastFresh
 		if err != nil {
 			return err
 		}
 		if found {
-			var rec dedupRec
-			if err := decode(d.data, &rec, "dedup entry"); err != nil {
-				return err
-			}
-			if !bytes.Equal(rec.SHA256, sum[:]) {
-				s.stats.conflicts.Add(1)
-				return &store.DuplicateError{Key: msg.Key(), Original: rec.ID}
-			}
-			if err := s.indexResend(ctx, rec.ID, corr, cread); err != nil {
+			if err := s.indexResend(ctx, d.ID, p.corr, cread); err != nil {
 				cread = s.lastLeader
 				return err
 			}
 			s.stats.duplicates.Add(1)
-			receipt = store.Receipt{ID: rec.ID, Duplicate: true}
+			receipt = store.Receipt{ID: d.ID, Duplicate: true}
 			return nil
 		}
 		var plan corrPlan
-		if corr != nil {
-			plan, err = s.planCorrelation(ctx, corr, store.ID{}, true, cread)
+		if p.corr != nil {
+			plan, err = s.planCorrelation(ctx, p.corr, store.ID{}, true, cread)
 			cread = s.lastLeader // after a lost race, the leader knows the winner
 			if err != nil {
 				return err
@@ -127,32 +90,7 @@ func (s *Store) Put(ctx context.Context, msg *store.Message) (store.Receipt, err
 			if c.IsZero() {
 				c = id
 			}
-			rec := metaRec{
-				Soort: msg.Soort, Sender: msg.Sender, Recipient: msg.Recipient,
-				Identificatie: msg.Identificatie, Received: unixNano(msg.Received),
-				Validated: unixNano(msg.Validated), Stored: b.now.UnixNano(),
-				Size: int64(len(msg.Body)), SHA256: sum[:], Conversation: c,
-				Chunks:  (len(body) + chunkSize - 1) / chunkSize,
-				Answers: msg.Answers, Correlation: correlationRecOf(corr),
-			}
-			if rec.Received == 0 {
-				rec.Received = rec.Stored
-			}
-			b.set(s.sub.meta(id), encode(rec), -1)
-			for i := 0; i < rec.Chunks; i++ {
-				b.set(s.sub.body(id, i), body[i*chunkSize:min(len(body), (i+1)*chunkSize)], -1)
-			}
-			e := entryRec{Received: rec.Received, Size: rec.Size, Soort: rec.Soort, Sender: rec.Sender,
-				SHA256: rec.SHA256, Conversation: c, Correlation: rec.Correlation}
-			b.set(s.sub.entry(msg.Recipient, id), encode(e), -1)
-			if !msg.Answers.IsZero() {
-				b.add(s.sub.conv(c), []byte(id.String()))
-				b.event(msg.Answers, store.StateRetourReceived, id)
-			}
-			b.set(dsubj, encode(dedupRec{ID: id, SHA256: sum[:]}), 0)
-			if corr != nil {
-				plan.write(b, corr, id)
-			}
+			b.message(p, id, c, msg.Answers, plan, true)
 			receipt = store.Receipt{ID: id}
 		})
 		if err == nil {
@@ -162,9 +100,131 @@ func (s *Store) Put(ctx context.Context, msg *store.Message) (store.Receipt, err
 		return err
 	})
 	if err != nil {
+		s.countConflict(err)
 		return store.Receipt{}, fmt.Errorf("storing message: %w", err)
 	}
 	return receipt, nil
+}
+
+// countConflict counts err if it refuses a key taken by other bytes.
+func (s *Store) countConflict(err error) {
+	var de *store.DuplicateError
+	if errors.As(err, &de) {
+		s.stats.conflicts.Add(1)
+	}
+}
+
+// checkMessage checks the fields of a message to store.
+func checkMessage(msg *store.Message) error {
+	if msg == nil {
+		return fmt.Errorf("nil: %w", store.ErrInvalid)
+	}
+	for _, f := range []struct {
+		what, v string
+		max     int
+	}{
+		{"soort", msg.Soort, store.MaxFieldLen},
+		{"sender", msg.Sender, store.MaxPartyLen},
+		{"recipient", msg.Recipient, store.MaxPartyLen},
+		{"identificatie", msg.Identificatie, store.MaxFieldLen},
+	} {
+		if err := checkField(f.what, f.v, f.max); err != nil {
+			return err
+		}
+	}
+	if len(msg.Body) == 0 {
+		return fmt.Errorf("empty body: %w", store.ErrInvalid)
+	}
+	if c := msg.Correlation; c != nil {
+		if err := c.Check(); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// prepared is a checked message with what writing it takes, made before
+// its reads and the committer: its digest, its bytes as published and
+// its dedup subject.
+type prepared struct {
+	msg   *store.Message
+	corr  *store.Correlation
+	sum   [32]byte
+	body  []byte // sealed with a keyring, else a copy
+	dsubj string
+}
+
+func (s *Store) prepare(msg *store.Message) *prepared {
+	p := &prepared{msg: msg, corr: msg.Correlation, sum: sha256.Sum256(msg.Body), dsubj: s.sub.dedup(msg.Key())}
+	if s.cfg.Keys != nil {
+		p.body = s.cfg.Keys.Seal(msg.Body, p.sum[:])
+	} else {
+		p.body = bytes.Clone(msg.Body)
+	}
+	return p
+}
+
+// dedupEntry reads p's dedup key with read: the message stored under it,
+// and the subject's sequence. A message stored under it with other bytes
+// is a *store.DuplicateError (counted by the caller, once final: see
+// countConflict).
+func (s *Store) dedupEntry(ctx context.Context, p *prepared, read readFunc) (dedupRec, uint64, bool, error) {
+	var rec dedupRec
+	d, found, err := read(ctx, p.dsubj)
+	if err != nil || !found {
+		return rec, 0, false, err
+	}
+	if err := decode(d.data, &rec, "dedup entry"); err != nil {
+		return rec, 0, false, err
+	}
+	if !bytes.Equal(rec.SHA256, p.sum[:]) {
+		return rec, 0, false, &store.DuplicateError{Key: p.msg.Key(), Original: rec.ID}
+	}
+	return rec, d.seq, true, nil
+}
+
+// message adds p to b as the new message id of conversation conv: its
+// record, bytes, dedup key (claimed with compare-and-set: absent before)
+// and the correlation indexes plan names; with queue its mailbox entry.
+// An answer (answers not zero) is linked to its conversation and recorded
+// in the history of the message it answers.
+func (b *builder) message(p *prepared, id, conv, answers store.ID, plan corrPlan, queue bool) {
+	msg := p.msg
+	rec := metaRec{
+		Soort: msg.Soort, Sender: msg.Sender, Recipient: msg.Recipient,
+		Identificatie: msg.Identificatie, Received: unixNano(msg.Received),
+		Validated: unixNano(msg.Validated), Stored: b.now.UnixNano(),
+		Size: int64(len(msg.Body)), SHA256: p.sum[:], Conversation: conv,
+		Chunks:  (len(p.body) + chunkSize - 1) / chunkSize,
+		Answers: answers, Correlation: correlationRecOf(p.corr),
+	}
+	if rec.Received == 0 {
+		rec.Received = rec.Stored
+	}
+	b.set(b.s.sub.meta(id), encode(rec), -1)
+	for i := 0; i < rec.Chunks; i++ {
+		b.set(b.s.sub.body(id, i), p.body[i*chunkSize:min(len(p.body), (i+1)*chunkSize)], -1)
+	}
+	if queue {
+		e := entryRec{Received: rec.Received, Size: rec.Size, Soort: rec.Soort, Sender: rec.Sender,
+			SHA256: rec.SHA256, Conversation: conv, Correlation: rec.Correlation}
+		b.set(b.s.sub.entry(msg.Recipient, id), encode(e), -1)
+	}
+	if !answers.IsZero() {
+		b.add(b.s.sub.conv(conv), []byte(id.String()))
+		b.event(answers, store.StateRetourReceived, id)
+	}
+	b.set(p.dsubj, encode(dedupRec{ID: id, SHA256: p.sum[:]}), 0)
+	if p.corr != nil {
+		plan.write(b, p.corr, id)
+	}
+}
+
+// confirmed records message id as confirmed: in its history, and in the
+// confirmation log that retention walks.
+func (b *builder) confirmed(id store.ID) {
+	b.event(id, store.StateConfirmed, store.ID{})
+	b.add(b.s.sub.confirmations(), encode(confirmRec{ID: id, At: b.now.UnixNano()}))
 }
 
 // indexResend adds the traceerId of an identical resend of message id to
@@ -360,8 +420,7 @@ func (s *Store) Ack(ctx context.Context, party string, id store.ID) error {
 		confirm := func(subject string, seq uint64) error {
 			return s.submit(ctx, func(b *builder) {
 				b.clear(subject, int64(seq))
-				b.event(id, store.StateConfirmed, store.ID{})
-				b.add(s.sub.confirmations(), encode(confirmRec{ID: id, At: b.now.UnixNano()}))
+				b.confirmed(id)
 			})
 		}
 		e, found, err := s.lastFresh(ctx, s.sub.entry(party, id))

@@ -129,6 +129,7 @@ func Run(t *testing.T, open Factory) {
 		{"Quarantine", testQuarantine},
 		{"QuarantineAtOnce", testQuarantineAtOnce},
 		{"Conversation", testConversation},
+		{"PutAnswered", testPutAnswered},
 		{"InvalidArguments", testInvalid},
 		{"Retention", testRetention},
 		{"Close", testClose},
