@@ -4,14 +4,10 @@ import (
 	"crypto/rand"
 	"crypto/rsa"
 	"crypto/sha256"
-	"crypto/x509"
-	"crypto/x509/pkix"
 	"encoding/hex"
 	"encoding/json"
-	"encoding/pem"
 	"errors"
 	"fmt"
-	"math/big"
 	"net/http"
 	"os"
 	"os/exec"
@@ -56,12 +52,7 @@ func debianPython(t *testing.T) string {
 // request changed after signing is refused with a fault and stores
 // nothing.
 func TestZeepSendsADi01WithTheOfficialWSDL(t *testing.T) {
-	if _, err := os.Stat(ggkWSDL); err != nil {
-		t.Fatalf("the official StUF-GGk WSDL is missing: ../shared must be beside the repository: %v", err)
-	}
-	py := debianPython(t)
-	xmlsec1, err := exec.LookPath("xmlsec1")
-	require.NoError(t, err, "xmlsec1 (Debian package xmlsec1, make deps)")
+	py, xmlsec1 := zeepTools(t)
 	dir := t.TempDir()
 	certFile, keyFile := writeRSASigningPair(t, dir)
 	n := startNodeProcess(t, "--data", dir+"/data", "--stuf-sign-cert", certFile, "--stuf-sign-key", keyFile)
@@ -89,11 +80,7 @@ func TestZeepSendsADi01WithTheOfficialWSDL(t *testing.T) {
 		t.Helper()
 		path := filepath.Join(dir, "answer.xml")
 		require.NoError(t, os.WriteFile(path, []byte(answer), 0o600))
-		out, err := exec.Command(xmlsec1, "--verify", "--pubkey-cert-pem", certFile,
-			"--id-attr:Id", "Body", "--id-attr:Id", "Timestamp",
-			"--id-attr:Id", "Action", "--id-attr:Id", "MessageID", path).CombinedOutput()
-		require.NoError(t, err, "xmlsec1 verifies the switch's answer: %s", out)
-		return string(out)
+		return verifyWithXmlsec1(t, xmlsec1, certFile, path)
 	}
 	pending := func() int { // listed without leases (the VSP face), so it can be asked twice
 		t.Helper()
@@ -133,17 +120,31 @@ func writeRSASigningPair(t *testing.T, dir string) (certFile, keyFile string) {
 	t.Helper()
 	key, err := rsa.GenerateKey(rand.Reader, 2048)
 	require.NoError(t, err)
-	tmpl := &x509.Certificate{
-		SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "gemeente 0384"},
-		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour),
-		KeyUsage: x509.KeyUsageDigitalSignature,
+	return writeCertAndKey(t, dir, "gemeente 0384", key)
+}
+
+// zeepTools returns the Debian python that has zeep and python-xmlsec, and
+// xmlsec1, after checking that the official WSDL is beside the repository.
+func zeepTools(t *testing.T) (py, xmlsec1 string) {
+	t.Helper()
+	if _, err := os.Stat(ggkWSDL); err != nil {
+		t.Fatalf("the official StUF-GGk WSDL is missing: ../shared must be beside the repository: %v", err)
 	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
-	require.NoError(t, err)
-	certFile, keyFile = filepath.Join(dir, "rsa-cert.pem"), filepath.Join(dir, "rsa-key.pem")
-	require.NoError(t, os.WriteFile(certFile, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), 0o600))
-	require.NoError(t, os.WriteFile(keyFile, pem.EncodeToMemory(&pem.Block{Type: "RSA PRIVATE KEY", Bytes: x509.MarshalPKCS1PrivateKey(key)}), 0o600))
-	return certFile, keyFile
+	py = debianPython(t)
+	xmlsec1, err := exec.LookPath("xmlsec1")
+	require.NoError(t, err, "xmlsec1 (Debian package xmlsec1, make deps)")
+	return py, xmlsec1
+}
+
+// verifyWithXmlsec1 has xmlsec1 verify the signature of the SOAP message
+// in path with the certificate in certFile, every signed part included.
+func verifyWithXmlsec1(t *testing.T, xmlsec1, certFile, path string) string {
+	t.Helper()
+	out, err := exec.Command(xmlsec1, "--verify", "--pubkey-cert-pem", certFile,
+		"--id-attr:Id", "Body", "--id-attr:Id", "Timestamp",
+		"--id-attr:Id", "Action", "--id-attr:Id", "MessageID", "--id-attr:Id", "To", path).CombinedOutput()
+	require.NoError(t, err, "xmlsec1 verifies the signature: %s", out)
+	return string(out)
 }
 
 // TestPushToAPythonEndpoint: a running serve pushes a WMO305 for a gemeente
@@ -152,12 +153,7 @@ func writeRSASigningPair(t *testing.T, dir string) (certFile, keyFile string) {
 // signed Di01, and the switch takes the Bv03 as the confirmation: the
 // message's track & trace ends confirmed.
 func TestPushToAPythonEndpoint(t *testing.T) {
-	if _, err := os.Stat(ggkWSDL); err != nil {
-		t.Fatalf("the official StUF-GGk WSDL is missing: ../shared must be beside the repository: %v", err)
-	}
-	py := debianPython(t)
-	xmlsec1, err := exec.LookPath("xmlsec1")
-	require.NoError(t, err, "xmlsec1 (Debian package xmlsec1, make deps)")
+	py, xmlsec1 := zeepTools(t)
 	dir := t.TempDir()
 	pushed := filepath.Join(dir, "pushed")
 	require.NoError(t, os.Mkdir(pushed, 0o700))
@@ -174,7 +170,11 @@ func TestPushToAPythonEndpoint(t *testing.T) {
 		}
 	})
 	var port []byte
-	require.Eventually(t, func() bool { port, err = os.ReadFile(portFile); return err == nil }, 30*time.Second, 20*time.Millisecond,
+	require.Eventually(t, func() bool {
+		var err error
+		port, err = os.ReadFile(portFile)
+		return err == nil
+	}, 30*time.Second, 20*time.Millisecond,
 		"the push endpoint did not start: %s", &endpointErr)
 
 	digest := func(tok string) string { s := sha256.Sum256([]byte(tok)); return hex.EncodeToString(s[:]) }
@@ -206,10 +206,7 @@ parties:
 	first := filepath.Join(pushed, "push-1.xml")
 	require.Eventually(t, func() bool { _, err := os.Stat(first); return err == nil }, 30*time.Second, 20*time.Millisecond,
 		"nothing pushed: %s", &endpointErr)
-	out, err := exec.Command(xmlsec1, "--verify", "--pubkey-cert-pem", certFile,
-		"--id-attr:Id", "Body", "--id-attr:Id", "Timestamp",
-		"--id-attr:Id", "Action", "--id-attr:Id", "MessageID", "--id-attr:Id", "To", first).CombinedOutput()
-	require.NoError(t, err, "xmlsec1 verifies the push: %s", out)
+	verifyWithXmlsec1(t, xmlsec1, certFile, first)
 	push, err := os.ReadFile(first)
 	require.NoError(t, err)
 	assert.Contains(t, string(push), "<StUF:functie>WMO305</StUF:functie>")

@@ -245,6 +245,32 @@ func (s *Store) indexResend(ctx context.Context, id store.ID, c *store.Correlati
 	})
 }
 
+// mailboxEntries reads up to maxScan live entries of party's mailbox, in
+// stream order, and returns them sorted by id (arrival order).
+func (s *Store) mailboxEntries(ctx context.Context, party string) ([]mailboxEntry, error) {
+	var all []mailboxEntry
+	err := s.scan(ctx, s.sub.mailbox(party), 0, func(m stored) (bool, error) {
+		if len(m.data) == 0 {
+			return true, nil // tombstone
+		}
+		id, err := idFromSubject(m.subject)
+		if err != nil {
+			return false, fmt.Errorf("mailbox entry: %w", store.ErrCorrupt)
+		}
+		e := mailboxEntry{id: id, seq: m.seq}
+		if err := decode(m.data, &e.rec, "mailbox entry"); err != nil {
+			return false, err
+		}
+		all = append(all, e)
+		return len(all) < maxScan, nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	slices.SortFunc(all, func(a, b mailboxEntry) int { return bytes.Compare(a.id[:], b.id[:]) })
+	return all, nil
+}
+
 // mailboxEntry is an entry read from a mailbox with its sequence.
 type mailboxEntry struct {
 	id  store.ID
@@ -278,26 +304,10 @@ func (s *Store) List(ctx context.Context, party string, limit int) ([]store.Entr
 	var out []store.Entry
 	err := s.retry(ctx, func() error {
 		out = out[:0]
-		var all []mailboxEntry
-		err := s.scan(ctx, s.sub.mailbox(party), 0, func(m stored) (bool, error) {
-			if len(m.data) == 0 {
-				return true, nil // tombstone
-			}
-			id, err := idFromSubject(m.subject)
-			if err != nil {
-				return false, fmt.Errorf("mailbox entry: %w", store.ErrCorrupt)
-			}
-			e := mailboxEntry{id: id, seq: m.seq}
-			if err := decode(m.data, &e.rec, "mailbox entry"); err != nil {
-				return false, err
-			}
-			all = append(all, e)
-			return len(all) < maxScan, nil
-		})
+		all, err := s.mailboxEntries(ctx, party)
 		if err != nil {
 			return err
 		}
-		slices.SortFunc(all, func(a, b mailboxEntry) int { return bytes.Compare(a.id[:], b.id[:]) })
 		now := s.cfg.Now().UTC()
 		var deliver, quarantine []mailboxEntry
 		for _, e := range all {
@@ -361,26 +371,10 @@ func (s *Store) Pending(ctx context.Context, party string, limit int) ([]store.E
 		return nil, err
 	}
 	defer s.leave()
-	var all []mailboxEntry
-	err := s.scan(ctx, s.sub.mailbox(party), 0, func(m stored) (bool, error) {
-		if len(m.data) == 0 {
-			return true, nil // tombstone
-		}
-		id, err := idFromSubject(m.subject)
-		if err != nil {
-			return false, fmt.Errorf("mailbox entry: %w", store.ErrCorrupt)
-		}
-		e := mailboxEntry{id: id, seq: m.seq}
-		if err := decode(m.data, &e.rec, "mailbox entry"); err != nil {
-			return false, err
-		}
-		all = append(all, e)
-		return len(all) < maxScan, nil
-	})
+	all, err := s.mailboxEntries(ctx, party)
 	if err != nil {
 		return nil, fmt.Errorf("listing pending messages: %w", err)
 	}
-	slices.SortFunc(all, func(a, b mailboxEntry) int { return bytes.Compare(a.id[:], b.id[:]) })
 	now := s.cfg.Now().UnixNano()
 	out := make([]store.Entry, 0, min(limit, len(all)))
 	for _, e := range all {
