@@ -10,7 +10,7 @@ import (
 // labels: the number of parties is not bounded.
 type metrics struct {
 	reg        prometheus.Registerer
-	stats      *statsCollector
+	stats      StatsCollector
 	batchSize  prometheus.Histogram
 	commitTime prometheus.Histogram
 	registered []prometheus.Collector
@@ -19,7 +19,7 @@ type metrics struct {
 func newMetrics(p *Pebble, reg prometheus.Registerer) *metrics {
 	m := &metrics{
 		reg:   reg,
-		stats: &statsCollector{p: p},
+		stats: StatsCollector{Stats: p.Stats, FeedHead: p.feed.head, FeedChanges: p.feed.length},
 		batchSize: prometheus.NewHistogram(prometheus.HistogramOpts{
 			Namespace: "knooppunt", Subsystem: "store", Name: "commit_operations",
 			Help:    "Operations carried by one synced commit.",
@@ -55,8 +55,17 @@ func (m *metrics) unregister() {
 	}
 }
 
-// statsCollector exports Stats.
-type statsCollector struct{ p *Pebble }
+// StatsCollector exports a backend's Stats and feed as the
+// knooppunt_store_* series, under the same names, help and labels for every
+// backend, so that alerts and dashboards read either.
+type StatsCollector struct {
+	Stats    func() Stats
+	FeedHead func() uint64
+	// FeedChanges is how many changes the feed keeps for its slowest
+	// follower; nil leaves knooppunt_store_feed_changes out (a backend
+	// whose feed is not kept for followers).
+	FeedChanges func() int64
+}
 
 var statDescs = struct {
 	pending, quarantined, messages, commits, feed, feedHead *prometheus.Desc
@@ -75,17 +84,21 @@ var statDescs = struct {
 		"Synced commits since start.", nil, nil),
 }
 
-func (c *statsCollector) Describe(ch chan<- *prometheus.Desc) {
+// Describe implements prometheus.Collector.
+func (c StatsCollector) Describe(ch chan<- *prometheus.Desc) {
 	ch <- statDescs.pending
 	ch <- statDescs.quarantined
 	ch <- statDescs.messages
 	ch <- statDescs.commits
-	ch <- statDescs.feed
+	if c.FeedChanges != nil {
+		ch <- statDescs.feed
+	}
 	ch <- statDescs.feedHead
 }
 
-func (c *statsCollector) Collect(ch chan<- prometheus.Metric) {
-	s := c.p.Stats()
+// Collect implements prometheus.Collector.
+func (c StatsCollector) Collect(ch chan<- prometheus.Metric) {
+	s := c.Stats()
 	ch <- prometheus.MustNewConstMetric(statDescs.pending, prometheus.GaugeValue, float64(s.Pending))
 	ch <- prometheus.MustNewConstMetric(statDescs.quarantined, prometheus.GaugeValue, float64(s.Quarantined))
 	for _, k := range []struct {
@@ -98,6 +111,8 @@ func (c *statsCollector) Collect(ch chan<- prometheus.Metric) {
 		ch <- prometheus.MustNewConstMetric(statDescs.messages, prometheus.CounterValue, float64(k.v), k.kind)
 	}
 	ch <- prometheus.MustNewConstMetric(statDescs.commits, prometheus.CounterValue, float64(s.Commits))
-	ch <- prometheus.MustNewConstMetric(statDescs.feed, prometheus.GaugeValue, float64(c.p.feed.length()))
-	ch <- prometheus.MustNewConstMetric(statDescs.feedHead, prometheus.GaugeValue, float64(c.p.feed.head()))
+	if c.FeedChanges != nil {
+		ch <- prometheus.MustNewConstMetric(statDescs.feed, prometheus.GaugeValue, float64(c.FeedChanges()))
+	}
+	ch <- prometheus.MustNewConstMetric(statDescs.feedHead, prometheus.GaugeValue, float64(c.FeedHead()))
 }

@@ -10,6 +10,8 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/knooppunt/knooppunt/store"
 )
 
 // Stream info is read at most every infoMaxAge, on scrape, and a read
@@ -58,7 +60,11 @@ func (m *metrics) register(s *Store, reg prometheus.Registerer) {
 		return
 	}
 	m.reg = reg
-	for _, c := range []prometheus.Collector{&statsCollector{s: s}, &streamCollector{s: s}, m.batchSize, m.commitTime} {
+	// The Pebble store's series under the same names; no
+	// knooppunt_store_feed_changes: the stream keeps nothing for followers
+	// (TrimFeed trims nothing), its size is knooppunt_store_stream_messages.
+	stats := store.StatsCollector{Stats: s.Stats, FeedHead: func() uint64 { return s.metrics.position.Load() }}
+	for _, c := range []prometheus.Collector{stats, &streamCollector{s: s}, m.batchSize, m.commitTime} {
 		if err := reg.Register(c); err != nil {
 			s.log.Warn().Err(err).Msg("registering store metrics")
 			continue
@@ -91,55 +97,6 @@ func (m *metrics) seen(seq uint64) {
 			return
 		}
 	}
-}
-
-// statDescs are those of the Pebble store's statistics (store/metrics.go).
-// knooppunt_store_feed_changes is not among them: it counts what the Pebble
-// feed keeps for its slowest follower, and the stream keeps nothing for
-// followers (TrimFeed trims nothing), so it has no counterpart here. The
-// stream's size is knooppunt_store_stream_messages.
-var statDescs = struct {
-	pending, quarantined, messages, commits, feedHead *prometheus.Desc
-}{
-	feedHead: prometheus.NewDesc("knooppunt_store_feed_position",
-		"Position of the newest change in the feed.", nil, nil),
-	pending: prometheus.NewDesc("knooppunt_store_pending_messages",
-		"Messages in mailboxes not yet confirmed.", nil, nil),
-	quarantined: prometheus.NewDesc("knooppunt_store_quarantined_messages",
-		"Messages in quarantine.", nil, nil),
-	messages: prometheus.NewDesc("knooppunt_store_operations_total",
-		"Store operations since start, by kind.", []string{"kind"}, nil),
-	commits: prometheus.NewDesc("knooppunt_store_commits_total",
-		"Synced commits since start.", nil, nil),
-}
-
-// statsCollector exports Stats and the known stream position: no request
-// to the cluster.
-type statsCollector struct{ s *Store }
-
-func (c *statsCollector) Describe(ch chan<- *prometheus.Desc) {
-	ch <- statDescs.pending
-	ch <- statDescs.quarantined
-	ch <- statDescs.messages
-	ch <- statDescs.commits
-	ch <- statDescs.feedHead
-}
-
-func (c *statsCollector) Collect(ch chan<- prometheus.Metric) {
-	s := c.s.Stats()
-	ch <- prometheus.MustNewConstMetric(statDescs.pending, prometheus.GaugeValue, float64(s.Pending))
-	ch <- prometheus.MustNewConstMetric(statDescs.quarantined, prometheus.GaugeValue, float64(s.Quarantined))
-	for _, k := range []struct {
-		kind string
-		v    int64
-	}{
-		{"put", s.Puts}, {"duplicate", s.Duplicates}, {"conflict", s.Conflicts},
-		{"delivery", s.Deliveries}, {"ack", s.Acks}, {"expire", s.Expired}, {"purge", s.Purged},
-	} {
-		ch <- prometheus.MustNewConstMetric(statDescs.messages, prometheus.CounterValue, float64(k.v), k.kind)
-	}
-	ch <- prometheus.MustNewConstMetric(statDescs.commits, prometheus.CounterValue, float64(s.Commits))
-	ch <- prometheus.MustNewConstMetric(statDescs.feedHead, prometheus.GaugeValue, float64(c.s.metrics.position.Load()))
 }
 
 var streamDescs = struct {
