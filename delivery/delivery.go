@@ -39,6 +39,10 @@ type Endpoint struct {
 	Party string
 	URL   string
 	Kind  Kind
+	// AnyStatus confirms a StUF push with any 2xx status, without a Bv03
+	// (the registry's push_ack: http), for an endpoint that answers
+	// plainly; otherwise a Bv03 confirms it.
+	AnyStatus bool
 }
 
 // Mailbox is what delivery needs of the store; *store.Pebble has it.
@@ -232,7 +236,7 @@ func FromBook(book *routing.Book) func() []Endpoint {
 			if p.Role.Acts() == bericht.Aanbieder {
 				kind = KindREST
 			}
-			out = append(out, Endpoint{Party: p.ID, URL: p.PushURL, Kind: kind})
+			out = append(out, Endpoint{Party: p.ID, URL: p.PushURL, Kind: kind, AnyStatus: p.PushAck == routing.PushAckHTTP})
 		}
 		return out
 	}
@@ -542,7 +546,7 @@ func (p *Pusher) send(ctx context.Context, ep Endpoint, e store.Entry, body []by
 	if err != nil {
 		return fmt.Errorf("reading the answer: %w", err)
 	}
-	if ep.Kind == KindStUF {
+	if ep.Kind == KindStUF && !ep.AnyStatus {
 		if err := stuf.VerifyParty(stuf.Verifier{Now: p.cfg.Now}, p.cfg.Trust, ep.Party, answer); err != nil {
 			return fmt.Errorf("answer with status %d: %w", resp.StatusCode, err)
 		}

@@ -634,3 +634,32 @@ func TestSignedAnswers(t *testing.T) {
 	assert.Equal(t, want[0], *got.Load())
 	assert.Equal(t, 2.0, metricValue(t, reg, "knooppunt_delivery_attempts_total", "outcome", "failed"))
 }
+
+// TestPushAckByStatus: an endpoint that answers a push plainly (200, no
+// Bv03) is retried, and its messages are never confirmed, unless the
+// registry says its pushes are confirmed by status (push_ack: http).
+func TestPushAckByStatus(t *testing.T) {
+	st := openStore(t, t.TempDir())
+	defer st.Close()
+	put(t, st, sample.New(5), "WMO307", aanbieder, gemeente, 3)
+	var calls atomic.Int64
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		_, _ = io.Copy(io.Discard, r.Body)
+		calls.Add(1)
+		w.WriteHeader(http.StatusOK) // no Bv03
+	}))
+	defer srv.Close()
+	reg := newRegistry(delivery.Endpoint{Party: gemeente, URL: srv.URL, Kind: delivery.KindStUF})
+	p, err := delivery.New(fast(st, reg))
+	require.NoError(t, err)
+	stop := run(t, p)
+	require.Eventually(t, func() bool { return calls.Load() >= 6 }, 20*time.Second, 5*time.Millisecond, "retried")
+	assert.Equal(t, int64(3), st.Stats().Pending, "a plain 200 confirms nothing when a Bv03 is wanted")
+	stop()
+
+	reg.set(delivery.Endpoint{Party: gemeente, URL: srv.URL, Kind: delivery.KindStUF, AnyStatus: true})
+	p, err = delivery.New(fast(st, reg))
+	require.NoError(t, err)
+	run(t, p)
+	require.Eventually(t, func() bool { return st.Stats().Pending == 0 }, 20*time.Second, 5*time.Millisecond, "any 2xx confirms")
+}

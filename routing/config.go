@@ -72,6 +72,11 @@ type PartyConfig struct {
 	Delivery Delivery `yaml:"delivery"`
 	// PushURL is the https endpoint for delivery: push.
 	PushURL string `yaml:"push_url"`
+	// PushAck says what confirms a push to a gemeente's SOAP endpoint:
+	// "bv03" (default), a Bv03 answer (signed when the gemeente must
+	// sign), or "http", any 2xx status, for endpoints that answer
+	// plainly. Aanbieders' REST pushes are confirmed by any 2xx.
+	PushAck PushAck `yaml:"push_ack"`
 	// Releases narrows the registry's active releases for this party, e.g.
 	// an aanbieder that only does Jeugdwet. Absent: all active releases.
 	Releases map[string][]string `yaml:"releases"`
@@ -149,6 +154,15 @@ type RetourMode string
 const (
 	RetourSwitch    RetourMode = "switch"    // the switch builds the retour
 	RetourRecipient RetourMode = "recipient" // the message is delivered; the recipient answers
+)
+
+// PushAck says what confirms a push (Party.PushAck).
+type PushAck string
+
+// The acknowledgements of a push.
+const (
+	PushAckBv03 PushAck = "bv03" // a Bv03 answer, signed when the party must sign
+	PushAckHTTP PushAck = "http" // any 2xx status
 )
 
 // Delivery says how a party receives its messages.
@@ -489,6 +503,15 @@ func (v *validator) check(c *Config) {
 			v.pushURL(p.Line, what, p.PushURL)
 		default:
 			v.add(p.Line, "%s: delivery must be %q or %q, not %q", what, DeliveryPoll, DeliveryPush, p.Delivery)
+		}
+		switch {
+		case p.PushAck == "":
+		case p.Delivery != DeliveryPush:
+			v.add(p.Line, "%s: push_ack is set but delivery is not push", what)
+		case p.Role == Aanbieder:
+			v.add(p.Line, "%s: push_ack is for gemeenten' SOAP endpoints; an aanbieder's push is confirmed by any 2xx", what)
+		case p.PushAck != PushAckBv03 && p.PushAck != PushAckHTTP:
+			v.add(p.Line, "%s: push_ack must be %q or %q, not %q", what, PushAckBv03, PushAckHTTP, p.PushAck)
 		}
 		if p.Releases != nil {
 			v.releases(p.Line, what+": releases", p.Releases, releases)

@@ -28,11 +28,12 @@ type Principal struct {
 	Gemeenten []string
 	// HandledBy is the samenwerkingsverband handling a gemeente, or empty.
 	HandledBy string
-	// Retour, Delivery and PushURL are the party's settings with defaults
-	// applied (switch, poll).
+	// Retour, Delivery, PushURL and PushAck are the party's settings with
+	// defaults applied (switch, poll, bv03).
 	Retour   RetourMode
 	Delivery Delivery
 	PushURL  string
+	PushAck  PushAck
 
 	// SigningCertificates are the DER certificates the party signs its
 	// SOAP requests with; RequireSignature refuses them unsigned.
@@ -104,9 +105,12 @@ func New(cfg Config) (*Registry, error) {
 		p := &Principal{
 			ID: pc.Code, Role: pc.Role, Name: pc.Name, Active: pc.Active == nil || *pc.Active,
 			Gemeenten: slices.Sorted(slices.Values(pc.Gemeenten)),
-			Retour:    pc.Retour, Delivery: pc.Delivery, PushURL: pc.PushURL,
+			Retour:    pc.Retour, Delivery: pc.Delivery, PushURL: pc.PushURL, PushAck: pc.PushAck,
 			releases:            toReleases(pc.Releases),
 			SigningCertificates: signing[pc.Code], RequireSignature: pc.RequireSignature,
+		}
+		if p.PushAck == "" {
+			p.PushAck = PushAckBv03
 		}
 		if p.Retour == "" {
 			p.Retour = RetourSwitch
