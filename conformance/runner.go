@@ -15,6 +15,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/knooppunt/knooppunt/bericht"
@@ -76,6 +77,9 @@ type Config struct {
 	Prefix string
 	// Now is the clock for {{today}}. Default time.Now.
 	Now func() time.Time
+	// Progress, if set, is called after each case with the number done and
+	// the number selected, from the goroutine that ran it.
+	Progress func(done, total int)
 	// MaxLimitWait bounds how long one request may wait out the target's
 	// limits: a 429 answer is repeated after its Retry-After (at most
 	// maxRetryAfter each time) until this much time has passed, unless the
@@ -237,12 +241,16 @@ func Run(ctx context.Context, cfg Config, cases []*Case) (*Report, error) {
 	results := make([]Result, len(selected))
 	work := make(chan int)
 	var wg sync.WaitGroup
+	var done atomic.Int64
 	for range min(cfg.Parallel, max(len(selected), 1)) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
 			for i := range work {
 				results[i] = r.runCase(ctx, selected[i])
+				if cfg.Progress != nil {
+					cfg.Progress(int(done.Add(1)), len(selected))
+				}
 			}
 		}()
 	}

@@ -174,9 +174,10 @@ func writePrivate(path string, data []byte) (bool, error) {
 	return true, nil
 }
 
-// CopyTree copies the directory src into the new directory dst, every file
-// private and synced, for a restore.
-func CopyTree(src, dst string) error {
+// CopyTree copies the directory (or file) src into the new dst, every file
+// private and synced, for a restore; copied, if not nil, learns the bytes
+// as they are copied.
+func CopyTree(src, dst string, copied func(n int64)) error {
 	return filepath.WalkDir(src, func(path string, d fs.DirEntry, err error) error {
 		if err != nil {
 			return err
@@ -198,7 +199,11 @@ func CopyTree(src, dst string) error {
 		if err != nil {
 			return err
 		}
-		_, err = io.Copy(out, in)
+		var r io.Reader = in
+		if copied != nil {
+			r = countReader{in, copied}
+		}
+		_, err = io.Copy(out, r)
 		if err == nil {
 			err = out.Sync()
 		}
@@ -241,4 +246,16 @@ func (n *Node) backupEndpoints() []gateway.Endpoint {
 		_ = json.NewEncoder(w).Encode(BackupAnswer{Path: dest, BackupManifest: m})
 	})
 	return []gateway.Endpoint{{Method: http.MethodPost, Pattern: "/v1/backup", Handler: h}}
+}
+
+// countReader tells count how much is read through it.
+type countReader struct {
+	r     io.Reader
+	count func(int64)
+}
+
+func (c countReader) Read(p []byte) (int, error) {
+	n, err := c.r.Read(p)
+	c.count(int64(n))
+	return n, err
 }

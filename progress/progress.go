@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -25,6 +26,7 @@ type Meter struct {
 	w        io.Writer
 	what     string
 	total    int64 // 0: unknown
+	bytes    bool  // count bytes: shown in MB
 	terminal bool
 	start    time.Time
 	done     atomic.Int64
@@ -44,6 +46,27 @@ func New(w io.Writer, what string, total int64) *Meter {
 	}
 	go m.run(every)
 	return m
+}
+
+// NewBytes is New for a count of bytes, shown in megabytes.
+func NewBytes(w io.Writer, what string, total int64) *Meter {
+	m := New(w, what, total)
+	m.bytes = true
+	return m
+}
+
+// Reader counts what is read through r on m.
+func (m *Meter) Reader(r io.Reader) io.Reader { return countingReader{r: r, m: m} }
+
+type countingReader struct {
+	r io.Reader
+	m *Meter
+}
+
+func (c countingReader) Read(p []byte) (int, error) {
+	n, err := c.r.Read(p)
+	c.m.Add(int64(n))
+	return n, err
 }
 
 // IsTerminal reports whether w is a character device (a terminal).
@@ -94,19 +117,25 @@ func (m *Meter) report(final bool) {
 func (m *Meter) line(elapsed time.Duration, final bool) string {
 	n := m.done.Load()
 	rate := 0.0
-	if s := elapsed.Seconds(); s > 0 {
-		rate = float64(n) / s
+	if sec := elapsed.Seconds(); sec > 0 {
+		rate = float64(n) / sec
+	}
+	amount, speed := strconv.FormatInt, fmt.Sprintf("%.0f/s", rate)
+	if m.bytes {
+		const mb = 1 << 20
+		amount = func(v int64, _ int) string { return fmt.Sprintf("%.1f MB", float64(v)/mb) }
+		speed = fmt.Sprintf("%.1f MB/s", rate/mb)
 	}
 	var s string
 	if m.total > 0 {
-		pct := float64(n) / float64(m.total) * 100
-		s = fmt.Sprintf("%d of %d %s (%.0f%%), %.0f/s", n, m.total, m.what, pct, rate)
+		s = fmt.Sprintf("%s of %s %s (%.0f%%), %s", amount(n, 10), amount(m.total, 10), m.what,
+			float64(n)/float64(m.total)*100, speed)
 		if !final && rate > 0 && n < m.total {
 			left := time.Duration(float64(m.total-n) / rate * float64(time.Second))
 			s += ", " + left.Round(time.Second).String() + " left"
 		}
 	} else {
-		s = fmt.Sprintf("%d %s, %.0f/s", n, m.what, rate)
+		s = fmt.Sprintf("%s %s, %s", amount(n, 10), m.what, speed)
 	}
 	if final {
 		s += " in " + elapsed.Round(100*time.Millisecond).String()

@@ -2,6 +2,7 @@ package progress
 
 import (
 	"bytes"
+	"io"
 	"strings"
 	"testing"
 	"time"
@@ -27,6 +28,12 @@ func TestLine(t *testing.T) {
 	u := &Meter{what: "entries"}
 	u.Add(7)
 	assert.Equal(t, "7 entries, 7/s\n", u.line(time.Second, false))
+
+	b := &Meter{what: "of the trail", total: 4 << 20, bytes: true}
+	r := b.Reader(strings.NewReader(strings.Repeat("x", 1<<20)))
+	_, err := io.Copy(io.Discard, r)
+	assert.NoError(t, err)
+	assert.Equal(t, "1.0 MB of 4.0 MB of the trail (25%), 0.5 MB/s, 6s left\n", b.line(2*time.Second, false))
 }
 
 // TestDone: Done writes the final report once and may be called twice; a

@@ -12,6 +12,7 @@ import (
 	"strings"
 
 	"github.com/knooppunt/knooppunt/audit"
+	"github.com/knooppunt/knooppunt/progress"
 	"github.com/knooppunt/knooppunt/store"
 )
 
@@ -78,7 +79,7 @@ func runAudit(args []string, _ io.Reader, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "knooppunt audit: %v\n", err)
 		return 2
 	}
-	res, err := audit.VerifyFileThrough(filepath.Join(*dir, audit.FileName), want)
+	res, err := verifyTrail(filepath.Join(*dir, audit.FileName), want, stderr)
 	switch {
 	case errors.Is(err, audit.ErrTampered):
 		n, noun := len(res.Breaks)+res.Unlisted, "breaks"
@@ -149,4 +150,21 @@ func expectedHead(arg, data string) (audit.Head, error) {
 	}
 	h.Hash = hash
 	return h, nil
+}
+
+// verifyTrail checks the trail in path through want, showing on progress
+// how far it has read.
+func verifyTrail(path string, want audit.Head, progressTo io.Writer) (audit.Result, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return audit.Result{}, err
+	}
+	defer f.Close()
+	var size int64
+	if fi, err := f.Stat(); err == nil {
+		size = fi.Size()
+	}
+	meter := progress.NewBytes(progressTo, "of the trail checked", size)
+	defer meter.Done()
+	return audit.VerifyThrough(meter.Reader(f), want)
 }

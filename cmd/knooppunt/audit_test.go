@@ -35,6 +35,7 @@ func TestAuditVerify(t *testing.T) {
 	require.Equal(t, 0, run([]string{"audit", "verify", "--data", data}, nil, &out, &errb), errb.String())
 	assert.Contains(t, out.String(), "3 entries")
 	assert.Contains(t, out.String(), head)
+	assert.Contains(t, errb.String(), "MB of the trail checked (100%)", "progress on stderr")
 
 	path := filepath.Join(data+".audit", audit.FileName)
 	raw, err := os.ReadFile(path)

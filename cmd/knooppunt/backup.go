@@ -14,6 +14,7 @@ import (
 
 	"github.com/knooppunt/knooppunt/audit"
 	"github.com/knooppunt/knooppunt/node"
+	"github.com/knooppunt/knooppunt/progress"
 	"github.com/knooppunt/knooppunt/store"
 )
 
@@ -126,7 +127,7 @@ func runRestore(args []string, _ io.Reader, stdout, stderr io.Writer) int {
 	if *keyFile == "" {
 		*keyFile = *data + ".keys"
 	}
-	m, err := restore(*from, *data, *auditDir, *keyFile)
+	m, err := restore(*from, *data, *auditDir, *keyFile, stderr)
 	if err != nil {
 		fmt.Fprintf(stderr, "knooppunt restore: %v\n", err)
 		var ie incompleteError
@@ -147,8 +148,9 @@ type incompleteError struct{ msg string }
 
 func (e incompleteError) Error() string { return e.msg }
 
-// restore copies the backup in from into place and checks the result.
-func restore(from, data, auditDir, keyFile string) (node.BackupManifest, error) {
+// restore copies the backup in from into place, showing on progressTo how
+// far it is, and checks the result.
+func restore(from, data, auditDir, keyFile string, progressTo io.Writer) (node.BackupManifest, error) {
 	var m node.BackupManifest
 	raw, err := os.ReadFile(filepath.Join(from, node.ManifestFile))
 	if err != nil {
@@ -166,26 +168,38 @@ func restore(from, data, auditDir, keyFile string) (node.BackupManifest, error) 
 			return m, fmt.Errorf("%s exists: a restore never writes over data; choose new paths", p)
 		}
 	}
+	var total int64
+	_ = filepath.WalkDir(from, func(_ string, d fs.DirEntry, err error) error {
+		if err == nil && !d.IsDir() {
+			if fi, err := d.Info(); err == nil {
+				total += fi.Size()
+			}
+		}
+		return nil
+	})
+	meter := progress.NewBytes(progressTo, "restored", total)
+	defer meter.Done()
 	if m.Store {
-		if err := node.CopyTree(filepath.Join(from, "store"), data); err != nil {
+		if err := node.CopyTree(filepath.Join(from, "store"), data, meter.Add); err != nil {
 			return m, fmt.Errorf("restoring the store: %w", err)
 		}
 	} else if err := audit.MkdirPrivate(data); err != nil {
 		return m, err
 	}
 	if m.Products {
-		if err := node.CopyTree(filepath.Join(from, "products"), filepath.Join(data, "products")); err != nil {
+		if err := node.CopyTree(filepath.Join(from, "products"), filepath.Join(data, "products"), meter.Add); err != nil {
 			return m, fmt.Errorf("restoring the products' state: %w", err)
 		}
 	}
-	if err := node.CopyTree(filepath.Join(from, "audit"), auditDir); err != nil {
+	if err := node.CopyTree(filepath.Join(from, "audit"), auditDir, meter.Add); err != nil {
 		return m, fmt.Errorf("restoring the audit trail: %w", err)
 	}
 	if m.Keys {
-		if err := node.CopyTree(filepath.Join(from, "keys"), keyFile); err != nil {
+		if err := node.CopyTree(filepath.Join(from, "keys"), keyFile, meter.Add); err != nil {
 			return m, fmt.Errorf("restoring the data keys: %w", err)
 		}
 	}
+	meter.Done()
 	if !m.Store {
 		return m, nil
 	}

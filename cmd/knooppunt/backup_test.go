@@ -98,6 +98,7 @@ func TestBackupUnderLoadAndRestore(t *testing.T) {
 	restored := filepath.Join(dir, "restored")
 	code, out, errs = runCmd("restore", "--from", path, "--data", restored)
 	require.Equal(t, 0, code, "stdout: %s\nstderr: %s", out, errs)
+	assert.Contains(t, errs, "MB restored (100%)", "progress on stderr")
 	code, out, errs = runCmd("restore", "--from", path, "--data", restored)
 	assert.Equal(t, 2, code, "a restore never writes over data: %s %s", out, errs)
 	code, out, errs = runCmd("audit", "verify", "--data", restored, "--expect-head", "store")

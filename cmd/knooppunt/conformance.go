@@ -10,6 +10,7 @@ import (
 	"os"
 	"regexp"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/rs/zerolog"
@@ -18,6 +19,7 @@ import (
 	"github.com/knooppunt/knooppunt/conformance"
 	"github.com/knooppunt/knooppunt/gateway"
 	"github.com/knooppunt/knooppunt/node"
+	"github.com/knooppunt/knooppunt/progress"
 	"github.com/knooppunt/knooppunt/retour"
 	"github.com/knooppunt/knooppunt/rules"
 	"github.com/knooppunt/knooppunt/store"
@@ -173,7 +175,19 @@ func runConformanceRun(args []string, stdout, stderr io.Writer) int {
 		// signed envelopes of conformance.SignatureParty.
 		cfg.Features = append(cfg.Features, conformance.FeatureRetour, conformance.FeatureSignature)
 	}
+	var (
+		meter     *progress.Meter
+		startOnce sync.Once
+	)
+	cfg.Progress = func(_, total int) {
+		startOnce.Do(func() { meter = progress.New(stderr, "cases", int64(total)) })
+		meter.Add(1)
+	}
 	rep, err := conformance.Run(ctx, cfg, cases)
+	startOnce.Do(func() {}) // no case ran: no meter
+	if meter != nil {
+		meter.Done()
+	}
 	if err != nil {
 		fmt.Fprintf(stderr, "knooppunt conformance run: %v\n", err)
 		return 2

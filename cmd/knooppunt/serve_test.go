@@ -751,6 +751,7 @@ func TestServeRunsTheGemeenteDoor(t *testing.T) {
 	code, out, errs := conformanceRun(t, append(args, "../../conformance/testdata")...)
 	require.Equal(t, 0, code, "stdout: %s\nstderr: %s", out, errs)
 	assert.Equal(t, "4 passed, 0 failed", lastLine(out))
+	assert.Contains(t, errs, "4 of 4 cases (100%)", "progress on stderr")
 
 	var stdout, stderr bytes.Buffer
 	require.Equal(t, 0, run([]string{"serve", "--dev", "--check-config"}, strings.NewReader(""), &stdout, &stderr), stderr.String())
