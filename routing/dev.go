@@ -11,15 +11,22 @@ type DevToken struct {
 	Token string
 }
 
+// DevPushURL is where the dev registry's gemeente 0344 is pushed to.
+const DevPushURL = "http://127.0.0.1:8082/"
+
 // devParties are the parties of the dev registry: every party of the
 // published example messages, plus a samenwerkingsverband handling a fourth
 // gemeente, so the demo shows a shared mailbox without changing where the
-// examples go.
+// examples go, and a fifth gemeente that receives by push.
 var devParties = []PartyConfig{
 	{Code: "0363", Role: Gemeente, Name: "Gemeente Amsterdam"},
 	{Code: "0384", Role: Gemeente, Name: "Gemeente Diemen"},
 	{Code: "0599", Role: Gemeente, Name: "Gemeente Rotterdam"},
 	{Code: "0606", Role: Gemeente, Name: "Gemeente Schiedam (handled by swv-demo-isd)"},
+	// A gemeente that receives by push, on the port after the dev SOAP
+	// endpoint's; any 2xx confirms, so any small listener shows the pushes.
+	{Code: "0344", Role: Gemeente, Name: "Gemeente Utrecht (receives by push on 127.0.0.1:8082)",
+		Delivery: DeliveryPush, PushURL: DevPushURL, PushAck: PushAckHTTP},
 	{Code: "42420001", Role: Aanbieder, Name: "Demo zorgaanbieder 42420001"},
 	{Code: "65656055", Role: Aanbieder, Name: "Demo zorgaanbieder 65656055"},
 	{Code: "12345678", Role: Aanbieder, Name: "Demo zorgaanbieder 12345678"},
@@ -74,8 +81,8 @@ func DevConfig() Config {
 // DevRegistry is the built-in registry of `knooppunt serve --dev`: gemeenten
 // 0363, 0384 and 0599 and aanbieders 42420001, 65656055 and 12345678 (every
 // party of the published example messages), each reached directly; gemeente
-// 0606, handled by samenwerkingsverband swv-demo-isd; an operator, an auditor
-// and an NZa principal. Everyone authenticates with a bearer token, see
+// 0606, handled by samenwerkingsverband swv-demo-isd; gemeente 0344, pushed
+// to DevPushURL; an operator, an auditor and an NZa principal. Everyone authenticates with a bearer token, see
 // DevTokens. It must never run in production: the tokens are public.
 func DevRegistry() *Registry {
 	r, err := New(DevConfig())

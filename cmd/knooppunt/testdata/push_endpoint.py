@@ -6,7 +6,8 @@ xmlsec1); the Bv03 names the switch as ontvanger and carries the request's
 referentienummer as its crossRefnummer. The port it listens on is written to
 PORT_FILE once it listens.
 
-usage: push_endpoint.py WSDL DIR PORT_FILE
+usage: push_endpoint.py WSDL DIR PORT_FILE [PORT]
+Without PORT it listens on a free port of 127.0.0.1.
 """
 
 import datetime
@@ -25,6 +26,7 @@ SOAP = "http://schemas.xmlsoap.org/soap/envelope/"
 
 def main():
     wsdl, out_dir, port_file = sys.argv[1:4]
+    port = int(sys.argv[4]) if len(sys.argv) > 4 else 0
     client = Client(wsdl)
     bv03 = client.get_element("{%s}Bv03Bericht" % STUF)
     counter = itertools.count(1)
@@ -63,7 +65,7 @@ def main():
         def log_message(self, *args):
             pass
 
-    server = http.server.HTTPServer(("127.0.0.1", 0), Handler)
+    server = http.server.HTTPServer(("127.0.0.1", port), Handler)
     with open(port_file + ".tmp", "w") as f:
         f.write(str(server.server_address[1]))
     os.rename(port_file + ".tmp", port_file)
