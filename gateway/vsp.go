@@ -175,7 +175,7 @@ func pendingTrace(e Entry, mailbox string) Trace {
 		SHA256: e.SHA256, Heen: e.Heen, Correlation: e.Correlation, Events: []Event{{State: "received", At: e.Received}}}
 }
 
-// berichtstroom describes a message of berichtsoort name.
+// vspStroom describes a message of berichtsoort name as a berichtstroom.
 func vspStroom(name string) vspBerichtstroom {
 	st := vspBerichtstroom{Berichttype: name, Actie: vspActieIndienen}
 	soort, ok := bericht.Lookup(name)
@@ -296,7 +296,7 @@ func vspLimit(r *http.Request) (int, error) {
 	return n, nil
 }
 
-// vspID reads a UUID from the path or query; a malformed one is refused
+// vspUUID reads a UUID from the path or query; a malformed one is refused
 // with the name of its field.
 func vspUUID(field, v string) (string, error) {
 	if !isUUID(v) {
