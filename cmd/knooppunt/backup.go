@@ -56,7 +56,11 @@ func runBackup(args []string, _ io.Reader, stdout, stderr io.Writer) int {
 		fmt.Fprint(stderr, backupUsage)
 		return 2
 	}
+	stop := onInterrupt(stderr, func() string {
+		return "the switch goes on writing the backup it was asked for; its directory is listed in its log (\"backup written\")"
+	})
 	status, body, err := c.do(http.MethodPost, "/v1/backup", "", nil)
+	stop()
 	if err != nil {
 		fmt.Fprintf(stderr, "knooppunt backup: %v\n", err)
 		return 2
@@ -127,7 +131,11 @@ func runRestore(args []string, _ io.Reader, stdout, stderr io.Writer) int {
 	if *keyFile == "" {
 		*keyFile = *data + ".keys"
 	}
+	stop := onInterrupt(stderr, func() string {
+		return fmt.Sprintf("the restore is incomplete; remove %s, %s and %s, then run it again", *data, *auditDir, *keyFile)
+	})
 	m, err := restore(*from, *data, *auditDir, *keyFile, stderr)
+	stop()
 	if err != nil {
 		fmt.Fprintf(stderr, "knooppunt restore: %v\n", err)
 		var ie incompleteError

@@ -11,6 +11,7 @@ import (
 	"regexp"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/rs/zerolog"
@@ -179,11 +180,18 @@ func runConformanceRun(args []string, stdout, stderr io.Writer) int {
 		meter     *progress.Meter
 		startOnce sync.Once
 	)
-	cfg.Progress = func(_, total int) {
+	var casesDone, casesTotal atomic.Int64
+	cfg.Progress = func(done, total int) {
 		startOnce.Do(func() { meter = progress.New(stderr, "cases", int64(total)) })
 		meter.Add(1)
+		casesDone.Store(int64(done))
+		casesTotal.Store(int64(total))
 	}
+	stop := onInterrupt(stderr, func() string {
+		return fmt.Sprintf("%d of %d cases ran; running it again is safe: every run uses identificaties of its own", casesDone.Load(), casesTotal.Load())
+	})
 	rep, err := conformance.Run(ctx, cfg, cases)
+	stop()
 	startOnce.Do(func() {}) // no case ran: no meter
 	if meter != nil {
 		meter.Done()

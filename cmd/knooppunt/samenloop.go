@@ -14,6 +14,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/knooppunt/knooppunt/progress"
 	"github.com/knooppunt/knooppunt/samenloop"
 )
 
@@ -177,7 +178,13 @@ func samenloopImport(path string, c *clientFlags, check bool, stdout, stderr io.
 		fmt.Fprintf(stderr, "knooppunt samenloop: --url is required to import (or --check)\n")
 		return 2
 	}
-	status, body, err := c.do(http.MethodPost, "/v1/samenloop/wlz-register", "text/csv", bytes.NewReader(data))
+	stop := onInterrupt(stderr, func() string {
+		return "an import is taken whole or not at all; running it again is safe"
+	})
+	meter := progress.NewBytes(stderr, "of the register sent", int64(len(data)))
+	status, body, err := c.do(http.MethodPost, "/v1/samenloop/wlz-register", "text/csv", meter.Reader(bytes.NewReader(data)))
+	meter.Done()
+	stop()
 	if err != nil {
 		fmt.Fprintf(stderr, "knooppunt samenloop: %v\n", err)
 		return 2
