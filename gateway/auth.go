@@ -7,9 +7,10 @@ import (
 
 // authenticate finds the principal of a request: by its verified client
 // certificate when it presented one, else by its bearer token when tokens
-// are enabled. A request with more than one Authorization credential is
-// refused whatever else it carries: which one counts would depend on the
-// proxies in between, so none does.
+// are enabled (from a browser's session cookie when the request has no
+// Authorization header). A request with more than one Authorization
+// credential is refused whatever else it carries: which one counts would
+// depend on the proxies in between, so none does.
 func (s *Server) authenticate(r *http.Request) (Principal, error) {
 	if vs := r.Header.Values("Authorization"); len(vs) > 1 || (len(vs) == 1 && credentials(vs[0]) > 1) {
 		return Principal{}, errorf(KindMalformed, CodeAmbiguousCredentials, "the request carries more than one Authorization credential; send exactly one")
@@ -21,6 +22,9 @@ func (s *Server) authenticate(r *http.Request) (Principal, error) {
 		return Principal{}, errorf(KindUnauthenticated, CodeUnauthenticated, "the client certificate belongs to no registered party")
 	}
 	auth := r.Header.Get("Authorization")
+	if c, err := r.Cookie(sessionCookie); auth == "" && s.cfg.AllowTokens && err == nil && c.Value != "" {
+		auth = "Bearer " + c.Value // a browser's login (login.go)
+	}
 	if auth == "" {
 		if s.tls != nil {
 			return Principal{}, errorf(KindUnauthenticated, CodeUnauthenticated, "a client certificate is required")

@@ -317,6 +317,9 @@ func (s *Server) routes() http.Handler {
 		mux.Handle(vspBase, s.endpoint(vspBase, false, nil)) // a problem-details 404 below the face
 	}
 	s.handle(mux, operationalRoutes, false)
+	if s.cfg.AllowTokens {
+		s.handle(mux, loginRoutes, false)
+	}
 	return s.cleanPaths(mux)
 }
 
