@@ -12,28 +12,6 @@ import (
 	"github.com/knooppunt/knooppunt/sample"
 )
 
-// TestDutchNumbers: the dashboard writes numbers, amounts and dates the
-// Dutch way.
-func TestDutchNumbers(t *testing.T) {
-	for _, tt := range []struct{ got, want string }{
-		{nlInt(int64(0)), "0"},
-		{nlInt(int64(999)), "999"},
-		{nlInt(int64(1234567)), "1.234.567"},
-		{nlInt(int64(-1234)), "-1.234"},
-		{nlInt(2.6), "3"},
-		{nlDecimal(1234.56, 1), "1.234,6"},
-		{nlDecimal(-0.04, 1), "0,0"},
-		{nlPercent(12.4), "12%"},
-		{nlEuro(5), "€ 0,05"},
-		{nlEuro(123456789), "€ 1.234.567,89"},
-		{nlEuro(-1250), "€ -12,50"},
-		{nlDate(date("2026-12-07")), "7 december 2026"},
-		{weekText(date("2026-09-21")), "week 39 (21 september 2026)"},
-	} {
-		assert.Equal(t, tt.want, tt.got)
-	}
-}
-
 // TestDashboardOfASamenwerkingsverband: its page is titled after the
 // samenwerkingsverband and names its gemeenten, breaks its figures down per
 // aanbieder, and writes numbers and dates the Dutch way; the operator's

@@ -340,12 +340,6 @@ func FuzzExtract(f *testing.F) {
 	})
 }
 
-func TestNiceCeil(t *testing.T) {
-	for _, tt := range []struct{ in, want float64 }{{0, 4}, {3, 4}, {5, 8}, {9, 20}, {41, 80}, {42, 80}, {120, 200}, {3999, 4000}} {
-		assert.Equal(t, tt.want, niceCeil(tt.in), "%v", tt.in)
-	}
-}
-
 func TestDayRetention(t *testing.T) {
 	a := NewAggregates(time.UTC)
 	first := date("2026-01-05")
