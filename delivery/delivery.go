@@ -11,6 +11,8 @@ import (
 	"mime/multipart"
 	"net/http"
 	"net/textproto"
+	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -322,6 +324,55 @@ func (p *Pusher) endpoint(party string) (Endpoint, bool) {
 	return Endpoint{}, false
 }
 
+// EndpointHealth is how one push endpoint fares, for operators.
+type EndpointHealth struct {
+	Party        string    // the party pushed to
+	URL          string    // its endpoint
+	Failures     int       // consecutive failed attempts (0 after a delivery)
+	BreakerOpen  bool      // the breaker is open: no attempts until OpenUntil
+	OpenUntil    time.Time // when the breaker closes again; zero when closed
+	LastDelivery time.Time // last successful delivery since start; zero when none
+	LastFailure  time.Time // last failed or refused attempt since start; zero when none
+}
+
+// Health returns every push endpoint's health, ordered by party. It lists
+// the endpoints of the registry in force, so one whose worker has not run
+// yet appears with a zero state. A delivery counts when the endpoint
+// accepts the message, whether or not it could be confirmed in the
+// mailbox afterwards. Safe to call while the workers run.
+func (p *Pusher) Health() []EndpointHealth {
+	var out []EndpointHealth
+	seen := map[string]bool{}
+	for _, e := range p.cfg.Endpoints() {
+		if seen[e.Party] {
+			continue // the first one counts, as in endpoint
+		}
+		seen[e.Party] = true
+		out = append(out, EndpointHealth{Party: e.Party, URL: e.URL})
+	}
+	slices.SortFunc(out, func(a, b EndpointHealth) int { return strings.Compare(a.Party, b.Party) })
+	p.mu.Lock()
+	workers := make([]*worker, len(out))
+	for i := range out {
+		workers[i] = p.workers[out[i].Party]
+	}
+	p.mu.Unlock()
+	now := p.cfg.Now()
+	for i, w := range workers {
+		if w == nil {
+			continue
+		}
+		h := &out[i]
+		w.hmu.Lock()
+		h.Failures, h.LastDelivery, h.LastFailure = w.failures, w.lastDelivery, w.lastFailure
+		if w.openUntil.After(now) {
+			h.BreakerOpen, h.OpenUntil = true, w.openUntil
+		}
+		w.hmu.Unlock()
+	}
+	return out
+}
+
 // worker delivers one party's mailbox, one message at a time in order.
 type worker struct {
 	p        *Pusher
@@ -330,8 +381,13 @@ type worker struct {
 	wake     chan struct{}
 	attempts map[store.ID]int
 
-	failures  int       // consecutive failures (circuit breaker)
-	openUntil time.Time // breaker open until then
+	// hmu guards the fields below against Health. Only the worker's own
+	// goroutine writes them, under hmu, so it reads them without.
+	hmu          sync.Mutex
+	failures     int       // consecutive failures (circuit breaker)
+	openUntil    time.Time // breaker open until then; kept after, until a delivery
+	lastDelivery time.Time // last attempt the endpoint accepted
+	lastFailure  time.Time // last attempt that failed or was refused
 }
 
 func (w *worker) run(ctx context.Context) {
@@ -448,18 +504,25 @@ func (w *worker) succeeded() {
 	if !w.openUntil.IsZero() {
 		w.p.metrics.breakers.Dec()
 	}
-	w.failures, w.openUntil = 0, time.Time{}
+	now := w.p.cfg.Now()
+	w.hmu.Lock()
+	w.failures, w.openUntil, w.lastDelivery = 0, time.Time{}, now
+	w.hmu.Unlock()
 }
 
 func (w *worker) failed() {
-	w.failures++
-	if w.failures >= w.p.cfg.BreakerThreshold {
-		if w.openUntil.IsZero() {
+	now := w.p.cfg.Now()
+	failures, opened := w.failures+1, w.openUntil
+	if failures >= w.p.cfg.BreakerThreshold {
+		if opened.IsZero() {
 			w.p.metrics.breakers.Inc()
-			w.p.cfg.Logger.Warn().Str("party", w.party).Int("failures", w.failures).Msg("push endpoint circuit breaker open")
+			w.p.cfg.Logger.Warn().Str("party", w.party).Int("failures", failures).Msg("push endpoint circuit breaker open")
 		}
-		w.openUntil = w.p.cfg.Now().Add(w.p.cfg.BreakerCooldown)
+		opened = now.Add(w.p.cfg.BreakerCooldown)
 	}
+	w.hmu.Lock()
+	w.failures, w.openUntil, w.lastFailure = failures, opened, now
+	w.hmu.Unlock()
 }
 
 // sleep waits d, or less when woken or cancelled; false when cancelled.
