@@ -465,21 +465,31 @@ func (p *Pebble) Pending(ctx context.Context, party string, limit int) ([]Entry,
 	return out, nil
 }
 
+// mailboxStart is the lower bound of a scan of party's mailbox in r: its
+// persisted head, below which no entry of party sorts.
+func mailboxStart(r reader, party string) ([]byte, error) {
+	v, err := getFrom(r, headKey(party))
+	if errors.Is(err, ErrNotFound) {
+		return queuePrefix(party), nil
+	} else if err != nil {
+		return nil, fmt.Errorf("reading mailbox head: %w", err)
+	}
+	h, err := decodeID(v, "mailbox head")
+	if err != nil {
+		return nil, err
+	}
+	if h.IsZero() {
+		return queuePrefix(party), nil
+	}
+	return queueKey(party, h), nil
+}
+
 func (p *Pebble) pending(ctx context.Context, party string, limit int) ([]Entry, error) {
 	snap := p.db.NewSnapshot()
 	defer snap.Close()
-	lo := queuePrefix(party)
-	switch v, err := getFrom(snap, headKey(party)); {
-	case err == nil:
-		h, err := decodeID(v, "mailbox head")
-		if err != nil {
-			return nil, err
-		}
-		if !h.IsZero() {
-			lo = queueKey(party, h)
-		}
-	case !errors.Is(err, ErrNotFound):
-		return nil, fmt.Errorf("reading mailbox head: %w", err)
+	lo, err := mailboxStart(snap, party)
+	if err != nil {
+		return nil, err
 	}
 	it, err := snap.NewIter(&pebble.IterOptions{LowerBound: lo, UpperBound: queueUpper(party)})
 	if err != nil {
@@ -540,6 +550,76 @@ func (p *Pebble) pending(ctx context.Context, party string, limit int) ([]Entry,
 		return nil, fmt.Errorf("scanning mailbox: %w", err)
 	}
 	return out, nil
+}
+
+// Mailbox summarises a mailbox; see Store.Mailbox. Like Pending it reads a
+// snapshot outside the committer, from the mailbox head; it reads the
+// entries only, not the messages' records. An entry that List delivered
+// MaxDeliveries times counts as pending until List quarantines it, as in
+// Stats.
+func (p *Pebble) Mailbox(ctx context.Context, party string) (MailboxSummary, error) {
+	if err := checkParty(party); err != nil {
+		return MailboxSummary{}, fmt.Errorf("summarising mailbox: %w", err)
+	}
+	if err := p.enter(); err != nil {
+		return MailboxSummary{}, err
+	}
+	defer p.leave()
+	sum, err := p.mailbox(ctx, party)
+	if err != nil {
+		return MailboxSummary{}, fmt.Errorf("summarising mailbox: %w", err)
+	}
+	return sum, nil
+}
+
+func (p *Pebble) mailbox(ctx context.Context, party string) (MailboxSummary, error) {
+	var sum MailboxSummary
+	snap := p.db.NewSnapshot()
+	defer snap.Close()
+	lo, err := mailboxStart(snap, party)
+	if err != nil {
+		return sum, err
+	}
+	it, err := snap.NewIter(&pebble.IterOptions{LowerBound: lo, UpperBound: queueUpper(party)})
+	if err != nil {
+		return sum, fmt.Errorf("scanning mailbox: %w", err)
+	}
+	defer it.Close()
+	now := p.cfg.Now()
+	for ok := it.First(); ok; ok = it.Next() {
+		if sum.Pending == MaxMailboxScan {
+			sum.Partial = true
+			break
+		}
+		if sum.Pending > 0 && sum.Pending%256 == 0 {
+			if err := ctx.Err(); err != nil {
+				return MailboxSummary{}, err
+			}
+		}
+		id, ok := queueKeyID(it.Key())
+		if !ok {
+			return MailboxSummary{}, fmt.Errorf("mailbox key: %w", ErrCorrupt)
+		}
+		v, err := it.ValueAndErr()
+		if err != nil {
+			return MailboxSummary{}, fmt.Errorf("reading mailbox entry: %w", err)
+		}
+		rec, err := decodeEntry(v, false)
+		if err != nil {
+			return MailboxSummary{}, err
+		}
+		if sum.Pending == 0 {
+			sum.Oldest = id.Time() // the mailbox is in id order
+		}
+		sum.Pending++
+		if rec.VisibleAt.After(now) {
+			sum.Leased++
+		}
+	}
+	if err := it.Error(); err != nil {
+		return MailboxSummary{}, fmt.Errorf("scanning mailbox: %w", err)
+	}
+	return sum, nil
 }
 
 // Ack confirms a message; see Store.Ack.

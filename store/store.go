@@ -99,6 +99,13 @@ type Store interface {
 	// call. Like List, it looks at a bounded number of entries per call.
 	Pending(ctx context.Context, party string, limit int) ([]Entry, error)
 
+	// Mailbox summarises party's mailbox for operators: the messages not
+	// yet confirmed, how many of them are under a lease, and when the
+	// oldest arrived. It reads at most MaxMailboxScan entries; past that,
+	// Partial is set and the counts are lower bounds. An empty or unknown
+	// mailbox gives a zero summary and no error.
+	Mailbox(ctx context.Context, party string) (MailboxSummary, error)
+
 	// Get returns the message bytes exactly as received. Only the mailbox
 	// owner may read them: a message of another mailbox gives ErrNotFound,
 	// as does an unknown id; a message whose payload was removed by
@@ -139,7 +146,20 @@ const (
 	MaxPartyLen = 64
 	// MaxFieldLen is the longest Soort or Identificatie accepted.
 	MaxFieldLen = 64
+	// MaxMailboxScan bounds the entries one Mailbox call reads, so that
+	// summarising a flooded mailbox stays cheap.
+	MaxMailboxScan = 100_000
 )
+
+// MailboxSummary is what Mailbox reports of one mailbox: enough for an
+// operator to see a backlog, a stuck poller or a party that stopped
+// polling, without listing the messages.
+type MailboxSummary struct {
+	Pending int64     // messages in the mailbox, not yet confirmed (leased ones included; quarantined ones not)
+	Leased  int64     // of those, under a lease from List now
+	Oldest  time.Time // arrival of the oldest pending message (its id's time); zero when none
+	Partial bool      // the scan stopped at MaxMailboxScan: the counts are lower bounds
+}
 
 // Message is what the gateway hands to Put: a validated message with the
 // header facts the store indexes.

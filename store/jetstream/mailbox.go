@@ -396,6 +396,58 @@ func (s *Store) Pending(ctx context.Context, party string, limit int) ([]store.E
 	return out, nil
 }
 
+// Mailbox summarises a mailbox; see store.Store.Mailbox. Like Pending it
+// only reads, from any replica, so in a cluster it may lag the latest
+// write by milliseconds. It counts the entries as it reads them, in
+// stream order, up to store.MaxMailboxScan: when it stops there, Oldest
+// is the oldest of the entries read. An entry that List delivered
+// MaxDeliveries times counts as pending until List quarantines it, as in
+// Stats.
+func (s *Store) Mailbox(ctx context.Context, party string) (store.MailboxSummary, error) {
+	if err := checkField("party", party, store.MaxPartyLen); err != nil {
+		return store.MailboxSummary{}, fmt.Errorf("summarising mailbox: %w", err)
+	}
+	if err := s.enter(); err != nil {
+		return store.MailboxSummary{}, err
+	}
+	defer s.leave()
+	var sum store.MailboxSummary
+	var oldest store.ID
+	now := s.cfg.Now().UnixNano()
+	err := s.scan(ctx, s.sub.mailbox(party), 0, func(m stored) (bool, error) {
+		if len(m.data) == 0 {
+			return true, nil // tombstone
+		}
+		if sum.Pending == store.MaxMailboxScan {
+			sum.Partial = true
+			return false, nil
+		}
+		id, err := idFromSubject(m.subject)
+		if err != nil {
+			return false, fmt.Errorf("mailbox entry: %w", store.ErrCorrupt)
+		}
+		var rec entryRec
+		if err := decode(m.data, &rec, "mailbox entry"); err != nil {
+			return false, err
+		}
+		if sum.Pending == 0 || bytes.Compare(id[:], oldest[:]) < 0 {
+			oldest = id
+		}
+		sum.Pending++
+		if rec.VisibleAt > now {
+			sum.Leased++
+		}
+		return true, nil
+	})
+	if err != nil {
+		return store.MailboxSummary{}, fmt.Errorf("summarising mailbox: %w", err)
+	}
+	if sum.Pending > 0 {
+		sum.Oldest = oldest.Time()
+	}
+	return sum, nil
+}
+
 // Ack confirms a message; see store.Store.Ack. The mailbox entry is
 // cleared with compare-and-set and the confirmation logged for retention
 // in one batch; confirming again finds no entry and succeeds.

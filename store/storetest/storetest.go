@@ -125,6 +125,7 @@ func Run(t *testing.T, open Factory) {
 		{"ConcurrentPollers", testConcurrentPollers},
 		{"PagesOfLeases", testPagesOfLeases},
 		{"Pending", testPending},
+		{"Mailbox", testMailbox},
 		{"AckAndOwnership", testAckAndOwnership},
 		{"Quarantine", testQuarantine},
 		{"QuarantineAtOnce", testQuarantineAtOnce},
