@@ -63,6 +63,9 @@ const (
 	// BackupMade: an operator had the node copy everything it keeps
 	// (POST /v1/backup).
 	BackupMade Action = "backup-made"
+	// OperationsViewed: an operator read the operations page, which names
+	// quarantined messages and mailboxes (GET /operations).
+	OperationsViewed Action = "operations-viewed"
 )
 
 // Entry is one line of the trail. It holds identifiers only: party codes,

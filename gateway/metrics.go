@@ -30,7 +30,7 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 	m := &metrics{
 		requests: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Namespace: "knooppunt", Subsystem: "http", Name: "requests_total",
-			Help: "HTTP requests by route pattern and outcome code (ok, or the error code answered).",
+			Help: "HTTP requests by route pattern and outcome code: ok, stored or duplicate when served, else the error code answered.",
 		}, []string{"route", "code"}),
 		duration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
 			Namespace: "knooppunt", Subsystem: "http", Name: "request_duration_seconds",

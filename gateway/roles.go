@@ -67,6 +67,8 @@ var Permissions = []Permission{
 	{http.MethodPost, "/v1/samenloop/run", []string{RoleOperator}, ""},
 	// Mounted by the node when it has a backup directory.
 	{http.MethodPost, "/v1/backup", []string{RoleOperator}, audit.BackupMade},
+	// The operations page, mounted by the node.
+	{http.MethodGet, "/operations", []string{RoleOperator}, audit.OperationsViewed},
 }
 
 // Role codes of refusals.

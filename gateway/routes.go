@@ -37,8 +37,8 @@ func PrincipalFrom(ctx context.Context) (Principal, bool) {
 }
 
 // productRoutes are the endpoints the node serves itself: the information
-// products' (stuurinfo, the NZa export, the dashboard, samenloop) and the
-// backup. The gateway lists them in its routing table, its role table and
+// products' (stuurinfo, the NZa export, the dashboard, samenloop), the
+// backup and the operations page. The gateway lists them in its routing table, its role table and
 // openapi.yaml, and the node mounts their handlers as Endpoints. Unmounted
 // (products off, no backup directory) they answer 404.
 var productRoutes = []route{
@@ -48,6 +48,7 @@ var productRoutes = []route{
 	{"/v1/samenloop/wlz-register", http.MethodPost, (*Server).serveMounted},
 	{"/v1/samenloop/run", http.MethodPost, (*Server).serveMounted},
 	{"/v1/backup", http.MethodPost, (*Server).serveMounted},
+	{"/operations", http.MethodGet, (*Server).serveMounted},
 }
 
 // serveMounted runs the Endpoint mounted on a product route.

@@ -17,6 +17,7 @@ import (
 	"fmt"
 	"net"
 	"os"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -111,6 +112,7 @@ type Node struct {
 	metrics   *prometheus.Registry
 	front     *front   // the StUF endpoint and push delivery; nil when off
 	insight   *insight // stuurinfo, dashboard, samenloop; nil when off
+	ops       *opsView // the operator page's sampler
 	// trimmer trims the store's change feed when the products are off and
 	// nothing follows it.
 	trimmer *feedTrimmer
@@ -233,6 +235,9 @@ func Start(ctx context.Context, cfg Config) (_ *Node, err error) {
 	if err != nil {
 		return nil, err
 	}
+	if err := n.startMonitor(); err != nil {
+		return nil, err
+	}
 	if feed, ok := st.(store.Feed); ok && n.insight == nil {
 		n.trimmer = startFeedTrimmer(feed, feedTrimInterval, n.log)
 	}
@@ -276,7 +281,7 @@ func Start(ctx context.Context, cfg Config) (_ *Node, err error) {
 				return nil
 			}},
 		},
-	}, append(n.insightEndpoints(), n.backupEndpoints()...)...)
+	}, slices.Concat(n.insightEndpoints(), n.backupEndpoints(), n.monitorEndpoints())...)
 	if err != nil {
 		return nil, err
 	}
@@ -420,6 +425,9 @@ func (n *Node) close(ctx context.Context) error {
 		n.stopOutbox()
 		n.trimmer.Close()
 		if err := n.stopInsight(context.Background()); err != nil {
+			errs = append(errs, err)
+		}
+		if err := n.stopMonitor(); err != nil {
 			errs = append(errs, err)
 		}
 		if n.set != nil {

@@ -229,6 +229,8 @@ func TestNoPersonalDataInLogsMetricsOrErrors(t *testing.T) {
 	}
 	r.do("GET", api+"/v1/audit", "dev-auditor", "", nil)
 	r.do("GET", api+"/v1/audit?from=not-a-time", "dev-auditor", "", nil)
+	r.do("GET", api+"/operations", "dev-operator", "", nil)
+	r.do("GET", api+"/operations?periode=12weken", "dev-operator", "", nil)
 
 	// The products listener: stuurinformatie, dashboard, samenloop.
 	if in := n.InsightURL(); in != "" {

@@ -51,6 +51,7 @@ type front struct {
 	served chan error
 	stop   context.CancelFunc
 	pushed chan struct{}
+	pusher *delivery.Pusher // nil without push delivery
 }
 
 // startStUF starts the SOAP endpoint and push delivery as configured.
@@ -123,7 +124,7 @@ func (n *Node) startStUF() error {
 			return err
 		}
 		ctx, cancel := context.WithCancel(context.Background())
-		f.stop, f.pushed = cancel, make(chan struct{})
+		f.stop, f.pushed, f.pusher = cancel, make(chan struct{}), p
 		go func() {
 			defer close(f.pushed)
 			p.Run(ctx)

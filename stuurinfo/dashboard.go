@@ -53,7 +53,7 @@ th:first-child,td:first-child{text-align:left}
 svg text{font-family:system-ui,sans-serif}
 </style></head><body>
 <h1>Stuurinformatie — {{.Title}}</h1>
-<div class="sub">{{.Scope}} · weken van {{.Van}} tot en met {{.Tot}}</div>
+<div class="sub">{{.Scope}} · weken van {{.Van}} tot en met {{.Tot}}{{if .Mailboxes}} · <a href="/operations">beheer</a>{{end}}</div>
 <div class="tiles">
 <div class="tile" id="tile-berichten">Berichten<b>{{.TotalBerich}}</b></div>
 {{with .Mailboxes}}<div class="tile" id="tile-open">Open in mailboxen<b>{{.Open}}</b></div>
