@@ -10,7 +10,7 @@ BIN     := bin/knooppunt
 APT_PKGS := libxml2-dev pkg-config gcc xmlsec1
 # Independent SOAP stacks the tests talk to the switch with (zeep and the
 # official StUF-GGk WSDL, signed through python-xmlsec).
-TEST_APT_PKGS := python3-zeep python3-xmlsec
+TEST_APT_PKGS := python3-zeep python3-xmlsec chromium
 
 IMAGE   ?= knooppunt:local
 ARGS    ?=

@@ -1,0 +1,185 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"image"
+	"image/png"
+	"net/http"
+	"os"
+	"os/exec"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/knooppunt/knooppunt/bericht"
+	"github.com/knooppunt/knooppunt/chart"
+	"github.com/knooppunt/knooppunt/sample"
+)
+
+// TestDashboardsInChromium drives Debian's Chromium through a running
+// switch as people would: it logs in at /login with a dev token, and reads
+// the operations page (operator), the stuurinformatie of a gemeente and of
+// a samenwerkingsverband from the rendered DOM. Every figure is checked
+// against the traffic the test sent, and a screenshot against the charts'
+// colour.
+func TestDashboardsInChromium(t *testing.T) {
+	bin, err := exec.LookPath("chromium")
+	if err != nil {
+		t.Skip("chromium is not installed (make test-deps installs it)")
+	}
+	n := startNodeProcess(t, "--data", t.TempDir()+"/data")
+	hc := &http.Client{Transport: &http.Transport{}}
+	defer hc.CloseIdleConnections()
+	ctx := context.Background()
+
+	// The traffic, and what it must show.
+	gen := sample.New(77)
+	wmo301, _ := bericht.Lookup("WMO301")
+	send := func(party, afzender, ontvanger string, times int) {
+		for range times {
+			m, err := gen.Heen(wmo301, sample.Options{Afzender: afzender, Ontvanger: ontvanger})
+			require.NoError(t, err)
+			code, body, err := haDo(ctx, hc, http.MethodPost, n.url+"/v1/berichten", party, m.XML)
+			require.NoError(t, err)
+			require.Equal(t, http.StatusAccepted, code, string(body))
+		}
+	}
+	send("0384", "0384", "42420001", 5)
+	send("0599", "0599", "65656055", 3)
+	send("swv-demo-isd", "0606", "12345678", 2)
+	const stored = 10
+	refusals := map[string]int{}
+	refuse := func(party string, body []byte) {
+		code, answer, err := haDo(ctx, hc, http.MethodPost, n.url+"/v1/berichten", party, body)
+		require.NoError(t, err)
+		require.GreaterOrEqual(t, code, 400)
+		var e struct{ Code string }
+		require.NoError(t, json.Unmarshal(answer, &e), string(answer))
+		refusals[e.Code]++
+	}
+	m, err := gen.Heen(wmo301, sample.Options{Afzender: "0384", Ontvanger: "42420001"})
+	require.NoError(t, err)
+	refuse("nobody", m.XML)   // an unknown token
+	refuse("nobody", m.XML)   //
+	refuse("operator", m.XML) // not a party
+	refuse("0384", []byte(`<?xml version="1.0"?><Bericht>`))
+	refuse("0384", bytes.Replace(m.XML, []byte("<"), []byte("<x"), 3))
+	// One message of 65656055 is leased.
+	code, _, err := haDo(ctx, hc, http.MethodGet, n.url+"/v1/mailbox?limit=1", "65656055", nil)
+	require.NoError(t, err)
+	require.Equal(t, http.StatusOK, code)
+	// The products follow the store's feed: wait until they have it all.
+	require.Eventually(t, func() bool {
+		_, page, err := haDo(ctx, hc, http.MethodGet, n.url+"/dashboard", "operator", nil)
+		return err == nil && bytes.Contains(page, []byte(`id="tile-berichten">Berichten<b>`+chart.Int(stored)+`</b>`))
+	}, 30*time.Second, 100*time.Millisecond)
+
+	alloc, cancel := chromedp.NewExecAllocator(ctx, append(chromedp.DefaultExecAllocatorOptions[:],
+		chromedp.ExecPath(bin), chromedp.NoSandbox, chromedp.DisableGPU, chromedp.UserDataDir(t.TempDir()),
+		chromedp.WindowSize(1000, 2400))...)
+	defer cancel()
+	browser, cancel := chromedp.NewContext(alloc)
+	defer cancel()
+	require.NoError(t, chromedp.Do(browser), "starting chromium") // without a timeout: it would stop the browser
+	do := func(what string, steps ...chromedp.Action[chromedp.Void]) {
+		t.Helper()
+		require.NoError(t, chromedp.Do(browser, steps...), what)
+	}
+	login := func(token string) {
+		t.Helper()
+		do("log in as "+token, chromedp.Navigate(n.url+"/login"),
+			chromedp.SendKeys(chromedp.CSS(`input[name="token"]`), token),
+			chromedp.Submit(chromedp.CSS(`form`)),
+			chromedp.WaitVisible(chromedp.CSS(`#tile-berichten`)))
+		at, err := chromedp.Run(browser, chromedp.Location())
+		require.NoError(t, err)
+		require.Equal(t, n.url+"/dashboard", at, "the login leads to the dashboard")
+	}
+	text := func(sel string) string {
+		t.Helper()
+		s, err := chromedp.Run(browser, chromedp.Text(chromedp.CSS(sel)))
+		require.NoError(t, err, "reading %s", sel)
+		return strings.TrimSpace(s)
+	}
+	html := func(sel string) string {
+		t.Helper()
+		s, err := chromedp.Run(browser, chromedp.OuterHTML(chromedp.CSS(sel)))
+		require.NoError(t, err, "reading %s", sel)
+		return s
+	}
+
+	// A wrong token gets the form again, and no session.
+	do("a wrong token", chromedp.Navigate(n.url+"/login"),
+		chromedp.SendKeys(chromedp.CSS(`input[name="token"]`), "dev-nobody"),
+		chromedp.Submit(chromedp.CSS(`form`)),
+		chromedp.WaitVisible(chromedp.CSS(`[role="alert"]`)))
+	refusals["unauthenticated"]++
+
+	// The operator.
+	login("dev-operator")
+	assert.Equal(t, chart.Int(stored), text(`#tile-berichten b`))
+	do("the operations page", chromedp.Navigate(n.url+"/operations"), chromedp.WaitVisible(chromedp.CSS(`#tile-opgeslagen`)))
+	assert.Equal(t, chart.Int(stored), text(`#tile-opgeslagen b`))
+	assert.Equal(t, chart.Int(stored), text(`#tile-open b`))
+	assert.Equal(t, "0", text(`#tile-quarantaine b`))
+	total := 0
+	table := html(`#geweigerd`)
+	for code, count := range refusals {
+		total += count
+		assert.Contains(t, table, "<tr><td>"+code+"</td><td>"+chart.Int(count)+"</td></tr>")
+	}
+	assert.Equal(t, chart.Int(total), text(`#tile-geweigerd b`), table)
+	assert.NotEqual(t, "–", text(`#tile-p50 b`), "latencies measured")
+	boxes := html(`#mailboxen`)
+	for _, row := range []struct{ party, pending, leased string }{{"42420001", "5", "0"}, {"65656055", "3", "1"}, {"12345678", "2", "0"}} {
+		assert.Contains(t, boxes, "<tr><td>"+row.party+"</td><td class=\"l\">Demo zorgaanbieder "+row.party+"</td><td>"+row.pending+"</td><td>"+row.leased+"</td>")
+	}
+	assert.Contains(t, html(`#push`), "http://127.0.0.1:8082/", "the dev registry's push endpoint")
+	shot, err := chromedp.Run(browser, chromedp.FullScreenshot(100))
+	require.NoError(t, err, "a screenshot")
+	if keep := os.Getenv("DASHBOARD_SCREENSHOT"); keep != "" { // to look at it
+		require.NoError(t, os.WriteFile(keep, shot, 0o600))
+	}
+	img, err := png.Decode(bytes.NewReader(shot))
+	require.NoError(t, err)
+	assert.Greater(t, countColour(img, 0x2a, 0x6f, 0xb0), 500, "the bars and lines are drawn")
+
+	// A gemeente: its own figures, per aanbieder.
+	login("dev-0384")
+	assert.Contains(t, text(`h1`), "gemeente 0384")
+	assert.Equal(t, "5", text(`#tile-berichten b`))
+	assert.Contains(t, html(`#per-aanbieder`), "<tr><td>42420001</td><td>5</td>")
+	assert.NotContains(t, html(`#per-aanbieder`), "65656055", "not another gemeente's aanbieder")
+
+	// A samenwerkingsverband: the gemeente it acts for.
+	login("dev-swv-demo-isd")
+	assert.Contains(t, text(`h1`), "samenwerkingsverband swv-demo-isd")
+	assert.Contains(t, text(`.sub`), "0606")
+	assert.Equal(t, "2", text(`#tile-berichten b`))
+	assert.Contains(t, html(`#per-aanbieder`), "<tr><td>12345678</td><td>2</td>")
+}
+
+// countColour counts the pixels near a colour.
+func countColour(img image.Image, r, g, b uint8) int {
+	near := func(x uint32, want uint8) bool {
+		d := int(x>>8) - int(want)
+		return d > -12 && d < 12
+	}
+	n := 0
+	bounds := img.Bounds()
+	for y := bounds.Min.Y; y < bounds.Max.Y; y++ {
+		for x := bounds.Min.X; x < bounds.Max.X; x++ {
+			pr, pg, pb, _ := img.At(x, y).RGBA()
+			if near(pr, r) && near(pg, g) && near(pb, b) {
+				n++
+			}
+		}
+	}
+	return n
+}
