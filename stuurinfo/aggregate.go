@@ -152,6 +152,28 @@ func (c *Counts) add(o *Counts) {
 	c.Werkdagen += o.Werkdagen
 }
 
+// CategoryCounts are the figures of product lines per ProductCategorie;
+// docs/stuurinfo.md defines each. A message with lines of several
+// categorieën counts in each, so they are sums of lines, not of messages.
+type CategoryCounts struct {
+	// Toegewezen counts the ToegewezenProduct lines of delivered 301s.
+	Toegewezen int64 `json:"toegewezen"`
+	// Starts and Stops count the StartProduct lines of delivered 305s and
+	// the StopProduct lines of delivered 307s with StatusAanlevering 1.
+	Starts int64 `json:"starts"`
+	Stops  int64 `json:"stops"`
+	// Gedeclareerd sums the IngediendBedrag of the Prestaties of
+	// delivered 323s in eurocents, debet minus credit.
+	Gedeclareerd int64 `json:"gedeclareerd_cent"`
+}
+
+func (c *CategoryCounts) add(o *CategoryCounts) {
+	c.Toegewezen += o.Toegewezen
+	c.Starts += o.Starts
+	c.Stops += o.Stops
+	c.Gedeclareerd += o.Gedeclareerd
+}
+
 // tally is a row as kept in memory: int32 counts (a row of one period
 // never nears 2³¹ messages) and the amounts in int64, 64 bytes instead of
 // the 104 of Counts — the rows of a national year number in the millions.
@@ -205,6 +227,9 @@ type Aggregates struct {
 	// (gemeente and aanbieder 0).
 	byGemeente [3]map[int32]map[cell]tally
 	totals     [3]map[int32]map[cell]tally
+	// categories are the figures per ProductCategorie: period × gemeente
+	// × aanbieder × categorie (in cell.soort, interned).
+	categories [3]map[int32]map[cell]CategoryCounts
 	norms      map[uint32]*Norm // the norm of each interned berichtsoort
 	// open is what waits for its answer: a 315 or 317 for the 301 or 319
 	// that answers it, and a heenbericht the switch withheld for the
@@ -246,6 +271,7 @@ func NewAggregates(loc *time.Location) *Aggregates {
 		a.periods[g] = map[int32]map[cell]tally{}
 		a.byGemeente[g] = map[int32]map[cell]tally{}
 		a.totals[g] = map[int32]map[cell]tally{}
+		a.categories[g] = map[int32]map[cell]CategoryCounts{}
 	}
 	return a
 }
@@ -455,6 +481,12 @@ func (a *Aggregates) record(o *Observation, s bericht.Soort, f *facts) {
 		}
 	}
 	a.count(day, k, &c)
+	switch s.Number {
+	case 301, 305, 307, 323: // not their retours, which copy the lines
+		for name, cc := range f.categories {
+			a.countCategory(day, cell{gemeente: k.gemeente, aanbieder: k.aanbieder, soort: a.intern(name)}, cc)
+		}
+	}
 }
 
 // withheldKey files a withheld heenbericht in a.open; the caller holds
@@ -548,6 +580,31 @@ func (a *Aggregates) count(day time.Time, k cell, c *Counts) {
 	}
 }
 
+// countCategory adds c to the figures per ProductCategorie of cell k on
+// day, with count's periods; the caller holds a.mu.
+func (a *Aggregates) countCategory(day time.Time, k cell, c *CategoryCounts) {
+	for g := range a.categories {
+		p := periodStart(Granularity(g), day)
+		if Granularity(g) == Day && p <= a.newest-DayRetention {
+			continue
+		}
+		a.addCategory(Granularity(g), p, k, c)
+	}
+}
+
+// addCategory adds c to the categorie row of cell k in period p; the caller
+// holds a.mu.
+func (a *Aggregates) addCategory(g Granularity, p int32, k cell, c *CategoryCounts) {
+	rows := a.categories[g][p]
+	if rows == nil {
+		rows = map[cell]CategoryCounts{}
+		a.categories[g][p] = rows
+	}
+	r := rows[k]
+	r.add(c)
+	rows[k] = r
+}
+
 // addTo adds c to the row of cell k in period p and to its rollups; the
 // caller holds a.mu.
 func (a *Aggregates) addTo(g Granularity, p int32, k cell, c *Counts) {
@@ -576,6 +633,11 @@ func (a *Aggregates) prune() {
 			delete(a.periods[Day], p)
 			delete(a.byGemeente[Day], p)
 			delete(a.totals[Day], p)
+		}
+	}
+	for p := range a.categories[Day] {
+		if p <= a.newest-DayRetention {
+			delete(a.categories[Day], p)
 		}
 	}
 	limit := fromDayNumber(a.newest - RequestRetention)
@@ -768,4 +830,93 @@ func (a *Aggregates) ranks() []int {
 		rank[id] = r
 	}
 	return rank
+}
+
+// CategoryRow is one line of the figures per ProductCategorie.
+type CategoryRow struct {
+	Periode   string `json:"periode"`
+	Van       string `json:"van"`
+	Gemeente  string `json:"gemeente,omitempty"`
+	Aanbieder string `json:"aanbieder,omitempty"`
+	// Categorie is the ProductCategorie code; empty for lines without
+	// Product (a budget).
+	Categorie string `json:"productcategorie"`
+	CategoryCounts
+}
+
+// CategoryRows answers q from the figures per ProductCategorie, sorted by
+// period, gemeente, aanbieder and categorie; with q.Totals summed over
+// gemeenten and aanbieders, one row per period × categorie.
+func (a *Aggregates) CategoryRows(q Query) []CategoryRow {
+	var van, tot int32 = -1 << 31, 1<<31 - 1
+	if !q.Van.IsZero() {
+		van = dayNumber(q.Van)
+	}
+	if !q.Tot.IsZero() {
+		tot = dayNumber(q.Tot)
+	}
+	a.mu.RLock()
+	defer a.mu.RUnlock()
+	var allowed map[uint32]bool
+	if q.Gemeenten != nil {
+		allowed = map[uint32]bool{}
+		for _, g := range q.Gemeenten {
+			if id, ok := a.ids[g]; ok {
+				allowed[id] = true
+			}
+		}
+	}
+	type key struct {
+		p int32
+		c cell
+	}
+	sums := map[key]*CategoryCounts{}
+	for p, rows := range a.categories[q.Granularity] {
+		if p < van || p >= tot {
+			continue
+		}
+		for c, n := range rows {
+			if allowed != nil && !allowed[c.gemeente] {
+				continue
+			}
+			k := key{p, c}
+			if q.Totals {
+				k.c = cell{soort: c.soort}
+			}
+			sum := sums[k]
+			if sum == nil {
+				sum = &CategoryCounts{}
+				sums[k] = sum
+			}
+			sum.add(&n)
+		}
+	}
+	keys := make([]key, 0, len(sums))
+	for k := range sums {
+		keys = append(keys, k)
+	}
+	rank := a.ranks()
+	sort.Slice(keys, func(i, j int) bool {
+		x, y := keys[i], keys[j]
+		if x.p != y.p {
+			return x.p < y.p
+		}
+		if x.c.gemeente != y.c.gemeente {
+			return rank[x.c.gemeente] < rank[y.c.gemeente]
+		}
+		if x.c.aanbieder != y.c.aanbieder {
+			return rank[x.c.aanbieder] < rank[y.c.aanbieder]
+		}
+		return rank[x.c.soort] < rank[y.c.soort]
+	})
+	out := make([]CategoryRow, len(keys))
+	for i, k := range keys {
+		r := &out[i]
+		r.Periode, r.Van = periodLabel(q.Granularity, k.p), fromDayNumber(k.p).Format("2006-01-02")
+		r.Categorie, r.CategoryCounts = a.names[k.c.soort], *sums[k]
+		if !q.Totals {
+			r.Gemeente, r.Aanbieder = a.names[k.c.gemeente], a.names[k.c.aanbieder]
+		}
+	}
+	return out
 }

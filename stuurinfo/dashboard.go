@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"sort"
 	"strings"
+	"time"
 
 	"github.com/knooppunt/knooppunt/bericht"
 	"github.com/knooppunt/knooppunt/chart"
@@ -26,7 +27,13 @@ type dashboardData struct {
 	Mailboxes    *tiles
 	PerSoort     []tableRow
 	PerAanbieder []tableRow // a gemeente's or samenwerkingsverband's page only
+	PerCategorie []categoryRow
 	TotalBerich  string
+}
+
+// categoryRow is one line of the table per ProductCategorie, written out.
+type categoryRow struct {
+	Name, Toegewezen, Starts, Stops, Gedeclareerd string
 }
 
 // tiles are the store-wide counters, written out.
@@ -70,6 +77,11 @@ svg text{font-family:system-ui,sans-serif}
 <table id="per-aanbieder"><tr><th>aanbieder</th><th>berichten</th><th>technisch afgekeurd</th><th>afkeur</th><th>gedeclareerd</th><th>afgewezen</th><th>binnen de norm</th></tr>
 {{range .PerAanbieder}}<tr><td>{{.Name}}</td><td>{{.Berichten}}</td><td>{{.Technisch}}</td><td>{{.Afkeur}}</td><td>{{.Gedeclareerd}}</td><td>{{.Afgewezen}}</td><td>{{.BinnenNorm}}</td></tr>
 {{end}}</table>{{end}}
+<h2>Per productcategorie</h2>
+<table id="per-categorie"><tr><th>productcategorie</th><th>toegewezen producten</th><th>starts</th><th>stops</th><th>gedeclareerd</th></tr>
+{{range .PerCategorie}}<tr><td>{{.Name}}</td><td>{{.Toegewezen}}</td><td>{{.Starts}}</td><td>{{.Stops}}</td><td>{{.Gedeclareerd}}</td></tr>
+{{else}}<tr><td colspan="5">geen productregels in deze weken</td></tr>
+{{end}}</table>
 </body></html>
 `
 
@@ -104,6 +116,15 @@ func (h *handler) dashboard(w http.ResponseWriter, r *http.Request, p Principal)
 		return errNZaOnly
 	}
 	today := civil(h.cfg.Now().In(h.cfg.Location))
+	if s := r.URL.Query().Get("tot"); s != "" { // an earlier 12 weeks
+		d, err := time.Parse(time.DateOnly, s)
+		if err != nil {
+			return badRequest("bad-date", "tot must be a date YYYY-MM-DD")
+		}
+		if d.Before(today) {
+			today = d
+		}
+	}
 	van := fromDayNumber(periodStart(Week, today)).AddDate(0, 0, -7*(weeks-1))
 	tot := today.AddDate(0, 0, 1)
 	q := Query{Granularity: Week, Van: van, Tot: tot, Totals: true}
@@ -199,6 +220,8 @@ func (h *handler) dashboard(w http.ResponseWriter, r *http.Request, p Principal)
 		}
 		d.PerAanbieder = table(perAanbieder)
 	}
+	q.Totals = true
+	d.PerCategorie = perCategorie(h.cfg.Aggregates.CategoryRows(q))
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
 	w.Header().Set("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'")
 	return page.Execute(w, d)
@@ -229,6 +252,30 @@ func shortLabels(l []string) []string {
 			s = s[j:]
 		}
 		out[i] = s
+	}
+	return out
+}
+
+// perCategorie sums the rows of the weeks shown per ProductCategorie, in
+// the order of the codes, and writes them out.
+func perCategorie(rows []CategoryRow) []categoryRow {
+	sums := map[string]*CategoryCounts{}
+	var codes []string
+	for _, r := range rows {
+		c := sums[r.Categorie]
+		if c == nil {
+			c = &CategoryCounts{}
+			sums[r.Categorie] = c
+			codes = append(codes, r.Categorie)
+		}
+		c.add(&r.CategoryCounts)
+	}
+	sort.Strings(codes)
+	out := make([]categoryRow, 0, len(codes))
+	for _, code := range codes {
+		c := sums[code]
+		out = append(out, categoryRow{Name: categorieText(code), Toegewezen: chart.Int(c.Toegewezen),
+			Starts: chart.Int(c.Starts), Stops: chart.Int(c.Stops), Gedeclareerd: chart.Euro(c.Gedeclareerd)})
 	}
 	return out
 }

@@ -65,6 +65,39 @@ func WriteCSV(w io.Writer, rows []Row) error {
 	return nil
 }
 
+// WriteCategoryJSON writes the rows per ProductCategorie as a JSON array.
+func WriteCategoryJSON(w io.Writer, rows []CategoryRow) error {
+	if rows == nil {
+		rows = []CategoryRow{}
+	}
+	if err := json.NewEncoder(w).Encode(rows); err != nil {
+		return fmt.Errorf("writing stuurinfo json: %w", err)
+	}
+	return nil
+}
+
+// CategoryCSVHeader is the first line of the CSV export per
+// ProductCategorie.
+var CategoryCSVHeader = []string{"periode", "van", "gemeente", "aanbieder", "productcategorie",
+	"toegewezen", "starts", "stops", "gedeclareerd_cent"}
+
+// WriteCategoryCSV writes the rows per ProductCategorie as CSV with
+// CategoryCSVHeader.
+func WriteCategoryCSV(w io.Writer, rows []CategoryRow) error {
+	cw := csv.NewWriter(w)
+	_ = cw.Write(CategoryCSVHeader)
+	i := func(n int64) string { return strconv.FormatInt(n, 10) }
+	for _, r := range rows {
+		_ = cw.Write([]string{r.Periode, r.Van, r.Gemeente, r.Aanbieder, r.Categorie,
+			i(r.Toegewezen), i(r.Starts), i(r.Stops), i(r.Gedeclareerd)})
+	}
+	cw.Flush()
+	if err := cw.Error(); err != nil {
+		return fmt.Errorf("writing stuurinfo csv: %w", err)
+	}
+	return nil
+}
+
 // SuppressBelow is the smallest count the NZa export publishes: 1 to 4 are
 // suppressed.
 const SuppressBelow = 5

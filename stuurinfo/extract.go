@@ -40,6 +40,23 @@ type facts struct {
 	// their Client or of the DeclaratieAntwoord.
 	prestatiesAfgekeurd int
 	refs                []string // ReferentieAanbieder values (315, 317, 301, 319)
+	// categories are the figures of the message's product lines per
+	// ProductCategorie ("" for a line without Product); nil when it has
+	// none.
+	categories map[string]*CategoryCounts
+}
+
+// category returns the figures of categorie c, made on first use.
+func (f *facts) category(c string) *CategoryCounts {
+	if f.categories == nil {
+		f.categories = map[string]*CategoryCounts{}
+	}
+	cc := f.categories[c]
+	if cc == nil {
+		cc = &CategoryCounts{}
+		f.categories[c] = cc
+	}
+	return cc
 }
 
 // parties are the gemeente and aanbieder the header names, by the roles
@@ -100,6 +117,12 @@ const (
 	kClient
 	kPrestatie
 	kReferentieAanbieder
+	kToegewezenProduct
+	kProduct
+	kCategorie
+	kProductCategorie
+	kIngediendBedrag
+	kBedrag
 )
 
 var kinds = map[string]kind{
@@ -112,13 +135,15 @@ var kinds = map[string]kind{
 	"TotaalBedrag": kTotaalBedrag, "DebetCredit": kDebetCredit,
 	"DeclaratieAntwoord": kDeclaratieAntwoord, "Client": kClient, "Prestatie": kPrestatie,
 	"ReferentieAanbieder": kReferentieAanbieder,
+	"ToegewezenProduct":   kToegewezenProduct, "Product": kProduct, "Categorie": kCategorie,
+	"ProductCategorie": kProductCategorie, "IngediendBedrag": kIngediendBedrag, "Bedrag": kBedrag,
 }
 
 // valued are the kinds whose text is a fact.
 func (k kind) valued() bool {
 	switch k {
 	case kAfzender, kOntvanger, kDagtekening, kDagtekeningRetour, kRetourCode, kStatusAanlevering,
-		kTotaalBedrag, kDebetCredit, kReferentieAanbieder:
+		kTotaalBedrag, kDebetCredit, kReferentieAanbieder, kCategorie, kProductCategorie, kBedrag:
 		return true
 	}
 	return false
@@ -153,6 +178,30 @@ type reader struct {
 	prestatieRejects                bool
 	clientLines, clientRejected     int
 	antwoordLines, antwoordRejected int
+
+	// line is the product line open (a ToegewezenProduct, StartProduct,
+	// StopProduct, or a 323's Prestatie), counted per ProductCategorie
+	// when it closes.
+	line productLine
+}
+
+// productLine is what the figures per ProductCategorie read of one line.
+type productLine struct {
+	categorie, status string
+	bedrag            int64 // IngediendBedrag of a Prestatie, credit negative
+	credit            bool
+}
+
+// isLine tells whether k is a product line counted per ProductCategorie;
+// a Prestatie inside a 325's DeclaratieAntwoord is not.
+func (r *reader) isLine(k kind) bool {
+	switch k {
+	case kToegewezenProduct, kStartProduct, kStopProduct:
+		return true
+	case kPrestatie:
+		return !r.inAntwoord
+	}
+	return false
 }
 
 // parent is the kind of the element n levels above the current one (1:
@@ -179,6 +228,9 @@ func (r *reader) open(k kind) {
 		r.clientRejects, r.clientLines, r.clientRejected = false, 0, 0
 	case kPrestatie:
 		r.prestatieRejects = false
+	}
+	if r.isLine(k) {
+		r.line = productLine{}
 	}
 }
 
@@ -221,7 +273,27 @@ func (r *reader) value(k kind, v string) {
 		case kDeclaratieAntwoord:
 			r.antwoordRejects = true
 		}
+	case kCategorie:
+		if r.parent(1) == kProduct && r.isLine(r.parent(2)) {
+			r.line.categorie = v
+		}
+	case kProductCategorie:
+		if r.isLine(r.parent(1)) {
+			r.line.categorie = v
+		}
+	case kBedrag:
+		if r.parent(1) == kIngediendBedrag && r.isLine(r.parent(2)) {
+			n, err := strconv.ParseInt(v, 10, 64)
+			if err != nil {
+				r.err = errBedrag
+				return
+			}
+			r.line.bedrag = n
+		}
 	case kStatusAanlevering:
+		if r.isLine(r.parent(1)) {
+			r.line.status = v
+		}
 		if v != "1" {
 			break
 		}
@@ -243,6 +315,8 @@ func (r *reader) value(k kind, v string) {
 	case kDebetCredit:
 		if p := r.parent(1); p == kTotaalIngediend || p == kTotaalToegekend {
 			r.credit = v == "C"
+		} else if p == kIngediendBedrag && r.isLine(r.parent(2)) {
+			r.line.credit = v == "C"
 		}
 	case kReferentieAanbieder:
 		if strings.IndexByte(v, '&') >= 0 {
@@ -265,6 +339,9 @@ func (r *reader) close() {
 	signed := r.bedrag
 	if r.credit {
 		signed = -signed
+	}
+	if r.isLine(k) {
+		r.closeLine(k)
 	}
 	switch k {
 	case kTotaalIngediend:
@@ -293,6 +370,24 @@ func (r *reader) close() {
 			r.f.prestatiesAfgekeurd = r.antwoordLines
 		}
 		r.inAntwoord = false
+	}
+}
+
+// closeLine counts the product line of kind k that closes under its
+// ProductCategorie.
+func (r *reader) closeLine(k kind) {
+	l := &r.line
+	switch {
+	case k == kToegewezenProduct:
+		r.f.category(l.categorie).Toegewezen++
+	case k == kStartProduct && l.status == "1":
+		r.f.category(l.categorie).Starts++
+	case k == kStopProduct && l.status == "1":
+		r.f.category(l.categorie).Stops++
+	case k == kPrestatie && l.credit:
+		r.f.category(l.categorie).Gedeclareerd -= l.bedrag
+	case k == kPrestatie:
+		r.f.category(l.categorie).Gedeclareerd += l.bedrag
 	}
 }
 

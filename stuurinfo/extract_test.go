@@ -56,10 +56,12 @@ func TestExtractReadsTheFigures(t *testing.T) {
 	assert.Equal(t, "0606", f.ontvanger)
 	assert.Equal(t, "2026-04-30", f.dagtekening)
 	assert.Equal(t, 3, f.starts)
+	assert.Equal(t, int64(3), startsPerCategorie(f), "every start under its ProductCategorie")
 	corrected := bytes.Replace(start.XML, []byte("StatusAanlevering>1</"), []byte("StatusAanlevering>3</"), 1)
 	f, err = extract(corrected)
 	require.NoError(t, err)
 	assert.Equal(t, 2, f.starts, "a withdrawal is no start")
+	assert.Equal(t, int64(2), startsPerCategorie(f))
 
 	r := answer(t, g, start, sample.AnswerOptions{Reject: "9063", Dagtekening: date("2026-05-06")})
 	f, err = extract(r.XML)
@@ -78,6 +80,14 @@ func TestExtractReadsTheFigures(t *testing.T) {
 	f, err = extract([]byte(antwoordRejected))
 	require.NoError(t, err)
 	assert.Equal(t, 2, f.prestatiesAfgekeurd, "the DeclaratieAntwoord's code rejects every line listed")
+}
+
+func startsPerCategorie(f facts) int64 {
+	var n int64
+	for _, c := range f.categories {
+		n += c.Starts
+	}
+	return n
 }
 
 // antwoordClientRejected is a 325 (its shape, not a valid message) whose
@@ -196,6 +206,29 @@ func referenceFacts(t *testing.T, body []byte) facts {
 	dec := xml.NewDecoder(bytes.NewReader(body))
 	var path []string
 	var text []byte
+	// The product line open, counted per ProductCategorie when it ends.
+	var line struct {
+		cat, status string
+		bedrag      int64
+		credit      bool
+	}
+	inAntwoord := false
+	isLine := func(name string) bool {
+		switch name {
+		case "ToegewezenProduct", "StartProduct", "StopProduct":
+			return true
+		}
+		return name == "Prestatie" && !inAntwoord
+	}
+	category := func(c string) *CategoryCounts {
+		if f.categories == nil {
+			f.categories = map[string]*CategoryCounts{}
+		}
+		if f.categories[c] == nil {
+			f.categories[c] = &CategoryCounts{}
+		}
+		return f.categories[c]
+	}
 	for {
 		tok, err := dec.Token()
 		if err != nil {
@@ -205,13 +238,49 @@ func referenceFacts(t *testing.T, body []byte) facts {
 		case xml.StartElement:
 			path = append(path, e.Name.Local)
 			text = text[:0]
+			if e.Name.Local == "DeclaratieAntwoord" {
+				inAntwoord = true
+			}
+			if isLine(e.Name.Local) {
+				line.cat, line.status, line.bedrag, line.credit = "", "", 0, false
+			}
 		case xml.CharData:
 			text = append(text, e...)
 		case xml.EndElement:
 			v := string(bytes.TrimSpace(text))
-			parent := ""
+			parent, grandparent := "", ""
 			if len(path) > 1 {
 				parent = path[len(path)-2]
+			}
+			if len(path) > 2 {
+				grandparent = path[len(path)-3]
+			}
+			switch {
+			case e.Name.Local == "Categorie" && parent == "Product" && isLine(grandparent),
+				e.Name.Local == "ProductCategorie" && isLine(parent):
+				line.cat = v
+			case e.Name.Local == "StatusAanlevering" && isLine(parent):
+				line.status = v
+			case e.Name.Local == "Bedrag" && parent == "IngediendBedrag" && isLine(grandparent):
+				n, err := strconv.ParseInt(v, 10, 64)
+				require.NoError(t, err)
+				line.bedrag = n
+			case e.Name.Local == "DebetCredit" && parent == "IngediendBedrag" && isLine(grandparent):
+				line.credit = v == "C"
+			}
+			switch name := e.Name.Local; {
+			case name == "ToegewezenProduct":
+				category(line.cat).Toegewezen++
+			case name == "StartProduct" && line.status == "1":
+				category(line.cat).Starts++
+			case name == "StopProduct" && line.status == "1":
+				category(line.cat).Stops++
+			case name == "Prestatie" && !inAntwoord && line.credit:
+				category(line.cat).Gedeclareerd -= line.bedrag
+			case name == "Prestatie" && !inAntwoord:
+				category(line.cat).Gedeclareerd += line.bedrag
+			case name == "DeclaratieAntwoord":
+				inAntwoord = false
 			}
 			switch {
 			case e.Name.Local == "RetourCode" && v != "0200" && v != "0233" && v != "8001":

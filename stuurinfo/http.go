@@ -55,7 +55,8 @@ type HandlerConfig struct {
 // Query parameters: granularity (dag, week, maand), van and tot
 // (YYYY-MM-DD, tot exclusive; default the last 90 days), gemeente
 // (operators: one gemeente's rows), format (json, csv; anything else is
-// 400 bad-format).
+// 400 bad-format), per (berichtsoort, the default, or productcategorie:
+// the figures of product lines per ProductCategorie).
 func Handler(cfg HandlerConfig) http.Handler {
 	if cfg.GemeentenOf == nil {
 		cfg.GemeentenOf = func(p Principal) []string { return []string{p.ID} }
@@ -173,6 +174,19 @@ func (h *handler) rows(w http.ResponseWriter, r *http.Request, p Principal) erro
 	q, err := h.query(r, p)
 	if err != nil {
 		return err
+	}
+	switch per := r.URL.Query().Get("per"); per {
+	case "", "berichtsoort":
+	case "productcategorie":
+		rows := h.cfg.Aggregates.CategoryRows(q)
+		if format == FormatCSV {
+			w.Header().Set("Content-Type", "text/csv; charset=utf-8")
+			return WriteCategoryCSV(w, rows)
+		}
+		w.Header().Set("Content-Type", "application/json")
+		return WriteCategoryJSON(w, rows)
+	default:
+		return badRequest("bad-per", "per must be berichtsoort or productcategorie")
 	}
 	rows := h.cfg.Aggregates.Rows(q)
 	if format == FormatCSV {

@@ -19,6 +19,15 @@ type snapshot struct {
 	Names    []string
 	Rows     [3][]snapRow
 	Open     []snapOpen
+	// Categories are the figures per ProductCategorie; absent in files
+	// written before they were kept.
+	Categories [3][]snapCategoryRow
+}
+
+type snapCategoryRow struct {
+	Period int32
+	Cell   [3]uint32 // gemeente, aanbieder, categorie
+	Counts CategoryCounts
 }
 
 type snapRow struct {
@@ -51,6 +60,13 @@ func (a *Aggregates) WriteTo(w io.Writer) (int64, error) {
 	}
 	for r, at := range a.open {
 		s.Open = append(s.Open, snapOpen{Soort: r.soort, Gemeente: r.gemeente, Aanbieder: r.aanbieder, Ref: r.ref, At: at})
+	}
+	for g, periods := range a.categories {
+		for p, rows := range periods {
+			for c, n := range rows {
+				s.Categories[g] = append(s.Categories[g], snapCategoryRow{Period: p, Cell: [3]uint32{c.gemeente, c.aanbieder, c.soort}, Counts: n})
+			}
+		}
 	}
 	a.mu.RUnlock()
 	cw := &countWriter{w: w}
@@ -104,6 +120,14 @@ func ReadAggregates(r io.Reader, loc *time.Location) (*Aggregates, error) {
 			if Granularity(g) == Day && r.Period > a.newest {
 				a.newest = r.Period
 			}
+		}
+	}
+	for g, rows := range s.Categories {
+		for _, r := range rows {
+			if !valid(r.Cell[:]...) {
+				return nil, fmt.Errorf("%w: name out of range", ErrSnapshot)
+			}
+			a.addCategory(Granularity(g), r.Period, cell{gemeente: r.Cell[0], aanbieder: r.Cell[1], soort: r.Cell[2]}, &r.Counts)
 		}
 	}
 	for _, o := range s.Open {

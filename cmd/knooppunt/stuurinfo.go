@@ -34,6 +34,9 @@ Flags:
   --granularity G       dag, week or maand (default dag; day rows are kept
                         for the last 92 days)
   --gemeente CODE       one gemeente's rows
+  --per productcategorie
+                        the figures of product lines per ProductCategorie
+                        instead of the rows per berichtsoort
   --nza                 the NZa export instead (months per gemeente, no
                         aanbieder codes, counts 1–4 suppressed)
   --file PATH           saved aggregates (default stuurinfo.gob); a file
@@ -66,6 +69,7 @@ func runStuurinfo(args []string, _ io.Reader, stdout, stderr io.Writer) int {
 	gran := fs.String("granularity", "dag", "dag, week or maand")
 	gemeente := fs.String("gemeente", "", "one gemeente")
 	nza := fs.Bool("nza", false, "the NZa export")
+	per := fs.String("per", "berichtsoort", "berichtsoort or productcategorie")
 	file := fs.String("file", "stuurinfo.gob", "saved aggregates")
 	if err := fs.Parse(args[1:]); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
@@ -87,6 +91,11 @@ func runStuurinfo(args []string, _ io.Reader, stdout, stderr io.Writer) int {
 	}
 	if err := stuurinfo.CheckFormat(*format); err != nil {
 		fmt.Fprintf(stderr, "knooppunt stuurinfo: %v\n\n%s", err, stuurinfoUsage)
+		return 2
+	}
+	categories := *per == "productcategorie"
+	if !categories && *per != "berichtsoort" || categories && *nza {
+		fmt.Fprintf(stderr, "knooppunt stuurinfo: --per is berichtsoort or productcategorie, and not with --nza\n\n%s", stuurinfoUsage)
 		return 2
 	}
 	g, err := stuurinfo.ParseGranularity(*gran)
@@ -115,7 +124,7 @@ func runStuurinfo(args []string, _ io.Reader, stdout, stderr io.Writer) int {
 	}
 
 	if c.url != "" {
-		return stuurinfoRemote(&c, q, *gran, *gemeente, *format, *nza, stdout, stderr)
+		return stuurinfoRemote(&c, q, *gran, *gemeente, *format, *per, *nza, stdout, stderr)
 	}
 	a, err := loadAggregates(*file)
 	if err != nil {
@@ -127,6 +136,10 @@ func runStuurinfo(args []string, _ io.Reader, stdout, stderr io.Writer) int {
 		err = stuurinfo.WriteNZaCSV(stdout, a.NZa(q))
 	case *nza:
 		err = stuurinfo.WriteNZaJSON(stdout, a.NZa(q))
+	case categories && *format == stuurinfo.FormatJSON:
+		err = stuurinfo.WriteCategoryJSON(stdout, a.CategoryRows(q))
+	case categories:
+		err = stuurinfo.WriteCategoryCSV(stdout, a.CategoryRows(q))
 	case *format == stuurinfo.FormatJSON:
 		err = stuurinfo.WriteJSON(stdout, a.Rows(q))
 	default:
@@ -156,8 +169,11 @@ func loadAggregates(path string) (*stuurinfo.Aggregates, error) {
 	return a, nil
 }
 
-func stuurinfoRemote(c *clientFlags, q stuurinfo.Query, gran, gemeente, format string, nza bool, stdout, stderr io.Writer) int {
+func stuurinfoRemote(c *clientFlags, q stuurinfo.Query, gran, gemeente, format, per string, nza bool, stdout, stderr io.Writer) int {
 	v := url.Values{"granularity": {gran}, "van": {q.Van.Format("2006-01-02")}, "tot": {q.Tot.Format("2006-01-02")}, "format": {format}}
+	if !nza {
+		v.Set("per", per)
+	}
 	if gemeente != "" {
 		v.Set("gemeente", gemeente)
 	}

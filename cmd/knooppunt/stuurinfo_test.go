@@ -17,14 +17,20 @@ import (
 	"github.com/knooppunt/knooppunt/stuurinfo"
 )
 
-// savedAggregates writes aggregates holding six 301s of gemeente 0363 in
-// March 2026 and returns the file.
+// savedAggregates writes aggregates holding seven 301s of gemeente 0363 in
+// March 2026, one with two product lines of categorie 02, and returns the
+// file.
 func savedAggregates(t *testing.T) (*stuurinfo.Aggregates, string) {
 	a := stuurinfo.NewAggregates(time.UTC)
 	for i := range 6 {
 		a.Record(&stuurinfo.Observation{Soort: "WMO301", Sender: "0363", Recipient: "12345678",
 			Received: time.Date(2026, 3, 2+i, 9, 0, 0, 0, time.UTC)})
 	}
+	a.Record(&stuurinfo.Observation{Soort: "WMO301", Sender: "0363", Recipient: "12345678",
+		Received: time.Date(2026, 3, 9, 9, 0, 0, 0, time.UTC),
+		Body: []byte(`<Bericht><Header><Afzender>0363</Afzender><Ontvanger>12345678</Ontvanger></Header><Client>` +
+			`<ToegewezenProduct><Product><Categorie>02</Categorie></Product></ToegewezenProduct>` +
+			`<ToegewezenProduct><Product><Categorie>02</Categorie></Product></ToegewezenProduct></Client></Bericht>`)})
 	file := filepath.Join(t.TempDir(), "stuurinfo.gob")
 	require.NoError(t, a.SaveFile(file))
 	return a, file
@@ -36,9 +42,12 @@ func savedAggregates(t *testing.T) (*stuurinfo.Aggregates, string) {
 func TestStuurinfoExportFormats(t *testing.T) {
 	a, file := savedAggregates(t)
 	q := stuurinfo.Query{Van: time.Date(2026, 3, 1, 0, 0, 0, 0, time.UTC), Tot: time.Date(2026, 4, 1, 0, 0, 0, 0, time.UTC)}
-	var nzaCSV, nzaJSON bytes.Buffer
+	var nzaCSV, nzaJSON, catCSV bytes.Buffer
 	require.NoError(t, stuurinfo.WriteNZaCSV(&nzaCSV, a.NZa(q)))
 	require.NoError(t, stuurinfo.WriteNZaJSON(&nzaJSON, a.NZa(q)))
+	q.Granularity = stuurinfo.Month
+	require.NoError(t, stuurinfo.WriteCategoryCSV(&catCSV, a.CategoryRows(q)))
+	require.Contains(t, catCSV.String(), "2026-03,2026-03-01,0363,12345678,02,2,0,0,0")
 
 	srv := httptest.NewServer(stuurinfo.Handler(stuurinfo.HandlerConfig{Aggregates: a, Location: time.UTC,
 		Authenticate: func(r *http.Request) (stuurinfo.Principal, bool) {
@@ -55,6 +64,7 @@ func TestStuurinfoExportFormats(t *testing.T) {
 			{[]string{"--nza", "--format", "csv"}, nzaCSV.String()},
 			{[]string{"--nza", "--format", "json"}, nzaJSON.String()},
 			{[]string{"--nza"}, nzaJSON.String()},
+			{[]string{"--per", "productcategorie", "--granularity", "maand"}, catCSV.String()},
 		} {
 			args := append(append(append([]string{"stuurinfo", "export"}, source...), period...), tt.flags...)
 			var stdout, stderr bytes.Buffer
@@ -71,7 +81,7 @@ func TestStuurinfoExportFormats(t *testing.T) {
 	var rows []stuurinfo.NZaRow
 	require.NoError(t, json.Unmarshal(nzaJSON.Bytes(), &rows))
 	require.Len(t, rows, 1)
-	assert.Equal(t, int64(6), *rows[0].Berichten)
+	assert.Equal(t, int64(7), *rows[0].Berichten)
 }
 
 // TestStuurinfoExportRefuses: an unknown format is a usage error, also
@@ -90,6 +100,8 @@ func TestStuurinfoExportRefuses(t *testing.T) {
 		{[]string{"--file", filepath.Join(t.TempDir(), "nonexistent.gob")}, "no such file"},
 		{[]string{"--file", filepath.Join(t.TempDir(), "nonexistent.gob"), "--nza"}, "no such file"},
 		{[]string{"--file", garbage}, "unreadable snapshot"},
+		{[]string{"--file", file, "--per", "aanbieder"}, "--per is berichtsoort or productcategorie"},
+		{[]string{"--file", file, "--per", "productcategorie", "--nza"}, "not with --nza"},
 	} {
 		var stdout, stderr bytes.Buffer
 		assert.Equal(t, 2, run(append([]string{"stuurinfo", "export"}, tt.args...), nil, &stdout, &stderr), "%v", tt.args)
