@@ -22,7 +22,9 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/knooppunt/knooppunt/bericht"
+	"github.com/knooppunt/knooppunt/chart"
 	"github.com/knooppunt/knooppunt/gateway"
+	"github.com/knooppunt/knooppunt/internal/browser"
 	"github.com/knooppunt/knooppunt/sample"
 	"github.com/knooppunt/knooppunt/store"
 	"github.com/knooppunt/knooppunt/stuurinfo"
@@ -56,6 +58,7 @@ func TestStuurinformatieOracle(t *testing.T) {
 	o.traffic()
 	o.settle()
 	o.compare()
+	o.browse()
 
 	require.NoError(t, n.Shutdown(context.Background()))
 	n, err = Start(context.Background(), cfg)
@@ -112,11 +115,71 @@ type event struct {
 	f                          figures
 }
 
+// lineEvent is what one delivered message adds per ProductCategorie.
+type lineEvent struct {
+	day                             time.Time
+	gemeente, aanbieder, categorie  string
+	toegewezen, starts, stops, cent int64
+}
+
 type oracle struct {
 	t      *testing.T
 	url    string
 	mu     sync.Mutex
 	events []event
+	lines  []lineEvent
+}
+
+var (
+	lineRe      = regexp.MustCompile(`(?s)<(?:\w+:)?(ToegewezenProduct|StartProduct|StopProduct|Prestatie)>(.*?)</(?:\w+:)?(?:ToegewezenProduct|StartProduct|StopProduct|Prestatie)>`)
+	categorieRe = regexp.MustCompile(`<(?:\w+:)?(?:Product>\s*<(?:\w+:)?Categorie|ProductCategorie)>([0-9]+)<`)
+	statusRe    = regexp.MustCompile(`StatusAanlevering>([0-9])<`)
+	bedragRe    = regexp.MustCompile(`IngediendBedrag>\s*<(?:\w+:)?Bedrag>([0-9]+)</(?:\w+:)?Bedrag>\s*<(?:\w+:)?DebetCredit>([CD])<`)
+)
+
+// expectLines files the product lines of a delivered 301, 305, 307 or 323
+// per ProductCategorie, read from m by the test's own patterns: a
+// ToegewezenProduct, a StartProduct or StopProduct with StatusAanlevering
+// 1, a Prestatie's IngediendBedrag.
+func (o *oracle) expectLines(date, gemeente, aanbieder string, m *sample.Message) {
+	d, err := time.Parse(time.DateOnly, date)
+	require.NoError(o.t, err)
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	for _, l := range lineRe.FindAllSubmatch(m.XML, -1) {
+		e := lineEvent{day: d, gemeente: gemeente, aanbieder: aanbieder}
+		if c := categorieRe.FindSubmatch(l[2]); c != nil {
+			e.categorie = string(c[1])
+		}
+		status := ""
+		if st := statusRe.FindSubmatch(l[2]); st != nil {
+			status = string(st[1])
+		}
+		switch string(l[1]) {
+		case "ToegewezenProduct":
+			e.toegewezen = 1
+		case "StartProduct":
+			if status != "1" {
+				continue
+			}
+			e.starts = 1
+		case "StopProduct":
+			if status != "1" {
+				continue
+			}
+			e.stops = 1
+		case "Prestatie":
+			b := bedragRe.FindSubmatch(l[2])
+			require.NotNil(o.t, b, "a Prestatie's IngediendBedrag")
+			n, err := strconv.ParseInt(string(b[1]), 10, 64)
+			require.NoError(o.t, err)
+			if string(b[2]) == "C" {
+				n = -n
+			}
+			e.cent = n
+		}
+		o.lines = append(o.lines, e)
+	}
 }
 
 func (o *oracle) expect(day, gemeente, aanbieder, soort string, f figures) {
@@ -300,6 +363,7 @@ func (o *oracle) run(c *combo) {
 		m := c.heen(t, 301, dHeen, sample.Options{})
 		o.deliver(gm, m)
 		o.expect(dHeen, gm, ab, s(301), figures{berichten: 1})
+		o.expectLines(dHeen, gm, ab, m)
 		o.deliver(ab, c.answer(t, m, dRetourIn, sample.AnswerOptions{}))
 		o.expect(dRetourIn, gm, ab, s(302), figures{berichten: 1, retourberichten: 1, gemeten: 1, binnen: 1, werkdagen: 3})
 		code, a := o.post(gm, m.XML)
@@ -311,6 +375,7 @@ func (o *oracle) run(c *combo) {
 		m = c.heen(t, 305, dHeen, sample.Options{Products: 2})
 		o.deliver(ab, m)
 		o.expect(dHeen, gm, ab, s(305), figures{berichten: 1, starts: 2})
+		o.expectLines(dHeen, gm, ab, m)
 		o.deliver(gm, c.answer(t, m, dRetourLate, sample.AnswerOptions{Reject: "9063"}))
 		o.expect(dRetourLate, gm, ab, s(306), figures{berichten: 1, retourberichten: 1, afkeur: 1, gemeten: 1, werkdagen: 4})
 
@@ -318,6 +383,7 @@ func (o *oracle) run(c *combo) {
 		m = c.heen(t, 307, dHeen, sample.Options{Products: 1 + rep})
 		o.deliver(ab, m)
 		o.expect(dHeen, gm, ab, s(307), figures{berichten: 1, stops: int64(1 + rep)})
+		o.expectLines(dHeen, gm, ab, m)
 		o.deliver(gm, c.answer(t, m, dRetourIn, sample.AnswerOptions{}))
 		o.expect(dRetourIn, gm, ab, s(308), figures{berichten: 1, retourberichten: 1, gemeten: 1, binnen: 1, werkdagen: 3})
 
@@ -346,9 +412,11 @@ func (o *oracle) run(c *combo) {
 		if (c.index+rep)%2 == 0 {
 			o.deliver(gm, redate(toew, dAntwIn))
 			o.expect(dAntwIn, gm, ab, s(301), figures{berichten: 1, gemeten: 2, binnen: 2, werkdagen: 5 + 5})
+			o.expectLines(dAntwIn, gm, ab, toew)
 		} else {
 			o.deliver(gm, redate(toew, dAntwLate))
 			o.expect(dAntwLate, gm, ab, s(301), figures{berichten: 1, gemeten: 2, werkdagen: 6 + 6})
+			o.expectLines(dAntwLate, gm, ab, toew)
 		}
 
 		// A verzoek om wijziging, answered late by an antwoordbericht
@@ -381,6 +449,7 @@ func (o *oracle) run(c *combo) {
 		}
 		o.deliver(ab, decl)
 		o.expect(dDecl, gm, ab, s(323), figures{berichten: 1, gedeclareerd: totaal(t, decl.XML, "Ingediend")})
+		o.expectLines(dDecl, gm, ab, decl)
 		switch (c.index + rep) % 3 {
 		case 0:
 			o.deliver(gm, c.answer(t, decl, dDeclIn, sample.AnswerOptions{}))
@@ -523,6 +592,35 @@ func (o *oracle) wantRows(granularity string, gemeenten ...string) []map[string]
 	return out
 }
 
+// wantCategories is the /v1/stuurinfo?per=productcategorie answer the
+// truth gives, as decoded JSON.
+func (o *oracle) wantCategories(granularity string, gemeenten ...string) []map[string]any {
+	type key struct{ periode, van, gemeente, aanbieder, categorie string }
+	sums := map[key]*lineEvent{}
+	for _, e := range o.lines {
+		if len(gemeenten) > 0 && !contains(gemeenten, e.gemeente) {
+			continue
+		}
+		p, van := period(granularity, e.day)
+		k := key{p, van, e.gemeente, e.aanbieder, e.categorie}
+		if sums[k] == nil {
+			sums[k] = &lineEvent{}
+		}
+		sums[k].toegewezen += e.toegewezen
+		sums[k].starts += e.starts
+		sums[k].stops += e.stops
+		sums[k].cent += e.cent
+	}
+	var out []map[string]any
+	for k, f := range sums {
+		out = append(out, map[string]any{"periode": k.periode, "van": k.van, "gemeente": k.gemeente,
+			"aanbieder": k.aanbieder, "productcategorie": k.categorie, "toegewezen": float64(f.toegewezen),
+			"starts": float64(f.starts), "stops": float64(f.stops), "gedeclareerd_cent": float64(f.cent)})
+	}
+	sortRows(out, "periode", "gemeente", "aanbieder", "productcategorie")
+	return out
+}
+
 // nzaSuppressed is a count of the NZa export: nil from 1 to 4.
 func nzaSuppressed(n int64) *int64 {
 	if n > 0 && n < 5 {
@@ -645,6 +743,15 @@ func (o *oracle) compare() {
 	assert.Equal(t, o.wantRows("maand", "0606"), o.rows("dev-swv-demo-isd", "maand"),
 		"the samenwerkingsverband sees gemeente 0606, under its own code")
 	assert.Equal(t, o.wantRows("maand", "0384"), o.rows("dev-0384", "maand"))
+	require.NotEmpty(t, o.lines)
+	for _, g := range []string{"maand", "week"} {
+		var got []map[string]any
+		require.NoError(t, json.Unmarshal(o.get("dev-operator", "/v1/stuurinfo?per=productcategorie&granularity="+g+span), &got))
+		assert.Equal(t, o.wantCategories(g), got, "per productcategorie, %s", g)
+	}
+	var got0606 []map[string]any
+	require.NoError(t, json.Unmarshal(o.get("dev-swv-demo-isd", "/v1/stuurinfo?per=productcategorie&granularity=maand"+span), &got0606))
+	assert.Equal(t, o.wantCategories("maand", "0606"), got0606, "per productcategorie, the samenwerkingsverband")
 
 	wantJSON, wantCSV := o.wantNZa()
 	var got []map[string]any
@@ -666,4 +773,103 @@ func (o *oracle) compare() {
 		assert.NotContains(t, nzaJSON, party)
 	}
 	assert.True(t, strings.HasPrefix(nzaJSON, "["), "JSON by default")
+}
+
+// browse reads the dashboard in Chromium as the operator, gemeente 0384 and
+// the samenwerkingsverband of 0606 see it, over the 12 weeks that hold the
+// traffic, and checks its tables cell by cell against the truth.
+func (o *oracle) browse() {
+	t := o.t
+	b := browser.Start(t)
+	for _, v := range []struct {
+		token     string
+		gemeenten []string
+	}{{"dev-operator", nil}, {"dev-0384", []string{"0384"}}, {"dev-swv-demo-isd", []string{"0606"}}} {
+		b.Login(o.url, v.token)
+		b.Open(o.url+"/dashboard?tot=2026-05-31", "#per-soort")
+		soort, aanbieder, total := o.dashboardTables(v.gemeenten...)
+		assert.Equal(t, chart.Int(total), b.Text("#tile-berichten b"), v.token)
+		assert.Equal(t, soort, b.Rows("#per-soort"), "%s: per berichtsoort", v.token)
+		if v.gemeenten != nil {
+			assert.Equal(t, aanbieder, b.Rows("#per-aanbieder"), "%s: per aanbieder", v.token)
+		}
+		got := b.Rows("#per-categorie")
+		for _, r := range got[1:] {
+			r[0], _, _ = strings.Cut(r[0], " ") // the code; its name is the codelist's
+		}
+		assert.Equal(t, o.categorieTable(v.gemeenten...), got, "%s: per productcategorie", v.token)
+		t.Logf("%s: %d berichtsoorten, %d aanbieders, %d productcategorieën checked in the DOM",
+			v.token, len(soort)-1, len(aanbieder)-1, len(got)-1)
+	}
+}
+
+// dashboardTables are the dashboard's tables per berichtsoort and per
+// aanbieder as the truth writes them, nl-NL, with the total of berichten.
+func (o *oracle) dashboardTables(gemeenten ...string) (soort, aanbieder [][]string, total int64) {
+	perSoort, perAanbieder := map[string]*figures{}, map[string]*figures{}
+	for _, e := range o.events {
+		if len(gemeenten) > 0 && !contains(gemeenten, e.gemeente) {
+			continue
+		}
+		for k, m := range map[string]map[string]*figures{e.soort: perSoort, e.aanbieder: perAanbieder} {
+			if m[k] == nil {
+				m[k] = &figures{}
+			}
+			m[k].add(e.f)
+		}
+		total += e.f.berichten
+	}
+	soort = [][]string{{"berichtsoort", "berichten", "technisch afgekeurd", "afkeur", "afgekeurde prestaties", "starts", "stops", "gedeclareerd", "afgewezen"}}
+	for _, name := range sortedKeys(perSoort) {
+		f := perSoort[name]
+		soort = append(soort, []string{name, chart.Int(f.berichten), chart.Int(f.technisch), chart.Int(f.afkeur),
+			chart.Int(f.prestaties), chart.Int(f.starts), chart.Int(f.stops), chart.Euro(f.gedeclareerd),
+			chart.Euro(f.afgewezen + f.technischCent)})
+	}
+	aanbieder = [][]string{{"aanbieder", "berichten", "technisch afgekeurd", "afkeur", "gedeclareerd", "afgewezen", "binnen de norm"}}
+	for _, name := range sortedKeys(perAanbieder) {
+		f := perAanbieder[name]
+		within := "–"
+		if f.gemeten > 0 {
+			within = chart.Percent(100 * float64(f.binnen) / float64(f.gemeten))
+		}
+		aanbieder = append(aanbieder, []string{name, chart.Int(f.berichten), chart.Int(f.technisch), chart.Int(f.afkeur),
+			chart.Euro(f.gedeclareerd), chart.Euro(f.afgewezen + f.technischCent), within})
+	}
+	return soort, aanbieder, total
+}
+
+// categorieTable is the dashboard's table per ProductCategorie as the
+// truth writes it, with each categorie by its code ("zonder" for lines
+// without Product).
+func (o *oracle) categorieTable(gemeenten ...string) [][]string {
+	sums := map[string]*lineEvent{}
+	for _, e := range o.lines {
+		if len(gemeenten) > 0 && !contains(gemeenten, e.gemeente) {
+			continue
+		}
+		if sums[e.categorie] == nil {
+			sums[e.categorie] = &lineEvent{}
+		}
+		s := sums[e.categorie]
+		s.toegewezen, s.starts, s.stops, s.cent = s.toegewezen+e.toegewezen, s.starts+e.starts, s.stops+e.stops, s.cent+e.cent
+	}
+	out := [][]string{{"productcategorie", "toegewezen producten", "starts", "stops", "gedeclareerd"}}
+	for _, code := range sortedKeys(sums) {
+		s, name := sums[code], code
+		if name == "" {
+			name = "zonder"
+		}
+		out = append(out, []string{name, chart.Int(s.toegewezen), chart.Int(s.starts), chart.Int(s.stops), chart.Euro(s.cent)})
+	}
+	return out
+}
+
+func sortedKeys[V any](m map[string]V) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
 }

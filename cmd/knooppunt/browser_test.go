@@ -8,8 +8,6 @@ import (
 	"image/png"
 	"net/http"
 	"os"
-	"os/exec"
-	"strings"
 	"testing"
 	"time"
 
@@ -19,6 +17,7 @@ import (
 
 	"github.com/knooppunt/knooppunt/bericht"
 	"github.com/knooppunt/knooppunt/chart"
+	"github.com/knooppunt/knooppunt/internal/browser"
 	"github.com/knooppunt/knooppunt/sample"
 )
 
@@ -29,10 +28,6 @@ import (
 // against the traffic the test sent, and a screenshot against the charts'
 // colour.
 func TestDashboardsInChromium(t *testing.T) {
-	bin, err := exec.LookPath("chromium")
-	if err != nil {
-		t.Skip("chromium is not installed (make test-deps installs it)")
-	}
 	n := startNodeProcess(t, "--data", t.TempDir()+"/data")
 	hc := &http.Client{Transport: &http.Transport{}}
 	defer hc.CloseIdleConnections()
@@ -80,69 +75,35 @@ func TestDashboardsInChromium(t *testing.T) {
 		return err == nil && bytes.Contains(page, []byte(`id="tile-berichten">Berichten<b>`+chart.Int(stored)+`</b>`))
 	}, 30*time.Second, 100*time.Millisecond)
 
-	alloc, cancel := chromedp.NewExecAllocator(ctx, append(chromedp.DefaultExecAllocatorOptions[:],
-		chromedp.ExecPath(bin), chromedp.NoSandbox, chromedp.DisableGPU, chromedp.UserDataDir(t.TempDir()),
-		chromedp.WindowSize(1000, 2400))...)
-	defer cancel()
-	browser, cancel := chromedp.NewContext(alloc)
-	defer cancel()
-	require.NoError(t, chromedp.Do(browser), "starting chromium") // without a timeout: it would stop the browser
-	do := func(what string, steps ...chromedp.Action[chromedp.Void]) {
-		t.Helper()
-		require.NoError(t, chromedp.Do(browser, steps...), what)
-	}
-	login := func(token string) {
-		t.Helper()
-		do("log in as "+token, chromedp.Navigate(n.url+"/login"),
-			chromedp.SendKeys(chromedp.CSS(`input[name="token"]`), token),
-			chromedp.Submit(chromedp.CSS(`form`)),
-			chromedp.WaitVisible(chromedp.CSS(`#tile-berichten`)))
-		at, err := chromedp.Run(browser, chromedp.Location())
-		require.NoError(t, err)
-		require.Equal(t, n.url+"/dashboard", at, "the login leads to the dashboard")
-	}
-	text := func(sel string) string {
-		t.Helper()
-		s, err := chromedp.Run(browser, chromedp.Text(chromedp.CSS(sel)))
-		require.NoError(t, err, "reading %s", sel)
-		return strings.TrimSpace(s)
-	}
-	html := func(sel string) string {
-		t.Helper()
-		s, err := chromedp.Run(browser, chromedp.OuterHTML(chromedp.CSS(sel)))
-		require.NoError(t, err, "reading %s", sel)
-		return s
-	}
-
+	b := browser.Start(t)
 	// A wrong token gets the form again, and no session.
-	do("a wrong token", chromedp.Navigate(n.url+"/login"),
+	b.Do("a wrong token", chromedp.Navigate(n.url+"/login"),
 		chromedp.SendKeys(chromedp.CSS(`input[name="token"]`), "dev-nobody"),
 		chromedp.Submit(chromedp.CSS(`form`)),
 		chromedp.WaitVisible(chromedp.CSS(`[role="alert"]`)))
 	refusals["unauthenticated"]++
 
 	// The operator.
-	login("dev-operator")
-	assert.Equal(t, chart.Int(stored), text(`#tile-berichten b`))
-	do("the operations page", chromedp.Navigate(n.url+"/operations"), chromedp.WaitVisible(chromedp.CSS(`#tile-opgeslagen`)))
-	assert.Equal(t, chart.Int(stored), text(`#tile-opgeslagen b`))
-	assert.Equal(t, chart.Int(stored), text(`#tile-open b`))
-	assert.Equal(t, "0", text(`#tile-quarantaine b`))
+	b.Login(n.url, "dev-operator")
+	assert.Equal(t, chart.Int(stored), b.Text(`#tile-berichten b`))
+	b.Open(n.url+"/operations", "#tile-opgeslagen")
+	assert.Equal(t, chart.Int(stored), b.Text(`#tile-opgeslagen b`))
+	assert.Equal(t, chart.Int(stored), b.Text(`#tile-open b`))
+	assert.Equal(t, "0", b.Text(`#tile-quarantaine b`))
 	total := 0
-	table := html(`#geweigerd`)
+	table := b.HTML(`#geweigerd`)
 	for code, count := range refusals {
 		total += count
 		assert.Contains(t, table, "<tr><td>"+code+"</td><td>"+chart.Int(count)+"</td></tr>")
 	}
-	assert.Equal(t, chart.Int(total), text(`#tile-geweigerd b`), table)
-	assert.NotEqual(t, "–", text(`#tile-p50 b`), "latencies measured")
-	boxes := html(`#mailboxen`)
+	assert.Equal(t, chart.Int(total), b.Text(`#tile-geweigerd b`), table)
+	assert.NotEqual(t, "–", b.Text(`#tile-p50 b`), "latencies measured")
+	boxes := b.HTML(`#mailboxen`)
 	for _, row := range []struct{ party, pending, leased string }{{"42420001", "5", "0"}, {"65656055", "3", "1"}, {"12345678", "2", "0"}} {
 		assert.Contains(t, boxes, "<tr><td>"+row.party+"</td><td class=\"l\">Demo zorgaanbieder "+row.party+"</td><td>"+row.pending+"</td><td>"+row.leased+"</td>")
 	}
-	assert.Contains(t, html(`#push`), "http://127.0.0.1:8082/", "the dev registry's push endpoint")
-	shot, err := chromedp.Run(browser, chromedp.FullScreenshot(100))
-	require.NoError(t, err, "a screenshot")
+	assert.Contains(t, b.HTML(`#push`), "http://127.0.0.1:8082/", "the dev registry's push endpoint")
+	shot := b.Screenshot()
 	if keep := os.Getenv("DASHBOARD_SCREENSHOT"); keep != "" { // to look at it
 		require.NoError(t, os.WriteFile(keep, shot, 0o600))
 	}
@@ -151,18 +112,18 @@ func TestDashboardsInChromium(t *testing.T) {
 	assert.Greater(t, countColour(img, 0x2a, 0x6f, 0xb0), 500, "the bars and lines are drawn")
 
 	// A gemeente: its own figures, per aanbieder.
-	login("dev-0384")
-	assert.Contains(t, text(`h1`), "gemeente 0384")
-	assert.Equal(t, "5", text(`#tile-berichten b`))
-	assert.Contains(t, html(`#per-aanbieder`), "<tr><td>42420001</td><td>5</td>")
-	assert.NotContains(t, html(`#per-aanbieder`), "65656055", "not another gemeente's aanbieder")
+	b.Login(n.url, "dev-0384")
+	assert.Contains(t, b.Text(`h1`), "gemeente 0384")
+	assert.Equal(t, "5", b.Text(`#tile-berichten b`))
+	assert.Contains(t, b.HTML(`#per-aanbieder`), "<tr><td>42420001</td><td>5</td>")
+	assert.NotContains(t, b.HTML(`#per-aanbieder`), "65656055", "not another gemeente's aanbieder")
 
 	// A samenwerkingsverband: the gemeente it acts for.
-	login("dev-swv-demo-isd")
-	assert.Contains(t, text(`h1`), "samenwerkingsverband swv-demo-isd")
-	assert.Contains(t, text(`.sub`), "0606")
-	assert.Equal(t, "2", text(`#tile-berichten b`))
-	assert.Contains(t, html(`#per-aanbieder`), "<tr><td>12345678</td><td>2</td>")
+	b.Login(n.url, "dev-swv-demo-isd")
+	assert.Contains(t, b.Text(`h1`), "samenwerkingsverband swv-demo-isd")
+	assert.Contains(t, b.Text(`.sub`), "0606")
+	assert.Equal(t, "2", b.Text(`#tile-berichten b`))
+	assert.Contains(t, b.HTML(`#per-aanbieder`), "<tr><td>12345678</td><td>2</td>")
 }
 
 // countColour counts the pixels near a colour.
