@@ -286,7 +286,7 @@ func TestDockerHealthcheckProbe(t *testing.T) {
 		return cmd.Run()
 	}
 
-	n := startNode(t)
+	n := startNode(t, "")
 	assert.NoError(t, runProbe(portOf(n.adminAddr)), "healthy node")
 
 	sick := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {

@@ -30,6 +30,7 @@ import (
 	"github.com/knooppunt/knooppunt/node"
 	"github.com/knooppunt/knooppunt/sample"
 	"github.com/knooppunt/knooppunt/store"
+	"github.com/knooppunt/knooppunt/store/jetstream/natstest"
 )
 
 // testNode is a dev node with TLS on its API (so that what is exported
@@ -40,14 +41,16 @@ type testNode struct {
 	client         *http.Client
 }
 
-func startNode(t *testing.T) *testNode {
+// startNode starts a node on Pebble, or on a JetStream stream when
+// storeURL is a nats:// URL.
+func startNode(t *testing.T, storeURL string) *testNode {
 	t.Helper()
 	dir := t.TempDir()
 	caFile, certFile, keyFile, pool := writeTLS(t, dir)
 	n, err := node.Start(context.Background(), node.Config{
 		Dev: true, Addr: "127.0.0.1:0", AdminAddr: "127.0.0.1:0",
 		TLSCertFile: certFile, TLSKeyFile: keyFile, ClientCAFile: caFile,
-		Store:  store.Config{Dir: filepath.Join(dir, "data")},
+		Store: store.Config{Dir: filepath.Join(dir, "data")}, StoreURL: storeURL,
 		Logger: zerolog.New(zerolog.NewTestWriter(t)).Level(zerolog.WarnLevel),
 	})
 	require.NoError(t, err)
@@ -145,11 +148,37 @@ func usedMetrics(t *testing.T) map[string][]string {
 	return used
 }
 
-// TestMetricsExported scrapes a running node after it stored a message and
-// requires every metric the alert rules and the dashboard name, so that
-// no rule watches, and no panel draws, a series that never comes.
+// TestMetricsExported scrapes running nodes, one on each store, after each
+// stored a message, and requires every metric the alert rules and the
+// dashboard name from one of them, so that no rule watches, and no panel
+// draws, a series that never comes.
 func TestMetricsExported(t *testing.T) {
-	n := startNode(t)
+	scraped := scrape(t, startNode(t, ""))
+	for name := range scrape(t, startNode(t, natstest.Start(t).ClientURL()+"?replicas=1")) {
+		scraped[name] = true
+	}
+	used := usedMetrics(t)
+	require.NotEmpty(t, used)
+	var names []string
+	for name := range used {
+		names = append(names, name)
+	}
+	sort.Strings(names)
+	for _, name := range names {
+		switch {
+		case prometheusOwn[name]:
+		case notExportedYet[name] != "":
+			assert.False(t, scraped[name], "%s is exported now: take it off notExportedYet", name)
+			t.Logf("not exported yet: %s (%s), used by %s", name, notExportedYet[name], strings.Join(used[name], ", "))
+		default:
+			assert.True(t, scraped[name], "%s is used by %s but no node exports it", name, strings.Join(used[name], ", "))
+		}
+	}
+}
+
+// scrape posts a message to n and returns the series names on its
+// /metrics.
+func scrape(t *testing.T, n *testNode) map[string]bool {
 	s, _ := bericht.Lookup("WMO301")
 	m, err := sample.New(7).Heen(s, sample.Options{Afzender: "0384", Ontvanger: "42420001"})
 	require.NoError(t, err)
@@ -168,25 +197,7 @@ func TestMetricsExported(t *testing.T) {
 	_, err = body.ReadFrom(resp.Body)
 	resp.Body.Close()
 	require.NoError(t, err)
-	scraped := scrapedNames(t, body.Bytes())
-
-	used := usedMetrics(t)
-	require.NotEmpty(t, used)
-	var names []string
-	for name := range used {
-		names = append(names, name)
-	}
-	sort.Strings(names)
-	for _, name := range names {
-		switch {
-		case prometheusOwn[name]:
-		case notExportedYet[name] != "":
-			assert.False(t, scraped[name], "%s is exported now: take it off notExportedYet", name)
-			t.Logf("not exported yet: %s (%s), used by %s", name, notExportedYet[name], strings.Join(used[name], ", "))
-		default:
-			assert.True(t, scraped[name], "%s is used by %s but no node exports it", name, strings.Join(used[name], ", "))
-		}
-	}
+	return scrapedNames(t, body.Bytes())
 }
 
 // dashboard is the part of a Grafana dashboard the tests read.
