@@ -80,6 +80,11 @@ type Config struct {
 	// (see Answerer); the Validator must then be a RuleValidator for the
 	// rules to be checked. Nil: every valid message is delivered.
 	Answerer Answerer
+	// Aanleveringen, if set, runs the level-3 rules TR063 and TR074 on
+	// the 305s and 307s to the gemeenten that ask for it (see
+	// Aanleveringen); it needs the Answerer, which answers a breach.
+	// Nil: the switch leaves level 3 to the recipient.
+	Aanleveringen Aanleveringen
 	// Ready lists the checks /readyz runs (e.g. store open, schemas
 	// loaded). Default: none, ready while not shutting down.
 	Ready []Check
@@ -180,6 +185,9 @@ func (c Config) Validate() error {
 	}
 	if c.Registerer == nil || c.Gatherer == nil {
 		errs = append(errs, errors.New("registerer and gatherer must be set together"))
+	}
+	if c.Aanleveringen != nil && c.Answerer == nil {
+		errs = append(errs, errors.New("the aanleveringen check needs an answerer to answer a breach"))
 	}
 	for _, ch := range c.Ready {
 		if ch.Check == nil {

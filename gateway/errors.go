@@ -124,6 +124,10 @@ const (
 	CodeShuttingDown         = "shutting-down"
 	CodeCancelled            = "cancelled"
 	CodeStoreUnavailable     = "store-unavailable"
+	// CodeTooManyAanleveringen refuses a 305 or 307 to a gemeente with the
+	// aanleveringen check whose product lines are more than the store's
+	// ledger takes in one write.
+	CodeTooManyAanleveringen = "too-many-aanleveringen"
 )
 
 // errorf builds an *Error of kind with a code and a formatted message.

@@ -145,9 +145,10 @@ type fakeStore struct {
 	mu       sync.Mutex
 	seq      int
 	msgs     map[string]*storedMsg
-	byKey    map[string]string // sender/soort/identificatie → id
-	traceer  map[string]string // traceerId → id (Message.Correlation)
-	conv     map[string]string // conversatieId → first id
+	byKey    map[string]string   // sender/soort/identificatie → id
+	traceer  map[string]string   // traceerId → id (Message.Correlation)
+	conv     map[string]string   // conversatieId → first id
+	ledger   map[[32]byte]string // aanlevering key → last status (Message.Aanleveringen)
 	lease    time.Duration
 	now      func() time.Time
 	block    chan struct{}
@@ -169,7 +170,7 @@ type storedMsg struct {
 
 func newStore() *fakeStore {
 	return &fakeStore{msgs: map[string]*storedMsg{}, byKey: map[string]string{}, traceer: map[string]string{}, conv: map[string]string{},
-		lease: time.Minute, now: time.Now}
+		ledger: map[[32]byte]string{}, lease: time.Minute, now: time.Now}
 }
 
 func (s *fakeStore) lookup(sender, soort, ident string) (string, bool) {
@@ -212,6 +213,18 @@ func (s *fakeStore) Put(ctx context.Context, m gateway.Message) (gateway.Receipt
 			return gateway.Receipt{ID: id, Duplicate: true}, nil
 		}
 		return gateway.Receipt{}, &gateway.Error{Kind: gateway.KindConflict, Code: gateway.CodeDuplicateConflict, Message: "identificatie used with other content", ID: id}
+	}
+	var refused []int
+	for i, a := range m.Aanleveringen {
+		if (s.ledger[a.Key] == "1") == (a.Status == "1") {
+			refused = append(refused, i)
+		}
+	}
+	if len(refused) > 0 {
+		return gateway.Receipt{}, &gateway.AanleveringenRefused{Lines: refused}
+	}
+	for _, a := range m.Aanleveringen {
+		s.ledger[a.Key] = a.Status
 	}
 	s.seq++
 	id := fmt.Sprintf("M%04d", s.seq)

@@ -22,8 +22,9 @@ type Accepted struct {
 	Ontvanger string `json:"ontvanger"`
 	// Status is "stored" for a new message, "duplicate" for an identical
 	// resend, which was not delivered a second time, and "retour" for a
-	// heenbericht that breaks a level-2 rule: the switch answered it and
-	// did not deliver it.
+	// heenbericht that breaks a level-2 rule, or TR063 or TR074 where its
+	// gemeente has them checked: the switch answered it and did not
+	// deliver it.
 	Status string `json:"status"`
 	// With status "retour" (and a duplicate of such a message): the id of
 	// the answer in the sender's mailbox, its berichtsoort, its
@@ -116,19 +117,7 @@ func (s *Server) ingestChecked(ctx context.Context, p Principal, body []byte, re
 		rq.ontvanger = route.Recipient
 	}
 	if len(findings) > 0 && !h.Soort.Answers() {
-		ans, err := s.cfg.Answerer.Answer(ctx, h, route, findings)
-		if err != nil {
-			return a, err
-		}
-		if ans != nil {
-			var corr *Correlation
-			if rq != nil {
-				corr = rq.correlation
-			}
-			a, err = s.answer(ctx, p, h, route, ans, findings, body, parsed, received, validated, corr)
-			if rq != nil && err == nil {
-				rq.messageID = a.ID
-			}
+		if a, answered, err := s.answerFindings(ctx, p, h, route, findings, body, parsed, received, validated, rq); answered || err != nil {
 			return a, err
 		}
 	}
@@ -144,7 +133,40 @@ func (s *Server) ingestChecked(ctx context.Context, p Principal, body []byte, re
 		e.Time = s.cfg.Now()
 		m.Record = &e
 	}
+	// Level 3 where a gemeente asks for it, on a message that keeps the
+	// level-2 rules: the aanleveringen against the store's ledger, and
+	// again in the write itself, which a message stored meanwhile may
+	// have made conflict.
+	if len(findings) == 0 && s.cfg.Aanleveringen != nil && !h.Soort.Answers() {
+		as, found, err := s.cfg.Aanleveringen.Check(ctx, m)
+		if err != nil {
+			return a, err
+		}
+		if len(found) > 0 {
+			if a, answered, err := s.answerFindings(ctx, p, h, route, found, body, parsed, received, validated, rq); answered || err != nil {
+				return a, err
+			}
+		} else {
+			m.Aanleveringen = as
+		}
+	}
 	rec, err := s.cfg.Store.Put(ctx, m)
+	if refused, ok := errors.AsType[*AanleveringenRefused](err); ok && len(m.Aanleveringen) > 0 {
+		found := make([]Finding, 0, len(refused.Lines))
+		for _, l := range refused.Lines {
+			if l >= 0 && l < len(m.Aanleveringen) {
+				found = append(found, m.Aanleveringen[l].Refused)
+			}
+		}
+		if len(found) == 0 {
+			return a, fmt.Errorf("the store refused lines the message does not have: %w", err)
+		}
+		if a, answered, err := s.answerFindings(ctx, p, h, route, found, body, parsed, received, validated, rq); answered || err != nil {
+			return a, err
+		}
+		m.Aanleveringen = nil // left to the recipient: delivered as any other
+		rec, err = s.cfg.Store.Put(ctx, m)
+	}
 	if err != nil {
 		return a, err
 	}

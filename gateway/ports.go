@@ -3,6 +3,7 @@ package gateway
 import (
 	"context"
 	"crypto/x509"
+	"fmt"
 	"time"
 
 	"github.com/knooppunt/knooppunt/audit"
@@ -105,6 +106,51 @@ type Message struct {
 	// another message is an *Error of KindConflict (CodeTraceerTaken) and
 	// nothing is stored.
 	Correlation *Correlation
+	// Aanleveringen, if set, are the lines of a 305 or 307 that the store
+	// records in its aanleveringen ledger with the message, in the same
+	// write (Aanleveringen.Check gave them). If a message stored since
+	// the check conflicts with them, Put stores nothing and returns an
+	// *AanleveringenRefused.
+	Aanleveringen []Aanlevering
+}
+
+// Aanlevering is one StartProduct (305) or StopProduct (307) of a message
+// as the store's aanleveringen ledger keeps it: a key that names no
+// person (an HMAC under a secret of the deployment) and its
+// StatusAanlevering.
+type Aanlevering struct {
+	Key [32]byte
+	// Status is "1" (delivers the line) or "3" (removes it).
+	Status string
+	// Refused is the finding of this line when the store refuses it:
+	// TR074 for status 1, TR063 for status 3.
+	Refused Finding
+}
+
+// Aanleveringen runs the level-3 rules TR063 and TR074 of the 305 and 307
+// for the gemeenten whose registry entry asks for it: a line delivered
+// (StatusAanlevering 1) is not delivered already, a line removed (3) was
+// delivered. Must be safe for concurrent use.
+type Aanleveringen interface {
+	// Check returns the aanleveringen of m, a heenbericht routed and about
+	// to be stored, and the findings of TR063 and TR074 against the
+	// ledger the store keeps; neither when m is no 305 or 307 or its
+	// recipient does not have the check on. A refusal that is no finding
+	// (a message with more lines than the ledger takes at once) is an
+	// *Error.
+	Check(ctx context.Context, m Message) ([]Aanlevering, []Finding, error)
+}
+
+// AanleveringenRefused is the store's refusal of a message whose
+// Message.Aanleveringen conflict with its ledger: a message stored since
+// Aanleveringen.Check delivered or removed one of its keys. Lines index
+// Message.Aanleveringen. Nothing was stored.
+type AanleveringenRefused struct {
+	Lines []int
+}
+
+func (e *AanleveringenRefused) Error() string {
+	return fmt.Sprintf("the aanleveringen ledger refuses %d lines of the message", len(e.Lines))
 }
 
 // Receipt is the store's answer to Put.

@@ -15,7 +15,10 @@ import (
 // it, puts the answer (a retourbericht with 0001, or the 325 of a 323) in
 // the sender's mailbox linked to it, and answers 202 with status "retour".
 // Per recipient the registry may leave that to the recipient instead; then
-// the message is delivered as any other.
+// the message is delivered as any other. A 305 or 307 to a gemeente that
+// asks for it is also checked against the aanleveringen delivered before
+// (TR063, TR074: level 3, see Aanleveringen) and answered alike, with the
+// retourcode on each offending line.
 
 // Finding is one level-2 rule a message breaks. It carries codes and a
 // place, never a value of the message, so it may be logged and counted.
@@ -42,14 +45,14 @@ type RuleValidator interface {
 	ValidateRules(ctx context.Context, msg []byte) (h bericht.Header, findings []Finding, parsed any, err error)
 }
 
-// Answerer builds the switch's answer to a heenbericht that breaks level-2
-// rules.
+// Answerer builds the switch's answer to a heenbericht that breaks rules.
 type Answerer interface {
 	// Answer returns the answer to the heenbericht h, routed by route,
-	// that breaks the rules of findings; nil when its recipient answers
-	// itself (registry setting retour: recipient), and the message is
-	// delivered.
-	Answer(ctx context.Context, h bericht.Header, route Route, findings []Finding) (*Answer, error)
+	// whose bytes are body, that breaks the rules of findings: level-2
+	// rules, or the level-3 rules of Aanleveringen (TR063, TR074), which
+	// are never mixed; nil when its recipient answers itself (registry
+	// setting retour: recipient), and the message is delivered.
+	Answer(ctx context.Context, h bericht.Header, route Route, body []byte, findings []Finding) (*Answer, error)
 }
 
 // Answer is the switch's answer to a heenbericht.
@@ -87,7 +90,7 @@ func newRetourMetrics(reg prometheus.Registerer) (*retourMetrics, error) {
 	m := &retourMetrics{
 		rules: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Namespace: "knooppunt", Subsystem: "gateway", Name: "rule_findings_total",
-			Help: "Level-2 rules broken by heenberichten the switch answered, by rule code.",
+			Help: "Rules broken by heenberichten the switch answered (level 2, and TR063 and TR074 where a gemeente has them checked), by rule code.",
 		}, []string{"rule"}),
 		answers: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Namespace: "knooppunt", Subsystem: "gateway", Name: "retouren_total",
@@ -121,6 +124,27 @@ func (s *Server) validateRules(ctx context.Context, caller string, body []byte) 
 		return h, err
 	})
 	return h, findings, parsed, err
+}
+
+// answerFindings asks the Answerer for the switch's answer to heenbericht
+// h, which breaks the rules of findings, and stores both (answer);
+// answered is false when the Answerer leaves the answer to the recipient,
+// and the message goes on to be delivered. rq, if not nil, learns the
+// message's id and gives its correlation.
+func (s *Server) answerFindings(ctx context.Context, p Principal, h bericht.Header, route Route, findings []Finding, body []byte, parsed any, received, validated time.Time, rq *request) (a Accepted, answered bool, err error) {
+	ans, err := s.cfg.Answerer.Answer(ctx, h, route, body, findings)
+	if err != nil || ans == nil {
+		return a, err != nil, err
+	}
+	var corr *Correlation
+	if rq != nil {
+		corr = rq.correlation
+	}
+	a, err = s.answer(ctx, p, h, route, ans, findings, body, parsed, received, validated, corr)
+	if rq != nil && err == nil {
+		rq.messageID = a.ID
+	}
+	return a, true, err
 }
 
 // answer stores heenbericht h, which breaks the rules of findings, and the

@@ -37,7 +37,7 @@ type fakeAnswerer struct {
 	recipientAnswers map[string]bool
 }
 
-func (f fakeAnswerer) Answer(ctx context.Context, h bericht.Header, route gateway.Route, findings []gateway.Finding) (*gateway.Answer, error) {
+func (f fakeAnswerer) Answer(ctx context.Context, h bericht.Header, route gateway.Route, body []byte, findings []gateway.Finding) (*gateway.Answer, error) {
 	if f.recipientAnswers[route.Recipient] {
 		return nil, nil
 	}

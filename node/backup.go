@@ -20,8 +20,10 @@ import (
 // A backup is a directory with everything a node keeps, copied while it
 // serves and consistent among itself:
 //
-//	store/           a checkpoint of the Pebble store (absent on JetStream:
-//	                 the stream is backed up with NATS's own tools)
+//	store/           a checkpoint of the Pebble store, with the ledger secret
+//	                 (ledger.secret) its aanleveringen ledger is keyed with
+//	                 (absent on JetStream: the stream is backed up with
+//	                 NATS's own tools)
 //	audit/audit.log  the audit trail
 //	products/        the products' state files (stuurinfo.gob, samenloop.gob)
 //	keys             the data keys, when bodies are encrypted at rest
@@ -108,6 +110,13 @@ func (n *Node) Backup(ctx context.Context, dest string) (BackupManifest, error) 
 			return m, err
 		}
 		m.Store = true
+		// The ledger's keys are made with the secret: it goes with the
+		// store, into the data directory a restore makes.
+		if n.ledgerSecretFile != "" {
+			if _, err := copyPrivate(n.ledgerSecretFile, filepath.Join(dest, "store", LedgerSecretFile)); err != nil {
+				return m, fmt.Errorf("copying the ledger secret: %w", err)
+			}
+		}
 	}
 	if n.audit != nil {
 		r, err := audit.CopyTrail(n.cfg.auditDir(), filepath.Join(dest, "audit"))

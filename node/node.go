@@ -120,6 +120,10 @@ type Node struct {
 	keys  *store.Keyring // nil: bodies in the clear
 	audit *audit.Log
 	mover *recordMover // the store's outbox into the audit trail; nil when unused
+	// ledgerSecret makes the keys of the aanleveringen ledger, read from
+	// ledgerSecretFile; nil: the check is off (node/aanleveringen.go).
+	ledgerSecret     []byte
+	ledgerSecretFile string
 
 	closeOnce sync.Once
 	closeErr  error
@@ -163,6 +167,11 @@ func Check(cfg Config) (string, error) {
 	}
 	if err := cfg.checkBackend(); err != nil {
 		errs = append(errs, err)
+	}
+	if reg != nil {
+		if err := cfg.checkLedgerSecret(reg); err != nil {
+			errs = append(errs, err)
+		}
 	}
 	set, err := xsd.Load(xsd.Config{Dir: cfg.Schemas})
 	if err != nil {
@@ -216,6 +225,9 @@ func Start(ctx context.Context, cfg Config) (_ *Node, err error) {
 	if err := cfg.checkBackend(); err != nil {
 		return nil, err
 	}
+	if err := cfg.checkLedgerSecret(reg); err != nil {
+		return nil, err
+	}
 	sc := cfg.Store
 	sc.Logger, sc.Registerer = cfg.Logger, n.metrics
 	if err := n.openSecurity(ctx, &sc); err != nil {
@@ -224,6 +236,10 @@ func Start(ctx context.Context, cfg Config) (_ *Node, err error) {
 	if n.store, err = openStore(ctx, cfg, sc); err != nil {
 		return nil, err
 	}
+	if err := n.openLedgerSecret(); err != nil {
+		return nil, err
+	}
+	n.warnAanleveringen(reg)
 	outbox, err := n.startOutbox(ctx)
 	if err != nil {
 		return nil, err
@@ -259,6 +275,8 @@ func Start(ctx context.Context, cfg Config) (_ *Node, err error) {
 		Audit:        n.auditor(),
 		Limits:       cfg.Security.Limits,
 		Answerer:     answerer(cfg, n.book),
+		// TR063 and TR074 for the gemeenten that ask for them.
+		Aanleveringen: n.aanleveringen(),
 		Ready: []gateway.Check{
 			{Name: "store", Check: func(ctx context.Context) error {
 				// A shared store is ready when it is connected and can
@@ -365,6 +383,7 @@ func (n *Node) Reload() error {
 	if err := n.reloadSecurity("registry reloaded"); err != nil {
 		return err
 	}
+	n.warnAanleveringen(n.book.Registry())
 	if st := n.book.Registry().Store(); st != n.fileStore {
 		n.log.Warn().Msg("the registry's store setting changed; the store in use stays until the next start")
 	}

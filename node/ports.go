@@ -273,6 +273,9 @@ func (sp storePort) message(m gateway.Message) (msg *store.Message, held bool, e
 			return nil, false, err
 		}
 	}
+	for _, a := range m.Aanleveringen {
+		msg.Aanleveringen = append(msg.Aanleveringen, store.Aanlevering{Key: a.Key, Status: a.Status})
+	}
 	if m.Route.Heen != "" {
 		id, err := store.ParseID(m.Route.Heen)
 		if err != nil {
@@ -287,8 +290,16 @@ func (sp storePort) message(m gateway.Message) (msg *store.Message, held bool, e
 	return msg, held, nil
 }
 
-// putError maps a refusal of Put or PutAnswered to the gateway's kinds.
+// putError maps a refusal of Put or PutAnswered to the gateway's kinds:
+// aanleveringen the ledger refuses to the lines the gateway answers.
 func putError(err error) error {
+	if ae, ok := errors.AsType[*store.AanleveringError](err); ok {
+		lines := make([]int, len(ae.Refused))
+		for i, r := range ae.Refused {
+			lines[i] = r.Line
+		}
+		return &gateway.AanleveringenRefused{Lines: lines}
+	}
 	switch {
 	case errors.Is(err, store.ErrTraceerTaken):
 		return gateway.TraceerTaken()

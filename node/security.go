@@ -40,6 +40,13 @@ type SecurityConfig struct {
 	// API and the SOAP front door (gateway.Limits; zero fields take its
 	// defaults, negative ones switch a limit off, e.g. for load tests).
 	Limits gateway.Limits
+	// LedgerSecretFile holds the secret the keys of the aanleveringen
+	// ledger are made with (HMAC-SHA-256; at least MinLedgerSecret bytes,
+	// mode 0600), for the registry's check_aanleveringen (node/aanleveringen.go).
+	// Empty: on the Pebble store "<Store.Dir>/ledger.secret", created on
+	// first start; on JetStream, where every node must use the same one,
+	// none, and a registry that turns the check on is refused at start.
+	LedgerSecretFile string
 }
 
 // keyFile returns the key file in force, or "" when bodies are stored in

@@ -24,6 +24,7 @@ type backend interface {
 	store.Store
 	store.RefStore
 	store.CorrelationStore
+	store.Ledger
 }
 
 // Backend names the store backend of cfg: "pebble" (the default, in

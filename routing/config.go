@@ -77,6 +77,11 @@ type PartyConfig struct {
 	// sign), or "http", any 2xx status, for endpoints that answer
 	// plainly. Aanbieders' REST pushes are confirmed by any 2xx.
 	PushAck PushAck `yaml:"push_ack"`
+	// CheckAanleveringen, for a gemeente, makes the switch check the 305s
+	// and 307s sent to it against the aanleveringen received before
+	// (TR063, TR074: level 3, docs/rules.md) and answer a breach itself.
+	// Default false: the standard leaves level 3 to the recipient.
+	CheckAanleveringen bool `yaml:"check_aanleveringen"`
 	// Releases narrows the registry's active releases for this party, e.g.
 	// an aanbieder that only does Jeugdwet. Absent: all active releases.
 	Releases map[string][]string `yaml:"releases"`
@@ -512,6 +517,9 @@ func (v *validator) check(c *Config) {
 			v.add(p.Line, "%s: push_ack is for gemeenten' SOAP endpoints; an aanbieder's push is confirmed by any 2xx", what)
 		case p.PushAck != PushAckBv03 && p.PushAck != PushAckHTTP:
 			v.add(p.Line, "%s: push_ack must be %q or %q, not %q", what, PushAckBv03, PushAckHTTP, p.PushAck)
+		}
+		if p.CheckAanleveringen && p.Role != Gemeente {
+			v.add(p.Line, "%s: check_aanleveringen is for gemeenten, the recipients of 305 and 307", what)
 		}
 		if p.Releases != nil {
 			v.releases(p.Line, what+": releases", p.Releases, releases)

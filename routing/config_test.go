@@ -149,6 +149,7 @@ func TestValidateSingleProblems(t *testing.T) {
 		{"push ack with poll", "  - {code: \"0363\", role: gemeente, name: x, push_ack: http}\n", 9, "push_ack is set but delivery is not push"},
 		{"push ack value", "  - {code: \"0363\", role: gemeente, name: x, delivery: push, push_url: \"https://x.example/in\", push_ack: any}\n", 9, `push_ack must be "bv03" or "http", not "any"`},
 		{"push ack for an aanbieder", "  - {code: \"42420002\", role: aanbieder, name: x, delivery: push, push_url: \"https://x.example/in\", push_ack: http}\n", 9, "push_ack is for gemeenten' SOAP endpoints"},
+		{"aanleveringen for an aanbieder", "  - {code: \"42420002\", role: aanbieder, name: x, check_aanleveringen: true}\n", 9, "check_aanleveringen is for gemeenten"},
 		{"bad fingerprint", "  - {code: \"0363\", role: gemeente, name: x, credentials: {certificates: [{sha256: abc}]}}\n", 9, "certificate sha256: want 64 hex digits"},
 		{"fingerprint colons", "  - {code: \"0363\", role: gemeente, name: x, credentials: {certificates: [{sha256: \"" + strings.Repeat("a", 62) + ":bb\"}]}}\n", 9, "colons go between the bytes"},
 		{"empty certificate", "  - {code: \"0363\", role: gemeente, name: x, credentials: {certificates: [{}]}}\n", 9, "needs sha256, subject or both"},
@@ -332,4 +333,22 @@ func TestStoreSetting(t *testing.T) {
 	r, err = Parse([]byte(validBase + "store: \"" + cluster + "\"\n"))
 	require.NoError(t, err)
 	assert.Equal(t, cluster, r.Store())
+}
+
+func TestCheckAanleveringenSetting(t *testing.T) {
+	r, err := Parse([]byte(validBase))
+	require.NoError(t, err)
+	assert.False(t, r.ChecksAanleveringen(), "off by default")
+	for _, p := range r.Principals() {
+		assert.False(t, p.CheckAanleveringen, p.ID)
+	}
+	r, err = Parse([]byte(validBase + "  - {code: \"0363\", role: gemeente, name: x, check_aanleveringen: true}\n"))
+	require.NoError(t, err)
+	assert.True(t, r.ChecksAanleveringen())
+	p, ok := r.Principal("0363")
+	require.True(t, ok)
+	assert.True(t, p.CheckAanleveringen)
+	p, ok = r.Principal("0384")
+	require.True(t, ok)
+	assert.False(t, p.CheckAanleveringen, "per gemeente")
 }

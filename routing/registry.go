@@ -34,6 +34,9 @@ type Principal struct {
 	Delivery Delivery
 	PushURL  string
 	PushAck  PushAck
+	// CheckAanleveringen: the switch checks TR063 and TR074 on the 305s
+	// and 307s sent to this gemeente (PartyConfig.CheckAanleveringen).
+	CheckAanleveringen bool
 
 	// SigningCertificates are the DER certificates the party signs its
 	// SOAP requests with; RequireSignature refuses them unsigned.
@@ -108,6 +111,7 @@ func New(cfg Config) (*Registry, error) {
 			Retour:    pc.Retour, Delivery: pc.Delivery, PushURL: pc.PushURL, PushAck: pc.PushAck,
 			releases:            toReleases(pc.Releases),
 			SigningCertificates: signing[pc.Code], RequireSignature: pc.RequireSignature,
+			CheckAanleveringen: pc.CheckAanleveringen,
 		}
 		if p.PushAck == "" {
 			p.PushAck = PushAckBv03
@@ -190,6 +194,17 @@ func (r *Registry) Pushed() []*Principal {
 		}
 	}
 	return out
+}
+
+// ChecksAanleveringen reports whether any gemeente has
+// check_aanleveringen on.
+func (r *Registry) ChecksAanleveringen() bool {
+	for _, p := range r.principals {
+		if p.CheckAanleveringen {
+			return true
+		}
+	}
+	return false
 }
 
 // Principal finds a party or principal by its code or ID.

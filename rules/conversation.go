@@ -104,8 +104,8 @@ func Aanleveringen(secret []byte, h bericht.Header, doc *xsd.Tree) []Aanlevering
 }
 
 // Ledger remembers the aanleveringen received, for TR063 and TR074. The
-// store is to provide one (docs/rules.md); it records the keys of a message
-// in the batch that stores it.
+// store keeps one (store.Ledger): it records the keys of a message in the
+// commit that stores it.
 type Ledger interface {
 	// Delivered tells whether the last aanlevering received with key had
 	// StatusAanlevering 1 (delivered and not removed since).
@@ -114,9 +114,9 @@ type Ledger interface {
 
 // CheckConversation runs TR063 and TR074 on a 305 or 307 against the
 // aanleveringen the ledger remembers. It is optional, per registry setting
-// and off by default: the standard leaves level 3 to the recipient. The
-// caller records the message's Aanleveringen in the ledger once it is
-// stored.
+// (check_aanleveringen) and off by default: the standard leaves level 3 to
+// the recipient. The caller records the message's Aanleveringen in the
+// ledger when it stores the message.
 func CheckConversation(ctx context.Context, secret []byte, h bericht.Header, doc *xsd.Tree, l Ledger) ([]Finding, error) {
 	var out []Finding
 	for _, a := range Aanleveringen(secret, h, doc) {
@@ -127,16 +127,25 @@ func CheckConversation(ctx context.Context, secret []byte, h bericht.Header, doc
 		if err != nil {
 			return nil, fmt.Errorf("rules: asking the ledger about an aanlevering: %w", err)
 		}
-		code, retourcode := "", ""
-		switch {
-		case a.Status == "1" && delivered:
-			code, retourcode = "TR074", AanleveringNotUnique
-		case a.Status == "3" && !delivered:
-			code, retourcode = "TR063", NoEarlierAanlevering
-		default:
-			continue
+		if delivered == (a.Status == "1") {
+			out = append(out, Refusal(doc, a))
 		}
-		out = append(out, Finding{Rule: code, Retourcode: retourcode, Path: doc.Path(a.Element), Line: doc.Line(a.Element), Element: a.Element})
 	}
 	return out, nil
+}
+
+// Refusal is the finding of a line the ledger refuses: TR074 (9074) for
+// StatusAanlevering 1, whose key is delivered already; TR063 (9063) for
+// StatusAanlevering 3, whose key is not delivered. doc is the tree a came
+// from.
+func Refusal(doc *xsd.Tree, a Aanlevering) Finding {
+	f := Finding{Rule: "TR063", Retourcode: NoEarlierAanlevering, Path: doc.Path(a.Element), Line: doc.Line(a.Element), Element: a.Element}
+	name := doc.Name(a.Element)
+	if a.Status == "1" {
+		f.Rule, f.Retourcode = "TR074", AanleveringNotUnique
+		f.Text = fmt.Sprintf("%s (line %d) has StatusAanlevering 1, but an aanlevering with the same key was delivered before and not removed", name, f.Line)
+	} else {
+		f.Text = fmt.Sprintf("%s (line %d) has StatusAanlevering 3, but no aanlevering with the same key is delivered to remove", name, f.Line)
+	}
+	return f
 }

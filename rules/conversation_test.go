@@ -43,6 +43,8 @@ func TestConversationTR063TR074(t *testing.T) {
 		for _, f := range found {
 			assert.Equal(t, "/Bericht/Client/StartProducten/StartProduct", f.Path)
 			assert.Positive(t, f.Line)
+			assert.Regexp(t, `^StartProduct \(line \d+\) has StatusAanlevering [13], but `, f.Text, "the element and its line, no value")
+			assert.Equal(t, f, Refusal(doc, Aanleveringen(secret, h, doc)[0]), "the finding of a line the store refuses")
 		}
 		ledger.record(Aanleveringen(secret, h, doc))
 		return codes(found)

@@ -78,7 +78,7 @@ func Explain(w io.Writer, code string) error {
 	case registered && code == "TR056":
 		wrap(&b, "  ", "Control level 3. The store refuses a second message with the same sender, berichtsoort and Identificatie and other bytes (HTTP 409 duplicate-conflict); rules.Duplicate turns that refusal into a finding with retourcode 9056. knooppunt check does not run it: it needs the store.")
 	case registered:
-		wrap(&b, "  ", "Control level 3, which the standard leaves to the recipient. rules.CheckConversation decides it over a Ledger of earlier aanleveringen; the store provides none, so the switch does not run it (docs/rules.md, \"Level 3 where the switch sees the conversation\"), nor does knooppunt check.")
+		wrap(&b, "  ", "Control level 3, which the standard leaves to the recipient. The switch runs it on the 305s and 307s sent to a gemeente whose registry entry has check_aanleveringen: true (off by default): rules.CheckConversation over the store's ledger of earlier aanleveringen, and the store refuses, in the write itself, a message that another won a race against. A breach is answered with a retourbericht carrying the retourcode on the offending line, and the message is not delivered (docs/rules.md, \"Level 3 where the switch sees the conversation\"). knooppunt check does not run it: it needs the store.")
 	case xsdEnforced[code] || strings.HasPrefix(code, "RS"):
 		wrap(&b, "  ", "Enforced by the XSD (control level 1): a message that breaks it is refused before the rules run, with the line and column of the violation.")
 	case texts[0].Level == "berichtoverstijgend":

@@ -204,6 +204,9 @@ func (w *writer) purge(id ID) error {
 			return err
 		}
 	}
+	if err := w.unledger(id); err != nil {
+		return err
+	}
 	if rec.Conversation == id {
 		clo, chi := convSpan(id)
 		_ = w.b.DeleteRange(clo, chi, nil)

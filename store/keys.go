@@ -26,6 +26,8 @@ import (
 //	f <seq:8>                         change feed record (feed.go)
 //	\x00feedseq                       seq(8): the newest change's position
 //	\x00trailhead                     seq(8) hash: the audit trail's head after the last outbox move
+//	l k <key:32>                      aanleveringen ledger: status(1) message id(16) (ledger_pebble.go)
+//	l m <id> <key:32>                 a ledger key message id wrote, for purge
 //
 // Mailbox reads start at the head (kept in memory, persisted in h), never
 // at the prefix start, so the point tombstones of confirmed entries below
@@ -43,6 +45,7 @@ const (
 	tagRetention  = 'r'
 	tagOutbox     = 'o'
 	tagFeed       = 'f'
+	tagLedger     = 'l'
 
 	retPayload  = 'p'
 	retMetadata = 'm'

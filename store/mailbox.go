@@ -6,6 +6,7 @@ import (
 	"crypto/sha256"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -72,11 +73,15 @@ func (p *Pebble) Put(ctx context.Context, msg *Message) (Receipt, error) {
 // putPlan is a message checked and prepared for the committer.
 type putPlan struct {
 	msg  *Message
-	corr *Correlation // a copy of msg's
-	sum  [32]byte
-	dkey []byte
-	rec  recordMeta
-	body []byte // as stored (sealed when encryption is on)
+	corr *Correlation  // a copy of msg's
+	aanl []Aanlevering // a copy of msg's; nil for a message the ledger does not see
+	// ledger is each key's status after the message, planned by
+	// checkLedger in the committer.
+	ledger []Aanlevering
+	sum    [32]byte
+	dkey   []byte
+	rec    recordMeta
+	body   []byte // as stored (sealed when encryption is on)
 }
 
 // planPut checks msg and prepares what the committer writes, outside its
@@ -113,6 +118,12 @@ func (p *Pebble) planPut(msg *Message) (*putPlan, error) {
 		cc.Verwerkingscontext = bytes.Clone(c.Verwerkingscontext)
 		pl.corr = &cc
 	}
+	if len(msg.Aanleveringen) > 0 {
+		if err := CheckAanleveringen(msg.Aanleveringen); err != nil {
+			return nil, err
+		}
+		pl.aanl = slices.Clone(msg.Aanleveringen)
+	}
 	if pl.sum == ([32]byte{}) {
 		pl.sum = sha256.Sum256(msg.Body)
 	}
@@ -128,9 +139,10 @@ func (p *Pebble) planPut(msg *Message) (*putPlan, error) {
 
 // checkPut reads what storing pl needs and writes nothing: an identical
 // resend gives the original's id and dup; otherwise the conversation the
-// message joins (zero: its own). The same key with other bytes is a
-// *DuplicateError, a taken traceerId ErrTraceerTaken, an answer to an
-// unknown heenbericht ErrNotFound.
+// message joins (zero: its own), with pl's ledger planned. The same key
+// with other bytes is a *DuplicateError, a taken traceerId
+// ErrTraceerTaken, an answer to an unknown heenbericht ErrNotFound,
+// aanleveringen the ledger refuses an *AanleveringError.
 func (w *writer) checkPut(pl *putPlan) (orig ID, dup bool, conv ID, err error) {
 	msg := pl.msg
 	if v, err := w.get(pl.dkey); err == nil {
@@ -159,6 +171,9 @@ func (w *writer) checkPut(pl *putPlan) (orig ID, dup bool, conv ID, err error) {
 			return ID{}, false, ID{}, fmt.Errorf("reading heenbericht: %w", err)
 		}
 		conv = heen.Conversation
+	}
+	if err := w.checkLedger(pl); err != nil {
+		return ID{}, false, ID{}, err
 	}
 	return ID{}, false, conv, nil
 }
@@ -221,6 +236,7 @@ func (w *writer) applyPut(pl *putPlan, conv ID, queue bool) (ID, error) {
 		w.set(convKey(conv, id), nil)
 		w.event(msg.Answers, StateRetourReceived, w.now, id)
 	}
+	w.writeLedger(pl, id)
 	w.stats.puts++
 	w.record(id, msg.Record)
 	w.change(Change{Op: OpPut, ID: id, Soort: r.Soort, Sender: r.Sender, Recipient: msg.Recipient,
@@ -241,14 +257,18 @@ func (w *writer) confirmed(party string, id ID, soort, sender string) {
 // PutAnswered stores a heenbericht the switch answers itself and its
 // answer in one synced commit; see Store.PutAnswered.
 func (p *Pebble) PutAnswered(ctx context.Context, heen, answer *Message) (Receipt, Receipt, error) {
-	hp, err := p.planPut(heen)
+	if heen == nil || answer == nil {
+		return Receipt{}, Receipt{}, fmt.Errorf("storing answered heenbericht: nil message: %w", ErrInvalid)
+	}
+	// Neither is delivered as a heenbericht, so the ledger sees neither.
+	h := *heen
+	h.Aanleveringen = nil
+	hp, err := p.planPut(&h)
 	if err != nil {
 		return Receipt{}, Receipt{}, fmt.Errorf("storing answered heenbericht: %w", err)
 	}
-	if answer == nil {
-		return Receipt{}, Receipt{}, fmt.Errorf("storing answered heenbericht: nil answer: %w", ErrInvalid)
-	}
 	a := *answer
+	a.Aanleveringen = nil
 	ap, err := p.planPut(&a)
 	if err != nil {
 		return Receipt{}, Receipt{}, fmt.Errorf("storing the answer: %w", err)

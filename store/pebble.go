@@ -74,6 +74,7 @@ var (
 	_ Store            = (*Pebble)(nil)
 	_ RefStore         = (*Pebble)(nil)
 	_ CorrelationStore = (*Pebble)(nil)
+	_ Ledger           = (*Pebble)(nil)
 )
 
 // Open opens the store in cfg.Dir, creating it if the directory is absent

@@ -19,6 +19,9 @@
 //     party, berichtsoort and Identificatie. A resend with the same bytes
 //     returns the original id; different bytes under the same key fail with
 //     a *DuplicateError.
+//   - Aanleveringen (TR063, TR074). A message's Aanleveringen are checked
+//     against the ledger and recorded in the commit that stores it, so of
+//     two messages delivering one line exactly one is stored (ledger.go).
 //   - At-least-once delivery. List leases what it returns for the visibility
 //     timeout, so concurrent pollers of one mailbox never both receive a
 //     message; an unconfirmed message becomes visible again when its lease
@@ -206,6 +209,17 @@ type Message struct {
 	// resend under another traceerId adds that traceerId to the index
 	// (the original keeps its first correlation).
 	Correlation *Correlation
+	// Aanleveringen, if set, are the StartProducten (305) or StopProducten
+	// (307) of the message for the aanleveringen ledger (ledger.go), in
+	// the order of the message: Put checks and records them atomically
+	// with the message. A line that delivers a key delivered already, or
+	// removes one that is not, fails the Put with an *AanleveringError
+	// naming every such line, and nothing is stored; otherwise each key's
+	// new status is written in the message's own commit. An identical
+	// resend is a duplicate and changes nothing. PutAnswered ignores
+	// them: a heenbericht the switch answers is never delivered. At most
+	// MaxAanleveringen.
+	Aanleveringen []Aanlevering
 }
 
 // MaxRecordLen bounds Message.Record.
@@ -391,6 +405,9 @@ var (
 	// ErrTraceerTaken means a Put's Correlation names a traceerId that
 	// already names another message; nothing was stored.
 	ErrTraceerTaken = errors.New("store: traceerId names another message")
+	// ErrAanlevering is matched by every *AanleveringError: a Put's
+	// Aanleveringen conflict with the ledger; nothing was stored.
+	ErrAanlevering = errors.New("store: aanleveringen conflict with the ledger")
 	// ErrUnavailable means the store cannot answer right now — a shared
 	// store's cluster has no leader or quorum, or does not answer — and
 	// nothing was done: the same call may succeed later.
@@ -413,8 +430,8 @@ func (e *DuplicateError) Is(target error) bool { return target == ErrDuplicate }
 
 // Code returns the stable code of a store error, for clients and logs:
 // "closed", "not-found", "expired", "invalid", "duplicate", "foreign-dir",
-// "corrupt", "unavailable", "locked", "traceer-taken", or "internal" for
-// anything else (nil gives "").
+// "corrupt", "unavailable", "locked", "traceer-taken", "aanlevering", or
+// "internal" for anything else (nil gives "").
 func Code(err error) string {
 	switch {
 	case err == nil:
@@ -437,6 +454,8 @@ func Code(err error) string {
 		return "unavailable"
 	case errors.Is(err, ErrTraceerTaken):
 		return "traceer-taken"
+	case errors.Is(err, ErrAanlevering):
+		return "aanlevering"
 	case errors.Is(err, ErrLocked):
 		return "locked"
 	}

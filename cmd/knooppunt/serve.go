@@ -53,6 +53,7 @@ type serveOptions struct {
 	answerRules          bool
 	// Security: encryption at rest and the audit trail (docs/security.md).
 	keyFile        string
+	ledgerSecret   string
 	plaintext      bool
 	auditDir       string
 	auditRetention time.Duration
@@ -114,6 +115,14 @@ bodies are in the clear unless --key-file is given. Every access to personal
 data is recorded in the audit trail in --audit-dir (default DATA.audit),
 kept --audit-retention; check it with 'knooppunt audit verify'.
 
+Level 3 (docs/rules.md): a gemeente with check_aanleveringen in the registry
+gets its 305s and 307s checked against the aanleveringen received before
+(TR063, TR074). The store's ledger keeps HMACs of them under the secret of
+--ledger-secret (at least 32 random bytes, mode 0600); on Pebble without it
+the secret is DATA/ledger.secret, created on first start; on JetStream every
+node needs the same file, and a registry that turns the check on is
+refused at start without it.
+
 Information products (docs/stuurinfo.md), on by default (--insight=false
 switches them off): GET /v1/stuurinfo, GET /v1/stuurinfo/nza, /dashboard,
 POST /v1/samenloop/wlz-register and POST /v1/samenloop/run on the API's
@@ -158,6 +167,7 @@ func runServe(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	fs.DurationVar(&o.validationTimeout, "validation-timeout", 0, "how long one message may wait for a validation slot and be validated before 503 validation-busy; 0: 10s")
 	fs.BoolVar(&o.answerRules, "answer-rules", true, "check the level-2 rules and answer a heenbericht that breaks one with the switch's own retourbericht (0001); false delivers every XSD-valid message")
 	fs.StringVar(&o.keyFile, "key-file", "", "data keys for encryption at rest (default DATA.keys outside --dev; see 'knooppunt keys')")
+	fs.StringVar(&o.ledgerSecret, "ledger-secret", "", "secret of the aanleveringen ledger (TR063, TR074): at least 32 random bytes, mode 0600 (default DATA/ledger.secret on Pebble, created on first start; required on JetStream when the registry has check_aanleveringen)")
 	fs.BoolVar(&o.plaintext, "plaintext", false, "store message bodies in the clear outside --dev (not advised)")
 	fs.StringVar(&o.auditDir, "audit-dir", "", "directory of the audit trail (default DATA.audit)")
 	fs.DurationVar(&o.auditRetention, "audit-retention", 0, "how long audit entries are kept, e.g. 43800h; 0: 5 years")
@@ -392,7 +402,7 @@ func (o serveOptions) nodeConfig(log zerolog.Logger) node.Config {
 		AnswerRules: o.answerRules,
 		Store:       store.Config{Dir: o.data},
 		StoreURL:    o.storeURL,
-		Security: node.SecurityConfig{KeyFile: o.keyFile, Plaintext: o.plaintext,
+		Security: node.SecurityConfig{KeyFile: o.keyFile, Plaintext: o.plaintext, LedgerSecretFile: o.ledgerSecret,
 			AuditDir: o.auditDir, AuditRetention: o.auditRetention,
 			Limits: gateway.Limits{Rate: o.rateLimit, Burst: o.rateBurst, Concurrent: o.maxConcurrent}},
 		Insight: node.InsightConfig{Enabled: o.insight, SamenloopRunAt: o.samenloopRunAt,

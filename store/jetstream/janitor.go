@@ -169,6 +169,9 @@ func (s *Store) purge(ctx context.Context, id store.ID) error {
 		return err
 	}
 	subjects = append(subjects, corr...)
+	if err := s.unledger(ctx, id, rec.Ledger); err != nil {
+		return err
+	}
 	// The record goes last: while it exists, a failed pass is repeated.
 	subjects = append(subjects, s.sub.meta(id))
 	for _, subj := range subjects {

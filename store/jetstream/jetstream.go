@@ -98,6 +98,7 @@ var (
 	_ store.Store            = (*Store)(nil)
 	_ store.RefStore         = (*Store)(nil)
 	_ store.CorrelationStore = (*Store)(nil)
+	_ store.Ledger           = (*Store)(nil)
 )
 
 // Open connects to the cluster, creates the stream if it is absent (with

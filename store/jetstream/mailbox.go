@@ -36,13 +36,17 @@ func checkLimit(limit int) error {
 	return nil
 }
 
-// Put stores msg; see store.Store.Put. The dedup key, and a
-// correlation's traceerId and conversatieId, are claimed with
-// compare-and-set in the same atomic batch as the message, so of
-// concurrent Puts of one key, or of one traceerId, on any nodes exactly
-// one stores it; the others re-read and find it taken.
+// Put stores msg; see store.Store.Put. The dedup key, a correlation's
+// traceerId and conversatieId, and the ledger entries of its
+// aanleveringen are claimed with compare-and-set in the same atomic batch
+// as the message, so of concurrent Puts of one key, of one traceerId, or
+// delivering one aanlevering, on any nodes exactly one stores it; the
+// others re-read and find it taken.
 func (s *Store) Put(ctx context.Context, msg *store.Message) (store.Receipt, error) {
 	if err := checkMessage(msg); err != nil {
+		return store.Receipt{}, fmt.Errorf("storing message: %w", err)
+	}
+	if err := store.CheckAanleveringen(msg.Aanleveringen); err != nil {
 		return store.Receipt{}, fmt.Errorf("storing message: %w", err)
 	}
 	if err := s.enter(); err != nil {
@@ -52,7 +56,7 @@ func (s *Store) Put(ctx context.Context, msg *store.Message) (store.Receipt, err
 	p := s.prepare(msg)
 	var receipt store.Receipt
 	read := s.last // a replica first; after a lost race, the leader
-	cread := s.last
+	cread, lread, lleader := s.last, s.last, false
 	err := s.retry(ctx, func() error {
 		d, _, found, err := s.dedupEntry(ctx, p, read)
 		read = s.lastFresh
@@ -83,6 +87,14 @@ func (s *Store) Put(ctx context.Context, msg *store.Message) (store.Receipt, err
 				return fmt.Errorf("heenbericht %s: %w", msg.Answers, err)
 			}
 			conv = heen.Conversation
+		}
+		p.ledger = nil
+		if len(msg.Aanleveringen) > 0 {
+			p.ledger, err = s.planLedger(ctx, msg.Aanleveringen, lread, lleader)
+			lread, lleader = s.lastLeader, true // after a lost race, the leader knows the winner
+			if err != nil {
+				return err
+			}
 		}
 		err = s.submit(ctx, func(b *builder) {
 			id := b.newID()
@@ -152,6 +164,10 @@ type prepared struct {
 	sum   [32]byte
 	body  []byte // sealed with a keyring, else a copy
 	dsubj string
+	// ledger is what Put writes to the aanleveringen ledger, planned in
+	// each attempt; nil for PutAnswered, whose messages the ledger does
+	// not see.
+	ledger ledgerPlan
 }
 
 func (s *Store) prepare(msg *store.Message) *prepared {
@@ -184,8 +200,9 @@ func (s *Store) dedupEntry(ctx context.Context, p *prepared, read readFunc) (ded
 }
 
 // message adds p to b as the new message id of conversation conv: its
-// record, bytes, dedup key (claimed with compare-and-set: absent before)
-// and the correlation indexes plan names; with queue its mailbox entry.
+// record, bytes, dedup key (claimed with compare-and-set: absent before),
+// the correlation indexes plan names and the ledger entries p.ledger
+// plans; with queue its mailbox entry.
 // An answer (answers not zero) is linked to its conversation and recorded
 // in the history of the message it answers.
 func (b *builder) message(p *prepared, id, conv, answers store.ID, plan corrPlan, queue bool) {
@@ -196,7 +213,7 @@ func (b *builder) message(p *prepared, id, conv, answers store.ID, plan corrPlan
 		Validated: unixNano(msg.Validated), Stored: b.now.UnixNano(),
 		Size: int64(len(msg.Body)), SHA256: p.sum[:], Conversation: conv,
 		Chunks:  (len(p.body) + chunkSize - 1) / chunkSize,
-		Answers: answers, Correlation: correlationRecOf(p.corr),
+		Answers: answers, Correlation: correlationRecOf(p.corr), Ledger: p.ledger.keys(),
 	}
 	if rec.Received == 0 {
 		rec.Received = rec.Stored
@@ -218,6 +235,7 @@ func (b *builder) message(p *prepared, id, conv, answers store.ID, plan corrPlan
 	if p.corr != nil {
 		plan.write(b, p.corr, id)
 	}
+	p.ledger.write(b, id)
 }
 
 // confirmed records message id as confirmed: in its history, and in the

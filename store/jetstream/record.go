@@ -30,6 +30,7 @@ import (
 //	P.r                    log: confirmations, in order, for retention
 //	P.f.…                  StUF reference numbers (refs.go) and the
 //	                       indexes of exchange API correlations (correlation.go)
+//	P.l.<key hex>          state: aanleveringen ledger entry (ledger.go)
 //	P.k.<name>             state: janitor cursors; P.k.ping the last
 //	                       readiness ping (Ping), with a TTL
 //
@@ -100,6 +101,10 @@ type metaRec struct {
 	// Correlation is store.Message.Correlation; nil when the message came
 	// without, and in records written before the field existed.
 	Correlation *correlationRec `json:"corr,omitempty"`
+	// Ledger are the aanleveringen ledger keys (hex) the message wrote
+	// (ledger.go), for purge; none in records written before the field
+	// existed.
+	Ledger []string `json:"ledger,omitempty"`
 }
 
 // decodeMeta decodes and checks a base record.

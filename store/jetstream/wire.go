@@ -322,6 +322,8 @@ func (s *Store) kind(subject string) string {
 		return "confirmation log"
 	case 'k':
 		return "janitor cursor"
+	case 'l':
+		return "aanleveringen ledger"
 	case 'f':
 		if len(rest) > 2 && (rest[2] == 't' || rest[2] == 'v' || rest[2] == 'a') {
 			return "correlation index"

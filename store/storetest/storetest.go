@@ -131,6 +131,7 @@ func Run(t *testing.T, open Factory) {
 		{"QuarantineAtOnce", testQuarantineAtOnce},
 		{"Conversation", testConversation},
 		{"PutAnswered", testPutAnswered},
+		{"Ledger", testLedger},
 		{"InvalidArguments", testInvalid},
 		{"Retention", testRetention},
 		{"Close", testClose},
