@@ -82,6 +82,11 @@ type Store struct {
 	// off by compare-and-set.
 	partyLocks [64]sync.Mutex
 
+	// indexMu guards index, this node's view of the mailboxes in arrival
+	// order (mailindex.go); nil until first built.
+	indexMu sync.Mutex
+	index   *mailboxIndex
+
 	ids idGen // committer goroutine only
 	// outage is when (UnixNano of cfg.Now) the first batch failed for
 	// want of the cluster (no leader, no quorum, no server), zero while
@@ -141,9 +146,10 @@ func Open(ctx context.Context, cfg Config) (*Store, error) {
 		return nil, fmt.Errorf("opening jetstream store: %w", err)
 	}
 	s.metrics.register(s, cfg.Registerer)
-	s.wg.Add(2)
+	s.wg.Add(3)
 	go s.commitLoop()
 	go s.janitorLoop()
+	go s.indexLoop()
 	st := s.stats.snapshot()
 	s.log.Info().Str("stream", cfg.Stream).Int64("pending", st.Pending).Int64("quarantined", st.Quarantined).Msg("store opened")
 	return s, nil

@@ -263,9 +263,14 @@ func (s *Store) indexResend(ctx context.Context, id store.ID, c *store.Correlati
 	})
 }
 
-// mailboxEntries reads up to maxScan live entries of party's mailbox, in
-// stream order, and returns them sorted by id (arrival order).
-func (s *Store) mailboxEntries(ctx context.Context, party string) ([]mailboxEntry, error) {
+// mailboxEntries returns the live entries of party's mailbox that keep
+// takes, in arrival order, up to limit of those it counts: from the
+// mailbox index when it can answer (oldest first, however deep the
+// mailbox), else from a scan of up to maxScan entries in stream order.
+func (s *Store) mailboxEntries(ctx context.Context, party string, limit int, keep func(*entryRec) (take, count bool)) ([]mailboxEntry, error) {
+	if es, ok, err := s.indexedEntries(ctx, party, limit, keep); ok {
+		return es, err
+	}
 	var all []mailboxEntry
 	err := s.scan(ctx, s.sub.mailbox(party), 0, func(m stored) (bool, error) {
 		if len(m.data) == 0 {
@@ -286,7 +291,20 @@ func (s *Store) mailboxEntries(ctx context.Context, party string) ([]mailboxEntr
 		return nil, err
 	}
 	slices.SortFunc(all, func(a, b mailboxEntry) int { return bytes.Compare(a.id[:], b.id[:]) })
-	return all, nil
+	out, n := all[:0], 0
+	for _, e := range all {
+		take, count := keep(&e.rec)
+		if !take {
+			continue
+		}
+		out = append(out, e)
+		if count {
+			if n++; n == limit {
+				break
+			}
+		}
+	}
+	return out, nil
 }
 
 // mailboxEntry is an entry read from a mailbox with its sequence.
@@ -322,18 +340,16 @@ func (s *Store) List(ctx context.Context, party string, limit int) ([]store.Entr
 	var out []store.Entry
 	err := s.retry(ctx, func() error {
 		out = out[:0]
-		all, err := s.mailboxEntries(ctx, party)
+		now := s.cfg.Now().UTC()
+		all, err := s.mailboxEntries(ctx, party, limit, func(r *entryRec) (take, count bool) {
+			return r.VisibleAt <= now.UnixNano(), r.Deliveries < s.cfg.MaxDeliveries // due for quarantine: taken, not counted
+		})
 		if err != nil {
 			return err
 		}
-		now := s.cfg.Now().UTC()
 		var deliver, quarantine []mailboxEntry
 		for _, e := range all {
-			if len(deliver) == limit {
-				break
-			}
 			switch {
-			case e.rec.VisibleAt > now.UnixNano():
 			case e.rec.Deliveries >= s.cfg.MaxDeliveries:
 				quarantine = append(quarantine, e)
 			default:
@@ -389,19 +405,16 @@ func (s *Store) Pending(ctx context.Context, party string, limit int) ([]store.E
 		return nil, err
 	}
 	defer s.leave()
-	all, err := s.mailboxEntries(ctx, party)
+	now := s.cfg.Now().UnixNano()
+	all, err := s.mailboxEntries(ctx, party, limit, func(r *entryRec) (take, count bool) {
+		ok := r.VisibleAt <= now && r.Deliveries < s.cfg.MaxDeliveries // not leased, nor due for quarantine
+		return ok, ok
+	})
 	if err != nil {
 		return nil, fmt.Errorf("listing pending messages: %w", err)
 	}
-	now := s.cfg.Now().UnixNano()
-	out := make([]store.Entry, 0, min(limit, len(all)))
+	out := make([]store.Entry, 0, len(all))
 	for _, e := range all {
-		if len(out) == limit {
-			break
-		}
-		if e.rec.VisibleAt > now || e.rec.Deliveries >= s.cfg.MaxDeliveries {
-			continue // leased, or due for quarantine
-		}
 		if e.rec.SHA256 == nil { // written before entries copied the record
 			rec, _, err := s.meta(ctx, e.id)
 			if err != nil {

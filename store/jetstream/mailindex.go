@@ -1,0 +1,267 @@
+package jetstream
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/knooppunt/knooppunt/store"
+)
+
+// The stream keeps each mailbox entry as the last message of its subject,
+// in the order entries were last written: a lease rewrites an entry at the
+// end, so a scan in stream order neither meets the oldest first nor ends
+// in time independent of the mailbox's depth. mailboxIndex is this node's
+// view of every mailbox instead, in id (arrival) order, kept current from
+// the stream: a listing reads the stream's changes since the last one and
+// then the first entries of the mailbox.
+//
+// Confirmed entries leave a tombstone that the servers remove after
+// tombstoneTTL. The index is caught up at least every indexInterval. One
+// that went longer than indexFresh (half that life) without, through an
+// outage, may keep an entry whose tombstone it missed: it is suspect, and
+// what it answers is checked against the stream entry by entry until a
+// new one, built in the background, replaces it.
+type mailboxIndex struct {
+	pos     uint64    // the stream sequence of the last change applied
+	fresh   time.Time // when it was last caught up
+	suspect bool      // it went longer than indexFresh without a catch-up
+	boxes   map[string]*box
+}
+
+const (
+	indexInterval = 5 * time.Second
+	indexFresh    = 15 * time.Second
+)
+
+// box is one mailbox: its entries by id, and their ids in order. order may
+// hold ids no longer in entries (dead), dropped when they grow many.
+type box struct {
+	entries map[store.ID]indexed
+	order   []store.ID
+	dead    int
+}
+
+// indexed is an entry with the sequence of the message that holds it,
+// which a lease's compare-and-set names.
+type indexed struct {
+	seq uint64
+	rec entryRec
+}
+
+// catchUp applies the stream's mailbox changes since the last one to ix;
+// the caller holds s.indexMu, or ix is not yet in use.
+func (s *Store) catchUp(ctx context.Context, ix *mailboxIndex) error {
+	if time.Since(ix.fresh) > indexFresh {
+		ix.suspect = true
+	}
+	err := s.scan(ctx, s.sub.allMailboxes(), ix.pos+1, func(m stored) (bool, error) {
+		if err := ix.apply(m, s.sub.p); err != nil {
+			return false, err
+		}
+		ix.pos = m.seq
+		return true, nil
+	})
+	if err != nil {
+		return err
+	}
+	ix.fresh = time.Now()
+	return nil
+}
+
+// rebuild reads every mailbox entry of the stream into a new index,
+// without holding the one in use, which meanwhile answers as suspect (or,
+// at start, listings scan the stream); then swaps it in.
+func (s *Store) rebuild(ctx context.Context) error {
+	started := time.Now()
+	ix := &mailboxIndex{boxes: map[string]*box{}}
+	err := s.scan(ctx, s.sub.allMailboxes(), 1, func(m stored) (bool, error) {
+		if err := ix.apply(m, s.sub.p); err != nil {
+			return false, err
+		}
+		ix.pos = m.seq
+		return true, nil
+	})
+	if err != nil {
+		return fmt.Errorf("building the mailbox index: %w", err)
+	}
+	s.indexMu.Lock()
+	defer s.indexMu.Unlock()
+	ix.fresh = started // what the scan read is as old as its start
+	if err := s.catchUp(ctx, ix); err != nil {
+		return fmt.Errorf("building the mailbox index: %w", err)
+	}
+	s.index = ix
+	return nil
+}
+
+// apply files one stored mailbox message: an entry, or a tombstone that
+// removes one.
+func (ix *mailboxIndex) apply(m stored, prefix string) error {
+	rest, ok := strings.CutPrefix(m.subject, prefix+".q.")
+	dot := strings.LastIndexByte(rest, '.')
+	if !ok || dot < 0 {
+		return fmt.Errorf("mailbox subject %q: %w", m.subject, store.ErrCorrupt)
+	}
+	token := rest[:dot]
+	id, err := store.ParseID(rest[dot+1:])
+	if err != nil {
+		return fmt.Errorf("mailbox subject %q: %w", m.subject, store.ErrCorrupt)
+	}
+	b := ix.boxes[token]
+	if len(m.data) == 0 {
+		if b != nil {
+			b.remove(id)
+		}
+		return nil
+	}
+	var e indexed
+	if err := decode(m.data, &e.rec, "mailbox entry"); err != nil {
+		return err
+	}
+	e.seq = m.seq
+	if b == nil {
+		b = &box{entries: map[store.ID]indexed{}}
+		ix.boxes[token] = b
+	}
+	b.put(id, e)
+	return nil
+}
+
+func (b *box) put(id store.ID, e indexed) {
+	if _, ok := b.entries[id]; !ok {
+		i, found := slices.BinarySearchFunc(b.order, id, compareIDs)
+		switch {
+		case found:
+			b.dead-- // filed before, removed since
+		case i == len(b.order):
+			b.order = append(b.order, id) // the usual case: a new message
+		default:
+			b.order = slices.Insert(b.order, i, id)
+		}
+	}
+	b.entries[id] = e
+}
+
+func (b *box) remove(id store.ID) {
+	if _, ok := b.entries[id]; !ok {
+		return
+	}
+	delete(b.entries, id)
+	b.dead++
+	if b.dead > 1024 && b.dead > len(b.order)/2 {
+		b.order = slices.DeleteFunc(b.order, func(id store.ID) bool {
+			_, ok := b.entries[id]
+			return !ok
+		})
+		b.dead = 0
+	}
+}
+
+func compareIDs(a, b store.ID) int { return bytes.Compare(a[:], b[:]) }
+
+// first returns, in arrival order, the entries of the mailbox of token
+// that keep takes, up to limit of those it counts.
+func (ix *mailboxIndex) first(token string, limit int, keep func(*entryRec) (take, count bool)) []mailboxEntry {
+	b := ix.boxes[token]
+	if b == nil {
+		return nil
+	}
+	var out []mailboxEntry
+	n := 0
+	for _, id := range b.order {
+		e, ok := b.entries[id]
+		if !ok {
+			continue
+		}
+		take, count := keep(&e.rec)
+		if !take {
+			continue
+		}
+		out = append(out, mailboxEntry{id: id, seq: e.seq, rec: e.rec})
+		if count {
+			if n++; n == limit {
+				break
+			}
+		}
+	}
+	return out
+}
+
+// indexLoop keeps the index caught up, so that its view never misses a
+// tombstone and a listing has few changes to read; it builds the index at
+// start and after an outage long enough to have missed one.
+func (s *Store) indexLoop() {
+	defer s.wg.Done()
+	t := time.NewTimer(0)
+	defer t.Stop()
+	for {
+		select {
+		case <-s.quit:
+			return
+		case <-t.C:
+		}
+		ctx, cancel := context.WithCancel(context.Background())
+		go func() {
+			select {
+			case <-s.quit:
+				cancel()
+			case <-ctx.Done():
+			}
+		}()
+		s.indexMu.Lock()
+		rebuild := s.index == nil || s.index.suspect
+		var err error
+		if !rebuild {
+			err = s.catchUp(ctx, s.index)
+		}
+		s.indexMu.Unlock()
+		if rebuild {
+			err = s.rebuild(ctx)
+		}
+		cancel()
+		if err != nil {
+			s.log.Debug().Err(err).Msg("keeping the mailbox index") // listings scan the stream meanwhile
+		}
+		t.Reset(indexInterval)
+	}
+}
+
+// indexedEntries is mailboxEntries from the index; ok is false when
+// there is none yet and the caller must scan. A suspect index's answer
+// is checked against the stream, and entries gone from it are dropped.
+func (s *Store) indexedEntries(ctx context.Context, party string, limit int, keep func(*entryRec) (take, count bool)) (_ []mailboxEntry, ok bool, err error) {
+	s.indexMu.Lock()
+	defer s.indexMu.Unlock()
+	ix := s.index
+	if ix == nil {
+		return nil, false, nil
+	}
+	if err := s.catchUp(ctx, ix); err != nil {
+		return nil, true, err
+	}
+	token := partyToken(party)
+	for {
+		es := ix.first(token, limit, keep)
+		if !ix.suspect {
+			return es, true, nil
+		}
+		gone := false
+		for _, e := range es {
+			m, found, err := s.lastFresh(ctx, s.sub.entry(party, e.id))
+			if err != nil {
+				return nil, true, err
+			}
+			if !found || len(m.data) == 0 {
+				ix.boxes[token].remove(e.id) // its tombstone was missed
+				gone = true
+			}
+		}
+		if !gone {
+			return es, true, nil
+		}
+	}
+}

@@ -1,0 +1,141 @@
+package jetstream_test
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/knooppunt/knooppunt/store"
+	"github.com/knooppunt/knooppunt/store/jetstream"
+	"github.com/knooppunt/knooppunt/store/jetstream/natstest"
+	"github.com/knooppunt/knooppunt/store/storetest"
+)
+
+// fill puts n messages for party, from 16 writers, and returns their ids
+// in arrival order.
+func fill(t testing.TB, s store.Store, party string, n int) []store.ID {
+	ctx := context.Background()
+	ids := make([]store.ID, n)
+	var wg sync.WaitGroup
+	errs := make(chan error, 16)
+	for w := range 16 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := w; i < n; i += 16 {
+				r, err := s.Put(ctx, &store.Message{Soort: "WMO301", Sender: "0363", Recipient: party,
+					Identificatie: fmt.Sprintf("%s-%d", party, i), Body: []byte(fmt.Sprintf("<b>%d</b>", i))})
+				if err != nil {
+					errs <- err
+					return
+				}
+				ids[i] = r.ID
+			}
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		require.NoError(t, err)
+	}
+	slices.SortFunc(ids, compare)
+	return ids
+}
+
+// TestListOldestFirstInADeepMailbox: a message whose lease expired is
+// listed again before younger ones, also when the mailbox holds more
+// entries than a scan in stream order reads (a lease rewrites the entry
+// at the stream's end), and confirmed messages are not listed.
+func TestListOldestFirstInADeepMailbox(t *testing.T) {
+	if testing.Short() {
+		t.Skip("fills a mailbox of 10,500 messages; skipped with -short")
+	}
+	ctx := context.Background()
+	clock := storetest.NewClock(time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC))
+	s, err := jetstream.Open(ctx, jetstream.Config{URL: natstest.Start(t).ClientURL(), Replicas: 1, Now: clock.Now,
+		Policy: store.Policy{VisibilityTimeout: time.Minute}})
+	require.NoError(t, err)
+	defer s.Close()
+	ids := fill(t, s, "42420001", 10500)
+	wait, cancel := context.WithTimeout(ctx, time.Minute)
+	defer cancel()
+	require.NoError(t, s.WaitIndexed(wait))
+
+	l, err := s.List(ctx, "42420001", 2)
+	require.NoError(t, err)
+	require.Equal(t, ids[:2], []store.ID{l[0].ID, l[1].ID})
+	require.NoError(t, s.Ack(ctx, "42420001", ids[1]))
+	clock.Advance(2 * time.Minute)
+	l, err = s.List(ctx, "42420001", 2)
+	require.NoError(t, err)
+	assert.Equal(t, []store.ID{ids[0], ids[2]}, []store.ID{l[0].ID, l[1].ID}, "the expired lease first, the confirmed one gone")
+	p, err := s.Pending(ctx, "42420001", 1)
+	require.NoError(t, err)
+	assert.Equal(t, ids[3], p[0].ID, "leased ones are left out of Pending")
+}
+
+// TestSuspectIndexChecksTheStream: an index that may have missed a
+// tombstone (it could not follow the stream for a while) checks what it
+// answers against the stream, drops what is gone, and is rebuilt.
+func TestSuspectIndexChecksTheStream(t *testing.T) {
+	ctx := context.Background()
+	s, err := jetstream.Open(ctx, jetstream.Config{URL: natstest.Start(t).ClientURL(), Replicas: 1})
+	require.NoError(t, err)
+	defer s.Close()
+	ids := fill(t, s, "42420001", 3)
+	wait, cancel := context.WithTimeout(ctx, time.Minute)
+	defer cancel()
+	require.NoError(t, s.WaitIndexed(wait))
+
+	ghost := store.ID{0x01} // older than every id the store hands out
+	require.NoError(t, s.InjectGhost(ctx, "42420001", ghost))
+	p, err := s.Pending(ctx, "42420001", 2)
+	require.NoError(t, err)
+	assert.Equal(t, ids[:2], []store.ID{p[0].ID, p[1].ID}, "the ghost is checked, found gone and left out")
+	l, err := s.List(ctx, "42420001", 3)
+	require.NoError(t, err)
+	assert.Len(t, l, 3)
+	require.NoError(t, s.WaitIndexed(wait), "a suspect index is built anew")
+}
+
+// BenchmarkListDepth lists the ten oldest messages of mailboxes of
+// different depths; each round the leases of the last have expired, so
+// every List leases the same ten again (a synced write). Run with
+//
+//	go test -run '^$' -bench BenchmarkListDepth -benchtime 200x -count 3 ./store/jetstream/
+//
+// A listing's time should not follow the depth.
+func BenchmarkListDepth(b *testing.B) {
+	for _, depth := range []int{100, 10_000, 100_000} {
+		b.Run(fmt.Sprintf("pending-%d", depth), func(b *testing.B) {
+			ctx := context.Background()
+			clock := storetest.NewClock(time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC))
+			s, err := jetstream.Open(ctx, jetstream.Config{URL: natstest.Start(b).ClientURL(), Replicas: 1, Now: clock.Now,
+				Policy: store.Policy{VisibilityTimeout: time.Minute, MaxDeliveries: 1000}})
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer s.Close()
+			ids := fill(b, s, "42420001", depth)
+			wait, cancel := context.WithTimeout(ctx, 5*time.Minute)
+			defer cancel()
+			if err := s.WaitIndexed(wait); err != nil {
+				b.Fatal(err)
+			}
+			b.ResetTimer()
+			for range b.N {
+				clock.Advance(2 * time.Minute)
+				l, err := s.List(ctx, "42420001", 10)
+				if err != nil || len(l) != 10 || l[0].ID != ids[0] {
+					b.Fatalf("List: %v, %d entries, index usable %v", err, len(l), s.IndexUsable())
+				}
+			}
+		})
+	}
+}
