@@ -720,24 +720,10 @@ type Row struct {
 // sorts on interned ids ranked by name, so a year of month rows is read in
 // well under a second.
 func (a *Aggregates) Rows(q Query) []Row {
-	var van, tot int32 = -1 << 31, 1<<31 - 1
-	if !q.Van.IsZero() {
-		van = dayNumber(q.Van)
-	}
-	if !q.Tot.IsZero() {
-		tot = dayNumber(q.Tot)
-	}
+	van, tot := q.span()
 	a.mu.RLock()
 	defer a.mu.RUnlock()
-	var allowed map[uint32]bool
-	if q.Gemeenten != nil {
-		allowed = map[uint32]bool{}
-		for _, g := range q.Gemeenten {
-			if id, ok := a.ids[g]; ok {
-				allowed[id] = true
-			}
-		}
-	}
+	allowed := a.allowed(q)
 	type line struct {
 		p int32
 		c cell
@@ -779,19 +765,7 @@ func (a *Aggregates) Rows(q Query) []Row {
 		}
 	}
 	rank := a.ranks()
-	sort.Slice(lines, func(i, j int) bool {
-		x, y := &lines[i], &lines[j]
-		if x.p != y.p {
-			return x.p < y.p
-		}
-		if x.c.gemeente != y.c.gemeente {
-			return rank[x.c.gemeente] < rank[y.c.gemeente]
-		}
-		if x.c.aanbieder != y.c.aanbieder {
-			return rank[x.c.aanbieder] < rank[y.c.aanbieder]
-		}
-		return rank[x.c.soort] < rank[y.c.soort]
-	})
+	sort.Slice(lines, func(i, j int) bool { return rowBefore(rank, lines[i].p, lines[i].c, lines[j].p, lines[j].c) })
 	out := make([]Row, len(lines))
 	labels := map[int32][2]string{}
 	for i := range lines {
@@ -815,6 +789,48 @@ func (a *Aggregates) Rows(q Query) []Row {
 		}
 	}
 	return out
+}
+
+// span is the range of period starts q selects, as day numbers: van ≤
+// start < tot.
+func (q Query) span() (van, tot int32) {
+	van, tot = -1<<31, 1<<31-1
+	if !q.Van.IsZero() {
+		van = dayNumber(q.Van)
+	}
+	if !q.Tot.IsZero() {
+		tot = dayNumber(q.Tot)
+	}
+	return van, tot
+}
+
+// allowed is the set of gemeenten q restricts the rows to, by interned id;
+// nil for all. The caller holds a.mu.
+func (a *Aggregates) allowed(q Query) map[uint32]bool {
+	if q.Gemeenten == nil {
+		return nil
+	}
+	allowed := map[uint32]bool{}
+	for _, g := range q.Gemeenten {
+		if id, ok := a.ids[g]; ok {
+			allowed[id] = true
+		}
+	}
+	return allowed
+}
+
+// rowBefore orders rows by period, then gemeente, aanbieder and the third
+// dimension (berichtsoort or categorie) by name, through rank.
+func rowBefore(rank []int, p1 int32, c1 cell, p2 int32, c2 cell) bool {
+	switch {
+	case p1 != p2:
+		return p1 < p2
+	case c1.gemeente != c2.gemeente:
+		return rank[c1.gemeente] < rank[c2.gemeente]
+	case c1.aanbieder != c2.aanbieder:
+		return rank[c1.aanbieder] < rank[c2.aanbieder]
+	}
+	return rank[c1.soort] < rank[c2.soort]
 }
 
 // ranks gives every interned name its place in sorted order; the caller
@@ -848,24 +864,10 @@ type CategoryRow struct {
 // period, gemeente, aanbieder and categorie; with q.Totals summed over
 // gemeenten and aanbieders, one row per period × categorie.
 func (a *Aggregates) CategoryRows(q Query) []CategoryRow {
-	var van, tot int32 = -1 << 31, 1<<31 - 1
-	if !q.Van.IsZero() {
-		van = dayNumber(q.Van)
-	}
-	if !q.Tot.IsZero() {
-		tot = dayNumber(q.Tot)
-	}
+	van, tot := q.span()
 	a.mu.RLock()
 	defer a.mu.RUnlock()
-	var allowed map[uint32]bool
-	if q.Gemeenten != nil {
-		allowed = map[uint32]bool{}
-		for _, g := range q.Gemeenten {
-			if id, ok := a.ids[g]; ok {
-				allowed[id] = true
-			}
-		}
-	}
+	allowed := a.allowed(q)
 	type key struct {
 		p int32
 		c cell
@@ -896,19 +898,7 @@ func (a *Aggregates) CategoryRows(q Query) []CategoryRow {
 		keys = append(keys, k)
 	}
 	rank := a.ranks()
-	sort.Slice(keys, func(i, j int) bool {
-		x, y := keys[i], keys[j]
-		if x.p != y.p {
-			return x.p < y.p
-		}
-		if x.c.gemeente != y.c.gemeente {
-			return rank[x.c.gemeente] < rank[y.c.gemeente]
-		}
-		if x.c.aanbieder != y.c.aanbieder {
-			return rank[x.c.aanbieder] < rank[y.c.aanbieder]
-		}
-		return rank[x.c.soort] < rank[y.c.soort]
-	})
+	sort.Slice(keys, func(i, j int) bool { return rowBefore(rank, keys[i].p, keys[i].c, keys[j].p, keys[j].c) })
 	out := make([]CategoryRow, len(keys))
 	for i, k := range keys {
 		r := &out[i]

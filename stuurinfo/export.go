@@ -145,13 +145,7 @@ func with(count *int64, amount int64) *int64 {
 // NZa returns the NZa export of the months starting in [q.Van, q.Tot):
 // month rows summed over aanbieders, small counts suppressed.
 func (a *Aggregates) NZa(q Query) []NZaRow {
-	var van, tot int32 = -1 << 31, 1<<31 - 1
-	if !q.Van.IsZero() {
-		van = dayNumber(q.Van)
-	}
-	if !q.Tot.IsZero() {
-		tot = dayNumber(q.Tot)
-	}
+	van, tot := q.span()
 	a.mu.RLock()
 	defer a.mu.RUnlock()
 	type line struct {
@@ -169,16 +163,7 @@ func (a *Aggregates) NZa(q Query) []NZaRow {
 		}
 	}
 	rank := a.ranks()
-	sort.Slice(lines, func(i, j int) bool {
-		x, y := &lines[i], &lines[j]
-		if x.p != y.p {
-			return x.p < y.p
-		}
-		if x.c.gemeente != y.c.gemeente {
-			return rank[x.c.gemeente] < rank[y.c.gemeente]
-		}
-		return rank[x.c.soort] < rank[y.c.soort]
-	})
+	sort.Slice(lines, func(i, j int) bool { return rowBefore(rank, lines[i].p, lines[i].c, lines[j].p, lines[j].c) }) // aanbieder 0 in every row
 	out := make([]NZaRow, 0, len(lines))
 	for _, l := range lines {
 		c := l.n
