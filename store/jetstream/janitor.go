@@ -12,17 +12,27 @@ import (
 	"github.com/knooppunt/knooppunt/store"
 )
 
-// janitorLoop runs RunJanitor every JanitorInterval until Close.
-func (s *Store) janitorLoop() {
-	defer s.wg.Done()
+// untilClose is a context that ends when Close begins, for the store's
+// background loops; cancel it when the loop ends.
+func (s *Store) untilClose() (context.Context, context.CancelFunc) {
 	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
 	s.wg.Add(1)
 	go func() {
 		defer s.wg.Done()
-		<-s.quit
-		cancel()
+		select {
+		case <-s.quit:
+			cancel()
+		case <-ctx.Done():
+		}
 	}()
+	return ctx, cancel
+}
+
+// janitorLoop runs RunJanitor every JanitorInterval until Close.
+func (s *Store) janitorLoop() {
+	defer s.wg.Done()
+	ctx, cancel := s.untilClose()
+	defer cancel()
 	t := time.NewTicker(s.cfg.JanitorInterval)
 	defer t.Stop()
 	for {

@@ -196,6 +196,8 @@ func (ix *mailboxIndex) first(token string, limit int, keep func(*entryRec) (tak
 // start and after an outage long enough to have missed one.
 func (s *Store) indexLoop() {
 	defer s.wg.Done()
+	ctx, cancel := s.untilClose()
+	defer cancel()
 	t := time.NewTimer(0)
 	defer t.Stop()
 	for {
@@ -204,14 +206,6 @@ func (s *Store) indexLoop() {
 			return
 		case <-t.C:
 		}
-		ctx, cancel := context.WithCancel(context.Background())
-		go func() {
-			select {
-			case <-s.quit:
-				cancel()
-			case <-ctx.Done():
-			}
-		}()
 		s.indexMu.Lock()
 		rebuild := s.index == nil || s.index.suspect
 		var err error
@@ -222,7 +216,6 @@ func (s *Store) indexLoop() {
 		if rebuild {
 			err = s.rebuild(ctx)
 		}
-		cancel()
 		if err != nil {
 			s.log.Debug().Err(err).Msg("keeping the mailbox index") // listings scan the stream meanwhile
 		}
