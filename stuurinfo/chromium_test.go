@@ -3,7 +3,6 @@ package stuurinfo
 import (
 	"bytes"
 	"context"
-	"image"
 	"image/png"
 	"net/http"
 	"net/http/httptest"
@@ -17,6 +16,8 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/knooppunt/knooppunt/internal/browser"
 )
 
 var (
@@ -131,27 +132,8 @@ func TestDashboardInChromium(t *testing.T) {
 	defer f.Close()
 	img, err := png.Decode(f)
 	require.NoError(t, err)
-	blue, green := countColour(img, 0x2a, 0x6f, 0xb0), countColour(img, 0x2f, 0x8f, 0x4e)
+	blue, green := browser.CountColour(img, 0x2a, 0x6f, 0xb0), browser.CountColour(img, 0x2f, 0x8f, 0x4e)
 	t.Logf("screenshot %v: %d bar pixels, %d norm pixels", img.Bounds().Size(), blue, green)
 	assert.Greater(t, blue, 2000, "volume and afkeur bars visible")
 	assert.Greater(t, green, 500, "lead-time bars visible")
-}
-
-// countColour counts pixels within a small distance of the colour.
-func countColour(img image.Image, r, g, b uint8) int {
-	n := 0
-	bounds := img.Bounds()
-	near := func(x uint32, want uint8) bool {
-		d := int(x>>8) - int(want)
-		return d > -12 && d < 12
-	}
-	for y := bounds.Min.Y; y < bounds.Max.Y; y++ {
-		for x := bounds.Min.X; x < bounds.Max.X; x++ {
-			pr, pg, pb, _ := img.At(x, y).RGBA()
-			if near(pr, r) && near(pg, g) && near(pb, b) {
-				n++
-			}
-		}
-	}
-	return n
 }

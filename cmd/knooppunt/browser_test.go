@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"image"
 	"image/png"
 	"net/http"
 	"os"
@@ -109,7 +108,7 @@ func TestDashboardsInChromium(t *testing.T) {
 	}
 	img, err := png.Decode(bytes.NewReader(shot))
 	require.NoError(t, err)
-	assert.Greater(t, countColour(img, 0x2a, 0x6f, 0xb0), 500, "the bars and lines are drawn")
+	assert.Greater(t, browser.CountColour(img, 0x2a, 0x6f, 0xb0), 500, "the bars and lines are drawn")
 
 	// A gemeente: its own figures, per aanbieder.
 	b.Login(n.url, "dev-0384")
@@ -124,23 +123,4 @@ func TestDashboardsInChromium(t *testing.T) {
 	assert.Contains(t, b.Text(`.sub`), "0606")
 	assert.Equal(t, "2", b.Text(`#tile-berichten b`))
 	assert.Contains(t, b.HTML(`#per-aanbieder`), "<tr><td>12345678</td><td>2</td>")
-}
-
-// countColour counts the pixels near a colour.
-func countColour(img image.Image, r, g, b uint8) int {
-	near := func(x uint32, want uint8) bool {
-		d := int(x>>8) - int(want)
-		return d > -12 && d < 12
-	}
-	n := 0
-	bounds := img.Bounds()
-	for y := bounds.Min.Y; y < bounds.Max.Y; y++ {
-		for x := bounds.Min.X; x < bounds.Max.X; x++ {
-			pr, pg, pb, _ := img.At(x, y).RGBA()
-			if near(pr, r) && near(pg, g) && near(pb, b) {
-				n++
-			}
-		}
-	}
-	return n
 }

@@ -5,6 +5,7 @@ package browser
 
 import (
 	"context"
+	"image"
 	"os/exec"
 	"strings"
 	"testing"
@@ -99,4 +100,24 @@ func (b *Browser) Screenshot() []byte {
 
 func jsString(s string) string {
 	return "'" + strings.NewReplacer(`\`, `\\`, `'`, `\'`).Replace(s) + "'"
+}
+
+// CountColour counts the pixels of img within a small distance of the
+// colour r, g, b: how much of a chart a screenshot shows.
+func CountColour(img image.Image, r, g, b uint8) int {
+	near := func(x uint32, want uint8) bool {
+		d := int(x>>8) - int(want)
+		return d > -12 && d < 12
+	}
+	n := 0
+	bounds := img.Bounds()
+	for y := bounds.Min.Y; y < bounds.Max.Y; y++ {
+		for x := bounds.Min.X; x < bounds.Max.X; x++ {
+			pr, pg, pb, _ := img.At(x, y).RGBA()
+			if near(pr, r) && near(pg, g) && near(pb, b) {
+				n++
+			}
+		}
+	}
+	return n
 }
