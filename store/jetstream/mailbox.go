@@ -442,6 +442,12 @@ func (s *Store) Mailbox(ctx context.Context, party string) (store.MailboxSummary
 		return store.MailboxSummary{}, err
 	}
 	defer s.leave()
+	if sum, ok, err := s.indexedSummary(ctx, party); ok || err != nil {
+		if err != nil {
+			return store.MailboxSummary{}, fmt.Errorf("summarising mailbox: %w", err)
+		}
+		return sum, nil
+	}
 	var sum store.MailboxSummary
 	var oldest store.ID
 	now := s.cfg.Now().UnixNano()

@@ -258,3 +258,40 @@ func (s *Store) indexedEntries(ctx context.Context, party string, limit int, kee
 		}
 	}
 }
+
+// indexedSummary is Mailbox from the index, when it has one that is not
+// suspect (a suspect one could count a missed confirmation); ok is false
+// when the caller must scan. It counts every entry, however many.
+func (s *Store) indexedSummary(ctx context.Context, party string) (_ store.MailboxSummary, ok bool, err error) {
+	s.indexMu.Lock()
+	defer s.indexMu.Unlock()
+	ix := s.index
+	if ix == nil || ix.suspect {
+		return store.MailboxSummary{}, false, nil
+	}
+	if err := s.catchUp(ctx, ix); err != nil {
+		return store.MailboxSummary{}, true, err
+	}
+	if ix.suspect { // the catch-up found it had lapsed
+		return store.MailboxSummary{}, false, nil
+	}
+	var sum store.MailboxSummary
+	b := ix.boxes[partyToken(party)]
+	if b == nil {
+		return sum, true, nil
+	}
+	now := s.cfg.Now().UnixNano()
+	for _, e := range b.entries {
+		if e.rec.VisibleAt > now {
+			sum.Leased++
+		}
+	}
+	sum.Pending = int64(len(b.entries))
+	for _, id := range b.order {
+		if _, live := b.entries[id]; live {
+			sum.Oldest = id.Time()
+			break
+		}
+	}
+	return sum, true, nil
+}

@@ -78,6 +78,9 @@ func TestListOldestFirstInADeepMailbox(t *testing.T) {
 	p, err := s.Pending(ctx, "42420001", 1)
 	require.NoError(t, err)
 	assert.Equal(t, ids[3], p[0].ID, "leased ones are left out of Pending")
+	sum, err := s.Mailbox(ctx, "42420001")
+	require.NoError(t, err)
+	assert.Equal(t, store.MailboxSummary{Pending: 10499, Leased: 2, Oldest: ids[0].Time()}, sum)
 }
 
 // TestSuspectIndexChecksTheStream: an index that may have missed a
