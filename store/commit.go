@@ -229,7 +229,7 @@ func (p *Pebble) commitGroup(group []*request) {
 	s.purged.Add(w.stats.purged)
 	if wrote {
 		s.commits.Add(1)
-		p.metrics.observeCommit(len(group), time.Since(start))
+		p.metrics.commits.Observe(len(group), time.Since(start))
 	}
 }
 

@@ -11,28 +11,18 @@ import (
 type metrics struct {
 	reg        prometheus.Registerer
 	stats      StatsCollector
-	batchSize  prometheus.Histogram
-	commitTime prometheus.Histogram
+	commits    CommitMetrics
 	registered []prometheus.Collector
 }
 
 func newMetrics(p *Pebble, reg prometheus.Registerer) *metrics {
 	m := &metrics{
-		reg:   reg,
-		stats: StatsCollector{Stats: p.Stats, FeedHead: p.feed.head, FeedChanges: p.feed.length},
-		batchSize: prometheus.NewHistogram(prometheus.HistogramOpts{
-			Namespace: "knooppunt", Subsystem: "store", Name: "commit_operations",
-			Help:    "Operations carried by one synced commit.",
-			Buckets: []float64{1, 2, 4, 8, 16, 32, 64, 128, 256},
-		}),
-		commitTime: prometheus.NewHistogram(prometheus.HistogramOpts{
-			Namespace: "knooppunt", Subsystem: "store", Name: "commit_duration_seconds",
-			Help:    "Time to apply and durably commit one group.",
-			Buckets: prometheus.ExponentialBuckets(50e-6, 2, 14),
-		}),
+		reg:     reg,
+		stats:   StatsCollector{Stats: p.Stats, FeedHead: p.feed.head, FeedChanges: p.feed.length},
+		commits: NewCommitMetrics(),
 	}
 	if reg != nil {
-		for _, c := range []prometheus.Collector{m.stats, m.batchSize, m.commitTime} {
+		for _, c := range append([]prometheus.Collector{m.stats}, m.commits.Collectors()...) {
 			if err := reg.Register(c); err != nil {
 				p.log.Warn().Err(err).Msg("registering store metrics")
 				continue
@@ -43,10 +33,38 @@ func newMetrics(p *Pebble, reg prometheus.Registerer) *metrics {
 	return m
 }
 
-// observeCommit records one synced commit and the operations it carried.
-func (m *metrics) observeCommit(ops int, d time.Duration) {
-	m.batchSize.Observe(float64(ops))
-	m.commitTime.Observe(d.Seconds())
+// CommitMetrics are the knooppunt_store_commit_* histograms, under the same
+// names, help and buckets for every backend.
+type CommitMetrics struct {
+	Operations prometheus.Histogram // operations one synced commit carried
+	Duration   prometheus.Histogram // time to apply and durably commit one group
+}
+
+// NewCommitMetrics makes the histograms, unregistered.
+func NewCommitMetrics() CommitMetrics {
+	return CommitMetrics{
+		Operations: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Namespace: "knooppunt", Subsystem: "store", Name: "commit_operations",
+			Help:    "Operations carried by one synced commit.",
+			Buckets: []float64{1, 2, 4, 8, 16, 32, 64, 128, 256},
+		}),
+		Duration: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Namespace: "knooppunt", Subsystem: "store", Name: "commit_duration_seconds",
+			Help:    "Time to apply and durably commit one group.",
+			Buckets: prometheus.ExponentialBuckets(50e-6, 2, 14),
+		}),
+	}
+}
+
+// Collectors are the histograms, for a registry.
+func (c CommitMetrics) Collectors() []prometheus.Collector {
+	return []prometheus.Collector{c.Operations, c.Duration}
+}
+
+// Observe records one synced commit and the operations it carried.
+func (c CommitMetrics) Observe(ops int, d time.Duration) {
+	c.Operations.Observe(float64(ops))
+	c.Duration.Observe(d.Seconds())
 }
 
 func (m *metrics) unregister() {

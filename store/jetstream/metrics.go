@@ -29,8 +29,7 @@ const (
 // None carries a party label: the number of parties is not bounded.
 type metrics struct {
 	reg        prometheus.Registerer
-	batchSize  prometheus.Histogram
-	commitTime prometheus.Histogram
+	commits    store.CommitMetrics
 	registered []prometheus.Collector
 	// position is the highest stream sequence the store has seen: the
 	// newest record at Open, its own commits, the stream info.
@@ -38,18 +37,7 @@ type metrics struct {
 }
 
 func newMetrics() *metrics {
-	return &metrics{
-		batchSize: prometheus.NewHistogram(prometheus.HistogramOpts{
-			Namespace: "knooppunt", Subsystem: "store", Name: "commit_operations",
-			Help:    "Operations carried by one synced commit.",
-			Buckets: []float64{1, 2, 4, 8, 16, 32, 64, 128, 256},
-		}),
-		commitTime: prometheus.NewHistogram(prometheus.HistogramOpts{
-			Namespace: "knooppunt", Subsystem: "store", Name: "commit_duration_seconds",
-			Help:    "Time to apply and durably commit one group.",
-			Buckets: prometheus.ExponentialBuckets(50e-6, 2, 14),
-		}),
-	}
+	return &metrics{commits: store.NewCommitMetrics()}
 }
 
 // register hands the collectors to reg (nil: none). A collector reg
@@ -64,7 +52,7 @@ func (m *metrics) register(s *Store, reg prometheus.Registerer) {
 	// knooppunt_store_feed_changes: the stream keeps nothing for followers
 	// (TrimFeed trims nothing), its size is knooppunt_store_stream_messages.
 	stats := store.StatsCollector{Stats: s.Stats, FeedHead: func() uint64 { return s.metrics.position.Load() }}
-	for _, c := range []prometheus.Collector{stats, &streamCollector{s: s}, m.batchSize, m.commitTime} {
+	for _, c := range append([]prometheus.Collector{stats, &streamCollector{s: s}}, m.commits.Collectors()...) {
 		if err := reg.Register(c); err != nil {
 			s.log.Warn().Err(err).Msg("registering store metrics")
 			continue
@@ -84,8 +72,7 @@ func (m *metrics) unregister() {
 // observeCommit records one acknowledged batch, the operations it carried
 // and the stream sequence it ended at.
 func (m *metrics) observeCommit(ops int, d time.Duration, seq uint64) {
-	m.batchSize.Observe(float64(ops))
-	m.commitTime.Observe(d.Seconds())
+	m.commits.Observe(ops, d)
 	m.seen(seq)
 }
 
