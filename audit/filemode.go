@@ -3,6 +3,7 @@ package audit
 import (
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -119,4 +120,39 @@ func openPrivate(path string, flag int) (*os.File, error) {
 		return nil, err
 	}
 	return f, nil
+}
+
+// ReplaceFile replaces the file at path with what write writes, so that a
+// crash leaves the old file or the new one, never half of either: into a
+// temporary file beside it (mode FileMode whatever the umask), synced,
+// renamed over path, and the directory synced. The information products'
+// state files are saved this way.
+func ReplaceFile(path string, write func(w io.Writer) error) error {
+	dir := filepath.Dir(path)
+	f, err := os.CreateTemp(dir, "."+filepath.Base(path)+"-*")
+	if err != nil {
+		return err
+	}
+	defer os.Remove(f.Name()) // after the rename, nothing is there
+	err = f.Chmod(FileMode)
+	if err == nil {
+		err = write(f)
+	}
+	if err == nil {
+		err = f.Sync()
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = os.Rename(f.Name(), path)
+	}
+	if err != nil {
+		return err
+	}
+	if d, err := os.Open(dir); err == nil {
+		_ = d.Sync() // the rename is durable with the directory's next sync at worst
+		d.Close()
+	}
+	return nil
 }

@@ -4,10 +4,12 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"os"
-	"path/filepath"
 	"time"
+
+	"github.com/knooppunt/knooppunt/audit"
 )
 
 // Span is a range the operator's page can show: so many buckets of one
@@ -162,35 +164,18 @@ func (h *history) fits() bool {
 	return true
 }
 
-// save writes h to file durably: a new file synced, then renamed over the
-// old one, then the directory synced.
+// save writes h to file durably (audit.ReplaceFile).
 func (h *history) save(file string) error {
 	b, err := json.Marshal(h)
 	if err != nil {
 		return fmt.Errorf("encoding the operator history: %w", err)
 	}
-	tmp := file + ".tmp"
-	f, err := os.OpenFile(tmp, os.O_CREATE|os.O_TRUNC|os.O_WRONLY, 0o600)
+	err = audit.ReplaceFile(file, func(w io.Writer) error {
+		_, err := w.Write(b)
+		return err
+	})
 	if err != nil {
 		return fmt.Errorf("saving the operator history: %w", err)
-	}
-	if _, err := f.Write(b); err != nil {
-		f.Close()
-		return fmt.Errorf("saving the operator history: %w", err)
-	}
-	if err := f.Sync(); err != nil {
-		f.Close()
-		return fmt.Errorf("saving the operator history: %w", err)
-	}
-	if err := f.Close(); err != nil {
-		return fmt.Errorf("saving the operator history: %w", err)
-	}
-	if err := os.Rename(tmp, file); err != nil {
-		return fmt.Errorf("saving the operator history: %w", err)
-	}
-	if d, err := os.Open(filepath.Dir(file)); err == nil {
-		_ = d.Sync() // the rename is durable on the next sync at worst
-		d.Close()
 	}
 	return nil
 }

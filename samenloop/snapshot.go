@@ -5,6 +5,7 @@ import (
 	"encoding/gob"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 
@@ -54,8 +55,8 @@ const stateVersion = 1
 // ErrState means a state file could not be decoded.
 var ErrState = errors.New("samenloop: unreadable state file")
 
-// SaveFile writes the engine's state to path atomically (temporary file in
-// the same directory, fsync, rename; mode 0600 whatever the umask). The
+// SaveFile writes the engine's state to path atomically
+// (audit.ReplaceFile; mode 0600 whatever the umask). The
 // file holds BSNs: keep it beside the store, under the same protection.
 func (e *Engine) SaveFile(path string) error {
 	e.mu.Lock()
@@ -90,27 +91,11 @@ func (e *Engine) SaveFile(path string) error {
 		}
 		out = append(append(make([]byte, 0, len(sealedMagic)+len(sealed)), sealedMagic...), sealed...)
 	}
-	f, err := os.CreateTemp(filepath.Dir(path), ".samenloop-*")
+	err := audit.ReplaceFile(path, func(w io.Writer) error {
+		_, err := w.Write(out)
+		return err
+	})
 	if err != nil {
-		return fmt.Errorf("saving samenloop state: %w", err)
-	}
-	defer os.Remove(f.Name())
-	if err := f.Chmod(audit.FileMode); err != nil { // whatever the umask
-		f.Close()
-		return fmt.Errorf("saving samenloop state: %w", err)
-	}
-	if _, err := f.Write(out); err != nil {
-		f.Close()
-		return fmt.Errorf("saving samenloop state: %w", err)
-	}
-	if err := f.Sync(); err != nil {
-		f.Close()
-		return fmt.Errorf("saving samenloop state: %w", err)
-	}
-	if err := f.Close(); err != nil {
-		return fmt.Errorf("saving samenloop state: %w", err)
-	}
-	if err := os.Rename(f.Name(), path); err != nil {
 		return fmt.Errorf("saving samenloop state: %w", err)
 	}
 	return nil

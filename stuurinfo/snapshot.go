@@ -8,6 +8,8 @@ import (
 	"os"
 	"path/filepath"
 	"time"
+
+	"github.com/knooppunt/knooppunt/audit"
 )
 
 // snapshot is the persisted form of the aggregates.
@@ -139,31 +141,15 @@ func ReadAggregates(r io.Reader, loc *time.Location) (*Aggregates, error) {
 	return a, nil
 }
 
-// SaveFile writes the aggregates to path atomically (temporary file,
-// fsync, rename) with mode 0600 whatever the umask: the rows name
-// aanbieders by AGB code, which can identify a natural person.
+// SaveFile writes the aggregates to path atomically (audit.ReplaceFile)
+// with mode 0600 whatever the umask: the rows name aanbieders by AGB code,
+// which can identify a natural person.
 func (a *Aggregates) SaveFile(path string) error {
-	f, err := os.CreateTemp(filepath.Dir(path), ".stuurinfo-*")
-	if err != nil {
-		return fmt.Errorf("saving stuurinfo: %w", err)
-	}
-	defer os.Remove(f.Name())
-	if err := f.Chmod(0o600); err != nil {
-		f.Close()
-		return fmt.Errorf("saving stuurinfo: %w", err)
-	}
-	if _, err := a.WriteTo(f); err != nil {
-		f.Close()
+	err := audit.ReplaceFile(path, func(w io.Writer) error {
+		_, err := a.WriteTo(w)
 		return err
-	}
-	if err := f.Sync(); err != nil {
-		f.Close()
-		return fmt.Errorf("saving stuurinfo: %w", err)
-	}
-	if err := f.Close(); err != nil {
-		return fmt.Errorf("saving stuurinfo: %w", err)
-	}
-	if err := os.Rename(f.Name(), path); err != nil {
+	})
+	if err != nil {
 		return fmt.Errorf("saving stuurinfo: %w", err)
 	}
 	return nil
