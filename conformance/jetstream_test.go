@@ -11,6 +11,7 @@ import (
 	"github.com/knooppunt/knooppunt/node"
 	"github.com/knooppunt/knooppunt/store"
 	"github.com/knooppunt/knooppunt/store/jetstream/natstest"
+	"github.com/knooppunt/knooppunt/store/pebble"
 )
 
 // TestSuiteJetStream runs the whole suite against a switch on the
@@ -64,7 +65,7 @@ func startJetStreamSwitch(t *testing.T) (string, string) {
 	n, err := node.Start(context.Background(), node.Config{
 		Dev: true, Addr: "127.0.0.1:0",
 		StoreURL: srv.ClientURL() + "?replicas=1",
-		Store:    store.Config{Dir: t.TempDir(), Policy: store.Policy{VisibilityTimeout: testLease}},
+		Store:    pebble.Config{Dir: t.TempDir(), Policy: store.Policy{VisibilityTimeout: testLease}},
 		StUF:     node.StUFConfig{Addr: "127.0.0.1:0", Trust: trust},
 		Security: node.SecurityConfig{Limits: SwitchLimits(DefaultParallel)},
 	})

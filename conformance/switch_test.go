@@ -9,6 +9,7 @@ import (
 
 	"github.com/knooppunt/knooppunt/node"
 	"github.com/knooppunt/knooppunt/store"
+	"github.com/knooppunt/knooppunt/store/pebble"
 )
 
 // testLease is the in-process switch's visibility timeout.
@@ -25,7 +26,7 @@ func startSwitch(t *testing.T) (string, string) {
 	require.NoError(t, err)
 	n, err := node.Start(context.Background(), node.Config{
 		Dev: true, Addr: "127.0.0.1:0",
-		Store:    store.Config{Dir: t.TempDir(), Policy: store.Policy{VisibilityTimeout: testLease}},
+		Store:    pebble.Config{Dir: t.TempDir(), Policy: store.Policy{VisibilityTimeout: testLease}},
 		StUF:     node.StUFConfig{Addr: "127.0.0.1:0", Trust: trust},
 		Security: node.SecurityConfig{Limits: SwitchLimits(DefaultParallel)},
 	})

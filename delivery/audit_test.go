@@ -18,17 +18,18 @@ import (
 	"github.com/knooppunt/knooppunt/delivery"
 	"github.com/knooppunt/knooppunt/sample"
 	"github.com/knooppunt/knooppunt/store"
+	"github.com/knooppunt/knooppunt/store/pebble"
 )
 
 // acking is a Mailbox that notes which messages were confirmed.
 type acking struct {
-	*store.Pebble
+	*pebble.Store
 	mu    sync.Mutex
 	acked map[store.ID]bool
 }
 
 func (a *acking) Ack(ctx context.Context, party string, id store.ID) error {
-	if err := a.Pebble.Ack(ctx, party, id); err != nil {
+	if err := a.Store.Ack(ctx, party, id); err != nil {
 		return err
 	}
 	a.mu.Lock()
@@ -119,7 +120,7 @@ func TestPushAudited(t *testing.T) {
 				w.WriteHeader(http.StatusNoContent)
 			}))
 			defer srv.Close()
-			box := &acking{Pebble: st, acked: map[store.ID]bool{}}
+			box := &acking{Store: st, acked: map[store.ID]bool{}}
 			rec := &recorder{box: box}
 			rec.failing.Store(c.failAtFirst)
 			cfg := fast(box, newRegistry(delivery.Endpoint{Party: aanbieder, URL: srv.URL, Kind: delivery.KindREST}))

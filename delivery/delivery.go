@@ -47,7 +47,7 @@ type Endpoint struct {
 	AnyStatus bool
 }
 
-// Mailbox is what delivery needs of the store; *store.Pebble has it.
+// Mailbox is what delivery needs of the store; *pebble.Store has it.
 type Mailbox interface {
 	List(ctx context.Context, party string, limit int) ([]store.Entry, error)
 	Get(ctx context.Context, party string, id store.ID) ([]byte, error)
@@ -55,7 +55,7 @@ type Mailbox interface {
 }
 
 // Quarantiner is a Mailbox that can move a message to quarantine at once
-// (*store.Pebble is one); reason is a short code, never content. Without
+// (*pebble.Store is one); reason is a short code, never content. Without
 // it, a message that used up its attempts is parked: not tried again, left
 // leased, and quarantined by the store itself once it has been listed its
 // MaxDeliveries times.

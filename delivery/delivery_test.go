@@ -29,6 +29,7 @@ import (
 	"github.com/knooppunt/knooppunt/logtest"
 	"github.com/knooppunt/knooppunt/sample"
 	"github.com/knooppunt/knooppunt/store"
+	"github.com/knooppunt/knooppunt/store/pebble"
 	"github.com/knooppunt/knooppunt/stuf"
 )
 
@@ -69,9 +70,9 @@ func (r *registry) endpoints() []delivery.Endpoint {
 	return out
 }
 
-func openStore(t *testing.T, dir string) *store.Pebble {
+func openStore(t *testing.T, dir string) *pebble.Store {
 	t.Helper()
-	st, err := store.Open(context.Background(), store.Config{Dir: dir, Policy: store.Policy{VisibilityTimeout: 200 * time.Millisecond, MaxDeliveries: 1000}})
+	st, err := pebble.Open(context.Background(), pebble.Config{Dir: dir, Policy: store.Policy{VisibilityTimeout: 200 * time.Millisecond, MaxDeliveries: 1000}})
 	require.NoError(t, err)
 	return st
 }
@@ -371,7 +372,7 @@ func TestRestartResumes(t *testing.T) {
 
 // quarantining records the store's Quarantine calls.
 type quarantining struct {
-	*store.Pebble
+	*pebble.Store
 	mu      sync.Mutex
 	ids     []store.ID
 	reasons []string
@@ -382,7 +383,7 @@ func (q *quarantining) Quarantine(ctx context.Context, party string, id store.ID
 	q.ids = append(q.ids, id)
 	q.reasons = append(q.reasons, reason)
 	q.mu.Unlock()
-	return q.Pebble.Quarantine(ctx, party, id, reason)
+	return q.Store.Quarantine(ctx, party, id, reason)
 }
 
 // plainMailbox hides the store's Quarantine method.
@@ -414,7 +415,7 @@ func TestQuarantine(t *testing.T) {
 				w.WriteHeader(http.StatusNoContent)
 			}))
 			defer srv.Close()
-			q := &quarantining{Pebble: st}
+			q := &quarantining{Store: st}
 			reg := prometheus.NewRegistry()
 			var logs logtest.Buffer
 			cfg := fast(q, newRegistry(delivery.Endpoint{Party: aanbieder, URL: srv.URL, Kind: delivery.KindREST}))

@@ -29,8 +29,8 @@ import (
 	"github.com/knooppunt/knooppunt/bericht"
 	"github.com/knooppunt/knooppunt/node"
 	"github.com/knooppunt/knooppunt/sample"
-	"github.com/knooppunt/knooppunt/store"
 	"github.com/knooppunt/knooppunt/store/jetstream/natstest"
+	"github.com/knooppunt/knooppunt/store/pebble"
 )
 
 // testNode is a dev node with TLS on its API (so that what is exported
@@ -50,7 +50,7 @@ func startNode(t *testing.T, storeURL string) *testNode {
 	n, err := node.Start(context.Background(), node.Config{
 		Dev: true, Addr: "127.0.0.1:0", AdminAddr: "127.0.0.1:0",
 		TLSCertFile: certFile, TLSKeyFile: keyFile, ClientCAFile: caFile,
-		Store: store.Config{Dir: filepath.Join(dir, "data")}, StoreURL: storeURL,
+		Store: pebble.Config{Dir: filepath.Join(dir, "data")}, StoreURL: storeURL,
 		Logger: zerolog.New(zerolog.NewTestWriter(t)).Level(zerolog.WarnLevel),
 	})
 	require.NoError(t, err)

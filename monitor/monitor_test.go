@@ -20,6 +20,7 @@ import (
 
 	"github.com/knooppunt/knooppunt/delivery"
 	"github.com/knooppunt/knooppunt/store"
+	"github.com/knooppunt/knooppunt/store/pebble"
 )
 
 func TestQuantile(t *testing.T) {
@@ -112,7 +113,7 @@ func TestPage(t *testing.T) {
 	ams, err := time.LoadLocation("Europe/Amsterdam")
 	require.NoError(t, err)
 	clk := &clock{t: time.Date(2026, 12, 7, 14, 3, 0, 0, ams)}
-	st, err := store.Open(ctx, store.Config{Dir: filepath.Join(t.TempDir(), "data"), Now: clk.now})
+	st, err := pebble.Open(ctx, pebble.Config{Dir: filepath.Join(t.TempDir(), "data"), Now: clk.now})
 	require.NoError(t, err)
 	defer st.Close()
 	for i, to := range []string{"42420001", "42420001", "65656055"} {
@@ -209,7 +210,7 @@ func TestPage(t *testing.T) {
 
 // TestRunSavesOnStop: Run samples and keeps the history when it stops.
 func TestRunSavesOnStop(t *testing.T) {
-	st, err := store.Open(context.Background(), store.Config{Dir: filepath.Join(t.TempDir(), "data")})
+	st, err := pebble.Open(context.Background(), pebble.Config{Dir: filepath.Join(t.TempDir(), "data")})
 	require.NoError(t, err)
 	defer st.Close()
 	m := newMetrics(t)

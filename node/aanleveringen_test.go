@@ -19,6 +19,7 @@ import (
 	"github.com/knooppunt/knooppunt/routing"
 	"github.com/knooppunt/knooppunt/sample"
 	"github.com/knooppunt/knooppunt/store"
+	"github.com/knooppunt/knooppunt/store/pebble"
 	"github.com/knooppunt/knooppunt/xsd"
 )
 
@@ -49,7 +50,7 @@ func startOn(t *testing.T, registry, dir string) (a *answering, stop func()) {
 	t.Helper()
 	n, err := Start(context.Background(), Config{
 		RegistryFile: registry, Addr: "127.0.0.1:0", AnswerRules: true,
-		Store:  store.Config{Dir: dir, Policy: store.Policy{VisibilityTimeout: time.Second}},
+		Store:  pebble.Config{Dir: dir, Policy: store.Policy{VisibilityTimeout: time.Second}},
 		Logger: zerolog.New(zerolog.NewTestWriter(t)).Level(zerolog.ErrorLevel),
 	})
 	require.NoError(t, err)
@@ -228,7 +229,7 @@ func TestLedgerSecretChecks(t *testing.T) {
 	good := filepath.Join(dir, "good")
 	require.NoError(t, os.WriteFile(good, bytes.Repeat([]byte("k"), 40), 0o600))
 
-	cfg := Config{Store: store.Config{Dir: filepath.Join(dir, "data")}}
+	cfg := Config{Store: pebble.Config{Dir: filepath.Join(dir, "data")}}
 	cfg.Security.LedgerSecretFile = short
 	assert.ErrorContains(t, cfg.checkLedgerSecret(reg), "at least 32")
 	cfg.Security.LedgerSecretFile = loose
@@ -238,7 +239,7 @@ func TestLedgerSecretChecks(t *testing.T) {
 	cfg.Security.LedgerSecretFile = good
 	assert.NoError(t, cfg.checkLedgerSecret(reg))
 
-	cfg = Config{StoreURL: "nats://127.0.0.1:4222", Store: store.Config{Dir: filepath.Join(dir, "data")}}
+	cfg = Config{StoreURL: "nats://127.0.0.1:4222", Store: pebble.Config{Dir: filepath.Join(dir, "data")}}
 	err = cfg.checkLedgerSecret(reg)
 	require.Error(t, err, "JetStream with the check on and no secret")
 	assert.Contains(t, err.Error(), "--ledger-secret")
@@ -247,7 +248,7 @@ func TestLedgerSecretChecks(t *testing.T) {
 	assert.NoError(t, cfg.checkLedgerSecret(reg))
 
 	_, err = Start(context.Background(), Config{RegistryFile: file, StoreURL: "nats://127.0.0.1:4222",
-		Addr: "127.0.0.1:0", AnswerRules: true, Store: store.Config{Dir: filepath.Join(dir, "data")}})
+		Addr: "127.0.0.1:0", AnswerRules: true, Store: pebble.Config{Dir: filepath.Join(dir, "data")}})
 	require.Error(t, err, "a start is refused")
 	assert.Contains(t, err.Error(), "--ledger-secret")
 }

@@ -15,6 +15,7 @@ import (
 
 	"github.com/knooppunt/knooppunt/audit"
 	"github.com/knooppunt/knooppunt/store"
+	"github.com/knooppunt/knooppunt/store/pebble"
 )
 
 type fakePutter struct{ err error }
@@ -30,7 +31,7 @@ func (f fakePutter) Put(context.Context, *store.Message) (store.Receipt, error) 
 // instead of the data.
 func TestAuditHooks(t *testing.T) {
 	n, err := Start(context.Background(), Config{Dev: true, Addr: "127.0.0.1:0",
-		Store:  store.Config{Dir: filepath.Join(t.TempDir(), "data")},
+		Store:  pebble.Config{Dir: filepath.Join(t.TempDir(), "data")},
 		Logger: zerolog.New(zerolog.NewTestWriter(t)).Level(zerolog.WarnLevel)})
 	require.NoError(t, err)
 	defer n.Close()
@@ -113,7 +114,7 @@ func TestKeyRotationRecorded(t *testing.T) {
 	_, err := store.AddKey(keyFile, time.Now())
 	require.NoError(t, err)
 	n, err := Start(context.Background(), Config{Dev: true, Addr: "127.0.0.1:0",
-		Store:    store.Config{Dir: filepath.Join(dir, "data")},
+		Store:    pebble.Config{Dir: filepath.Join(dir, "data")},
 		Security: SecurityConfig{KeyFile: keyFile},
 		Logger:   zerolog.New(zerolog.NewTestWriter(t)).Level(zerolog.WarnLevel)})
 	require.NoError(t, err)

@@ -14,8 +14,8 @@ import (
 	"github.com/knooppunt/knooppunt/bericht"
 	"github.com/knooppunt/knooppunt/gateway"
 	"github.com/knooppunt/knooppunt/sample"
-	"github.com/knooppunt/knooppunt/store"
 	"github.com/knooppunt/knooppunt/store/jetstream/natstest"
+	"github.com/knooppunt/knooppunt/store/pebble"
 	"github.com/knooppunt/knooppunt/store/storetest"
 )
 
@@ -50,7 +50,7 @@ func BenchmarkIngestBackends(b *testing.B) {
 		return cluster
 	}
 	post := func(b *testing.B, storeURL string) {
-		cfg := Config{Dev: true, Addr: "127.0.0.1:0", Store: store.Config{Dir: b.TempDir() + "/data"},
+		cfg := Config{Dev: true, Addr: "127.0.0.1:0", Store: pebble.Config{Dir: b.TempDir() + "/data"},
 			StoreURL: storeURL, AnswerRules: true, Insight: InsightConfig{Enabled: true},
 			Security: SecurityConfig{Limits: gateway.Limits{Rate: -1, Concurrent: -1}}, Logger: zerolog.Nop()}
 		n, err := Start(context.Background(), cfg)

@@ -55,7 +55,7 @@ type BackupManifest struct {
 const ManifestFile = "backup.json"
 
 // checkpointer is a store that copies itself consistently while it serves
-// (store.Pebble).
+// (pebble.Store).
 type checkpointer interface {
 	Checkpoint(ctx context.Context, dir string) error
 }

@@ -14,7 +14,7 @@ import (
 
 	"github.com/knooppunt/knooppunt/bericht"
 	"github.com/knooppunt/knooppunt/sample"
-	"github.com/knooppunt/knooppunt/store"
+	"github.com/knooppunt/knooppunt/store/pebble"
 )
 
 // feedChanges reads knooppunt_store_feed_changes from the node's metrics.
@@ -37,7 +37,7 @@ func TestFeedIsTrimmed(t *testing.T) {
 	for _, products := range []bool{true, false} {
 		t.Run(fmt.Sprintf("products %v", products), func(t *testing.T) {
 			n, err := Start(context.Background(), Config{Dev: true, Addr: "127.0.0.1:0",
-				Store:   store.Config{Dir: filepath.Join(t.TempDir(), "data")},
+				Store:   pebble.Config{Dir: filepath.Join(t.TempDir(), "data")},
 				Insight: InsightConfig{Enabled: products, SaveEvery: 20 * time.Millisecond},
 				Logger:  zerolog.New(zerolog.NewTestWriter(t)).Level(zerolog.WarnLevel)})
 			require.NoError(t, err)

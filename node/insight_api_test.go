@@ -15,7 +15,7 @@ import (
 	"github.com/knooppunt/knooppunt/bericht"
 	"github.com/knooppunt/knooppunt/samenloop"
 	"github.com/knooppunt/knooppunt/sample"
-	"github.com/knooppunt/knooppunt/store"
+	"github.com/knooppunt/knooppunt/store/pebble"
 )
 
 // TestInsightOnTheAPI: with Insight.Enabled and no Addr the products are
@@ -25,7 +25,7 @@ import (
 func TestInsightOnTheAPI(t *testing.T) {
 	dir := t.TempDir()
 	n, err := Start(context.Background(), Config{Dev: true, Addr: "127.0.0.1:0",
-		Store:   store.Config{Dir: filepath.Join(dir, "data")},
+		Store:   pebble.Config{Dir: filepath.Join(dir, "data")},
 		Insight: InsightConfig{Enabled: true},
 		Logger:  zerolog.New(zerolog.NewTestWriter(t)).Level(zerolog.WarnLevel)})
 	require.NoError(t, err)
@@ -65,7 +65,7 @@ func TestInsightOnTheAPI(t *testing.T) {
 func TestProductsSeeEveryPostBeforeThem(t *testing.T) {
 	dir := t.TempDir()
 	n, err := Start(context.Background(), Config{Dev: true, Addr: "127.0.0.1:0",
-		Store:   store.Config{Dir: filepath.Join(dir, "data")},
+		Store:   pebble.Config{Dir: filepath.Join(dir, "data")},
 		Insight: InsightConfig{Enabled: true},
 		Logger:  zerolog.New(zerolog.NewTestWriter(t)).Level(zerolog.WarnLevel)})
 	require.NoError(t, err)

@@ -19,6 +19,7 @@ import (
 	"github.com/knooppunt/knooppunt/samenloop"
 	"github.com/knooppunt/knooppunt/sample"
 	"github.com/knooppunt/knooppunt/store"
+	"github.com/knooppunt/knooppunt/store/pebble"
 )
 
 // TestSamenloopStateSealed: with encryption at rest on, samenloop.gob
@@ -30,7 +31,7 @@ func TestSamenloopStateSealed(t *testing.T) {
 	_, err := store.AddKey(keyFile, time.Now())
 	require.NoError(t, err)
 	cfg := Config{Dev: true, Addr: "127.0.0.1:0",
-		Store:    store.Config{Dir: filepath.Join(dir, "data")},
+		Store:    pebble.Config{Dir: filepath.Join(dir, "data")},
 		Insight:  InsightConfig{Enabled: true},
 		Security: SecurityConfig{KeyFile: keyFile},
 		Logger:   zerolog.New(zerolog.NewTestWriter(t)).Level(zerolog.WarnLevel)}

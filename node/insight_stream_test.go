@@ -12,8 +12,8 @@ import (
 
 	"github.com/knooppunt/knooppunt/bericht"
 	"github.com/knooppunt/knooppunt/sample"
-	"github.com/knooppunt/knooppunt/store"
 	"github.com/knooppunt/knooppunt/store/jetstream/natstest"
+	"github.com/knooppunt/knooppunt/store/pebble"
 	"github.com/knooppunt/knooppunt/stuurinfo"
 )
 
@@ -27,7 +27,7 @@ func TestInsightFollowsTheStream(t *testing.T) {
 	dirA, dirB := t.TempDir(), t.TempDir()
 	start := func(dir string) *Node {
 		n, err := Start(context.Background(), Config{Dev: true, Addr: "127.0.0.1:0",
-			StoreURL: srv.ClientURL() + "?replicas=1", Store: store.Config{Dir: dir + "/data"},
+			StoreURL: srv.ClientURL() + "?replicas=1", Store: pebble.Config{Dir: dir + "/data"},
 			Insight: InsightConfig{Enabled: true}, Logger: log})
 		require.NoError(t, err)
 		t.Cleanup(func() { n.Close() })
@@ -91,7 +91,7 @@ func TestInsightTapStateJoinsAtTheHead(t *testing.T) {
 	log := zerolog.New(zerolog.NewTestWriter(t)).Level(zerolog.WarnLevel)
 	dir := t.TempDir()
 	cfg := Config{Dev: true, Addr: "127.0.0.1:0", StoreURL: srv.ClientURL() + "?replicas=1",
-		Store: store.Config{Dir: dir + "/data"}, Insight: InsightConfig{Enabled: true}, Logger: log}
+		Store: pebble.Config{Dir: dir + "/data"}, Insight: InsightConfig{Enabled: true}, Logger: log}
 	n, err := Start(context.Background(), cfg)
 	require.NoError(t, err)
 	s, ok := bericht.Lookup("WMO301")

@@ -21,7 +21,7 @@ import (
 	"github.com/knooppunt/knooppunt/gateway"
 	"github.com/knooppunt/knooppunt/samenloop"
 	"github.com/knooppunt/knooppunt/sample"
-	"github.com/knooppunt/knooppunt/store"
+	"github.com/knooppunt/knooppunt/store/pebble"
 	"github.com/knooppunt/knooppunt/stuurinfo"
 	"github.com/knooppunt/knooppunt/xsd"
 )
@@ -53,7 +53,7 @@ func call(t *testing.T, method, url, token, ctype, body string) (int, []byte) {
 func TestInsight(t *testing.T) {
 	dir := t.TempDir()
 	cfg := Config{Dev: true, Addr: "127.0.0.1:0",
-		Store:   store.Config{Dir: filepath.Join(dir, "data")},
+		Store:   pebble.Config{Dir: filepath.Join(dir, "data")},
 		Insight: InsightConfig{Addr: "127.0.0.1:0"},
 		Logger:  zerolog.New(zerolog.NewTestWriter(t)).Level(zerolog.WarnLevel)}
 	n, err := Start(context.Background(), cfg)
@@ -131,7 +131,7 @@ func TestProductsReadTheValidationTree(t *testing.T) {
 	set, err := xsd.Load(xsd.Config{})
 	require.NoError(t, err)
 	t.Cleanup(func() { _ = set.Close() })
-	st, err := store.Open(ctx, store.Config{Dir: filepath.Join(t.TempDir(), "data")})
+	st, err := pebble.Open(ctx, pebble.Config{Dir: filepath.Join(t.TempDir(), "data")})
 	require.NoError(t, err)
 	defer st.Close()
 	trees := newTreeCache()

@@ -30,6 +30,7 @@ import (
 	"github.com/knooppunt/knooppunt/gateway"
 	"github.com/knooppunt/knooppunt/routing"
 	"github.com/knooppunt/knooppunt/store"
+	"github.com/knooppunt/knooppunt/store/pebble"
 	"github.com/knooppunt/knooppunt/xsd"
 )
 
@@ -63,7 +64,7 @@ type Config struct {
 	ValidationTimeout       time.Duration
 	// Store configures the store; Store.Dir is the data directory. Its
 	// Logger and Registerer are set by the node.
-	Store store.Config
+	Store pebble.Config
 	// StoreURL, if set, selects the JetStream backend instead of Pebble:
 	// "nats://host:4222[,nats://host2:4222…]", optionally with a query of
 	// replicas=N (default 3; 1 for a single server), stream=NAME and the
@@ -105,7 +106,7 @@ type Node struct {
 	// reload that changes it (the store in use stays).
 	fileStore string
 	set       *xsd.Set
-	store     backend // store.Pebble or jetstream.Store
+	store     backend // pebble.Store or jetstream.Store
 	srv       *gateway.Server
 	ln        net.Listener
 	served    chan error

@@ -10,7 +10,7 @@ import (
 	"github.com/rs/zerolog"
 	"github.com/stretchr/testify/require"
 
-	"github.com/knooppunt/knooppunt/store"
+	"github.com/knooppunt/knooppunt/store/pebble"
 )
 
 // TestStartServeShutdown starts a dev node, checks it answers, shuts it
@@ -18,7 +18,7 @@ import (
 func TestStartServeShutdown(t *testing.T) {
 	n, err := Start(context.Background(), Config{
 		Dev: true, Addr: "127.0.0.1:0",
-		Store:  store.Config{Dir: t.TempDir()},
+		Store:  pebble.Config{Dir: t.TempDir()},
 		Logger: zerolog.New(zerolog.NewTestWriter(t)).Level(zerolog.WarnLevel),
 	})
 	require.NoError(t, err)
@@ -39,12 +39,12 @@ func TestStartFailsCleanly(t *testing.T) {
 	dir := t.TempDir()
 	bad := filepath.Join(dir, "registry.yaml")
 	require.NoError(t, os.WriteFile(bad, []byte("parties: [{code: 12}]\nunknown_key: 1\n"), 0o600))
-	_, err := Start(context.Background(), Config{RegistryFile: bad, Addr: "127.0.0.1:0", Store: store.Config{Dir: filepath.Join(dir, "data")}})
+	_, err := Start(context.Background(), Config{RegistryFile: bad, Addr: "127.0.0.1:0", Store: pebble.Config{Dir: filepath.Join(dir, "data")}})
 	require.Error(t, err)
 	_, statErr := os.Stat(filepath.Join(dir, "data"))
 	require.True(t, os.IsNotExist(statErr), "no store was created for a failed start")
 
-	_, err = Start(context.Background(), Config{Addr: "127.0.0.1:0", Store: store.Config{Dir: filepath.Join(dir, "data")}})
+	_, err = Start(context.Background(), Config{Addr: "127.0.0.1:0", Store: pebble.Config{Dir: filepath.Join(dir, "data")}})
 	require.ErrorContains(t, err, "registry file")
 }
 

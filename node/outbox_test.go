@@ -20,16 +20,16 @@ import (
 	"github.com/knooppunt/knooppunt/audit"
 	"github.com/knooppunt/knooppunt/bericht"
 	"github.com/knooppunt/knooppunt/sample"
-	"github.com/knooppunt/knooppunt/store"
 	"github.com/knooppunt/knooppunt/store/jetstream/natstest"
+	"github.com/knooppunt/knooppunt/store/pebble"
 	"github.com/knooppunt/knooppunt/store/storetest"
 )
 
 // outboxFixture is a store with records in its outbox and an empty trail.
-func outboxFixture(t *testing.T, n int) (*store.Pebble, *audit.Log, string, []audit.Entry) {
+func outboxFixture(t *testing.T, n int) (*pebble.Store, *audit.Log, string, []audit.Entry) {
 	t.Helper()
 	ctx := context.Background()
-	st, err := store.Open(ctx, store.Config{Dir: filepath.Join(t.TempDir(), "data")})
+	st, err := pebble.Open(ctx, pebble.Config{Dir: filepath.Join(t.TempDir(), "data")})
 	require.NoError(t, err)
 	t.Cleanup(func() { _ = st.Close() })
 	dir := t.TempDir()
@@ -154,7 +154,7 @@ func TestMoverMovesAndKeeps(t *testing.T) {
 // restart leaves every record in the trail once.
 func TestNodeRecordsThroughTheOutbox(t *testing.T) {
 	dir := t.TempDir()
-	cfg := Config{Dev: true, Addr: "127.0.0.1:0", Store: store.Config{Dir: filepath.Join(dir, "data")},
+	cfg := Config{Dev: true, Addr: "127.0.0.1:0", Store: pebble.Config{Dir: filepath.Join(dir, "data")},
 		Logger: zerolog.New(zerolog.NewTestWriter(t)).Level(zerolog.WarnLevel)}
 	n, err := Start(context.Background(), cfg)
 	require.NoError(t, err)
@@ -213,7 +213,7 @@ func TestTrailBehindItsStoreStopsTheStart(t *testing.T) {
 	root := t.TempDir()
 	wmo301, _ := bericht.Lookup("WMO301")
 	start := func(data string) (*Node, error) {
-		return Start(context.Background(), Config{Dev: true, Addr: "127.0.0.1:0", Store: store.Config{Dir: data},
+		return Start(context.Background(), Config{Dev: true, Addr: "127.0.0.1:0", Store: pebble.Config{Dir: data},
 			Logger: zerolog.New(zerolog.NewTestWriter(t)).Level(zerolog.ErrorLevel)})
 	}
 	post := func(n *Node, count int, prefix string) {
@@ -262,7 +262,7 @@ func TestBatchRecordsEachMessage(t *testing.T) {
 	for _, backend := range []string{"pebble", "jetstream"} {
 		t.Run(backend, func(t *testing.T) {
 			dir := t.TempDir()
-			cfg := Config{Dev: true, Addr: "127.0.0.1:0", Store: store.Config{Dir: filepath.Join(dir, "data")},
+			cfg := Config{Dev: true, Addr: "127.0.0.1:0", Store: pebble.Config{Dir: filepath.Join(dir, "data")},
 				Logger: zerolog.New(zerolog.NewTestWriter(t)).Level(zerolog.WarnLevel)}
 			if backend == "jetstream" {
 				cfg.StoreURL = natstest.Start(t).ClientURL() + "?replicas=1"

@@ -19,7 +19,7 @@ import (
 	"github.com/knooppunt/knooppunt/bericht"
 	"github.com/knooppunt/knooppunt/logtest"
 	"github.com/knooppunt/knooppunt/sample"
-	"github.com/knooppunt/knooppunt/store"
+	"github.com/knooppunt/knooppunt/store/pebble"
 )
 
 // Fictitious names put into every message of the privacy test: rare
@@ -86,7 +86,7 @@ func TestNoPersonalDataInLogsMetricsOrErrors(t *testing.T) {
 	var logs logtest.Buffer
 	dir := t.TempDir()
 	n, err := Start(context.Background(), Config{Dev: true, Addr: "127.0.0.1:0", AnswerRules: true,
-		Store:   store.Config{Dir: filepath.Join(dir, "data")},
+		Store:   pebble.Config{Dir: filepath.Join(dir, "data")},
 		Insight: InsightConfig{Addr: "127.0.0.1:0"},
 		Logger:  zerolog.New(&logs).Level(zerolog.TraceLevel)})
 	require.NoError(t, err)

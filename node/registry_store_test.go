@@ -18,8 +18,8 @@ import (
 	"github.com/knooppunt/knooppunt/bericht"
 	"github.com/knooppunt/knooppunt/routing"
 	"github.com/knooppunt/knooppunt/sample"
-	"github.com/knooppunt/knooppunt/store"
 	"github.com/knooppunt/knooppunt/store/jetstream/natstest"
+	"github.com/knooppunt/knooppunt/store/pebble"
 )
 
 // TestRegistryStoreSetting: the registry file's store setting selects the
@@ -45,7 +45,7 @@ parties:
 `, url, sum("t-0384"), sum("t-42420001")), 0o600))
 	log := zerolog.New(zerolog.NewTestWriter(t)).Level(zerolog.WarnLevel)
 	n, err := Start(context.Background(), Config{
-		RegistryFile: file, Addr: "127.0.0.1:0", Store: store.Config{Dir: t.TempDir()},
+		RegistryFile: file, Addr: "127.0.0.1:0", Store: pebble.Config{Dir: t.TempDir()},
 		Security: SecurityConfig{Plaintext: true}, Logger: log,
 	})
 	require.NoError(t, err)
@@ -62,7 +62,7 @@ parties:
 	require.NoError(t, json.Unmarshal(body, &posted))
 
 	other, err := Start(context.Background(), Config{Dev: true, Addr: "127.0.0.1:0", StoreURL: url,
-		Store: store.Config{Dir: t.TempDir()}, Logger: log})
+		Store: pebble.Config{Dir: t.TempDir()}, Logger: log})
 	require.NoError(t, err)
 	t.Cleanup(func() { other.Close() })
 	code, body = call(t, http.MethodGet, other.URL()+"/v1/mailbox?limit=10", "dev-42420001", "", "")

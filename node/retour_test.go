@@ -23,6 +23,7 @@ import (
 	"github.com/knooppunt/knooppunt/routing"
 	"github.com/knooppunt/knooppunt/sample"
 	"github.com/knooppunt/knooppunt/store"
+	"github.com/knooppunt/knooppunt/store/pebble"
 	"github.com/knooppunt/knooppunt/xsd"
 )
 
@@ -40,7 +41,7 @@ func startAnswering(t testing.TB, registryFile string) *answering {
 	t.Helper()
 	n, err := Start(context.Background(), Config{
 		Dev: registryFile == "", RegistryFile: registryFile, Addr: "127.0.0.1:0", AnswerRules: true,
-		Store:  store.Config{Dir: t.TempDir(), Policy: store.Policy{VisibilityTimeout: time.Second}},
+		Store:  pebble.Config{Dir: t.TempDir(), Policy: store.Policy{VisibilityTimeout: time.Second}},
 		Logger: zerolog.New(zerolog.NewTestWriter(t)).Level(zerolog.ErrorLevel),
 	})
 	require.NoError(t, err)

@@ -16,7 +16,7 @@ import (
 	"github.com/knooppunt/knooppunt/audit"
 	"github.com/knooppunt/knooppunt/gateway"
 	"github.com/knooppunt/knooppunt/routing"
-	"github.com/knooppunt/knooppunt/store"
+	"github.com/knooppunt/knooppunt/store/pebble"
 )
 
 // listenerRow is one endpoint of a listener other than the API, with the
@@ -51,7 +51,7 @@ type listener struct {
 // stable code. The API's rows are gateway.Permissions itself.
 func TestRoleTableOverHTTP(t *testing.T) {
 	n, err := Start(context.Background(), Config{Dev: true, Addr: "127.0.0.1:0",
-		Store:     store.Config{Dir: filepath.Join(t.TempDir(), "data")},
+		Store:     pebble.Config{Dir: filepath.Join(t.TempDir(), "data")},
 		Insight:   InsightConfig{Addr: "127.0.0.1:0"},
 		BackupDir: filepath.Join(t.TempDir(), "backups"),
 		Logger:    zerolog.New(zerolog.NewTestWriter(t)).Level(zerolog.ErrorLevel)})

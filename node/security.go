@@ -14,6 +14,7 @@ import (
 	"github.com/knooppunt/knooppunt/gateway"
 	"github.com/knooppunt/knooppunt/samenloop"
 	"github.com/knooppunt/knooppunt/store"
+	"github.com/knooppunt/knooppunt/store/pebble"
 )
 
 // SecurityConfig configures encryption at rest and the audit trail
@@ -64,7 +65,7 @@ func (c Config) keyFile() string {
 
 // openSecurity loads the keyring into sc (creating the default key file on
 // first start) and opens the audit trail, pruning it to its retention.
-func (n *Node) openSecurity(ctx context.Context, sc *store.Config) error {
+func (n *Node) openSecurity(ctx context.Context, sc *pebble.Config) error {
 	if path := n.cfg.keyFile(); path != "" {
 		if _, err := os.Stat(path); errors.Is(err, os.ErrNotExist) && n.cfg.Security.KeyFile == "" {
 			id, err := store.AddKey(path, time.Now())

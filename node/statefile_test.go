@@ -10,7 +10,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/knooppunt/knooppunt/store"
+	"github.com/knooppunt/knooppunt/store/pebble"
 	"github.com/knooppunt/knooppunt/stuurinfo"
 )
 
@@ -25,7 +25,7 @@ func TestStateFilesInsideTheDataDirectory(t *testing.T) {
 	require.NoError(t, stuurinfo.NewAggregates(nil).SaveFile(filepath.Join(root, "stuurinfo.gob")))
 	start := func(data, file string) (*Node, error) {
 		return Start(context.Background(), Config{Dev: true, Addr: "127.0.0.1:0",
-			Store:   store.Config{Dir: data},
+			Store:   pebble.Config{Dir: data},
 			Insight: InsightConfig{Enabled: true, File: file},
 			Logger:  zerolog.New(zerolog.NewTestWriter(t)).Level(zerolog.ErrorLevel)})
 	}

@@ -20,6 +20,7 @@ import (
 	"github.com/knooppunt/knooppunt/store"
 	"github.com/knooppunt/knooppunt/store/jetstream"
 	"github.com/knooppunt/knooppunt/store/jetstream/natstest"
+	"github.com/knooppunt/knooppunt/store/pebble"
 )
 
 // TestJetStreamNode runs a dev node on an embedded NATS server: a posted
@@ -31,7 +32,7 @@ func TestJetStreamNode(t *testing.T) {
 	cfg := Config{
 		Dev: true, Addr: "127.0.0.1:0",
 		StoreURL: srv.ClientURL() + "?replicas=1",
-		Store:    store.Config{Dir: t.TempDir()}, // the audit trail only
+		Store:    pebble.Config{Dir: t.TempDir()}, // the audit trail only
 		Logger:   zerolog.New(zerolog.NewTestWriter(t)).Level(zerolog.WarnLevel),
 	}
 	start := func() *Node {
@@ -86,7 +87,7 @@ func TestBackendRefusals(t *testing.T) {
 		cfg  Config
 		want string // "" means accepted
 	}{
-		{"pebble default", Config{Store: store.Config{Dir: "d"}}, ""},
+		{"pebble default", Config{Store: pebble.Config{Dir: "d"}}, ""},
 		{"dev plaintext", Config{Dev: true, StoreURL: js}, ""},
 		{"explicit plaintext", Config{StoreURL: js, Security: SecurityConfig{Plaintext: true}}, ""},
 		{"cluster", Config{Dev: true, StoreURL: "nats://a:4222,nats://b:4222,nats://c:4222"}, ""},
@@ -114,20 +115,8 @@ func TestBackendRefusals(t *testing.T) {
 // TestJetStreamStartRefused: the refusal comes before anything is opened.
 func TestJetStreamStartRefused(t *testing.T) {
 	_, err := Start(context.Background(), Config{Dev: true, Addr: "127.0.0.1:0",
-		StoreURL: "nats://127.0.0.1:1?replicas=x", Store: store.Config{Dir: t.TempDir()}})
+		StoreURL: "nats://127.0.0.1:1?replicas=x", Store: pebble.Config{Dir: t.TempDir()}})
 	require.ErrorContains(t, err, "replicas")
-}
-
-func TestJetStreamConfig(t *testing.T) {
-	jc, err := jetstreamConfig("nats://a:1,nats://b:2?replicas=1&stream=KP2&subject=kp2&grace=5s")
-	require.NoError(t, err)
-	assert.Equal(t, "nats://a:1,nats://b:2", jc.URL)
-	assert.Equal(t, 1, jc.Replicas)
-	assert.Equal(t, "KP2", jc.Stream)
-	assert.Equal(t, "kp2", jc.Subject)
-	assert.Equal(t, 5*time.Second, jc.ElectionGrace)
-	_, err = jetstreamConfig("nats://a:1?grace=soon")
-	assert.ErrorContains(t, err, "grace")
 }
 
 // BenchmarkPostBackend posts WMO301s one after another over HTTP to a dev
@@ -137,7 +126,7 @@ func TestJetStreamConfig(t *testing.T) {
 func BenchmarkPostBackend(b *testing.B) {
 	for _, backend := range []string{"pebble", "jetstream"} {
 		b.Run(backend, func(b *testing.B) {
-			cfg := Config{Dev: true, Addr: "127.0.0.1:0", Store: store.Config{Dir: b.TempDir()},
+			cfg := Config{Dev: true, Addr: "127.0.0.1:0", Store: pebble.Config{Dir: b.TempDir()},
 				Security: SecurityConfig{Limits: gateway.Limits{Rate: -1, Concurrent: -1}}, Logger: zerolog.Nop()}
 			if backend == "jetstream" {
 				cfg.StoreURL = natstest.Start(b).ClientURL() + "?replicas=1"
@@ -174,7 +163,7 @@ func TestJetStreamNodeSeals(t *testing.T) {
 	_, err := store.AddKey(keyFile, time.Now())
 	require.NoError(t, err)
 	n, err := Start(context.Background(), Config{Dev: true, Addr: "127.0.0.1:0", StoreURL: url,
-		Store:    store.Config{Dir: t.TempDir() + "/data"},
+		Store:    pebble.Config{Dir: t.TempDir() + "/data"},
 		Security: SecurityConfig{KeyFile: keyFile},
 		Logger:   zerolog.New(zerolog.NewTestWriter(t)).Level(zerolog.WarnLevel)})
 	require.NoError(t, err)
@@ -208,7 +197,7 @@ func TestJetStreamMutualTLS(t *testing.T) {
 	srv, files := natstest.StartTLS(t)
 	base := fmt.Sprintf("tls://127.0.0.1:%d?replicas=1&ca=%s", srv.Addr().(*net.TCPAddr).Port, files.CA)
 	cfg := func(url string) Config {
-		return Config{Dev: true, Addr: "127.0.0.1:0", StoreURL: url, Store: store.Config{Dir: t.TempDir() + "/data"},
+		return Config{Dev: true, Addr: "127.0.0.1:0", StoreURL: url, Store: pebble.Config{Dir: t.TempDir() + "/data"},
 			Logger: zerolog.New(zerolog.NewTestWriter(t)).Level(zerolog.ErrorLevel)}
 	}
 	n, err := Start(context.Background(), cfg(base+"&cert="+files.ClientCert+"&key="+files.ClientKey))
@@ -230,7 +219,7 @@ func TestJetStreamMutualTLS(t *testing.T) {
 		{"tls://127.0.0.1:1?ca=/nonexistent.pem", "ca"},
 		{"nats://127.0.0.1:1?creds=/nonexistent.creds", "creds"},
 	} {
-		_, err := jetstreamConfig(bad.url)
+		_, err := jetstream.ParseURL(bad.url)
 		assert.ErrorContains(t, err, bad.want, bad.url)
 	}
 }

@@ -15,7 +15,7 @@ import (
 	"github.com/knooppunt/knooppunt/audit"
 	"github.com/knooppunt/knooppunt/bericht"
 	"github.com/knooppunt/knooppunt/sample"
-	"github.com/knooppunt/knooppunt/store"
+	"github.com/knooppunt/knooppunt/store/pebble"
 	"github.com/knooppunt/knooppunt/stuf"
 )
 
@@ -25,7 +25,7 @@ import (
 func TestStUFFrontDoorAudited(t *testing.T) {
 	n, err := Start(context.Background(), Config{
 		Dev: true, Addr: "127.0.0.1:0",
-		Store:  store.Config{Dir: t.TempDir()},
+		Store:  pebble.Config{Dir: t.TempDir()},
 		StUF:   StUFConfig{Addr: "127.0.0.1:0"},
 		Logger: zerolog.New(zerolog.NewTestWriter(t)).Level(zerolog.ErrorLevel),
 	})

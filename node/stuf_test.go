@@ -30,7 +30,7 @@ import (
 	"github.com/knooppunt/knooppunt/bericht"
 	"github.com/knooppunt/knooppunt/gateway"
 	"github.com/knooppunt/knooppunt/sample"
-	"github.com/knooppunt/knooppunt/store"
+	"github.com/knooppunt/knooppunt/store/pebble"
 	"github.com/knooppunt/knooppunt/stuf"
 )
 
@@ -41,7 +41,7 @@ import (
 func TestStUFFrontDoor(t *testing.T) {
 	n, err := Start(context.Background(), Config{
 		Dev: true, Addr: "127.0.0.1:0",
-		Store:  store.Config{Dir: t.TempDir()},
+		Store:  pebble.Config{Dir: t.TempDir()},
 		StUF:   StUFConfig{Addr: "127.0.0.1:0"},
 		Logger: zerolog.New(zerolog.NewTestWriter(t)).Level(zerolog.WarnLevel),
 	})
@@ -142,7 +142,7 @@ parties:
 `, digest("t-0363"), gemeente.URL, digest("t-4242"))), 0o600))
 	cfg := Config{
 		RegistryFile: regFile, Addr: "127.0.0.1:0",
-		Store:  store.Config{Dir: t.TempDir()},
+		Store:  pebble.Config{Dir: t.TempDir()},
 		StUF:   StUFConfig{Addr: "127.0.0.1:0", Push: true},
 		Logger: zerolog.New(zerolog.NewTestWriter(t)).Level(zerolog.WarnLevel),
 	}
@@ -243,7 +243,7 @@ parties:
 `, digest("t-0363"), certPEM, digest("t-0599"))), 0o600))
 	n, err := Start(context.Background(), Config{
 		RegistryFile: regFile, Addr: "127.0.0.1:0",
-		Store:  store.Config{Dir: t.TempDir()},
+		Store:  pebble.Config{Dir: t.TempDir()},
 		StUF:   StUFConfig{Addr: "127.0.0.1:0"},
 		Logger: zerolog.New(zerolog.NewTestWriter(t)).Level(zerolog.WarnLevel),
 	})
@@ -301,7 +301,7 @@ parties:
 func TestStUFLimitsBeforeParsing(t *testing.T) {
 	n, err := Start(context.Background(), Config{
 		Dev: true, Addr: "127.0.0.1:0",
-		Store:    store.Config{Dir: t.TempDir()},
+		Store:    pebble.Config{Dir: t.TempDir()},
 		StUF:     StUFConfig{Addr: "127.0.0.1:0"},
 		Security: SecurityConfig{Limits: gateway.Limits{Rate: 0.001, Burst: 1}},
 		Logger:   zerolog.New(zerolog.NewTestWriter(t)).Level(zerolog.WarnLevel),

@@ -26,7 +26,7 @@ import (
 	"github.com/knooppunt/knooppunt/gateway"
 	"github.com/knooppunt/knooppunt/internal/browser"
 	"github.com/knooppunt/knooppunt/sample"
-	"github.com/knooppunt/knooppunt/store"
+	"github.com/knooppunt/knooppunt/store/pebble"
 	"github.com/knooppunt/knooppunt/stuurinfo"
 )
 
@@ -46,7 +46,7 @@ func TestStuurinformatieOracle(t *testing.T) {
 	require.Equal(t, gateway.SwitchMailbox, stuurinfo.SwitchMailbox, "stuurinfo knows the switch's mailbox")
 	dir := t.TempDir()
 	cfg := Config{Dev: true, Addr: "127.0.0.1:0", AnswerRules: true,
-		Store:    store.Config{Dir: filepath.Join(dir, "data")},
+		Store:    pebble.Config{Dir: filepath.Join(dir, "data")},
 		Insight:  InsightConfig{Enabled: true},
 		Security: SecurityConfig{Limits: gateway.Limits{Rate: -1, Concurrent: -1}},
 		Logger:   zerolog.New(zerolog.NewTestWriter(t)).Level(zerolog.ErrorLevel)}

@@ -93,7 +93,7 @@ func (c Correlation) Check() error {
 		errs = append(errs, errors.New("conversatieId is the nil UUID"))
 	}
 	if c.ReferentieID != "" {
-		if err := checkField("referentieId", c.ReferentieID, MaxReferentieIDLen); err != nil {
+		if err := CheckField("referentieId", c.ReferentieID, MaxReferentieIDLen); err != nil {
 			errs = append(errs, err)
 		}
 	}

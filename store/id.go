@@ -110,20 +110,6 @@ func decodeChar(c byte) int {
 	return -1
 }
 
-// idGen hands out strictly increasing ids. It is not safe for concurrent
-// use: only the committer goroutine calls it.
-type idGen struct {
-	last ID
-	rand func([]byte)
-}
-
-// next returns an id greater than every id returned before and than the
-// floor set at Open.
-func (g *idGen) next(now time.Time) ID {
-	g.last = NextID(g.last, now, g.rand)
-	return g.last
-}
-
 // The UUIDv7 bits of an id: the version in the high nibble of byte 6, the
 // variant in the two high bits of byte 8. The 74 bits around them count.
 const (

@@ -6,33 +6,6 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 )
 
-// metrics are the store's Prometheus collectors. They carry no party
-// labels: the number of parties is not bounded.
-type metrics struct {
-	reg        prometheus.Registerer
-	stats      StatsCollector
-	commits    CommitMetrics
-	registered []prometheus.Collector
-}
-
-func newMetrics(p *Pebble, reg prometheus.Registerer) *metrics {
-	m := &metrics{
-		reg:     reg,
-		stats:   StatsCollector{Stats: p.Stats, FeedHead: p.feed.head, FeedChanges: p.feed.length},
-		commits: NewCommitMetrics(),
-	}
-	if reg != nil {
-		for _, c := range append([]prometheus.Collector{m.stats}, m.commits.Collectors()...) {
-			if err := reg.Register(c); err != nil {
-				p.log.Warn().Err(err).Msg("registering store metrics")
-				continue
-			}
-			m.registered = append(m.registered, c)
-		}
-	}
-	return m
-}
-
 // CommitMetrics are the knooppunt_store_commit_* histograms, under the same
 // names, help and buckets for every backend.
 type CommitMetrics struct {
@@ -65,12 +38,6 @@ func (c CommitMetrics) Collectors() []prometheus.Collector {
 func (c CommitMetrics) Observe(ops int, d time.Duration) {
 	c.Operations.Observe(float64(ops))
 	c.Duration.Observe(d.Seconds())
-}
-
-func (m *metrics) unregister() {
-	for _, c := range m.registered {
-		m.reg.Unregister(c)
-	}
 }
 
 // StatsCollector exports a backend's Stats and feed as the

@@ -3,7 +3,6 @@ package store
 import (
 	"bufio"
 	"bytes"
-	"context"
 	"crypto/aes"
 	"crypto/cipher"
 	"crypto/rand"
@@ -17,14 +16,13 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/cockroachdb/pebble/v2"
-
 	"github.com/knooppunt/knooppunt/audit"
 )
 
 // Encryption at rest. Message bodies carry BSNs, names and care data; with
-// a Keyring configured they are sealed with AES-256-GCM before they reach
-// Pebble, so neither the WAL nor any sstable holds them in the clear.
+// a Keyring configured a backend seals them with AES-256-GCM before they
+// reach its storage, so no write-ahead log, sstable or stream holds them in
+// the clear.
 //
 // Envelope: each sealed value names the key it was sealed with, so keys
 // can rotate without downtime — new writes use the active key (the last in
@@ -243,8 +241,9 @@ func (k *Keyring) Seal(plain, ad []byte) []byte {
 	return a.Seal(out, nonce, plain, ad)
 }
 
-// sealed reports whether v is a sealed value, and the id of its key.
-func sealed(v []byte) (string, bool) {
+// SealedKey reports whether v is a value Seal made, and the id of the key
+// it was sealed under.
+func SealedKey(v []byte) (string, bool) {
 	if !bytes.HasPrefix(v, sealMagic) || len(v) < len(sealMagic)+1 {
 		return "", false
 	}
@@ -259,7 +258,7 @@ func sealed(v []byte) (string, bool) {
 // as it is. k may be nil (no encryption configured): then a sealed value
 // is ErrSealed, one that does not authenticate ErrCorrupt.
 func (k *Keyring) Open(v, ad []byte) ([]byte, error) {
-	id, ok := sealed(v)
+	id, ok := SealedKey(v)
 	if !ok {
 		return v, nil
 	}
@@ -281,88 +280,11 @@ func (k *Keyring) Open(v, ad []byte) ([]byte, error) {
 	return plain, nil
 }
 
-// sealBody is the value stored for a message body: sealed when a keyring
-// is configured, the bytes themselves otherwise.
-func (p *Pebble) sealBody(body []byte, sum [32]byte) []byte {
-	if p.cfg.Keys == nil {
-		return body
-	}
-	return p.cfg.Keys.Seal(body, sum[:])
-}
-
-// openBody reverses sealBody for the body of the message whose record
-// holds sum.
-func (p *Pebble) openBody(v []byte, sum [32]byte) ([]byte, error) {
-	return p.cfg.Keys.Open(v, sum[:])
-}
-
-// Reseal rewrites every stored body that is in the clear or sealed under
-// a key other than the active one, under the active key — after a
-// rotation, before the old key is removed from the file, or after
-// encryption was switched on for an existing store. It runs beside normal
-// traffic, one message per commit, and returns the number rewritten.
-func (p *Pebble) Reseal(ctx context.Context) (int, error) {
-	if p.cfg.Keys == nil {
-		return 0, fmt.Errorf("resealing: no keyring configured: %w", ErrInvalid)
-	}
-	if err := p.enter(); err != nil {
-		return 0, err
-	}
-	defer p.leave()
-	var ids []ID
-	it, err := p.db.NewIter(&pebble.IterOptions{LowerBound: []byte{tagBody}, UpperBound: []byte{tagBody + 1}})
-	if err != nil {
-		return 0, fmt.Errorf("resealing: %w", err)
-	}
-	active := p.cfg.Keys.Active()
-	for it.First(); it.Valid(); it.Next() {
-		if id, ok := sealed(it.Value()); ok && id == active {
-			continue
-		}
-		if id, err := decodeID(it.Key()[1:], "body key"); err == nil {
-			ids = append(ids, id)
-		}
-	}
-	if err := errors.Join(it.Error(), it.Close()); err != nil {
-		return 0, fmt.Errorf("resealing: %w", err)
-	}
-	n := 0
-	for _, id := range ids {
-		err := p.submit(ctx.Done(), ctx.Err, func(w *writer) error {
-			v, err := w.get(bodyKey(id))
-			if errors.Is(err, ErrNotFound) {
-				return nil // deleted by retention meanwhile: nothing to reseal
-			} else if err != nil {
-				return err
-			}
-			mv, err := w.get(metaKey(id))
-			if err != nil {
-				return err
-			}
-			rec, err := decodeMeta(mv)
-			if err != nil {
-				return err
-			}
-			plain, err := p.openBody(v, rec.SHA256)
-			if err != nil {
-				return err
-			}
-			w.set(bodyKey(id), p.cfg.Keys.Seal(plain, rec.SHA256[:]))
-			n++
-			return nil
-		})
-		if err != nil {
-			return n, fmt.Errorf("resealing message %s: %w", id, err)
-		}
-	}
-	return n, nil
-}
-
-// plainLen is the length of the plaintext a stored body value holds: the
+// PlainLen is the length of the plaintext a stored body value holds: the
 // value's length in the clear, less the envelope (AES-GCM: 12-byte nonce,
 // 16-byte tag) when sealed.
-func plainLen(v []byte) int {
-	id, ok := sealed(v)
+func PlainLen(v []byte) int {
+	id, ok := SealedKey(v)
 	if !ok {
 		return len(v)
 	}

@@ -3,10 +3,11 @@
 // read and confirmed it, and remembers what happened to it for track and
 // trace.
 //
-// The Store interface is what the gateway uses; Pebble is its implementation
-// on github.com/cockroachdb/pebble/v2, and the contract tests in
-// store/storetest hold any other backend (a later distributed one) to the
-// same behaviour.
+// This package is the contract and holds no backend: the Store interface
+// and its types, which the rest of the switch uses. store/pebble implements
+// it on an embedded Pebble database, store/jetstream on a NATS JetStream
+// cluster, and the contract tests in store/storetest hold both to the same
+// behaviour.
 //
 // # Guarantees
 //
@@ -37,6 +38,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 )
 
@@ -152,6 +154,8 @@ const (
 	// MaxMailboxScan bounds the entries one Mailbox call reads, so that
 	// summarising a flooded mailbox stays cheap.
 	MaxMailboxScan = 100_000
+	// MaxReasonLen bounds the reason given to Quarantine.
+	MaxReasonLen = 64
 )
 
 // MailboxSummary is what Mailbox reports of one mailbox: enough for an
@@ -460,4 +464,19 @@ func Code(err error) string {
 		return "locked"
 	}
 	return "internal"
+}
+
+// CheckField checks a string field a store keeps: not empty, at most
+// maxLen bytes, no NUL. what names the field in the error, which wraps
+// ErrInvalid.
+func CheckField(what, v string, maxLen int) error {
+	switch {
+	case v == "":
+		return fmt.Errorf("%s is empty: %w", what, ErrInvalid)
+	case len(v) > maxLen:
+		return fmt.Errorf("%s is %d bytes, at most %d: %w", what, len(v), maxLen, ErrInvalid)
+	case strings.IndexByte(v, 0) >= 0:
+		return fmt.Errorf("%s contains NUL: %w", what, ErrInvalid)
+	}
+	return nil
 }

@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/knooppunt/knooppunt/store"
+	"github.com/knooppunt/knooppunt/store/pebble"
 	"github.com/knooppunt/knooppunt/store/storetest"
 	"github.com/knooppunt/knooppunt/stuf"
 )
@@ -21,7 +22,7 @@ func BenchmarkRefs(b *testing.B) {
 	ctx := context.Background()
 	for _, kind := range []string{"put", "memory", "store"} {
 		b.Run(kind, func(b *testing.B) {
-			st, err := store.Open(ctx, store.Config{Dir: b.TempDir()})
+			st, err := pebble.Open(ctx, pebble.Config{Dir: b.TempDir()})
 			if err != nil {
 				b.Fatal(err)
 			}

@@ -11,6 +11,7 @@ import (
 
 	"github.com/knooppunt/knooppunt/sample"
 	"github.com/knooppunt/knooppunt/store"
+	"github.com/knooppunt/knooppunt/store/pebble"
 	"github.com/knooppunt/knooppunt/xsd"
 )
 
@@ -22,7 +23,7 @@ import (
 // started after a position observes only what came after it.
 func TestFollower(t *testing.T) {
 	ctx := context.Background()
-	st, err := store.Open(ctx, store.Config{Dir: t.TempDir()})
+	st, err := pebble.Open(ctx, pebble.Config{Dir: t.TempDir()})
 	require.NoError(t, err)
 	defer st.Close()
 	g := sample.New(2)

@@ -13,7 +13,7 @@ import (
 
 	"github.com/knooppunt/knooppunt/audit"
 	"github.com/knooppunt/knooppunt/progress"
-	"github.com/knooppunt/knooppunt/store"
+	"github.com/knooppunt/knooppunt/store/pebble"
 )
 
 func init() {
@@ -119,7 +119,7 @@ func expectedHead(arg, data string) (audit.Head, error) {
 			return audit.Head{}, fmt.Errorf("reading the store's audit head: %w", err)
 		}
 		ctx := context.Background()
-		s, err := store.Open(ctx, store.Config{Dir: data})
+		s, err := pebble.Open(ctx, pebble.Config{Dir: data})
 		if err != nil {
 			return audit.Head{}, fmt.Errorf("reading the store's audit head: %w", err)
 		}

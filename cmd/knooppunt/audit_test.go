@@ -18,6 +18,7 @@ import (
 	"github.com/knooppunt/knooppunt/bericht"
 	"github.com/knooppunt/knooppunt/sample"
 	"github.com/knooppunt/knooppunt/store"
+	"github.com/knooppunt/knooppunt/store/pebble"
 )
 
 func TestAuditVerify(t *testing.T) {
@@ -59,7 +60,7 @@ func TestKeysRotateAndReseal(t *testing.T) {
 	assert.Contains(t, out.String(), first)
 
 	ctx := context.Background()
-	s, err := store.Open(ctx, store.Config{Dir: data, Keys: keys})
+	s, err := pebble.Open(ctx, pebble.Config{Dir: data, Keys: keys})
 	require.NoError(t, err)
 	_, err = s.Put(ctx, &store.Message{Soort: "WMO315", Sender: "12345678", Recipient: "0363", Identificatie: "X", Body: []byte("<Bericht/>")})
 	require.NoError(t, err)

@@ -16,6 +16,7 @@ import (
 	"github.com/knooppunt/knooppunt/node"
 	"github.com/knooppunt/knooppunt/progress"
 	"github.com/knooppunt/knooppunt/store"
+	"github.com/knooppunt/knooppunt/store/pebble"
 )
 
 func init() {
@@ -214,13 +215,13 @@ func restore(from, data, auditDir, keyFile string, progressTo io.Writer) (node.B
 	// The trail must run through the head the store recorded, as a start
 	// checks; and the store must be what the manifest says.
 	ctx := context.Background()
-	sc := store.Config{Dir: data}
+	sc := pebble.Config{Dir: data}
 	if m.Keys {
 		if sc.Keys, err = store.LoadKeyring(keyFile); err != nil {
 			return m, fmt.Errorf("reading the restored data keys: %w", err)
 		}
 	}
-	st, err := store.Open(ctx, sc)
+	st, err := pebble.Open(ctx, sc)
 	if err != nil {
 		return m, fmt.Errorf("opening the restored store: %w", err)
 	}

@@ -26,6 +26,7 @@ import (
 	"github.com/knooppunt/knooppunt/progress"
 	"github.com/knooppunt/knooppunt/sample"
 	"github.com/knooppunt/knooppunt/store"
+	"github.com/knooppunt/knooppunt/store/pebble"
 	"github.com/knooppunt/knooppunt/xsd"
 )
 
@@ -440,7 +441,7 @@ func benchStore(ctx context.Context, o benchOptions, t *template) ([]benchResult
 		defer os.RemoveAll(tmp)
 		dir = tmp
 	}
-	st, err := store.Open(ctx, store.Config{Dir: dir})
+	st, err := pebble.Open(ctx, pebble.Config{Dir: dir})
 	if err != nil {
 		return nil, fmt.Errorf("opening store: %w", err)
 	}

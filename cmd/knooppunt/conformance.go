@@ -24,6 +24,7 @@ import (
 	"github.com/knooppunt/knooppunt/retour"
 	"github.com/knooppunt/knooppunt/rules"
 	"github.com/knooppunt/knooppunt/store"
+	"github.com/knooppunt/knooppunt/store/pebble"
 	"github.com/knooppunt/knooppunt/xsd"
 )
 
@@ -280,7 +281,7 @@ func startConformanceSwitch(ctx context.Context, parallel int) (_ *conformanceSw
 	}
 	sw.node, err = node.Start(ctx, node.Config{
 		Dev: true, Addr: "127.0.0.1:0", AnswerRules: true,
-		Store:    store.Config{Dir: sw.dir, Policy: store.Policy{VisibilityTimeout: inProcessLease}},
+		Store:    pebble.Config{Dir: sw.dir, Policy: store.Policy{VisibilityTimeout: inProcessLease}},
 		StUF:     node.StUFConfig{Addr: "127.0.0.1:0", Trust: trust},
 		Security: node.SecurityConfig{Limits: conformance.SwitchLimits(parallel)},
 		Logger:   zerolog.Nop(),

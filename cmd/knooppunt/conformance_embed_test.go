@@ -8,7 +8,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/knooppunt/knooppunt/node"
-	"github.com/knooppunt/knooppunt/store"
+	"github.com/knooppunt/knooppunt/store/pebble"
 )
 
 // TestConformanceRunEmbedded: without DIR the suite built into the binary
@@ -24,7 +24,7 @@ func TestConformanceRunEmbedded(t *testing.T) {
 // as the parties given a token and skips the cases that need another;
 // --dev-parties lets a target started with serve --dev be used as is.
 func TestConformanceRunTargetNamedParties(t *testing.T) {
-	n, err := node.Start(context.Background(), node.Config{Dev: true, Addr: "127.0.0.1:0", Store: store.Config{Dir: t.TempDir()}})
+	n, err := node.Start(context.Background(), node.Config{Dev: true, Addr: "127.0.0.1:0", Store: pebble.Config{Dir: t.TempDir()}})
 	require.NoError(t, err)
 	defer n.Close()
 

@@ -17,7 +17,7 @@ import (
 	"github.com/knooppunt/knooppunt/conformance"
 	"github.com/knooppunt/knooppunt/node"
 	"github.com/knooppunt/knooppunt/sample"
-	"github.com/knooppunt/knooppunt/store"
+	"github.com/knooppunt/knooppunt/store/pebble"
 )
 
 func conformanceRun(t *testing.T, args ...string) (int, string, string) {
@@ -143,7 +143,7 @@ func TestConformanceCheck(t *testing.T) {
 // apart, as the parties of a tokens file; a lease case is skipped since
 // the target's lease is not given.
 func TestConformanceRunTarget(t *testing.T) {
-	n, err := node.Start(context.Background(), node.Config{Dev: true, Addr: "127.0.0.1:0", Store: store.Config{Dir: t.TempDir()}})
+	n, err := node.Start(context.Background(), node.Config{Dev: true, Addr: "127.0.0.1:0", Store: pebble.Config{Dir: t.TempDir()}})
 	require.NoError(t, err)
 	defer n.Close()
 	tokens := filepath.Join(t.TempDir(), "tokens.txt")

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/knooppunt/knooppunt/store"
+	"github.com/knooppunt/knooppunt/store/pebble"
 )
 
 func init() {
@@ -82,7 +83,7 @@ func runKeys(args []string, _ io.Reader, stdout, stderr io.Writer) int {
 			return 2
 		}
 		ctx := context.Background()
-		s, err := store.Open(ctx, store.Config{Dir: *data, Keys: keys})
+		s, err := pebble.Open(ctx, pebble.Config{Dir: *data, Keys: keys})
 		if err != nil {
 			fmt.Fprintf(stderr, "knooppunt keys: %v\n", err)
 			return 2

@@ -15,6 +15,7 @@ import (
 	"github.com/knooppunt/knooppunt/node"
 	"github.com/knooppunt/knooppunt/sample"
 	"github.com/knooppunt/knooppunt/store"
+	"github.com/knooppunt/knooppunt/store/pebble"
 )
 
 // TestQuarantineCommand: an operator lists the quarantine of a running
@@ -22,7 +23,7 @@ import (
 // is not quarantined, and a caller that is not an operator, are refused.
 func TestQuarantineCommand(t *testing.T) {
 	ctx := context.Background()
-	n, err := node.Start(ctx, node.Config{Dev: true, Addr: "127.0.0.1:0", Store: store.Config{Dir: t.TempDir()}})
+	n, err := node.Start(ctx, node.Config{Dev: true, Addr: "127.0.0.1:0", Store: pebble.Config{Dir: t.TempDir()}})
 	require.NoError(t, err)
 	defer n.Close()
 	s, _ := bericht.Lookup("WMO301")

@@ -21,7 +21,7 @@ import (
 	"github.com/knooppunt/knooppunt/gateway"
 	"github.com/knooppunt/knooppunt/node"
 	"github.com/knooppunt/knooppunt/routing"
-	"github.com/knooppunt/knooppunt/store"
+	"github.com/knooppunt/knooppunt/store/pebble"
 )
 
 func init() {
@@ -400,7 +400,7 @@ func (o serveOptions) nodeConfig(log zerolog.Logger) node.Config {
 		TLSCertFile: o.tlsCert, TLSKeyFile: o.tlsKey, ClientCAFile: o.clientCA,
 		MaxValidations: o.validations, MaxValidationsPerCaller: o.validationsPerCaller, ValidationTimeout: o.validationTimeout,
 		AnswerRules: o.answerRules,
-		Store:       store.Config{Dir: o.data},
+		Store:       pebble.Config{Dir: o.data},
 		StoreURL:    o.storeURL,
 		Security: node.SecurityConfig{KeyFile: o.keyFile, Plaintext: o.plaintext, LedgerSecretFile: o.ledgerSecret,
 			AuditDir: o.auditDir, AuditRetention: o.auditRetention,

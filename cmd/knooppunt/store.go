@@ -12,11 +12,10 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/cockroachdb/pebble/v2"
-
 	"github.com/knooppunt/knooppunt/progress"
 	"github.com/knooppunt/knooppunt/store"
 	"github.com/knooppunt/knooppunt/store/jetstream"
+	"github.com/knooppunt/knooppunt/store/pebble"
 )
 
 func init() {
@@ -124,11 +123,10 @@ func (t tally) String() string {
 }
 
 func (m *migration) run(ctx context.Context, dir string, cfg jetstream.Config) error {
-	ids, err := storeIDs(dir)
-	if err != nil {
-		return err
+	if _, err := os.Stat(dir); err != nil {
+		return fmt.Errorf("reading source: %w", err)
 	}
-	src, err := store.Open(ctx, store.Config{Dir: dir, Keys: m.keys, Policy: store.Policy{JanitorInterval: 24 * time.Hour}})
+	src, err := pebble.Open(ctx, pebble.Config{Dir: dir, Keys: m.keys, Policy: store.Policy{JanitorInterval: 24 * time.Hour}})
 	if err != nil {
 		return fmt.Errorf("opening source: %w", err)
 	}
@@ -140,6 +138,10 @@ func (m *migration) run(ctx context.Context, dir string, cfg jetstream.Config) e
 		return err
 	} else if len(left) > 0 {
 		return errors.New("the store's outbox still holds audit records of a node that did not stop cleanly: start the node on it once and stop it (SIGTERM), then migrate")
+	}
+	ids, err := allIDs(ctx, src)
+	if err != nil {
+		return err
 	}
 	dst, err := jetstream.Open(ctx, cfg)
 	if err != nil {
@@ -218,50 +220,21 @@ func count(t *tally, r *jetstream.Record) {
 	}
 }
 
-// storeIDs lists the ids of every message record in a Pebble store, in id
-// order, reading the database directly (read-only): the store.Store
-// interface has no way to enumerate. The key layout is store/keys.go's:
-// 'm' <id:16> 0x00 is a message's base record.
-func storeIDs(dir string) ([]store.ID, error) {
-	if _, err := os.Stat(dir); err != nil {
-		return nil, fmt.Errorf("reading source: %w", err)
-	}
-	db, err := pebble.Open(dir, &pebble.Options{ReadOnly: true, Logger: quietPebble{}})
-	if err != nil {
-		return nil, fmt.Errorf("reading source %s: %w", dir, err)
-	}
-	defer db.Close()
-	it, err := db.NewIter(&pebble.IterOptions{LowerBound: []byte{'m'}, UpperBound: []byte{'n'}})
-	if err != nil {
-		return nil, fmt.Errorf("reading source: %w", err)
-	}
-	defer it.Close()
+// allIDs lists the ids of every message in a Pebble store, in id order.
+func allIDs(ctx context.Context, src *pebble.Store) ([]store.ID, error) {
 	var ids []store.ID
-	for ok := it.First(); ok; ok = it.Next() {
-		k := it.Key()
-		if len(k) == 18 && k[17] == 0 {
-			ids = append(ids, store.ID(k[1:17]))
+	var after store.ID
+	for {
+		page, err := src.IDs(ctx, after, 10000)
+		if err != nil {
+			return nil, fmt.Errorf("reading source: %w", err)
 		}
+		if len(page) == 0 {
+			return ids, nil
+		}
+		ids = append(ids, page...)
+		after = page[len(page)-1]
 	}
-	if err := it.Error(); err != nil {
-		return nil, fmt.Errorf("reading source: %w", err)
-	}
-	return ids, nil
-}
-
-// quietPebble drops Pebble's informational lines (WAL replay) from the
-// read-only scan; errors still reach standard error.
-type quietPebble struct{}
-
-func (quietPebble) Infof(string, ...any) {}
-
-func (quietPebble) Errorf(format string, args ...any) {
-	fmt.Fprintf(os.Stderr, "knooppunt store migrate: pebble: "+format+"\n", args...)
-}
-
-func (quietPebble) Fatalf(format string, args ...any) {
-	fmt.Fprintf(os.Stderr, "knooppunt store migrate: pebble: "+format+"\n", args...)
-	os.Exit(1)
 }
 
 // readRecord reads one message and its state through the Store interface.

@@ -15,6 +15,7 @@ import (
 	"github.com/knooppunt/knooppunt/store"
 	"github.com/knooppunt/knooppunt/store/jetstream"
 	"github.com/knooppunt/knooppunt/store/jetstream/natstest"
+	"github.com/knooppunt/knooppunt/store/pebble"
 	"github.com/knooppunt/knooppunt/store/storetest"
 )
 
@@ -22,7 +23,7 @@ func TestStoreMigrate(t *testing.T) {
 	ctx := context.Background()
 	dir := t.TempDir()
 	clock := storetest.NewClock(time.Now().UTC())
-	src, err := store.Open(ctx, store.Config{Dir: dir, Now: clock.Now, Policy: store.Policy{MaxDeliveries: 1, VisibilityTimeout: time.Minute}})
+	src, err := pebble.Open(ctx, pebble.Config{Dir: dir, Now: clock.Now, Policy: store.Policy{MaxDeliveries: 1, VisibilityTimeout: time.Minute}})
 	require.NoError(t, err)
 	put := func(m *store.Message) store.ID {
 		r, err := src.Put(ctx, m)
@@ -121,7 +122,7 @@ func TestStoreMigrateSealed(t *testing.T) {
 	ctx := context.Background()
 	keys, keyPath := storetest.NewKeyring(t)
 	dir := t.TempDir()
-	src, err := store.Open(ctx, store.Config{Dir: dir, Keys: keys})
+	src, err := pebble.Open(ctx, pebble.Config{Dir: dir, Keys: keys})
 	require.NoError(t, err)
 	msg := storetest.Msg("12345678", "0363", "WMO315", "S1", "")
 	r, err := src.Put(ctx, msg)
@@ -155,7 +156,7 @@ func TestStoreMigrateSealed(t *testing.T) {
 func TestStoreMigrateRefusesUnmovedRecords(t *testing.T) {
 	ctx := context.Background()
 	dir := t.TempDir()
-	src, err := store.Open(ctx, store.Config{Dir: dir})
+	src, err := pebble.Open(ctx, pebble.Config{Dir: dir})
 	require.NoError(t, err)
 	m := storetest.Msg("12345678", "0363", "WMO315", "A", "")
 	m.Record = []byte(`{"principal":"12345678","action":"received"}`)

@@ -14,6 +14,7 @@ import (
 	"github.com/knooppunt/knooppunt/store"
 	"github.com/knooppunt/knooppunt/store/jetstream"
 	"github.com/knooppunt/knooppunt/store/jetstream/natstest"
+	"github.com/knooppunt/knooppunt/store/pebble"
 	"github.com/knooppunt/knooppunt/store/storetest"
 )
 
@@ -52,7 +53,7 @@ func BenchmarkPut(b *testing.B) {
 	body := make([]byte, 4096)
 	_, _ = rand.Read(body)
 	b.Run("pebble", func(b *testing.B) {
-		s, err := store.Open(context.Background(), store.Config{Dir: b.TempDir()})
+		s, err := pebble.Open(context.Background(), pebble.Config{Dir: b.TempDir()})
 		if err != nil {
 			b.Fatal(err)
 		}

@@ -42,7 +42,7 @@ type Config struct {
 	Registerer prometheus.Registerer
 	// Keys, if set, seals message bodies with AES-256-GCM under its active
 	// key before they are published (encryption at rest, as
-	// store.Config.Keys does for Pebble: the same envelope and additional
+	// pebble.Config.Keys does for Pebble: the same envelope and additional
 	// data), so no server, replica or backup holds them in the clear.
 	// Bodies sealed earlier need their key in the keyring; bodies stored
 	// in the clear stay readable.

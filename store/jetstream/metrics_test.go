@@ -16,6 +16,7 @@ import (
 	"github.com/knooppunt/knooppunt/store"
 	"github.com/knooppunt/knooppunt/store/jetstream"
 	"github.com/knooppunt/knooppunt/store/jetstream/natstest"
+	"github.com/knooppunt/knooppunt/store/pebble"
 	"github.com/knooppunt/knooppunt/store/storetest"
 )
 
@@ -115,7 +116,7 @@ func TestMetrics(t *testing.T) {
 func TestMetricsMatchPebble(t *testing.T) {
 	ctx := context.Background()
 	pebbleReg, jsReg := prometheus.NewRegistry(), prometheus.NewRegistry()
-	p, err := store.Open(ctx, store.Config{Dir: filepath.Join(t.TempDir(), "data"), Registerer: pebbleReg})
+	p, err := pebble.Open(ctx, pebble.Config{Dir: filepath.Join(t.TempDir(), "data"), Registerer: pebbleReg})
 	require.NoError(t, err)
 	t.Cleanup(func() { _ = p.Close() })
 	srv := natstest.Start(t)

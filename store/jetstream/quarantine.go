@@ -8,7 +8,7 @@ import (
 )
 
 // Quarantine moves a pending message of party's mailbox to quarantine at
-// once, leased or not; see store.Pebble.Quarantine, whose contract it
+// once, leased or not; see pebble.Store.Quarantine, whose contract it
 // keeps: recorded in the history, listed by Quarantined, undone by
 // Release, idempotent, ErrNotFound for a message not in party's mailbox.
 // The mailbox entry is cleared with compare-and-set, so a concurrent List

@@ -79,7 +79,7 @@ func (s *Store) liveRef(ctx context.Context, subject string, read func(context.C
 
 // ClaimRef takes (zender, ref) for a payload with digest sum, or reports
 // the pair resent (same digest) or taken (another digest); see
-// store.Pebble.ClaimRef. A new claim is a compare-and-set, so two nodes
+// pebble.Store.ClaimRef. A new claim is a compare-and-set, so two nodes
 // claiming one pair at once get one RefNew between them.
 func (s *Store) ClaimRef(ctx context.Context, zender, ref string, sum [32]byte) (store.RefClaim, error) {
 	if err := errors.Join(checkRef("zender", zender), checkRef("ref", ref)); err != nil {

@@ -1,4 +1,4 @@
-package store
+package pebble
 
 import (
 	"bytes"
@@ -7,44 +7,46 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/knooppunt/knooppunt/store"
 )
 
 func TestParseID(t *testing.T) {
-	var id ID
+	var id store.ID
 	for i := range id {
 		id[i] = byte(i*37 + 5)
 	}
 	canon := id.String()
-	require.Len(t, canon, IDLen)
+	require.Len(t, canon, store.IDLen)
 	cases := []struct {
 		name string
 		in   string
-		want ID
+		want store.ID
 		ok   bool
 	}{
 		{"canonical", canon, id, true},
 		{"lower case", string(bytes.ToLower([]byte(canon))), id, true},
-		{"zero", "00000000000000000000000000", ID{}, true},
-		{"aliases O I L", "0000000000000000000000000O", ID{}, true},
-		{"max", "7ZZZZZZZZZZZZZZZZZZZZZZZZZ", ID{0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff}, true},
-		{"overflow", "8ZZZZZZZZZZZZZZZZZZZZZZZZZ", ID{}, false},
-		{"U is not crockford", "0000000000000000000000000U", ID{}, false},
-		{"too short", canon[1:], ID{}, false},
-		{"too long", canon + "0", ID{}, false},
-		{"punctuation", "0000000000000000000000000-", ID{}, false},
+		{"zero", "00000000000000000000000000", store.ID{}, true},
+		{"aliases O I L", "0000000000000000000000000O", store.ID{}, true},
+		{"max", "7ZZZZZZZZZZZZZZZZZZZZZZZZZ", store.ID{0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff}, true},
+		{"overflow", "8ZZZZZZZZZZZZZZZZZZZZZZZZZ", store.ID{}, false},
+		{"U is not crockford", "0000000000000000000000000U", store.ID{}, false},
+		{"too short", canon[1:], store.ID{}, false},
+		{"too long", canon + "0", store.ID{}, false},
+		{"punctuation", "0000000000000000000000000-", store.ID{}, false},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			got, err := ParseID(tc.in)
+			got, err := store.ParseID(tc.in)
 			if !tc.ok {
-				assert.ErrorIs(t, err, ErrInvalid)
+				assert.ErrorIs(t, err, store.ErrInvalid)
 				return
 			}
 			require.NoError(t, err)
 			assert.Equal(t, tc.want, got)
 		})
 	}
-	one, err := ParseID("0000000000000000000000000L")
+	one, err := store.ParseID("0000000000000000000000000L")
 	require.NoError(t, err)
 	assert.Equal(t, byte(1), one[15])
 }
@@ -57,11 +59,11 @@ func TestIDGenStrictlyIncreases(t *testing.T) {
 	}}
 	now := time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC)
 	steps := []time.Duration{0, 0, 0, time.Millisecond, -time.Hour, 0, 2 * time.Millisecond, time.Hour}
-	var prev ID
+	var prev store.ID
 	for i, d := range steps {
 		now = now.Add(d)
 		id := g.next(now)
-		assert.True(t, prev.less(id), "step %d: %s not above %s", i, id, prev)
+		assert.True(t, less(prev, id), "step %d: %s not above %s", i, id, prev)
 		prev = id
 	}
 	assert.Equal(t, now.Truncate(time.Millisecond), prev.Time())
@@ -71,7 +73,7 @@ func TestRecordsRoundTrip(t *testing.T) {
 	now := time.Date(2026, 3, 2, 9, 0, 0, 123, time.UTC)
 	m := recordMeta{Soort: "WMO301", Sender: "0363", Recipient: "12345678", Identificatie: "ID-1",
 		Received: now, Validated: now.Add(time.Millisecond), Stored: now.Add(2 * time.Millisecond),
-		Size: 4096, SHA256: [32]byte{1, 2, 3}, Conversation: ID{9}}
+		Size: 4096, SHA256: [32]byte{1, 2, 3}, Conversation: store.ID{9}}
 	got, err := decodeMeta(m.encode())
 	require.NoError(t, err)
 	assert.Equal(t, m, got)
@@ -87,11 +89,11 @@ func TestRecordsRoundTrip(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, e, ge)
 	_, err = decodeEntry(e.encode(false), true)
-	assert.ErrorIs(t, err, ErrCorrupt, "a mailbox entry is not a quarantine entry")
+	assert.ErrorIs(t, err, store.ErrCorrupt, "a mailbox entry is not a quarantine entry")
 
 	for _, bad := range [][]byte{nil, {}, {2}, m.encode()[:10], append(m.encode(), 0)} {
 		_, err := decodeMeta(bad)
-		assert.ErrorIs(t, err, ErrCorrupt)
+		assert.ErrorIs(t, err, store.ErrCorrupt)
 	}
 }
 
@@ -103,11 +105,11 @@ func FuzzParseID(f *testing.F) {
 	f.Add("0000000000000000000000000u")
 	f.Add("")
 	f.Fuzz(func(t *testing.T, s string) {
-		id, err := ParseID(s)
+		id, err := store.ParseID(s)
 		if err != nil {
 			return
 		}
-		again, err := ParseID(id.String())
+		again, err := store.ParseID(id.String())
 		require.NoError(t, err)
 		require.Equal(t, id, again)
 	})
@@ -123,8 +125,8 @@ func FuzzDecodeRecords(f *testing.F) {
 	f.Add(m.encode())
 	f.Add(e.encode(true))
 	f.Add(e.encode(false))
-	f.Add(encodeDedup(ID{1}, [32]byte{2}))
-	f.Add([]byte{byte(StateListed)})
+	f.Add(encodeDedup(store.ID{1}, [32]byte{2}))
+	f.Add([]byte{byte(store.StateListed)})
 	f.Fuzz(func(t *testing.T, b []byte) {
 		if r, err := decodeMeta(b); err == nil {
 			r2, err := decodeMeta(r.encode())
@@ -152,19 +154,19 @@ func FuzzDecodeRecords(f *testing.F) {
 // UUIDv7, across new milliseconds, counting on within one, a clock that
 // went back, a full counter and an id of the older layout.
 func TestIDsAreUUIDv7(t *testing.T) {
-	isV7 := func(id ID) bool { return id[6]>>4 == 7 && id[8]>>6 == 2 }
+	isV7 := func(id store.ID) bool { return id[6]>>4 == 7 && id[8]>>6 == 2 }
 	ones := func(b []byte) {
 		for i := range b {
 			b[i] = 0xff
 		}
 	}
 	now := time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC)
-	last := ID{}
+	last := store.ID{}
 	for i, d := range []time.Duration{0, 0, time.Millisecond, -time.Hour, 0} {
 		now = now.Add(d)
-		id := NextID(last, now, ones)
+		id := store.NextID(last, now, ones)
 		assert.True(t, isV7(id), "step %d: %x", i, id)
-		assert.True(t, last.less(id), "step %d", i)
+		assert.True(t, less(last, id), "step %d", i)
 		last = id
 	}
 
@@ -173,17 +175,17 @@ func TestIDsAreUUIDv7(t *testing.T) {
 	for i := 8; i < 16; i++ {
 		full[i] = 0xff
 	}
-	next := NextID(full, full.Time(), ones)
+	next := store.NextID(full, full.Time(), ones)
 	assert.True(t, isV7(next))
-	assert.True(t, full.less(next), "a full counter moves to the next millisecond")
+	assert.True(t, less(full, next), "a full counter moves to the next millisecond")
 	assert.Equal(t, full.Time().Add(time.Millisecond), next.Time())
 
-	older := ID{0x01, 0x8f, 0, 0, 0, 0, 0x7e, 0xff, 0xff}
-	next = NextID(older, older.Time(), ones)
+	older := store.ID{0x01, 0x8f, 0, 0, 0, 0, 0x7e, 0xff, 0xff}
+	next = store.NextID(older, older.Time(), ones)
 	assert.True(t, isV7(next))
-	assert.True(t, older.less(next), "an id of the older layout is followed by a larger one")
+	assert.True(t, less(older, next), "an id of the older layout is followed by a larger one")
 
-	u := IDUUID(next).String()
+	u := store.IDUUID(next).String()
 	assert.Equal(t, byte('7'), u[14], "version 7 in %s", u)
 	assert.Contains(t, "89ab", string(u[19]), "variant in %s", u)
 }

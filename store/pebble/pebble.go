@@ -1,4 +1,4 @@
-package store
+package pebble
 
 import (
 	"bytes"
@@ -19,6 +19,8 @@ import (
 	"github.com/cockroachdb/pebble/v2/bloom"
 	"github.com/cockroachdb/pebble/v2/vfs"
 	"github.com/rs/zerolog"
+
+	"github.com/knooppunt/knooppunt/store"
 )
 
 // Pebble is the Store on a local Pebble database. Create it with Open.
@@ -31,7 +33,7 @@ import (
 // writes, is what makes dedup exact within a commit group and leases
 // exclusive without locks. Reads (Get, Meta, Lookup, Conversation,
 // Quarantined) go to Pebble directly.
-type Pebble struct {
+type Store struct {
 	cfg Config
 	db  *pebble.DB
 	log zerolog.Logger
@@ -51,11 +53,11 @@ type Pebble struct {
 	// Committer-owned state: touched only by the committer goroutine.
 	state struct {
 		ids   idGen
-		heads map[string]ID // mailbox heads known so far; zero ID: none yet
+		heads map[string]store.ID // mailbox heads known so far; zero ID: none yet
 		// truncated is the head up to which the janitor last range-deleted
 		// a mailbox; removedSince counts entries that left it since its
 		// consumed span was last compacted.
-		truncated    map[string]ID
+		truncated    map[string]store.ID
 		removedSince map[string]int
 		// skips remembers, per mailbox, the run of leased entries at its
 		// front that List may jump over.
@@ -71,10 +73,10 @@ type Pebble struct {
 }
 
 var (
-	_ Store            = (*Pebble)(nil)
-	_ RefStore         = (*Pebble)(nil)
-	_ CorrelationStore = (*Pebble)(nil)
-	_ Ledger           = (*Pebble)(nil)
+	_ store.Store            = (*Store)(nil)
+	_ store.RefStore         = (*Store)(nil)
+	_ store.CorrelationStore = (*Store)(nil)
+	_ store.Ledger           = (*Store)(nil)
 )
 
 // Open opens the store in cfg.Dir, creating it if the directory is absent
@@ -88,7 +90,7 @@ var (
 // store creates its directory with mode 0700 and every file 0600, whatever
 // the umask, and logs a warning for an existing directory or file that
 // group or others may read (audit.CheckMode).
-func Open(ctx context.Context, cfg Config) (*Pebble, error) {
+func Open(ctx context.Context, cfg Config) (*Store, error) {
 	cfg = cfg.withDefaults()
 	if err := cfg.Validate(); err != nil {
 		return nil, err
@@ -105,7 +107,7 @@ func Open(ctx context.Context, cfg Config) (*Pebble, error) {
 	if err != nil {
 		return nil, err
 	}
-	p := &Pebble{
+	p := &Store{
 		cfg:  cfg,
 		log:  log,
 		reqs: make(chan *request, cfg.QueueDepth),
@@ -152,8 +154,8 @@ func Open(ctx context.Context, cfg Config) (*Pebble, error) {
 		return nil, fmt.Errorf("opening store %s: %w", cfg.Dir, err)
 	}
 	p.state.ids.rand = func(b []byte) { _, _ = rand.Read(b) }
-	p.state.heads = make(map[string]ID)
-	p.state.truncated = make(map[string]ID)
+	p.state.heads = make(map[string]store.ID)
+	p.state.truncated = make(map[string]store.ID)
 	p.state.removedSince = make(map[string]int)
 	p.state.skips = make(map[string]skipRun)
 	p.stats.pending.Store(p.state.counters.pending)
@@ -185,10 +187,10 @@ func checkDir(cfg Config) (fresh bool, err error) {
 	}
 	desc, err := pebble.Peek(cfg.Dir, cfg.FS)
 	if err != nil {
-		return false, fmt.Errorf("inspecting store directory %s: %w: %w", cfg.Dir, ErrForeignDir, err)
+		return false, fmt.Errorf("inspecting store directory %s: %w: %w", cfg.Dir, store.ErrForeignDir, err)
 	}
 	if !desc.Exists {
-		return false, fmt.Errorf("opening store %s: %d entries but no database: %w", cfg.Dir, len(names), ErrForeignDir)
+		return false, fmt.Errorf("opening store %s: %d entries but no database: %w", cfg.Dir, len(names), store.ErrForeignDir)
 	}
 	return false, nil
 }
@@ -199,12 +201,12 @@ func openPebble(dir string, opts *pebble.Options) (*pebble.DB, error) {
 	case err == nil:
 		return db, nil
 	case pebble.IsCorruptionError(err):
-		return nil, fmt.Errorf("opening store %s: %w: %w", dir, ErrCorrupt, err)
+		return nil, fmt.Errorf("opening store %s: %w: %w", dir, store.ErrCorrupt, err)
 	case errors.Is(err, syscall.EWOULDBLOCK), errors.Is(err, syscall.EAGAIN),
 		strings.Contains(err.Error(), "lock held by current process"):
 		// Pebble's LOCK file is held: another process (or this one) has
 		// the store open.
-		return nil, fmt.Errorf("%w: another knooppunt process holds the lock on %s; stop it, or choose another --data", ErrLocked, dir)
+		return nil, fmt.Errorf("%w: another knooppunt process holds the lock on %s; stop it, or choose another --data", store.ErrLocked, dir)
 	}
 	return nil, fmt.Errorf("opening store %s: %w", dir, err)
 }
@@ -214,7 +216,7 @@ func openPebble(dir string, opts *pebble.Options) (*pebble.DB, error) {
 func checkMarker(db *pebble.DB) error {
 	v, err := getFrom(db, keyFormat)
 	switch {
-	case errors.Is(err, ErrNotFound):
+	case errors.Is(err, store.ErrNotFound):
 		it, err := db.NewIter(nil)
 		if err != nil {
 			return fmt.Errorf("scanning database: %w", err)
@@ -224,13 +226,13 @@ func checkMarker(db *pebble.DB) error {
 			return fmt.Errorf("scanning database: %w", err)
 		}
 		if found {
-			return fmt.Errorf("database lacks the knooppunt format marker: %w", ErrForeignDir)
+			return fmt.Errorf("database lacks the knooppunt format marker: %w", store.ErrForeignDir)
 		}
 		return nil
 	case err != nil:
 		return fmt.Errorf("reading format marker: %w", err)
 	case !bytes.Equal(v, formatValue):
-		return fmt.Errorf("format %q, want %q: %w", v, formatValue, ErrForeignDir)
+		return fmt.Errorf("format %q, want %q: %w", v, formatValue, store.ErrForeignDir)
 	}
 	return nil
 }
@@ -238,11 +240,11 @@ func checkMarker(db *pebble.DB) error {
 // recover reads the format marker, the counters and the id floor. A Pebble
 // database without the marker is refused unless it is entirely empty (a
 // crash right after creation), in which case it is claimed.
-func (p *Pebble) recover() error {
+func (p *Store) recover() error {
 	if err := checkMarker(p.db); err != nil {
 		return err
 	}
-	if _, err := p.get(keyFormat); errors.Is(err, ErrNotFound) {
+	if _, err := p.get(keyFormat); errors.Is(err, store.ErrNotFound) {
 		b := p.db.NewBatch()
 		_ = b.Set(keyFormat, formatValue, nil)
 		_ = b.Set(keyCounters, counters{}.encode(), nil)
@@ -264,7 +266,7 @@ func (p *Pebble) recover() error {
 	}
 	v, err = p.get(keyLastID)
 	switch {
-	case errors.Is(err, ErrNotFound):
+	case errors.Is(err, store.ErrNotFound):
 	case err != nil:
 		return fmt.Errorf("reading last id: %w", err)
 	default:
@@ -276,14 +278,14 @@ func (p *Pebble) recover() error {
 }
 
 // loadFeed reads the feed's newest position and where it starts.
-func (p *Pebble) loadFeed() error {
+func (p *Store) loadFeed() error {
 	v, err := p.get(keyFeedSeq)
 	switch {
-	case errors.Is(err, ErrNotFound):
+	case errors.Is(err, store.ErrNotFound):
 	case err != nil:
 		return fmt.Errorf("reading the feed position: %w", err)
 	case len(v) != 8:
-		return fmt.Errorf("reading the feed position: %d bytes: %w", len(v), ErrCorrupt)
+		return fmt.Errorf("reading the feed position: %d bytes: %w", len(v), store.ErrCorrupt)
 	default:
 		p.state.feedSeq = binary.BigEndian.Uint64(v)
 	}
@@ -304,7 +306,7 @@ func (p *Pebble) loadFeed() error {
 }
 
 // get returns a copy of the value of k, or ErrNotFound.
-func (p *Pebble) get(k []byte) ([]byte, error) {
+func (p *Store) get(k []byte) ([]byte, error) {
 	return getFrom(p.db, k)
 }
 
@@ -315,7 +317,7 @@ type reader interface {
 func getFrom(r reader, k []byte) ([]byte, error) {
 	v, c, err := r.Get(k)
 	if errors.Is(err, pebble.ErrNotFound) {
-		return nil, ErrNotFound
+		return nil, store.ErrNotFound
 	}
 	if err != nil {
 		return nil, err
@@ -325,21 +327,21 @@ func getFrom(r reader, k []byte) ([]byte, error) {
 }
 
 // enter admits a call unless the store is closed.
-func (p *Pebble) enter() error {
+func (p *Store) enter() error {
 	p.mu.RLock()
 	if p.closed {
 		p.mu.RUnlock()
-		return ErrClosed
+		return store.ErrClosed
 	}
 	return nil
 }
 
-func (p *Pebble) leave() { p.mu.RUnlock() }
+func (p *Store) leave() { p.mu.RUnlock() }
 
 // Close stops the janitor, fails requests that have not reached a batch
 // with ErrClosed, lets the batch being committed finish, and closes
 // Pebble. Later calls return nil.
-func (p *Pebble) Close() error {
+func (p *Store) Close() error {
 	first := false
 	p.closeOnce.Do(func() {
 		first = true
@@ -362,12 +364,12 @@ func (p *Pebble) Close() error {
 }
 
 // Stats returns the current counters.
-func (p *Pebble) Stats() Stats { return p.stats.snapshot() }
+func (p *Store) Stats() store.Stats { return p.stats.snapshot() }
 
 // skipRun says that every entry of a mailbox from its head up to (not
 // including) at is leased at least until until. It lives in memory only.
 type skipRun struct {
-	at    ID
+	at    store.ID
 	until time.Time
 }
 
@@ -379,8 +381,8 @@ type statCounters struct {
 	expired, purged             atomic.Int64
 }
 
-func (s *statCounters) snapshot() Stats {
-	return Stats{
+func (s *statCounters) snapshot() store.Stats {
+	return store.Stats{
 		Pending: s.pending.Load(), Quarantined: s.quarantined.Load(),
 		Puts: s.puts.Load(), Duplicates: s.duplicates.Load(), Conflicts: s.conflicts.Load(),
 		Deliveries: s.deliveries.Load(), Acks: s.acks.Load(), Commits: s.commits.Load(),

@@ -1,4 +1,4 @@
-package store_test
+package pebble_test
 
 import (
 	"context"
@@ -20,6 +20,7 @@ import (
 	"github.com/knooppunt/knooppunt/audit"
 	"github.com/knooppunt/knooppunt/logtest"
 	"github.com/knooppunt/knooppunt/store"
+	"github.com/knooppunt/knooppunt/store/pebble"
 	"github.com/knooppunt/knooppunt/store/storetest"
 )
 
@@ -60,9 +61,9 @@ func TestStoreFilesArePrivate(t *testing.T) {
 			withUmask(t, mask)
 			dir := filepath.Join(base, "node", "data")
 			ctx := context.Background()
-			cfg := store.Config{Dir: dir, MemTableSize: 256 << 10, Now: storetest.NewClock(t0).Now}
+			cfg := pebble.Config{Dir: dir, MemTableSize: 256 << 10, Now: storetest.NewClock(t0).Now}
 			for round := range 2 {
-				s, err := store.Open(ctx, cfg)
+				s, err := pebble.Open(ctx, cfg)
 				require.NoError(t, err)
 				for i := range 300 {
 					m := storetest.Msg("12345678", "0363", "WMO315", fmt.Sprint("ID-", round, "-", i), strings.Repeat("x", 2<<10))
@@ -96,7 +97,7 @@ func TestStoreFilesArePrivate(t *testing.T) {
 func TestOpenWarnsOfLooseStoreModes(t *testing.T) {
 	ctx := context.Background()
 	dir := filepath.Join(t.TempDir(), "data")
-	s, err := store.Open(ctx, store.Config{Dir: dir})
+	s, err := pebble.Open(ctx, pebble.Config{Dir: dir})
 	require.NoError(t, err)
 	require.NoError(t, s.Close())
 	names, err := os.ReadDir(dir)
@@ -112,7 +113,7 @@ func TestOpenWarnsOfLooseStoreModes(t *testing.T) {
 	require.NoError(t, os.Chmod(file, 0o644))
 
 	var logs logtest.Buffer
-	s, err = store.Open(ctx, store.Config{Dir: dir, Logger: zerolog.New(&logs)})
+	s, err = pebble.Open(ctx, pebble.Config{Dir: dir, Logger: zerolog.New(&logs)})
 	require.NoError(t, err, "a warning, not a refusal")
 	require.NoError(t, s.Close())
 	out := logs.String()
@@ -131,7 +132,7 @@ func TestOpenWarnsOfLooseStoreModes(t *testing.T) {
 		}
 	}
 	logs = logtest.Buffer{}
-	s, err = store.Open(ctx, store.Config{Dir: dir, Logger: zerolog.New(&logs)})
+	s, err = pebble.Open(ctx, pebble.Config{Dir: dir, Logger: zerolog.New(&logs)})
 	require.NoError(t, err)
 	require.NoError(t, s.Close())
 	assert.NotContains(t, logs.String(), "chmod", "private modes: no warning")
@@ -199,10 +200,10 @@ func TestAddKeyIsPrivate(t *testing.T) {
 // to a second opener with ErrLocked and what to do about it.
 func TestSecondOpenSaysWhoHoldsTheStore(t *testing.T) {
 	dir := filepath.Join(t.TempDir(), "data")
-	s, err := store.Open(context.Background(), store.Config{Dir: dir})
+	s, err := pebble.Open(context.Background(), pebble.Config{Dir: dir})
 	require.NoError(t, err)
 	defer s.Close()
-	_, err = store.Open(context.Background(), store.Config{Dir: dir})
+	_, err = pebble.Open(context.Background(), pebble.Config{Dir: dir})
 	require.ErrorIs(t, err, store.ErrLocked)
 	require.ErrorContains(t, err, "another knooppunt process holds the lock on "+dir+"; stop it, or choose another --data")
 }

@@ -1,4 +1,4 @@
-package store
+package pebble
 
 import (
 	"context"
@@ -13,7 +13,7 @@ import (
 // feed, outbox, trail head), and Open opens it as any store. Its files
 // are hard links where the file system allows, so it costs little space
 // until the store compacts; they are private, as the store's own.
-func (p *Pebble) Checkpoint(ctx context.Context, dir string) error {
+func (p *Store) Checkpoint(ctx context.Context, dir string) error {
 	if err := p.enter(); err != nil {
 		return err
 	}

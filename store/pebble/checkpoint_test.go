@@ -1,4 +1,4 @@
-package store_test
+package pebble_test
 
 import (
 	"context"
@@ -9,7 +9,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/knooppunt/knooppunt/audit"
-	"github.com/knooppunt/knooppunt/store"
+	"github.com/knooppunt/knooppunt/store/pebble"
 	"github.com/knooppunt/knooppunt/store/storetest"
 )
 
@@ -19,7 +19,7 @@ import (
 func TestCheckpoint(t *testing.T) {
 	ctx := context.Background()
 	dir := t.TempDir()
-	s, err := store.Open(ctx, store.Config{Dir: filepath.Join(dir, "data")})
+	s, err := pebble.Open(ctx, pebble.Config{Dir: filepath.Join(dir, "data")})
 	require.NoError(t, err)
 	defer s.Close()
 	a, err := s.Put(ctx, storetest.Msg("12345678", "0363", "WMO315", "A", ""))
@@ -36,7 +36,7 @@ func TestCheckpoint(t *testing.T) {
 	require.NoError(t, err)
 	assert.Error(t, s.Checkpoint(ctx, cp), "the directory must not exist")
 
-	c, err := store.Open(ctx, store.Config{Dir: cp})
+	c, err := pebble.Open(ctx, pebble.Config{Dir: cp})
 	require.NoError(t, err)
 	defer c.Close()
 	l, err := c.Pending(ctx, "0363", 10)

@@ -1,4 +1,4 @@
-package store
+package pebble
 
 import (
 	"context"
@@ -7,13 +7,15 @@ import (
 	"fmt"
 
 	"github.com/cockroachdb/pebble/v2"
+
+	"github.com/knooppunt/knooppunt/store"
 )
 
-var _ Outbox = (*Pebble)(nil)
+var _ store.Outbox = (*Store)(nil)
 
 // record files data, if any, in the outbox for message id, in the batch
 // being built: it commits with the message, or not at all.
-func (w *writer) record(id ID, data []byte) {
+func (w *writer) record(id store.ID, data []byte) {
 	if len(data) == 0 {
 		return
 	}
@@ -24,32 +26,32 @@ func (w *writer) record(id ID, data []byte) {
 
 // OutboxRecords returns up to limit outbox records, oldest first; see
 // Outbox.
-func (p *Pebble) OutboxRecords(ctx context.Context, limit int) ([]OutboxRecord, error) {
+func (p *Store) OutboxRecords(ctx context.Context, limit int) ([]store.OutboxRecord, error) {
 	if err := p.enter(); err != nil {
 		return nil, err
 	}
 	defer p.leave()
 	if limit <= 0 {
-		return nil, fmt.Errorf("reading the outbox: limit %d: %w", limit, ErrInvalid)
+		return nil, fmt.Errorf("reading the outbox: limit %d: %w", limit, store.ErrInvalid)
 	}
 	it, err := p.db.NewIter(&pebble.IterOptions{LowerBound: []byte{tagOutbox}, UpperBound: []byte{tagOutbox + 1}})
 	if err != nil {
 		return nil, fmt.Errorf("reading the outbox: %w", err)
 	}
 	defer it.Close()
-	var out []OutboxRecord
+	var out []store.OutboxRecord
 	for ok := it.First(); ok && len(out) < limit; ok = it.Next() {
 		if err := ctx.Err(); err != nil {
 			return nil, fmt.Errorf("reading the outbox: %w", err)
 		}
 		k, v := it.Key(), it.Value()
-		if len(k) != 1+len(ID{}) || len(v) < len(ID{}) {
-			return nil, fmt.Errorf("reading the outbox: record of %d bytes under a key of %d: %w", len(v), len(k), ErrCorrupt)
+		if len(k) != 1+len(store.ID{}) || len(v) < len(store.ID{}) {
+			return nil, fmt.Errorf("reading the outbox: record of %d bytes under a key of %d: %w", len(v), len(k), store.ErrCorrupt)
 		}
-		var r OutboxRecord
+		var r store.OutboxRecord
 		copy(r.Key[:], k[1:])
 		copy(r.Message[:], v)
-		r.Data = append([]byte(nil), v[len(ID{}):]...)
+		r.Data = append([]byte(nil), v[len(store.ID{}):]...)
 		out = append(out, r)
 	}
 	if err := it.Error(); err != nil {
@@ -60,7 +62,7 @@ func (p *Pebble) OutboxRecords(ctx context.Context, limit int) ([]OutboxRecord, 
 
 // DropOutbox removes the outbox records up to and including upTo and
 // keeps head, in one synced commit; see Outbox.
-func (p *Pebble) DropOutbox(ctx context.Context, upTo ID, head TrailHead) error {
+func (p *Store) DropOutbox(ctx context.Context, upTo store.ID, head store.TrailHead) error {
 	end := append(outboxKey(upTo), 0) // just past upTo
 	v := binary.BigEndian.AppendUint64(nil, head.Seq)
 	v = append(v, head.Hash...)
@@ -75,19 +77,19 @@ func (p *Pebble) DropOutbox(ctx context.Context, upTo ID, head TrailHead) error 
 }
 
 // TrailHead returns the head DropOutbox kept last; see Outbox.
-func (p *Pebble) TrailHead(ctx context.Context) (TrailHead, bool, error) {
+func (p *Store) TrailHead(ctx context.Context) (store.TrailHead, bool, error) {
 	if err := p.enter(); err != nil {
-		return TrailHead{}, false, err
+		return store.TrailHead{}, false, err
 	}
 	defer p.leave()
 	v, err := p.get(keyTrailHead)
 	switch {
-	case errors.Is(err, ErrNotFound):
-		return TrailHead{}, false, nil
+	case errors.Is(err, store.ErrNotFound):
+		return store.TrailHead{}, false, nil
 	case err != nil:
-		return TrailHead{}, false, fmt.Errorf("reading the audit trail's head: %w", err)
+		return store.TrailHead{}, false, fmt.Errorf("reading the audit trail's head: %w", err)
 	case len(v) < 8:
-		return TrailHead{}, false, fmt.Errorf("reading the audit trail's head: %d bytes: %w", len(v), ErrCorrupt)
+		return store.TrailHead{}, false, fmt.Errorf("reading the audit trail's head: %d bytes: %w", len(v), store.ErrCorrupt)
 	}
-	return TrailHead{Seq: binary.BigEndian.Uint64(v), Hash: string(v[8:])}, true, nil
+	return store.TrailHead{Seq: binary.BigEndian.Uint64(v), Hash: string(v[8:])}, true, nil
 }

@@ -1,4 +1,4 @@
-package store_test
+package pebble_test
 
 import (
 	"bytes"
@@ -11,7 +11,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/cockroachdb/pebble/v2"
+	lsm "github.com/cockroachdb/pebble/v2"
 	"github.com/cockroachdb/pebble/v2/vfs"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/stretchr/testify/assert"
@@ -19,6 +19,7 @@ import (
 	"go.uber.org/goleak"
 
 	"github.com/knooppunt/knooppunt/store"
+	"github.com/knooppunt/knooppunt/store/pebble"
 	"github.com/knooppunt/knooppunt/store/storetest"
 )
 
@@ -28,7 +29,7 @@ func TestMain(m *testing.M) {
 
 func openMem(t *testing.T, o storetest.Options) store.Store {
 	t.Helper()
-	s, err := store.Open(context.Background(), store.Config{
+	s, err := pebble.Open(context.Background(), pebble.Config{
 		Dir: "db", FS: vfs.NewMem(), Now: o.Now, Policy: o.Policy,
 	})
 	require.NoError(t, err)
@@ -42,15 +43,15 @@ func TestContract(t *testing.T) {
 
 var t0 = time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC)
 
-func memConfig(fs vfs.FS, clock *storetest.Clock) store.Config {
-	return store.Config{Dir: "db", FS: fs, Now: clock.Now, Policy: store.Policy{VisibilityTimeout: time.Minute, MaxDeliveries: 2}}
+func memConfig(fs vfs.FS, clock *storetest.Clock) pebble.Config {
+	return pebble.Config{Dir: "db", FS: fs, Now: clock.Now, Policy: store.Policy{VisibilityTimeout: time.Minute, MaxDeliveries: 2}}
 }
 
 func TestReopenKeepsState(t *testing.T) {
 	ctx := context.Background()
 	fs := vfs.NewMem()
 	clock := storetest.NewClock(t0)
-	s, err := store.Open(ctx, memConfig(fs, clock))
+	s, err := pebble.Open(ctx, memConfig(fs, clock))
 	require.NoError(t, err)
 	var ids []store.ID
 	for i := range 6 {
@@ -68,7 +69,7 @@ func TestReopenKeepsState(t *testing.T) {
 
 	// The clock went back an hour: ids must still increase.
 	clock.Advance(-time.Hour)
-	s, err = store.Open(ctx, memConfig(fs, clock))
+	s, err = pebble.Open(ctx, memConfig(fs, clock))
 	require.NoError(t, err)
 	defer s.Close()
 	require.NoError(t, s.Check(ctx))
@@ -114,13 +115,13 @@ func TestOpenRefusesForeignDirectory(t *testing.T) {
 			require.NoError(t, f.Close())
 		}, store.ErrForeignDir},
 		{"another pebble database", func(t *testing.T, fs vfs.FS) {
-			db, err := pebble.Open("db", &pebble.Options{FS: fs, FormatMajorVersion: pebble.FormatNewest, Logger: quietLogger{}})
+			db, err := lsm.Open("db", &lsm.Options{FS: fs, FormatMajorVersion: lsm.FormatNewest, Logger: quietLogger{}})
 			require.NoError(t, err)
-			require.NoError(t, db.Set([]byte("their-key"), []byte("their-value"), pebble.Sync))
+			require.NoError(t, db.Set([]byte("their-key"), []byte("their-value"), lsm.Sync))
 			require.NoError(t, db.Close())
 		}, store.ErrForeignDir},
 		{"corrupt manifest", func(t *testing.T, fs vfs.FS) {
-			s, err := store.Open(ctx, store.Config{Dir: "db", FS: fs})
+			s, err := pebble.Open(ctx, pebble.Config{Dir: "db", FS: fs})
 			require.NoError(t, err)
 			require.NoError(t, s.Close())
 			names, err := fs.List("db")
@@ -141,7 +142,7 @@ func TestOpenRefusesForeignDirectory(t *testing.T) {
 			fs := vfs.NewMem()
 			tc.setup(t, fs)
 			before := snapshotDir(t, fs, "db")
-			_, err := store.Open(ctx, store.Config{Dir: "db", FS: fs})
+			_, err := pebble.Open(ctx, pebble.Config{Dir: "db", FS: fs})
 			require.Error(t, err)
 			assert.ErrorIs(t, err, tc.want)
 			t.Log(err)
@@ -170,21 +171,21 @@ func snapshotDir(t *testing.T, fs vfs.FS, dir string) map[string]string {
 func TestConfigValidate(t *testing.T) {
 	cases := []struct {
 		name string
-		cfg  store.Config
+		cfg  pebble.Config
 		ok   bool
 	}{
-		{"minimal", store.Config{Dir: "db"}, true},
-		{"no dir", store.Config{}, false},
-		{"negative timeout", store.Config{Dir: "db", Policy: store.Policy{VisibilityTimeout: -time.Second}}, false},
-		{"payload outlives metadata", store.Config{Dir: "db", Policy: store.Policy{PayloadRetention: 48 * time.Hour, MetadataRetention: time.Hour}}, false},
-		{"too many deliveries", store.Config{Dir: "db", Policy: store.Policy{MaxDeliveries: 100000}}, false},
-		{"negative cache", store.Config{Dir: "db", CacheSize: -1}, false},
+		{"minimal", pebble.Config{Dir: "db"}, true},
+		{"no dir", pebble.Config{}, false},
+		{"negative timeout", pebble.Config{Dir: "db", Policy: store.Policy{VisibilityTimeout: -time.Second}}, false},
+		{"payload outlives metadata", pebble.Config{Dir: "db", Policy: store.Policy{PayloadRetention: 48 * time.Hour, MetadataRetention: time.Hour}}, false},
+		{"too many deliveries", pebble.Config{Dir: "db", Policy: store.Policy{MaxDeliveries: 100000}}, false},
+		{"negative cache", pebble.Config{Dir: "db", CacheSize: -1}, false},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			cfg := tc.cfg
 			cfg.FS = vfs.NewMem()
-			s, err := store.Open(context.Background(), cfg)
+			s, err := pebble.Open(context.Background(), cfg)
 			if tc.ok {
 				require.NoError(t, err)
 				require.NoError(t, s.Close())
@@ -199,7 +200,7 @@ func TestCloseFailsPendingPutsCleanly(t *testing.T) {
 	ctx := context.Background()
 	fs := vfs.NewMem()
 	clock := storetest.NewClock(t0)
-	s, err := store.Open(ctx, memConfig(fs, clock))
+	s, err := pebble.Open(ctx, memConfig(fs, clock))
 	require.NoError(t, err)
 	var mu sync.Mutex
 	stored := map[string]store.ID{}
@@ -225,7 +226,7 @@ func TestCloseFailsPendingPutsCleanly(t *testing.T) {
 	require.NoError(t, s.Close())
 	wg.Wait()
 
-	s, err = store.Open(ctx, memConfig(fs, clock))
+	s, err = pebble.Open(ctx, memConfig(fs, clock))
 	require.NoError(t, err)
 	defer s.Close()
 	require.NoError(t, s.Check(ctx))
@@ -240,7 +241,7 @@ func TestCloseFailsPendingPutsCleanly(t *testing.T) {
 func TestJanitorTruncatesMailboxes(t *testing.T) {
 	ctx := context.Background()
 	clock := storetest.NewClock(t0)
-	s, err := store.Open(ctx, memConfig(vfs.NewMem(), clock))
+	s, err := pebble.Open(ctx, memConfig(vfs.NewMem(), clock))
 	require.NoError(t, err)
 	defer s.Close()
 	var ids []store.ID
@@ -296,7 +297,7 @@ func TestListPastManyLeases(t *testing.T) {
 	}
 	ctx := context.Background()
 	clock := storetest.NewClock(t0)
-	s, err := store.Open(ctx, memConfig(vfs.NewMem(), clock))
+	s, err := pebble.Open(ctx, memConfig(vfs.NewMem(), clock))
 	require.NoError(t, err)
 	defer s.Close()
 	const n = 12000
@@ -327,7 +328,7 @@ func TestMetricsOnInjectedRegistry(t *testing.T) {
 	reg := prometheus.NewRegistry()
 	cfg := memConfig(vfs.NewMem(), storetest.NewClock(t0))
 	cfg.Registerer = reg
-	s, err := store.Open(ctx, cfg)
+	s, err := pebble.Open(ctx, cfg)
 	require.NoError(t, err)
 	for i := range 3 {
 		_, err := s.Put(ctx, storetest.Msg("12345678", "0363", "WMO315", fmt.Sprint("ID-", i), ""))

@@ -1,4 +1,4 @@
-package store
+package pebble
 
 import (
 	"context"
@@ -14,6 +14,8 @@ import (
 
 	"github.com/cockroachdb/pebble/v2"
 	"github.com/stretchr/testify/require"
+
+	"github.com/knooppunt/knooppunt/store"
 )
 
 // The benchmarks run on the real disk (b.TempDir) and report msgs/s, so
@@ -86,7 +88,7 @@ func BenchmarkPebbleCeiling(b *testing.B) {
 	msgsPerSec(b, b.N)
 }
 
-func openBench(b *testing.B, cfg Config) *Pebble {
+func openBench(b *testing.B, cfg Config) *Store {
 	b.Helper()
 	if cfg.Dir == "" {
 		cfg.Dir = b.TempDir()
@@ -116,7 +118,7 @@ func BenchmarkPut(b *testing.B) {
 						if i > int64(b.N) {
 							return
 						}
-						_, err := p.Put(context.Background(), &Message{
+						_, err := p.Put(context.Background(), &store.Message{
 							Soort: "WMO315", Sender: "12345678", Recipient: fmt.Sprint("06", w%10),
 							Identificatie: strconv.FormatInt(i, 10), Body: body,
 						})
@@ -136,10 +138,10 @@ func BenchmarkPut(b *testing.B) {
 }
 
 // fill puts n messages for party with 64 writers.
-func fill(b *testing.B, p *Pebble, party string, n int) []ID {
+func fill(b *testing.B, p *Store, party string, n int) []store.ID {
 	b.Helper()
 	body := benchBody()
-	ids := make([]ID, n)
+	ids := make([]store.ID, n)
 	var next atomic.Int64
 	var wg sync.WaitGroup
 	for range 64 {
@@ -149,7 +151,7 @@ func fill(b *testing.B, p *Pebble, party string, n int) []ID {
 				if i >= n {
 					return
 				}
-				r, err := p.Put(context.Background(), &Message{Soort: "WMO315", Sender: "12345678",
+				r, err := p.Put(context.Background(), &store.Message{Soort: "WMO315", Sender: "12345678",
 					Recipient: party, Identificatie: fmt.Sprintf("%s-%d-%d", party, time.Now().UnixNano(), i), Body: body})
 				if err != nil {
 					b.Error(err)
@@ -239,7 +241,7 @@ func BenchmarkListAfterAcks(b *testing.B) {
 		if history > 0 {
 			buildAckedHistory(b, dir, "0363", history)
 		}
-		p := openBench(b, Config{Dir: dir, Now: now, Policy: Policy{MaxDeliveries: 1000}})
+		p := openBench(b, Config{Dir: dir, Now: now, Policy: store.Policy{MaxDeliveries: 1000}})
 		ctx := context.Background()
 		fill(b, p, "0363", 10)
 		_, err := p.List(ctx, "0363", 10) // lease all ten
@@ -294,7 +296,7 @@ func buildAckedHistory(b *testing.B, dir, party string, n int) {
 	b.Helper()
 	p, err := Open(context.Background(), Config{Dir: dir})
 	require.NoError(b, err)
-	ids := make([]ID, n)
+	ids := make([]store.ID, n)
 	g := idGen{rand: func(x []byte) {}}
 	t0 := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
 	e := recordEntry{Received: t0, Size: benchSize, Soort: "WMO315", Sender: "12345678"}
@@ -317,7 +319,7 @@ func buildAckedHistory(b *testing.B, dir, party string, n int) {
 			_ = batch.Close()
 		}
 	}
-	head := ids[n-1].succ()
+	head := succ(ids[n-1])
 	require.NoError(b, p.db.Set(headKey(party), head[:], pebble.NoSync))
 	require.NoError(b, p.db.Set(keyLastID, head[:], pebble.Sync))
 	require.NoError(b, p.db.Flush())

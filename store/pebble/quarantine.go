@@ -1,14 +1,13 @@
-package store
+package pebble
 
 import (
 	"context"
 	"errors"
 	"fmt"
 	"time"
-)
 
-// MaxReasonLen bounds the reason given to Quarantine.
-const MaxReasonLen = 64
+	"github.com/knooppunt/knooppunt/store"
+)
 
 // Quarantine moves a pending message of party's mailbox to quarantine at
 // once, whether or not it is leased, instead of waiting until it has been
@@ -23,22 +22,22 @@ const MaxReasonLen = 64
 // message content. A message already in quarantine is left as it is (nil:
 // the call is idempotent); one that is not in party's mailbox fails with
 // ErrNotFound.
-func (p *Pebble) Quarantine(ctx context.Context, party string, id ID, reason string) error {
+func (p *Store) Quarantine(ctx context.Context, party string, id store.ID, reason string) error {
 	if err := checkParty(party); err != nil {
 		return fmt.Errorf("quarantining message: %w", err)
 	}
-	if err := checkField("reason", reason, MaxReasonLen); err != nil {
+	if err := store.CheckField("reason", reason, store.MaxReasonLen); err != nil {
 		return fmt.Errorf("quarantining message: %w", err)
 	}
 	if id.IsZero() {
-		return fmt.Errorf("quarantining message: zero id: %w", ErrInvalid)
+		return fmt.Errorf("quarantining message: zero id: %w", store.ErrInvalid)
 	}
 	moved := false
 	err := p.submit(ctx.Done(), ctx.Err, func(w *writer) error {
 		qk := queueKey(party, id)
 		v, err := w.get(qk)
 		switch {
-		case errors.Is(err, ErrNotFound):
+		case errors.Is(err, store.ErrNotFound):
 			xv, xerr := w.get(quarantineKey(id))
 			if xerr != nil {
 				return xerr // ErrNotFound: neither pending nor quarantined
@@ -48,7 +47,7 @@ func (p *Pebble) Quarantine(ctx context.Context, party string, id ID, reason str
 				return err
 			}
 			if rec.Recipient != party {
-				return ErrNotFound
+				return store.ErrNotFound
 			}
 			return nil // already quarantined
 		case err != nil:
@@ -62,8 +61,8 @@ func (p *Pebble) Quarantine(ctx context.Context, party string, id ID, reason str
 		rec.Recipient = party
 		w.del(qk)
 		w.set(quarantineKey(id), rec.encode(true))
-		w.event(id, StateQuarantined, w.now, ID{})
-		w.change(Change{Op: OpQuarantine, ID: id, Soort: rec.Soort, Sender: rec.Sender, Recipient: party})
+		w.event(id, store.StateQuarantined, w.now, store.ID{})
+		w.change(store.Change{Op: store.OpQuarantine, ID: id, Soort: rec.Soort, Sender: rec.Sender, Recipient: party})
 		w.delta.pending--
 		w.delta.quarantined++
 		moved = true

@@ -1,4 +1,4 @@
-package store_test
+package pebble_test
 
 import (
 	"bufio"
@@ -20,6 +20,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/knooppunt/knooppunt/store"
+	"github.com/knooppunt/knooppunt/store/pebble"
 )
 
 // envRounds reads a round count from the environment, else def.
@@ -98,7 +99,7 @@ func load(ctx context.Context, s store.Store, prefix string, stop <-chan struct{
 // verify checks, on a reopened store, that every reported Put is present
 // exactly once with its bytes and every reported Ack took effect.
 // Bytes are compared for idents with prefix bodies ("" for all).
-func verify(t *testing.T, s *store.Pebble, puts map[string]store.ID, acks map[store.ID]bool, bodies string) {
+func verify(t *testing.T, s *pebble.Store, puts map[string]store.ID, acks map[store.ID]bool, bodies string) {
 	t.Helper()
 	ctx := context.Background()
 	require.NoError(t, s.Check(ctx), "tables agree")
@@ -124,7 +125,7 @@ func TestCrashableFSKeepsReturnedWrites(t *testing.T) {
 		t.Run(fmt.Sprint("round", round), func(t *testing.T) {
 			ctx := context.Background()
 			fs := vfs.NewCrashableMem()
-			s, err := store.Open(ctx, store.Config{Dir: "db", FS: fs, MemTableSize: 1 << 20})
+			s, err := pebble.Open(ctx, pebble.Config{Dir: "db", FS: fs, MemTableSize: 1 << 20})
 			require.NoError(t, err)
 			var mu sync.Mutex
 			puts := map[string]store.ID{}
@@ -161,7 +162,7 @@ func TestCrashableFSKeepsReturnedWrites(t *testing.T) {
 			<-done
 			require.NoError(t, s.Close())
 
-			s, err = store.Open(ctx, store.Config{Dir: "db", FS: crashed})
+			s, err = pebble.Open(ctx, pebble.Config{Dir: "db", FS: crashed})
 			require.NoError(t, err)
 			defer s.Close()
 			verify(t, s, wantPuts, wantAcks, "")
@@ -187,7 +188,7 @@ func TestKillChild(t *testing.T) {
 		t.Skip("runs only as the child process of TestKill")
 	}
 	ctx := context.Background()
-	s, err := store.Open(ctx, store.Config{Dir: dir})
+	s, err := pebble.Open(ctx, pebble.Config{Dir: dir})
 	if err != nil {
 		fmt.Fprintf(os.Stdout, "ERR %v\n", err)
 		os.Exit(3)
@@ -264,7 +265,7 @@ func TestKill(t *testing.T) {
 		}
 		_ = cmd.Wait()
 		total += n
-		s, err := store.Open(context.Background(), store.Config{Dir: dir})
+		s, err := pebble.Open(context.Background(), pebble.Config{Dir: dir})
 		require.NoError(t, err, "round %d: reopen after SIGKILL", round)
 		verify(t, s, puts, acks, fmt.Sprintf("k%d-", round))
 		require.NoError(t, s.Close())

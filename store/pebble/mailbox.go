@@ -1,4 +1,4 @@
-package store
+package pebble
 
 import (
 	"bytes"
@@ -7,47 +7,36 @@ import (
 	"errors"
 	"fmt"
 	"slices"
-	"strings"
 	"time"
 
 	"github.com/cockroachdb/pebble/v2"
+
+	"github.com/knooppunt/knooppunt/store"
 )
 
 // maxScan bounds the mailbox entries one List looks at, so a mailbox full
 // of leased messages cannot make a poll expensive.
-const maxScan = 4 * MaxListLimit * 10
+const maxScan = 4 * store.MaxListLimit * 10
 
-func checkField(what, v string, maxLen int) error {
-	switch {
-	case v == "":
-		return fmt.Errorf("%s is empty: %w", what, ErrInvalid)
-	case len(v) > maxLen:
-		return fmt.Errorf("%s is %d bytes, at most %d: %w", what, len(v), maxLen, ErrInvalid)
-	case strings.IndexByte(v, 0) >= 0:
-		return fmt.Errorf("%s contains NUL: %w", what, ErrInvalid)
-	}
-	return nil
-}
-
-func checkParty(party string) error { return checkField("party", party, MaxPartyLen) }
+func checkParty(party string) error { return store.CheckField("party", party, store.MaxPartyLen) }
 
 func checkLimit(limit int) error {
-	if limit < 1 || limit > MaxListLimit {
-		return fmt.Errorf("limit %d outside 1..%d: %w", limit, MaxListLimit, ErrInvalid)
+	if limit < 1 || limit > store.MaxListLimit {
+		return fmt.Errorf("limit %d outside 1..%d: %w", limit, store.MaxListLimit, store.ErrInvalid)
 	}
 	return nil
 }
 
-// Put stores msg; see Store.Put. If ctx ends before the message reaches
+// Put stores msg; see store.Store.Put. If ctx ends before the message reaches
 // the committer, Put returns ctx's error and nothing is written; once it
 // has, Put waits for that commit (one fsync) whatever ctx does, so an
 // error from Put always means the message was not stored.
-func (p *Pebble) Put(ctx context.Context, msg *Message) (Receipt, error) {
+func (p *Store) Put(ctx context.Context, msg *store.Message) (store.Receipt, error) {
 	pl, err := p.planPut(msg)
 	if err != nil {
-		return Receipt{}, fmt.Errorf("storing message: %w", err)
+		return store.Receipt{}, fmt.Errorf("storing message: %w", err)
 	}
-	var receipt Receipt
+	var receipt store.Receipt
 	err = p.submit(ctx.Done(), ctx.Err, func(w *writer) error {
 		orig, dup, conv, err := w.checkPut(pl)
 		if err != nil {
@@ -57,27 +46,27 @@ func (p *Pebble) Put(ctx context.Context, msg *Message) (Receipt, error) {
 			if err := w.resent(pl, orig); err != nil {
 				return err
 			}
-			receipt = Receipt{ID: orig, Duplicate: true}
+			receipt = store.Receipt{ID: orig, Duplicate: true}
 			return nil
 		}
 		id, err := w.applyPut(pl, conv, true)
-		receipt = Receipt{ID: id}
+		receipt = store.Receipt{ID: id}
 		return err
 	})
 	if err != nil {
-		return Receipt{}, fmt.Errorf("storing message: %w", err)
+		return store.Receipt{}, fmt.Errorf("storing message: %w", err)
 	}
 	return receipt, nil
 }
 
 // putPlan is a message checked and prepared for the committer.
 type putPlan struct {
-	msg  *Message
-	corr *Correlation  // a copy of msg's
-	aanl []Aanlevering // a copy of msg's; nil for a message the ledger does not see
+	msg  *store.Message
+	corr *store.Correlation  // a copy of msg's
+	aanl []store.Aanlevering // a copy of msg's; nil for a message the ledger does not see
 	// ledger is each key's status after the message, planned by
 	// checkLedger in the committer.
-	ledger []Aanlevering
+	ledger []store.Aanlevering
 	sum    [32]byte
 	dkey   []byte
 	rec    recordMeta
@@ -86,28 +75,28 @@ type putPlan struct {
 
 // planPut checks msg and prepares what the committer writes, outside its
 // loop (hashing, sealing).
-func (p *Pebble) planPut(msg *Message) (*putPlan, error) {
+func (p *Store) planPut(msg *store.Message) (*putPlan, error) {
 	if msg == nil {
-		return nil, fmt.Errorf("nil message: %w", ErrInvalid)
+		return nil, fmt.Errorf("nil message: %w", store.ErrInvalid)
 	}
 	for _, f := range []struct {
 		what, v string
 		max     int
 	}{
-		{"soort", msg.Soort, MaxFieldLen},
-		{"sender", msg.Sender, MaxPartyLen},
-		{"recipient", msg.Recipient, MaxPartyLen},
-		{"identificatie", msg.Identificatie, MaxFieldLen},
+		{"soort", msg.Soort, store.MaxFieldLen},
+		{"sender", msg.Sender, store.MaxPartyLen},
+		{"recipient", msg.Recipient, store.MaxPartyLen},
+		{"identificatie", msg.Identificatie, store.MaxFieldLen},
 	} {
-		if err := checkField(f.what, f.v, f.max); err != nil {
+		if err := store.CheckField(f.what, f.v, f.max); err != nil {
 			return nil, err
 		}
 	}
 	if len(msg.Body) == 0 {
-		return nil, fmt.Errorf("empty body: %w", ErrInvalid)
+		return nil, fmt.Errorf("empty body: %w", store.ErrInvalid)
 	}
-	if len(msg.Record) > MaxRecordLen {
-		return nil, fmt.Errorf("record of %d bytes, over %d: %w", len(msg.Record), MaxRecordLen, ErrInvalid)
+	if len(msg.Record) > store.MaxRecordLen {
+		return nil, fmt.Errorf("record of %d bytes, over %d: %w", len(msg.Record), store.MaxRecordLen, store.ErrInvalid)
 	}
 	pl := &putPlan{msg: msg, sum: msg.SHA256, dkey: dedupKey(msg.Key())}
 	if c := msg.Correlation; c != nil {
@@ -119,7 +108,7 @@ func (p *Pebble) planPut(msg *Message) (*putPlan, error) {
 		pl.corr = &cc
 	}
 	if len(msg.Aanleveringen) > 0 {
-		if err := CheckAanleveringen(msg.Aanleveringen); err != nil {
+		if err := store.CheckAanleveringen(msg.Aanleveringen); err != nil {
 			return nil, err
 		}
 		pl.aanl = slices.Clone(msg.Aanleveringen)
@@ -143,43 +132,43 @@ func (p *Pebble) planPut(msg *Message) (*putPlan, error) {
 // with other bytes is a *DuplicateError, a taken traceerId
 // ErrTraceerTaken, an answer to an unknown heenbericht ErrNotFound,
 // aanleveringen the ledger refuses an *AanleveringError.
-func (w *writer) checkPut(pl *putPlan) (orig ID, dup bool, conv ID, err error) {
+func (w *writer) checkPut(pl *putPlan) (orig store.ID, dup bool, conv store.ID, err error) {
 	msg := pl.msg
 	if v, err := w.get(pl.dkey); err == nil {
 		orig, osum, err := decodeDedup(v)
 		if err != nil {
-			return ID{}, false, ID{}, err
+			return store.ID{}, false, store.ID{}, err
 		}
 		if osum != pl.sum {
 			w.stats.conflicts++
-			return ID{}, false, ID{}, &DuplicateError{Key: msg.Key(), Original: orig}
+			return store.ID{}, false, store.ID{}, &store.DuplicateError{Key: msg.Key(), Original: orig}
 		}
-		return orig, true, ID{}, nil
-	} else if !errors.Is(err, ErrNotFound) {
-		return ID{}, false, ID{}, fmt.Errorf("reading dedup index: %w", err)
+		return orig, true, store.ID{}, nil
+	} else if !errors.Is(err, store.ErrNotFound) {
+		return store.ID{}, false, store.ID{}, fmt.Errorf("reading dedup index: %w", err)
 	}
 	if pl.corr != nil {
-		if _, err := w.checkTraceer(ID{}, pl.corr); err != nil {
-			return ID{}, false, ID{}, err
+		if _, err := w.checkTraceer(store.ID{}, pl.corr); err != nil {
+			return store.ID{}, false, store.ID{}, err
 		}
 	}
 	if !msg.Answers.IsZero() {
 		heen, err := w.metaRecord(msg.Answers)
-		if errors.Is(err, ErrNotFound) {
-			return ID{}, false, ID{}, fmt.Errorf("storing answer: heenbericht %s: %w", msg.Answers, ErrNotFound)
+		if errors.Is(err, store.ErrNotFound) {
+			return store.ID{}, false, store.ID{}, fmt.Errorf("storing answer: heenbericht %s: %w", msg.Answers, store.ErrNotFound)
 		} else if err != nil {
-			return ID{}, false, ID{}, fmt.Errorf("reading heenbericht: %w", err)
+			return store.ID{}, false, store.ID{}, fmt.Errorf("reading heenbericht: %w", err)
 		}
 		conv = heen.Conversation
 	}
 	if err := w.checkLedger(pl); err != nil {
-		return ID{}, false, ID{}, err
+		return store.ID{}, false, store.ID{}, err
 	}
-	return ID{}, false, conv, nil
+	return store.ID{}, false, conv, nil
 }
 
 // metaRecord reads message id's record in the writer's batch.
-func (w *writer) metaRecord(id ID) (recordMeta, error) {
+func (w *writer) metaRecord(id store.ID) (recordMeta, error) {
 	v, err := w.get(metaKey(id))
 	if err != nil {
 		return recordMeta{}, err
@@ -189,7 +178,7 @@ func (w *writer) metaRecord(id ID) (recordMeta, error) {
 
 // resent records an identical resend of message orig: a traceerId of its
 // own is indexed, and its audit record kept.
-func (w *writer) resent(pl *putPlan, orig ID) error {
+func (w *writer) resent(pl *putPlan, orig store.ID) error {
 	if pl.corr != nil { // a resend may come under a traceerId of its own
 		indexed, err := w.checkTraceer(orig, pl.corr)
 		if err != nil {
@@ -207,7 +196,7 @@ func (w *writer) resent(pl *putPlan, orig ID) error {
 // applyPut writes pl, checked by checkPut, as a new message in conversation
 // conv (zero: its own), filed in its recipient's mailbox when queue, and
 // returns its id.
-func (w *writer) applyPut(pl *putPlan, conv ID, queue bool) (ID, error) {
+func (w *writer) applyPut(pl *putPlan, conv store.ID, queue bool) (store.ID, error) {
 	msg := pl.msg
 	id := w.nextID()
 	if conv.IsZero() {
@@ -234,49 +223,49 @@ func (w *writer) applyPut(pl *putPlan, conv ID, queue bool) (ID, error) {
 	}
 	if !msg.Answers.IsZero() {
 		w.set(convKey(conv, id), nil)
-		w.event(msg.Answers, StateRetourReceived, w.now, id)
+		w.event(msg.Answers, store.StateRetourReceived, w.now, id)
 	}
 	w.writeLedger(pl, id)
 	w.stats.puts++
 	w.record(id, msg.Record)
-	w.change(Change{Op: OpPut, ID: id, Soort: r.Soort, Sender: r.Sender, Recipient: msg.Recipient,
+	w.change(store.Change{Op: store.OpPut, ID: id, Soort: r.Soort, Sender: r.Sender, Recipient: msg.Recipient,
 		Received: r.Received, Answers: msg.Answers, Size: r.Size, SHA256: pl.sum})
 	return id, nil
 }
 
 // confirmed records message id, never filed in party's mailbox, as
 // confirmed there: the history, the feed, the retention.
-func (w *writer) confirmed(party string, id ID, soort, sender string) {
-	w.event(id, StateConfirmed, w.now, ID{})
-	w.change(Change{Op: OpAck, ID: id, Soort: soort, Sender: sender, Recipient: party})
+func (w *writer) confirmed(party string, id store.ID, soort, sender string) {
+	w.event(id, store.StateConfirmed, w.now, store.ID{})
+	w.change(store.Change{Op: store.OpAck, ID: id, Soort: soort, Sender: sender, Recipient: party})
 	w.set(retentionKey(retPayload, w.now.Add(w.p.cfg.PayloadRetention), id), nil)
 	w.set(retentionKey(retMetadata, w.now.Add(w.p.cfg.MetadataRetention), id), nil)
 	w.stats.acks++
 }
 
 // PutAnswered stores a heenbericht the switch answers itself and its
-// answer in one synced commit; see Store.PutAnswered.
-func (p *Pebble) PutAnswered(ctx context.Context, heen, answer *Message) (Receipt, Receipt, error) {
+// answer in one synced commit; see store.Store.PutAnswered.
+func (p *Store) PutAnswered(ctx context.Context, heen, answer *store.Message) (store.Receipt, store.Receipt, error) {
 	if heen == nil || answer == nil {
-		return Receipt{}, Receipt{}, fmt.Errorf("storing answered heenbericht: nil message: %w", ErrInvalid)
+		return store.Receipt{}, store.Receipt{}, fmt.Errorf("storing answered heenbericht: nil message: %w", store.ErrInvalid)
 	}
 	// Neither is delivered as a heenbericht, so the ledger sees neither.
 	h := *heen
 	h.Aanleveringen = nil
 	hp, err := p.planPut(&h)
 	if err != nil {
-		return Receipt{}, Receipt{}, fmt.Errorf("storing answered heenbericht: %w", err)
+		return store.Receipt{}, store.Receipt{}, fmt.Errorf("storing answered heenbericht: %w", err)
 	}
 	a := *answer
 	a.Aanleveringen = nil
 	ap, err := p.planPut(&a)
 	if err != nil {
-		return Receipt{}, Receipt{}, fmt.Errorf("storing the answer: %w", err)
+		return store.Receipt{}, store.Receipt{}, fmt.Errorf("storing the answer: %w", err)
 	}
-	var hr, ar Receipt
+	var hr, ar store.Receipt
 	err = p.submit(ctx.Done(), ctx.Err, func(w *writer) error {
-		hr, ar = Receipt{}, Receipt{}
-		ap.msg.Answers = ID{}
+		hr, ar = store.Receipt{}, store.Receipt{}
+		ap.msg.Answers = store.ID{}
 		orig, dup, _, err := w.checkPut(hp)
 		if err != nil {
 			return err
@@ -291,7 +280,7 @@ func (p *Pebble) PutAnswered(ctx context.Context, heen, answer *Message) (Receip
 		if _, adup, _, err := w.checkPut(ap); err != nil {
 			return err
 		} else if adup {
-			return fmt.Errorf("the answer's key is taken by another message: %w", ErrDuplicate)
+			return fmt.Errorf("the answer's key is taken by another message: %w", store.ErrDuplicate)
 		}
 		heenID := orig
 		if dup {
@@ -299,19 +288,19 @@ func (p *Pebble) PutAnswered(ctx context.Context, heen, answer *Message) (Receip
 				return err
 			}
 		} else {
-			if heenID, err = w.applyPut(hp, ID{}, false); err != nil {
+			if heenID, err = w.applyPut(hp, store.ID{}, false); err != nil {
 				return err
 			}
-			hr = Receipt{ID: heenID}
+			hr = store.Receipt{ID: heenID}
 			w.confirmed(heen.Recipient, heenID, heen.Soort, heen.Sender)
 		}
 		ap.msg.Answers = heenID
 		ansID, err := w.applyPut(ap, heenID, true)
-		ar = Receipt{ID: ansID}
+		ar = store.Receipt{ID: ansID}
 		return err
 	})
 	if err != nil {
-		return Receipt{}, Receipt{}, fmt.Errorf("storing answered heenbericht: %w", err)
+		return store.Receipt{}, store.Receipt{}, fmt.Errorf("storing answered heenbericht: %w", err)
 	}
 	return hr, ar, nil
 }
@@ -321,11 +310,11 @@ func (p *Pebble) PutAnswered(ctx context.Context, heen, answer *Message) (Receip
 // another mailbox (its recipient answered it); false when it was stored
 // in its own mailbox but not yet answered (a store that took the two
 // apart), which the caller completes.
-func (w *writer) answeredBefore(hp *putPlan, orig ID, hr, ar *Receipt) (bool, error) {
+func (w *writer) answeredBefore(hp *putPlan, orig store.ID, hr, ar *store.Receipt) (bool, error) {
 	if err := w.resent(hp, orig); err != nil {
 		return true, err
 	}
-	*hr = Receipt{ID: orig, Duplicate: true}
+	*hr = store.Receipt{ID: orig, Duplicate: true}
 	rec, err := w.metaRecord(orig)
 	if err != nil {
 		return true, err
@@ -338,7 +327,7 @@ func (w *writer) answeredBefore(hp *putPlan, orig ID, hr, ar *Receipt) (bool, er
 	if err != nil {
 		return true, fmt.Errorf("reading the conversation: %w", err)
 	}
-	var ans ID
+	var ans store.ID
 	found := it.First()
 	if found {
 		ans, found = convKeyAnswer(it.Key())
@@ -347,22 +336,22 @@ func (w *writer) answeredBefore(hp *putPlan, orig ID, hr, ar *Receipt) (bool, er
 		return true, fmt.Errorf("reading the conversation: %w", err)
 	}
 	if found {
-		*ar = Receipt{ID: ans, Duplicate: true}
+		*ar = store.Receipt{ID: ans, Duplicate: true}
 		w.stats.duplicates++
 		return true, nil
 	}
 	return false, nil
 }
 
-// List leases and returns visible messages; see Store.List.
-func (p *Pebble) List(ctx context.Context, party string, limit int) ([]Entry, error) {
+// List leases and returns visible messages; see store.Store.List.
+func (p *Store) List(ctx context.Context, party string, limit int) ([]store.Entry, error) {
 	if err := checkParty(party); err != nil {
 		return nil, fmt.Errorf("listing mailbox: %w", err)
 	}
 	if err := checkLimit(limit); err != nil {
 		return nil, fmt.Errorf("listing mailbox: %w", err)
 	}
-	out := make([]Entry, 0, min(limit, 16))
+	out := make([]store.Entry, 0, min(limit, 16))
 	err := p.submit(ctx.Done(), ctx.Err, func(w *writer) error {
 		out = out[:0]
 		h, err := w.head(party)
@@ -373,7 +362,7 @@ func (p *Pebble) List(ctx context.Context, party string, limit int) ([]Entry, er
 		// last List left at the front of the mailbox while those leases
 		// hold: a poller that leases page after page must not rescan them.
 		start, skip := h, w.p.state.skips[party]
-		resumed := !skip.at.IsZero() && w.now.Before(skip.until) && h.less(skip.at)
+		resumed := !skip.at.IsZero() && w.now.Before(skip.until) && less(h, skip.at)
 		if resumed {
 			start = skip.at
 		}
@@ -386,11 +375,11 @@ func (p *Pebble) List(ctx context.Context, party string, limit int) ([]Entry, er
 			return fmt.Errorf("scanning mailbox: %w", err)
 		}
 		type change struct {
-			id  ID
+			id  store.ID
 			rec recordEntry
 		}
 		var deliver, quarantine []change
-		var last ID // the last entry scanned
+		var last store.ID // the last entry scanned
 		until := w.now.Add(w.p.cfg.VisibilityTimeout)
 		if resumed {
 			until = skip.until
@@ -428,13 +417,13 @@ func (p *Pebble) List(ctx context.Context, party string, limit int) ([]Entry, er
 		// Everything scanned is now leased (or quarantined) until at
 		// least until: the next List may start after it.
 		if scanned > 0 {
-			w.p.state.skips[party] = skipRun{at: last.succ(), until: until}
+			w.p.state.skips[party] = skipRun{at: succ(last), until: until}
 		}
 		for _, c := range deliver {
 			c.rec.Deliveries++
 			c.rec.VisibleAt = w.now.Add(w.p.cfg.VisibilityTimeout)
 			w.set(queueKey(party, c.id), c.rec.encode(false))
-			w.event(c.id, StateListed, w.now, ID{})
+			w.event(c.id, store.StateListed, w.now, store.ID{})
 			out = append(out, c.rec.entry(c.id, party))
 		}
 		for _, c := range quarantine {
@@ -442,8 +431,8 @@ func (p *Pebble) List(ctx context.Context, party string, limit int) ([]Entry, er
 			c.rec.Recipient = party
 			w.del(queueKey(party, c.id))
 			w.set(quarantineKey(c.id), c.rec.encode(true))
-			w.event(c.id, StateQuarantined, w.now, ID{})
-			w.change(Change{Op: OpQuarantine, ID: c.id, Soort: c.rec.Soort, Sender: c.rec.Sender, Recipient: party})
+			w.event(c.id, store.StateQuarantined, w.now, store.ID{})
+			w.change(store.Change{Op: store.OpQuarantine, ID: c.id, Soort: c.rec.Soort, Sender: c.rec.Sender, Recipient: party})
 			w.delta.pending--
 			w.delta.quarantined++
 		}
@@ -464,10 +453,10 @@ func (p *Pebble) List(ctx context.Context, party string, limit int) ([]Entry, er
 	return out, nil
 }
 
-// Pending lists a mailbox without leasing; see Store.Pending. It reads a
+// Pending lists a mailbox without leasing; see store.Store.Pending. It reads a
 // snapshot outside the committer, from the mailbox head, so the entries
 // of confirmed messages below the head are not scanned.
-func (p *Pebble) Pending(ctx context.Context, party string, limit int) ([]Entry, error) {
+func (p *Store) Pending(ctx context.Context, party string, limit int) ([]store.Entry, error) {
 	if err := checkParty(party); err != nil {
 		return nil, fmt.Errorf("listing pending messages: %w", err)
 	}
@@ -489,7 +478,7 @@ func (p *Pebble) Pending(ctx context.Context, party string, limit int) ([]Entry,
 // persisted head, below which no entry of party sorts.
 func mailboxStart(r reader, party string) ([]byte, error) {
 	v, err := getFrom(r, headKey(party))
-	if errors.Is(err, ErrNotFound) {
+	if errors.Is(err, store.ErrNotFound) {
 		return queuePrefix(party), nil
 	} else if err != nil {
 		return nil, fmt.Errorf("reading mailbox head: %w", err)
@@ -504,7 +493,7 @@ func mailboxStart(r reader, party string) ([]byte, error) {
 	return queueKey(party, h), nil
 }
 
-func (p *Pebble) pending(ctx context.Context, party string, limit int) ([]Entry, error) {
+func (p *Store) pending(ctx context.Context, party string, limit int) ([]store.Entry, error) {
 	snap := p.db.NewSnapshot()
 	defer snap.Close()
 	lo, err := mailboxStart(snap, party)
@@ -524,7 +513,7 @@ func (p *Pebble) pending(ctx context.Context, party string, limit int) ([]Entry,
 	}
 	defer mit.Close()
 	now := p.cfg.Now().UTC()
-	out := make([]Entry, 0, min(limit, 16))
+	out := make([]store.Entry, 0, min(limit, 16))
 	scanned := 0
 	for ok := it.First(); ok && len(out) < limit && scanned < maxScan; ok = it.Next() {
 		if scanned++; scanned%256 == 0 {
@@ -534,7 +523,7 @@ func (p *Pebble) pending(ctx context.Context, party string, limit int) ([]Entry,
 		}
 		id, ok := queueKeyID(it.Key())
 		if !ok {
-			return nil, fmt.Errorf("mailbox key: %w", ErrCorrupt)
+			return nil, fmt.Errorf("mailbox key: %w", store.ErrCorrupt)
 		}
 		v, err := it.ValueAndErr()
 		if err != nil {
@@ -553,7 +542,7 @@ func (p *Pebble) pending(ctx context.Context, party string, limit int) ([]Entry,
 			if err := mit.Error(); err != nil {
 				return nil, fmt.Errorf("reading metadata of %s: %w", id, err)
 			}
-			return nil, fmt.Errorf("mailbox entry %s without its record: %w", id, ErrCorrupt)
+			return nil, fmt.Errorf("mailbox entry %s without its record: %w", id, store.ErrCorrupt)
 		}
 		mv, err := mit.ValueAndErr()
 		if err != nil {
@@ -572,28 +561,28 @@ func (p *Pebble) pending(ctx context.Context, party string, limit int) ([]Entry,
 	return out, nil
 }
 
-// Mailbox summarises a mailbox; see Store.Mailbox. Like Pending it reads a
+// Mailbox summarises a mailbox; see store.Store.Mailbox. Like Pending it reads a
 // snapshot outside the committer, from the mailbox head; it reads the
 // entries only, not the messages' records. An entry that List delivered
 // MaxDeliveries times counts as pending until List quarantines it, as in
 // Stats.
-func (p *Pebble) Mailbox(ctx context.Context, party string) (MailboxSummary, error) {
+func (p *Store) Mailbox(ctx context.Context, party string) (store.MailboxSummary, error) {
 	if err := checkParty(party); err != nil {
-		return MailboxSummary{}, fmt.Errorf("summarising mailbox: %w", err)
+		return store.MailboxSummary{}, fmt.Errorf("summarising mailbox: %w", err)
 	}
 	if err := p.enter(); err != nil {
-		return MailboxSummary{}, err
+		return store.MailboxSummary{}, err
 	}
 	defer p.leave()
 	sum, err := p.mailbox(ctx, party)
 	if err != nil {
-		return MailboxSummary{}, fmt.Errorf("summarising mailbox: %w", err)
+		return store.MailboxSummary{}, fmt.Errorf("summarising mailbox: %w", err)
 	}
 	return sum, nil
 }
 
-func (p *Pebble) mailbox(ctx context.Context, party string) (MailboxSummary, error) {
-	var sum MailboxSummary
+func (p *Store) mailbox(ctx context.Context, party string) (store.MailboxSummary, error) {
+	var sum store.MailboxSummary
 	snap := p.db.NewSnapshot()
 	defer snap.Close()
 	lo, err := mailboxStart(snap, party)
@@ -607,26 +596,26 @@ func (p *Pebble) mailbox(ctx context.Context, party string) (MailboxSummary, err
 	defer it.Close()
 	now := p.cfg.Now()
 	for ok := it.First(); ok; ok = it.Next() {
-		if sum.Pending == MaxMailboxScan {
+		if sum.Pending == store.MaxMailboxScan {
 			sum.Partial = true
 			break
 		}
 		if sum.Pending > 0 && sum.Pending%256 == 0 {
 			if err := ctx.Err(); err != nil {
-				return MailboxSummary{}, err
+				return store.MailboxSummary{}, err
 			}
 		}
 		id, ok := queueKeyID(it.Key())
 		if !ok {
-			return MailboxSummary{}, fmt.Errorf("mailbox key: %w", ErrCorrupt)
+			return store.MailboxSummary{}, fmt.Errorf("mailbox key: %w", store.ErrCorrupt)
 		}
 		v, err := it.ValueAndErr()
 		if err != nil {
-			return MailboxSummary{}, fmt.Errorf("reading mailbox entry: %w", err)
+			return store.MailboxSummary{}, fmt.Errorf("reading mailbox entry: %w", err)
 		}
 		rec, err := decodeEntry(v, false)
 		if err != nil {
-			return MailboxSummary{}, err
+			return store.MailboxSummary{}, err
 		}
 		if sum.Pending == 0 {
 			sum.Oldest = id.Time() // the mailbox is in id order
@@ -637,18 +626,18 @@ func (p *Pebble) mailbox(ctx context.Context, party string) (MailboxSummary, err
 		}
 	}
 	if err := it.Error(); err != nil {
-		return MailboxSummary{}, fmt.Errorf("scanning mailbox: %w", err)
+		return store.MailboxSummary{}, fmt.Errorf("scanning mailbox: %w", err)
 	}
 	return sum, nil
 }
 
-// Ack confirms a message; see Store.Ack.
-func (p *Pebble) Ack(ctx context.Context, party string, id ID) error {
+// Ack confirms a message; see store.Store.Ack.
+func (p *Store) Ack(ctx context.Context, party string, id store.ID) error {
 	if err := checkParty(party); err != nil {
 		return fmt.Errorf("confirming message: %w", err)
 	}
 	if id.IsZero() {
-		return fmt.Errorf("confirming message: zero id: %w", ErrInvalid)
+		return fmt.Errorf("confirming message: zero id: %w", store.ErrInvalid)
 	}
 	err := p.submit(ctx.Done(), ctx.Err, func(w *writer) error { return w.ack(party, id) })
 	if err != nil {
@@ -659,7 +648,7 @@ func (p *Pebble) Ack(ctx context.Context, party string, id ID) error {
 
 // ack confirms message id in party's mailbox (or quarantine); confirming
 // a confirmed message changes nothing. See Store.Ack.
-func (w *writer) ack(party string, id ID) error {
+func (w *writer) ack(party string, id store.ID) error {
 	qk := queueKey(party, id)
 	v, err := w.get(qk)
 	var rec recordEntry
@@ -673,7 +662,7 @@ func (w *writer) ack(party string, id ID) error {
 		if err := w.removed(party, id); err != nil {
 			return err
 		}
-	case !errors.Is(err, ErrNotFound):
+	case !errors.Is(err, store.ErrNotFound):
 		return fmt.Errorf("reading mailbox entry: %w", err)
 	default:
 		v, err := w.get(quarantineKey(id))
@@ -683,11 +672,11 @@ func (w *writer) ack(party string, id ID) error {
 				return err
 			}
 			if rec.Recipient != party {
-				return ErrNotFound
+				return store.ErrNotFound
 			}
 			w.del(quarantineKey(id))
 			w.delta.quarantined--
-		case !errors.Is(err, ErrNotFound):
+		case !errors.Is(err, store.ErrNotFound):
 			return fmt.Errorf("reading quarantine: %w", err)
 		default:
 			// Not pending: confirmed before (idempotent) or unknown.
@@ -700,7 +689,7 @@ func (w *writer) ack(party string, id ID) error {
 				return err
 			}
 			if rec.Recipient != party {
-				return ErrNotFound
+				return store.ErrNotFound
 			}
 			return nil
 		}
@@ -709,8 +698,8 @@ func (w *writer) ack(party string, id ID) error {
 	return nil
 }
 
-// Release returns a quarantined message to its mailbox; see Store.Release.
-func (p *Pebble) Release(ctx context.Context, id ID) error {
+// Release returns a quarantined message to its mailbox; see store.Store.Release.
+func (p *Store) Release(ctx context.Context, id store.ID) error {
 	err := p.submit(ctx.Done(), ctx.Err, func(w *writer) error {
 		v, err := w.get(quarantineKey(id))
 		if err != nil {
@@ -728,9 +717,9 @@ func (p *Pebble) Release(ctx context.Context, id ID) error {
 		w.del(quarantineKey(id))
 		rec.Deliveries, rec.VisibleAt, rec.Recipient = 0, time.Time{}, ""
 		w.set(queueKey(party, id), rec.encode(false))
-		w.event(id, StateReleased, w.now, ID{})
-		w.change(Change{Op: OpRelease, ID: id, Soort: rec.Soort, Sender: rec.Sender, Recipient: party})
-		if id.less(h) {
+		w.event(id, store.StateReleased, w.now, store.ID{})
+		w.change(store.Change{Op: store.OpRelease, ID: id, Soort: rec.Soort, Sender: rec.Sender, Recipient: party})
+		if less(id, h) {
 			w.setHead(party, id)
 		}
 		delete(w.p.state.skips, party)
@@ -744,8 +733,8 @@ func (p *Pebble) Release(ctx context.Context, id ID) error {
 	return nil
 }
 
-// Get returns a message's bytes to its recipient; see Store.Get.
-func (p *Pebble) Get(ctx context.Context, party string, id ID) ([]byte, error) {
+// Get returns a message's bytes to its recipient; see store.Store.Get.
+func (p *Store) Get(ctx context.Context, party string, id store.ID) ([]byte, error) {
 	if err := p.enter(); err != nil {
 		return nil, err
 	}
@@ -755,11 +744,11 @@ func (p *Pebble) Get(ctx context.Context, party string, id ID) ([]byte, error) {
 		return nil, fmt.Errorf("reading message %s: %w", id, err)
 	}
 	if rec.Recipient != party {
-		return nil, fmt.Errorf("reading message %s: %w", id, ErrNotFound)
+		return nil, fmt.Errorf("reading message %s: %w", id, store.ErrNotFound)
 	}
 	body, err := p.get(bodyKey(id))
-	if errors.Is(err, ErrNotFound) {
-		return nil, fmt.Errorf("reading message %s: %w", id, ErrExpired)
+	if errors.Is(err, store.ErrNotFound) {
+		return nil, fmt.Errorf("reading message %s: %w", id, store.ErrExpired)
 	} else if err != nil {
 		return nil, fmt.Errorf("reading message %s: %w", id, err)
 	}
@@ -769,7 +758,7 @@ func (p *Pebble) Get(ctx context.Context, party string, id ID) ([]byte, error) {
 	return body, nil
 }
 
-func (p *Pebble) meta(id ID) (recordMeta, error) {
+func (p *Store) meta(id store.ID) (recordMeta, error) {
 	v, err := p.get(metaKey(id))
 	if err != nil {
 		return recordMeta{}, err
@@ -777,8 +766,8 @@ func (p *Pebble) meta(id ID) (recordMeta, error) {
 	return decodeMeta(v)
 }
 
-// Meta returns a message's metadata and history; see Store.Meta.
-func (p *Pebble) Meta(ctx context.Context, id ID) (*Meta, error) {
+// Meta returns a message's metadata and history; see store.Store.Meta.
+func (p *Store) Meta(ctx context.Context, id store.ID) (*store.Meta, error) {
 	if err := p.enter(); err != nil {
 		return nil, err
 	}
@@ -790,7 +779,43 @@ func (p *Pebble) Meta(ctx context.Context, id ID) (*Meta, error) {
 	return m, nil
 }
 
-func (p *Pebble) fullMeta(id ID) (*Meta, error) {
+// IDs returns up to limit ids of the messages the store holds, in id
+// order, after id after (the zero ID: from the first). It enumerates the
+// store for migration and inspection, which the contract has no other
+// way to do.
+func (p *Store) IDs(ctx context.Context, after store.ID, limit int) ([]store.ID, error) {
+	if err := p.enter(); err != nil {
+		return nil, err
+	}
+	defer p.leave()
+	if limit <= 0 {
+		return nil, fmt.Errorf("listing ids: limit %d: %w", limit, store.ErrInvalid)
+	}
+	lo := []byte{tagMeta}
+	if !after.IsZero() {
+		lo = metaKey(succ(after))
+	}
+	it, err := p.db.NewIter(&pebble.IterOptions{LowerBound: lo, UpperBound: []byte{tagMeta + 1}})
+	if err != nil {
+		return nil, fmt.Errorf("listing ids: %w", err)
+	}
+	defer it.Close()
+	var ids []store.ID
+	for ok := it.First(); ok && len(ids) < limit; ok = it.Next() {
+		if err := ctx.Err(); err != nil {
+			return nil, fmt.Errorf("listing ids: %w", err)
+		}
+		if k := it.Key(); len(k) == 18 && k[17] == metaBase {
+			ids = append(ids, store.ID(k[1:17]))
+		}
+	}
+	if err := it.Error(); err != nil {
+		return nil, fmt.Errorf("listing ids: %w", err)
+	}
+	return ids, nil
+}
+
+func (p *Store) fullMeta(id store.ID) (*store.Meta, error) {
 	lo, hi := metaSpan(id)
 	it, err := p.db.NewIter(&pebble.IterOptions{LowerBound: lo, UpperBound: hi})
 	if err != nil {
@@ -801,10 +826,10 @@ func (p *Pebble) fullMeta(id ID) (*Meta, error) {
 		if err := it.Error(); err != nil {
 			return nil, err
 		}
-		return nil, ErrNotFound
+		return nil, store.ErrNotFound
 	}
 	if !bytes.Equal(it.Key(), metaKey(id)) {
-		return nil, fmt.Errorf("history without record: %w", ErrCorrupt)
+		return nil, fmt.Errorf("history without record: %w", store.ErrCorrupt)
 	}
 	v, err := it.ValueAndErr()
 	if err != nil {
@@ -814,14 +839,14 @@ func (p *Pebble) fullMeta(id ID) (*Meta, error) {
 	if err != nil {
 		return nil, err
 	}
-	m := &Meta{ID: id, Soort: rec.Soort, Sender: rec.Sender, Recipient: rec.Recipient,
+	m := &store.Meta{ID: id, Soort: rec.Soort, Sender: rec.Sender, Recipient: rec.Recipient,
 		Identificatie: rec.Identificatie, Received: rec.Received, Size: rec.Size,
 		SHA256: rec.SHA256, Conversation: rec.Conversation, Correlation: rec.Correlation}
-	m.History = append(m.History, Event{State: StateReceived, At: rec.Received})
+	m.History = append(m.History, store.Event{State: store.StateReceived, At: rec.Received})
 	if !rec.Validated.IsZero() {
-		m.History = append(m.History, Event{State: StateValidated, At: rec.Validated})
+		m.History = append(m.History, store.Event{State: store.StateValidated, At: rec.Validated})
 	}
-	m.History = append(m.History, Event{State: StateStored, At: rec.Stored})
+	m.History = append(m.History, store.Event{State: store.StateStored, At: rec.Stored})
 	for it.Next() {
 		v, err := it.ValueAndErr()
 		if err != nil {
@@ -842,8 +867,8 @@ func (p *Pebble) fullMeta(id ID) (*Meta, error) {
 	return m, nil
 }
 
-// Lookup finds a message by dedup key; see Store.Lookup.
-func (p *Pebble) Lookup(ctx context.Context, key Key) (*Meta, error) {
+// Lookup finds a message by dedup key; see store.Store.Lookup.
+func (p *Store) Lookup(ctx context.Context, key store.Key) (*store.Meta, error) {
 	if err := p.enter(); err != nil {
 		return nil, err
 	}
@@ -865,7 +890,7 @@ func (p *Pebble) Lookup(ctx context.Context, key Key) (*Meta, error) {
 
 // Conversation returns a heenbericht and its answers; see
 // Store.Conversation.
-func (p *Pebble) Conversation(ctx context.Context, id ID) ([]*Meta, error) {
+func (p *Store) Conversation(ctx context.Context, id store.ID) ([]*store.Meta, error) {
 	if err := p.enter(); err != nil {
 		return nil, err
 	}
@@ -880,7 +905,7 @@ func (p *Pebble) Conversation(ctx context.Context, id ID) ([]*Meta, error) {
 			return nil, fmt.Errorf("reading conversation of %s: heenbericht %s: %w", id, m.Conversation, err)
 		}
 	}
-	out := []*Meta{root}
+	out := []*store.Meta{root}
 	lo, hi := convSpan(root.ID)
 	it, err := p.db.NewIter(&pebble.IterOptions{LowerBound: lo, UpperBound: hi})
 	if err != nil {
@@ -893,7 +918,7 @@ func (p *Pebble) Conversation(ctx context.Context, id ID) ([]*Meta, error) {
 			return nil, err
 		}
 		a, err := p.fullMeta(aid)
-		if errors.Is(err, ErrNotFound) {
+		if errors.Is(err, store.ErrNotFound) {
 			continue // purged by retention
 		} else if err != nil {
 			return nil, fmt.Errorf("reading conversation of %s: %w", id, err)
@@ -906,8 +931,8 @@ func (p *Pebble) Conversation(ctx context.Context, id ID) ([]*Meta, error) {
 	return out, nil
 }
 
-// Quarantined lists quarantined messages; see Store.Quarantined.
-func (p *Pebble) Quarantined(ctx context.Context, after ID, limit int) ([]Entry, error) {
+// Quarantined lists quarantined messages; see store.Store.Quarantined.
+func (p *Store) Quarantined(ctx context.Context, after store.ID, limit int) ([]store.Entry, error) {
 	if err := checkLimit(limit); err != nil {
 		return nil, fmt.Errorf("listing quarantine: %w", err)
 	}
@@ -917,14 +942,14 @@ func (p *Pebble) Quarantined(ctx context.Context, after ID, limit int) ([]Entry,
 	defer p.leave()
 	lo := []byte{tagQuarantine}
 	if !after.IsZero() {
-		lo = quarantineKey(after.succ())
+		lo = quarantineKey(succ(after))
 	}
 	it, err := p.db.NewIter(&pebble.IterOptions{LowerBound: lo, UpperBound: []byte{tagQuarantine + 1}})
 	if err != nil {
 		return nil, fmt.Errorf("listing quarantine: %w", err)
 	}
 	defer it.Close()
-	var out []Entry
+	var out []store.Entry
 	for ok := it.First(); ok && len(out) < limit; ok = it.Next() {
 		id, err := decodeID(it.Key()[1:], "quarantine key")
 		if err != nil {

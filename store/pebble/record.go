@@ -1,9 +1,11 @@
-package store
+package pebble
 
 import (
 	"encoding/binary"
 	"fmt"
 	"time"
+
+	"github.com/knooppunt/knooppunt/store"
 )
 
 // The values of the tables in keys.go. Every decoder checks lengths and
@@ -29,8 +31,8 @@ type recordMeta struct {
 	Stored                                  time.Time
 	Size                                    int64
 	SHA256                                  [32]byte
-	Conversation                            ID
-	Correlation                             *Correlation
+	Conversation                            store.ID
+	Correlation                             *store.Correlation
 }
 
 func (r *recordMeta) encode() []byte {
@@ -67,7 +69,7 @@ func decodeMeta(b []byte) (recordMeta, error) {
 	switch v := d.byte(); v {
 	case recordVersion:
 	case metaCorrelated:
-		c := &Correlation{}
+		c := &store.Correlation{}
 		copy(c.Traceer[:], d.bytes(16))
 		copy(c.Conversatie[:], d.bytes(16))
 		copy(c.AlsAntwoordOp[:], d.bytes(16))
@@ -77,7 +79,7 @@ func decodeMeta(b []byte) (recordMeta, error) {
 		}
 		r.Correlation = c
 	default:
-		return r, fmt.Errorf("decoding message record: version %d: %w", v, ErrCorrupt)
+		return r, fmt.Errorf("decoding message record: version %d: %w", v, store.ErrCorrupt)
 	}
 	r.Soort = d.string()
 	r.Sender = d.string()
@@ -132,7 +134,7 @@ func decodeEntry(b []byte, withRecipient bool) (recordEntry, error) {
 	var r recordEntry
 	d := decoder{b: b}
 	if v := d.byte(); v != recordVersion {
-		return r, fmt.Errorf("decoding mailbox entry: version %d: %w", v, ErrCorrupt)
+		return r, fmt.Errorf("decoding mailbox entry: version %d: %w", v, store.ErrCorrupt)
 	}
 	if vis := d.uint64(); vis != 0 {
 		r.VisibleAt = time.Unix(0, int64(vis)).UTC()
@@ -155,13 +157,13 @@ func decodeEntry(b []byte, withRecipient bool) (recordEntry, error) {
 	return r, nil
 }
 
-func (r *recordEntry) entry(id ID, recipient string) Entry {
-	return Entry{ID: id, Soort: r.Soort, Sender: r.Sender, Recipient: recipient,
+func (r *recordEntry) entry(id store.ID, recipient string) store.Entry {
+	return store.Entry{ID: id, Soort: r.Soort, Sender: r.Sender, Recipient: recipient,
 		Received: r.Received, Size: r.Size, Deliveries: r.Deliveries}
 }
 
 // encodeEvent is the value of a history event.
-func encodeEvent(s State, ref ID) []byte {
+func encodeEvent(s store.State, ref store.ID) []byte {
 	if ref.IsZero() {
 		return []byte{byte(s)}
 	}
@@ -170,15 +172,15 @@ func encodeEvent(s State, ref ID) []byte {
 
 // decodeEvent decodes a history event from its key suffix (after the
 // metaEvent byte) and value.
-func decodeEvent(keySuffix, value []byte) (Event, error) {
-	var e Event
+func decodeEvent(keySuffix, value []byte) (store.Event, error) {
+	var e store.Event
 	if len(keySuffix) != 12 || (len(value) != 1 && len(value) != 17) {
-		return e, fmt.Errorf("decoding history event: %w", ErrCorrupt)
+		return e, fmt.Errorf("decoding history event: %w", store.ErrCorrupt)
 	}
 	e.At = time.Unix(0, int64(binary.BigEndian.Uint64(keySuffix))).UTC()
-	e.State = State(value[0])
-	if e.State < StateReceived || e.State > StateExpired {
-		return Event{}, fmt.Errorf("decoding history event: state %d: %w", value[0], ErrCorrupt)
+	e.State = store.State(value[0])
+	if e.State < store.StateReceived || e.State > store.StateExpired {
+		return store.Event{}, fmt.Errorf("decoding history event: state %d: %w", value[0], store.ErrCorrupt)
 	}
 	if len(value) == 17 {
 		copy(e.Ref[:], value[1:])
@@ -187,25 +189,25 @@ func decodeEvent(keySuffix, value []byte) (Event, error) {
 }
 
 // dedupValue is the id a dedup key maps to and the sha256 of its bytes.
-func encodeDedup(id ID, sum [32]byte) []byte {
+func encodeDedup(id store.ID, sum [32]byte) []byte {
 	return append(append(make([]byte, 0, 48), id[:]...), sum[:]...)
 }
 
-func decodeDedup(b []byte) (ID, [32]byte, error) {
-	var id ID
+func decodeDedup(b []byte) (store.ID, [32]byte, error) {
+	var id store.ID
 	var sum [32]byte
 	if len(b) != 48 {
-		return id, sum, fmt.Errorf("decoding dedup entry: length %d: %w", len(b), ErrCorrupt)
+		return id, sum, fmt.Errorf("decoding dedup entry: length %d: %w", len(b), store.ErrCorrupt)
 	}
 	copy(id[:], b)
 	copy(sum[:], b[16:])
 	return id, sum, nil
 }
 
-func decodeID(b []byte, what string) (ID, error) {
-	var id ID
+func decodeID(b []byte, what string) (store.ID, error) {
+	var id store.ID
 	if len(b) != len(id) {
-		return id, fmt.Errorf("decoding %s: length %d: %w", what, len(b), ErrCorrupt)
+		return id, fmt.Errorf("decoding %s: length %d: %w", what, len(b), store.ErrCorrupt)
 	}
 	copy(id[:], b)
 	return id, nil
@@ -221,7 +223,7 @@ func (c counters) encode() []byte {
 
 func decodeCounters(b []byte) (counters, error) {
 	if len(b) != 16 {
-		return counters{}, fmt.Errorf("decoding counters: length %d: %w", len(b), ErrCorrupt)
+		return counters{}, fmt.Errorf("decoding counters: length %d: %w", len(b), store.ErrCorrupt)
 	}
 	return counters{int64(binary.BigEndian.Uint64(b)), int64(binary.BigEndian.Uint64(b[8:]))}, nil
 }
@@ -301,7 +303,7 @@ func (d *decoder) string() string {
 
 func (d *decoder) finish(what string) error {
 	if d.bad || len(d.b) != 0 {
-		return fmt.Errorf("decoding %s: %w", what, ErrCorrupt)
+		return fmt.Errorf("decoding %s: %w", what, store.ErrCorrupt)
 	}
 	return nil
 }

@@ -1,4 +1,4 @@
-package store_test
+package pebble_test
 
 import (
 	"context"
@@ -11,6 +11,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/knooppunt/knooppunt/store"
+	"github.com/knooppunt/knooppunt/store/pebble"
 	"github.com/knooppunt/knooppunt/store/storetest"
 )
 
@@ -20,7 +21,7 @@ func TestRefsSurviveRestartAndExpire(t *testing.T) {
 	clock := storetest.NewClock(t0)
 	cfg := memConfig(fs, clock)
 	cfg.MetadataRetention = 48 * time.Hour
-	s, err := store.Open(ctx, cfg)
+	s, err := pebble.Open(ctx, cfg)
 	require.NoError(t, err)
 	one, two := sha256.Sum256([]byte("one")), sha256.Sum256([]byte("two"))
 	const ref = "6f1c7e0a-3b1d-4c2e-9f00-0123456789ab"
@@ -36,7 +37,7 @@ func TestRefsSurviveRestartAndExpire(t *testing.T) {
 	require.NoError(t, s.BindMessage(ctx, id, ref))
 	require.NoError(t, s.Close())
 
-	s, err = store.Open(ctx, cfg)
+	s, err = pebble.Open(ctx, cfg)
 	require.NoError(t, err)
 	defer s.Close()
 	require.NoError(t, s.Check(ctx))
@@ -85,13 +86,13 @@ func TestRecordDi01(t *testing.T) {
 	ctx := context.Background()
 	fs := vfs.NewMem()
 	cfg := memConfig(fs, storetest.NewClock(t0))
-	s, err := store.Open(ctx, cfg)
+	s, err := pebble.Open(ctx, cfg)
 	require.NoError(t, err)
 	id := store.ID{9}
 	require.NoError(t, s.RecordDi01(ctx, "ref-1", "0363", id))
 	require.ErrorIs(t, s.RecordDi01(ctx, "ref-2", "0363", store.ID{}), store.ErrInvalid)
 	require.NoError(t, s.Close())
-	s, err = store.Open(ctx, cfg)
+	s, err = pebble.Open(ctx, cfg)
 	require.NoError(t, err)
 	defer s.Close()
 	ontvanger, ok, err := s.Di01(ctx, "ref-1")
@@ -109,7 +110,7 @@ func TestRecordDi01(t *testing.T) {
 
 func TestRefsRefuseBadInput(t *testing.T) {
 	ctx := context.Background()
-	s, err := store.Open(ctx, memConfig(vfs.NewMem(), storetest.NewClock(t0)))
+	s, err := pebble.Open(ctx, memConfig(vfs.NewMem(), storetest.NewClock(t0)))
 	require.NoError(t, err)
 	defer s.Close()
 	long := string(make([]byte, store.MaxRefLen+1))
@@ -126,13 +127,13 @@ func TestRefsRefuseBadInput(t *testing.T) {
 func TestRefsContract(t *testing.T) {
 	storetest.RunRefs(t, func(t *testing.T, o storetest.Options) (store.RefStore, func() store.RefStore) {
 		fs := vfs.NewMem()
-		cfg := store.Config{Dir: "db", FS: fs, Now: o.Now, Policy: o.Policy}
-		var cur *store.Pebble
+		cfg := pebble.Config{Dir: "db", FS: fs, Now: o.Now, Policy: o.Policy}
+		var cur *pebble.Store
 		openP := func() store.RefStore {
 			if cur != nil {
 				require.NoError(t, cur.Close())
 			}
-			s, err := store.Open(context.Background(), cfg)
+			s, err := pebble.Open(context.Background(), cfg)
 			require.NoError(t, err)
 			t.Cleanup(func() { _ = s.Close() })
 			cur = s
@@ -145,13 +146,13 @@ func TestRefsContract(t *testing.T) {
 func TestCorrelationsContract(t *testing.T) {
 	storetest.RunCorrelations(t, func(t *testing.T, o storetest.Options) (storetest.Correlator, func() storetest.Correlator) {
 		fs := vfs.NewMem()
-		cfg := store.Config{Dir: "db", FS: fs, Now: o.Now, Policy: o.Policy}
-		var cur *store.Pebble
+		cfg := pebble.Config{Dir: "db", FS: fs, Now: o.Now, Policy: o.Policy}
+		var cur *pebble.Store
 		openP := func() storetest.Correlator {
 			if cur != nil {
 				require.NoError(t, cur.Close())
 			}
-			s, err := store.Open(context.Background(), cfg)
+			s, err := pebble.Open(context.Background(), cfg)
 			require.NoError(t, err)
 			t.Cleanup(func() { _ = s.Close() })
 			cur = s

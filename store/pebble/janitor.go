@@ -1,4 +1,4 @@
-package store
+package pebble
 
 import (
 	"context"
@@ -7,6 +7,8 @@ import (
 	"time"
 
 	"github.com/cockroachdb/pebble/v2"
+
+	"github.com/knooppunt/knooppunt/store"
 )
 
 // janitorChunk is the most retention deletions one committer operation
@@ -18,7 +20,7 @@ const janitorChunk = 1000
 const compactAfter = 10000
 
 // janitorLoop runs RunJanitor every JanitorInterval until Close.
-func (p *Pebble) janitorLoop() {
+func (p *Store) janitorLoop() {
 	defer p.wg.Done()
 	// Close cancels a running pass (a compaction can take seconds).
 	ctx, cancel := context.WithCancel(context.Background())
@@ -36,7 +38,7 @@ func (p *Pebble) janitorLoop() {
 		case <-p.quit:
 			return
 		case <-t.C:
-			if err := p.RunJanitor(ctx); err != nil && !errors.Is(err, ErrClosed) && ctx.Err() == nil {
+			if err := p.RunJanitor(ctx); err != nil && !errors.Is(err, store.ErrClosed) && ctx.Err() == nil {
 				p.log.Error().Err(err).Msg("janitor pass failed")
 			}
 		}
@@ -48,7 +50,7 @@ func (p *Pebble) janitorLoop() {
 // the consumed span of every mailbox below its head, and compacts spans that have grown large.
 // The background janitor calls it every JanitorInterval; operators and
 // tests may call it directly.
-func (p *Pebble) RunJanitor(ctx context.Context) error {
+func (p *Store) RunJanitor(ctx context.Context) error {
 	for {
 		n, err := p.expire(ctx, retPayload)
 		if err != nil {
@@ -104,7 +106,7 @@ func (p *Pebble) RunJanitor(ctx context.Context) error {
 	return nil
 }
 
-func (p *Pebble) compact(ctx context.Context, lo, hi []byte) error {
+func (p *Store) compact(ctx context.Context, lo, hi []byte) error {
 	if err := p.enter(); err != nil {
 		return err
 	}
@@ -119,7 +121,7 @@ func (p *Pebble) compact(ctx context.Context, lo, hi []byte) error {
 
 // expire processes up to janitorChunk due entries of one retention table
 // and range-deletes what it consumed. It returns how many it processed.
-func (p *Pebble) expire(ctx context.Context, kind byte) (int, error) {
+func (p *Store) expire(ctx context.Context, kind byte) (int, error) {
 	n := 0
 	err := p.submit(ctx.Done(), ctx.Err, func(w *writer) error {
 		n = 0
@@ -129,7 +131,7 @@ func (p *Pebble) expire(ctx context.Context, kind byte) (int, error) {
 		if err != nil {
 			return err
 		}
-		var ids []ID
+		var ids []store.ID
 		var last []byte
 		for ok := it.First(); ok && len(ids) < janitorChunk; ok = it.Next() {
 			id, err := decodeID(it.Key()[10:], "retention key")
@@ -166,22 +168,22 @@ func (p *Pebble) expire(ctx context.Context, kind byte) (int, error) {
 	return n, err
 }
 
-func (w *writer) expirePayload(id ID) error {
-	if _, err := w.get(metaKey(id)); errors.Is(err, ErrNotFound) {
+func (w *writer) expirePayload(id store.ID) error {
+	if _, err := w.get(metaKey(id)); errors.Is(err, store.ErrNotFound) {
 		return nil
 	} else if err != nil {
 		return err
 	}
 	w.del(bodyKey(id))
-	w.event(id, StateExpired, w.now, ID{})
+	w.event(id, store.StateExpired, w.now, store.ID{})
 	w.stats.expired++
 	return nil
 }
 
 // purge removes everything the store keeps about message id.
-func (w *writer) purge(id ID) error {
+func (w *writer) purge(id store.ID) error {
 	v, err := w.get(metaKey(id))
-	if errors.Is(err, ErrNotFound) {
+	if errors.Is(err, store.ErrNotFound) {
 		return nil
 	} else if err != nil {
 		return err
@@ -193,7 +195,7 @@ func (w *writer) purge(id ID) error {
 	lo, hi := metaSpan(id)
 	_ = w.b.DeleteRange(lo, hi, nil)
 	w.del(bodyKey(id))
-	dk := dedupKey(Key{Sender: rec.Sender, Soort: rec.Soort, Identificatie: rec.Identificatie})
+	dk := dedupKey(store.Key{Sender: rec.Sender, Soort: rec.Soort, Identificatie: rec.Identificatie})
 	if v, err := w.get(dk); err == nil {
 		if orig, _, err := decodeDedup(v); err == nil && orig == id {
 			w.del(dk)

@@ -1,4 +1,4 @@
-package store_test
+package pebble_test
 
 import (
 	"context"
@@ -11,11 +11,12 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/knooppunt/knooppunt/store"
+	"github.com/knooppunt/knooppunt/store/pebble"
 	"github.com/knooppunt/knooppunt/store/storetest"
 )
 
 // changes reads the whole feed after position after.
-func changes(t *testing.T, s *store.Pebble, after uint64) []store.Change {
+func changes(t *testing.T, s *pebble.Store, after uint64) []store.Change {
 	t.Helper()
 	cs, err := s.Changes(context.Background(), after, 1000)
 	require.NoError(t, err)
@@ -29,7 +30,7 @@ func changes(t *testing.T, s *store.Pebble, after uint64) []store.Change {
 func TestFeedRecordsEveryChange(t *testing.T) {
 	ctx := context.Background()
 	clock := storetest.NewClock(t0)
-	s, err := store.Open(ctx, memConfig(vfs.NewMem(), clock))
+	s, err := pebble.Open(ctx, memConfig(vfs.NewMem(), clock))
 	require.NoError(t, err)
 	defer s.Close()
 	head, err := s.Head(ctx)
@@ -99,7 +100,7 @@ func TestFeedSurvivesReopenAndTrim(t *testing.T) {
 	ctx := context.Background()
 	fs := vfs.NewMem()
 	clock := storetest.NewClock(t0)
-	s, err := store.Open(ctx, memConfig(fs, clock))
+	s, err := pebble.Open(ctx, memConfig(fs, clock))
 	require.NoError(t, err)
 	for _, id := range []string{"A", "B", "C"} {
 		_, err := s.Put(ctx, storetest.Msg("12345678", "0363", "WMO315", id, ""))
@@ -110,7 +111,7 @@ func TestFeedSurvivesReopenAndTrim(t *testing.T) {
 	assert.Zero(t, left)
 	require.NoError(t, s.Close())
 
-	s, err = store.Open(ctx, memConfig(fs, clock))
+	s, err = pebble.Open(ctx, memConfig(fs, clock))
 	require.NoError(t, err)
 	defer s.Close()
 	head, err := s.Head(ctx)
@@ -136,7 +137,7 @@ func TestFeedSurvivesReopenAndTrim(t *testing.T) {
 // its function fails, or when the store closes.
 func TestFollow(t *testing.T) {
 	ctx := context.Background()
-	s, err := store.Open(ctx, memConfig(vfs.NewMem(), storetest.NewClock(t0)))
+	s, err := pebble.Open(ctx, memConfig(vfs.NewMem(), storetest.NewClock(t0)))
 	require.NoError(t, err)
 	_, err = s.Put(ctx, storetest.Msg("12345678", "0363", "WMO315", "A", ""))
 	require.NoError(t, err)
@@ -173,7 +174,7 @@ func TestFeedEndsBeforeReferences(t *testing.T) {
 	ctx := context.Background()
 	fs := vfs.NewMem()
 	clock := storetest.NewClock(t0)
-	s, err := store.Open(ctx, memConfig(fs, clock))
+	s, err := pebble.Open(ctx, memConfig(fs, clock))
 	require.NoError(t, err)
 	// Claims whose keys are as long as a feed key, and every other kind.
 	_, err = s.ClaimRef(ctx, "0363", "abcde", sha256.Sum256([]byte("x")))
@@ -181,7 +182,7 @@ func TestFeedEndsBeforeReferences(t *testing.T) {
 	require.NoError(t, s.AddDi01(ctx, "r1", "0363"))
 	require.NoError(t, s.Close())
 
-	s, err = store.Open(ctx, memConfig(fs, clock))
+	s, err = pebble.Open(ctx, memConfig(fs, clock))
 	require.NoError(t, err)
 	defer s.Close()
 	head, err := s.Head(ctx)

@@ -1,8 +1,10 @@
-package store
+package pebble
 
 import (
 	"encoding/binary"
 	"time"
+
+	"github.com/knooppunt/knooppunt/store"
 )
 
 // Key layout. Every key starts with a one-byte table tag. Ids are the 16
@@ -63,7 +65,7 @@ var (
 	formatValue  = []byte("knooppunt-store/1")
 )
 
-func metaKey(id ID) []byte {
+func metaKey(id store.ID) []byte {
 	k := make([]byte, 0, 18)
 	k = append(k, tagMeta)
 	k = append(k, id[:]...)
@@ -71,13 +73,13 @@ func metaKey(id ID) []byte {
 }
 
 // metaSpan bounds all keys of one message's metadata.
-func metaSpan(id ID) (lo, hi []byte) {
+func metaSpan(id store.ID) (lo, hi []byte) {
 	lo = append([]byte{tagMeta}, id[:]...)
 	hi = append(append([]byte{tagMeta}, id[:]...), 0xff)
 	return lo, hi
 }
 
-func eventKey(id ID, at time.Time, seq uint32) []byte {
+func eventKey(id store.ID, at time.Time, seq uint32) []byte {
 	k := make([]byte, 0, 30)
 	k = append(k, tagMeta)
 	k = append(k, id[:]...)
@@ -86,7 +88,7 @@ func eventKey(id ID, at time.Time, seq uint32) []byte {
 	return binary.BigEndian.AppendUint32(k, seq)
 }
 
-func bodyKey(id ID) []byte { return append([]byte{tagBody}, id[:]...) }
+func bodyKey(id store.ID) []byte { return append([]byte{tagBody}, id[:]...) }
 
 func queuePrefix(party string) []byte {
 	k := make([]byte, 0, len(party)+18)
@@ -103,11 +105,11 @@ func queueUpper(party string) []byte {
 	return append(k, 1)
 }
 
-func queueKey(party string, id ID) []byte { return append(queuePrefix(party), id[:]...) }
+func queueKey(party string, id store.ID) []byte { return append(queuePrefix(party), id[:]...) }
 
 // queueKeyID returns the id at the end of a mailbox key.
-func queueKeyID(k []byte) (ID, bool) {
-	var id ID
+func queueKeyID(k []byte) (store.ID, bool) {
+	var id store.ID
 	if len(k) < 18 {
 		return id, false
 	}
@@ -117,9 +119,9 @@ func queueKeyID(k []byte) (ID, bool) {
 
 func headKey(party string) []byte { return append([]byte{tagHead}, party...) }
 
-func quarantineKey(id ID) []byte { return append([]byte{tagQuarantine}, id[:]...) }
+func quarantineKey(id store.ID) []byte { return append([]byte{tagQuarantine}, id[:]...) }
 
-func dedupKey(k Key) []byte {
+func dedupKey(k store.Key) []byte {
 	b := make([]byte, 0, 3+len(k.Sender)+len(k.Soort)+len(k.Identificatie))
 	b = append(b, tagDedup)
 	b = append(b, k.Sender...)
@@ -129,7 +131,7 @@ func dedupKey(k Key) []byte {
 	return append(b, k.Identificatie...)
 }
 
-func convKey(heen, answer ID) []byte {
+func convKey(heen, answer store.ID) []byte {
 	k := make([]byte, 0, 33)
 	k = append(k, tagConv)
 	k = append(k, heen[:]...)
@@ -137,8 +139,8 @@ func convKey(heen, answer ID) []byte {
 }
 
 // convKeyAnswer is the answer's id of a conversation key.
-func convKeyAnswer(k []byte) (ID, bool) {
-	var id ID
+func convKeyAnswer(k []byte) (store.ID, bool) {
+	var id store.ID
 	if len(k) != 1+2*len(id) {
 		return id, false
 	}
@@ -146,13 +148,13 @@ func convKeyAnswer(k []byte) (ID, bool) {
 	return id, true
 }
 
-func convSpan(heen ID) (lo, hi []byte) {
+func convSpan(heen store.ID) (lo, hi []byte) {
 	lo = append([]byte{tagConv}, heen[:]...)
 	hi = append(append([]byte{tagConv}, heen[:]...), 0xff)
 	return lo, hi
 }
 
-func retentionKey(kind byte, deadline time.Time, id ID) []byte {
+func retentionKey(kind byte, deadline time.Time, id store.ID) []byte {
 	k := make([]byte, 0, 26)
 	k = append(k, tagRetention, kind)
 	k = binary.BigEndian.AppendUint64(k, uint64(max(deadline.UnixNano(), 0)))
@@ -180,7 +182,7 @@ func prefixEnd(p []byte) []byte {
 }
 
 // succ returns the id right after id (the zero ID after the largest).
-func (id ID) succ() ID {
+func succ(id store.ID) store.ID {
 	for i := len(id) - 1; i >= 0; i-- {
 		id[i]++
 		if id[i] != 0 {
@@ -190,4 +192,4 @@ func (id ID) succ() ID {
 	return id
 }
 
-func outboxKey(id ID) []byte { return append([]byte{tagOutbox}, id[:]...) }
+func outboxKey(id store.ID) []byte { return append([]byte{tagOutbox}, id[:]...) }

@@ -1,4 +1,4 @@
-package store
+package pebble
 
 import (
 	"context"
@@ -6,6 +6,8 @@ import (
 	"fmt"
 
 	"github.com/cockroachdb/pebble/v2"
+
+	"github.com/knooppunt/knooppunt/store"
 )
 
 // The aanleveringen ledger on Pebble (ledger.go). Put checks a message's
@@ -30,7 +32,7 @@ func ledgerKey(key [32]byte) []byte {
 	return append(k, key[:]...)
 }
 
-func ledgerMessageKey(id ID, key [32]byte) []byte {
+func ledgerMessageKey(id store.ID, key [32]byte) []byte {
 	k := make([]byte, 0, 50)
 	k = append(k, tagLedger, ledgerMessage)
 	k = append(k, id[:]...)
@@ -38,22 +40,22 @@ func ledgerMessageKey(id ID, key [32]byte) []byte {
 }
 
 // ledgerMessageSpan bounds the keys message id wrote.
-func ledgerMessageSpan(id ID) (lo, hi []byte) {
+func ledgerMessageSpan(id store.ID) (lo, hi []byte) {
 	lo = append([]byte{tagLedger, ledgerMessage}, id[:]...)
 	return lo, prefixEnd(lo)
 }
 
-func encodeLedger(status string, id ID) []byte {
+func encodeLedger(status string, id store.ID) []byte {
 	v := make([]byte, 0, 17)
 	v = append(v, status[0])
 	return append(v, id[:]...)
 }
 
 // decodeLedger reads a ledger entry: its status and the message that wrote it.
-func decodeLedger(v []byte) (string, ID, error) {
-	var id ID
-	if len(v) != 1+len(id) || (v[0] != StatusDelivered[0] && v[0] != StatusRemoved[0]) {
-		return "", id, fmt.Errorf("decoding aanleveringen ledger entry of %d bytes: %w", len(v), ErrCorrupt)
+func decodeLedger(v []byte) (string, store.ID, error) {
+	var id store.ID
+	if len(v) != 1+len(id) || (v[0] != store.StatusDelivered[0] && v[0] != store.StatusRemoved[0]) {
+		return "", id, fmt.Errorf("decoding aanleveringen ledger entry of %d bytes: %w", len(v), store.ErrCorrupt)
 	}
 	copy(id[:], v[1:])
 	return string(v[:1]), id, nil
@@ -62,14 +64,14 @@ func decodeLedger(v []byte) (string, ID, error) {
 // delivered reads key's entry through get.
 func delivered(get func([]byte) ([]byte, error), key [32]byte) (bool, error) {
 	v, err := get(ledgerKey(key))
-	if errors.Is(err, ErrNotFound) {
+	if errors.Is(err, store.ErrNotFound) {
 		return false, nil
 	}
 	if err != nil {
 		return false, fmt.Errorf("reading aanleveringen ledger: %w", err)
 	}
 	status, _, err := decodeLedger(v)
-	return status == StatusDelivered, err
+	return status == store.StatusDelivered, err
 }
 
 // checkLedger plans pl's aanleveringen against the ledger as the batch
@@ -79,7 +81,7 @@ func (w *writer) checkLedger(pl *putPlan) error {
 		pl.ledger = nil
 		return nil
 	}
-	plan, err := PlanLedger(pl.aanl, func(key [32]byte) (bool, error) { return delivered(w.get, key) })
+	plan, err := store.PlanLedger(pl.aanl, func(key [32]byte) (bool, error) { return delivered(w.get, key) })
 	if err != nil {
 		return err
 	}
@@ -88,7 +90,7 @@ func (w *writer) checkLedger(pl *putPlan) error {
 }
 
 // writeLedger writes the statuses checkLedger planned for message id.
-func (w *writer) writeLedger(pl *putPlan, id ID) {
+func (w *writer) writeLedger(pl *putPlan, id store.ID) {
 	for _, a := range pl.ledger {
 		w.set(ledgerKey(a.Key), encodeLedger(a.Status, id))
 		w.set(ledgerMessageKey(id, a.Key), nil)
@@ -97,7 +99,7 @@ func (w *writer) writeLedger(pl *putPlan, id ID) {
 
 // unledger removes the ledger entries message id wrote last, and its list
 // of them.
-func (w *writer) unledger(id ID) error {
+func (w *writer) unledger(id store.ID) error {
 	lo, hi := ledgerMessageSpan(id)
 	it, err := w.b.NewIter(&pebble.IterOptions{LowerBound: lo, UpperBound: hi})
 	if err != nil {
@@ -120,7 +122,7 @@ func (w *writer) unledger(id ID) error {
 	for _, key := range keys {
 		k := ledgerKey(key)
 		v, err := w.get(k)
-		if errors.Is(err, ErrNotFound) {
+		if errors.Is(err, store.ErrNotFound) {
 			continue
 		} else if err != nil {
 			return fmt.Errorf("reading aanleveringen ledger: %w", err)
@@ -135,7 +137,7 @@ func (w *writer) unledger(id ID) error {
 
 // Delivered tells whether the last aanlevering stored under key was
 // delivered; see Ledger.
-func (p *Pebble) Delivered(ctx context.Context, key [32]byte) (bool, error) {
+func (p *Store) Delivered(ctx context.Context, key [32]byte) (bool, error) {
 	if err := p.enter(); err != nil {
 		return false, err
 	}

@@ -1,4 +1,4 @@
-package store
+package pebble
 
 import (
 	"context"
@@ -9,6 +9,8 @@ import (
 	"github.com/cockroachdb/pebble/v2/vfs"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/knooppunt/knooppunt/store"
 )
 
 // TestJanitorCompactsConsumedSpan: once enough entries left a mailbox, the
@@ -19,9 +21,9 @@ func TestJanitorCompactsConsumedSpan(t *testing.T) {
 	p, err := Open(ctx, Config{Dir: "db", FS: vfs.NewMem()})
 	require.NoError(t, err)
 	defer p.Close()
-	var ids []ID
+	var ids []store.ID
 	for i := range 40 {
-		r, err := p.Put(ctx, &Message{Soort: "WMO315", Sender: "12345678", Recipient: "0363",
+		r, err := p.Put(ctx, &store.Message{Soort: "WMO315", Sender: "12345678", Recipient: "0363",
 			Identificatie: fmt.Sprint("ID-", i), Body: []byte("<x/>")})
 		require.NoError(t, err)
 		ids = append(ids, r.ID)
@@ -46,7 +48,7 @@ func TestJanitorCompactsConsumedSpan(t *testing.T) {
 	assert.Equal(t, ids[30], first, "the first remaining entry")
 	assert.Zero(t, stats.InternalStats.PointsCoveredByRangeTombstones+stats.InternalStats.PointCount-uint64(1), "no tombstones left to skip")
 
-	l, err := p.List(ctx, "0363", MaxListLimit)
+	l, err := p.List(ctx, "0363", store.MaxListLimit)
 	require.NoError(t, err)
 	assert.Len(t, l, 10)
 }

@@ -1,4 +1,4 @@
-package store_test
+package pebble_test
 
 import (
 	"bytes"
@@ -15,6 +15,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/knooppunt/knooppunt/store"
+	"github.com/knooppunt/knooppunt/store/pebble"
 	"github.com/knooppunt/knooppunt/store/storetest"
 )
 
@@ -22,7 +23,7 @@ import (
 func TestContractSealed(t *testing.T) {
 	keys, _ := storetest.NewKeyring(t)
 	storetest.Run(t, func(t *testing.T, o storetest.Options) store.Store {
-		s, err := store.Open(context.Background(), store.Config{
+		s, err := pebble.Open(context.Background(), pebble.Config{
 			Dir: "db", FS: vfs.NewMem(), Now: o.Now, Keys: keys, Policy: o.Policy,
 		})
 		require.NoError(t, err)
@@ -78,8 +79,8 @@ func TestStolenDataDirRevealsNoBSN(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			ctx := context.Background()
 			dir := filepath.Join(t.TempDir(), "data")
-			cfg := store.Config{Dir: dir, Keys: tt.keys, MemTableSize: 1 << 20}
-			s, err := store.Open(ctx, cfg)
+			cfg := pebble.Config{Dir: dir, Keys: tt.keys, MemTableSize: 1 << 20}
+			s, err := pebble.Open(ctx, cfg)
 			require.NoError(t, err)
 			var ids []store.ID
 			for i := range 300 { // > 1 MiB memtable: some flush to sstables while open
@@ -93,7 +94,7 @@ func TestStolenDataDirRevealsNoBSN(t *testing.T) {
 			require.NoError(t, s.Close())
 			hits = append(hits, grepDir(t, dir)...)
 
-			s, err = store.Open(ctx, cfg) // replays the WAL into sstables
+			s, err = pebble.Open(ctx, cfg) // replays the WAL into sstables
 			require.NoError(t, err)
 			body, err := s.Get(ctx, "0363", ids[7])
 			require.NoError(t, err)
@@ -114,7 +115,7 @@ func TestKeyRotationWithoutDowntime(t *testing.T) {
 	ctx := context.Background()
 	keys, path := storetest.NewKeyring(t)
 	first := keys.Active()
-	s, err := store.Open(ctx, store.Config{Dir: "db", FS: vfs.NewMem(), Keys: keys})
+	s, err := pebble.Open(ctx, pebble.Config{Dir: "db", FS: vfs.NewMem(), Keys: keys})
 	require.NoError(t, err)
 	defer s.Close()
 	put := func(ident string) store.ID {
@@ -167,7 +168,7 @@ func TestSealedBodyNeedsItsKey(t *testing.T) {
 	ctx := context.Background()
 	keys, _ := storetest.NewKeyring(t)
 	fsys := vfs.NewMem()
-	s, err := store.Open(ctx, store.Config{Dir: "db", FS: fsys, Keys: keys})
+	s, err := pebble.Open(ctx, pebble.Config{Dir: "db", FS: fsys, Keys: keys})
 	require.NoError(t, err)
 	r, err := s.Put(ctx, storetest.Msg("12345678", "0363", "WMO315", "X", ""))
 	require.NoError(t, err)
@@ -176,7 +177,7 @@ func TestSealedBodyNeedsItsKey(t *testing.T) {
 	other, _ := storetest.NewKeyring(t)
 	for name, k := range map[string]*store.Keyring{"no keyring": nil, "other keys": other} {
 		t.Run(name, func(t *testing.T) {
-			s, err := store.Open(ctx, store.Config{Dir: "db", FS: fsys, Keys: k})
+			s, err := pebble.Open(ctx, pebble.Config{Dir: "db", FS: fsys, Keys: k})
 			require.NoError(t, err)
 			defer s.Close()
 			_, err = s.Get(ctx, "0363", r.ID)
@@ -229,7 +230,7 @@ func BenchmarkSealedPutGet(b *testing.B) {
 		keys *store.Keyring
 	}{{"clear", nil}, {"sealed", keys}} {
 		ctx := context.Background()
-		s, err := store.Open(ctx, store.Config{Dir: "db", FS: vfs.NewMem(), Keys: mode.keys})
+		s, err := pebble.Open(ctx, pebble.Config{Dir: "db", FS: vfs.NewMem(), Keys: mode.keys})
 		require.NoError(b, err)
 		var id store.ID
 		b.Run("Put/"+mode.name, func(b *testing.B) {

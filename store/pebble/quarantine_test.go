@@ -1,4 +1,4 @@
-package store_test
+package pebble_test
 
 import (
 	"context"
@@ -10,6 +10,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/knooppunt/knooppunt/store"
+	"github.com/knooppunt/knooppunt/store/pebble"
 	"github.com/knooppunt/knooppunt/store/storetest"
 )
 
@@ -19,7 +20,7 @@ func TestQuarantineAtOnce(t *testing.T) {
 	clock := storetest.NewClock(t0)
 	cfg := memConfig(fs, clock)
 	cfg.MaxDeliveries = 10
-	s, err := store.Open(ctx, cfg)
+	s, err := pebble.Open(ctx, cfg)
 	require.NoError(t, err)
 	a, err := s.Put(ctx, storetest.Msg("12345678", "0363", "WMO315", "ID-a", ""))
 	require.NoError(t, err)
@@ -44,7 +45,7 @@ func TestQuarantineAtOnce(t *testing.T) {
 
 	// Durable, in the history, listable, releasable.
 	require.NoError(t, s.Close())
-	s, err = store.Open(ctx, cfg)
+	s, err = pebble.Open(ctx, cfg)
 	require.NoError(t, err)
 	defer s.Close()
 	require.NoError(t, s.Check(ctx))
@@ -65,7 +66,7 @@ func TestQuarantineAtOnce(t *testing.T) {
 
 func TestQuarantineRefuses(t *testing.T) {
 	ctx := context.Background()
-	s, err := store.Open(ctx, memConfig(vfs.NewMem(), storetest.NewClock(t0)))
+	s, err := pebble.Open(ctx, memConfig(vfs.NewMem(), storetest.NewClock(t0)))
 	require.NoError(t, err)
 	defer s.Close()
 	r, err := s.Put(ctx, storetest.Msg("12345678", "0363", "WMO315", "ID-a", ""))

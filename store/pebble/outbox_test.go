@@ -1,4 +1,4 @@
-package store_test
+package pebble_test
 
 import (
 	"context"
@@ -12,6 +12,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/knooppunt/knooppunt/store"
+	"github.com/knooppunt/knooppunt/store/pebble"
 	"github.com/knooppunt/knooppunt/store/storetest"
 )
 
@@ -20,7 +21,7 @@ import (
 // records come back in commit order until they are dropped.
 func TestOutbox(t *testing.T) {
 	ctx := context.Background()
-	s, err := store.Open(ctx, memConfig(vfs.NewMem(), storetest.NewClock(t0)))
+	s, err := pebble.Open(ctx, memConfig(vfs.NewMem(), storetest.NewClock(t0)))
 	require.NoError(t, err)
 	defer s.Close()
 	put := func(ident, variant, record string) (store.Receipt, error) {
@@ -79,7 +80,7 @@ func TestOutboxSurvivesCrash(t *testing.T) {
 	ctx := context.Background()
 	for round := range 4 {
 		fs := vfs.NewCrashableMem()
-		s, err := store.Open(ctx, store.Config{Dir: "db", FS: fs, MemTableSize: 1 << 20})
+		s, err := pebble.Open(ctx, pebble.Config{Dir: "db", FS: fs, MemTableSize: 1 << 20})
 		require.NoError(t, err)
 		want := map[store.ID]string{}
 		for i := range 300 {
@@ -91,7 +92,7 @@ func TestOutboxSurvivesCrash(t *testing.T) {
 		}
 		crashed := fs.CrashClone(vfs.CrashCloneCfg{UnsyncedDataPercent: 50, RNG: rand.New(rand.NewPCG(uint64(round), 7))})
 		require.NoError(t, s.Close())
-		s, err = store.Open(ctx, store.Config{Dir: "db", FS: crashed})
+		s, err = pebble.Open(ctx, pebble.Config{Dir: "db", FS: crashed})
 		require.NoError(t, err)
 		recs, err := s.OutboxRecords(ctx, 1000)
 		require.NoError(t, err)

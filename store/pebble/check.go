@@ -1,4 +1,4 @@
-package store
+package pebble
 
 import (
 	"bytes"
@@ -7,6 +7,8 @@ import (
 	"fmt"
 
 	"github.com/cockroachdb/pebble/v2"
+
+	"github.com/knooppunt/knooppunt/store"
 )
 
 // maxProblems bounds the problems Check reports.
@@ -19,7 +21,7 @@ const maxProblems = 20
 // its mailbox head, and the persisted counters equal the entries counted.
 // It reads the whole store, so it is for tests and operators, not for the
 // hot path. Problems are reported with ErrCorrupt.
-func (p *Pebble) Check(ctx context.Context) error {
+func (p *Store) Check(ctx context.Context) error {
 	if err := p.enter(); err != nil {
 		return err
 	}
@@ -31,7 +33,7 @@ func (p *Pebble) Check(ctx context.Context) error {
 		return fmt.Errorf("checking store: %w", err)
 	}
 	if len(c.problems) > 0 {
-		return fmt.Errorf("checking store: %d problems: %w: %w", len(c.problems), ErrCorrupt, errors.Join(c.problems...))
+		return fmt.Errorf("checking store: %d problems: %w: %w", len(c.problems), store.ErrCorrupt, errors.Join(c.problems...))
 	}
 	return nil
 }
@@ -81,7 +83,7 @@ func (c *checker) exists(k []byte) (bool, error) {
 }
 
 func (c *checker) run(ctx context.Context) error {
-	records := map[ID]recordMeta{}
+	records := map[store.ID]recordMeta{}
 	err := c.scan(ctx, tagMeta, func(k, v []byte) error {
 		if len(k) < 18 {
 			c.problem("short metadata key")
@@ -105,7 +107,7 @@ func (c *checker) run(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	dedup := map[string]ID{}
+	dedup := map[string]store.ID{}
 	err = c.scan(ctx, tagDedup, func(k, v []byte) error {
 		id, _, err := decodeDedup(v)
 		if err != nil {
@@ -122,14 +124,14 @@ func (c *checker) run(ctx context.Context) error {
 		return err
 	}
 	for id, rec := range records {
-		k := dedupKey(Key{Sender: rec.Sender, Soort: rec.Soort, Identificatie: rec.Identificatie})
+		k := dedupKey(store.Key{Sender: rec.Sender, Soort: rec.Soort, Identificatie: rec.Identificatie})
 		if got, ok := dedup[string(k)]; !ok || got != id {
 			c.problem("record %s is not the one its dedup key names (%s)", id, got)
 		}
 	}
 	var pending, quarantined int64
-	inQueue := map[ID]bool{}
-	heads := map[string]ID{}
+	inQueue := map[store.ID]bool{}
+	heads := map[string]store.ID{}
 	err = c.scan(ctx, tagHead, func(k, v []byte) error {
 		h, err := decodeID(v, "head")
 		if err != nil {
@@ -155,7 +157,7 @@ func (c *checker) run(ctx context.Context) error {
 		if _, err := decodeEntry(v, false); err != nil {
 			c.problem("mailbox entry %s: %v", id, err)
 		}
-		if h, ok := heads[party]; ok && id.less(h) {
+		if h, ok := heads[party]; ok && less(id, h) {
 			c.problem("mailbox entry %s lies below its head %s", id, h)
 		}
 		return c.payload(records, id, party)
@@ -191,8 +193,8 @@ func (c *checker) run(ctx context.Context) error {
 		}
 		if rec, ok := records[id]; !ok {
 			c.problem("payload %s without record", id)
-		} else if int64(plainLen(v)) != rec.Size { // plainLen: bodies may be sealed (seal.go)
-			c.problem("payload %s is %d bytes, record says %d", id, plainLen(v), rec.Size)
+		} else if int64(store.PlainLen(v)) != rec.Size { // PlainLen: bodies may be sealed (seal.go)
+			c.problem("payload %s is %d bytes, record says %d", id, store.PlainLen(v), rec.Size)
 		}
 		return nil
 	})
@@ -215,7 +217,7 @@ func (c *checker) run(ctx context.Context) error {
 }
 
 // payload checks that an entry of party's mailbox has its record and bytes.
-func (c *checker) payload(records map[ID]recordMeta, id ID, party string) error {
+func (c *checker) payload(records map[store.ID]recordMeta, id store.ID, party string) error {
 	rec, ok := records[id]
 	if !ok {
 		c.problem("mailbox entry %s without record", id)

@@ -1,4 +1,4 @@
-package store
+package pebble
 
 import (
 	"bytes"
@@ -7,6 +7,8 @@ import (
 	"fmt"
 
 	"github.com/cockroachdb/pebble/v2"
+
+	"github.com/knooppunt/knooppunt/store"
 )
 
 // The correlation of a message from VECOZO's exchange API is part of its
@@ -24,23 +26,23 @@ const (
 	refResend      = 'a'
 )
 
-func decodeCorrelationID(v []byte) (ID, error) {
-	var id ID
+func decodeCorrelationID(v []byte) (store.ID, error) {
+	var id store.ID
 	if len(v) != len(id) {
-		return id, fmt.Errorf("decoding correlated message id of %d bytes: %w", len(v), ErrCorrupt)
+		return id, fmt.Errorf("decoding correlated message id of %d bytes: %w", len(v), store.ErrCorrupt)
 	}
 	copy(id[:], v)
 	return id, nil
 }
 
 // indexedID reads an index entry through get; false when absent.
-func indexedID(get func([]byte) ([]byte, error), k []byte) (ID, bool, error) {
+func indexedID(get func([]byte) ([]byte, error), k []byte) (store.ID, bool, error) {
 	v, err := get(k)
-	if errors.Is(err, ErrNotFound) {
-		return ID{}, false, nil
+	if errors.Is(err, store.ErrNotFound) {
+		return store.ID{}, false, nil
 	}
 	if err != nil {
-		return ID{}, false, err
+		return store.ID{}, false, err
 	}
 	id, err := decodeCorrelationID(v)
 	return id, err == nil, err
@@ -49,13 +51,13 @@ func indexedID(get func([]byte) ([]byte, error), k []byte) (ID, bool, error) {
 // checkTraceer fails with ErrTraceerTaken when c's traceerId names a
 // message other than id (the zero id: any message), and reports whether it
 // names id. It writes nothing, so Put calls it before its writes.
-func (w *writer) checkTraceer(id ID, c *Correlation) (indexed bool, err error) {
+func (w *writer) checkTraceer(id store.ID, c *store.Correlation) (indexed bool, err error) {
 	owner, ok, err := indexedID(w.get, refKey(refTraceer, c.Traceer[:]))
 	if err != nil || !ok {
 		return false, err
 	}
 	if owner != id {
-		return false, fmt.Errorf("traceerId %s: %w", c.Traceer, ErrTraceerTaken)
+		return false, fmt.Errorf("traceerId %s: %w", c.Traceer, store.ErrTraceerTaken)
 	}
 	return true, nil
 }
@@ -63,7 +65,7 @@ func (w *writer) checkTraceer(id ID, c *Correlation) (indexed bool, err error) {
 // indexCorrelation indexes c's traceerId for message id unless indexed
 // already, and its conversatieId unless a message holds it. resend marks
 // a traceerId an identical resend brought, which purge must find.
-func (w *writer) indexCorrelation(id ID, c *Correlation, traceerIndexed, resend bool) error {
+func (w *writer) indexCorrelation(id store.ID, c *store.Correlation, traceerIndexed, resend bool) error {
 	if !traceerIndexed {
 		w.set(refKey(refTraceer, c.Traceer[:]), id[:])
 		if resend {
@@ -82,7 +84,7 @@ func (w *writer) indexCorrelation(id ID, c *Correlation, traceerIndexed, resend 
 }
 
 // unindex removes the index entries of message id, stored with c.
-func (w *writer) unindex(id ID, c *Correlation) error {
+func (w *writer) unindex(id store.ID, c *store.Correlation) error {
 	for _, k := range [][]byte{refKey(refTraceer, c.Traceer[:]), refKey(refConversatie, c.Conversatie[:])} {
 		owner, ok, err := indexedID(w.get, k)
 		if err != nil {
@@ -113,45 +115,45 @@ func (w *writer) unindex(id ID, c *Correlation) error {
 }
 
 // Correlation returns the correlation message id was stored with.
-func (p *Pebble) Correlation(ctx context.Context, id ID) (Correlation, bool, error) {
+func (p *Store) Correlation(ctx context.Context, id store.ID) (store.Correlation, bool, error) {
 	if err := p.enter(); err != nil {
-		return Correlation{}, false, err
+		return store.Correlation{}, false, err
 	}
 	defer p.leave()
 	rec, err := p.meta(id)
-	if errors.Is(err, ErrNotFound) {
-		return Correlation{}, false, nil
+	if errors.Is(err, store.ErrNotFound) {
+		return store.Correlation{}, false, nil
 	}
 	if err != nil {
-		return Correlation{}, false, fmt.Errorf("reading correlation of %s: %w", id, err)
+		return store.Correlation{}, false, fmt.Errorf("reading correlation of %s: %w", id, err)
 	}
 	if rec.Correlation == nil {
-		return Correlation{}, false, nil
+		return store.Correlation{}, false, nil
 	}
 	return *rec.Correlation, true, nil
 }
 
 // ByTraceer returns the message a traceerId names.
-func (p *Pebble) ByTraceer(ctx context.Context, traceer UUID) (ID, bool, error) {
+func (p *Store) ByTraceer(ctx context.Context, traceer store.UUID) (store.ID, bool, error) {
 	id, ok, err := p.correlatedID(refKey(refTraceer, traceer[:]))
 	if err != nil {
-		return ID{}, false, fmt.Errorf("reading message of traceerId %s: %w", traceer, err)
+		return store.ID{}, false, fmt.Errorf("reading message of traceerId %s: %w", traceer, err)
 	}
 	return id, ok, nil
 }
 
 // ByConversatie returns the first message stored with a conversatieId.
-func (p *Pebble) ByConversatie(ctx context.Context, conversatie UUID) (ID, bool, error) {
+func (p *Store) ByConversatie(ctx context.Context, conversatie store.UUID) (store.ID, bool, error) {
 	id, ok, err := p.correlatedID(refKey(refConversatie, conversatie[:]))
 	if err != nil {
-		return ID{}, false, fmt.Errorf("reading message of conversatieId %s: %w", conversatie, err)
+		return store.ID{}, false, fmt.Errorf("reading message of conversatieId %s: %w", conversatie, err)
 	}
 	return id, ok, nil
 }
 
-func (p *Pebble) correlatedID(k []byte) (ID, bool, error) {
+func (p *Store) correlatedID(k []byte) (store.ID, bool, error) {
 	if err := p.enter(); err != nil {
-		return ID{}, false, err
+		return store.ID{}, false, err
 	}
 	defer p.leave()
 	return indexedID(func(k []byte) ([]byte, error) { return getFrom(p.db, k) }, k)

@@ -1,4 +1,4 @@
-package store
+package pebble
 
 import (
 	"encoding/binary"
@@ -7,6 +7,8 @@ import (
 	"time"
 
 	"github.com/cockroachdb/pebble/v2"
+
+	"github.com/knooppunt/knooppunt/store"
 )
 
 // request is one write operation for the committer. apply runs in the
@@ -22,7 +24,7 @@ type request struct {
 // carries it is durable (or failed). Once a request is in the channel it
 // is not abandoned for ctx: the caller learns the outcome, so an error
 // means nothing was written.
-func (p *Pebble) submit(ctxDone <-chan struct{}, ctxErr func() error, apply func(w *writer) error) error {
+func (p *Store) submit(ctxDone <-chan struct{}, ctxErr func() error, apply func(w *writer) error) error {
 	if err := p.enter(); err != nil {
 		return err
 	}
@@ -31,7 +33,7 @@ func (p *Pebble) submit(ctxDone <-chan struct{}, ctxErr func() error, apply func
 	case p.reqs <- r:
 	case <-p.quit:
 		p.leave()
-		return ErrClosed
+		return store.ErrClosed
 	case <-ctxDone:
 		p.leave()
 		return ctxErr()
@@ -43,7 +45,7 @@ func (p *Pebble) submit(ctxDone <-chan struct{}, ctxErr func() error, apply func
 
 // writer is the committer's view of the batch being built.
 type writer struct {
-	p     *Pebble
+	p     *Store
 	b     *pebble.Batch
 	now   time.Time
 	newID bool
@@ -62,13 +64,13 @@ func (w *writer) del(k []byte)    { _ = w.b.Delete(k, nil) }
 // get reads through the batch: the group's own writes, then the database.
 func (w *writer) get(k []byte) ([]byte, error) { return getFrom(w.b, k) }
 
-func (w *writer) nextID() ID {
+func (w *writer) nextID() store.ID {
 	w.newID = true
 	return w.p.state.ids.next(w.now)
 }
 
 // event appends a history event to message id.
-func (w *writer) event(id ID, s State, at time.Time, ref ID) {
+func (w *writer) event(id store.ID, s store.State, at time.Time, ref store.ID) {
 	w.p.state.eventSeq++
 	w.set(eventKey(id, at, w.p.state.eventSeq), encodeEvent(s, ref))
 }
@@ -93,7 +95,7 @@ func (w *writer) event(id ID, s State, at time.Time, ref ID) {
 const maxWait = time.Millisecond
 
 // commitLoop is the committer goroutine.
-func (p *Pebble) commitLoop() {
+func (p *Store) commitLoop() {
 	defer p.wg.Done()
 	last := 1
 	var lastTook time.Duration
@@ -144,11 +146,11 @@ func (p *Pebble) commitLoop() {
 
 // drain fails every request still queued at Close. No sender can add one:
 // Close closed stop only after fencing them out.
-func (p *Pebble) drain() {
+func (p *Store) drain() {
 	for {
 		select {
 		case r := <-p.reqs:
-			r.err = ErrClosed
+			r.err = store.ErrClosed
 			close(r.done)
 		default:
 			return
@@ -158,7 +160,7 @@ func (p *Pebble) drain() {
 
 // fail records a write-path failure after which the store can no longer
 // promise durability; every later write returns it.
-func (p *Pebble) fail(err error) error {
+func (p *Store) fail(err error) error {
 	p.failed.CompareAndSwap(nil, &err)
 	p.log.Error().Err(err).Msg("store write path failed; refusing further writes")
 	return err
@@ -166,7 +168,7 @@ func (p *Pebble) fail(err error) error {
 
 // commitGroup applies a group, commits it with fsync and releases its
 // callers.
-func (p *Pebble) commitGroup(group []*request) {
+func (p *Store) commitGroup(group []*request) {
 	defer func() {
 		for _, r := range group {
 			close(r.done)
@@ -235,14 +237,14 @@ func (p *Pebble) commitGroup(group []*request) {
 
 // head returns the head of party's mailbox: no entry of party sorts below
 // it. The zero ID means the mailbox has never advanced.
-func (w *writer) head(party string) (ID, error) {
+func (w *writer) head(party string) (store.ID, error) {
 	if h, ok := w.p.state.heads[party]; ok {
 		return h, nil
 	}
 	v, err := w.get(headKey(party))
-	var h ID
+	var h store.ID
 	switch {
-	case errors.Is(err, ErrNotFound):
+	case errors.Is(err, store.ErrNotFound):
 	case err != nil:
 		return h, fmt.Errorf("reading mailbox head: %w", err)
 	default:
@@ -255,7 +257,7 @@ func (w *writer) head(party string) (ID, error) {
 }
 
 // setHead records a new head of party's mailbox.
-func (w *writer) setHead(party string, h ID) {
+func (w *writer) setHead(party string, h store.ID) {
 	w.p.state.heads[party] = h
 	w.set(headKey(party), h[:])
 }
@@ -264,13 +266,13 @@ func (w *writer) setHead(party string, h ID) {
 // must already be deleted in the batch): to the first remaining entry, or
 // past id if none remains. Seeking from the head passes only the
 // tombstones of entries confirmed out of order.
-func (w *writer) removed(party string, id ID) error {
+func (w *writer) removed(party string, id store.ID) error {
 	h, err := w.head(party)
 	if err != nil {
 		return err
 	}
 	w.p.state.removedSince[party]++
-	if id.less(h) {
+	if less(id, h) {
 		return nil
 	}
 	lo := queuePrefix(party)
@@ -281,7 +283,7 @@ func (w *writer) removed(party string, id ID) error {
 	if err != nil {
 		return fmt.Errorf("seeking mailbox head: %w", err)
 	}
-	next := id.succ()
+	next := succ(id)
 	if it.First() {
 		if k, ok := queueKeyID(it.Key()); ok {
 			next = k
@@ -290,14 +292,14 @@ func (w *writer) removed(party string, id ID) error {
 	if err := it.Close(); err != nil {
 		return fmt.Errorf("seeking mailbox head: %w", err)
 	}
-	if next.less(h) || next == h {
+	if less(next, h) || next == h {
 		return nil
 	}
 	w.setHead(party, next)
 	return nil
 }
 
-func (id ID) less(o ID) bool {
+func less(id, o store.ID) bool {
 	for i := range id {
 		if id[i] != o[i] {
 			return id[i] < o[i]
