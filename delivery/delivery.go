@@ -47,23 +47,21 @@ type Endpoint struct {
 	AnyStatus bool
 }
 
-// Mailbox is what delivery needs of the store; *pebble.Store has it.
+// Mailbox is what delivery needs of the store; every store.Store has it.
 type Mailbox interface {
 	List(ctx context.Context, party string, limit int) ([]store.Entry, error)
 	Get(ctx context.Context, party string, id store.ID) ([]byte, error)
 	Ack(ctx context.Context, party string, id store.ID) error
-}
-
-// Quarantiner is a Mailbox that can move a message to quarantine at once
-// (*pebble.Store is one); reason is a short code, never content. Without
-// it, a message that used up its attempts is parked: not tried again, left
-// leased, and quarantined by the store itself once it has been listed its
-// MaxDeliveries times.
-type Quarantiner interface {
+	// Quarantine moves a message that cannot be delivered out of the way
+	// at once; reason is a short code, never content. When it fails, the
+	// message is parked: not tried again, left leased, and quarantined by
+	// the store itself once it has been listed its MaxDeliveries times.
 	Quarantine(ctx context.Context, party string, id store.ID, reason string) error
+	// Meta tells whose heenbericht an answer answers.
+	Meta(ctx context.Context, id store.ID) (*store.Meta, error)
 }
 
-// Reasons given to Quarantiner.Quarantine.
+// Reasons given to Mailbox.Quarantine.
 const (
 	ReasonAttempts = "delivery-attempts" // MaxAttempts attempts failed
 	ReasonRefused  = "delivery-refused"  // the endpoint refused it for good
@@ -154,7 +152,7 @@ type Pusher struct {
 
 	mu      sync.Mutex
 	workers map[string]*worker
-	parked  map[store.ID]bool // used up their attempts, without a Quarantiner
+	parked  map[store.ID]bool // used up their attempts, and quarantining failed
 }
 
 type metrics struct {
@@ -561,19 +559,15 @@ func (p *Pusher) isParked(id store.ID) bool {
 func (p *Pusher) quarantine(ctx context.Context, log zerolog.Logger, party string, id store.ID, attempts int, refused bool) {
 	p.metrics.quarantined.Inc()
 	ev := log.Error().Bool("alert", true).Str("message_id", id.String()).Int("attempts", attempts).Bool("refused", refused)
-	if q, ok := p.cfg.Mailbox.(Quarantiner); ok {
-		reason := ReasonAttempts
-		if refused {
-			reason = ReasonRefused
-		}
-		if err := q.Quarantine(context.WithoutCancel(ctx), party, id, reason); err != nil {
-			ev.AnErr("quarantine_error", err).Msg("push delivery gave up; quarantining failed, message parked")
-		} else {
-			ev.Msg("push delivery gave up; message quarantined")
-			return
-		}
+	reason := ReasonAttempts
+	if refused {
+		reason = ReasonRefused
+	}
+	if err := p.cfg.Mailbox.Quarantine(context.WithoutCancel(ctx), party, id, reason); err != nil {
+		ev.AnErr("quarantine_error", err).Msg("push delivery gave up; quarantining failed, message parked")
 	} else {
-		ev.Msg("push delivery gave up; message parked until the store quarantines it")
+		ev.Msg("push delivery gave up; message quarantined")
+		return
 	}
 	p.mu.Lock()
 	p.parked[id] = true
@@ -687,19 +681,13 @@ func (p *Pusher) stufRequest(ctx context.Context, ep Endpoint, e store.Entry, bo
 // answerOf looks up the heenbericht the answer id answers. crossRef is the
 // referentienummer of the Di01 that carried it: the gemeente's own when it
 // sent the heenbericht in a Di01 (Refs), else the one derived from the
-// heenbericht's id. Without a Meta-capable store or when the store does not
-// know, it is derived from the answer's own id. own reports that the switch
+// heenbericht's id. When the store does not know, it is derived from the
+// answer's own id. own reports that the switch
 // made the answer: its heenbericht was filed in the switch's own mailbox.
 // A failure to read the heenbericht (other than its having expired) fails
 // the attempt, so the answer is not sent under the wrong zender.
 func (p *Pusher) answerOf(ctx context.Context, id store.ID) (crossRef string, own bool, err error) {
-	mr, ok := p.cfg.Mailbox.(interface {
-		Meta(ctx context.Context, id store.ID) (*store.Meta, error)
-	})
-	if !ok {
-		return stuf.RefFor(id.String()), false, nil
-	}
-	m, err := mr.Meta(ctx, id)
+	m, err := p.cfg.Mailbox.Meta(ctx, id)
 	if err != nil || m.Conversation.IsZero() {
 		return stuf.RefFor(id.String()), false, nil
 	}
@@ -710,7 +698,7 @@ func (p *Pusher) answerOf(ctx context.Context, id store.ID) (crossRef string, ow
 			crossRef = ref
 		}
 	}
-	hm, err := mr.Meta(ctx, m.Conversation)
+	hm, err := p.cfg.Mailbox.Meta(ctx, m.Conversation)
 	switch {
 	case errors.Is(err, store.ErrNotFound): // expired: whose answer it was is no longer known
 		return crossRef, false, nil

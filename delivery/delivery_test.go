@@ -6,6 +6,7 @@ import (
 	"crypto/rsa"
 	"crypto/x509"
 	"crypto/x509/pkix"
+	"errors"
 	"io"
 	"math/big"
 	"mime"
@@ -386,8 +387,12 @@ func (q *quarantining) Quarantine(ctx context.Context, party string, id store.ID
 	return q.Store.Quarantine(ctx, party, id, reason)
 }
 
-// plainMailbox hides the store's Quarantine method.
-type plainMailbox struct{ delivery.Mailbox }
+// failingQuarantine is a mailbox whose Quarantine fails.
+type failingQuarantine struct{ delivery.Mailbox }
+
+func (failingQuarantine) Quarantine(context.Context, string, store.ID, string) error {
+	return errors.New("quarantine unavailable")
+}
 
 // TestQuarantine: after MaxAttempts failures, or at once on a REST 422, a
 // message is quarantined with an alert (metric and log line), and the next
@@ -442,9 +447,10 @@ func TestQuarantine(t *testing.T) {
 	}
 }
 
-// TestParkWithoutQuarantiner: without a Quarantine method the message is
-// parked (not tried again) with the alert, and the next one goes through.
-func TestParkWithoutQuarantiner(t *testing.T) {
+// TestParkWhenQuarantineFails: when the store cannot quarantine it, the
+// message is parked (not tried again) with the alert, and the next one
+// goes through.
+func TestParkWhenQuarantineFails(t *testing.T) {
 	st := openStore(t, t.TempDir())
 	defer st.Close()
 	put(t, st, sample.New(8), "WMO301", gemeente, aanbieder, 2)
@@ -458,7 +464,7 @@ func TestParkWithoutQuarantiner(t *testing.T) {
 	}))
 	defer srv.Close()
 	reg := prometheus.NewRegistry()
-	cfg := fast(plainMailbox{st}, newRegistry(delivery.Endpoint{Party: aanbieder, URL: srv.URL, Kind: delivery.KindREST}))
+	cfg := fast(failingQuarantine{st}, newRegistry(delivery.Endpoint{Party: aanbieder, URL: srv.URL, Kind: delivery.KindREST}))
 	cfg.MaxAttempts, cfg.Registerer = 3, reg
 	p, err := delivery.New(cfg)
 	require.NoError(t, err)

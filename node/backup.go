@@ -14,7 +14,6 @@ import (
 
 	"github.com/knooppunt/knooppunt/audit"
 	"github.com/knooppunt/knooppunt/gateway"
-	"github.com/knooppunt/knooppunt/store"
 )
 
 // A backup is a directory with everything a node keeps, copied while it
@@ -54,12 +53,6 @@ type BackupManifest struct {
 // ManifestFile is the backup's description.
 const ManifestFile = "backup.json"
 
-// checkpointer is a store that copies itself consistently while it serves
-// (pebble.Store).
-type checkpointer interface {
-	Checkpoint(ctx context.Context, dir string) error
-}
-
 // Backup writes a consistent copy of everything this node keeps into dest,
 // which must not exist, while the node serves. The store's outbox is moved
 // to the trail first, so the copy records the trail's head. For the copies'
@@ -98,15 +91,13 @@ func (n *Node) Backup(ctx context.Context, dest string) (BackupManifest, error) 
 		n.mover.mu.Lock()
 		defer n.mover.mu.Unlock()
 	}
-	if f, ok := n.store.(store.Feed); ok {
-		head, err := f.Head(ctx)
-		if err != nil {
-			return m, fmt.Errorf("reading the feed position: %w", err)
-		}
-		m.FeedPosition = head
+	head, err := n.store.Head(ctx)
+	if err != nil {
+		return m, fmt.Errorf("reading the feed position: %w", err)
 	}
-	if cp, ok := n.store.(checkpointer); ok {
-		if err := cp.Checkpoint(ctx, filepath.Join(dest, "store")); err != nil {
+	m.FeedPosition = head
+	if n.local != nil {
+		if err := n.local.Checkpoint(ctx, filepath.Join(dest, "store")); err != nil {
 			return m, err
 		}
 		m.Store = true

@@ -95,12 +95,8 @@ func (n *Node) startInsight(st store.Store) (_ *treeCache, err error) {
 	if !c.Enabled && c.Addr == "" {
 		return nil, nil
 	}
-	feed, ok := st.(store.Feed)
-	if !ok {
-		return nil, fmt.Errorf("starting stuurinformatie: the store keeps no change feed")
-	}
 	in := &insight{log: n.log.With().Str("component", "insight").Logger(), stop: make(chan struct{}), saved: make(chan struct{}),
-		feed: feed, trees: newTreeCache()}
+		feed: st, trees: newTreeCache()}
 	if in.file, in.slFile, err = stateFiles(n.cfg.Store.Dir, c.File, c.SamenloopFile, in.log); err != nil {
 		return nil, err
 	}
@@ -156,7 +152,7 @@ func (n *Node) startInsight(st store.Store) (_ *treeCache, err error) {
 	if err != nil {
 		return nil, err
 	}
-	in.follower = stuurinfo.Follow(stuurinfo.FollowerConfig{Feed: feed, Store: st, After: from,
+	in.follower = stuurinfo.Follow(stuurinfo.FollowerConfig{Feed: st, Store: st, After: from,
 		Trees: in.trees.take, Observers: observers, Logger: in.log})
 	n.insight = in
 	every := c.SaveEvery

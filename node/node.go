@@ -106,7 +106,8 @@ type Node struct {
 	// reload that changes it (the store in use stays).
 	fileStore string
 	set       *xsd.Set
-	store     backend // pebble.Store or jetstream.Store
+	store     backend       // pebble.Store or jetstream.Store
+	local     *pebble.Store // the store when it is on local disk (Pebble); nil on JetStream
 	srv       *gateway.Server
 	ln        net.Listener
 	served    chan error
@@ -234,7 +235,7 @@ func Start(ctx context.Context, cfg Config) (_ *Node, err error) {
 	if err := n.openSecurity(ctx, &sc); err != nil {
 		return nil, err
 	}
-	if n.store, err = openStore(ctx, cfg, sc); err != nil {
+	if n.store, n.local, err = openStore(ctx, cfg, sc); err != nil {
 		return nil, err
 	}
 	if err := n.openLedgerSecret(); err != nil {
@@ -255,8 +256,8 @@ func Start(ctx context.Context, cfg Config) (_ *Node, err error) {
 	if err := n.startMonitor(); err != nil {
 		return nil, err
 	}
-	if feed, ok := st.(store.Feed); ok && n.insight == nil {
-		n.trimmer = startFeedTrimmer(feed, feedTrimInterval, n.log)
+	if n.insight == nil {
+		n.trimmer = startFeedTrimmer(st, feedTrimInterval, n.log)
 	}
 	n.srv, err = gateway.New(gateway.Config{
 		Addr: cfg.Addr, AdminAddr: cfg.AdminAddr,
@@ -279,19 +280,9 @@ func Start(ctx context.Context, cfg Config) (_ *Node, err error) {
 		// TR063 and TR074 for the gemeenten that ask for them.
 		Aanleveringen: n.aanleveringen(),
 		Ready: []gateway.Check{
-			{Name: "store", Check: func(ctx context.Context) error {
-				// A shared store is ready when it is connected and can
-				// commit, or the cluster has been electing for less than
-				// its grace (jetstream.Store.Ready).
-				if r, ok := st.(interface{ Ready(context.Context) error }); ok {
-					return r.Ready(ctx)
-				}
-				_, err := st.Meta(ctx, store.ID{}) // an open store answers "not found"
-				if errors.Is(err, store.ErrNotFound) {
-					return nil
-				}
-				return err
-			}},
+			// A shared store stays ready while its cluster elects a leader
+			// for less than its grace (jetstream.Store.Ready).
+			{Name: "store", Check: st.Ready},
 			{Name: "audit", Check: n.auditReady},
 			{Name: "schemas", Check: func(context.Context) error {
 				if len(set.Soorts()) == 0 {

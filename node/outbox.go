@@ -318,10 +318,10 @@ func notInTrail(ctx context.Context, trail *audit.Log, entries []audit.Entry) ([
 // starts the mover, when the store has an outbox and the node an audit
 // trail. It reports whether the gateway may hand the store its records.
 func (n *Node) startOutbox(ctx context.Context) (bool, error) {
-	box, ok := n.store.(store.Outbox)
-	if !ok || n.audit == nil {
+	if n.local == nil || n.audit == nil {
 		return false, nil
 	}
+	box := n.local
 	if head, ok, err := box.TrailHead(ctx); err != nil {
 		return false, err
 	} else if ok {

@@ -39,24 +39,26 @@ func (c Config) checkBackend() error {
 	return err
 }
 
-// openStore opens the backend of cfg with the store settings of sc.
-func openStore(ctx context.Context, cfg Config, sc pebble.Config) (backend, error) {
+// openStore opens the backend of cfg with the store settings of sc. A
+// Pebble store is returned as itself too (nil on JetStream), for what only
+// a store on local disk does: the outbox of audit records and checkpoints.
+func openStore(ctx context.Context, cfg Config, sc pebble.Config) (backend, *pebble.Store, error) {
 	if cfg.Backend() == "pebble" {
 		p, err := pebble.Open(ctx, sc)
 		if err != nil {
-			return nil, fmt.Errorf("opening store %s: %w", sc.Dir, err)
+			return nil, nil, fmt.Errorf("opening store %s: %w", sc.Dir, err)
 		}
-		return p, nil
+		return p, p, nil
 	}
 	jc, err := jetstream.ParseURL(cfg.StoreURL)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	jc.Logger, jc.Keys, jc.Registerer = sc.Logger, sc.Keys, sc.Registerer
 	jc.Policy = sc.Policy
 	js, err := jetstream.Open(ctx, jc)
 	if err != nil {
-		return nil, fmt.Errorf("opening JetStream store %s: %w", jc.URL, err)
+		return nil, nil, fmt.Errorf("opening JetStream store %s: %w", jc.URL, err)
 	}
-	return js, nil
+	return js, nil, nil
 }

@@ -128,6 +128,13 @@ type Store interface {
 	// up to limit (1..MaxListLimit).
 	Quarantined(ctx context.Context, after ID, limit int) ([]Entry, error)
 
+	// Quarantine moves a message of party's mailbox to quarantine at once,
+	// leased or not, with reason (a short code, at most MaxReasonLen
+	// bytes, never content), as delivery does when a push has failed for
+	// good. A message not in party's mailbox gives ErrNotFound; one
+	// quarantined already is left as it is.
+	Quarantine(ctx context.Context, party string, id ID, reason string) error
+
 	// Release moves a quarantined message back into its mailbox with its
 	// delivery count reset. It returns ErrNotFound if id is not
 	// quarantined.
@@ -135,6 +142,15 @@ type Store interface {
 
 	// Stats returns the current counters.
 	Stats() Stats
+
+	// Ready reports whether the store can take writes now, for a
+	// readiness probe: nil when it can, an error saying why not
+	// otherwise. A backend whose cluster is electing a leader may stay
+	// ready for a bounded grace while its writes answer ErrUnavailable.
+	Ready(ctx context.Context) error
+
+	// Feed is the ordered, durable change feed every backend keeps.
+	Feed
 
 	// Close stops background work, fails pending calls with ErrClosed and
 	// closes the store. It is safe to call more than once; later calls

@@ -338,6 +338,19 @@ func (p *Store) enter() error {
 
 func (p *Store) leave() { p.mu.RUnlock() }
 
+// Ready reports whether the store can take writes: it is open and its
+// write path has not failed (see fail).
+func (p *Store) Ready(ctx context.Context) error {
+	if err := p.enter(); err != nil {
+		return err
+	}
+	defer p.leave()
+	if errp := p.failed.Load(); errp != nil {
+		return fmt.Errorf("the store's write path failed: %w", *errp)
+	}
+	return ctx.Err()
+}
+
 // Close stops the janitor, fails requests that have not reached a batch
 // with ErrClosed, lets the batch being committed finish, and closes
 // Pebble. Later calls return nil.

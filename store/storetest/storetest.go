@@ -676,7 +676,9 @@ func testRetention(t *testing.T, e *env) {
 
 func testClose(t *testing.T, e *env) {
 	id := e.put(Msg("12345678", "0363", "WMO315", "A", ""))
+	require.NoError(t, e.s.Ready(e.ctx), "an open store is ready")
 	require.NoError(t, e.s.Close())
+	assert.Error(t, e.s.Ready(e.ctx), "a closed store is not ready")
 	require.NoError(t, e.s.Close(), "Close twice is fine")
 	_, err := e.s.Put(e.ctx, Msg("12345678", "0363", "WMO315", "B", ""))
 	assert.ErrorIs(t, err, store.ErrClosed)
@@ -692,17 +694,8 @@ func testClose(t *testing.T, e *env) {
 	assert.Equal(t, "closed", store.Code(err))
 }
 
-// Quarantiner is implemented by stores that move a message to quarantine
-// at once (push delivery uses it); Run skips QuarantineAtOnce without it.
-type Quarantiner interface {
-	Quarantine(ctx context.Context, party string, id store.ID, reason string) error
-}
-
 func testQuarantineAtOnce(t *testing.T, e *env) {
-	q, ok := e.s.(Quarantiner)
-	if !ok {
-		t.Skip("the store has no immediate quarantine")
-	}
+	q := e.s
 	a := e.put(Msg("12345678", "0363", "WMO315", "ID-a", ""))
 	b := e.put(Msg("12345678", "0363", "WMO315", "ID-b", ""))
 	other := e.put(Msg("12345678", "0599", "WMO315", "ID-c", ""))
