@@ -2,6 +2,9 @@ package conformance
 
 import (
 	"context"
+	"crypto/rand"
+	"os"
+	"path/filepath"
 	"testing"
 	"time"
 
@@ -14,7 +17,7 @@ import (
 // TestSuiteJetStream runs the whole suite against a switch on the
 // JetStream store (an embedded single NATS server, sync_interval: always)
 // with the same features and expectations as TestSuite, the StUF-GGk
-// endpoint included: no case is skipped.
+// endpoint and the aanleveringen ledger included: no case is skipped.
 func TestSuiteJetStream(t *testing.T) {
 	cases, err := Load("testdata")
 	require.NoError(t, err)
@@ -39,9 +42,19 @@ func TestSuiteJetStream(t *testing.T) {
 }
 
 // startJetStreamSwitch runs startSwitch's switch on an embedded NATS
-// server instead of Pebble.
+// server instead of Pebble. A JetStream node has no ledger secret of its
+// own (its nodes must share one), so it gets a file of random bytes, as
+// serve --ledger-secret would.
 func startJetStreamSwitch(t *testing.T) (string, string) {
 	t.Helper()
 	srv := natstest.Start(t)
-	return startSwitch(t, func(cfg *node.Config) { cfg.StoreURL = srv.ClientURL() + "?replicas=1" })
+	secret := make([]byte, node.MinLedgerSecret)
+	_, err := rand.Read(secret)
+	require.NoError(t, err)
+	file := filepath.Join(t.TempDir(), "ledger.secret")
+	require.NoError(t, os.WriteFile(file, secret, 0o600))
+	return startSwitch(t, func(cfg *node.Config) {
+		cfg.StoreURL = srv.ClientURL() + "?replicas=1"
+		cfg.Security.LedgerSecretFile = file
+	})
 }
