@@ -5,6 +5,7 @@ import (
 	"errors"
 	"net/http"
 	"net/http/httptest"
+	"regexp"
 	"strings"
 	"sync"
 	"testing"
@@ -190,6 +191,48 @@ func FuzzParse(f *testing.F) {
 			}
 		}
 	})
+}
+
+// TestNummerPlaceholder: {{nummer:NAME}} is a 9-digit number, the same
+// wherever NAME recurs in a case, another for another NAME or case, and
+// new in another run; in a derive step it reaches the message.
+func TestNummerPlaceholder(t *testing.T) {
+	c := &Case{Name: "one"}
+	run1 := &run{prefix: "aaaaa", today: time.Now().UTC()}
+	fields := strings.Fields(string(run1.expand(c, []byte("{{nummer:a}} {{nummer:a}} {{nummer:b}}"))))
+	require.Len(t, fields, 3)
+	for _, f := range fields {
+		assert.Regexp(t, `^[1-9][0-9]{8}$`, f, "an LDT_Nummer of 9 digits")
+	}
+	assert.Equal(t, fields[0], fields[1], "the same NAME, the same number")
+	assert.NotEqual(t, fields[0], fields[2], "another NAME, another number")
+	assert.NotEqual(t, fields[0], run1.nummer(&Case{Name: "two"}, "a"), "another case, another number")
+	run2 := &run{prefix: "bbbbb", today: run1.today}
+	assert.NotEqual(t, fields[0], run2.nummer(c, "a"), "another run, another number")
+
+	c, err := Parse("derive.case", []byte("# d\n"+
+		"message base sample WMO305 afzender=42420001 ontvanger=0518 seed=1 products=2\n"+
+		"message set derive base set path=//StartProduct[2]/ToewijzingNummer value={{nummer:a}}\n"+
+		"message replaced derive set replace old={{nummer:a}} new={{nummer:b}}\n"+
+		"post 42420001 replaced\n"))
+	require.NoError(t, err)
+	msgs := map[string]*message{}
+	for _, st := range c.Steps[:3] {
+		m, err := run1.build(c, st, msgs)
+		require.NoError(t, err, "line %d", st.Line)
+		msgs[m.name] = m
+	}
+	nummers := func(name string) []string {
+		var out []string
+		for _, m := range regexp.MustCompile(`<wmo305:ToewijzingNummer>(\d+)</`).FindAllSubmatch(msgs[name].body, -1) {
+			out = append(out, string(m[1]))
+		}
+		return out
+	}
+	base := nummers("base")
+	require.Len(t, base, 2)
+	assert.Equal(t, []string{base[0], run1.nummer(c, "a")}, nummers("set"))
+	assert.Equal(t, []string{base[0], run1.nummer(c, "b")}, nummers("replaced"))
 }
 
 // TestPad: pad adds exactly the bytes asked for, only white space between

@@ -10,7 +10,8 @@
 // in-process switch in CI and a running installation with --target; a
 // failing expectation is reported with its file and line and what was seen.
 //
-// Every run draws a fresh prefix for the Identificaties of its messages,
-// so cases are independent of each other and of earlier runs against the
-// same target.
+// Every run draws a fresh prefix for the Identificaties of its messages
+// and the numbers a case asks for with {{nummer:NAME}} (the keys of lines
+// the switch remembers, such as a 305's ToewijzingNummer), so cases are
+// independent of each other and of earlier runs against the same target.
 package conformance

@@ -60,8 +60,24 @@ func (r *run) ident(c *Case, name string) string {
 	return r.prefix + s[:idLen-prefixLen]
 }
 
-// placeholder is {{id:NAME}} or {{today}} in an inline or file message.
-var placeholder = regexp.MustCompile(`\{\{(id:[A-Za-z0-9_.-]+|today)\}\}`)
+// nummer is the run's value of {{nummer:NAME}} in case c: a 9-digit
+// number (100000000 to 999999999, an LDT_Nummer such as a
+// ToewijzingNummer) drawn from the run's prefix, the case and NAME. So a
+// key of the standard a case needs fresh, like the TR101 key of a 305 line
+// the aanleveringen check remembers, is the same wherever NAME recurs in
+// the case and new in the next run against the same target.
+func (r *run) nummer(c *Case, name string) string {
+	h := fnv.New64a()
+	for _, part := range []string{r.prefix, c.Name, name} {
+		h.Write([]byte(part))
+		h.Write([]byte{0})
+	}
+	return strconv.FormatUint(100_000_000+h.Sum64()%900_000_000, 10)
+}
+
+// placeholder is {{id:NAME}}, {{nummer:NAME}} or {{today}} in an inline or
+// file message, or in the text a derive step writes.
+var placeholder = regexp.MustCompile(`\{\{((?:id|nummer):[A-Za-z0-9_.-]+|today)\}\}`)
 
 // build runs one message directive.
 func (r *run) build(c *Case, st Step, msgs map[string]*message) (*message, error) {
@@ -87,7 +103,7 @@ func (r *run) build(c *Case, st Step, msgs map[string]*message) (*message, error
 		if len(rest) != 2 {
 			return nil, fmt.Errorf("message %s derive wants a message and an operation", name)
 		}
-		return derive(st, name, msgs[rest[0]], rest[1])
+		return derive(r.expandOpts(c, st), name, msgs[rest[0]], rest[1])
 	case "zip":
 		if len(rest) == 0 {
 			return nil, fmt.Errorf("message %s zip wants the messages to pack", name)
@@ -142,8 +158,25 @@ func (r *run) expand(c *Case, data []byte) []byte {
 		if key == "today" {
 			return []byte(r.today.Format(time.DateOnly))
 		}
+		if name, ok := strings.CutPrefix(key, "nummer:"); ok {
+			return []byte(r.nummer(c, name))
+		}
 		return []byte(r.ident(c, strings.TrimPrefix(key, "id:")))
 	})
+}
+
+// expandOpts is st with the placeholders of the options that hold text a
+// derive step writes into the message (value, old, new) replaced.
+func (r *run) expandOpts(c *Case, st Step) Step {
+	out := st
+	out.Opts = make(map[string]string, len(st.Opts))
+	for k, v := range st.Opts {
+		if k == "value" || k == "old" || k == "new" {
+			v = string(r.expand(c, []byte(v)))
+		}
+		out.Opts[k] = v
+	}
+	return out
 }
 
 // generate is "message NAME sample SOORT [afzender=] [ontvanger=] [seed=]

@@ -16,7 +16,7 @@ func TestSuite(t *testing.T) {
 	target, soap := startSwitch(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
-	rep, err := Run(ctx, Config{Target: target, SOAPTarget: soap, Lease: testLease, Features: []string{FeatureSignature}}, cases)
+	rep, err := Run(ctx, Config{Target: target, SOAPTarget: soap, Lease: testLease, Features: switchFeatures}, cases)
 	require.NoError(t, err)
 	for _, res := range rep.Results {
 		switch res.Outcome {

@@ -34,16 +34,20 @@ import (
 	"github.com/knooppunt/knooppunt/xsd"
 )
 
-// Config describes one switch. The zero value is not usable: set Dev or
-// RegistryFile, and Store.Dir.
+// Config describes one switch. The zero value is not usable: set Dev,
+// RegistryFile or Registry, and Store.Dir.
 type Config struct {
 	// Dev runs on the built-in demo registry (routing.DevRegistry) when
-	// RegistryFile is empty, and allows bearer tokens whatever the
-	// registry says.
+	// RegistryFile and Registry are empty, and allows bearer tokens
+	// whatever the registry says.
 	Dev bool
 	// RegistryFile is the registry (address book) in YAML; see
 	// routing/README.md. Reload reads it again.
 	RegistryFile string
+	// Registry, when RegistryFile is empty, is the registry to run on: one
+	// built in code, such as the conformance run's (the dev registry and a
+	// gemeente that checks its aanleveringen). It is not reloaded.
+	Registry *routing.Registry
 	// Addr is the API's listen address; "127.0.0.1:0" picks a free port.
 	Addr string
 	// AdminAddr, if set, is a plain-HTTP address serving only /healthz,
@@ -131,9 +135,13 @@ type Node struct {
 	closeErr  error
 }
 
-// LoadRegistry reads the registry file of cfg, or builds the dev registry.
+// LoadRegistry reads the registry file of cfg, or returns cfg.Registry,
+// or builds the dev registry.
 func LoadRegistry(cfg Config) (*routing.Registry, error) {
 	if cfg.RegistryFile == "" {
+		if cfg.Registry != nil {
+			return cfg.Registry, nil
+		}
 		if !cfg.Dev {
 			return nil, errors.New("no registry file: one is required outside dev mode")
 		}
@@ -367,7 +375,7 @@ func (n *Node) Store() store.Store { return n.store }
 // registry in force and returns every problem. Messages are untouched.
 func (n *Node) Reload() error {
 	if n.cfg.RegistryFile == "" {
-		return errors.New("the dev registry is built in; nothing to reload")
+		return errors.New("the registry is built in, not read from a file; nothing to reload")
 	}
 	if err := n.book.Reload(n.cfg.RegistryFile); err != nil {
 		return err

@@ -10,6 +10,7 @@ import (
 	"github.com/rs/zerolog"
 	"github.com/stretchr/testify/require"
 
+	"github.com/knooppunt/knooppunt/routing"
 	"github.com/knooppunt/knooppunt/store/pebble"
 )
 
@@ -46,6 +47,24 @@ func TestStartFailsCleanly(t *testing.T) {
 
 	_, err = Start(context.Background(), Config{Addr: "127.0.0.1:0", Store: pebble.Config{Dir: filepath.Join(dir, "data")}})
 	require.ErrorContains(t, err, "registry file")
+}
+
+// TestLoadRegistryGiven: a registry given in code is the one a node runs
+// on, in place of the dev registry and with or without Dev; a registry
+// file still comes first.
+func TestLoadRegistryGiven(t *testing.T) {
+	cfg := routing.DevConfig()
+	cfg.Parties = append(cfg.Parties, routing.PartyConfig{Code: "0518", Role: routing.Gemeente, Name: "Gemeente 's-Gravenhage", CheckAanleveringen: true})
+	reg, err := routing.New(cfg)
+	require.NoError(t, err)
+	for _, dev := range []bool{true, false} {
+		got, err := LoadRegistry(Config{Dev: dev, Registry: reg})
+		require.NoError(t, err)
+		require.Same(t, reg, got, "dev %v", dev)
+	}
+	got, err := LoadRegistry(Config{Dev: true, RegistryFile: aanleveringenRegistry(t), Registry: reg})
+	require.NoError(t, err)
+	require.False(t, got.ChecksAanleveringen(), "the file's registry, where no gemeente checks")
 }
 
 func TestCheck(t *testing.T) {

@@ -38,8 +38,9 @@ const conformanceUsage = `Usage:
 
 run executes the conformance suite: the cases built into the binary, or
 the *.case files in DIR (format in conformance/README.md). Without --target
-it starts a switch in-process: fresh data directory, dev registry, a 1 s
-lease, and per-caller limits sized for the run (conformance/README.md).
+it starts a switch in-process: fresh data directory, the dev registry and
+a gemeente that checks its aanleveringen, a 1 s lease, and per-caller
+limits sized for the run (conformance/README.md).
 
 With --target it runs the same cases over HTTP against a running
 Knooppunt, for test parties only: it acts only as the parties given a
@@ -110,7 +111,7 @@ func runConformanceRun(args []string, stdout, stderr io.Writer) int {
 	fs.BoolVar(&devParties, "dev-parties", false, "with --target: the target runs serve --dev; parties without --token use dev-<code>")
 	fs.StringVar(&tokensFile, "tokens", "", "file of PARTY=TOKEN lines (# comments allowed)")
 	fs.DurationVar(&lease, "lease", 0, "the target's lease (visibility timeout); 0: unknown, lease cases are skipped (with --target)")
-	fs.Var(&features, "feature", "a further feature the target has, e.g. retour (repeatable)")
+	fs.Var(&features, "feature", "a further feature the target has: retour, signature or aanleveringen (repeatable)")
 	fs.StringVar(&junit, "junit", "", "write a JUnit XML report to this file")
 	fs.StringVar(&runRE, "run", "", "run only the cases whose name matches this regular expression")
 	fs.IntVar(&parallel, "parallel", conformance.DefaultParallel, "cases run at once")
@@ -173,9 +174,10 @@ func runConformanceRun(args []string, stdout, stderr io.Writer) int {
 		}
 		defer sw.close(ctx)
 		cfg.Target, cfg.SOAPTarget, cfg.Lease = sw.url, sw.soap, inProcessLease
-		// The in-process switch answers rule breaches itself and requires
-		// signed envelopes of conformance.SignatureParty.
-		cfg.Features = append(cfg.Features, conformance.FeatureRetour, conformance.FeatureSignature)
+		// The in-process switch answers rule breaches itself, requires
+		// signed envelopes of conformance.SignatureParty and checks the
+		// aanleveringen of conformance.AanleveringenParty.
+		cfg.Features = append(cfg.Features, conformance.FeatureRetour, conformance.FeatureSignature, conformance.FeatureAanleveringen)
 	}
 	var (
 		meter     *progress.Meter
@@ -255,9 +257,12 @@ func readTokenFile(path string) ([]string, error) {
 }
 
 // conformanceSwitch is the in-process switch of a conformance run: the
-// switch of `serve --dev` on a temporary data directory with a short lease
-// and the per-caller limits the suite states for the run's parallelism
-// (conformance.SwitchLimits), listening on a free loopback port.
+// switch of `serve --dev` on conformance.SwitchRegistry (the dev registry
+// and a gemeente that checks its aanleveringen, with the ledger secret the
+// node makes in its data directory), on a temporary data directory with a
+// short lease and the per-caller limits the suite states for the run's
+// parallelism (conformance.SwitchLimits), listening on a free loopback
+// port.
 type conformanceSwitch struct {
 	url  string
 	soap string
@@ -276,11 +281,15 @@ func startConformanceSwitch(ctx context.Context, parallel int) (_ *conformanceSw
 	if err != nil {
 		return sw, err
 	}
+	reg, err := conformance.SwitchRegistry()
+	if err != nil {
+		return sw, err
+	}
 	if sw.dir, err = os.MkdirTemp("", "knooppunt-conformance-"); err != nil {
 		return sw, fmt.Errorf("creating data directory: %w", err)
 	}
 	sw.node, err = node.Start(ctx, node.Config{
-		Dev: true, Addr: "127.0.0.1:0", AnswerRules: true,
+		Dev: true, Addr: "127.0.0.1:0", AnswerRules: true, Registry: reg,
 		Store:    pebble.Config{Dir: sw.dir, Policy: store.Policy{VisibilityTimeout: inProcessLease}},
 		StUF:     node.StUFConfig{Addr: "127.0.0.1:0", Trust: trust},
 		Security: node.SecurityConfig{Limits: conformance.SwitchLimits(parallel)},
