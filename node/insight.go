@@ -2,10 +2,8 @@ package node
 
 import (
 	"context"
-	"crypto/tls"
 	"errors"
 	"fmt"
-	"net"
 	"net/http"
 	"os"
 	"slices"
@@ -67,9 +65,7 @@ type insight struct {
 	// aggSavedAt and engineSavedAt are feed positions their saved states
 	// hold at least; the feed is trimmed up to the smaller (trimmedTo).
 	aggSavedAt, engineSavedAt, trimmedTo uint64
-	srv                                  *http.Server
-	ln                                   net.Listener
-	served                               chan error
+	door                                 *gateway.Door // the listener of their own; nil without Insight.Addr
 	stop                                 chan struct{}
 	saved                                chan struct{}
 	log                                  zerolog.Logger
@@ -373,33 +369,30 @@ func (n *Node) serveInsight() error {
 	mux.Handle("/v1/stuurinfo/", info)
 	mux.Handle("/dashboard", info)
 	mux.Handle("/v1/samenloop/", sl)
-	var err error
-	if in.ln, err = net.Listen("tcp", n.cfg.Insight.Addr); err != nil {
-		return fmt.Errorf("listening on stuurinfo address %s: %w", n.cfg.Insight.Addr, err)
+	d, err := n.srv.OpenDoor(gateway.DoorConfig{Name: "information products", Addr: n.cfg.Insight.Addr,
+		Handler: n.auditInsight(mux),
+		// A register copy to import or a dashboard to draw may take far
+		// longer than a message.
+		ReadTimeout: 5 * time.Minute, WriteTimeout: 5 * time.Minute})
+	if err != nil {
+		return err
 	}
-	in.srv = &http.Server{Handler: n.auditInsight(mux), ReadHeaderTimeout: 5 * time.Second, ReadTimeout: 5 * time.Minute,
-		WriteTimeout: 5 * time.Minute, IdleTimeout: 120 * time.Second}
-	ln := in.ln
-	if tc := n.srv.TLSConfig(); tc != nil {
-		ln = tls.NewListener(ln, tc)
-	}
-	in.served = make(chan error, 1)
-	go func() { in.served <- in.srv.Serve(ln) }()
-	in.log.Info().Str("addr", in.ln.Addr().String()).Msg("stuurinfo, dashboard and samenloop serving")
+	in.door = d
+	in.log.Info().Str("addr", d.Addr().String()).Msg("stuurinfo, dashboard and samenloop serving")
 	return nil
 }
 
 // InsightURL is the base URL of the products' own listener
 // (Insight.Addr), or "" without one.
 func (n *Node) InsightURL() string {
-	if n.insight == nil || n.insight.ln == nil {
+	if n.insight == nil || n.insight.door == nil {
 		return ""
 	}
 	scheme := "http"
 	if n.cfg.TLSCertFile != "" {
 		scheme = "https"
 	}
-	return scheme + "://" + n.insight.ln.Addr().String()
+	return scheme + "://" + n.insight.door.Addr().String()
 }
 
 // Samenloop is the samenloop engine, or nil when the products are off.
@@ -428,12 +421,9 @@ func (n *Node) stopInsight(ctx context.Context) error {
 	}
 	n.insight = nil
 	var errs []error
-	if in.srv != nil {
-		if err := in.srv.Shutdown(ctx); err != nil && !errors.Is(err, context.Canceled) {
-			in.srv.Close()
-		}
-		if err := <-in.served; err != nil && !errors.Is(err, http.ErrServerClosed) {
-			errs = append(errs, fmt.Errorf("serving stuurinfo: %w", err))
+	if in.door != nil {
+		if err := in.door.Shutdown(ctx); err != nil {
+			errs = append(errs, err)
 		}
 	}
 	close(in.stop)
