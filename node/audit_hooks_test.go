@@ -43,7 +43,7 @@ func TestAuditHooks(t *testing.T) {
 		}
 		w.Write([]byte(`[]`))
 	})
-	h := n.auditInsight(products)
+	h := n.srv.Audited(products)
 	serve := func(method, path, token string, refuse bool) *httptest.ResponseRecorder {
 		req := httptest.NewRequest(method, path, nil)
 		req.Header.Set("Authorization", "Bearer "+token)

@@ -370,7 +370,7 @@ func (n *Node) serveInsight() error {
 	mux.Handle("/dashboard", info)
 	mux.Handle("/v1/samenloop/", sl)
 	d, err := n.srv.OpenDoor(gateway.DoorConfig{Name: "information products", Addr: n.cfg.Insight.Addr,
-		Handler: n.auditInsight(mux),
+		Handler: n.srv.Audited(mux), // queries, views and imports recorded as on the API
 		// A register copy to import or a dashboard to draw may take far
 		// longer than a message.
 		ReadTimeout: 5 * time.Minute, WriteTimeout: 5 * time.Minute})
