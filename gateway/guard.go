@@ -4,6 +4,8 @@ import (
 	"context"
 	"net/http"
 	"strconv"
+	"strings"
+	"sync"
 	"time"
 
 	"github.com/knooppunt/knooppunt/audit"
@@ -68,11 +70,73 @@ func (s *Server) guard(method, pattern string, h handlerFunc) handlerFunc {
 		err := h(aw, r, rq)
 		if aw.failed != nil {
 			rq.status, rq.code = 0, ""
-			return &Error{Kind: KindUnavailable, Code: CodeAuditUnavailable,
-				Message: "the access could not be recorded in the audit trail and was not granted; retry later", Err: aw.failed}
+			return auditUnavailable(aw.failed)
 		}
 		return err
 	}
+}
+
+// auditUnavailable is the refusal of an access whose record failed.
+func auditUnavailable(err error) *Error {
+	return &Error{Kind: KindUnavailable, Code: CodeAuditUnavailable,
+		Message: "the access could not be recorded in the audit trail and was not granted; retry later", Err: err}
+}
+
+// Audited wraps h, a handler served on a Door, with the audit record the
+// endpoint × role table names for each request (Permission.Audit): a call
+// that succeeds is recorded, under the caller Authenticate finds, before
+// its answer leaves; if it cannot be, the caller gets 503
+// audit-unavailable instead, as on the API (no record, no access). A
+// request of no row that records something, or whose caller is not
+// authenticated (h refuses it), passes unrecorded. Without an audit trail
+// h is returned as it is.
+func (s *Server) Audited(h http.Handler) http.Handler {
+	if s.cfg.Audit == nil {
+		return h
+	}
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		action := auditAction(r)
+		if action == "" {
+			h.ServeHTTP(w, r)
+			return
+		}
+		aw := &auditWriter{ResponseWriter: w, record: func(int) error {
+			p, err := s.authenticate(r)
+			if err != nil {
+				return nil // h refused it; nothing was accessed
+			}
+			_, err = s.cfg.Audit.Append(context.WithoutCancel(r.Context()), audit.Entry{Principal: p.ID, Action: action, Remote: r.RemoteAddr})
+			return err
+		}}
+		h.ServeHTTP(aw, r)
+		if aw.failed != nil {
+			s.log.Error().Err(aw.failed).Str("action", string(action)).Msg("audit trail unavailable: access refused")
+			s.writeError(w, &request{}, auditUnavailable(aw.failed))
+		}
+	})
+}
+
+// permissionMux matches a request to its row of Permissions: each row's
+// method and pattern, as the ServeMux matches them.
+var permissionMux = sync.OnceValue(func() *http.ServeMux {
+	mux := http.NewServeMux()
+	for _, p := range Permissions {
+		mux.Handle(p.Method+" "+p.Pattern, http.NotFoundHandler())
+	}
+	return mux
+})
+
+// auditAction is the action the table records for a successful r, or ""
+// when r matches no row (a GET row also matches HEAD, which is not
+// recorded) or its row records nothing.
+func auditAction(r *http.Request) audit.Action {
+	_, pattern := permissionMux().Handler(r)
+	method, path, ok := strings.Cut(pattern, " ")
+	if !ok || method != r.Method {
+		return ""
+	}
+	perm, _ := permission(method, path)
+	return perm.Audit
 }
 
 // auditWriter records the access when a success status is about to be

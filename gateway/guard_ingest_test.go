@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"net/http"
+	"net/http/httptest"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -133,4 +134,73 @@ func TestRecordGoesWithTheMessage(t *testing.T) {
 	require.Equal(t, http.StatusAccepted, answered.status, string(answered.body))
 	require.Len(t, aud.entries, 1, "the answered heenbericht is recorded by the gateway")
 	assert.Equal(t, answered.json(t)["id"], aud.entries[0].MessageID)
+}
+
+// TestAudited: a handler served on a Door records a successful access
+// with the action of its row of the role table before the answer leaves,
+// nothing for a refusal, an unauthenticated caller, a row that records
+// nothing or a HEAD; with the trail failing the caller gets 503
+// audit-unavailable instead of the answer.
+func TestAudited(t *testing.T) {
+	newServer := func(aud gateway.Auditor) *gateway.Server {
+		st := newStore()
+		parties := newParties()
+		srv, err := gateway.New(gateway.Config{AllowTokens: true, Validator: fakeValidator{},
+			Router: &fakeRouter{parties: parties, store: st}, Store: st, Parties: parties, Audit: aud})
+		require.NoError(t, err)
+		return srv
+	}
+	products := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Header.Get("X-Refuse") != "" {
+			http.Error(w, `{"code":"forbidden"}`, http.StatusForbidden)
+			return
+		}
+		w.Write([]byte(`[]`))
+	})
+	serve := func(h http.Handler, method, path, token string, refuse bool) *httptest.ResponseRecorder {
+		req := httptest.NewRequest(method, path, nil)
+		req.Header.Set("Authorization", "Bearer "+token)
+		if refuse {
+			req.Header.Set("X-Refuse", "1")
+		}
+		w := httptest.NewRecorder()
+		h.ServeHTTP(w, req)
+		return w
+	}
+
+	rec := &recordingAuditor{}
+	h := newServer(rec).Audited(products)
+	for _, tt := range []struct {
+		method, path, token string
+		refuse              bool
+		want                audit.Action
+	}{
+		{http.MethodGet, "/v1/stuurinfo", "tok-0384", false, audit.StuurinfoQuery},
+		{http.MethodGet, "/v1/stuurinfo/nza", "tok-operator", false, audit.StuurinfoQuery},
+		{http.MethodGet, "/dashboard", "tok-0384", false, audit.StuurinfoQuery},
+		{http.MethodPost, "/v1/samenloop/wlz-register", "tok-operator", false, audit.RegisterImport},
+		{http.MethodGet, "/v1/stuurinfo", "tok-0384", true, ""},
+		{http.MethodGet, "/v1/stuurinfo", "tok-nobody", false, ""},
+		{http.MethodPost, "/v1/samenloop/run", "tok-operator", false, ""},
+		{http.MethodHead, "/dashboard", "tok-0384", false, ""},
+	} {
+		rec.entries = nil
+		w := serve(h, tt.method, tt.path, tt.token, tt.refuse)
+		if tt.want == "" {
+			assert.Empty(t, rec.entries, "%s %s", tt.method, tt.path)
+			continue
+		}
+		assert.Equal(t, http.StatusOK, w.Code)
+		require.Len(t, rec.entries, 1, "%s %s", tt.method, tt.path)
+		assert.Equal(t, tt.want, rec.entries[0].Action)
+		assert.Equal(t, tt.token[len("tok-"):], rec.entries[0].Principal, "the entry names who asked")
+	}
+
+	w := serve(newServer(&failingAuditor{}).Audited(products), http.MethodGet, "/v1/stuurinfo", "tok-0384", false)
+	assert.Equal(t, http.StatusServiceUnavailable, w.Code)
+	assert.Contains(t, w.Body.String(), gateway.CodeAuditUnavailable)
+	assert.NotContains(t, w.Body.String(), "[]", "no record, no access")
+
+	w = serve(newServer(nil).Audited(products), http.MethodGet, "/v1/stuurinfo", "tok-0384", false)
+	assert.Equal(t, http.StatusOK, w.Code, "without a trail the handler answers as it is")
 }

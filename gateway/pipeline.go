@@ -2,7 +2,6 @@ package gateway
 
 import (
 	"context"
-	"crypto/tls"
 	"net/http"
 
 	"github.com/knooppunt/knooppunt/bericht"
@@ -30,13 +29,3 @@ const (
 	StatusStored    = statusStored
 	StatusDuplicate = statusDuplicate
 )
-
-// TLSConfig returns a copy of the API listener's TLS configuration (server
-// certificate, client CAs, client-certificate policy), or nil without TLS,
-// so a front door on its own listener authenticates callers alike.
-func (s *Server) TLSConfig() *tls.Config {
-	if s.tls == nil {
-		return nil
-	}
-	return s.tls.Clone()
-}

@@ -14,6 +14,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"github.com/rs/zerolog"
@@ -88,32 +89,38 @@ func New(cfg Config, endpoints ...Endpoint) (*Server, error) {
 	s.limits = newLimiter(cfg.Limits)
 	s.promHandler = promhttp.HandlerFor(cfg.Gatherer, promhttp.HandlerOpts{})
 	s.mux = s.routes()
-	s.http = &http.Server{
-		Handler:           s.mux,
-		TLSConfig:         s.tls,
-		ReadHeaderTimeout: cfg.ReadHeaderTimeout,
-		ReadTimeout:       cfg.ReadTimeout,
-		WriteTimeout:      cfg.WriteTimeout,
-		IdleTimeout:       cfg.IdleTimeout,
+	s.http = s.httpServer(s.mux, 0, 0)
+	s.http.TLSConfig = s.tls
+	if s.tls != nil {
+		s.http.ConnState = newHandshakeLog(s.log, m.tlsFailed, cfg.Now).connState // tlslog.go
+	}
+	if cfg.AdminAddr != "" {
+		s.admin = s.httpServer(s.adminRoutes(), 0, 0)
+	}
+	return s, nil
+}
+
+// httpServer is an http.Server for h with the API's limits against slow
+// and greedy clients: its timeouts (read and write replaced where given),
+// its bound on header bytes, and net/http's complaints in the debug log.
+func (s *Server) httpServer(h http.Handler, read, write time.Duration) *http.Server {
+	if read <= 0 {
+		read = s.cfg.ReadTimeout
+	}
+	if write <= 0 {
+		write = s.cfg.WriteTimeout
+	}
+	return &http.Server{
+		Handler:           h,
+		ReadHeaderTimeout: s.cfg.ReadHeaderTimeout,
+		ReadTimeout:       read,
+		WriteTimeout:      write,
+		IdleTimeout:       s.cfg.IdleTimeout,
 		MaxHeaderBytes:    64 << 10,
 		// net/http reports through a *log.Logger only; debugWriter hands
 		// its lines to zerolog.
 		ErrorLog: log.New(debugWriter{s.log}, "", 0),
 	}
-	if s.tls != nil {
-		s.http.ConnState = newHandshakeLog(s.log, m.tlsFailed, cfg.Now).connState // tlslog.go
-	}
-	if cfg.AdminAddr != "" {
-		s.admin = &http.Server{
-			Handler:           s.adminRoutes(),
-			ReadHeaderTimeout: cfg.ReadHeaderTimeout,
-			ReadTimeout:       cfg.ReadTimeout,
-			WriteTimeout:      cfg.WriteTimeout,
-			IdleTimeout:       cfg.IdleTimeout,
-			ErrorLog:          log.New(debugWriter{s.log}, "", 0),
-		}
-	}
-	return s, nil
 }
 
 // loadTLS builds the listener's TLS configuration: TLS 1.2 or newer, the

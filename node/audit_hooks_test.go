@@ -24,7 +24,8 @@ func (f fakePutter) Put(context.Context, *store.Message) (store.Receipt, error) 
 	return store.Receipt{ID: store.ID{1, 2, 3}}, f.err
 }
 
-// TestAuditHooks: the products' handler records stuurinformatie queries,
+// TestAuditHooks: the products' handler, wrapped as the node serves it on
+// their own listener (gateway.Server.Audited), records stuurinformatie queries,
 // dashboard views and register imports that succeed (and nothing for a
 // refusal or a run), and the samenloop engine's store records every signal
 // stored; with the trail closed the products answer 503 audit-unavailable
@@ -43,7 +44,7 @@ func TestAuditHooks(t *testing.T) {
 		}
 		w.Write([]byte(`[]`))
 	})
-	h := n.auditInsight(products)
+	h := n.srv.Audited(products)
 	serve := func(method, path, token string, refuse bool) *httptest.ResponseRecorder {
 		req := httptest.NewRequest(method, path, nil)
 		req.Header.Set("Authorization", "Bearer "+token)

@@ -27,8 +27,8 @@ import (
 // file: the store, the audit trail and both state files, every file 0600
 // and every directory 0700. Loosened, the store directory and the
 // stuurinformatie file are warned about at the next start, which goes on;
-// the sealed samenloop state is refused, and so is the key file when the
-// state sealer reads it.
+// the sealed samenloop state is refused, and so is the key file that
+// holds the keys it is sealed with.
 func TestNodeFileModes(t *testing.T) {
 	dir := t.TempDir()
 	keyFile := filepath.Join(dir, "data.keys")
@@ -91,14 +91,7 @@ func TestNodeFileModes(t *testing.T) {
 	assert.Contains(t, err.Error(), "chmod 600 "+state)
 	require.NoError(t, os.Chmod(state, 0o600))
 
-	keys, err := store.LoadKeyring(keyFile)
-	require.NoError(t, err)
-	sealer := keySealer{keys: keys, path: keyFile}
-	sealed, err := sealer.Seal([]byte("state"))
-	require.NoError(t, err)
 	require.NoError(t, os.Chmod(keyFile, 0o644))
-	_, err = sealer.Seal([]byte("state"))
-	assert.ErrorContains(t, err, "chmod 600 "+keyFile, "seal")
-	_, err = sealer.Open(sealed)
-	assert.ErrorContains(t, err, "chmod 600 "+keyFile, "open")
+	_, err = Start(context.Background(), cfg)
+	assert.ErrorContains(t, err, "chmod 600 "+keyFile, "the key file open to others is refused")
 }

@@ -1,20 +1,12 @@
 package node
 
 import (
-	"bufio"
-	"bytes"
 	"context"
-	"crypto/aes"
-	"crypto/cipher"
-	"crypto/rand"
-	"crypto/tls"
-	"encoding/base64"
 	"errors"
 	"fmt"
-	"net"
 	"net/http"
 	"os"
-	"strings"
+	"slices"
 	"sync"
 	"time"
 
@@ -73,9 +65,7 @@ type insight struct {
 	// aggSavedAt and engineSavedAt are feed positions their saved states
 	// hold at least; the feed is trimmed up to the smaller (trimmedTo).
 	aggSavedAt, engineSavedAt, trimmedTo uint64
-	srv                                  *http.Server
-	ln                                   net.Listener
-	served                               chan error
+	door                                 *gateway.Door // the listener of their own; nil without Insight.Addr
 	stop                                 chan struct{}
 	saved                                chan struct{}
 	log                                  zerolog.Logger
@@ -375,33 +365,30 @@ func (n *Node) serveInsight() error {
 	mux.Handle("/v1/stuurinfo/", info)
 	mux.Handle("/dashboard", info)
 	mux.Handle("/v1/samenloop/", sl)
-	var err error
-	if in.ln, err = net.Listen("tcp", n.cfg.Insight.Addr); err != nil {
-		return fmt.Errorf("listening on stuurinfo address %s: %w", n.cfg.Insight.Addr, err)
+	d, err := n.srv.OpenDoor(gateway.DoorConfig{Name: "information products", Addr: n.cfg.Insight.Addr,
+		Handler: n.srv.Audited(mux), // queries, views and imports recorded as on the API
+		// A register copy to import or a dashboard to draw may take far
+		// longer than a message.
+		ReadTimeout: 5 * time.Minute, WriteTimeout: 5 * time.Minute})
+	if err != nil {
+		return err
 	}
-	in.srv = &http.Server{Handler: n.auditInsight(mux), ReadHeaderTimeout: 5 * time.Second, ReadTimeout: 5 * time.Minute,
-		WriteTimeout: 5 * time.Minute, IdleTimeout: 120 * time.Second}
-	ln := in.ln
-	if tc := n.srv.TLSConfig(); tc != nil {
-		ln = tls.NewListener(ln, tc)
-	}
-	in.served = make(chan error, 1)
-	go func() { in.served <- in.srv.Serve(ln) }()
-	in.log.Info().Str("addr", in.ln.Addr().String()).Msg("stuurinfo, dashboard and samenloop serving")
+	in.door = d
+	in.log.Info().Str("addr", d.Addr().String()).Msg("stuurinfo, dashboard and samenloop serving")
 	return nil
 }
 
 // InsightURL is the base URL of the products' own listener
 // (Insight.Addr), or "" without one.
 func (n *Node) InsightURL() string {
-	if n.insight == nil || n.insight.ln == nil {
+	if n.insight == nil || n.insight.door == nil {
 		return ""
 	}
 	scheme := "http"
 	if n.cfg.TLSCertFile != "" {
 		scheme = "https"
 	}
-	return scheme + "://" + n.insight.ln.Addr().String()
+	return scheme + "://" + n.insight.door.Addr().String()
 }
 
 // Samenloop is the samenloop engine, or nil when the products are off.
@@ -430,12 +417,9 @@ func (n *Node) stopInsight(ctx context.Context) error {
 	}
 	n.insight = nil
 	var errs []error
-	if in.srv != nil {
-		if err := in.srv.Shutdown(ctx); err != nil && !errors.Is(err, context.Canceled) {
-			in.srv.Close()
-		}
-		if err := <-in.served; err != nil && !errors.Is(err, http.ErrServerClosed) {
-			errs = append(errs, fmt.Errorf("serving stuurinfo: %w", err))
+	if in.door != nil {
+		if err := in.door.Shutdown(ctx); err != nil {
+			errs = append(errs, err)
 		}
 	}
 	close(in.stop)
@@ -469,94 +453,59 @@ func (in *insight) unlock() {
 	in.locks = nil
 }
 
-// stateSealer seals the samenloop state file under the store's data keys
+// stateSealer seals the samenloop state file with the store's keyring
 // when encryption at rest is on, and is nil (a file in the clear, mode
 // 0600) when it is off.
 func (n *Node) stateSealer() samenloop.Sealer {
 	if n.keys == nil {
 		return nil
 	}
-	return keySealer{keys: n.keys, path: n.cfg.keyFile()}
+	return keyringSealer{keys: n.keys}
 }
 
-// keySealer is AES-256-GCM under the data keys of the key file: the
-// active key of the store's keyring seals, any key in the file opens, so a
-// rotation (knooppunt keys rotate) is followed at the next save. The
-// store keeps its key material to itself, so this adapter reads the key
-// file (store.LoadKeyring's format, "<id> <base64 key>" a line, already
-// checked at start) when it seals or opens — once a minute at most.
-//
-// Sealed form: key-id length (1 byte), key id, 12-byte nonce, ciphertext
-// and tag; the additional data names the file's purpose, so a sealed
-// value of another kind cannot pass for it.
-type keySealer struct {
-	keys *store.Keyring
-	path string
+// keyringSealer is samenloop.Sealer over the store's keyring: the active
+// key seals, any key of the key file opens, so a rotation (knooppunt keys
+// rotate, then a reload) is followed at the next save. The additional
+// data names the file's purpose, so a sealed value of another kind cannot
+// pass for it.
+type keyringSealer struct{ keys *store.Keyring }
+
+// stateAD is the additional data of a sealed samenloop state.
+var stateAD = []byte("knooppunt samenloop state")
+
+// Seal seals plain under the keyring's active key.
+func (k keyringSealer) Seal(plain []byte) ([]byte, error) {
+	return k.keys.Seal(plain, stateAD), nil
 }
 
-// sealerAD is the additional data of a sealed samenloop state.
-var sealerAD = []byte("knooppunt samenloop state")
-
-// aead returns the cipher of key id from the key file, which it refuses
-// as the keyring does when group or others may read it.
-func (k keySealer) aead(id string) (cipher.AEAD, error) {
-	if err := audit.CheckMode(k.path); err != nil {
-		return nil, fmt.Errorf("refusing key file: %w", err)
+// Open opens a state sealed by Seal, or one sealed in the earlier form
+// (openEarlierState), which the next save replaces.
+func (k keyringSealer) Open(v []byte) ([]byte, error) {
+	if _, ok := store.SealedKey(v); !ok {
+		return openEarlierState(k.keys, v)
 	}
-	raw, err := os.ReadFile(k.path)
-	if err != nil {
-		return nil, fmt.Errorf("reading key file: %w", err)
-	}
-	sc := bufio.NewScanner(bytes.NewReader(raw))
-	for sc.Scan() {
-		kid, b64, ok := strings.Cut(strings.TrimSpace(sc.Text()), " ")
-		if !ok || kid != id {
-			continue
-		}
-		key, err := base64.StdEncoding.DecodeString(strings.TrimSpace(b64))
-		if err != nil || len(key) != store.KeySize {
-			return nil, fmt.Errorf("key %s in the key file is not %d base64-encoded bytes", id, store.KeySize)
-		}
-		block, err := aes.NewCipher(key)
-		if err != nil {
-			return nil, fmt.Errorf("key %s: %w", id, err)
-		}
-		return cipher.NewGCM(block)
-	}
-	return nil, fmt.Errorf("key %q is not in the key file: %w", id, store.ErrSealed)
+	return k.keys.Open(v, stateAD)
 }
 
-// Seal seals plain under the active key.
-func (k keySealer) Seal(plain []byte) ([]byte, error) {
-	id := k.keys.Active()
-	a, err := k.aead(id)
-	if err != nil {
-		return nil, err
-	}
-	out := make([]byte, 0, 1+len(id)+a.NonceSize()+len(plain)+a.Overhead())
-	out = append(append(out, byte(len(id))), id...)
-	nonce := make([]byte, a.NonceSize())
-	rand.Read(nonce) // crypto/rand.Read never fails (Go 1.24+)
-	out = append(out, nonce...)
-	return a.Seal(out, nonce, plain, sealerAD), nil
-}
+// keyringMagic starts every value the keyring seals (store/seal.go).
+var keyringMagic = []byte{0, 'K', 'P', 1}
 
-// Open opens a value sealed by Seal under any key of the key file.
-func (k keySealer) Open(v []byte) ([]byte, error) {
-	if len(v) < 1 || len(v) < 1+int(v[0]) {
-		return nil, errors.New("sealed state too short")
+// openEarlierState reads a samenloop state sealed by earlier builds, which
+// wrote the keyring's envelope without its leading magic: key-id length
+// (1 byte, never 0: key ids are not empty), key id, 12-byte nonce,
+// AES-256-GCM ciphertext and tag, under the same keys and additional
+// data. It only reads that form; the next save writes the keyring's.
+func openEarlierState(keys *store.Keyring, v []byte) ([]byte, error) {
+	if len(v) == 0 || v[0] == 0 {
+		return nil, errors.New("opening sealed state: in no form this switch seals")
 	}
-	id, rest := string(v[1:1+int(v[0])]), v[1+int(v[0]):]
-	a, err := k.aead(id)
+	marked := append(slices.Clip(keyringMagic), v...)
+	if _, ok := store.SealedKey(marked); !ok {
+		return nil, errors.New("opening sealed state: the earlier form no longer matches the keyring's envelope")
+	}
+	plain, err := keys.Open(marked, stateAD)
 	if err != nil {
-		return nil, err
-	}
-	if len(rest) < a.NonceSize()+a.Overhead() {
-		return nil, errors.New("sealed state too short")
-	}
-	plain, err := a.Open(nil, rest[:a.NonceSize()], rest[a.NonceSize():], sealerAD)
-	if err != nil {
-		return nil, fmt.Errorf("opening sealed state under key %s: authentication failed", id)
+		return nil, fmt.Errorf("opening sealed state of an earlier form: %w", err)
 	}
 	return plain, nil
 }

@@ -100,7 +100,7 @@ func TestRoleTableOverHTTP(t *testing.T) {
 	}
 	assert.Equal(t, (len(gateway.Permissions)+len(insightRows))*len(gateway.AllRoles), walked)
 
-	// The products listener records its accesses (node/security.go hooks).
+	// The products listener records its accesses (gateway.Server.Audited).
 	for _, a := range []audit.Action{audit.StuurinfoQuery, audit.AuditQueried} {
 		es, _, err := n.Audit().Query(context.Background(), audit.Filter{Action: a})
 		require.NoError(t, err)

@@ -4,9 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net/http"
 	"os"
-	"strings"
 	"time"
 
 	"github.com/knooppunt/knooppunt/audit"
@@ -140,16 +138,13 @@ func (n *Node) closeSecurity() error {
 	return n.audit.Close()
 }
 
-// The hooks below record the accesses of the information products in the
-// audit trail; node/insight.go wires them (Store: n.auditSignals(st) for
-// the samenloop engine, Handler: n.auditInsight(mux) for the products'
-// listener). Without a trail they pass everything through unchanged.
-
 // auditSignals wraps the store the samenloop engine puts its signals in,
 // recording each new signal as signal-produced (principal "knooppunt", the
 // signal's message id) once it is stored. A signal that cannot be recorded
 // is reported as not delivered, so the engine retries it on its next run
-// (a resend is a duplicate, recorded then).
+// (a resend is a duplicate, recorded then). Without a trail p is returned
+// as it is. (The products' own listener records their accesses through
+// gateway.Server.Audited.)
 func (n *Node) auditSignals(p samenloop.Putter) samenloop.Putter {
 	if n.audit == nil {
 		return p
@@ -172,86 +167,6 @@ func (s signalRecorder) Put(ctx context.Context, msg *store.Message) (store.Rece
 	}
 	return r, nil
 }
-
-// insightAction is the audit action of a call to the products' listener,
-// or "" for one that touches no personal data.
-func insightAction(method, path string) audit.Action {
-	switch {
-	case method == http.MethodGet && (path == "/v1/stuurinfo" || strings.HasPrefix(path, "/v1/stuurinfo/") || path == "/dashboard"):
-		return audit.StuurinfoQuery
-	case method == http.MethodPost && path == "/v1/samenloop/wlz-register":
-		return audit.RegisterImport
-	}
-	return ""
-}
-
-// auditInsight wraps the products' handler: a successful stuurinformatie
-// query, dashboard view or register import is recorded before the answer
-// leaves; if it cannot be, the caller gets 503 audit-unavailable instead,
-// as on the API (no record, no access).
-func (n *Node) auditInsight(h http.Handler) http.Handler {
-	if n.audit == nil {
-		return h
-	}
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		action := insightAction(r.Method, r.URL.Path)
-		if action == "" {
-			h.ServeHTTP(w, r)
-			return
-		}
-		aw := &insightWriter{ResponseWriter: w, record: func() error {
-			p, err := n.srv.Authenticate(r)
-			if err != nil {
-				return nil // the handler refuses it; nothing was accessed
-			}
-			_, err = n.audit.Append(context.WithoutCancel(r.Context()), audit.Entry{Principal: p.ID, Action: action, Remote: r.RemoteAddr})
-			return err
-		}}
-		h.ServeHTTP(aw, r)
-		if aw.failed != nil {
-			n.log.Error().Err(aw.failed).Str("action", string(action)).Msg("audit trail unavailable: access refused")
-			w.Header().Set("Content-Type", "application/json")
-			w.WriteHeader(http.StatusServiceUnavailable)
-			fmt.Fprintf(w, `{"code":%q,"message":"the access could not be recorded in the audit trail and was not granted; retry later"}`+"\n", gateway.CodeAuditUnavailable)
-		}
-	})
-}
-
-// insightWriter records the access when a success status is about to be
-// written and swallows the answer when that fails.
-type insightWriter struct {
-	http.ResponseWriter
-	record  func() error
-	decided bool
-	failed  error
-}
-
-func (a *insightWriter) decide(status int) {
-	if !a.decided {
-		a.decided = true
-		if status >= 200 && status < 300 {
-			a.failed = a.record()
-		}
-	}
-}
-
-func (a *insightWriter) WriteHeader(status int) {
-	a.decide(status)
-	if a.failed == nil {
-		a.ResponseWriter.WriteHeader(status)
-	}
-}
-
-func (a *insightWriter) Write(p []byte) (int, error) {
-	a.decide(http.StatusOK)
-	if a.failed != nil {
-		return 0, a.failed
-	}
-	return a.ResponseWriter.Write(p)
-}
-
-// Unwrap lets http.ResponseController reach the connection.
-func (a *insightWriter) Unwrap() http.ResponseWriter { return a.ResponseWriter }
 
 // guardedPipeline is the gateway's pipeline for the StUF-GGk front door
 // with the role table and the audit record of POST /v1/berichten

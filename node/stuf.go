@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"net"
 	"net/http"
-	"time"
 
 	"github.com/knooppunt/knooppunt/delivery"
 	"github.com/knooppunt/knooppunt/gateway"
@@ -46,9 +45,8 @@ type StUFConfig struct {
 // front is the running gemeente side.
 type front struct {
 	schema *stuf.Schema
-	srv    *http.Server
-	ln     net.Listener
-	served chan error
+	door   *gateway.Door // the SOAP endpoint; nil once stopped
+	addr   net.Addr      // where the SOAP endpoint listens; nil without one
 	stop   context.CancelFunc
 	pushed chan struct{}
 	pusher *delivery.Pusher // nil without push delivery
@@ -91,20 +89,11 @@ func (n *Node) startStUF() error {
 		if err != nil {
 			return err
 		}
-		if f.ln, err = net.Listen("tcp", c.Addr); err != nil {
-			return fmt.Errorf("listening on StUF address %s: %w", c.Addr, err)
+		if f.door, err = n.srv.OpenDoor(gateway.DoorConfig{Name: "StUF-GGk endpoint", Addr: c.Addr, Handler: h}); err != nil {
+			return err
 		}
-		f.srv = &http.Server{
-			Handler: h, ReadHeaderTimeout: 5 * time.Second, ReadTimeout: 60 * time.Second,
-			WriteTimeout: 60 * time.Second, IdleTimeout: 120 * time.Second,
-		}
-		ln := f.ln
-		if tc := n.srv.TLSConfig(); tc != nil {
-			ln = tls.NewListener(ln, tc)
-		}
-		f.served = make(chan error, 1)
-		go func() { f.served <- f.srv.Serve(ln) }()
-		log.Info().Str("addr", f.ln.Addr().String()).Bool("signing", signer != nil).Msg("StUF-GGk endpoint serving")
+		f.addr = f.door.Addr()
+		log.Info().Str("addr", f.addr.String()).Bool("signing", signer != nil).Msg("StUF-GGk endpoint serving")
 	}
 	if c.Push {
 		client := &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{MinVersion: tls.VersionTLS12}}}
@@ -135,14 +124,14 @@ func (n *Node) startStUF() error {
 
 // StUFURL is the SOAP endpoint's base URL, or "" when it does not run.
 func (n *Node) StUFURL() string {
-	if n.front == nil || n.front.ln == nil {
+	if n.front == nil || n.front.addr == nil {
 		return ""
 	}
 	scheme := "http"
 	if n.cfg.TLSCertFile != "" {
 		scheme = "https"
 	}
-	return scheme + "://" + n.front.ln.Addr().String()
+	return scheme + "://" + n.front.addr.String()
 }
 
 // stopStUF stops push delivery and the SOAP endpoint: gracefully
@@ -159,21 +148,17 @@ func (n *Node) stopStUF(ctx context.Context, graceful bool) error {
 		<-f.pushed
 		f.stop = nil
 	}
-	if f.srv != nil {
+	if f.door != nil {
+		var err error
 		if graceful {
-			if err := f.srv.Shutdown(ctx); err != nil {
-				errs = append(errs, fmt.Errorf("shutting down the StUF endpoint: %w", err))
-				f.srv.Close()
-			}
+			err = f.door.Shutdown(ctx)
 		} else {
-			f.srv.Close()
+			err = f.door.Close()
 		}
-		if err := <-f.served; err != nil && !errors.Is(err, http.ErrServerClosed) {
-			errs = append(errs, fmt.Errorf("serving StUF: %w", err))
+		if err != nil {
+			errs = append(errs, err)
 		}
-		f.srv = nil
-	} else if f.ln != nil {
-		f.ln.Close()
+		f.door = nil
 	}
 	if f.schema != nil {
 		f.schema.Close()
