@@ -14,7 +14,7 @@
 // sends the response that hands out data, so no access goes unrecorded.
 // The one exception keeps that promise another way: the record of a
 // message received on the Pebble store is synced in the message's own
-// commit, in the store's outbox, from which the node moves it here
+// commit, on the store's change feed, from which the node writes it here
 // (AppendAll) shortly after.
 package audit
 
@@ -678,7 +678,7 @@ func (b Break) String() string {
 }
 
 // Head names one entry of a trail: the head Log.Head returned at some
-// moment, or the one the store kept with its last outbox move.
+// moment, or the one the store kept with its follower's last step.
 type Head struct {
 	Seq  uint64 // 0: any entry with Hash
 	Hash string

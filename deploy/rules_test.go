@@ -90,7 +90,7 @@ func TestAlertRules(t *testing.T) {
 			})
 		}
 	}
-	for _, want := range []string{"knooppunt_audit_outbox_move_errors_total", "knooppunt_store_feed_changes",
+	for _, want := range []string{"knooppunt_audit_reception_errors_total", "knooppunt_store_feed_changes",
 		"knooppunt_store_pending_messages", "knooppunt_store_quarantined_messages", "knooppunt_store_commit_duration_seconds_bucket",
 		"knooppunt_validation_abandoned_total", "knooppunt_validation_slots_waiting", "knooppunt_tls_handshake_failures_total",
 		"knooppunt_tls_certificate_expiry_seconds", `route="/readyz"`,

@@ -17,8 +17,8 @@ const (
 	seriesPending      = "pending"        // gauge knooppunt_store_pending_messages
 	seriesQuarantined  = "quarantined"    // gauge knooppunt_store_quarantined_messages
 	seriesFeed         = "feed"           // gauge knooppunt_store_feed_changes
-	seriesOutboxMoved  = "outbox-moved"   // knooppunt_audit_outbox_moved_total
-	seriesOutboxErrors = "outbox-errors"  // knooppunt_audit_outbox_move_errors_total
+	seriesOutboxMoved  = "outbox-moved"   // knooppunt_audit_receptions_recorded_total
+	seriesOutboxErrors = "outbox-errors"  // knooppunt_audit_reception_errors_total
 	seriesPushOK       = "push-delivered" // knooppunt_delivery_attempts_total{outcome="delivered"}
 	seriesPushFailed   = "push-failed"    // knooppunt_delivery_attempts_total, other outcomes
 )
@@ -75,9 +75,9 @@ func read(families []*dto.MetricFamily) reading {
 				r.gauges[seriesQuarantined] += m.GetGauge().GetValue()
 			case "knooppunt_store_feed_changes":
 				r.gauges[seriesFeed] += m.GetGauge().GetValue()
-			case "knooppunt_audit_outbox_moved_total":
+			case "knooppunt_audit_receptions_recorded_total":
 				r.counters[seriesOutboxMoved] += m.GetCounter().GetValue()
-			case "knooppunt_audit_outbox_move_errors_total":
+			case "knooppunt_audit_reception_errors_total":
 				r.counters[seriesOutboxErrors] += m.GetCounter().GetValue()
 			case "knooppunt_delivery_attempts_total":
 				if l["outcome"] == "delivered" {

@@ -54,13 +54,13 @@ type BackupManifest struct {
 const ManifestFile = "backup.json"
 
 // Backup writes a consistent copy of everything this node keeps into dest,
-// which must not exist, while the node serves. The store's outbox is moved
-// to the trail first, so the copy records the trail's head. For the copies'
+// which must not exist, while the node serves. The trail's follower
+// catches up first, so the copy records the trail's head. For the copies'
 // few moments the products do not save (so the feed is not trimmed past
-// the state files copied) and the audit records do not move from the
-// store's outbox to the trail (so the copies agree on which are where; a
-// start after a restore moves what the copied outbox holds and the copied
-// trail lacks). Requests go on meanwhile.
+// the state files copied) and the follower takes no step (so the copies
+// agree on which receptions are in the trail; a start after a restore
+// writes those the copied feed holds past the copied head). Requests go
+// on meanwhile.
 func (n *Node) Backup(ctx context.Context, dest string) (BackupManifest, error) {
 	m := BackupManifest{Made: time.Now().UTC(), Backend: n.cfg.Backend()}
 	if _, err := os.Stat(dest); !errors.Is(err, fs.ErrNotExist) {
@@ -81,15 +81,15 @@ func (n *Node) Backup(ctx context.Context, dest string) (BackupManifest, error) 
 			m.Products = m.Products || ok
 		}
 	}
-	if n.mover != nil {
-		// Move what the outbox holds first, so the store's copy records
-		// the trail's head (audit verify --expect-head store on a
-		// restore), then hold the mover for the copies.
-		if err := n.mover.flush(ctx); err != nil {
-			return m, fmt.Errorf("moving the store's outbox to the trail: %w", err)
+	if n.trail != nil {
+		// Catch the trail up first, so the store's copy records the
+		// trail's head (audit verify --expect-head store on a restore),
+		// then hold the follower for the copies.
+		if err := n.trail.flush(ctx); err != nil {
+			return m, fmt.Errorf("writing the store's receptions into the trail: %w", err)
 		}
-		n.mover.mu.Lock()
-		defer n.mover.mu.Unlock()
+		n.trail.mu.Lock()
+		defer n.trail.mu.Unlock()
 	}
 	head, err := n.store.Head(ctx)
 	if err != nil {

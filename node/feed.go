@@ -11,8 +11,9 @@ import (
 
 // The store's change feed is trimmed only past what its followers have
 // saved: the products trim it after each save of their state (insight.go),
-// to the smaller of the positions they saved. When the products are off
-// nothing follows it, and feedTrimmer trims it to its head.
+// to the smallest of the positions they and the audit trail's follower
+// (trail.go) saved. When the products are off, feedTrimmer trims it to its
+// head, or to the trail's follower when one runs.
 
 // feedTrimInterval is how often feedTrimmer trims (a variable for tests).
 var feedTrimInterval = time.Minute
@@ -34,13 +35,14 @@ func trimFeed(ctx context.Context, feed store.Feed, upTo uint64, log zerolog.Log
 	}
 }
 
-// feedTrimmer trims a feed nobody follows, every interval, to its head.
+// feedTrimmer trims a feed the products do not follow, every interval, to
+// its head or bound's position, whichever is smaller (bound nil: none).
 type feedTrimmer struct {
 	stop chan struct{}
 	done chan struct{}
 }
 
-func startFeedTrimmer(feed store.Feed, every time.Duration, log zerolog.Logger) *feedTrimmer {
+func startFeedTrimmer(feed store.Feed, bound func() uint64, every time.Duration, log zerolog.Logger) *feedTrimmer {
 	ft := &feedTrimmer{stop: make(chan struct{}), done: make(chan struct{})}
 	go func() {
 		defer close(ft.done)
@@ -54,6 +56,9 @@ func startFeedTrimmer(feed store.Feed, every time.Duration, log zerolog.Logger) 
 			}
 			ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 			if head, err := feed.Head(ctx); err == nil {
+				if bound != nil {
+					head = min(head, bound())
+				}
 				trimFeed(ctx, feed, head, log)
 			}
 			cancel()
@@ -73,4 +78,13 @@ func (ft *feedTrimmer) Close() {
 		close(ft.stop)
 	}
 	<-ft.done
+}
+
+// trailAt is the position of the audit trail's follower, past which the
+// feed must not be trimmed; nil when none runs.
+func (n *Node) trailAt() func() uint64 {
+	if n.trail == nil {
+		return nil
+	}
+	return n.trail.position
 }

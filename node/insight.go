@@ -63,8 +63,10 @@ type insight struct {
 	savedAgg, savedEngine uint64
 	locks                 []*stateLock // on the two state files while the node runs
 	// aggSavedAt and engineSavedAt are feed positions their saved states
-	// hold at least; the feed is trimmed up to the smaller (trimmedTo).
+	// hold at least; the feed is trimmed up to the smaller (trimmedTo),
+	// and never past the audit trail's follower (trailAt, nil when none).
 	aggSavedAt, engineSavedAt, trimmedTo uint64
+	trailAt                              func() uint64
 	door                                 *gateway.Door // the listener of their own; nil without Insight.Addr
 	stop                                 chan struct{}
 	saved                                chan struct{}
@@ -86,7 +88,7 @@ func (n *Node) startInsight(st store.Store) (_ *treeCache, err error) {
 		return nil, nil
 	}
 	in := &insight{log: n.log.With().Str("component", "insight").Logger(), stop: make(chan struct{}), saved: make(chan struct{}),
-		feed: st, trees: newTreeCache()}
+		feed: st, trees: newTreeCache(), trailAt: n.trailAt()}
 	if in.file, in.slFile, err = stateFiles(n.cfg.Store.Dir, c.File, c.SamenloopFile, in.log); err != nil {
 		return nil, err
 	}
@@ -230,7 +232,11 @@ func (in *insight) saveLocked() {
 			in.savedEngine, in.engineSavedAt = v, engineAt
 		}
 	}
-	if upTo := min(in.aggSavedAt, in.engineSavedAt); upTo > in.trimmedTo {
+	upTo := min(in.aggSavedAt, in.engineSavedAt)
+	if in.trailAt != nil {
+		upTo = min(upTo, in.trailAt())
+	}
+	if upTo > in.trimmedTo {
 		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 		trimFeed(ctx, in.feed, upTo, in.log)
 		cancel()

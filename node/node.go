@@ -125,7 +125,7 @@ type Node struct {
 
 	keys  *store.Keyring // nil: bodies in the clear
 	audit *audit.Log
-	mover *recordMover // the store's outbox into the audit trail; nil when unused
+	trail *trailFollower // the receptions of the store's feed into the audit trail; nil when unused
 	// ledgerSecret makes the keys of the aanleveringen ledger, read from
 	// ledgerSecretFile; nil: the check is off (node/aanleveringen.go).
 	ledgerSecret     []byte
@@ -250,7 +250,7 @@ func Start(ctx context.Context, cfg Config) (_ *Node, err error) {
 		return nil, err
 	}
 	n.warnAanleveringen(reg)
-	outbox, err := n.startOutbox(ctx)
+	receptions, err := n.startTrail(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -265,7 +265,7 @@ func Start(ctx context.Context, cfg Config) (_ *Node, err error) {
 		return nil, err
 	}
 	if n.insight == nil {
-		n.trimmer = startFeedTrimmer(st, feedTrimInterval, n.log)
+		n.trimmer = startFeedTrimmer(st, n.trailAt(), feedTrimInterval, n.log)
 	}
 	n.srv, err = gateway.New(gateway.Config{
 		Addr: cfg.Addr, AdminAddr: cfg.AdminAddr,
@@ -278,7 +278,7 @@ func Start(ctx context.Context, cfg Config) (_ *Node, err error) {
 		Registerer:              n.metrics, Gatherer: n.metrics,
 		Validator: validatorPort{set},
 		Router:    routerPort{book: n.book, store: st},
-		Store:     storePort{s: st, outbox: outbox, trees: trees},
+		Store:     storePort{s: st, receptions: receptions, trees: trees},
 		Parties:   partiesPort{n.book},
 		// The VSP face: VECOZO's REST API over the same pipeline.
 		Correlations: correlationPort{st},
@@ -405,7 +405,7 @@ func (n *Node) Shutdown(ctx context.Context) error {
 	if err := <-n.served; err != nil {
 		errs = append(errs, fmt.Errorf("serving: %w", err))
 	}
-	n.stopOutbox() // no more puts: the last records move now
+	n.stopTrail() // no more puts: the last receptions reach the trail now
 	if err := n.stopInsight(ctx); err != nil {
 		errs = append(errs, err)
 	}
@@ -441,7 +441,7 @@ func (n *Node) close(ctx context.Context) error {
 		if n.ln != nil {
 			n.ln.Close() // Serve may not have started yet
 		}
-		n.stopOutbox()
+		n.stopTrail()
 		n.trimmer.Close()
 		if err := n.stopInsight(context.Background()); err != nil {
 			errs = append(errs, err)

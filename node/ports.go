@@ -168,15 +168,15 @@ func (rp routerPort) Route(ctx context.Context, p gateway.Principal, h bericht.H
 	return gateway.Route{Recipient: d.Recipient, Mailbox: d.Mailbox, Heen: d.HeenID}, nil
 }
 
-// storePort is the gateway's Store on a store.Store. With outbox set the
-// store keeps the audit record of each message received in its outbox
-// (store.Outbox), which the node's recordMover moves into the trail.
+// storePort is the gateway's Store on a store.Store. With receptions set
+// the store carries the audit record of each message received on its feed
+// (store.Reception), which the node's trailFollower writes into the trail.
 // trees, when the products run, holds the tree validation built of each
 // message until their follower takes it from the feed.
 type storePort struct {
-	s      store.Store
-	outbox bool
-	trees  *treeCache
+	s          store.Store
+	receptions bool
+	trees      *treeCache
 }
 
 // storeError maps a store error to the gateway's kinds.
@@ -224,7 +224,7 @@ func (sp storePort) Put(ctx context.Context, m gateway.Message) (gateway.Receipt
 	if err != nil {
 		return gateway.Receipt{}, putError(err)
 	}
-	return gateway.Receipt{ID: rec.ID.String(), Duplicate: rec.Duplicate, Recorded: msg.Record != nil}, nil
+	return gateway.Receipt{ID: rec.ID.String(), Duplicate: rec.Duplicate, Recorded: msg.Reception != nil}, nil
 }
 
 // PutAnswered stores a heenbericht the switch answers and its answer in
@@ -245,11 +245,11 @@ func (sp storePort) PutAnswered(ctx context.Context, heen, answer gateway.Messag
 	if err != nil {
 		return gateway.Receipt{}, gateway.Receipt{}, putError(err)
 	}
-	out := gateway.Receipt{ID: hr.ID.String(), Duplicate: hr.Duplicate, Recorded: hm.Record != nil}
+	out := gateway.Receipt{ID: hr.ID.String(), Duplicate: hr.Duplicate, Recorded: hm.Reception != nil}
 	if ar.ID.IsZero() {
 		return out, gateway.Receipt{}, nil
 	}
-	return out, gateway.Receipt{ID: ar.ID.String(), Duplicate: ar.Duplicate, Recorded: am.Record != nil}, nil
+	return out, gateway.Receipt{ID: ar.ID.String(), Duplicate: ar.Duplicate, Recorded: am.Reception != nil}, nil
 }
 
 // message is m as the store takes it: filed under its own Identificatie
@@ -268,10 +268,8 @@ func (sp storePort) message(m gateway.Message) (msg *store.Message, held bool, e
 	if msg.Correlation, err = toStore(m.Correlation); err != nil {
 		return nil, false, err
 	}
-	if m.Record != nil && sp.outbox {
-		if msg.Record, err = encodeRecord(*m.Record); err != nil {
-			return nil, false, err
-		}
+	if r := m.Record; r != nil && sp.receptions {
+		msg.Reception = &store.Reception{At: r.Time, Principal: r.Principal, Remote: r.Remote}
 	}
 	for _, a := range m.Aanleveringen {
 		msg.Aanleveringen = append(msg.Aanleveringen, store.Aanlevering{Key: a.Key, Status: a.Status})

@@ -97,7 +97,7 @@ func (n *Node) auditor() gateway.Auditor {
 	if n.audit == nil {
 		return nil
 	}
-	return auditPort{log: n.audit, mover: n.mover}
+	return auditPort{log: n.audit, follow: n.trail}
 }
 
 // Audit is the node's audit trail.

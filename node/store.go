@@ -41,7 +41,8 @@ func (c Config) checkBackend() error {
 
 // openStore opens the backend of cfg with the store settings of sc. A
 // Pebble store is returned as itself too (nil on JetStream), for what only
-// a store on local disk does: the outbox of audit records and checkpoints.
+// a store on local disk does: receptions on the feed for the audit trail,
+// and checkpoints.
 func openStore(ctx context.Context, cfg Config, sc pebble.Config) (backend, *pebble.Store, error) {
 	if cfg.Backend() == "pebble" {
 		p, err := pebble.Open(ctx, sc)

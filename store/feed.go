@@ -22,9 +22,10 @@ const (
 	OpAck                      // its recipient confirmed it
 	OpQuarantine               // it was quarantined
 	OpRelease                  // an operator released it from quarantine
+	OpReceived                 // it was received again (an identical resend): a Reception to record, nothing changed
 )
 
-var opNames = [...]string{OpPut: "put", OpAck: "ack", OpQuarantine: "quarantine", OpRelease: "release"}
+var opNames = [...]string{OpPut: "put", OpAck: "ack", OpQuarantine: "quarantine", OpRelease: "release", OpReceived: "received"}
 
 // String returns the operation's name, e.g. "put".
 func (o Op) String() string {
@@ -53,6 +54,10 @@ type Change struct {
 	Answers  ID
 	Size     int64
 	SHA256   [32]byte
+	// Reception is who handed the message to the switch (OpPut and
+	// OpReceived), on a backend that carries receptions on its feed; nil
+	// otherwise.
+	Reception *Reception
 	// Body is the message of an OpPut when the backend had it at hand
 	// (JetStream's records carry it); nil otherwise: read it with Get, as
 	// its recipient.

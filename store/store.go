@@ -214,13 +214,13 @@ type Message struct {
 	// that needed it anyway; the store uses it instead of hashing Body a
 	// second time. It must be right: dedup compares it.
 	SHA256 [32]byte
-	// Record, if set, is a record that must be as durable as the message:
-	// the audit trail's entry of its reception. A store that implements
-	// Outbox keeps it in its outbox in the same synced commit as the
-	// message (for an identical resend, in a commit of its own), with the
-	// id Put returns, until it is taken out; other stores ignore it.
-	// At most MaxRecordLen bytes.
-	Record []byte
+	// Reception, if set, is who handed the message to the switch, for
+	// the audit trail's record of it. A backend that carries receptions
+	// on its feed (the Pebble store) writes it in the change of the
+	// message's own commit (for an identical resend, an OpReceived change
+	// of its own), so the record is exactly as durable as the message;
+	// the trail follows the feed. Other backends ignore it.
+	Reception *Reception
 	// Correlation, if set, is the ids a client of VECOZO's exchange API
 	// gave the message. It is kept in the message's record, in the same
 	// commit, and its traceerId and conversatieId are indexed
@@ -242,37 +242,28 @@ type Message struct {
 	Aanleveringen []Aanlevering
 }
 
-// MaxRecordLen bounds Message.Record.
-const MaxRecordLen = 4 << 10
-
-// Outbox is a store that keeps Message.Record durably beside the message,
-// so that a record which must not be lost costs no second synced write.
-// Records are read in the order they were committed and removed once they
-// are safe elsewhere; a record read but not yet dropped when the process
-// dies is read again after a restart (at-least-once).
-type Outbox interface {
-	// OutboxRecords returns up to limit records, oldest first.
-	OutboxRecords(ctx context.Context, limit int) ([]OutboxRecord, error)
-	// DropOutbox removes the records up to and including key, and keeps
-	// head, the trail's head once they are in it, in the same commit: a
-	// trail that later ends before it, or differs at it, was cut off,
-	// deleted or replaced.
-	DropOutbox(ctx context.Context, upTo ID, head TrailHead) error
-	// TrailHead is the head DropOutbox kept last; false when none.
-	TrailHead(ctx context.Context) (TrailHead, bool, error)
+// Reception is who handed a message to the switch and when: the audit
+// trail's "received" record of it, without the message's id.
+type Reception struct {
+	At time.Time
+	// Principal is the authenticated party that sent it.
+	Principal string
+	// Remote is the network address it came from; empty when unknown.
+	Remote string
 }
 
-// TrailHead is an audit trail's last entry: its sequence number and hash.
+// MaxReceptionLen bounds a Reception's Principal and Remote together.
+const MaxReceptionLen = 1 << 10
+
+// TrailHead is where the audit trail stands, as the store keeps it with
+// the trail's follower: the trail's last entry (sequence number and hash)
+// and the position in the feed up to which the trail holds every
+// reception. A trail that later ends before Seq, or differs there, was cut
+// off, deleted or replaced.
 type TrailHead struct {
 	Seq  uint64
 	Hash string
-}
-
-// OutboxRecord is one Message.Record with the id of its message.
-type OutboxRecord struct {
-	Key     ID // its place in the outbox, in commit order
-	Message ID // the id Put returned for the message
-	Data    []byte
+	Feed uint64
 }
 
 // Key is the dedup key of a message: TR056 requires an Identificatie to be

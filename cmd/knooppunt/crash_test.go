@@ -29,8 +29,8 @@ import (
 // verifies, and every request that was answered 2xx — a message received,
 // a message fetched — has its entry, because no answer leaves before its
 // entry is synced: a fetch's in the trail, a receipt's in the store's
-// commit, from whose outbox the next start moves what the killed one had
-// not, each receipt once.
+// commit, on whose feed the next start finds what the killed one had not
+// written into the trail, each receipt once.
 func TestKillKeepsAuditTrail(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts and kills switch processes; skipped with -short")

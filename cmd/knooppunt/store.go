@@ -131,13 +131,13 @@ func (m *migration) run(ctx context.Context, dir string, cfg jetstream.Config) e
 		return fmt.Errorf("opening source: %w", err)
 	}
 	defer src.Close()
-	// Audit records of a node that did not stop cleanly wait in the
-	// outbox for its next start, which moves them to the trail; the
-	// JetStream store has no outbox to take them.
-	if left, err := src.OutboxRecords(ctx, 1); err != nil {
+	// The receptions of a node that did not stop cleanly wait in the
+	// feed for its next start, which writes them into the trail; the
+	// JetStream store does not carry receptions on its feed.
+	if left, err := unrecorded(ctx, src); err != nil {
 		return err
-	} else if len(left) > 0 {
-		return errors.New("the store's outbox still holds audit records of a node that did not stop cleanly: start the node on it once and stop it (SIGTERM), then migrate")
+	} else if left {
+		return errors.New("the store's feed holds receptions not yet in the audit trail, of a node that did not stop cleanly: start the node on it once and stop it (SIGTERM), then migrate")
 	}
 	ids, err := allIDs(ctx, src)
 	if err != nil {
@@ -217,6 +217,30 @@ func count(t *tally, r *jetstream.Record) {
 	}
 	if r.Body == nil {
 		t.expired++
+	}
+}
+
+// unrecorded reports whether src's feed holds receptions past the
+// position its audit trail's follower kept.
+func unrecorded(ctx context.Context, src *pebble.Store) (bool, error) {
+	head, _, err := src.TrailHead(ctx)
+	if err != nil {
+		return false, err
+	}
+	for after := head.Feed; ; {
+		cs, err := src.Changes(ctx, after, 1000)
+		if err != nil {
+			return false, fmt.Errorf("reading the source's feed: %w", err)
+		}
+		if len(cs) == 0 {
+			return false, nil
+		}
+		for _, c := range cs {
+			if c.Reception != nil {
+				return true, nil
+			}
+		}
+		after = cs[len(cs)-1].Seq
 	}
 }
 

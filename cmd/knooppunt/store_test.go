@@ -150,16 +150,16 @@ func TestStoreMigrateSealed(t *testing.T) {
 	assert.ErrorIs(t, err, store.ErrSealed, "sealed again in the cluster")
 }
 
-// TestStoreMigrateRefusesUnmovedRecords: a store whose outbox still holds
-// audit records (its node was killed) is not migrated; the JetStream
-// store could not take them to the trail.
+// TestStoreMigrateRefusesUnmovedRecords: a store whose feed holds
+// receptions not yet in the audit trail (its node was killed) is not
+// migrated; the JetStream store could not take them to the trail.
 func TestStoreMigrateRefusesUnmovedRecords(t *testing.T) {
 	ctx := context.Background()
 	dir := t.TempDir()
 	src, err := pebble.Open(ctx, pebble.Config{Dir: dir})
 	require.NoError(t, err)
 	m := storetest.Msg("12345678", "0363", "WMO315", "A", "")
-	m.Record = []byte(`{"principal":"12345678","action":"received"}`)
+	m.Reception = &store.Reception{Principal: "12345678", At: time.Now()}
 	_, err = src.Put(ctx, m)
 	require.NoError(t, err)
 	require.NoError(t, src.Close())
@@ -168,5 +168,5 @@ func TestStoreMigrateRefusesUnmovedRecords(t *testing.T) {
 	var out, errb bytes.Buffer
 	code := runStore([]string{"migrate", "--from", dir, "--to", srv.ClientURL(), "--replicas", "1"}, nil, &out, &errb)
 	assert.NotEqual(t, 0, code)
-	assert.Contains(t, errb.String()+out.String(), "outbox still holds audit records")
+	assert.Contains(t, errb.String()+out.String(), "receptions not yet in the audit trail")
 }

@@ -10,7 +10,7 @@ import (
 // Checkpoint writes a consistent copy of the store into dir, which must
 // not exist, while the store serves: every commit synced before the call
 // is in it, in the state of one moment (messages, mailboxes, history,
-// feed, outbox, trail head), and Open opens it as any store. Its files
+// feed, trail head), and Open opens it as any store. Its files
 // are hard links where the file system allows, so it costs little space
 // until the store compacts; they are private, as the store's own.
 func (p *Store) Checkpoint(ctx context.Context, dir string) error {

@@ -1,6 +1,7 @@
 package pebble
 
 import (
+	"bytes"
 	"context"
 	"encoding/binary"
 	"fmt"
@@ -200,6 +201,13 @@ func encodeChange(c store.Change, at time.Time) []byte {
 	for _, s := range []string{c.Soort, c.Sender, c.Recipient} {
 		v = append(append(v, s...), 0)
 	}
+	// The reception, when there is one, follows: at(8) principal NUL
+	// remote NUL. A change without it ends after the recipient.
+	if r := c.Reception; r != nil {
+		v = binary.BigEndian.AppendUint64(v, uint64(r.At.UnixNano()))
+		v = append(append(v, r.Principal...), 0)
+		v = append(append(v, r.Remote...), 0)
+	}
 	return v
 }
 
@@ -230,5 +238,25 @@ func decodeChange(k, v []byte) (store.Change, error) {
 		*s = string(rest[:i])
 		rest = rest[i+1:]
 	}
+	if len(rest) == 0 {
+		return c, nil
+	}
+	if len(rest) < 10 {
+		return c, fmt.Errorf("reading the feed: change %d has a reception cut short: %w", c.Seq, store.ErrCorrupt)
+	}
+	r := &store.Reception{At: time.Unix(0, int64(binary.BigEndian.Uint64(rest))).UTC()}
+	rest = rest[8:]
+	for _, s := range []*string{&r.Principal, &r.Remote} {
+		i := bytes.IndexByte(rest, 0)
+		if i < 0 {
+			return c, fmt.Errorf("reading the feed: change %d has a reception cut short: %w", c.Seq, store.ErrCorrupt)
+		}
+		*s = string(rest[:i])
+		rest = rest[i+1:]
+	}
+	if len(rest) != 0 {
+		return c, fmt.Errorf("reading the feed: change %d has %d bytes too many: %w", c.Seq, len(rest), store.ErrCorrupt)
+	}
+	c.Reception = r
 	return c, nil
 }

@@ -24,10 +24,10 @@ import (
 //	c <heen id> <answer id>           conversation: answers of a heenbericht
 //	r p <deadline:8> <id>             retention: payload to remove at deadline
 //	r m <deadline:8> <id>             retention: metadata to remove at deadline
-//	o <record id>                     outbox record: message id(16) data (Message.Record)
+//	o <record id>                     an earlier version's outbox record, moved to the feed at Open (trailhead.go)
 //	f <seq:8>                         change feed record (feed.go)
 //	\x00feedseq                       seq(8): the newest change's position
-//	\x00trailhead                     seq(8) hash: the audit trail's head after the last outbox move
+//	\x00trailhead                     2 seq(8) feed(8) hash: where the audit trail stands (trailhead.go)
 //	l k <key:32>                      aanleveringen ledger: status(1) message id(16) (ledger_pebble.go)
 //	l m <id> <key:32>                 a ledger key message id wrote, for purge
 //
@@ -192,4 +192,3 @@ func succ(id store.ID) store.ID {
 	return id
 }
 
-func outboxKey(id store.ID) []byte { return append([]byte{tagOutbox}, id[:]...) }

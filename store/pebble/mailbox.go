@@ -95,8 +95,8 @@ func (p *Store) planPut(msg *store.Message) (*putPlan, error) {
 	if len(msg.Body) == 0 {
 		return nil, fmt.Errorf("empty body: %w", store.ErrInvalid)
 	}
-	if len(msg.Record) > store.MaxRecordLen {
-		return nil, fmt.Errorf("record of %d bytes, over %d: %w", len(msg.Record), store.MaxRecordLen, store.ErrInvalid)
+	if r := msg.Reception; r != nil && len(r.Principal)+len(r.Remote) > store.MaxReceptionLen {
+		return nil, fmt.Errorf("reception of %d bytes, over %d: %w", len(r.Principal)+len(r.Remote), store.MaxReceptionLen, store.ErrInvalid)
 	}
 	pl := &putPlan{msg: msg, sum: msg.SHA256, dkey: dedupKey(msg.Key())}
 	if c := msg.Correlation; c != nil {
@@ -189,7 +189,10 @@ func (w *writer) resent(pl *putPlan, orig store.ID) error {
 		}
 	}
 	w.stats.duplicates++
-	w.record(orig, pl.msg.Record)
+	if pl.msg.Reception != nil {
+		w.change(store.Change{Op: store.OpReceived, ID: orig, Soort: pl.rec.Soort, Sender: pl.rec.Sender,
+			Recipient: pl.msg.Recipient, Reception: pl.msg.Reception})
+	}
 	return nil
 }
 
@@ -227,9 +230,8 @@ func (w *writer) applyPut(pl *putPlan, conv store.ID, queue bool) (store.ID, err
 	}
 	w.writeLedger(pl, id)
 	w.stats.puts++
-	w.record(id, msg.Record)
 	w.change(store.Change{Op: store.OpPut, ID: id, Soort: r.Soort, Sender: r.Sender, Recipient: msg.Recipient,
-		Received: r.Received, Answers: msg.Answers, Size: r.Size, SHA256: pl.sum})
+		Received: r.Received, Answers: msg.Answers, Size: r.Size, SHA256: pl.sum, Reception: msg.Reception})
 	return id, nil
 }
 

@@ -274,7 +274,10 @@ func (p *Store) recover() error {
 			return err
 		}
 	}
-	return p.loadFeed()
+	if err := p.loadFeed(); err != nil {
+		return err
+	}
+	return p.convertOutbox()
 }
 
 // loadFeed reads the feed's newest position and where it starts.

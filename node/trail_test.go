@@ -20,13 +20,15 @@ import (
 	"github.com/knooppunt/knooppunt/audit"
 	"github.com/knooppunt/knooppunt/bericht"
 	"github.com/knooppunt/knooppunt/sample"
+	"github.com/knooppunt/knooppunt/store"
 	"github.com/knooppunt/knooppunt/store/jetstream/natstest"
 	"github.com/knooppunt/knooppunt/store/pebble"
 	"github.com/knooppunt/knooppunt/store/storetest"
 )
 
-// outboxFixture is a store with records in its outbox and an empty trail.
-func outboxFixture(t *testing.T, n int) (*pebble.Store, *audit.Log, string, []audit.Entry) {
+// feedFixture is a store whose feed carries n receptions and an empty
+// trail.
+func feedFixture(t *testing.T, n int) (*pebble.Store, *audit.Log, string, []audit.Entry) {
 	t.Helper()
 	ctx := context.Background()
 	st, err := pebble.Open(ctx, pebble.Config{Dir: filepath.Join(t.TempDir(), "data")})
@@ -41,8 +43,7 @@ func outboxFixture(t *testing.T, n int) (*pebble.Store, *audit.Log, string, []au
 	for i := range n {
 		e := audit.Entry{Principal: "0384", Action: audit.Received, Remote: "192.0.2.1:1", Time: at.Add(time.Duration(i) * time.Millisecond)}
 		m := storetest.Msg("0384", "42420001", "WMO301", fmt.Sprint("O", i), "")
-		m.Record, err = encodeRecord(e)
-		require.NoError(t, err)
+		m.Reception = &store.Reception{At: e.Time, Principal: e.Principal, Remote: e.Remote}
 		r, err := st.Put(ctx, m)
 		require.NoError(t, err)
 		e.MessageID = r.ID.String()
@@ -70,20 +71,20 @@ func receivedIn(t *testing.T, trail *audit.Log) []audit.Entry {
 	}
 }
 
-// TestRecoverOutboxOnce: after a crash between appending a batch to the
-// trail and dropping it from the outbox (here: part of the oldest batch
-// appended, nothing dropped), recovery appends exactly the records the
-// trail lacks, so each reception is in the trail once, in order.
-func TestRecoverOutboxOnce(t *testing.T) {
+// TestRecoverOnce: after a crash between appending a batch to the trail
+// and keeping the trail's head (here: part of the first batch appended,
+// no head kept), recovery appends exactly the receptions the trail lacks,
+// so each is in the trail once, in order.
+func TestRecoverOnce(t *testing.T) {
 	ctx := context.Background()
-	st, trail, _, want := outboxFixture(t, moveBatch+300) // two batches
-	require.NoError(t, trail.AppendAll(ctx, want[:400]), "the crashed mover's torn batch")
-	m, err := newMover(st, trail, zerolog.Nop(), nil)
+	st, trail, _, want := feedFixture(t, followBatch+300) // two batches
+	require.NoError(t, trail.AppendAll(ctx, want[:400]), "the crashed follower's torn batch")
+	m, err := newTrailFollower(st, trail, 0, zerolog.Nop(), nil)
 	require.NoError(t, err)
 
 	moved, err := m.recover(ctx)
 	require.NoError(t, err)
-	assert.Equal(t, len(want), moved)
+	assert.Equal(t, len(want)-400, moved)
 	got := receivedIn(t, trail)
 	require.Len(t, got, len(want), "every record once")
 	for i := range want {
@@ -91,47 +92,61 @@ func TestRecoverOutboxOnce(t *testing.T) {
 		assert.True(t, want[i].Time.Equal(got[i].Time), "entry %d keeps its time", i)
 		assert.Equal(t, want[i].Remote, got[i].Remote)
 	}
-	left, err := st.OutboxRecords(ctx, 10)
+	head, ok, err := st.TrailHead(ctx)
 	require.NoError(t, err)
-	assert.Empty(t, left, "the outbox is empty")
+	require.True(t, ok)
+	feedHead, err := st.Head(ctx)
+	require.NoError(t, err)
+	seq, hash := trail.Head()
+	assert.Equal(t, store.TrailHead{Seq: seq, Hash: hash, Feed: feedHead}, head, "the head and position kept in the store")
 
 	moved, err = m.recover(ctx)
 	require.NoError(t, err)
 	assert.Zero(t, moved, "nothing to recover twice")
 }
 
-// TestMoverMovesAndKeeps: the mover empties the outbox into the trail; a
-// trail that cannot take the records leaves them in the outbox, from
-// which a later move takes them.
-func TestMoverMovesAndKeeps(t *testing.T) {
+// startFollower starts a follower of st's feed from the position st kept.
+func startFollower(t *testing.T, st *pebble.Store, trail *audit.Log, reg prometheus.Registerer) *trailFollower {
+	t.Helper()
+	head, _, err := st.TrailHead(context.Background())
+	require.NoError(t, err)
+	f, err := newTrailFollower(st, trail, head.Feed, zerolog.Nop(), reg)
+	require.NoError(t, err)
+	go f.run()
+	return f
+}
+
+// TestFollowerRecordsAndKeeps: the follower writes the feed's receptions
+// into the trail; a trail that cannot take them leaves them in the feed,
+// past the position kept, from which a later follower takes them.
+func TestFollowerRecordsAndKeeps(t *testing.T) {
 	ctx := context.Background()
-	st, trail, dir, want := outboxFixture(t, 5)
-	m := startMover(st, trail, zerolog.Nop())
+	st, trail, dir, want := feedFixture(t, 5)
+	m := startFollower(t, st, trail, nil)
 	require.Eventually(t, func() bool { return len(receivedIn(t, trail)) == len(want) }, 10*time.Second, 10*time.Millisecond,
-		"the mover moves on its own")
+		"the follower writes on its own")
 	m.close()
 	m.close() // safe twice
+	kept := m.position()
 
 	more := storetest.Msg("0384", "42420001", "WMO301", "later", "")
-	rec, err := encodeRecord(audit.Entry{Principal: "0384", Action: audit.Received, Time: time.Now()})
-	require.NoError(t, err)
-	more.Record = rec
-	_, err = st.Put(ctx, more)
+	more.Reception = &store.Reception{Principal: "0384", At: time.Now()}
+	_, err := st.Put(ctx, more)
 	require.NoError(t, err)
 	require.NoError(t, trail.Close())
-	stopped := startMover(st, trail, zerolog.Nop())
+	stopped := startFollower(t, st, trail, nil)
 	require.ErrorIs(t, stopped.flush(ctx), audit.ErrClosed)
 	assert.ErrorIs(t, stopped.ready(ctx), audit.ErrClosed, "not ready while the trail takes nothing")
 	stopped.close()
-	left, err := st.OutboxRecords(ctx, 10)
+	head, _, err := st.TrailHead(ctx)
 	require.NoError(t, err)
-	require.Len(t, left, 1, "kept while the trail was closed")
+	require.Equal(t, kept, head.Feed, "the position stays while the trail was closed")
 
 	reopened, err := audit.Open(audit.Config{Dir: dir, PruneEvery: -1})
 	require.NoError(t, err)
 	defer reopened.Close()
 	reg := prometheus.NewRegistry()
-	again, err := newMover(st, reopened, zerolog.Nop(), reg)
+	again, err := newTrailFollower(st, reopened, head.Feed, zerolog.Nop(), reg)
 	require.NoError(t, err)
 	go again.run()
 	require.NoError(t, again.flush(ctx))
@@ -143,22 +158,22 @@ func TestMoverMovesAndKeeps(t *testing.T) {
 	for _, f := range families {
 		moved[f.GetName()] = f.GetMetric()[0].GetCounter().GetValue()
 	}
-	assert.Equal(t, 1.0, moved["knooppunt_audit_outbox_moved_total"])
-	assert.Equal(t, 0.0, moved["knooppunt_audit_outbox_move_errors_total"])
+	assert.Equal(t, 1.0, moved["knooppunt_audit_receptions_recorded_total"])
+	assert.Equal(t, 0.0, moved["knooppunt_audit_reception_errors_total"])
 	assert.Len(t, receivedIn(t, reopened), len(want)+1)
 }
 
-// TestNodeRecordsThroughTheOutbox: on a dev node, a message's record goes
-// through the store's outbox (no entry is appended before the answer),
-// an auditor's query sees it at once, a resend has its own record, and a
+// TestNodeRecordsThroughTheFeed: on a dev node, a message's record goes
+// through the store's feed (no entry is appended before the answer), an
+// auditor's query sees it at once, a resend has its own record, and a
 // restart leaves every record in the trail once.
-func TestNodeRecordsThroughTheOutbox(t *testing.T) {
+func TestNodeRecordsThroughTheFeed(t *testing.T) {
 	dir := t.TempDir()
 	cfg := Config{Dev: true, Addr: "127.0.0.1:0", Store: pebble.Config{Dir: filepath.Join(dir, "data")},
 		Logger: zerolog.New(zerolog.NewTestWriter(t)).Level(zerolog.WarnLevel)}
 	n, err := Start(context.Background(), cfg)
 	require.NoError(t, err)
-	require.NotNil(t, n.mover, "a Pebble store with a trail uses the outbox")
+	require.NotNil(t, n.trail, "a Pebble store with a trail carries receptions on its feed")
 	s, _ := bericht.Lookup("WMO301")
 	m, err := sample.New(8).Heen(s, sample.Options{Afzender: "0384", Ontvanger: "42420001"})
 	require.NoError(t, err)
@@ -186,16 +201,16 @@ func TestNodeRecordsThroughTheOutbox(t *testing.T) {
 	assert.Len(t, receivedIn(t, n.Audit()), 2, "no record twice after a restart")
 }
 
-// TestMoverChecksAfterAFailedMove: after a move that failed with part of
-// its batch in the trail, the next move appends only the rest.
-func TestMoverChecksAfterAFailedMove(t *testing.T) {
+// TestFollowerChecksAfterAFailedStep: after a step that failed with part
+// of its batch in the trail, the next step appends only the rest.
+func TestFollowerChecksAfterAFailedStep(t *testing.T) {
 	ctx := context.Background()
-	st, trail, _, want := outboxFixture(t, 7)
-	require.NoError(t, trail.AppendAll(ctx, want[:3]), "what the failed move wrote")
-	m, err := newMover(st, trail, zerolog.Nop(), nil)
+	st, trail, _, want := feedFixture(t, 7)
+	require.NoError(t, trail.AppendAll(ctx, want[:3]), "what the failed step wrote")
+	m, err := newTrailFollower(st, trail, 0, zerolog.Nop(), nil)
 	require.NoError(t, err)
 	m.check = true
-	_, err = m.moveAll(ctx)
+	_, err = m.catchUp(ctx)
 	require.NoError(t, err)
 	got := receivedIn(t, trail)
 	require.Len(t, got, len(want), "each record once")
@@ -206,7 +221,7 @@ func TestMoverChecksAfterAFailedMove(t *testing.T) {
 }
 
 // TestTrailBehindItsStoreStopsTheStart: the store keeps the trail's head
-// with each outbox move, so a start whose trail was deleted, cut off or
+// with each step of its follower, so a start whose trail was deleted, cut off or
 // replaced by another chain stops with a clear error instead of beginning
 // a new chain; the trail put back lets it start.
 func TestTrailBehindItsStoreStopsTheStart(t *testing.T) {
@@ -254,10 +269,11 @@ func TestTrailBehindItsStoreStopsTheStart(t *testing.T) {
 }
 
 // TestBatchRecordsEachMessage: a batch of three messages, one of them
-// refused, leaves a received record per stored message with its id, in
-// the store's commit (Pebble), and none for the refused one or for the
-// batch as a whole; the same on a store without an outbox (JetStream),
-// where the gateway appends the records together.
+// refused, leaves a received record per stored message with its id, on
+// the store's feed in the message's commit (Pebble), and none for the
+// refused one or for the batch as a whole; the same on a store that
+// carries no receptions (JetStream), where the gateway appends the
+// records together.
 func TestBatchRecordsEachMessage(t *testing.T) {
 	for _, backend := range []string{"pebble", "jetstream"} {
 		t.Run(backend, func(t *testing.T) {
