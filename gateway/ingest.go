@@ -95,7 +95,7 @@ func (s *Server) ingestChecked(ctx context.Context, p Principal, body []byte, re
 		}
 		s.metrics.berichten.WithLabelValues(soort, outcome).Inc()
 	}()
-	h, findings, parsed, err := s.validateRules(ctx, p.ID, body)
+	h, findings, tree, err := s.validateRules(ctx, p.ID, body)
 	if err != nil {
 		return a, err
 	}
@@ -117,12 +117,12 @@ func (s *Server) ingestChecked(ctx context.Context, p Principal, body []byte, re
 		rq.ontvanger = route.Recipient
 	}
 	if len(findings) > 0 && !h.Soort.Answers() {
-		if a, answered, err := s.answerFindings(ctx, p, h, route, findings, body, parsed, received, validated, rq); answered || err != nil {
+		if a, answered, err := s.answerFindings(ctx, p, h, route, findings, body, tree, received, validated, rq); answered || err != nil {
 			return a, err
 		}
 	}
 	m := Message{
-		Header: h, Principal: p.ID, Route: route, Body: body, Parsed: parsed,
+		Header: h, Principal: p.ID, Route: route, Body: body, Tree: tree,
 		Received: received, Validated: validated,
 	}
 	if rq != nil {
@@ -143,7 +143,7 @@ func (s *Server) ingestChecked(ctx context.Context, p Principal, body []byte, re
 			return a, err
 		}
 		if len(found) > 0 {
-			if a, answered, err := s.answerFindings(ctx, p, h, route, found, body, parsed, received, validated, rq); answered || err != nil {
+			if a, answered, err := s.answerFindings(ctx, p, h, route, found, body, tree, received, validated, rq); answered || err != nil {
 				return a, err
 			}
 		} else {
@@ -161,7 +161,7 @@ func (s *Server) ingestChecked(ctx context.Context, p Principal, body []byte, re
 		if len(found) == 0 {
 			return a, fmt.Errorf("the store refused lines the message does not have: %w", err)
 		}
-		if a, answered, err := s.answerFindings(ctx, p, h, route, found, body, parsed, received, validated, rq); answered || err != nil {
+		if a, answered, err := s.answerFindings(ctx, p, h, route, found, body, tree, received, validated, rq); answered || err != nil {
 			return a, err
 		}
 		m.Aanleveringen = nil // left to the recipient: delivered as any other

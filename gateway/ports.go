@@ -90,10 +90,10 @@ type Message struct {
 	// Body is the exact bytes received; the store must not retain the
 	// slice after Put returns without copying it.
 	Body []byte
-	// Parsed is what the RuleValidator read of Body (see ValidateRules),
-	// passed on untouched so the store side need not parse Body again;
-	// nil when the validator gave nothing.
-	Parsed any
+	// Tree is the document tree the RuleValidator built of Body (see
+	// ValidateRules), passed on so the store side need not parse Body
+	// again; nil when the validator gave none.
+	Tree *bericht.Tree
 	// Record, if set, is the audit record of the message's reception,
 	// without its MessageID: a store that keeps it in the message's own
 	// synced commit (and fills in the id) says so in Receipt.Recorded,

@@ -39,10 +39,10 @@ type Finding struct {
 type RuleValidator interface {
 	Validator
 	// ValidateRules is Validate plus the level-2 findings of a valid
-	// message (nil when it keeps every rule). parsed is the validator's
-	// own reading of the body, which the gateway hands to Store.Put in
-	// Message.Parsed without looking at it; nil when it has none.
-	ValidateRules(ctx context.Context, msg []byte) (h bericht.Header, findings []Finding, parsed any, err error)
+	// message (nil when it keeps every rule), and the document tree the
+	// rules ran on, which the gateway hands to Store.Put in Message.Tree;
+	// nil when it has none.
+	ValidateRules(ctx context.Context, msg []byte) (h bericht.Header, findings []Finding, tree *bericht.Tree, err error)
 }
 
 // Answerer builds the switch's answer to a heenbericht that breaks rules.
@@ -107,7 +107,7 @@ func newRetourMetrics(reg prometheus.Registerer) (*retourMetrics, error) {
 
 // validateRules validates body and, when the switch answers level-2
 // breaches, checks the rules in the same parse.
-func (s *Server) validateRules(ctx context.Context, caller string, body []byte) (bericht.Header, []Finding, any, error) {
+func (s *Server) validateRules(ctx context.Context, caller string, body []byte) (bericht.Header, []Finding, *bericht.Tree, error) {
 	rv, ok := s.cfg.Validator.(RuleValidator)
 	if !ok || s.cfg.Answerer == nil {
 		h, err := s.validate(ctx, caller, body)
@@ -116,14 +116,14 @@ func (s *Server) validateRules(ctx context.Context, caller string, body []byte) 
 	var (
 		h        bericht.Header
 		findings []Finding
-		parsed   any
+		tree     *bericht.Tree
 	)
 	_, err := s.bounded(ctx, caller, func(ctx context.Context) (bericht.Header, error) {
 		var err error
-		h, findings, parsed, err = rv.ValidateRules(ctx, body)
+		h, findings, tree, err = rv.ValidateRules(ctx, body)
 		return h, err
 	})
-	return h, findings, parsed, err
+	return h, findings, tree, err
 }
 
 // answerFindings asks the Answerer for the switch's answer to heenbericht
@@ -131,7 +131,7 @@ func (s *Server) validateRules(ctx context.Context, caller string, body []byte) 
 // answered is false when the Answerer leaves the answer to the recipient,
 // and the message goes on to be delivered. rq, if not nil, learns the
 // message's id and gives its correlation.
-func (s *Server) answerFindings(ctx context.Context, p Principal, h bericht.Header, route Route, findings []Finding, body []byte, parsed any, received, validated time.Time, rq *request) (a Accepted, answered bool, err error) {
+func (s *Server) answerFindings(ctx context.Context, p Principal, h bericht.Header, route Route, findings []Finding, body []byte, tree *bericht.Tree, received, validated time.Time, rq *request) (a Accepted, answered bool, err error) {
 	ans, err := s.cfg.Answerer.Answer(ctx, h, route, body, findings)
 	if err != nil || ans == nil {
 		return a, err != nil, err
@@ -140,7 +140,7 @@ func (s *Server) answerFindings(ctx context.Context, p Principal, h bericht.Head
 	if rq != nil {
 		corr = rq.correlation
 	}
-	a, err = s.answer(ctx, p, h, route, ans, findings, body, parsed, received, validated, corr)
+	a, err = s.answer(ctx, p, h, route, ans, findings, body, tree, received, validated, corr)
 	if rq != nil && err == nil {
 		rq.messageID = a.ID
 	}
@@ -152,12 +152,12 @@ func (s *Server) answerFindings(ctx context.Context, p Principal, h bericht.Head
 // is filed confirmed in the switch's own mailbox, so it is never
 // delivered, and the answer in the sender's mailbox, linked to it. corr is
 // the heenbericht's ids on the VSP face, if it came that way.
-func (s *Server) answer(ctx context.Context, p Principal, h bericht.Header, route Route, ans *Answer, findings []Finding, body []byte, parsed any, received, validated time.Time, corr *Correlation) (Accepted, error) {
+func (s *Server) answer(ctx context.Context, p Principal, h bericht.Header, route Route, ans *Answer, findings []Finding, body []byte, tree *bericht.Tree, received, validated time.Time, corr *Correlation) (Accepted, error) {
 	heen := route
 	heen.Mailbox = SwitchMailbox
 	now := s.cfg.Now()
 	hr, rr, err := s.cfg.Store.PutAnswered(ctx,
-		Message{Header: h, Principal: p.ID, Route: heen, Body: body, Parsed: parsed, Received: received, Validated: validated, Correlation: corr},
+		Message{Header: h, Principal: p.ID, Route: heen, Body: body, Tree: tree, Received: received, Validated: validated, Correlation: corr},
 		Message{Header: ans.Header, Principal: SwitchMailbox, Route: ans.Route, Body: ans.Body, Received: now, Validated: now})
 	if err != nil {
 		return Accepted{}, err

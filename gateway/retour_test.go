@@ -18,13 +18,17 @@ import (
 // message holding "CS002".
 type ruleValidator struct{ fakeValidator }
 
-// Its reading of a message (parsed) is "read " and the Identificatie.
-func (v ruleValidator) ValidateRules(ctx context.Context, b []byte) (bericht.Header, []gateway.Finding, any, error) {
+// Its tree of a message is one element whose text is "read " and the
+// Identificatie.
+func (v ruleValidator) ValidateRules(ctx context.Context, b []byte) (bericht.Header, []gateway.Finding, *bericht.Tree, error) {
 	h, err := v.Validate(ctx, b)
 	if err != nil {
 		return h, nil, nil, err
 	}
-	parsed := "read " + h.Identificatie
+	text := "read " + h.Identificatie
+	tb := bericht.NewTreeBuilder(1, len(text))
+	tb.Set(0, bericht.NameID("Bericht"), -1, 1, 1, []byte(text))
+	parsed := tb.Tree()
 	if !bytes.Contains(b, []byte("CS002")) {
 		return h, nil, parsed, nil
 	}
@@ -134,10 +138,10 @@ func TestValidMessageIsDelivered(t *testing.T) {
 	assert.NotContains(t, string(box.body), "WMO302")
 }
 
-// TestParsedReachesTheStore: what the validator read of a message is
+// TestTreeReachesTheStore: the tree the validator built of a message is
 // handed to the store with it, for a delivered message and for a
 // heenbericht the switch answers; the switch's answer has none.
-func TestParsedReachesTheStore(t *testing.T) {
+func TestTreeReachesTheStore(t *testing.T) {
 	h := newHarness(t, withAnswerer())
 	delivered := h.post("tok-0384", msg("WMO301", "0384", "42420001", "P1"))
 	require.Equal(t, http.StatusAccepted, delivered.status, string(delivered.body))
@@ -145,10 +149,10 @@ func TestParsedReachesTheStore(t *testing.T) {
 	require.Equal(t, http.StatusAccepted, answered.status, string(answered.body))
 	h.store.mu.Lock()
 	defer h.store.mu.Unlock()
-	parsed := func(id any) any { return h.store.msgs[id.(string)].m.Parsed }
-	assert.Equal(t, "read P1", parsed(delivered.json(t)["id"]))
-	assert.Equal(t, "read P2", parsed(answered.json(t)["id"]))
-	assert.Nil(t, parsed(answered.json(t)["retour"]), "the switch's own answer was not validated")
+	tree := func(id any) *bericht.Tree { return h.store.msgs[id.(string)].m.Tree }
+	assert.Equal(t, "read P1", tree(delivered.json(t)["id"]).Text(0))
+	assert.Equal(t, "read P2", tree(answered.json(t)["id"]).Text(0))
+	assert.Nil(t, tree(answered.json(t)["retour"]), "the switch's own answer was not validated")
 }
 
 // TestAnswersAreNotAnswered: a retourbericht breaking a rule is delivered;

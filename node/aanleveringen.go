@@ -14,7 +14,6 @@ import (
 	"github.com/knooppunt/knooppunt/routing"
 	"github.com/knooppunt/knooppunt/rules"
 	"github.com/knooppunt/knooppunt/store"
-	"github.com/knooppunt/knooppunt/xsd"
 )
 
 // The level-3 check of StatusAanlevering (TR063, TR074) for the gemeenten
@@ -158,7 +157,7 @@ func (ap aanleveringenPort) Check(ctx context.Context, m gateway.Message) ([]gat
 	if !ok || !p.CheckAanleveringen {
 		return nil, nil, nil
 	}
-	tree, _ := m.Parsed.(*xsd.Tree) // validatorPort's
+	tree := m.Tree
 	if tree == nil {
 		return nil, nil, nil
 	}

@@ -156,7 +156,7 @@ func TestProductsReadTheValidationTree(t *testing.T) {
 		if !withTree {
 			parsed = nil
 		}
-		gm := gateway.Message{Header: h, Principal: h.Sender(), Body: m.XML, Parsed: parsed,
+		gm := gateway.Message{Header: h, Principal: h.Sender(), Body: m.XML, Tree: parsed,
 			Route: gateway.Route{Recipient: h.Ontvanger, Mailbox: h.Ontvanger}}
 		if i == 0 {
 			first = gm

@@ -281,7 +281,7 @@ func (sp storePort) message(m gateway.Message) (msg *store.Message, held bool, e
 		}
 		msg.Answers = id
 	}
-	if tree, _ := m.Parsed.(*xsd.Tree); tree != nil && sp.trees != nil { // validatorPort's
+	if tree := m.Tree; tree != nil && sp.trees != nil {
 		msg.SHA256 = sha256.Sum256(msg.Body)
 		held = sp.trees.hold(msg.SHA256, tree)
 	}

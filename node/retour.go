@@ -26,7 +26,7 @@ func answerer(cfg Config, book *routing.Book) gateway.Answerer {
 
 // ValidateRules makes validatorPort a gateway.RuleValidator: the XSD and
 // the level-2 rules in one parse (xsd.ValidateTree, rules.Check).
-func (v validatorPort) ValidateRules(ctx context.Context, msg []byte) (bericht.Header, []gateway.Finding, any, error) {
+func (v validatorPort) ValidateRules(ctx context.Context, msg []byte) (bericht.Header, []gateway.Finding, *bericht.Tree, error) {
 	h, tree, err := v.set.ValidateTreeContext(ctx, msg)
 	if err != nil {
 		return h, nil, nil, validationError(err)

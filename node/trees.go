@@ -3,7 +3,7 @@ package node
 import (
 	"sync"
 
-	"github.com/knooppunt/knooppunt/xsd"
+	"github.com/knooppunt/knooppunt/bericht"
 )
 
 // maxTrees bounds the trees a node holds for its products' follower.
@@ -23,7 +23,7 @@ type treeCache struct {
 // heldTree is a tree and the puts under way that hold it: identical bytes
 // sent twice at once share one entry.
 type heldTree struct {
-	tree *xsd.Tree
+	tree *bericht.Tree
 	refs int
 }
 
@@ -31,7 +31,7 @@ func newTreeCache() *treeCache { return &treeCache{by: map[[32]byte]*heldTree{}}
 
 // hold keeps tree for the message with digest sum while it is stored, and
 // reports whether it did (false when the cache is full).
-func (c *treeCache) hold(sum [32]byte, tree *xsd.Tree) bool {
+func (c *treeCache) hold(sum [32]byte, tree *bericht.Tree) bool {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if h, ok := c.by[sum]; ok {
@@ -59,7 +59,7 @@ func (c *treeCache) release(sum [32]byte) {
 
 // take returns and forgets the tree of the stored message with digest sum,
 // or nil.
-func (c *treeCache) take(sum [32]byte) *xsd.Tree {
+func (c *treeCache) take(sum [32]byte) *bericht.Tree {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	h, ok := c.by[sum]

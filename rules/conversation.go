@@ -7,7 +7,6 @@ import (
 	"fmt"
 
 	"github.com/knooppunt/knooppunt/bericht"
-	"github.com/knooppunt/knooppunt/xsd"
 )
 
 // Retourcodes of the conversation rules.
@@ -43,7 +42,7 @@ var conversation = []*Rule{
 // (store.ErrDuplicate): it points at Header/BerichtIdentificatie/Identificatie
 // of doc. doc may be nil when the caller has no view of the message; the
 // finding then carries only the path.
-func Duplicate(doc *xsd.Tree) Finding {
+func Duplicate(doc *bericht.Tree) Finding {
 	const path = "/Bericht/Header/BerichtIdentificatie/Identificatie"
 	f := Finding{Rule: "TR056", Retourcode: DuplicateIdentificatie, Path: path, Element: -1}
 	if doc == nil || doc.Len() == 0 {
@@ -67,13 +66,13 @@ type Aanlevering struct {
 	Key AanleveringKey
 	// Status is its StatusAanlevering: "1" delivers, "3" removes.
 	Status string
-	// Element is the line's index in the xsd.Tree.
+	// Element is the line's index in the bericht.Tree.
 	Element int
 }
 
 // Aanleveringen returns the start or stop lines of a 305 or 307 with their
 // keys; nil for other berichtsoorten.
-func Aanleveringen(secret []byte, h bericht.Header, doc *xsd.Tree) []Aanlevering {
+func Aanleveringen(secret []byte, h bericht.Header, doc *bericht.Tree) []Aanlevering {
 	var class string
 	var key [][]string
 	for _, lk := range logicalKeys {
@@ -117,7 +116,7 @@ type Ledger interface {
 // (check_aanleveringen) and off by default: the standard leaves level 3 to
 // the recipient. The caller records the message's Aanleveringen in the
 // ledger when it stores the message.
-func CheckConversation(ctx context.Context, secret []byte, h bericht.Header, doc *xsd.Tree, l Ledger) ([]Finding, error) {
+func CheckConversation(ctx context.Context, secret []byte, h bericht.Header, doc *bericht.Tree, l Ledger) ([]Finding, error) {
 	var out []Finding
 	for _, a := range Aanleveringen(secret, h, doc) {
 		if a.Status != "1" && a.Status != "3" {
@@ -138,7 +137,7 @@ func CheckConversation(ctx context.Context, secret []byte, h bericht.Header, doc
 // StatusAanlevering 1, whose key is delivered already; TR063 (9063) for
 // StatusAanlevering 3, whose key is not delivered. doc is the tree a came
 // from.
-func Refusal(doc *xsd.Tree, a Aanlevering) Finding {
+func Refusal(doc *bericht.Tree, a Aanlevering) Finding {
 	f := Finding{Rule: "TR063", Retourcode: NoEarlierAanlevering, Path: doc.Path(a.Element), Line: doc.Line(a.Element), Element: a.Element}
 	name := doc.Name(a.Element)
 	if a.Status == "1" {

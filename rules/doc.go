@@ -6,7 +6,7 @@
 //
 // Each rule is a small named unit (Rule): its code, its retourcode, the
 // berichtsoorten it applies to, a one-line summary, a message that breaks
-// it and one that keeps it, and a check over the document view xsd.Tree,
+// it and one that keeps it, and a check over the document view bericht.Tree,
 // which (*xsd.Set).ValidateTree builds from the document libxml2 already
 // parsed — the rules need no second parse. Check runs every rule of a
 // message's berichtsoort and returns Findings: rule code, retourcode,

@@ -6,7 +6,6 @@ import (
 	"strings"
 
 	"github.com/knooppunt/knooppunt/bericht"
-	"github.com/knooppunt/knooppunt/xsd"
 )
 
 // Retourcodes the rules carry (codelist WJ001).
@@ -79,7 +78,7 @@ type Finding struct {
 	Path string
 	// Line is the line of the offending element's start tag, 0 if unknown.
 	Line int
-	// Element is the offending element's index in the xsd.Tree checked.
+	// Element is the offending element's index in the bericht.Tree checked.
 	Element int
 }
 
@@ -145,7 +144,7 @@ func For(s bericht.Soort) []*Rule { return slices.Clone(bySoort[s.Name]) }
 // the same message), and returns what it finds in rule-code order, then
 // document order; nil when the message keeps every rule. It never panics
 // on a valid message.
-func Check(h bericht.Header, doc *xsd.Tree) []Finding {
+func Check(h bericht.Header, doc *bericht.Tree) []Finding {
 	rs := bySoort[h.Soort.Name]
 	if len(rs) == 0 || doc == nil || doc.Len() == 0 {
 		return nil
@@ -162,7 +161,7 @@ func Check(h bericht.Header, doc *xsd.Tree) []Finding {
 // checker is the state of one Check: the document, its header and the
 // findings so far.
 type checker struct {
-	t              *xsd.Tree
+	t              *bericht.Tree
 	h              bericht.Header
 	dagtekening    date
 	hasDagtekening bool

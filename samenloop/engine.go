@@ -11,8 +11,8 @@ import (
 
 	"github.com/rs/zerolog"
 
+	"github.com/knooppunt/knooppunt/bericht"
 	"github.com/knooppunt/knooppunt/store"
-	"github.com/knooppunt/knooppunt/xsd"
 )
 
 // Putter is where signals go: the switch's store (store.Store satisfies it).
@@ -157,7 +157,7 @@ func (e *Engine) ObserveAt(seq uint64, soort string, body []byte) error {
 
 // ObserveTreeAt is ObserveAt of a message by the tree its validation built
 // (xsd.Set.ValidateTree), which saves reading the body a second time.
-func (e *Engine) ObserveTreeAt(seq uint64, soort string, t *xsd.Tree) error {
+func (e *Engine) ObserveTreeAt(seq uint64, soort string, t *bericht.Tree) error {
 	return e.observe(seq, soort, func() (parsed, error) { return parseTree(soort, t) })
 }
 

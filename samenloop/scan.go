@@ -8,7 +8,7 @@ import (
 	"strings"
 	"unicode/utf8"
 
-	"github.com/knooppunt/knooppunt/xsd"
+	"github.com/knooppunt/knooppunt/bericht"
 )
 
 // errMalformed deliberately quotes nothing of the message.
@@ -246,7 +246,7 @@ func isSpace(c byte) bool { return c == ' ' || c == '\t' || c == '\r' || c == '\
 // parseTree reads what parseMessage reads, from the tree that validation
 // built: the elements in document order, each simple one filed by take as
 // the scanner files it when its end tag is read.
-func parseTree(soort string, t *xsd.Tree) (parsed, error) {
+func parseTree(soort string, t *bericht.Tree) (parsed, error) {
 	var p parsed
 	names := namesOf(soort)
 	var f *fact

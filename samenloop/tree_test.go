@@ -5,6 +5,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/knooppunt/knooppunt/bericht"
 	"github.com/knooppunt/knooppunt/sample"
 	"github.com/knooppunt/knooppunt/xsd"
 )
@@ -66,7 +67,7 @@ func BenchmarkParseTree(b *testing.B) {
 	b.Cleanup(func() { _ = set.Close() })
 	corpus := oracleCorpus(b, 4)
 	for _, name := range []string{"WMO301", "WMO307"} {
-		var trees []*xsd.Tree
+		var trees []*bericht.Tree
 		for _, body := range corpus[name] {
 			if _, tree, err := set.ValidateTree(body); err == nil {
 				trees = append(trees, tree)

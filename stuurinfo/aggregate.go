@@ -8,7 +8,6 @@ import (
 
 	"github.com/knooppunt/knooppunt/bericht"
 	"github.com/knooppunt/knooppunt/store"
-	"github.com/knooppunt/knooppunt/xsd"
 )
 
 // Observation is one newly stored message as the derived products see it.
@@ -30,7 +29,7 @@ type Observation struct {
 	// Tree is the message as validation read it, when the node still
 	// held it; the derived products read their facts from it instead of
 	// parsing Body. Nil otherwise.
-	Tree *xsd.Tree
+	Tree *bericht.Tree
 	// Body is the message, for the derived products that read content
 	// when there is no Tree. Nil when there is a Tree.
 	Body []byte

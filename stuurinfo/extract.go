@@ -8,7 +8,6 @@ import (
 	"strings"
 
 	"github.com/knooppunt/knooppunt/bericht"
-	"github.com/knooppunt/knooppunt/xsd"
 )
 
 // facts are what stuurinfo reads from a message's content: parties, dates,
@@ -476,7 +475,7 @@ func extract(body []byte) (facts, error) {
 
 // treeFacts reads the same facts as extract from the tree that validation
 // built, without a second pass over the message.
-func treeFacts(t *xsd.Tree) (facts, error) {
+func treeFacts(t *bericht.Tree) (facts, error) {
 	r := reader{stack: make([]kind, 0, 16)}
 	var ends []int // End of each open element
 	for i := 0; i < t.Len() && r.err == nil; i++ {

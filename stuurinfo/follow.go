@@ -9,8 +9,8 @@ import (
 
 	"github.com/rs/zerolog"
 
+	"github.com/knooppunt/knooppunt/bericht"
 	"github.com/knooppunt/knooppunt/store"
-	"github.com/knooppunt/knooppunt/xsd"
 )
 
 // Observer receives every newly stored message, on the follower's own
@@ -39,7 +39,7 @@ type FollowerConfig struct {
 	// whose bytes have this SHA-256, while the node still holds it, so
 	// that the products need not read and scan the bytes again; nil when
 	// it does not.
-	Trees func(sum [32]byte) *xsd.Tree
+	Trees func(sum [32]byte) *bericht.Tree
 	// Observers receive the observations, one at a time, in order.
 	Observers []Observer
 	// Logger receives why following stopped.

@@ -9,6 +9,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/knooppunt/knooppunt/bericht"
 	"github.com/knooppunt/knooppunt/sample"
 	"github.com/knooppunt/knooppunt/store"
 	"github.com/knooppunt/knooppunt/store/pebble"
@@ -56,7 +57,7 @@ func TestFollower(t *testing.T) {
 	var mu sync.Mutex
 	var got []*Observation
 	f := Follow(FollowerConfig{Feed: st, Store: st,
-		Trees: func(sum [32]byte) *xsd.Tree {
+		Trees: func(sum [32]byte) *bericht.Tree {
 			if sum == answerSum {
 				return tree
 			}

@@ -61,6 +61,25 @@ func BenchmarkValidate(b *testing.B) {
 	}
 }
 
+// BenchmarkValidateTree measures Set.ValidateTree: Validate plus the copy
+// of the document into a bericht.Tree the rules and products read.
+func BenchmarkValidateTree(b *testing.B) {
+	s := embeddedSet(b)
+	for _, m := range benchMessages(b) {
+		b.Run(m.name, func(b *testing.B) {
+			_, _, err := s.ValidateTree(m.data)
+			require.NoError(b, err)
+			b.ReportAllocs()
+			b.SetBytes(int64(len(m.data)))
+			for b.Loop() {
+				if _, _, err := s.ValidateTree(m.data); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
+
 // BenchmarkRawLibxml2 is the floor Validate is measured against: a plain
 // parse, XSD validation and free of the same message against the same
 // (embedded) schema through a Schema from CompileFile, without the

@@ -9,11 +9,12 @@
 // from the document libxml2 already built, so routing needs no second parse.
 //
 // Set.ValidateTree validates exactly as Validate does and, for a valid
-// message, also returns a *Tree: a read-only view of the document's elements
+// message, also returns a *bericht.Tree: a read-only view of the document's elements
 // in document order (name, parent, extent, direct text, line), copied out of
 // the same parse in one pass. It is what the level-2 rules (package rules)
 // run on, so checking them needs no second parse either; a refused message
-// has no Tree.
+// has no Tree. The Tree type lives in package bericht, so that packages
+// above (gateway, the products) can hold one without linking libxml2.
 //
 // CompileFile compiles any other XSD from a file, such as the StUF-GGk
 // envelope schema or an official schema a test compares with, into a Schema

@@ -100,11 +100,9 @@ import (
 	"bytes"
 	"context"
 	"fmt"
-	"iter"
 	"maps"
 	"runtime"
 	"slices"
-	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -113,47 +111,18 @@ import (
 	"github.com/knooppunt/knooppunt/bericht"
 )
 
-// Tree is a read-only view of a validated message: its elements in document
-// order, each with its local name, parent, extent and direct text. It is
-// what the level-2 rules (package rules) run on; it is built from the
-// document libxml2 parsed for validation, in one pass in C, so checking
-// rules needs no second parse.
-//
-// An element is addressed by its index. The root (Bericht) is 0; the
-// descendants of i are the indexes i+1 up to End(i). A Tree holds copies of
-// names and texts and no reference to the message or to C memory.
-type Tree struct {
-	elems []elem
-	text  []byte // the texts of all elements, one after the other
-	// names is the name table as it stood after the walk;
-	// byName[start[k]:start[k+1]] are the elements with name id k, in
-	// document order.
-	names  *nameTable
-	byName []int32
-	start  []int32
-}
-
-// elem holds no pointers, so the collector never scans a Tree's elements.
-type elem struct {
-	textOff, textLen int32 // the element's text is text[textOff:textOff+textLen]
-	parent           int32
-	end              int32
-	line             int32
-	nameID           int32
-}
-
 // ValidateTree validates msg exactly as Validate does and, when it is valid,
 // also returns the Tree of the document: the header, the view, nil. On any
 // refusal the Tree is nil and header and error are those of Validate.
-func (s *Set) ValidateTree(msg []byte) (bericht.Header, *Tree, error) {
+func (s *Set) ValidateTree(msg []byte) (bericht.Header, *bericht.Tree, error) {
 	return s.ValidateTreeContext(context.Background(), msg)
 }
 
 // ValidateTreeContext is ValidateTree that gives up when ctx ends, as
 // ValidateContext does.
-func (s *Set) ValidateTreeContext(ctx context.Context, msg []byte) (bericht.Header, *Tree, error) {
+func (s *Set) ValidateTreeContext(ctx context.Context, msg []byte) (bericht.Header, *bericht.Tree, error) {
 	var (
-		t    *Tree
+		t    *bericht.Tree
 		terr error
 	)
 	h, err := s.validate(ctx, msg, func(d *document) { t, terr = d.tree(msg) })
@@ -251,7 +220,7 @@ func nameID(p *C.char) int32 {
 }
 
 // tree copies the document's elements into a Tree in one cgo call.
-func (d *document) tree(msg []byte) (*Tree, error) {
+func (d *document) tree(msg []byte) (*bericht.Tree, error) {
 	sc := scratchPool.Get().(*scratch)
 	defer func() {
 		if sc.buf.cap > maxPooledNodes {
@@ -278,177 +247,29 @@ func (d *document) tree(msg []byte) (*Tree, error) {
 	}
 	nodes := unsafe.Slice(sc.buf.nodes, n)
 	clear(sc.recent[:])
-	t := &Tree{elems: make([]elem, n), text: make([]byte, 0, int(textBytes))}
+	b := bericht.NewTreeBuilder(n, int(textBytes))
 	line, at := 1, 0
 	for i := range n {
 		c := &nodes[i]
-		e := &t.elems[i]
 		slot := &sc.recent[(uintptr(unsafe.Pointer(c.name))>>3^uintptr(unsafe.Pointer(c.name))>>11)&255]
 		if slot.p != c.name {
-			slot.p, slot.id = c.name, nameID(c.name)
+			slot.p, slot.id = c.name, bericht.NameID(unsafeString(c.name))
 		}
-		e.nameID = slot.id
-		e.parent = int32(c.parent)
-		e.end = int32(c.end)
+		var el int32
 		if off := int(c.offset); off >= at && off <= len(msg) {
 			line += bytes.Count(msg[at:off], []byte{'\n'})
 			at = off
-			e.line = int32(line)
+			el = int32(line)
 		}
+		var txt []byte
 		switch {
 		case c.text != nil:
-			e.textOff, e.textLen = int32(len(t.text)), int32(c.textlen)
-			t.text = append(t.text, unsafe.Slice((*byte)(unsafe.Pointer(c.text)), int(c.textlen))...)
+			txt = unsafe.Slice((*byte)(unsafe.Pointer(c.text)), int(c.textlen))
 		case c.mixed != 0:
-			s := text(c.node)
-			e.textOff, e.textLen = int32(len(t.text)), int32(len(s))
-			t.text = append(t.text, s...)
+			txt = []byte(text(c.node))
 		}
+		b.Set(i, slot.id, int32(c.parent), int32(c.end), el, txt)
 	}
-	t.names = names.Load()
-	t.index()
+	t := b.Tree()
 	return t, nil
-}
-
-// index sorts the element indexes by name (a counting sort: stable, so each
-// name's run stays in document order).
-func (t *Tree) index() {
-	t.start = make([]int32, len(t.names.names)+1)
-	for i := range t.elems {
-		t.start[t.elems[i].nameID+1]++
-	}
-	for k := 1; k < len(t.start); k++ {
-		t.start[k] += t.start[k-1]
-	}
-	t.byName = make([]int32, len(t.elems))
-	next := slices.Clone(t.start[:len(t.names.names)])
-	for i := range t.elems {
-		id := t.elems[i].nameID
-		t.byName[next[id]] = int32(i)
-		next[id]++
-	}
-}
-
-// named returns the indexes of the elements named name, in document order.
-func (t *Tree) named(name string) []int32 {
-	k, ok := t.names.ids[name]
-	if !ok || int(k)+1 >= len(t.start) {
-		return nil
-	}
-	return t.byName[t.start[k]:t.start[k+1]]
-}
-
-// Len is the number of elements.
-func (t *Tree) Len() int { return len(t.elems) }
-
-// Name is the local name of element i.
-func (t *Tree) Name(i int) string { return t.names.names[t.elems[i].nameID] }
-
-// Text is the text directly inside element i, as written (not
-// whitespace-trimmed); "" for an element with element children.
-func (t *Tree) Text(i int) string {
-	e := &t.elems[i]
-	if e.textLen == 0 {
-		return ""
-	}
-	return unsafe.String(&t.text[e.textOff], int(e.textLen))
-}
-
-// Parent is the index of i's parent element, -1 for the root.
-func (t *Tree) Parent(i int) int { return int(t.elems[i].parent) }
-
-// End is the index just past i's last descendant.
-func (t *Tree) End(i int) int { return int(t.elems[i].end) }
-
-// Line is the 1-based line of element i's start tag, 0 if unknown.
-func (t *Tree) Line(i int) int { return int(t.elems[i].line) }
-
-// Children yields the child elements of i in document order.
-func (t *Tree) Children(i int) iter.Seq[int] {
-	return func(yield func(int) bool) {
-		for c, end := i+1, t.End(i); c < end; c = t.End(c) {
-			if !yield(c) {
-				return
-			}
-		}
-	}
-}
-
-// Child returns the first child of i named name, or -1. With several names
-// it follows the path down: Child(i, "Product", "Code").
-func (t *Tree) Child(i int, path ...string) int {
-	for _, name := range path {
-		if i < 0 {
-			return -1
-		}
-		found := -1
-		for c, end := i+1, t.End(i); c < end; c = t.End(c) {
-			if t.Name(c) == name {
-				found = c
-				break
-			}
-		}
-		i = found
-	}
-	return i
-}
-
-// Value returns the trimmed text of the element at path under i and whether
-// that element is present.
-func (t *Tree) Value(i int, path ...string) (string, bool) {
-	c := t.Child(i, path...)
-	if c < 0 {
-		return "", false
-	}
-	return strings.TrimSpace(t.Text(c)), true
-}
-
-// All yields, in document order, every element under i (i included) named
-// name. It looks the name up in an index, so a search of the whole document
-// costs only the elements it yields.
-func (t *Tree) All(i int, name string) iter.Seq[int] {
-	return func(yield func(int) bool) {
-		list := t.named(name)
-		k, _ := slices.BinarySearch(list, int32(i))
-		for end := int32(t.End(i)); k < len(list) && list[k] < end; k++ {
-			if !yield(int(list[k])) {
-				return
-			}
-		}
-	}
-}
-
-// Path is the location of element i for people and retourberichten, e.g.
-// /Bericht/Clienten/Client[2]/Bsn: a position is given where an element has
-// same-named siblings before or after it.
-func (t *Tree) Path(i int) string {
-	var chain []int
-	for c := i; c >= 0; c = t.Parent(c) {
-		chain = append(chain, c)
-	}
-	var b strings.Builder
-	for k := len(chain) - 1; k >= 0; k-- {
-		c := chain[k]
-		b.WriteByte('/')
-		b.WriteString(t.Name(c))
-		p := t.Parent(c)
-		if p < 0 {
-			continue
-		}
-		pos, count := 0, 0
-		for s := range t.Children(p) {
-			if t.elems[s].nameID == t.elems[c].nameID {
-				count++
-				if s == c {
-					pos = count
-				}
-			}
-		}
-		if count > 1 {
-			b.WriteByte('[')
-			b.WriteString(strconv.Itoa(pos))
-			b.WriteByte(']')
-		}
-	}
-	return b.String()
 }

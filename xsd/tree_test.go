@@ -6,10 +6,11 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/knooppunt/knooppunt/bericht"
-	"github.com/knooppunt/knooppunt/sample"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/knooppunt/knooppunt/bericht"
+	"github.com/knooppunt/knooppunt/sample"
 )
 
 // oracleElem is an element as encoding/xml sees it.
@@ -61,7 +62,7 @@ func oracleTree(t testing.TB, msg []byte) []oracleElem {
 	return out
 }
 
-func requireSameTree(t *testing.T, msg []byte, tree *Tree) {
+func requireSameTree(t *testing.T, msg []byte, tree *bericht.Tree) {
 	t.Helper()
 	want := oracleTree(t, msg)
 	require.Equal(t, len(want), tree.Len())

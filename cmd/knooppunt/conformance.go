@@ -374,7 +374,7 @@ func runConformanceCheck(args []string, stdout, stderr io.Writer) int {
 // checkRules runs the level-2 rules on a message that passed its XSD and
 // reports the verdict: accepted, or the retourbericht the switch answers
 // with. It reports whether the message was accepted.
-func checkRules(out *strings.Builder, name string, h bericht.Header, tree *xsd.Tree) bool {
+func checkRules(out *strings.Builder, name string, h bericht.Header, tree *bericht.Tree) bool {
 	findings := rules.Check(h, tree)
 	if len(findings) == 0 {
 		fmt.Fprintf(out, "%s: accepted: %s %s from %s to %s, Identificatie %s\n", name, h.Soort.Name, h.BerichtCode, h.Afzender, h.Ontvanger, h.Identificatie)

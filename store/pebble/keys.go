@@ -191,4 +191,3 @@ func succ(id store.ID) store.ID {
 	}
 	return id
 }
-
