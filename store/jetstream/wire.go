@@ -165,6 +165,37 @@ func (s *Store) lastFresh(ctx context.Context, subject string) (stored, bool, er
 	return s.lastLeader(ctx, subject)
 }
 
+// directAnswer sends req to the stream's direct get and hands fn each
+// message of the answer (up to most messages, then an end: a status
+// without data, which fn receives too) until fn says it is done. The
+// answer arrives on a subscription whose channel has room for just that;
+// a synchronous subscription's has room for 65,536 messages, a 512 KiB
+// allocation cleared for every request.
+func (s *Store) directAnswer(ctx context.Context, req []byte, most int, fn func(m *nats.Msg) (done bool, err error)) error {
+	ctx, cancel := s.reqCtx(ctx)
+	defer cancel()
+	inbox := s.nc.NewRespInbox()
+	ch := make(chan *nats.Msg, most+1)
+	sub, err := s.nc.ChanSubscribe(inbox, ch)
+	if err != nil {
+		return err
+	}
+	defer func() { _ = sub.Unsubscribe() }()
+	if err := s.nc.PublishRequest("$JS.API.DIRECT.GET."+s.cfg.Stream, inbox, req); err != nil {
+		return err
+	}
+	for {
+		select {
+		case m := <-ch:
+			if done, err := fn(m); done || err != nil {
+				return err
+			}
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+}
+
 // scanBatch is how many messages one batched direct get asks for.
 const scanBatch = 256
 
@@ -187,54 +218,50 @@ func (s *Store) scan(ctx context.Context, filter string, from uint64, fn func(m 
 // scanOnce runs one batched direct get. more reports that messages remain
 // after next.
 func (s *Store) scanOnce(ctx context.Context, filter string, from uint64, fn func(m stored) (bool, error)) (n int, next uint64, more bool, err error) {
-	ctx, cancel := s.reqCtx(ctx)
-	defer cancel()
-	inbox := s.nc.NewRespInbox()
-	sub, err := s.nc.SubscribeSync(inbox)
-	if err != nil {
-		return 0, 0, false, fmt.Errorf("scanning %s: %w", s.kind(filter), err)
-	}
-	defer func() { _ = sub.Unsubscribe() }()
 	req, _ := json.Marshal(struct {
 		Seq     uint64 `json:"seq"`
 		NextFor string `json:"next_by_subj"`
 		Batch   int    `json:"batch"`
 	}{from, filter, scanBatch})
-	if err := s.nc.PublishRequest("$JS.API.DIRECT.GET."+s.cfg.Stream, inbox, req); err != nil {
-		return 0, 0, false, fmt.Errorf("scanning %s: %w", s.kind(filter), err)
-	}
 	stop := false
-	for {
-		m, err := sub.NextMsgWithContext(ctx)
-		if err != nil {
-			return n, 0, false, fmt.Errorf("scanning %s: %w", s.kind(filter), err)
-		}
+	var fnErr error // fn's own, returned as it is
+	err = s.directAnswer(ctx, req, scanBatch, func(m *nats.Msg) (bool, error) {
 		if len(m.Data) == 0 && m.Header.Get("Status") != "" {
 			switch m.Header.Get("Status") {
 			case "404":
-				return n, 0, false, nil
+				return true, nil
 			case "204": // end of batch
 				pending, _ := strconv.ParseUint(m.Header.Get("Nats-Num-Pending"), 10, 64)
 				lastSeq, _ := strconv.ParseUint(m.Header.Get("Nats-Last-Sequence"), 10, 64)
-				return n, lastSeq + 1, pending > 0 && !stop, nil
+				next, more = lastSeq+1, pending > 0 && !stop
+				return true, nil
 			default:
-				return n, 0, false, fmt.Errorf("scanning %s: status %s %s", s.kind(filter), m.Header.Get("Status"), m.Header.Get("Description"))
+				return true, fmt.Errorf("status %s %s", m.Header.Get("Status"), m.Header.Get("Description"))
 			}
 		}
 		if stop {
-			continue // drain to the end of the batch
+			return false, nil // drain to the end of the batch
 		}
 		seq, err := strconv.ParseUint(m.Header.Get("Nats-Sequence"), 10, 64)
 		if err != nil {
-			return n, 0, false, fmt.Errorf("scanning %s: no sequence in response", s.kind(filter))
+			return true, errors.New("no sequence in response")
 		}
 		n++
 		goOn, err := fn(stored{subject: m.Header.Get("Nats-Subject"), seq: seq, data: m.Data})
 		if err != nil {
-			return n, 0, false, err
+			fnErr = err
+			return true, err
 		}
 		stop = !goOn
+		return false, nil
+	})
+	switch {
+	case fnErr != nil:
+		return n, 0, false, fnErr
+	case err != nil:
+		return n, 0, false, fmt.Errorf("scanning %s: %w", s.kind(filter), err)
 	}
+	return n, next, more, nil
 }
 
 // publishBatch publishes msgs as one atomic batch and waits for the
