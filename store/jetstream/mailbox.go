@@ -271,6 +271,11 @@ func (s *Store) mailboxEntries(ctx context.Context, party string, limit int, kee
 	if es, ok, err := s.indexedEntries(ctx, party, limit, keep); ok {
 		return es, err
 	}
+	return s.scanEntries(ctx, party, limit, keep)
+}
+
+// scanEntries is mailboxEntries from a scan of the stream.
+func (s *Store) scanEntries(ctx context.Context, party string, limit int, keep func(*entryRec) (take, count bool)) ([]mailboxEntry, error) {
 	var all []mailboxEntry
 	err := s.scan(ctx, s.sub.mailbox(party), 0, func(m stored) (bool, error) {
 		if len(m.data) == 0 {
@@ -324,7 +329,10 @@ func (s *Store) lockParty(party string) func() {
 
 // List leases and returns visible messages; see store.Store.List. Each
 // lease is a compare-and-set on the entry, so pollers on different nodes
-// never receive the same message within a lease.
+// never receive the same message within a lease. The entries a List
+// chose are claimed in the mailbox index while their leases are
+// committed, so this node's concurrent listings of one mailbox take
+// others and share the committer's batches rather than queue for it.
 func (s *Store) List(ctx context.Context, party string, limit int) ([]store.Entry, error) {
 	if err := checkField("party", party, store.MaxPartyLen); err != nil {
 		return nil, fmt.Errorf("listing mailbox: %w", err)
@@ -336,48 +344,57 @@ func (s *Store) List(ctx context.Context, party string, limit int) ([]store.Entr
 		return nil, err
 	}
 	s.leave()
-	defer s.lockParty(party)()
 	var out []store.Entry
 	err := s.retry(ctx, func() error {
 		out = out[:0]
 		now := s.cfg.Now().UTC()
-		all, err := s.mailboxEntries(ctx, party, limit, func(r *entryRec) (take, count bool) {
+		keep := func(r *entryRec) (take, count bool) {
 			return r.VisibleAt <= now.UnixNano(), r.Deliveries < s.cfg.MaxDeliveries // due for quarantine: taken, not counted
-		})
+		}
+		all, claim, ok, err := s.claimIndexed(ctx, party, limit, keep)
+		if !ok {
+			defer s.lockParty(party)()
+			all, err = s.scanEntries(ctx, party, limit, keep)
+		}
 		if err != nil {
 			return err
 		}
-		var deliver, quarantine []mailboxEntry
+		var deliver, quarantine []mailboxEntry // deliver with their leased records
 		for _, e := range all {
 			switch {
 			case e.rec.Deliveries >= s.cfg.MaxDeliveries:
 				quarantine = append(quarantine, e)
 			default:
+				e.rec.Deliveries++
+				e.rec.VisibleAt = now.Add(s.cfg.VisibilityTimeout).UnixNano()
 				deliver = append(deliver, e)
 			}
 		}
 		if len(deliver)+len(quarantine) == 0 {
 			return nil
 		}
-		err = s.submit(ctx, func(b *builder) {
-			for _, e := range deliver {
-				r := e.rec
-				r.Deliveries++
-				r.VisibleAt = now.Add(s.cfg.VisibilityTimeout).UnixNano()
-				b.set(s.sub.entry(party, e.id), encode(r), int64(e.seq))
+		at := make([]uint64, len(deliver)) // the position of each lease in the op
+		first, err := s.submitSeq(ctx, func(b *builder) {
+			for i, e := range deliver {
+				at[i] = b.next()
+				b.set(s.sub.entry(party, e.id), encode(e.rec), int64(e.seq))
 				b.event(e.id, store.StateListed, store.ID{})
 			}
 			for _, e := range quarantine {
 				b.quarantine(party, e.id, e.rec, e.seq)
 			}
 		})
+		if claim != 0 {
+			if err != nil {
+				first = 0
+			}
+			s.settleClaim(party, claim, deliver, at, quarantine, first)
+		}
 		if err != nil {
 			return err
 		}
 		for _, e := range deliver {
-			r := e.rec
-			r.Deliveries++
-			out = append(out, r.entry(e.id, party))
+			out = append(out, e.rec.entry(e.id, party))
 		}
 		s.stats.deliveries.Add(int64(len(deliver)))
 		s.stats.pending.Add(-int64(len(quarantine)))

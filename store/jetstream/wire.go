@@ -267,10 +267,12 @@ func (s *Store) scanOnce(ctx context.Context, filter string, from uint64, fn fun
 // publishBatch publishes msgs as one atomic batch and waits for the
 // cluster's acknowledgement of the commit: either all are stored (durably,
 // as the servers' sync settings make it) or none is. It returns the
-// sequence of the last message. A lost compare-and-set gives errConflict.
-// Any other error leaves the outcome unknown; every operation of the store
-// is safe to repeat.
-func (s *Store) publishBatch(ctx context.Context, msgs []*nats.Msg) (uint64, error) {
+// sequences of the first and the last message: the batch takes
+// consecutive sequences, and first is 0 if the acknowledgement does not
+// say how many it stored. A lost compare-and-set gives errConflict. Any
+// other error leaves the outcome unknown; every operation of the store is
+// safe to repeat.
+func (s *Store) publishBatch(ctx context.Context, msgs []*nats.Msg) (first, last uint64, err error) {
 	id := nuid.Next()
 	for i, m := range msgs {
 		if m.Header == nil {
@@ -280,7 +282,7 @@ func (s *Store) publishBatch(ctx context.Context, msgs []*nats.Msg) (uint64, err
 		m.Header.Set("Nats-Batch-Sequence", strconv.Itoa(i+1))
 		if i < len(msgs)-1 {
 			if err := s.nc.PublishMsg(m); err != nil {
-				return 0, unavailable(ctx, fmt.Errorf("publishing batch: %w", err))
+				return 0, 0, unavailable(ctx, fmt.Errorf("publishing batch: %w", err))
 			}
 		}
 	}
@@ -291,7 +293,7 @@ func (s *Store) publishBatch(ctx context.Context, msgs []*nats.Msg) (uint64, err
 	defer cancel()
 	r, err := s.nc.RequestMsgWithContext(ctx, commit)
 	if err != nil {
-		return 0, unavailable(caller, fmt.Errorf("committing batch of %d: %w", len(msgs), err))
+		return 0, 0, unavailable(caller, fmt.Errorf("committing batch of %d: %w", len(msgs), err))
 	}
 	var ack struct {
 		Error *apiError `json:"error"`
@@ -300,19 +302,22 @@ func (s *Store) publishBatch(ctx context.Context, msgs []*nats.Msg) (uint64, err
 	}
 	if err := json.Unmarshal(r.Data, &ack); err != nil {
 		if st := r.Header.Get("Status"); st == "503" { // no responders
-			return 0, fmt.Errorf("%w: committing batch: status %s", store.ErrUnavailable, st)
+			return 0, 0, fmt.Errorf("%w: committing batch: status %s", store.ErrUnavailable, st)
 		} else if st != "" {
-			return 0, fmt.Errorf("committing batch: status %s", st)
+			return 0, 0, fmt.Errorf("committing batch: status %s", st)
 		}
-		return 0, fmt.Errorf("committing batch: decoding acknowledgement: %w", err)
+		return 0, 0, fmt.Errorf("committing batch: decoding acknowledgement: %w", err)
 	}
 	if ack.Error != nil {
 		if ack.Error.ErrCode == errCodeWrongLastSeq || ack.Error.ErrCode == errCodeWrongLastSeqConstant {
-			return 0, errConflict
+			return 0, 0, errConflict
 		}
-		return 0, unavailable(caller, fmt.Errorf("committing batch of %d: %w", len(msgs), ack.Error))
+		return 0, 0, unavailable(caller, fmt.Errorf("committing batch of %d: %w", len(msgs), ack.Error))
 	}
-	return ack.Seq, nil
+	if ack.Count == len(msgs) && ack.Seq >= uint64(len(msgs)) {
+		first = ack.Seq - uint64(len(msgs)) + 1
+	}
+	return first, ack.Seq, nil
 }
 
 // reqCtx bounds a request by RequestTimeout unless ctx ends sooner.
