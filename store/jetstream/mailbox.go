@@ -504,7 +504,10 @@ func (s *Store) Mailbox(ctx context.Context, party string) (store.MailboxSummary
 
 // Ack confirms a message; see store.Store.Ack. The mailbox entry is
 // cleared with compare-and-set and the confirmation logged for retention
-// in one batch; confirming again finds no entry and succeeds.
+// in one batch; confirming again finds no entry and succeeds. The entry's
+// sequence comes from the mailbox index when it has the entry (this
+// node's List leased it a moment ago, as a rule), else, or when the
+// stream has moved on, from reading the entry.
 func (s *Store) Ack(ctx context.Context, party string, id store.ID) error {
 	if err := checkField("party", party, store.MaxPartyLen); err != nil {
 		return fmt.Errorf("confirming message: %w", err)
@@ -516,12 +519,28 @@ func (s *Store) Ack(ctx context.Context, party string, id store.ID) error {
 		return err
 	}
 	s.leave()
+	indexed := true
 	err := s.retry(ctx, func() error {
 		confirm := func(subject string, seq uint64) error {
 			return s.submit(ctx, func(b *builder) {
 				b.clear(subject, int64(seq))
 				b.confirmed(id)
 			})
+		}
+		if seq := s.indexedSeq(party, id); indexed && seq != 0 {
+			err := confirm(s.sub.entry(party, id), seq)
+			if err == nil {
+				s.forget(party, id, seq)
+				s.stats.pending.Add(-1)
+				s.stats.acks.Add(1)
+				return nil
+			}
+			if !errors.Is(err, errConflict) {
+				return err
+			}
+			// The stream holds a newer value (a lease, a confirmation):
+			// read it, now and in any later attempt.
+			indexed = false
 		}
 		e, found, err := s.lastFresh(ctx, s.sub.entry(party, id))
 		if err != nil {

@@ -300,6 +300,45 @@ func (s *Store) settleClaim(party string, claim uint64, leased []mailboxEntry, a
 	}
 }
 
+// indexedSeq is the sequence of party's entry of message id as the index
+// has it (it follows this node's leases at once, and others' at a
+// catch-up); 0 when the index has no such entry, or it is being leased.
+// An entry's compare-and-set against it fails if the stream holds a newer
+// value, so a stale answer costs a conflict, not a wrong write.
+func (s *Store) indexedSeq(party string, id store.ID) uint64 {
+	s.indexMu.Lock()
+	defer s.indexMu.Unlock()
+	if s.index == nil {
+		return 0
+	}
+	b := s.index.boxes[partyToken(party)]
+	if b == nil {
+		return 0
+	}
+	e, ok := b.entries[id]
+	if !ok || e.claim != 0 {
+		return 0
+	}
+	return e.seq
+}
+
+// forget removes party's entry of message id from the index if the
+// index still has it at seq: this node has just confirmed it.
+func (s *Store) forget(party string, id store.ID, seq uint64) {
+	s.indexMu.Lock()
+	defer s.indexMu.Unlock()
+	if s.index == nil {
+		return
+	}
+	b := s.index.boxes[partyToken(party)]
+	if b == nil {
+		return
+	}
+	if e, ok := b.entries[id]; ok && e.seq == seq && e.claim == 0 {
+		b.remove(id)
+	}
+}
+
 // indexedEntriesLocked is indexedEntries; the caller holds s.indexMu.
 func (s *Store) indexedEntriesLocked(ctx context.Context, party string, limit int, keep func(*entryRec) (take, count bool)) (_ []mailboxEntry, ok bool, err error) {
 	ix := s.index

@@ -108,7 +108,9 @@ func TestSuspectIndexChecksTheStream(t *testing.T) {
 }
 
 // TestConcurrentListsShareAMailbox: this node's listings of one mailbox
-// that run at once take different messages, each once.
+// that run at once take different messages, each once, and the index
+// knows at once the sequence each lease was stored at, which the
+// confirmation's compare-and-set names.
 func TestConcurrentListsShareAMailbox(t *testing.T) {
 	ctx := context.Background()
 	s, err := jetstream.Open(ctx, jetstream.Config{URL: natstest.Start(t).ClientURL(), Replicas: 1,
@@ -142,6 +144,10 @@ func TestConcurrentListsShareAMailbox(t *testing.T) {
 	slices.SortFunc(listed, compare)
 	require.Equal(t, ids, listed, "every message listed once")
 	for _, id := range ids {
+		indexed, stream, err := s.EntrySeqs(ctx, "42420001", id)
+		require.NoError(t, err)
+		require.NotZero(t, stream)
+		assert.Equal(t, stream, indexed, "the index has the lease's sequence")
 		require.NoError(t, s.Ack(ctx, "42420001", id))
 	}
 	p, err := s.Pending(ctx, "42420001", 10)
