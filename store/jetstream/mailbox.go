@@ -642,19 +642,30 @@ func (s *Store) meta(ctx context.Context, id store.ID) (metaRec, uint64, error) 
 }
 
 // Get returns a message's bytes to its recipient; see store.Store.Get.
+// It asks for the record and the first chunk in one request, and for
+// what that answer lacks (a replica behind, more chunks) one by one.
 func (s *Store) Get(ctx context.Context, party string, id store.ID) ([]byte, error) {
 	if err := s.enter(); err != nil {
 		return nil, err
 	}
 	defer s.leave()
-	rec, _, err := s.meta(ctx, id)
+	got, err := s.lastOf(ctx, []string{s.sub.meta(id), s.sub.body(id, 0)})
+	if err != nil {
+		return nil, fmt.Errorf("reading message %s: %w", id, err)
+	}
+	var rec metaRec
+	if m, ok := got[s.sub.meta(id)]; ok {
+		rec, err = decodeMeta(m.data)
+	} else {
+		rec, _, err = s.meta(ctx, id)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("reading message %s: %w", id, err)
 	}
 	if rec.Recipient != party {
 		return nil, fmt.Errorf("reading message %s: %w", id, store.ErrNotFound)
 	}
-	body, err := s.readBody(ctx, id, rec)
+	body, err := s.readBody(ctx, id, rec, got)
 	if err != nil {
 		return nil, fmt.Errorf("reading message %s: %w", id, err)
 	}
@@ -666,17 +677,21 @@ const sealOverhead = 128
 
 // readBody reads the chunks of message id, whose record is rec, and turns
 // them back into the message: opened when sealed (store.Keyring.Open),
-// then checked against the record's size and digest. Bytes that
-// retention removed (or an import never carried) are store.ErrExpired.
-func (s *Store) readBody(ctx context.Context, id store.ID, rec metaRec) ([]byte, error) {
+// then checked against the record's size and digest. Chunks in got (read
+// already, by subject) are not read again. Bytes that retention removed
+// (or an import never carried) are store.ErrExpired.
+func (s *Store) readBody(ctx context.Context, id store.ID, rec metaRec, got map[string]stored) ([]byte, error) {
 	if rec.Chunks == 0 {
 		return nil, store.ErrExpired
 	}
 	v := make([]byte, 0, min(rec.Size+sealOverhead, 32<<20))
 	for i := range rec.Chunks {
-		m, found, err := s.lastFresh(ctx, s.sub.body(id, i))
-		if err != nil {
-			return nil, err
+		m, found := got[s.sub.body(id, i)]
+		if !found {
+			var err error
+			if m, found, err = s.lastFresh(ctx, s.sub.body(id, i)); err != nil {
+				return nil, err
+			}
 		}
 		if !found {
 			return nil, store.ErrExpired

@@ -165,6 +165,48 @@ func (s *Store) lastFresh(ctx context.Context, subject string) (stored, bool, er
 	return s.lastLeader(ctx, subject)
 }
 
+// lastOfBytes bounds the bytes of one answer to lastOf, well below what a
+// subscription holds before it drops messages.
+const lastOfBytes = 8 << 20
+
+// lastOf reads the last message of each of subjects (literal subjects,
+// at most scanBatch) from any replica with one batched direct get, where
+// last would take a request each. A subject that holds none, or whose
+// message the answer left out (it stops past lastOfBytes), is absent
+// from the map; as with last, a replica may lag the leader, so a caller
+// that must not miss a message just stored asks again with lastFresh.
+func (s *Store) lastOf(ctx context.Context, subjects []string) (map[string]stored, error) {
+	req, _ := json.Marshal(struct {
+		MultiLast []string `json:"multi_last"`
+		Batch     int      `json:"batch"`
+		MaxBytes  int      `json:"max_bytes"`
+	}{subjects, len(subjects), lastOfBytes})
+	got := make(map[string]stored, len(subjects))
+	err := s.directAnswer(ctx, req, len(subjects), func(m *nats.Msg) (bool, error) {
+		if len(m.Data) == 0 && m.Header.Get("Status") != "" {
+			switch st := m.Header.Get("Status"); st {
+			case "404", "204": // none of them, or the end of the answer
+				return true, nil
+			case "408", "503":
+				return true, fmt.Errorf("%w: status %s %s", store.ErrUnavailable, st, m.Header.Get("Description"))
+			default:
+				return true, fmt.Errorf("status %s %s", st, m.Header.Get("Description"))
+			}
+		}
+		seq, err := strconv.ParseUint(m.Header.Get("Nats-Sequence"), 10, 64)
+		if err != nil {
+			return true, errors.New("no sequence in response")
+		}
+		subj := m.Header.Get("Nats-Subject")
+		got[subj] = stored{subject: subj, seq: seq, data: m.Data}
+		return false, nil
+	})
+	if err != nil {
+		return nil, unavailable(ctx, fmt.Errorf("reading %s: %w", s.kind(subjects[0]), err))
+	}
+	return got, nil
+}
+
 // directAnswer sends req to the stream's direct get and hands fn each
 // message of the answer (up to most messages, then an end: a status
 // without data, which fn receives too) until fn says it is done. The
