@@ -41,6 +41,10 @@ type op struct {
 	build func(b *builder)
 	b     builder
 	err   error
+	// first is the stream sequence of the op's first message once its
+	// batch committed (an atomic batch takes consecutive sequences); 0
+	// when the server did not say how many messages the batch stored.
+	first uint64
 	done  chan struct{}
 	// carried marks an op that was pushed out of an earlier group.
 	carried bool
@@ -60,6 +64,10 @@ func (b *builder) newID() store.ID { return b.s.ids.next(b.now) }
 // set writes the current value of a state subject. expect >= 0 makes it a
 // compare-and-set against the subject's last sequence (0: absent).
 func (b *builder) set(subject string, data []byte, expect int64) { b.setTTL(subject, data, expect, "") }
+
+// next is the position in the op of the message the builder adds next:
+// the op's first sequence plus next is that message's sequence.
+func (b *builder) next() uint64 { return uint64(len(b.msgs)) }
 
 // clear replaces a state subject's value with a tombstone that expires.
 func (b *builder) clear(subject string, expect int64) { b.setTTL(subject, nil, expect, tombstoneTTL) }
@@ -108,24 +116,32 @@ func (b *builder) event(id store.ID, st store.State, ref store.ID) {
 // submit hands build to the committer and waits for the batch that carries
 // it. Once accepted, the op is not abandoned for ctx: an error means the
 // batch failed (for a lost compare-and-set, errConflict), success that it
-// is stored.
+// is stored. build may run more than once (an op pushed out of a full
+// batch is built again for the next).
 func (s *Store) submit(ctx context.Context, build func(b *builder)) error {
+	_, err := s.submitSeq(ctx, build)
+	return err
+}
+
+// submitSeq is submit that also returns the stream sequence of the op's
+// first message (see op.first).
+func (s *Store) submitSeq(ctx context.Context, build func(b *builder)) (uint64, error) {
 	if err := s.enter(); err != nil {
-		return err
+		return 0, err
 	}
 	o := &op{build: build, done: make(chan struct{})}
 	select {
 	case s.ops <- o:
 	case <-s.quit:
 		s.leave()
-		return store.ErrClosed
+		return 0, store.ErrClosed
 	case <-ctx.Done():
 		s.leave()
-		return ctx.Err()
+		return 0, ctx.Err()
 	}
 	s.leave()
 	<-o.done
-	return o.err
+	return o.first, o.err
 }
 
 // group is one batch being assembled.
@@ -244,8 +260,14 @@ func (s *Store) commit(g *group) {
 		msgs = append(msgs, o.b.msgs...)
 	}
 	start := time.Now()
-	seq, err := s.publishBatch(context.Background(), msgs)
+	first, seq, err := s.publishBatch(context.Background(), msgs)
 	if err == nil {
+		if first != 0 {
+			for _, o := range g.ops {
+				o.first = first
+				first += uint64(len(o.b.msgs))
+			}
+		}
 		s.stats.commits.Add(1)
 		s.metrics.observeCommit(len(g.ops), time.Since(start), seq)
 		if since := s.outage.Load(); since != 0 {
@@ -276,7 +298,7 @@ func (s *Store) commit(g *group) {
 	for _, o := range g.ops {
 		start := time.Now()
 		var seq uint64
-		if seq, o.err = s.publishBatch(context.Background(), o.b.msgs); o.err == nil {
+		if o.first, seq, o.err = s.publishBatch(context.Background(), o.b.msgs); o.err == nil {
 			s.stats.commits.Add(1)
 			s.metrics.observeCommit(1, time.Since(start), seq)
 		}

@@ -41,3 +41,14 @@ func (s *Store) InjectGhost(ctx context.Context, party string, id store.ID) erro
 	s.index.suspect = true
 	return nil
 }
+
+// EntrySeqs returns the sequence of party's entry of message id as the
+// mailbox index has it (0: none, or being leased) and as the stream
+// leader has it (0: none).
+func (s *Store) EntrySeqs(ctx context.Context, party string, id store.ID) (indexed, stream uint64, err error) {
+	m, found, err := s.lastLeader(ctx, s.sub.entry(party, id))
+	if err != nil || !found {
+		return s.indexedSeq(party, id), 0, err
+	}
+	return s.indexedSeq(party, id), m.seq, nil
+}

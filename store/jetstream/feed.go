@@ -91,40 +91,67 @@ type followError struct{ err error }
 func (e *followError) Error() string { return e.err.Error() }
 
 // followOnce delivers what is stored after *pos, advancing *pos past each
-// message handed to fn. It returns how many it delivered.
+// message handed to fn. It returns how many it delivered. It reads the
+// records a batch at a time, and the bytes of each batch with one more
+// request (lastOf) rather than one per message.
 func (s *Store) followOnce(ctx context.Context, pos *uint64, fn func(store.Change) error) (int, error) {
 	n := 0
-	err := s.scan(ctx, s.sub.allMeta(), *pos+1, func(m stored) (bool, error) {
-		id, err := idFromSubject(m.subject)
+	for {
+		var recs []stored
+		got, next, more, err := s.scanOnce(ctx, s.sub.allMeta(), *pos+1, func(m stored) (bool, error) {
+			recs = append(recs, m)
+			return true, nil
+		})
 		if err != nil {
-			return false, fmt.Errorf("following the stream: record subject %q: %w", m.subject, store.ErrCorrupt)
+			return n, err
 		}
-		rec, err := decodeMeta(m.data)
-		if err != nil {
-			return false, fmt.Errorf("following the stream: %s: %w", id, err)
+		ids := make([]store.ID, len(recs))
+		metas := make([]metaRec, len(recs))
+		var first []string // the first chunks of the batch
+		for i, m := range recs {
+			if ids[i], err = idFromSubject(m.subject); err != nil {
+				return n, fmt.Errorf("following the stream: record subject %q: %w", m.subject, store.ErrCorrupt)
+			}
+			if metas[i], err = decodeMeta(m.data); err != nil {
+				return n, fmt.Errorf("following the stream: %s: %w", ids[i], err)
+			}
+			if metas[i].Chunks > 0 {
+				first = append(first, s.sub.body(ids[i], 0))
+			}
 		}
-		body, err := s.followBody(ctx, id, rec)
-		if err != nil {
-			return false, err
+		var bodies map[string]stored
+		if len(first) > 0 {
+			if bodies, err = s.lastOf(ctx, first); err != nil {
+				return n, fmt.Errorf("following the stream: %w", err)
+			}
 		}
-		c := store.Change{Seq: m.seq, Op: store.OpPut, At: unixTime(rec.Stored), ID: id, Soort: rec.Soort,
-			Sender: rec.Sender, Recipient: rec.Recipient, Received: unixTime(rec.Received), Answers: rec.Answers,
-			Size: rec.Size, Body: body}
-		copy(c.SHA256[:], rec.SHA256)
-		if err := fn(c); err != nil {
-			return false, &followError{err}
+		for i, m := range recs {
+			id, rec := ids[i], metas[i]
+			body, err := s.followBody(ctx, id, rec, bodies)
+			if err != nil {
+				return n, err
+			}
+			c := store.Change{Seq: m.seq, Op: store.OpPut, At: unixTime(rec.Stored), ID: id, Soort: rec.Soort,
+				Sender: rec.Sender, Recipient: rec.Recipient, Received: unixTime(rec.Received), Answers: rec.Answers,
+				Size: rec.Size, Body: body}
+			copy(c.SHA256[:], rec.SHA256)
+			if err := fn(c); err != nil {
+				return n, &followError{err}
+			}
+			*pos = m.seq
+			n++
 		}
-		*pos = m.seq
-		n++
-		return true, nil
-	})
-	return n, err
+		if !more || got == 0 || next <= *pos {
+			return n, nil
+		}
+	}
 }
 
-// followBody reads the bytes of a message Follow came by; nil when they
-// are gone (retention), cannot be opened or do not match their record.
-func (s *Store) followBody(ctx context.Context, id store.ID, rec metaRec) ([]byte, error) {
-	body, err := s.readBody(ctx, id, rec)
+// followBody reads the bytes of a message Follow came by (those in got
+// are read already); nil when they are gone (retention), cannot be
+// opened or do not match their record.
+func (s *Store) followBody(ctx context.Context, id store.ID, rec metaRec, got map[string]stored) ([]byte, error) {
+	body, err := s.readBody(ctx, id, rec, got)
 	switch {
 	case errors.Is(err, store.ErrExpired):
 		return nil, nil

@@ -118,7 +118,7 @@ func (s *Store) retention(ctx context.Context, name string, keep time.Duration, 
 	if done > c.Seq {
 		h := nats.Header{"Nats-Rollup": []string{"sub"}}
 		h.Set("Nats-Expected-Last-Subject-Sequence", fmt.Sprint(cseq))
-		_, perr := s.publishBatch(ctx, []*nats.Msg{{Subject: s.sub.cursor(name), Header: h, Data: encode(cursorRec{Seq: done})}})
+		_, _, perr := s.publishBatch(ctx, []*nats.Msg{{Subject: s.sub.cursor(name), Header: h, Data: encode(cursorRec{Seq: done})}})
 		if perr != nil && !errors.Is(perr, errConflict) { // conflict: another node's pass moved it
 			err = errors.Join(err, fmt.Errorf("advancing janitor cursor: %w", perr))
 		}
@@ -141,7 +141,7 @@ func (s *Store) expirePayload(ctx context.Context, id store.ID) error {
 		return err
 	}
 	e := eventRec{State: store.StateExpired, At: s.cfg.Now().UTC().UnixNano()}
-	if _, err := s.publishBatch(ctx, []*nats.Msg{{Subject: s.sub.events(id), Data: encode(e)}}); err != nil {
+	if _, _, err := s.publishBatch(ctx, []*nats.Msg{{Subject: s.sub.events(id), Data: encode(e)}}); err != nil {
 		return err
 	}
 	if err := s.purgeSubject(ctx, s.sub.bodies(id)); err != nil {

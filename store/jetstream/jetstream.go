@@ -77,15 +77,17 @@ type Store struct {
 	closeOnce sync.Once
 	wg        sync.WaitGroup
 
-	// partyLocks serialise this node's Lists of one mailbox, so that its
-	// own pollers do not fight over the same leases; other nodes are held
-	// off by compare-and-set.
+	// partyLocks serialise this node's Lists of one mailbox while it has
+	// no mailbox index (claims do it with one), so that its own pollers do
+	// not fight over the same leases; other nodes are held off by
+	// compare-and-set.
 	partyLocks [64]sync.Mutex
 
 	// indexMu guards index, this node's view of the mailboxes in arrival
 	// order (mailindex.go); nil until first built.
 	indexMu sync.Mutex
 	index   *mailboxIndex
+	claims  uint64 // the last claim handed out (claimIndexed), under indexMu
 
 	ids idGen // committer goroutine only
 	// outage is when (UnixNano of cfg.Now) the first batch failed for

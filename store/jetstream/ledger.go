@@ -131,7 +131,7 @@ func (s *Store) unledger(ctx context.Context, id store.ID, keys []string) error 
 		h := nats.Header{"Nats-Rollup": []string{"sub"}}
 		h.Set("Nats-TTL", tombstoneTTL)
 		h.Set("Nats-Expected-Last-Subject-Sequence", strconv.FormatUint(seq, 10))
-		_, err = s.publishBatch(ctx, []*nats.Msg{{Subject: s.sub.ledger(key), Header: h}})
+		_, _, err = s.publishBatch(ctx, []*nats.Msg{{Subject: s.sub.ledger(key), Header: h}})
 		if err != nil && !errors.Is(err, errConflict) {
 			return fmt.Errorf("clearing an aanleveringen ledger entry: %w", err)
 		}

@@ -271,6 +271,11 @@ func (s *Store) mailboxEntries(ctx context.Context, party string, limit int, kee
 	if es, ok, err := s.indexedEntries(ctx, party, limit, keep); ok {
 		return es, err
 	}
+	return s.scanEntries(ctx, party, limit, keep)
+}
+
+// scanEntries is mailboxEntries from a scan of the stream.
+func (s *Store) scanEntries(ctx context.Context, party string, limit int, keep func(*entryRec) (take, count bool)) ([]mailboxEntry, error) {
 	var all []mailboxEntry
 	err := s.scan(ctx, s.sub.mailbox(party), 0, func(m stored) (bool, error) {
 		if len(m.data) == 0 {
@@ -324,7 +329,10 @@ func (s *Store) lockParty(party string) func() {
 
 // List leases and returns visible messages; see store.Store.List. Each
 // lease is a compare-and-set on the entry, so pollers on different nodes
-// never receive the same message within a lease.
+// never receive the same message within a lease. The entries a List
+// chose are claimed in the mailbox index while their leases are
+// committed, so this node's concurrent listings of one mailbox take
+// others and share the committer's batches rather than queue for it.
 func (s *Store) List(ctx context.Context, party string, limit int) ([]store.Entry, error) {
 	if err := checkField("party", party, store.MaxPartyLen); err != nil {
 		return nil, fmt.Errorf("listing mailbox: %w", err)
@@ -336,48 +344,57 @@ func (s *Store) List(ctx context.Context, party string, limit int) ([]store.Entr
 		return nil, err
 	}
 	s.leave()
-	defer s.lockParty(party)()
 	var out []store.Entry
 	err := s.retry(ctx, func() error {
 		out = out[:0]
 		now := s.cfg.Now().UTC()
-		all, err := s.mailboxEntries(ctx, party, limit, func(r *entryRec) (take, count bool) {
+		keep := func(r *entryRec) (take, count bool) {
 			return r.VisibleAt <= now.UnixNano(), r.Deliveries < s.cfg.MaxDeliveries // due for quarantine: taken, not counted
-		})
+		}
+		all, claim, ok, err := s.claimIndexed(ctx, party, limit, keep)
+		if !ok {
+			defer s.lockParty(party)()
+			all, err = s.scanEntries(ctx, party, limit, keep)
+		}
 		if err != nil {
 			return err
 		}
-		var deliver, quarantine []mailboxEntry
+		var deliver, quarantine []mailboxEntry // deliver with their leased records
 		for _, e := range all {
 			switch {
 			case e.rec.Deliveries >= s.cfg.MaxDeliveries:
 				quarantine = append(quarantine, e)
 			default:
+				e.rec.Deliveries++
+				e.rec.VisibleAt = now.Add(s.cfg.VisibilityTimeout).UnixNano()
 				deliver = append(deliver, e)
 			}
 		}
 		if len(deliver)+len(quarantine) == 0 {
 			return nil
 		}
-		err = s.submit(ctx, func(b *builder) {
-			for _, e := range deliver {
-				r := e.rec
-				r.Deliveries++
-				r.VisibleAt = now.Add(s.cfg.VisibilityTimeout).UnixNano()
-				b.set(s.sub.entry(party, e.id), encode(r), int64(e.seq))
+		at := make([]uint64, len(deliver)) // the position of each lease in the op
+		first, err := s.submitSeq(ctx, func(b *builder) {
+			for i, e := range deliver {
+				at[i] = b.next()
+				b.set(s.sub.entry(party, e.id), encode(e.rec), int64(e.seq))
 				b.event(e.id, store.StateListed, store.ID{})
 			}
 			for _, e := range quarantine {
 				b.quarantine(party, e.id, e.rec, e.seq)
 			}
 		})
+		if claim != 0 {
+			if err != nil {
+				first = 0
+			}
+			s.settleClaim(party, claim, deliver, at, quarantine, first)
+		}
 		if err != nil {
 			return err
 		}
 		for _, e := range deliver {
-			r := e.rec
-			r.Deliveries++
-			out = append(out, r.entry(e.id, party))
+			out = append(out, e.rec.entry(e.id, party))
 		}
 		s.stats.deliveries.Add(int64(len(deliver)))
 		s.stats.pending.Add(-int64(len(quarantine)))
@@ -487,7 +504,10 @@ func (s *Store) Mailbox(ctx context.Context, party string) (store.MailboxSummary
 
 // Ack confirms a message; see store.Store.Ack. The mailbox entry is
 // cleared with compare-and-set and the confirmation logged for retention
-// in one batch; confirming again finds no entry and succeeds.
+// in one batch; confirming again finds no entry and succeeds. The entry's
+// sequence comes from the mailbox index when it has the entry (this
+// node's List leased it a moment ago, as a rule), else, or when the
+// stream has moved on, from reading the entry.
 func (s *Store) Ack(ctx context.Context, party string, id store.ID) error {
 	if err := checkField("party", party, store.MaxPartyLen); err != nil {
 		return fmt.Errorf("confirming message: %w", err)
@@ -499,12 +519,28 @@ func (s *Store) Ack(ctx context.Context, party string, id store.ID) error {
 		return err
 	}
 	s.leave()
+	indexed := true
 	err := s.retry(ctx, func() error {
 		confirm := func(subject string, seq uint64) error {
 			return s.submit(ctx, func(b *builder) {
 				b.clear(subject, int64(seq))
 				b.confirmed(id)
 			})
+		}
+		if seq := s.indexedSeq(party, id); indexed && seq != 0 {
+			err := confirm(s.sub.entry(party, id), seq)
+			if err == nil {
+				s.forget(party, id, seq)
+				s.stats.pending.Add(-1)
+				s.stats.acks.Add(1)
+				return nil
+			}
+			if !errors.Is(err, errConflict) {
+				return err
+			}
+			// The stream holds a newer value (a lease, a confirmation):
+			// read it, now and in any later attempt.
+			indexed = false
 		}
 		e, found, err := s.lastFresh(ctx, s.sub.entry(party, id))
 		if err != nil {
@@ -606,19 +642,30 @@ func (s *Store) meta(ctx context.Context, id store.ID) (metaRec, uint64, error) 
 }
 
 // Get returns a message's bytes to its recipient; see store.Store.Get.
+// It asks for the record and the first chunk in one request, and for
+// what that answer lacks (a replica behind, more chunks) one by one.
 func (s *Store) Get(ctx context.Context, party string, id store.ID) ([]byte, error) {
 	if err := s.enter(); err != nil {
 		return nil, err
 	}
 	defer s.leave()
-	rec, _, err := s.meta(ctx, id)
+	got, err := s.lastOf(ctx, []string{s.sub.meta(id), s.sub.body(id, 0)})
+	if err != nil {
+		return nil, fmt.Errorf("reading message %s: %w", id, err)
+	}
+	var rec metaRec
+	if m, ok := got[s.sub.meta(id)]; ok {
+		rec, err = decodeMeta(m.data)
+	} else {
+		rec, _, err = s.meta(ctx, id)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("reading message %s: %w", id, err)
 	}
 	if rec.Recipient != party {
 		return nil, fmt.Errorf("reading message %s: %w", id, store.ErrNotFound)
 	}
-	body, err := s.readBody(ctx, id, rec)
+	body, err := s.readBody(ctx, id, rec, got)
 	if err != nil {
 		return nil, fmt.Errorf("reading message %s: %w", id, err)
 	}
@@ -630,17 +677,21 @@ const sealOverhead = 128
 
 // readBody reads the chunks of message id, whose record is rec, and turns
 // them back into the message: opened when sealed (store.Keyring.Open),
-// then checked against the record's size and digest. Bytes that
-// retention removed (or an import never carried) are store.ErrExpired.
-func (s *Store) readBody(ctx context.Context, id store.ID, rec metaRec) ([]byte, error) {
+// then checked against the record's size and digest. Chunks in got (read
+// already, by subject) are not read again. Bytes that retention removed
+// (or an import never carried) are store.ErrExpired.
+func (s *Store) readBody(ctx context.Context, id store.ID, rec metaRec, got map[string]stored) ([]byte, error) {
 	if rec.Chunks == 0 {
 		return nil, store.ErrExpired
 	}
 	v := make([]byte, 0, min(rec.Size+sealOverhead, 32<<20))
 	for i := range rec.Chunks {
-		m, found, err := s.lastFresh(ctx, s.sub.body(id, i))
-		if err != nil {
-			return nil, err
+		m, found := got[s.sub.body(id, i)]
+		if !found {
+			var err error
+			if m, found, err = s.lastFresh(ctx, s.sub.body(id, i)); err != nil {
+				return nil, err
+			}
 		}
 		if !found {
 			return nil, store.ErrExpired

@@ -50,6 +50,9 @@ type box struct {
 type indexed struct {
 	seq uint64
 	rec entryRec
+	// claim, when not zero, is the List of this node whose lease of the
+	// entry is being committed: listings pass the entry by meanwhile.
+	claim uint64
 }
 
 // catchUp applies the stream's mailbox changes since the last one to ix;
@@ -174,7 +177,7 @@ func (ix *mailboxIndex) first(token string, limit int, keep func(*entryRec) (tak
 	n := 0
 	for _, id := range b.order {
 		e, ok := b.entries[id]
-		if !ok {
+		if !ok || e.claim != 0 {
 			continue
 		}
 		take, count := keep(&e.rec)
@@ -229,6 +232,115 @@ func (s *Store) indexLoop() {
 func (s *Store) indexedEntries(ctx context.Context, party string, limit int, keep func(*entryRec) (take, count bool)) (_ []mailboxEntry, ok bool, err error) {
 	s.indexMu.Lock()
 	defer s.indexMu.Unlock()
+	return s.indexedEntriesLocked(ctx, party, limit, keep)
+}
+
+// claimIndexed is indexedEntries for List: the entries it returns are
+// claimed (indexed.claim) until settleClaim records how their leases
+// went, so that this node's other listings of the mailbox pass them by
+// while the lease is committed instead of waiting for it. claim is 0 when
+// none were returned.
+func (s *Store) claimIndexed(ctx context.Context, party string, limit int, keep func(*entryRec) (take, count bool)) (_ []mailboxEntry, claim uint64, ok bool, err error) {
+	s.indexMu.Lock()
+	defer s.indexMu.Unlock()
+	es, ok, err := s.indexedEntriesLocked(ctx, party, limit, keep)
+	if !ok || err != nil || len(es) == 0 {
+		return es, 0, ok, err
+	}
+	s.claims++
+	claim = s.claims
+	b := s.index.boxes[partyToken(party)]
+	for _, e := range es {
+		ie := b.entries[e.id]
+		ie.claim = claim
+		b.entries[e.id] = ie
+	}
+	return es, claim, true, nil
+}
+
+// settleClaim ends claim on party's entries. With first, the sequence of
+// the lease batch's first message (0 when unknown or the batch failed),
+// the entries leased take their new record and the sequence at[i] after
+// first, and those quarantined leave the mailbox; otherwise they are
+// listed again as they were. An entry that the stream has changed since
+// (a catch-up replaced it) or a new index no longer carries the claim and
+// is left as the stream has it.
+func (s *Store) settleClaim(party string, claim uint64, leased []mailboxEntry, at []uint64, quarantined []mailboxEntry, first uint64) {
+	s.indexMu.Lock()
+	defer s.indexMu.Unlock()
+	if s.index == nil {
+		return
+	}
+	b := s.index.boxes[partyToken(party)]
+	if b == nil {
+		return
+	}
+	for i, e := range leased {
+		ie, ok := b.entries[e.id]
+		if !ok || ie.claim != claim {
+			continue
+		}
+		ie.claim = 0
+		if first != 0 {
+			ie = indexed{seq: first + at[i], rec: e.rec}
+		}
+		b.entries[e.id] = ie
+	}
+	for _, e := range quarantined {
+		ie, ok := b.entries[e.id]
+		if !ok || ie.claim != claim {
+			continue
+		}
+		if first != 0 {
+			b.remove(e.id)
+			continue
+		}
+		ie.claim = 0
+		b.entries[e.id] = ie
+	}
+}
+
+// indexedSeq is the sequence of party's entry of message id as the index
+// has it (it follows this node's leases at once, and others' at a
+// catch-up); 0 when the index has no such entry, or it is being leased.
+// An entry's compare-and-set against it fails if the stream holds a newer
+// value, so a stale answer costs a conflict, not a wrong write.
+func (s *Store) indexedSeq(party string, id store.ID) uint64 {
+	s.indexMu.Lock()
+	defer s.indexMu.Unlock()
+	if s.index == nil {
+		return 0
+	}
+	b := s.index.boxes[partyToken(party)]
+	if b == nil {
+		return 0
+	}
+	e, ok := b.entries[id]
+	if !ok || e.claim != 0 {
+		return 0
+	}
+	return e.seq
+}
+
+// forget removes party's entry of message id from the index if the
+// index still has it at seq: this node has just confirmed it.
+func (s *Store) forget(party string, id store.ID, seq uint64) {
+	s.indexMu.Lock()
+	defer s.indexMu.Unlock()
+	if s.index == nil {
+		return
+	}
+	b := s.index.boxes[partyToken(party)]
+	if b == nil {
+		return
+	}
+	if e, ok := b.entries[id]; ok && e.seq == seq && e.claim == 0 {
+		b.remove(id)
+	}
+}
+
+// indexedEntriesLocked is indexedEntries; the caller holds s.indexMu.
+func (s *Store) indexedEntriesLocked(ctx context.Context, party string, limit int, keep func(*entryRec) (take, count bool)) (_ []mailboxEntry, ok bool, err error) {
 	ix := s.index
 	if ix == nil {
 		return nil, false, nil

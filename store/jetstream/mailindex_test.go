@@ -107,6 +107,55 @@ func TestSuspectIndexChecksTheStream(t *testing.T) {
 	require.NoError(t, s.WaitIndexed(wait), "a suspect index is built anew")
 }
 
+// TestConcurrentListsShareAMailbox: this node's listings of one mailbox
+// that run at once take different messages, each once, and the index
+// knows at once the sequence each lease was stored at, which the
+// confirmation's compare-and-set names.
+func TestConcurrentListsShareAMailbox(t *testing.T) {
+	ctx := context.Background()
+	s, err := jetstream.Open(ctx, jetstream.Config{URL: natstest.Start(t).ClientURL(), Replicas: 1,
+		Policy: store.Policy{VisibilityTimeout: time.Hour}})
+	require.NoError(t, err)
+	defer s.Close()
+	ids := fill(t, s, "42420001", 60)
+	wait, cancel := context.WithTimeout(ctx, time.Minute)
+	defer cancel()
+	require.NoError(t, s.WaitIndexed(wait))
+
+	var mu sync.Mutex
+	var listed []store.ID
+	var wg sync.WaitGroup
+	for range 8 {
+		wg.Go(func() {
+			for {
+				l, err := s.List(ctx, "42420001", 3)
+				if !assert.NoError(t, err) || len(l) == 0 {
+					return
+				}
+				mu.Lock()
+				for _, e := range l {
+					listed = append(listed, e.ID)
+				}
+				mu.Unlock()
+			}
+		})
+	}
+	wg.Wait()
+	slices.SortFunc(listed, compare)
+	require.Equal(t, ids, listed, "every message listed once")
+	for _, id := range ids {
+		indexed, stream, err := s.EntrySeqs(ctx, "42420001", id)
+		require.NoError(t, err)
+		require.NotZero(t, stream)
+		assert.Equal(t, stream, indexed, "the index has the lease's sequence")
+		require.NoError(t, s.Ack(ctx, "42420001", id))
+	}
+	p, err := s.Pending(ctx, "42420001", 10)
+	require.NoError(t, err)
+	assert.Empty(t, p)
+	assert.Equal(t, int64(60), s.Stats().Acks)
+}
+
 // BenchmarkListDepth lists the ten oldest messages of mailboxes of
 // different depths; each round the leases of the last have expired, so
 // every List leases the same ten again (a synced write). Run with

@@ -165,6 +165,79 @@ func (s *Store) lastFresh(ctx context.Context, subject string) (stored, bool, er
 	return s.lastLeader(ctx, subject)
 }
 
+// lastOfBytes bounds the bytes of one answer to lastOf, well below what a
+// subscription holds before it drops messages.
+const lastOfBytes = 8 << 20
+
+// lastOf reads the last message of each of subjects (literal subjects,
+// at most scanBatch) from any replica with one batched direct get, where
+// last would take a request each. A subject that holds none, or whose
+// message the answer left out (it stops past lastOfBytes), is absent
+// from the map; as with last, a replica may lag the leader, so a caller
+// that must not miss a message just stored asks again with lastFresh.
+func (s *Store) lastOf(ctx context.Context, subjects []string) (map[string]stored, error) {
+	req, _ := json.Marshal(struct {
+		MultiLast []string `json:"multi_last"`
+		Batch     int      `json:"batch"`
+		MaxBytes  int      `json:"max_bytes"`
+	}{subjects, len(subjects), lastOfBytes})
+	got := make(map[string]stored, len(subjects))
+	err := s.directAnswer(ctx, req, len(subjects), func(m *nats.Msg) (bool, error) {
+		if len(m.Data) == 0 && m.Header.Get("Status") != "" {
+			switch st := m.Header.Get("Status"); st {
+			case "404", "204": // none of them, or the end of the answer
+				return true, nil
+			case "408", "503":
+				return true, fmt.Errorf("%w: status %s %s", store.ErrUnavailable, st, m.Header.Get("Description"))
+			default:
+				return true, fmt.Errorf("status %s %s", st, m.Header.Get("Description"))
+			}
+		}
+		seq, err := strconv.ParseUint(m.Header.Get("Nats-Sequence"), 10, 64)
+		if err != nil {
+			return true, errors.New("no sequence in response")
+		}
+		subj := m.Header.Get("Nats-Subject")
+		got[subj] = stored{subject: subj, seq: seq, data: m.Data}
+		return false, nil
+	})
+	if err != nil {
+		return nil, unavailable(ctx, fmt.Errorf("reading %s: %w", s.kind(subjects[0]), err))
+	}
+	return got, nil
+}
+
+// directAnswer sends req to the stream's direct get and hands fn each
+// message of the answer (up to most messages, then an end: a status
+// without data, which fn receives too) until fn says it is done. The
+// answer arrives on a subscription whose channel has room for just that;
+// a synchronous subscription's has room for 65,536 messages, a 512 KiB
+// allocation cleared for every request.
+func (s *Store) directAnswer(ctx context.Context, req []byte, most int, fn func(m *nats.Msg) (done bool, err error)) error {
+	ctx, cancel := s.reqCtx(ctx)
+	defer cancel()
+	inbox := s.nc.NewRespInbox()
+	ch := make(chan *nats.Msg, most+1)
+	sub, err := s.nc.ChanSubscribe(inbox, ch)
+	if err != nil {
+		return err
+	}
+	defer func() { _ = sub.Unsubscribe() }()
+	if err := s.nc.PublishRequest("$JS.API.DIRECT.GET."+s.cfg.Stream, inbox, req); err != nil {
+		return err
+	}
+	for {
+		select {
+		case m := <-ch:
+			if done, err := fn(m); done || err != nil {
+				return err
+			}
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+}
+
 // scanBatch is how many messages one batched direct get asks for.
 const scanBatch = 256
 
@@ -187,63 +260,61 @@ func (s *Store) scan(ctx context.Context, filter string, from uint64, fn func(m 
 // scanOnce runs one batched direct get. more reports that messages remain
 // after next.
 func (s *Store) scanOnce(ctx context.Context, filter string, from uint64, fn func(m stored) (bool, error)) (n int, next uint64, more bool, err error) {
-	ctx, cancel := s.reqCtx(ctx)
-	defer cancel()
-	inbox := s.nc.NewRespInbox()
-	sub, err := s.nc.SubscribeSync(inbox)
-	if err != nil {
-		return 0, 0, false, fmt.Errorf("scanning %s: %w", s.kind(filter), err)
-	}
-	defer func() { _ = sub.Unsubscribe() }()
 	req, _ := json.Marshal(struct {
 		Seq     uint64 `json:"seq"`
 		NextFor string `json:"next_by_subj"`
 		Batch   int    `json:"batch"`
 	}{from, filter, scanBatch})
-	if err := s.nc.PublishRequest("$JS.API.DIRECT.GET."+s.cfg.Stream, inbox, req); err != nil {
-		return 0, 0, false, fmt.Errorf("scanning %s: %w", s.kind(filter), err)
-	}
 	stop := false
-	for {
-		m, err := sub.NextMsgWithContext(ctx)
-		if err != nil {
-			return n, 0, false, fmt.Errorf("scanning %s: %w", s.kind(filter), err)
-		}
+	var fnErr error // fn's own, returned as it is
+	err = s.directAnswer(ctx, req, scanBatch, func(m *nats.Msg) (bool, error) {
 		if len(m.Data) == 0 && m.Header.Get("Status") != "" {
 			switch m.Header.Get("Status") {
 			case "404":
-				return n, 0, false, nil
+				return true, nil
 			case "204": // end of batch
 				pending, _ := strconv.ParseUint(m.Header.Get("Nats-Num-Pending"), 10, 64)
 				lastSeq, _ := strconv.ParseUint(m.Header.Get("Nats-Last-Sequence"), 10, 64)
-				return n, lastSeq + 1, pending > 0 && !stop, nil
+				next, more = lastSeq+1, pending > 0 && !stop
+				return true, nil
 			default:
-				return n, 0, false, fmt.Errorf("scanning %s: status %s %s", s.kind(filter), m.Header.Get("Status"), m.Header.Get("Description"))
+				return true, fmt.Errorf("status %s %s", m.Header.Get("Status"), m.Header.Get("Description"))
 			}
 		}
 		if stop {
-			continue // drain to the end of the batch
+			return false, nil // drain to the end of the batch
 		}
 		seq, err := strconv.ParseUint(m.Header.Get("Nats-Sequence"), 10, 64)
 		if err != nil {
-			return n, 0, false, fmt.Errorf("scanning %s: no sequence in response", s.kind(filter))
+			return true, errors.New("no sequence in response")
 		}
 		n++
 		goOn, err := fn(stored{subject: m.Header.Get("Nats-Subject"), seq: seq, data: m.Data})
 		if err != nil {
-			return n, 0, false, err
+			fnErr = err
+			return true, err
 		}
 		stop = !goOn
+		return false, nil
+	})
+	switch {
+	case fnErr != nil:
+		return n, 0, false, fnErr
+	case err != nil:
+		return n, 0, false, fmt.Errorf("scanning %s: %w", s.kind(filter), err)
 	}
+	return n, next, more, nil
 }
 
 // publishBatch publishes msgs as one atomic batch and waits for the
 // cluster's acknowledgement of the commit: either all are stored (durably,
 // as the servers' sync settings make it) or none is. It returns the
-// sequence of the last message. A lost compare-and-set gives errConflict.
-// Any other error leaves the outcome unknown; every operation of the store
-// is safe to repeat.
-func (s *Store) publishBatch(ctx context.Context, msgs []*nats.Msg) (uint64, error) {
+// sequences of the first and the last message: the batch takes
+// consecutive sequences, and first is 0 if the acknowledgement does not
+// say how many it stored. A lost compare-and-set gives errConflict. Any
+// other error leaves the outcome unknown; every operation of the store is
+// safe to repeat.
+func (s *Store) publishBatch(ctx context.Context, msgs []*nats.Msg) (first, last uint64, err error) {
 	id := nuid.Next()
 	for i, m := range msgs {
 		if m.Header == nil {
@@ -253,7 +324,7 @@ func (s *Store) publishBatch(ctx context.Context, msgs []*nats.Msg) (uint64, err
 		m.Header.Set("Nats-Batch-Sequence", strconv.Itoa(i+1))
 		if i < len(msgs)-1 {
 			if err := s.nc.PublishMsg(m); err != nil {
-				return 0, unavailable(ctx, fmt.Errorf("publishing batch: %w", err))
+				return 0, 0, unavailable(ctx, fmt.Errorf("publishing batch: %w", err))
 			}
 		}
 	}
@@ -264,7 +335,7 @@ func (s *Store) publishBatch(ctx context.Context, msgs []*nats.Msg) (uint64, err
 	defer cancel()
 	r, err := s.nc.RequestMsgWithContext(ctx, commit)
 	if err != nil {
-		return 0, unavailable(caller, fmt.Errorf("committing batch of %d: %w", len(msgs), err))
+		return 0, 0, unavailable(caller, fmt.Errorf("committing batch of %d: %w", len(msgs), err))
 	}
 	var ack struct {
 		Error *apiError `json:"error"`
@@ -273,19 +344,22 @@ func (s *Store) publishBatch(ctx context.Context, msgs []*nats.Msg) (uint64, err
 	}
 	if err := json.Unmarshal(r.Data, &ack); err != nil {
 		if st := r.Header.Get("Status"); st == "503" { // no responders
-			return 0, fmt.Errorf("%w: committing batch: status %s", store.ErrUnavailable, st)
+			return 0, 0, fmt.Errorf("%w: committing batch: status %s", store.ErrUnavailable, st)
 		} else if st != "" {
-			return 0, fmt.Errorf("committing batch: status %s", st)
+			return 0, 0, fmt.Errorf("committing batch: status %s", st)
 		}
-		return 0, fmt.Errorf("committing batch: decoding acknowledgement: %w", err)
+		return 0, 0, fmt.Errorf("committing batch: decoding acknowledgement: %w", err)
 	}
 	if ack.Error != nil {
 		if ack.Error.ErrCode == errCodeWrongLastSeq || ack.Error.ErrCode == errCodeWrongLastSeqConstant {
-			return 0, errConflict
+			return 0, 0, errConflict
 		}
-		return 0, unavailable(caller, fmt.Errorf("committing batch of %d: %w", len(msgs), ack.Error))
+		return 0, 0, unavailable(caller, fmt.Errorf("committing batch of %d: %w", len(msgs), ack.Error))
 	}
-	return ack.Seq, nil
+	if ack.Count == len(msgs) && ack.Seq >= uint64(len(msgs)) {
+		first = ack.Seq - uint64(len(msgs)) + 1
+	}
+	return first, ack.Seq, nil
 }
 
 // reqCtx bounds a request by RequestTimeout unless ctx ends sooner.
