@@ -487,3 +487,12 @@ func CheckField(what, v string, maxLen int) error {
 	}
 	return nil
 }
+
+// CheckLimit checks the page size asked of List, Pending or Quarantined:
+// 1..MaxListLimit. The error wraps ErrInvalid.
+func CheckLimit(limit int) error {
+	if limit < 1 || limit > MaxListLimit {
+		return fmt.Errorf("limit %d outside 1..%d: %w", limit, MaxListLimit, ErrInvalid)
+	}
+	return nil
+}

@@ -306,12 +306,17 @@ func (s *Store) commit(g *group) {
 }
 
 // retry runs fn until it does not lose a compare-and-set race, backing
-// off a little more each time.
+// off a little more each time. Races lost maxAttempts times (an election
+// under way, replicas behind) make the store unavailable for now: the
+// error wraps both store.ErrUnavailable and errConflict.
 func (s *Store) retry(ctx context.Context, fn func() error) error {
 	for attempt := 1; ; attempt++ {
 		err := fn()
-		if !errors.Is(err, errConflict) || attempt == maxAttempts {
+		if !errors.Is(err, errConflict) {
 			return err
+		}
+		if attempt == maxAttempts {
+			return fmt.Errorf("%w: lost %d compare-and-set races in a row: %w", store.ErrUnavailable, maxAttempts, err)
 		}
 		d := time.Duration(rand.Int64N(int64(attempt)*int64(time.Millisecond))) + 100*time.Microsecond
 		t := time.NewTimer(d)

@@ -9,32 +9,12 @@ import (
 	"fmt"
 	"hash/maphash"
 	"slices"
-	"strings"
 
 	"github.com/knooppunt/knooppunt/store"
 )
 
 // maxScan bounds the mailbox entries one List reads.
 const maxScan = 10000
-
-func checkField(what, v string, maxLen int) error {
-	switch {
-	case v == "":
-		return fmt.Errorf("%s is empty: %w", what, store.ErrInvalid)
-	case len(v) > maxLen:
-		return fmt.Errorf("%s is %d bytes, at most %d: %w", what, len(v), maxLen, store.ErrInvalid)
-	case strings.IndexByte(v, 0) >= 0:
-		return fmt.Errorf("%s contains NUL: %w", what, store.ErrInvalid)
-	}
-	return nil
-}
-
-func checkLimit(limit int) error {
-	if limit < 1 || limit > store.MaxListLimit {
-		return fmt.Errorf("limit %d outside 1..%d: %w", limit, store.MaxListLimit, store.ErrInvalid)
-	}
-	return nil
-}
 
 // Put stores msg; see store.Store.Put. The dedup key, a correlation's
 // traceerId and conversatieId, and the ledger entries of its
@@ -140,7 +120,7 @@ func checkMessage(msg *store.Message) error {
 		{"recipient", msg.Recipient, store.MaxPartyLen},
 		{"identificatie", msg.Identificatie, store.MaxFieldLen},
 	} {
-		if err := checkField(f.what, f.v, f.max); err != nil {
+		if err := store.CheckField(f.what, f.v, f.max); err != nil {
 			return err
 		}
 	}
@@ -334,10 +314,10 @@ func (s *Store) lockParty(party string) func() {
 // committed, so this node's concurrent listings of one mailbox take
 // others and share the committer's batches rather than queue for it.
 func (s *Store) List(ctx context.Context, party string, limit int) ([]store.Entry, error) {
-	if err := checkField("party", party, store.MaxPartyLen); err != nil {
+	if err := store.CheckField("party", party, store.MaxPartyLen); err != nil {
 		return nil, fmt.Errorf("listing mailbox: %w", err)
 	}
-	if err := checkLimit(limit); err != nil {
+	if err := store.CheckLimit(limit); err != nil {
 		return nil, fmt.Errorf("listing mailbox: %w", err)
 	}
 	if err := s.enter(); err != nil {
@@ -412,10 +392,10 @@ func (s *Store) List(ctx context.Context, party string, limit int) ([]store.Entr
 // latest write by milliseconds, so a message confirmed a moment ago can
 // be listed once more (confirming it again succeeds).
 func (s *Store) Pending(ctx context.Context, party string, limit int) ([]store.Entry, error) {
-	if err := checkField("party", party, store.MaxPartyLen); err != nil {
+	if err := store.CheckField("party", party, store.MaxPartyLen); err != nil {
 		return nil, fmt.Errorf("listing pending messages: %w", err)
 	}
-	if err := checkLimit(limit); err != nil {
+	if err := store.CheckLimit(limit); err != nil {
 		return nil, fmt.Errorf("listing pending messages: %w", err)
 	}
 	if err := s.enter(); err != nil {
@@ -452,7 +432,7 @@ func (s *Store) Pending(ctx context.Context, party string, limit int) ([]store.E
 // MaxDeliveries times counts as pending until List quarantines it, as in
 // Stats.
 func (s *Store) Mailbox(ctx context.Context, party string) (store.MailboxSummary, error) {
-	if err := checkField("party", party, store.MaxPartyLen); err != nil {
+	if err := store.CheckField("party", party, store.MaxPartyLen); err != nil {
 		return store.MailboxSummary{}, fmt.Errorf("summarising mailbox: %w", err)
 	}
 	if err := s.enter(); err != nil {
@@ -509,7 +489,7 @@ func (s *Store) Mailbox(ctx context.Context, party string) (store.MailboxSummary
 // node's List leased it a moment ago, as a rule), else, or when the
 // stream has moved on, from reading the entry.
 func (s *Store) Ack(ctx context.Context, party string, id store.ID) error {
-	if err := checkField("party", party, store.MaxPartyLen); err != nil {
+	if err := store.CheckField("party", party, store.MaxPartyLen); err != nil {
 		return fmt.Errorf("confirming message: %w", err)
 	}
 	if id.IsZero() {
@@ -827,7 +807,7 @@ func (s *Store) Conversation(ctx context.Context, id store.ID) ([]*store.Meta, e
 
 // Quarantined lists quarantined messages; see store.Store.Quarantined.
 func (s *Store) Quarantined(ctx context.Context, after store.ID, limit int) ([]store.Entry, error) {
-	if err := checkLimit(limit); err != nil {
+	if err := store.CheckLimit(limit); err != nil {
 		return nil, fmt.Errorf("listing quarantine: %w", err)
 	}
 	if err := s.enter(); err != nil {

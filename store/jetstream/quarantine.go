@@ -14,10 +14,10 @@ import (
 // The mailbox entry is cleared with compare-and-set, so a concurrent List
 // or Ack on another node either wins or sees it gone.
 func (s *Store) Quarantine(ctx context.Context, party string, id store.ID, reason string) error {
-	if err := checkField("party", party, store.MaxPartyLen); err != nil {
+	if err := store.CheckField("party", party, store.MaxPartyLen); err != nil {
 		return fmt.Errorf("quarantining message: %w", err)
 	}
-	if err := checkField("reason", reason, store.MaxReasonLen); err != nil {
+	if err := store.CheckField("reason", reason, store.MaxReasonLen); err != nil {
 		return fmt.Errorf("quarantining message: %w", err)
 	}
 	if id.IsZero() {

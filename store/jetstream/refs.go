@@ -54,7 +54,7 @@ func (b *builder) setRef(subject string, rec refRec, expect int64) {
 }
 
 func checkRef(what, v string) error {
-	if err := checkField(what, v, store.MaxRefLen); err != nil {
+	if err := store.CheckField(what, v, store.MaxRefLen); err != nil {
 		return fmt.Errorf("reference: %w", err)
 	}
 	return nil

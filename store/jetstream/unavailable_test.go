@@ -45,3 +45,25 @@ func TestUnavailable(t *testing.T) {
 		}
 	}
 }
+
+// TestRetryGivesUp: an operation that keeps losing its compare-and-set
+// races is tried maxAttempts times and then unavailable for now (503 to
+// the caller), not a fault; an operation that wins is not retried.
+func TestRetryGivesUp(t *testing.T) {
+	s := &Store{quit: make(chan struct{})}
+	calls := 0
+	err := s.retry(context.Background(), func() error { calls++; return errConflict })
+	assert.Equal(t, maxAttempts, calls)
+	assert.ErrorIs(t, err, store.ErrUnavailable)
+	assert.ErrorIs(t, err, errConflict)
+
+	calls = 0
+	err = s.retry(context.Background(), func() error {
+		if calls++; calls < 3 {
+			return errConflict
+		}
+		return nil
+	})
+	assert.NoError(t, err)
+	assert.Equal(t, 3, calls)
+}

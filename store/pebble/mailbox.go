@@ -20,13 +20,6 @@ const maxScan = 4 * store.MaxListLimit * 10
 
 func checkParty(party string) error { return store.CheckField("party", party, store.MaxPartyLen) }
 
-func checkLimit(limit int) error {
-	if limit < 1 || limit > store.MaxListLimit {
-		return fmt.Errorf("limit %d outside 1..%d: %w", limit, store.MaxListLimit, store.ErrInvalid)
-	}
-	return nil
-}
-
 // Put stores msg; see store.Store.Put. If ctx ends before the message reaches
 // the committer, Put returns ctx's error and nothing is written; once it
 // has, Put waits for that commit (one fsync) whatever ctx does, so an
@@ -350,7 +343,7 @@ func (p *Store) List(ctx context.Context, party string, limit int) ([]store.Entr
 	if err := checkParty(party); err != nil {
 		return nil, fmt.Errorf("listing mailbox: %w", err)
 	}
-	if err := checkLimit(limit); err != nil {
+	if err := store.CheckLimit(limit); err != nil {
 		return nil, fmt.Errorf("listing mailbox: %w", err)
 	}
 	out := make([]store.Entry, 0, min(limit, 16))
@@ -462,7 +455,7 @@ func (p *Store) Pending(ctx context.Context, party string, limit int) ([]store.E
 	if err := checkParty(party); err != nil {
 		return nil, fmt.Errorf("listing pending messages: %w", err)
 	}
-	if err := checkLimit(limit); err != nil {
+	if err := store.CheckLimit(limit); err != nil {
 		return nil, fmt.Errorf("listing pending messages: %w", err)
 	}
 	if err := p.enter(); err != nil {
@@ -935,7 +928,7 @@ func (p *Store) Conversation(ctx context.Context, id store.ID) ([]*store.Meta, e
 
 // Quarantined lists quarantined messages; see store.Store.Quarantined.
 func (p *Store) Quarantined(ctx context.Context, after store.ID, limit int) ([]store.Entry, error) {
-	if err := checkLimit(limit); err != nil {
+	if err := store.CheckLimit(limit); err != nil {
 		return nil, fmt.Errorf("listing quarantine: %w", err)
 	}
 	if err := p.enter(); err != nil {
