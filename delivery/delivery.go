@@ -85,6 +85,12 @@ const (
 type Config struct {
 	// Mailbox is the store.
 	Mailbox Mailbox
+	// Feed, if set, is the store's change feed: the pusher follows it and
+	// wakes a party's worker as soon as a message is filed in its
+	// mailbox, instead of at its next poll. The mailbox stays the source
+	// of what is to be delivered; a wake missed only waits for the poll.
+	// Nil: workers poll only.
+	Feed store.Feed
 	// Endpoints returns the push endpoints of the registry in force
 	// (FromBook). It is called for every attempt, so it must be cheap.
 	Endpoints func() []Endpoint
@@ -127,7 +133,7 @@ type Config struct {
 	BreakerThreshold int
 	BreakerCooldown  time.Duration
 	// PollInterval is how often an idle worker looks at its mailbox
-	// (Notify wakes it sooner). Default 1 s.
+	// (Notify, and the Feed, wake it sooner). Default 1 s.
 	PollInterval time.Duration
 	// RefreshInterval is how often workers are started and stopped to
 	// follow the registry. Default 10 s.
@@ -256,6 +262,9 @@ func (p *Pusher) Run(ctx context.Context) error {
 		p.mu.Unlock()
 		wg.Wait()
 	}()
+	if p.cfg.Feed != nil {
+		wg.Go(func() { p.follow(ctx) })
+	}
 	t := time.NewTicker(p.cfg.RefreshInterval)
 	defer t.Stop()
 	for {
@@ -295,6 +304,34 @@ func (p *Pusher) refresh(ctx context.Context, wg *sync.WaitGroup) {
 			defer wg.Done()
 			w.run(wctx)
 		}()
+	}
+}
+
+// follow wakes the worker of a mailbox whenever the feed shows a message
+// filed there (stored, or released from quarantine), from the feed's head
+// at start until ctx ends. A failure to follow is logged and followed
+// again after a poll interval; the workers poll meanwhile.
+func (p *Pusher) follow(ctx context.Context) {
+	for ctx.Err() == nil {
+		head, err := p.cfg.Feed.Head(ctx)
+		if err == nil {
+			err = p.cfg.Feed.Follow(ctx, head, func(c store.Change) error {
+				if c.Op == store.OpPut || c.Op == store.OpRelease {
+					p.Notify(c.Recipient)
+				}
+				return nil
+			})
+		}
+		if ctx.Err() != nil || errors.Is(err, store.ErrClosed) {
+			return
+		}
+		p.cfg.Logger.Warn().Err(err).Msg("following the store's feed for push delivery; workers poll meanwhile")
+		t := time.NewTimer(p.cfg.PollInterval)
+		select {
+		case <-ctx.Done():
+		case <-t.C:
+		}
+		t.Stop()
 	}
 }
 

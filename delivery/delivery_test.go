@@ -670,3 +670,37 @@ func TestPushAckByStatus(t *testing.T) {
 	run(t, p)
 	require.Eventually(t, func() bool { return st.Stats().Pending == 0 }, 20*time.Second, 5*time.Millisecond, "any 2xx confirms")
 }
+
+// listing counts the store's List calls.
+type listing struct {
+	*pebble.Store
+	lists atomic.Int32
+}
+
+func (l *listing) List(ctx context.Context, party string, limit int) ([]store.Entry, error) {
+	l.lists.Add(1)
+	return l.Store.List(ctx, party, limit)
+}
+
+// TestFeedWakesTheWorker: with the store's feed, a message stored after
+// the worker looked at its empty mailbox is pushed without waiting for
+// the next poll, which is an hour away.
+func TestFeedWakesTheWorker(t *testing.T) {
+	st := openStore(t, t.TempDir())
+	defer st.Close()
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.WriteHeader(http.StatusNoContent)
+	}))
+	defer srv.Close()
+	box := &listing{Store: st}
+	cfg := fast(box, newRegistry(delivery.Endpoint{Party: aanbieder, URL: srv.URL, Kind: delivery.KindREST}))
+	cfg.PollInterval, cfg.Feed = time.Hour, st
+	p, err := delivery.New(cfg)
+	require.NoError(t, err)
+	stop := run(t, p)
+	defer stop()
+	require.Eventually(t, func() bool { return box.lists.Load() >= 1 }, 10*time.Second, time.Millisecond,
+		"the worker looked at its empty mailbox and sleeps until its poll")
+	put(t, st, sample.New(8), "WMO301", gemeente, aanbieder, 1)
+	require.Eventually(t, func() bool { return st.Stats().Acks == 1 }, 10*time.Second, 5*time.Millisecond, "woken by the feed")
+}
