@@ -8,7 +8,6 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
-	"time"
 
 	"github.com/rs/zerolog"
 	"github.com/stretchr/testify/assert"
@@ -18,8 +17,6 @@ import (
 	"github.com/knooppunt/knooppunt/bericht"
 	"github.com/knooppunt/knooppunt/logtest"
 	"github.com/knooppunt/knooppunt/sample"
-	"github.com/knooppunt/knooppunt/store"
-	"github.com/knooppunt/knooppunt/store/pebble"
 )
 
 // TestNodeFileModes runs a node with encryption at rest and the
@@ -30,15 +27,7 @@ import (
 // the sealed samenloop state is refused, and so is the key file that
 // holds the keys it is sealed with.
 func TestNodeFileModes(t *testing.T) {
-	dir := t.TempDir()
-	keyFile := filepath.Join(dir, "data.keys")
-	_, err := store.AddKey(keyFile, time.Now())
-	require.NoError(t, err)
-	cfg := Config{Dev: true, Addr: "127.0.0.1:0",
-		Store:    pebble.Config{Dir: filepath.Join(dir, "data")},
-		Insight:  InsightConfig{Enabled: true},
-		Security: SecurityConfig{KeyFile: keyFile},
-		Logger:   zerolog.New(zerolog.NewTestWriter(t)).Level(zerolog.WarnLevel)}
+	cfg, dir, keyFile := sealedConfig(t)
 	n, err := Start(context.Background(), cfg)
 	require.NoError(t, err)
 	defer n.Close()

@@ -29,19 +29,26 @@ import (
 	"github.com/knooppunt/knooppunt/store/pebble"
 )
 
+// sealedConfig is a dev node's config with the products on and
+// encryption at rest under a new key file in a directory of its own.
+func sealedConfig(t *testing.T) (cfg Config, dir, keyFile string) {
+	t.Helper()
+	dir = t.TempDir()
+	keyFile = filepath.Join(dir, "data.keys")
+	_, err := store.AddKey(keyFile, time.Now())
+	require.NoError(t, err)
+	return Config{Dev: true, Addr: "127.0.0.1:0",
+		Store:    pebble.Config{Dir: filepath.Join(dir, "data")},
+		Insight:  InsightConfig{Enabled: true},
+		Security: SecurityConfig{KeyFile: keyFile},
+		Logger:   zerolog.New(zerolog.NewTestWriter(t)).Level(zerolog.WarnLevel)}, dir, keyFile
+}
+
 // TestSamenloopStateSealed: with encryption at rest on, samenloop.gob
 // reveals no BSN (neither as text nor as the number the state holds) and
 // a restart reads it back under the same key file.
 func TestSamenloopStateSealed(t *testing.T) {
-	dir := t.TempDir()
-	keyFile := filepath.Join(dir, "data.keys")
-	_, err := store.AddKey(keyFile, time.Now())
-	require.NoError(t, err)
-	cfg := Config{Dev: true, Addr: "127.0.0.1:0",
-		Store:    pebble.Config{Dir: filepath.Join(dir, "data")},
-		Insight:  InsightConfig{Enabled: true},
-		Security: SecurityConfig{KeyFile: keyFile},
-		Logger:   zerolog.New(zerolog.NewTestWriter(t)).Level(zerolog.WarnLevel)}
+	cfg, dir, _ := sealedConfig(t)
 	n, err := Start(context.Background(), cfg)
 	require.NoError(t, err)
 	defer n.Close()
@@ -87,15 +94,7 @@ var stateMagic = []byte{0, 'K', 'P', 'S', 'L', 1}
 // without the keyring's magic — still opens after an upgrade, and the
 // next save seals it in the keyring's form.
 func TestSamenloopStateEarlierSealedForm(t *testing.T) {
-	dir := t.TempDir()
-	keyFile := filepath.Join(dir, "data.keys")
-	_, err := store.AddKey(keyFile, time.Now())
-	require.NoError(t, err)
-	cfg := Config{Dev: true, Addr: "127.0.0.1:0",
-		Store:    pebble.Config{Dir: filepath.Join(dir, "data")},
-		Insight:  InsightConfig{Enabled: true},
-		Security: SecurityConfig{KeyFile: keyFile},
-		Logger:   zerolog.New(zerolog.NewTestWriter(t)).Level(zerolog.WarnLevel)}
+	cfg, dir, keyFile := sealedConfig(t)
 	n, err := Start(context.Background(), cfg)
 	require.NoError(t, err)
 	defer n.Close()

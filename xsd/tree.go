@@ -100,12 +100,8 @@ import (
 	"bytes"
 	"context"
 	"fmt"
-	"maps"
 	"runtime"
-	"slices"
-	"strings"
 	"sync"
-	"sync/atomic"
 	"unsafe"
 
 	"github.com/knooppunt/knooppunt/bericht"
@@ -182,41 +178,6 @@ func (b *nodeBuf) grow(n int) bool {
 	}
 	b.nodes, b.cap = (*C.kp_tnode)(p), n
 	return true
-}
-
-// nameTable numbers every element name the walks have met. It only grows,
-// and is replaced, never changed, so readers need no lock. Only valid
-// documents are walked, so the names are those of the schemas: it stays
-// small.
-type nameTable struct {
-	ids   map[string]int32
-	names []string
-}
-
-var (
-	names   atomic.Pointer[nameTable]
-	namesMu sync.Mutex // serialises growing the table
-)
-
-func init() { names.Store(&nameTable{ids: map[string]int32{}}) }
-
-// nameID returns the number of the name p points to.
-func nameID(p *C.char) int32 {
-	s := unsafeString(p)
-	if id, ok := names.Load().ids[s]; ok {
-		return id
-	}
-	namesMu.Lock()
-	defer namesMu.Unlock()
-	cur := names.Load()
-	if id, ok := cur.ids[s]; ok {
-		return id
-	}
-	id := int32(len(cur.names))
-	next := &nameTable{ids: maps.Clone(cur.ids), names: append(slices.Clip(cur.names), strings.Clone(s))}
-	next.ids[next.names[id]] = id
-	names.Store(next)
-	return id
 }
 
 // tree copies the document's elements into a Tree in one cgo call.
