@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"net/http"
 	"os"
-	"slices"
 	"sync"
 	"time"
 
@@ -493,23 +492,12 @@ func (k keyringSealer) Open(v []byte) ([]byte, error) {
 	return k.keys.Open(v, stateAD)
 }
 
-// keyringMagic starts every value the keyring seals (store/seal.go).
-var keyringMagic = []byte{0, 'K', 'P', 1}
-
 // openEarlierState reads a samenloop state sealed by earlier builds, which
-// wrote the keyring's envelope without its leading magic: key-id length
-// (1 byte, never 0: key ids are not empty), key id, 12-byte nonce,
-// AES-256-GCM ciphertext and tag, under the same keys and additional
-// data. It only reads that form; the next save writes the keyring's.
+// wrote the keyring's envelope without its leading magic
+// (store.Keyring.OpenUnmarked). It only reads that form; the next save
+// writes the keyring's.
 func openEarlierState(keys *store.Keyring, v []byte) ([]byte, error) {
-	if len(v) == 0 || v[0] == 0 {
-		return nil, errors.New("opening sealed state: in no form this switch seals")
-	}
-	marked := append(slices.Clip(keyringMagic), v...)
-	if _, ok := store.SealedKey(marked); !ok {
-		return nil, errors.New("opening sealed state: the earlier form no longer matches the keyring's envelope")
-	}
-	plain, err := keys.Open(marked, stateAD)
+	plain, err := keys.OpenUnmarked(v, stateAD)
 	if err != nil {
 		return nil, fmt.Errorf("opening sealed state of an earlier form: %w", err)
 	}

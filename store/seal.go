@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -239,6 +240,17 @@ func (k *Keyring) Seal(plain, ad []byte) []byte {
 	rand.Read(nonce) // crypto/rand.Read never fails (Go 1.24+)
 	out = out[:len(out)+a.NonceSize()]
 	return a.Seal(out, nonce, plain, ad)
+}
+
+// OpenUnmarked opens a value in the keyring's envelope written without
+// its leading magic, as earlier builds sealed the products' state files:
+// key-id length (never 0: key ids are not empty), key id, nonce,
+// ciphertext and tag. It only reads that form; Seal writes the marked one.
+func (k *Keyring) OpenUnmarked(v, ad []byte) ([]byte, error) {
+	if len(v) == 0 || v[0] == 0 {
+		return nil, fmt.Errorf("opening an unmarked sealed value: %w", ErrCorrupt)
+	}
+	return k.Open(append(slices.Clip(sealMagic), v...), ad)
 }
 
 // SealedKey reports whether v is a value Seal made, and the id of the key
