@@ -77,8 +77,8 @@ type Config struct {
 	Store     Store
 	Parties   Parties
 	// Answerer, if set, answers heenberichten that break a level-2 rule
-	// (see Answerer); the Validator must then be a RuleValidator for the
-	// rules to be checked. Nil: every valid message is delivered.
+	// (see Answerer), with the findings of Validator.ValidateRules. Nil:
+	// every valid message is delivered.
 	Answerer Answerer
 	// Aanleveringen, if set, runs the level-3 rules TR063 and TR074 on
 	// the 305s and 307s to the gemeenten that ask for it (see

@@ -56,6 +56,12 @@ func (fakeValidator) Validate(_ context.Context, b []byte) (bericht.Header, erro
 		Identificatie: string(m[4]), IdentificatieRetour: string(m[5]), Dagtekening: "2026-11-28"}, nil
 }
 
+// ValidateRules finds no rule broken (ruleValidator does).
+func (v fakeValidator) ValidateRules(ctx context.Context, b []byte) (bericht.Header, []gateway.Finding, *bericht.Tree, error) {
+	h, err := v.Validate(ctx, b)
+	return h, nil, nil, err
+}
+
 // fakeParties knows parties by token "tok-<code>" and by certificate
 // fingerprint, an operator by "tok-operator", and a samenwerkingsverband
 // "swv" handling gemeente 0606.

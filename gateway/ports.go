@@ -55,6 +55,12 @@ type Validator interface {
 	// gateway returns them to the caller but never logs them. When ctx
 	// ends, Validate stops soon and returns an error that wraps ctx.Err().
 	Validate(ctx context.Context, msg []byte) (bericht.Header, error)
+	// ValidateRules is Validate plus the level-2 findings of a valid
+	// message (nil when it keeps every rule), and the document tree the
+	// rules ran on, which the gateway hands to Store.Put in Message.Tree
+	// (nil when there is none). The gateway calls it instead of Validate
+	// when an Answerer is configured.
+	ValidateRules(ctx context.Context, msg []byte) (h bericht.Header, findings []Finding, tree *bericht.Tree, err error)
 }
 
 // Router applies the routing rules of the standard.
@@ -90,7 +96,7 @@ type Message struct {
 	// Body is the exact bytes received; the store must not retain the
 	// slice after Put returns without copying it.
 	Body []byte
-	// Tree is the document tree the RuleValidator built of Body (see
+	// Tree is the document tree the Validator built of Body (see
 	// ValidateRules), passed on so the store side need not parse Body
 	// again; nil when the validator gave none.
 	Tree *bericht.Tree

@@ -33,18 +33,6 @@ type Finding struct {
 	Text string `json:"text"`
 }
 
-// RuleValidator is a Validator that also checks the rules of control level
-// 2 in the same parse. When Config.Validator implements it and an Answerer
-// is configured, the gateway calls ValidateRules instead of Validate.
-type RuleValidator interface {
-	Validator
-	// ValidateRules is Validate plus the level-2 findings of a valid
-	// message (nil when it keeps every rule), and the document tree the
-	// rules ran on, which the gateway hands to Store.Put in Message.Tree;
-	// nil when it has none.
-	ValidateRules(ctx context.Context, msg []byte) (h bericht.Header, findings []Finding, tree *bericht.Tree, err error)
-}
-
 // Answerer builds the switch's answer to a heenbericht that breaks rules.
 type Answerer interface {
 	// Answer returns the answer to the heenbericht h, routed by route,
@@ -108,8 +96,7 @@ func newRetourMetrics(reg prometheus.Registerer) (*retourMetrics, error) {
 // validateRules validates body and, when the switch answers level-2
 // breaches, checks the rules in the same parse.
 func (s *Server) validateRules(ctx context.Context, caller string, body []byte) (bericht.Header, []Finding, *bericht.Tree, error) {
-	rv, ok := s.cfg.Validator.(RuleValidator)
-	if !ok || s.cfg.Answerer == nil {
+	if s.cfg.Answerer == nil {
 		h, err := s.validate(ctx, caller, body)
 		return h, nil, nil, err
 	}
@@ -120,7 +107,7 @@ func (s *Server) validateRules(ctx context.Context, caller string, body []byte) 
 	)
 	_, err := s.bounded(ctx, caller, func(ctx context.Context) (bericht.Header, error) {
 		var err error
-		h, findings, tree, err = rv.ValidateRules(ctx, body)
+		h, findings, tree, err = s.cfg.Validator.ValidateRules(ctx, body)
 		return h, err
 	})
 	return h, findings, tree, err

@@ -24,7 +24,7 @@ func answerer(cfg Config, book *routing.Book) gateway.Answerer {
 	return answererPort{book}
 }
 
-// ValidateRules makes validatorPort a gateway.RuleValidator: the XSD and
+// ValidateRules is the gateway's Validator.ValidateRules: the XSD and
 // the level-2 rules in one parse (xsd.ValidateTree, rules.Check).
 func (v validatorPort) ValidateRules(ctx context.Context, msg []byte) (bericht.Header, []gateway.Finding, *bericht.Tree, error) {
 	h, tree, err := v.set.ValidateTreeContext(ctx, msg)
