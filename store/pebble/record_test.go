@@ -1,7 +1,6 @@
 package pebble
 
 import (
-	"bytes"
 	"testing"
 	"time"
 
@@ -10,46 +9,6 @@ import (
 
 	"github.com/knooppunt/knooppunt/store"
 )
-
-func TestParseID(t *testing.T) {
-	var id store.ID
-	for i := range id {
-		id[i] = byte(i*37 + 5)
-	}
-	canon := id.String()
-	require.Len(t, canon, store.IDLen)
-	cases := []struct {
-		name string
-		in   string
-		want store.ID
-		ok   bool
-	}{
-		{"canonical", canon, id, true},
-		{"lower case", string(bytes.ToLower([]byte(canon))), id, true},
-		{"zero", "00000000000000000000000000", store.ID{}, true},
-		{"aliases O I L", "0000000000000000000000000O", store.ID{}, true},
-		{"max", "7ZZZZZZZZZZZZZZZZZZZZZZZZZ", store.ID{0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff}, true},
-		{"overflow", "8ZZZZZZZZZZZZZZZZZZZZZZZZZ", store.ID{}, false},
-		{"U is not crockford", "0000000000000000000000000U", store.ID{}, false},
-		{"too short", canon[1:], store.ID{}, false},
-		{"too long", canon + "0", store.ID{}, false},
-		{"punctuation", "0000000000000000000000000-", store.ID{}, false},
-	}
-	for _, tc := range cases {
-		t.Run(tc.name, func(t *testing.T) {
-			got, err := store.ParseID(tc.in)
-			if !tc.ok {
-				assert.ErrorIs(t, err, store.ErrInvalid)
-				return
-			}
-			require.NoError(t, err)
-			assert.Equal(t, tc.want, got)
-		})
-	}
-	one, err := store.ParseID("0000000000000000000000000L")
-	require.NoError(t, err)
-	assert.Equal(t, byte(1), one[15])
-}
 
 func TestIDGenStrictlyIncreases(t *testing.T) {
 	g := idGen{rand: func(b []byte) {
@@ -95,24 +54,6 @@ func TestRecordsRoundTrip(t *testing.T) {
 		_, err := decodeMeta(bad)
 		assert.ErrorIs(t, err, store.ErrCorrupt)
 	}
-}
-
-// FuzzParseID: ParseID never panics, and what it accepts prints back to a
-// string that parses to the same id.
-func FuzzParseID(f *testing.F) {
-	f.Add("01JDX4ZK9Q8R2M3N4P5Q6R7S8T")
-	f.Add("7ZZZZZZZZZZZZZZZZZZZZZZZZZ")
-	f.Add("0000000000000000000000000u")
-	f.Add("")
-	f.Fuzz(func(t *testing.T, s string) {
-		id, err := store.ParseID(s)
-		if err != nil {
-			return
-		}
-		again, err := store.ParseID(id.String())
-		require.NoError(t, err)
-		require.Equal(t, id, again)
-	})
 }
 
 // FuzzDecodeRecords: the value decoders never panic on arbitrary bytes
