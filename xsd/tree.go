@@ -216,11 +216,11 @@ func (d *document) tree(msg []byte) (*bericht.Tree, error) {
 		if slot.p != c.name {
 			slot.p, slot.id = c.name, bericht.NameID(unsafeString(c.name))
 		}
-		var el int32
+		var startLine int32 // 0: unknown
 		if off := int(c.offset); off >= at && off <= len(msg) {
 			line += bytes.Count(msg[at:off], []byte{'\n'})
 			at = off
-			el = int32(line)
+			startLine = int32(line)
 		}
 		var txt []byte
 		switch {
@@ -229,7 +229,7 @@ func (d *document) tree(msg []byte) (*bericht.Tree, error) {
 		case c.mixed != 0:
 			txt = []byte(text(c.node))
 		}
-		b.Set(i, slot.id, int32(c.parent), int32(c.end), el, txt)
+		b.Set(i, slot.id, int32(c.parent), int32(c.end), startLine, txt)
 	}
 	t := b.Tree()
 	return t, nil
