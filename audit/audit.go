@@ -14,7 +14,7 @@
 // sends the response that hands out data, so no access goes unrecorded.
 // The one exception keeps that promise another way: the record of a
 // message received on the Pebble store is synced in the message's own
-// commit, on the store's change feed, from which the node writes it here
+// commit, on the store's change feed, from which the Follower writes it here
 // (AppendAll) shortly after.
 package audit
 
@@ -29,6 +29,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -36,6 +37,8 @@ import (
 	"time"
 
 	"github.com/rs/zerolog"
+
+	"github.com/knooppunt/knooppunt/store"
 )
 
 // Action names what was done. The values are stable: they appear in the
@@ -197,7 +200,7 @@ type pending struct {
 // first: a tampered trail is refused with ErrTampered rather than extended.
 // A last line without its newline is the torn tail of a write a crash
 // interrupted; no Append returned it, so it is cut off (and logged).
-// The directory is created with mode DirMode and the file FileMode; an
+// The directory is created with mode store.DirMode and the file store.FileMode; an
 // existing one open to group or others is logged as a warning (WarnMode).
 func Open(cfg Config) (*Log, error) {
 	if cfg.Dir == "" {
@@ -212,12 +215,12 @@ func Open(cfg Config) (*Log, error) {
 	if cfg.PruneEvery == 0 {
 		cfg.PruneEvery = DefaultPruneEvery
 	}
-	if err := MkdirPrivate(cfg.Dir); err != nil {
+	if err := store.MkdirPrivate(cfg.Dir); err != nil {
 		return nil, fmt.Errorf("opening audit trail: %w", err)
 	}
 	l := &Log{cfg: cfg, path: filepath.Join(cfg.Dir, FileName), head: Genesis}
-	WarnMode(cfg.Logger, cfg.Dir)
-	WarnMode(cfg.Logger, l.path)
+	store.WarnMode(cfg.Logger, cfg.Dir)
+	store.WarnMode(cfg.Logger, l.path)
 	if err := l.cutTornTail(); err != nil {
 		return nil, fmt.Errorf("opening audit trail %s: %w", l.path, err)
 	}
@@ -849,14 +852,14 @@ func (l *Log) rewrite(ctx context.Context, cutoff time.Time) (int, uint64, error
 		return 0, 0, fmt.Errorf("pruning the audit trail: %w", err)
 	}
 	tmp := l.path + ".prune"
-	out, err := os.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, FileMode)
+	out, err := os.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, store.FileMode)
 	if err != nil {
 		return 0, 0, fmt.Errorf("pruning the audit trail: %w", err)
 	}
 	defer os.Remove(tmp) // after a successful rename there is nothing to remove
 	// The copy replaces the trail: 0600 whatever the umask, and whatever
 	// mode a copy left by an interrupted pruning had.
-	if err := out.Chmod(FileMode); err != nil {
+	if err := out.Chmod(store.FileMode); err != nil {
 		out.Close()
 		return 0, 0, fmt.Errorf("pruning the audit trail: %w", err)
 	}
@@ -924,3 +927,21 @@ func Verify(dir string) (Result, error) {
 }
 
 var _ io.Closer = (*Log)(nil)
+
+// openPrivate opens path with flag, creating it with mode store.FileMode
+// (whatever the umask) if it does not exist; an existing file keeps its
+// mode.
+func openPrivate(path string, flag int) (*os.File, error) {
+	f, err := os.OpenFile(path, flag|os.O_CREATE|os.O_EXCL, store.FileMode)
+	if errors.Is(err, fs.ErrExist) {
+		return os.OpenFile(path, flag, 0)
+	}
+	if err != nil {
+		return nil, err
+	}
+	if err := f.Chmod(store.FileMode); err != nil {
+		f.Close()
+		return nil, err
+	}
+	return f, nil
+}

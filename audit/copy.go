@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+
+	"github.com/knooppunt/knooppunt/store"
 )
 
 // CopyTrail copies the trail in dir into dstDir (created private if
@@ -22,15 +24,15 @@ func CopyTrail(dir, dstDir string) (Result, error) {
 	} else {
 		data = nil
 	}
-	if err := MkdirPrivate(dstDir); err != nil {
+	if err := store.MkdirPrivate(dstDir); err != nil {
 		return Result{}, err
 	}
 	dst := filepath.Join(dstDir, FileName)
-	f, err := os.OpenFile(dst, os.O_WRONLY|os.O_CREATE|os.O_EXCL, FileMode)
+	f, err := os.OpenFile(dst, os.O_WRONLY|os.O_CREATE|os.O_EXCL, store.FileMode)
 	if err != nil {
 		return Result{}, fmt.Errorf("copying the audit trail: %w", err)
 	}
-	if err := f.Chmod(FileMode); err != nil {
+	if err := f.Chmod(store.FileMode); err != nil {
 		f.Close()
 		return Result{}, fmt.Errorf("copying the audit trail: %w", err)
 	}

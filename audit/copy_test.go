@@ -7,6 +7,8 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/knooppunt/knooppunt/store"
 )
 
 // TestCopyTrail: the copy holds every complete entry and verifies to the
@@ -28,8 +30,8 @@ func TestCopyTrail(t *testing.T) {
 	got, err := os.ReadFile(filepath.Join(dst, FileName))
 	require.NoError(t, err)
 	assert.Equal(t, raw, got, "the complete entries, byte for byte")
-	require.NoError(t, CheckMode(filepath.Join(dst, FileName)))
-	require.NoError(t, CheckMode(dst))
+	require.NoError(t, store.CheckMode(filepath.Join(dst, FileName)))
+	require.NoError(t, store.CheckMode(dst))
 
 	_, err = CopyTrail(src, dst)
 	assert.Error(t, err, "a copy is never overwritten")

@@ -2,7 +2,6 @@ package audit
 
 import (
 	"context"
-	"errors"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -16,6 +15,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/knooppunt/knooppunt/logtest"
+	"github.com/knooppunt/knooppunt/store"
 )
 
 // withUmask runs the rest of the test under umask mask. The umask is the
@@ -23,52 +23,6 @@ import (
 func withUmask(t *testing.T, mask int) {
 	old := syscall.Umask(mask)
 	t.Cleanup(func() { syscall.Umask(old) })
-}
-
-// TestCheckMode: any bit for group or others is found, with the path, the
-// mode and the fix in the error; the owner's bits alone pass, as does a
-// path that does not exist yet.
-func TestCheckMode(t *testing.T) {
-	dir := t.TempDir()
-	tests := []struct {
-		name string
-		dir  bool
-		mode fs.FileMode
-		fix  string // "" passes
-	}{
-		{"file 0600", false, 0o600, ""},
-		{"file 0400", false, 0o400, ""},
-		{"file 0644", false, 0o644, "chmod 600"},
-		{"file 0620", false, 0o620, "chmod 600"},
-		{"file 0601", false, 0o601, "chmod 600"},
-		{"dir 0700", true, 0o700, ""},
-		{"dir 0755", true, 0o755, "chmod 700"},
-		{"dir 0710", true, 0o710, "chmod 700"},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			path := filepath.Join(dir, tt.name)
-			if tt.dir {
-				require.NoError(t, os.Mkdir(path, 0o700))
-			} else {
-				require.NoError(t, os.WriteFile(path, nil, 0o600))
-			}
-			require.NoError(t, os.Chmod(path, tt.mode))
-			err := CheckMode(path)
-			if tt.fix == "" {
-				assert.NoError(t, err)
-				return
-			}
-			me, ok := errors.AsType[*ModeError](err)
-			require.True(t, ok, "a *ModeError, got %v", err)
-			assert.Equal(t, tt.mode, me.Mode)
-			assert.Equal(t, tt.dir, me.Dir)
-			assert.Contains(t, err.Error(), path)
-			assert.Contains(t, err.Error(), "0"+strconv.FormatUint(uint64(tt.mode), 8))
-			assert.Contains(t, err.Error(), tt.fix+" "+path)
-		})
-	}
-	assert.NoError(t, CheckMode(filepath.Join(dir, "absent")), "created private later")
 }
 
 // TestOpenCreatesPrivate: a new trail's directories are 0700 and its file
@@ -86,9 +40,9 @@ func TestOpenCreatesPrivate(t *testing.T) {
 			require.NoError(t, err)
 			require.NoError(t, l.Close())
 			for path, want := range map[string]fs.FileMode{
-				filepath.Join(base, "node"):  DirMode,
-				dir:                          DirMode,
-				filepath.Join(dir, FileName): FileMode,
+				filepath.Join(base, "node"):  store.DirMode,
+				dir:                          store.DirMode,
+				filepath.Join(dir, FileName): store.FileMode,
 			} {
 				fi, err := os.Stat(path)
 				require.NoError(t, err)
@@ -121,8 +75,8 @@ func TestOpenWarnsOfLooseModes(t *testing.T) {
 	assert.Contains(t, out, `"mode":"0644"`)
 	assert.Contains(t, out, "chmod 600 "+file)
 
-	require.NoError(t, os.Chmod(dir, DirMode))
-	require.NoError(t, os.Chmod(file, FileMode))
+	require.NoError(t, os.Chmod(dir, store.DirMode))
+	require.NoError(t, os.Chmod(file, store.FileMode))
 	logs = logtest.Buffer{}
 	l, err = Open(Config{Dir: dir, PruneEvery: -1, Logger: zerolog.New(&logs)})
 	require.NoError(t, err)
@@ -151,5 +105,5 @@ func TestPruneKeepsTrailPrivate(t *testing.T) {
 	require.Equal(t, 3, removed, "the file was replaced")
 	fi, err := os.Stat(filepath.Join(dir, FileName))
 	require.NoError(t, err)
-	assert.Equal(t, FileMode, fi.Mode().Perm())
+	assert.Equal(t, store.FileMode, fi.Mode().Perm())
 }

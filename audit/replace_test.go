@@ -9,6 +9,8 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/knooppunt/knooppunt/store"
 )
 
 // TestReplaceFile: the new content replaces the old, private whatever the
@@ -21,16 +23,16 @@ func TestReplaceFile(t *testing.T) {
 	write := func(s string) func(io.Writer) error {
 		return func(w io.Writer) error { _, err := io.WriteString(w, s); return err }
 	}
-	require.NoError(t, ReplaceFile(path, write("new")))
+	require.NoError(t, store.ReplaceFile(path, write("new")))
 	b, err := os.ReadFile(path)
 	require.NoError(t, err)
 	assert.Equal(t, "new", string(b))
 	fi, err := os.Stat(path)
 	require.NoError(t, err)
-	assert.Equal(t, FileMode, fi.Mode().Perm())
+	assert.Equal(t, store.FileMode, fi.Mode().Perm())
 
 	failed := errors.New("disk full")
-	err = ReplaceFile(path, func(w io.Writer) error {
+	err = store.ReplaceFile(path, func(w io.Writer) error {
 		_, _ = io.WriteString(w, "half")
 		return failed
 	})

@@ -9,7 +9,7 @@ import (
 	"os"
 	"time"
 
-	"github.com/knooppunt/knooppunt/audit"
+	"github.com/knooppunt/knooppunt/store"
 )
 
 // Span is a range the operator's page can show: so many buckets of one
@@ -164,13 +164,13 @@ func (h *history) fits() bool {
 	return true
 }
 
-// save writes h to file durably (audit.ReplaceFile).
+// save writes h to file durably (store.ReplaceFile).
 func (h *history) save(file string) error {
 	b, err := json.Marshal(h)
 	if err != nil {
 		return fmt.Errorf("encoding the operator history: %w", err)
 	}
-	err = audit.ReplaceFile(file, func(w io.Writer) error {
+	err = store.ReplaceFile(file, func(w io.Writer) error {
 		_, err := w.Write(b)
 		return err
 	})

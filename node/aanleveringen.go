@@ -9,7 +9,6 @@ import (
 	"os"
 	"path/filepath"
 
-	"github.com/knooppunt/knooppunt/audit"
 	"github.com/knooppunt/knooppunt/gateway"
 	"github.com/knooppunt/knooppunt/routing"
 	"github.com/knooppunt/knooppunt/rules"
@@ -85,12 +84,12 @@ func (n *Node) openLedgerSecret() error {
 
 // readLedgerSecret reads the secret file at path: at least
 // MinLedgerSecret bytes, used as they are. A file that group or others
-// may read is refused (audit.CheckMode), as a key file is.
+// may read is refused (store.CheckMode), as a key file is.
 func readLedgerSecret(path string) ([]byte, error) {
 	if _, err := os.Stat(path); err != nil {
 		return nil, fmt.Errorf("reading the ledger secret: %w", err)
 	}
-	if err := audit.CheckMode(path); err != nil {
+	if err := store.CheckMode(path); err != nil {
 		return nil, fmt.Errorf("refusing the ledger secret: %w", err)
 	}
 	secret, err := os.ReadFile(path)

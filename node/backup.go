@@ -14,6 +14,7 @@ import (
 
 	"github.com/knooppunt/knooppunt/audit"
 	"github.com/knooppunt/knooppunt/gateway"
+	"github.com/knooppunt/knooppunt/store"
 )
 
 // A backup is a directory with everything a node keeps, copied while it
@@ -66,7 +67,7 @@ func (n *Node) Backup(ctx context.Context, dest string) (BackupManifest, error) 
 	if _, err := os.Stat(dest); !errors.Is(err, fs.ErrNotExist) {
 		return m, fmt.Errorf("backup directory %s exists: a backup is never written over another", dest)
 	}
-	if err := audit.MkdirPrivate(dest); err != nil {
+	if err := store.MkdirPrivate(dest); err != nil {
 		return m, err
 	}
 	if in := n.insight; in != nil {
@@ -85,11 +86,10 @@ func (n *Node) Backup(ctx context.Context, dest string) (BackupManifest, error) 
 		// Catch the trail up first, so the store's copy records the
 		// trail's head (audit verify --expect-head store on a restore),
 		// then hold the follower for the copies.
-		if err := n.trail.flush(ctx); err != nil {
+		if err := n.trail.Flush(ctx); err != nil {
 			return m, fmt.Errorf("writing the store's receptions into the trail: %w", err)
 		}
-		n.trail.mu.Lock()
-		defer n.trail.mu.Unlock()
+		defer n.trail.Hold()()
 	}
 	head, err := n.store.Head(ctx)
 	if err != nil {
@@ -158,16 +158,16 @@ func copyPrivate(src, dst string) (bool, error) {
 
 // writePrivate writes data to the new file path, private and synced.
 func writePrivate(path string, data []byte) (bool, error) {
-	if err := audit.MkdirPrivate(filepath.Dir(path)); err != nil {
+	if err := store.MkdirPrivate(filepath.Dir(path)); err != nil {
 		return false, err
 	}
-	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, audit.FileMode)
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, store.FileMode)
 	if err != nil {
 		return false, err
 	}
 	_, err = f.Write(data)
 	if err == nil {
-		err = f.Chmod(audit.FileMode)
+		err = f.Chmod(store.FileMode)
 	}
 	if err == nil {
 		err = f.Sync()
@@ -195,14 +195,14 @@ func CopyTree(src, dst string, copied func(n int64)) error {
 		}
 		target := filepath.Join(dst, rel)
 		if d.IsDir() {
-			return audit.MkdirPrivate(target)
+			return store.MkdirPrivate(target)
 		}
 		in, err := os.Open(path)
 		if err != nil {
 			return err
 		}
 		defer in.Close()
-		out, err := os.OpenFile(target, os.O_WRONLY|os.O_CREATE|os.O_EXCL, audit.FileMode)
+		out, err := os.OpenFile(target, os.O_WRONLY|os.O_CREATE|os.O_EXCL, store.FileMode)
 		if err != nil {
 			return err
 		}

@@ -86,5 +86,5 @@ func (n *Node) trailAt() func() uint64 {
 	if n.trail == nil {
 		return nil
 	}
-	return n.trail.position
+	return n.trail.Position
 }

@@ -17,6 +17,7 @@ import (
 	"github.com/knooppunt/knooppunt/bericht"
 	"github.com/knooppunt/knooppunt/logtest"
 	"github.com/knooppunt/knooppunt/sample"
+	"github.com/knooppunt/knooppunt/store"
 )
 
 // TestNodeFileModes runs a node with encryption at rest and the
@@ -47,9 +48,9 @@ func TestNodeFileModes(t *testing.T) {
 		if err != nil {
 			return err
 		}
-		want := audit.FileMode
+		want := store.FileMode
 		if d.IsDir() {
-			want = audit.DirMode
+			want = store.DirMode
 		}
 		assert.Equal(t, want, fi.Mode().Perm(), path)
 		seen[filepath.Base(path)] = true
@@ -75,7 +76,7 @@ func TestNodeFileModes(t *testing.T) {
 
 	require.NoError(t, os.Chmod(state, 0o640))
 	_, err = Start(context.Background(), cfg)
-	_, ok := errors.AsType[*audit.ModeError](err)
+	_, ok := errors.AsType[*store.ModeError](err)
 	require.True(t, ok, "sealed state open to the group is refused, got %v", err)
 	assert.Contains(t, err.Error(), "chmod 600 "+state)
 	require.NoError(t, os.Chmod(state, 0o600))

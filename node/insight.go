@@ -11,7 +11,6 @@ import (
 
 	"github.com/rs/zerolog"
 
-	"github.com/knooppunt/knooppunt/audit"
 	"github.com/knooppunt/knooppunt/gateway"
 	"github.com/knooppunt/knooppunt/routing"
 	"github.com/knooppunt/knooppunt/samenloop"
@@ -103,7 +102,7 @@ func (n *Node) startInsight(st store.Store) (_ *treeCache, err error) {
 		}
 		in.locks = append(in.locks, l)
 	}
-	audit.WarnMode(in.log, in.file) // the samenloop state: by its engine's LoadFile
+	store.WarnMode(in.log, in.file) // the samenloop state: by its engine's LoadFile
 	if in.agg, err = stuurinfo.LoadFile(in.file, nil); err != nil {
 		return nil, err
 	}

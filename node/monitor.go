@@ -6,10 +6,10 @@ import (
 	"net/http"
 	"path/filepath"
 
-	"github.com/knooppunt/knooppunt/audit"
 	"github.com/knooppunt/knooppunt/delivery"
 	"github.com/knooppunt/knooppunt/gateway"
 	"github.com/knooppunt/knooppunt/monitor"
+	"github.com/knooppunt/knooppunt/store"
 )
 
 // monitorFile is the operator page's history, in the products' state
@@ -27,7 +27,7 @@ type opsView struct {
 // (/operations), with the history kept in the data directory.
 func (n *Node) startMonitor() error {
 	dir := filepath.Join(filepath.Clean(n.cfg.Store.Dir), productsDir)
-	if err := audit.MkdirPrivate(dir); err != nil {
+	if err := store.MkdirPrivate(dir); err != nil {
 		return fmt.Errorf("creating the products' state folder: %w", err)
 	}
 	book := n.book

@@ -125,7 +125,7 @@ type Node struct {
 
 	keys  *store.Keyring // nil: bodies in the clear
 	audit *audit.Log
-	trail *trailFollower // the receptions of the store's feed into the audit trail; nil when unused
+	trail *audit.Follower // the receptions of the store's feed into the audit trail; nil when unused
 	// ledgerSecret makes the keys of the aanleveringen ledger, read from
 	// ledgerSecretFile; nil: the check is off (node/aanleveringen.go).
 	ledgerSecret     []byte

@@ -10,7 +10,7 @@ import (
 
 	"github.com/rs/zerolog"
 
-	"github.com/knooppunt/knooppunt/audit"
+	"github.com/knooppunt/knooppunt/store"
 )
 
 // The products' state files live inside the data directory, in products/,
@@ -32,7 +32,7 @@ func stateFiles(data, stuurinfoFile, samenloopFile string, log zerolog.Logger) (
 		if *files[i] != "" {
 			continue
 		}
-		if err := audit.MkdirPrivate(dir); err != nil {
+		if err := store.MkdirPrivate(dir); err != nil {
 			return "", "", fmt.Errorf("creating the products' state folder: %w", err)
 		}
 		*files[i] = filepath.Join(dir, name)
@@ -60,7 +60,7 @@ type stateLock struct{ f *os.File }
 // lockState takes the lock on path, or fails at once, saying what to do,
 // when another process holds it.
 func lockState(path string) (*stateLock, error) {
-	f, err := os.OpenFile(path+".lock", os.O_RDWR|os.O_CREATE, audit.FileMode)
+	f, err := os.OpenFile(path+".lock", os.O_RDWR|os.O_CREATE, store.FileMode)
 	if err != nil {
 		return nil, fmt.Errorf("locking %s: %w", path, err)
 	}

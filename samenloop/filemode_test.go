@@ -12,8 +12,8 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/knooppunt/knooppunt/audit"
 	"github.com/knooppunt/knooppunt/logtest"
+	"github.com/knooppunt/knooppunt/store"
 )
 
 // TestStateFileModes: the state file is written 0600 whatever the umask
@@ -40,7 +40,7 @@ func TestStateFileModes(t *testing.T) {
 				require.NoError(t, e.Close())
 				fi, err := os.Stat(path)
 				require.NoError(t, err)
-				assert.Equal(t, audit.FileMode, fi.Mode().Perm(), "umask %o", mask)
+				assert.Equal(t, store.FileMode, fi.Mode().Perm(), "umask %o", mask)
 			}
 
 			path := filepath.Join(t.TempDir(), "samenloop.gob")
@@ -62,8 +62,8 @@ func TestStateFileModes(t *testing.T) {
 				assert.Contains(t, out, "chmod 600 "+path)
 				return
 			}
-			_, ok := errors.AsType[*audit.ModeError](err)
-			require.True(t, ok, "refused with a *audit.ModeError, got %v", err)
+			_, ok := errors.AsType[*store.ModeError](err)
+			require.True(t, ok, "refused with a *store.ModeError, got %v", err)
 			assert.Contains(t, err.Error(), path+" has mode 0644")
 			assert.Contains(t, err.Error(), "chmod 600 "+path)
 			require.NoError(t, os.Chmod(path, 0o600))

@@ -9,7 +9,7 @@ import (
 	"os"
 	"path/filepath"
 
-	"github.com/knooppunt/knooppunt/audit"
+	"github.com/knooppunt/knooppunt/store"
 )
 
 // Sealer encrypts the state file at rest. Seal returns a self-describing
@@ -56,7 +56,7 @@ const stateVersion = 1
 var ErrState = errors.New("samenloop: unreadable state file")
 
 // SaveFile writes the engine's state to path atomically
-// (audit.ReplaceFile; mode 0600 whatever the umask). The
+// (store.ReplaceFile; mode 0600 whatever the umask). The
 // file holds BSNs: keep it beside the store, under the same protection.
 func (e *Engine) SaveFile(path string) error {
 	e.mu.Lock()
@@ -91,7 +91,7 @@ func (e *Engine) SaveFile(path string) error {
 		}
 		out = append(append(make([]byte, 0, len(sealedMagic)+len(sealed)), sealedMagic...), sealed...)
 	}
-	err := audit.ReplaceFile(path, func(w io.Writer) error {
+	err := store.ReplaceFile(path, func(w io.Writer) error {
 		_, err := w.Write(out)
 		return err
 	})
@@ -103,7 +103,7 @@ func (e *Engine) SaveFile(path string) error {
 
 // LoadFile replaces the engine's state with the one saved at path. A
 // missing file leaves the engine empty and is no error. A file that group
-// or others may read (audit.CheckMode) is refused when it is sealed —
+// or others may read (store.CheckMode) is refused when it is sealed —
 // encryption at rest is on, and the state is held to the key file's
 // standard — and logged as a warning when it is in the clear. A file in
 // the clear is refused while the engine seals (Config.Sealer): BSNs in
@@ -121,8 +121,8 @@ func (e *Engine) LoadFile(path string) error {
 		if e.cfg.Sealer != nil {
 			return fmt.Errorf("%w %s: in the clear while encryption at rest is on (written by a switch without data keys); move it aside to start without it (then import the Wlz register again), or start without data keys", ErrState, path)
 		}
-		audit.WarnMode(e.cfg.Logger, path)
-	} else if err := audit.CheckMode(path); err != nil {
+		store.WarnMode(e.cfg.Logger, path)
+	} else if err := store.CheckMode(path); err != nil {
 		return fmt.Errorf("refusing sealed samenloop state: %w", err)
 	}
 	if rest, ok := bytes.CutPrefix(raw, sealedMagic); ok {

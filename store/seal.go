@@ -16,8 +16,6 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
-
-	"github.com/knooppunt/knooppunt/audit"
 )
 
 // Encryption at rest. Message bodies carry BSNs, names and care data; with
@@ -68,7 +66,7 @@ type keys struct {
 // LoadKeyring reads the key file at path. Its format is one key a line,
 // "<id> <base64 of 32 random bytes>", '#' comments and blank lines
 // ignored; the last key is the active one. A file that group or others
-// may read or write is refused (audit.CheckMode): chmod 600 it.
+// may read or write is refused (CheckMode): chmod 600 it.
 func LoadKeyring(path string) (*Keyring, error) {
 	k := &Keyring{path: path}
 	if err := k.Reload(); err != nil {
@@ -104,12 +102,12 @@ func (k *Keyring) IDs() []string {
 }
 
 // readKeyFile parses the key file at path, refusing one that group or
-// others may read (audit.CheckMode): a data key is not to be shared.
+// others may read (CheckMode): a data key is not to be shared.
 func readKeyFile(path string) (*keys, error) {
 	if _, err := os.Stat(path); err != nil {
 		return nil, fmt.Errorf("reading key file: %w", err)
 	}
-	if err := audit.CheckMode(path); err != nil {
+	if err := CheckMode(path); err != nil {
 		return nil, fmt.Errorf("refusing key file: %w: %w", err, ErrInvalid)
 	}
 	raw, err := os.ReadFile(path)
@@ -209,14 +207,14 @@ func AddKey(path string, now time.Time) (string, error) {
 }
 
 // writePrivate writes data to path and syncs it. The file ends with mode
-// audit.FileMode whatever the umask, and whatever the mode of a file left
+// FileMode whatever the umask, and whatever the mode of a file left
 // at path by an interrupted run.
 func writePrivate(path string, data []byte) error {
-	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, audit.FileMode)
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, FileMode)
 	if err != nil {
 		return err
 	}
-	err = f.Chmod(audit.FileMode)
+	err = f.Chmod(FileMode)
 	if err == nil {
 		_, err = f.Write(data)
 	}

@@ -9,7 +9,7 @@ import (
 	"path/filepath"
 	"time"
 
-	"github.com/knooppunt/knooppunt/audit"
+	"github.com/knooppunt/knooppunt/store"
 )
 
 // snapshot is the persisted form of the aggregates.
@@ -141,11 +141,11 @@ func ReadAggregates(r io.Reader, loc *time.Location) (*Aggregates, error) {
 	return a, nil
 }
 
-// SaveFile writes the aggregates to path atomically (audit.ReplaceFile)
+// SaveFile writes the aggregates to path atomically (store.ReplaceFile)
 // with mode 0600 whatever the umask: the rows name aanbieders by AGB code,
 // which can identify a natural person.
 func (a *Aggregates) SaveFile(path string) error {
-	err := audit.ReplaceFile(path, func(w io.Writer) error {
+	err := store.ReplaceFile(path, func(w io.Writer) error {
 		_, err := a.WriteTo(w)
 		return err
 	})

@@ -192,7 +192,7 @@ func restore(from, data, auditDir, keyFile string, progressTo io.Writer) (node.B
 		if err := node.CopyTree(filepath.Join(from, "store"), data, meter.Add); err != nil {
 			return m, fmt.Errorf("restoring the store: %w", err)
 		}
-	} else if err := audit.MkdirPrivate(data); err != nil {
+	} else if err := store.MkdirPrivate(data); err != nil {
 		return m, err
 	}
 	if m.Products {

@@ -8,7 +8,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/knooppunt/knooppunt/audit"
+	"github.com/knooppunt/knooppunt/store"
 	"github.com/knooppunt/knooppunt/store/pebble"
 	"github.com/knooppunt/knooppunt/store/storetest"
 )
@@ -49,9 +49,9 @@ func TestCheckpoint(t *testing.T) {
 	assert.Equal(t, int64(1), c.Stats().Pending)
 	for path, mode := range modes(t, cp) {
 		if path == cp {
-			assert.Equal(t, audit.DirMode, mode, path)
+			assert.Equal(t, store.DirMode, mode, path)
 			continue
 		}
-		assert.Equal(t, audit.FileMode, mode, "%s: the copy holds personal data too", path)
+		assert.Equal(t, store.FileMode, mode, "%s: the copy holds personal data too", path)
 	}
 }

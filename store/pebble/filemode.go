@@ -10,12 +10,12 @@ import (
 	"github.com/cockroachdb/pebble/v2/vfs"
 	"github.com/rs/zerolog"
 
-	"github.com/knooppunt/knooppunt/audit"
+	"github.com/knooppunt/knooppunt/store"
 )
 
 // privateFS is the operating system's file system (vfs.Default) as the
 // store hands it to Pebble, except that every file it creates gets mode
-// audit.FileMode and every directory audit.DirMode, whatever the process
+// store.FileMode and every directory store.DirMode, whatever the process
 // umask: vfs.Default creates files 0666 and directories with the mode it
 // is asked for, less the umask, and the store's files hold personal data.
 // A file is made private before Pebble opens it, so its contents are
@@ -24,14 +24,14 @@ type privateFS struct{ vfs.FS }
 
 var _ vfs.FS = privateFS{}
 
-// createPrivate creates the file name, empty and with mode audit.FileMode;
+// createPrivate creates the file name, empty and with mode store.FileMode;
 // it fails with fs.ErrExist if there is one.
 func createPrivate(name string) error {
-	f, err := os.OpenFile(name, os.O_WRONLY|os.O_CREATE|os.O_EXCL, audit.FileMode)
+	f, err := os.OpenFile(name, os.O_WRONLY|os.O_CREATE|os.O_EXCL, store.FileMode)
 	if err != nil {
 		return err
 	}
-	if err := f.Chmod(audit.FileMode); err != nil {
+	if err := f.Chmod(store.FileMode); err != nil {
 		f.Close()
 		return err
 	}
@@ -73,7 +73,7 @@ func (p privateFS) ReuseForWrite(oldname, newname string, category vfs.DiskWrite
 	if err != nil {
 		return f, err
 	}
-	if err := os.Chmod(newname, audit.FileMode); err != nil {
+	if err := os.Chmod(newname, store.FileMode); err != nil {
 		f.Close()
 		return nil, err
 	}
@@ -88,22 +88,22 @@ func (p privateFS) Lock(name string) (io.Closer, error) {
 	return p.FS.Lock(name)
 }
 
-// MkdirAll creates dir and its missing parents with mode audit.DirMode;
+// MkdirAll creates dir and its missing parents with mode store.DirMode;
 // perm is ignored.
 func (p privateFS) MkdirAll(dir string, _ os.FileMode) error {
-	return audit.MkdirPrivate(dir)
+	return store.MkdirPrivate(dir)
 }
 
 // Unwrap returns vfs.Default.
 func (p privateFS) Unwrap() vfs.FS { return p.FS }
 
 // warnModes logs, when the store opens, the store directory and the
-// entries in it that group or others may read (audit.CheckMode): the
+// entries in it that group or others may read (store.CheckMode): the
 // directory and any subdirectory on a line of their own, the files on
 // one line with their count and the first one found, not one line per
 // sstable.
 func warnModes(log zerolog.Logger, dir string) {
-	audit.WarnMode(log, dir)
+	store.WarnMode(log, dir)
 	entries, err := os.ReadDir(dir)
 	if err != nil {
 		return // absent (a new store) or unreadable, which Open reports
@@ -113,10 +113,10 @@ func warnModes(log zerolog.Logger, dir string) {
 	for _, e := range entries {
 		path := filepath.Join(dir, e.Name())
 		if e.IsDir() {
-			audit.WarnMode(log, path)
+			store.WarnMode(log, path)
 			continue
 		}
-		if err := audit.CheckMode(path); err != nil {
+		if err := store.CheckMode(path); err != nil {
 			if first == nil {
 				first = err
 			}

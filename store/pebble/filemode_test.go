@@ -17,7 +17,6 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/knooppunt/knooppunt/audit"
 	"github.com/knooppunt/knooppunt/logtest"
 	"github.com/knooppunt/knooppunt/store"
 	"github.com/knooppunt/knooppunt/store/pebble"
@@ -78,10 +77,10 @@ func TestStoreFilesArePrivate(t *testing.T) {
 				fi, err := os.Stat(path)
 				require.NoError(t, err)
 				if fi.IsDir() {
-					assert.Equal(t, audit.DirMode, mode, path)
+					assert.Equal(t, store.DirMode, mode, path)
 					continue
 				}
-				assert.Equal(t, audit.FileMode, mode, path)
+				assert.Equal(t, store.FileMode, mode, path)
 				if strings.HasSuffix(path, ".sst") {
 					sst++
 				}
@@ -123,12 +122,12 @@ func TestOpenWarnsOfLooseStoreModes(t *testing.T) {
 	assert.Contains(t, out, file+" has mode 0644")
 	assert.Contains(t, out, "chmod 600 "+filepath.Join(dir, "*"))
 
-	require.NoError(t, os.Chmod(dir, audit.DirMode))
+	require.NoError(t, os.Chmod(dir, store.DirMode))
 	names, err = os.ReadDir(dir)
 	require.NoError(t, err)
 	for _, e := range names {
 		if path := filepath.Join(dir, e.Name()); !e.IsDir() {
-			require.NoError(t, os.Chmod(path, audit.FileMode))
+			require.NoError(t, os.Chmod(path, store.FileMode))
 		}
 	}
 	logs = logtest.Buffer{}
@@ -157,8 +156,8 @@ func TestKeyFileModes(t *testing.T) {
 				return
 			}
 			require.ErrorIs(t, err, store.ErrInvalid)
-			me, ok := errors.AsType[*audit.ModeError](err)
-			require.True(t, ok, "a *audit.ModeError, got %v", err)
+			me, ok := errors.AsType[*store.ModeError](err)
+			require.True(t, ok, "a *store.ModeError, got %v", err)
 			assert.Equal(t, tt.mode, me.Mode)
 			assert.Contains(t, err.Error(), "chmod 600 "+path)
 			_, err = store.AddKey(path, time.Now())
@@ -180,7 +179,7 @@ func TestAddKeyIsPrivate(t *testing.T) {
 			require.NoError(t, err)
 			fi, err := os.Stat(path)
 			require.NoError(t, err)
-			assert.Equal(t, audit.FileMode, fi.Mode().Perm(), "created")
+			assert.Equal(t, store.FileMode, fi.Mode().Perm(), "created")
 
 			require.NoError(t, os.WriteFile(path+".new", nil, 0o644))
 			require.NoError(t, os.Chmod(path+".new", 0o644))
@@ -188,7 +187,7 @@ func TestAddKeyIsPrivate(t *testing.T) {
 			require.NoError(t, err)
 			fi, err = os.Stat(path)
 			require.NoError(t, err)
-			assert.Equal(t, audit.FileMode, fi.Mode().Perm(), "rotated over a leftover at 0644")
+			assert.Equal(t, store.FileMode, fi.Mode().Perm(), "rotated over a leftover at 0644")
 			k, err := store.LoadKeyring(path)
 			require.NoError(t, err)
 			assert.Len(t, k.IDs(), 2)

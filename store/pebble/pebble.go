@@ -89,7 +89,7 @@ var (
 // On the operating system's file system (cfg.FS nil or vfs.Default) the
 // store creates its directory with mode 0700 and every file 0600, whatever
 // the umask, and logs a warning for an existing directory or file that
-// group or others may read (audit.CheckMode).
+// group or others may read (store.CheckMode).
 func Open(ctx context.Context, cfg Config) (*Store, error) {
 	cfg = cfg.withDefaults()
 	if err := cfg.Validate(); err != nil {

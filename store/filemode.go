@@ -1,4 +1,4 @@
-package audit
+package store
 
 import (
 	"errors"
@@ -102,24 +102,6 @@ func MkdirPrivate(dir string) error {
 		}
 	}
 	return nil
-}
-
-// openPrivate opens path with flag, creating it with mode FileMode
-// (whatever the umask) if it does not exist; an existing file keeps its
-// mode.
-func openPrivate(path string, flag int) (*os.File, error) {
-	f, err := os.OpenFile(path, flag|os.O_CREATE|os.O_EXCL, FileMode)
-	if errors.Is(err, fs.ErrExist) {
-		return os.OpenFile(path, flag, 0)
-	}
-	if err != nil {
-		return nil, err
-	}
-	if err := f.Chmod(FileMode); err != nil {
-		f.Close()
-		return nil, err
-	}
-	return f, nil
 }
 
 // ReplaceFile replaces the file at path with what write writes, so that a
