@@ -14,7 +14,8 @@ import (
 // Door is a listener of its own beside the API's, serving a handler of
 // another package (the StUF-GGk endpoint, the information products'
 // listener) with the API's TLS settings (server certificate, client CAs,
-// client-certificate policy), timeouts, header limit and error log, so
+// client-certificate policy), timeouts, header limit, error log and count
+// of failed handshakes, so
 // every front door of the switch is served alike. Open it with
 // Server.OpenDoor; stop it with Shutdown or Close.
 type Door struct {
@@ -56,6 +57,7 @@ func (s *Server) OpenDoor(cfg DoorConfig) (*Door, error) {
 	serve := ln
 	if s.tls != nil {
 		serve = tls.NewListener(ln, s.tls.Clone())
+		d.http.ConnState = s.handshakes.connState // counted and logged as the API's
 	}
 	go func() { d.served <- d.http.Serve(serve) }()
 	return d, nil

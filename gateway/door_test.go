@@ -7,7 +7,9 @@ import (
 	"io"
 	"net/http"
 	"testing"
+	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
@@ -16,7 +18,8 @@ import (
 
 // TestDoorServesWithTheAPIsTLS: a Door serves its handler with the API's
 // mutual TLS (a client certificate of the client CA authenticates through
-// Server.Authenticate, none fails the handshake), finishes a request in
+// Server.Authenticate, none fails the handshake, which is counted),
+// finishes a request in
 // flight when shut down, and may be stopped more than once.
 func TestDoorServesWithTheAPIsTLS(t *testing.T) {
 	ca := newPKI(t, "Test CA")
@@ -26,10 +29,12 @@ func TestDoorServesWithTheAPIsTLS(t *testing.T) {
 	parties := newParties()
 	parties.certs[sha256.Sum256(gemeenteLeaf.Raw)] = "0384"
 	st := newStore()
+	reg := prometheus.NewRegistry()
 	srv, err := gateway.New(gateway.Config{
 		Addr:        "127.0.0.1:0",
 		TLSCertFile: certFile, TLSKeyFile: keyFile, ClientCAFile: ca.writeCA(),
 		Validator: fakeValidator{}, Router: &fakeRouter{parties: parties, store: st}, Store: st, Parties: parties,
+		Registerer: reg, Gatherer: reg,
 	})
 	require.NoError(t, err)
 	defer srv.Close()
@@ -72,6 +77,23 @@ func TestDoorServesWithTheAPIsTLS(t *testing.T) {
 	assert.Equal(t, "0384", body, "the caller of the client certificate")
 	_, _, err = get(nil, "/")
 	assert.Error(t, err, "without a client certificate the handshake fails")
+	noCert := func() float64 {
+		mfs, err := reg.Gather()
+		require.NoError(t, err)
+		for _, mf := range mfs {
+			if mf.GetName() != "knooppunt_tls_handshake_failures_total" {
+				continue
+			}
+			for _, m := range mf.GetMetric() {
+				if m.GetLabel()[0].GetValue() == "no-certificate" {
+					return m.GetCounter().GetValue()
+				}
+			}
+		}
+		return 0
+	}
+	require.Eventually(t, func() bool { return noCert() == 1 }, 10*time.Second, time.Millisecond,
+		"the door's failed handshake is counted as the API's are")
 
 	type result struct {
 		status int

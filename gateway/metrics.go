@@ -56,7 +56,7 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 		}, []string{"berichtsoort"}),
 		tlsFailed: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Namespace: "knooppunt", Subsystem: "tls", Name: "handshake_failures_total",
-			Help: "TLS handshakes the API listener failed, by reason (unknown-ca, expired, no-certificate, bad-certificate, client-refused, protocol, not-tls, timeout, closed, other).",
+			Help: "TLS handshakes the switch's TLS listeners (the API, the StUF-GGk endpoint, the products' listener) failed, by reason (unknown-ca, expired, no-certificate, bad-certificate, client-refused, protocol, not-tls, timeout, closed, other).",
 		}, []string{"reason"}),
 		validationAbandoned: prometheus.NewCounter(prometheus.CounterOpts{
 			Namespace: "knooppunt", Subsystem: "validation", Name: "abandoned_total",

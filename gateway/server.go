@@ -28,9 +28,12 @@ type Server struct {
 	metrics *metrics
 	retour  *retourMetrics
 	tls     *tls.Config // nil: plain HTTP
-	http    *http.Server
-	admin   *http.Server // nil without AdminAddr
-	mux     http.Handler
+	// handshakes counts and logs the failed TLS handshakes of the API and
+	// every Door; nil with plain HTTP.
+	handshakes *handshakeLog
+	http       *http.Server
+	admin      *http.Server // nil without AdminAddr
+	mux        http.Handler
 	// extra and mounted are the Endpoints of other packages given to New:
 	// routes of their own, and handlers of productRoutes (routes.go).
 	extra   []route
@@ -92,7 +95,8 @@ func New(cfg Config, endpoints ...Endpoint) (*Server, error) {
 	s.http = s.httpServer(s.mux, 0, 0)
 	s.http.TLSConfig = s.tls
 	if s.tls != nil {
-		s.http.ConnState = newHandshakeLog(s.log, m.tlsFailed, cfg.Now).connState // tlslog.go
+		s.handshakes = newHandshakeLog(s.log, m.tlsFailed, cfg.Now) // tlslog.go
+		s.http.ConnState = s.handshakes.connState
 	}
 	if cfg.AdminAddr != "" {
 		s.admin = s.httpServer(s.adminRoutes(), 0, 0)

@@ -44,7 +44,8 @@ var handshakeReasons = []string{
 // cannot flood the log. The counter counts every failure.
 const handshakeLogRate = 10
 
-// handshakeLog counts and logs the TLS handshakes the API listener fails.
+// handshakeLog counts and logs the TLS handshakes the switch's listeners
+// fail (the API's and every Door's).
 // Its connState is the http.Server's ConnState hook, called from every
 // connection's goroutine; it is safe for concurrent use.
 type handshakeLog struct {
