@@ -43,7 +43,7 @@ func feedFixture(t *testing.T, n int) (*pebble.Store, *Log, string, []Entry) {
 	return st, trail, dir, want
 }
 
-// received reads the trail's received entries, without chain fields.
+// receivedIn reads the trail's received entries, without chain fields.
 func receivedIn(t *testing.T, trail *Log) []Entry {
 	t.Helper()
 	var out []Entry
