@@ -9,9 +9,10 @@ import (
 // The change feed: every change to a mailbox — a message stored,
 // confirmed, quarantined, released — is also written as a feed record in
 // the same synced commit, numbered in commit order. What derives from the
-// traffic (stuurinformatie, samenloop) follows the feed from a position it
-// saves with its own state, so a crash loses nothing and a restart counts
-// nothing twice.
+// traffic (stuurinformatie, samenloop, the audit trail's record of each
+// reception) follows the feed from a position it saves with its own state,
+// so a crash loses nothing and a restart counts nothing twice; push
+// delivery follows it to wake its workers.
 
 // Op is what a change did.
 type Op uint8
