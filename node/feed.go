@@ -12,7 +12,7 @@ import (
 // The store's change feed is trimmed only past what its followers have
 // saved: the products trim it after each save of their state (insight.go),
 // to the smallest of the positions they and the audit trail's follower
-// (trail.go) saved. When the products are off, feedTrimmer trims it to its
+// (audit.Follower) saved. When the products are off, feedTrimmer trims it to its
 // head, or to the trail's follower when one runs.
 
 // feedTrimInterval is how often feedTrimmer trims (a variable for tests).
