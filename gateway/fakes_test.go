@@ -207,14 +207,14 @@ func (s *fakeStore) Put(ctx context.Context, m gateway.Message) (gateway.Receipt
 	}
 	key := m.Header.Sender() + "/" + m.Header.Soort.Name + "/" + ident
 	if c := m.Correlation; c != nil {
-		if owner, ok := s.traceer[c.Traceer]; ok && owner != s.byKey[key] {
+		if owner, ok := s.traceer[c.Traceer.String()]; ok && owner != s.byKey[key] {
 			return gateway.Receipt{}, gateway.TraceerTaken()
 		}
 	}
 	if id, ok := s.byKey[key]; ok {
 		if string(s.msgs[id].m.Body) == string(m.Body) {
 			if c := m.Correlation; c != nil {
-				s.traceer[c.Traceer] = id
+				s.traceer[c.Traceer.String()] = id
 			}
 			return gateway.Receipt{ID: id, Duplicate: true}, nil
 		}
@@ -238,9 +238,9 @@ func (s *fakeStore) Put(ctx context.Context, m gateway.Message) (gateway.Receipt
 	s.msgs[id] = &storedMsg{m: m, id: id, events: []gateway.Event{{State: "received", At: m.Received}, {State: "validated", At: m.Validated}, {State: "stored", At: s.now()}}}
 	s.byKey[key] = id
 	if c := m.Correlation; c != nil {
-		s.traceer[c.Traceer] = id
-		if _, ok := s.conv[c.Conversatie]; !ok {
-			s.conv[c.Conversatie] = id
+		s.traceer[c.Traceer.String()] = id
+		if _, ok := s.conv[c.Conversatie.String()]; !ok {
+			s.conv[c.Conversatie.String()] = id
 		}
 	}
 	if h := s.msgs[m.Route.Heen]; h != nil {
@@ -308,7 +308,7 @@ func (s *fakeStore) Pending(ctx context.Context, mailbox string, limit int) ([]g
 		sum := sha256.Sum256(m.m.Body)
 		out = append(out, gateway.Entry{ID: m.id, Berichtsoort: m.m.Header.Soort.Name, Afzender: m.m.Header.Sender(),
 			Received: m.m.Received, Size: int64(len(m.m.Body)), SHA256: hex.EncodeToString(sum[:]),
-			Heen: m.m.Route.Heen, Correlation: m.m.Correlation})
+			Heen: m.m.Route.Heen, Correlation: gateway.CorrelationOf(m.m.Correlation)})
 	}
 	return out, nil
 }
@@ -359,7 +359,7 @@ func (s *fakeStore) Trace(ctx context.Context, id string) (gateway.Trace, error)
 	sum := sha256.Sum256(m.m.Body)
 	return gateway.Trace{ID: id, Berichtsoort: m.m.Header.Soort.Name, Sender: m.m.Header.Sender(), Recipient: m.m.Route.Mailbox,
 		Identificatie: ident, Size: int64(len(m.m.Body)), SHA256: hex.EncodeToString(sum[:]),
-		Events: slices.Clone(m.events), Heen: m.m.Route.Heen, Retour: m.retour, Correlation: m.m.Correlation}, nil
+		Events: slices.Clone(m.events), Heen: m.m.Route.Heen, Retour: m.retour, Correlation: gateway.CorrelationOf(m.m.Correlation)}, nil
 }
 
 // quarantine takes message id out of its mailbox into the fake's

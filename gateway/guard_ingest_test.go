@@ -12,6 +12,7 @@ import (
 
 	"github.com/knooppunt/knooppunt/audit"
 	"github.com/knooppunt/knooppunt/gateway"
+	"github.com/knooppunt/knooppunt/store"
 )
 
 // failingAuditor cannot record anything.
@@ -88,21 +89,21 @@ func codeOf(err error) string {
 // does (Receipt.Recorded), and remembers what it was given.
 type keepingStore struct {
 	*fakeStore
-	records []audit.Entry
+	records []store.Reception
 }
 
 func (s *keepingStore) Put(ctx context.Context, m gateway.Message) (gateway.Receipt, error) {
 	r, err := s.fakeStore.Put(ctx, m)
-	if err == nil && m.Record != nil {
-		s.records = append(s.records, *m.Record)
+	if err == nil && m.Reception != nil {
+		s.records = append(s.records, *m.Reception)
 		r.Recorded = true
 	}
 	return r, err
 }
 
 // TestRecordGoesWithTheMessage: where the store keeps the record of a
-// message received in its own commit, the gateway hands it the record
-// (principal, action, remote, time; the id is the store's to fill in) and
+// message received in its own commit, the gateway hands it the reception
+// (principal, remote, time; the store adds the message's id) and
 // appends none itself, for a POST, a resend and a front door's message;
 // the switch's own answer to a heenbericht is recorded by the gateway.
 func TestRecordGoesWithTheMessage(t *testing.T) {
@@ -121,12 +122,10 @@ func TestRecordGoesWithTheMessage(t *testing.T) {
 	require.NoError(t, err)
 	assert.Empty(t, aud.entries, "the store kept every record")
 	require.Len(t, st.records, 3)
-	for i, e := range st.records {
-		assert.Equal(t, "0384", e.Principal, "record %d", i)
-		assert.Equal(t, audit.Received, e.Action, "record %d", i)
-		assert.Empty(t, e.MessageID, "record %d: the store fills in the id", i)
-		assert.NotEmpty(t, e.Remote, "record %d", i)
-		assert.False(t, e.Time.IsZero(), "record %d", i)
+	for i, r := range st.records {
+		assert.Equal(t, "0384", r.Principal, "record %d", i)
+		assert.NotEmpty(t, r.Remote, "record %d", i)
+		assert.False(t, r.At.IsZero(), "record %d", i)
 	}
 	assert.Equal(t, "192.0.2.9:1", st.records[2].Remote)
 

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/knooppunt/knooppunt/bericht"
+	"github.com/knooppunt/knooppunt/store"
 )
 
 // Accepted is the answer to a stored (202) or resent (200) message.
@@ -121,17 +122,14 @@ func (s *Server) ingestChecked(ctx context.Context, p Principal, body []byte, re
 			return a, err
 		}
 	}
-	m := Message{
-		Header: h, Principal: p.ID, Route: route, Body: body, Tree: tree,
-		Received: received, Validated: validated,
-	}
+	m := NewMessage(h, p.ID, route, body, tree, received, validated)
 	if rq != nil {
-		m.Correlation = rq.correlation
+		if m.Correlation, err = rq.correlation.stored(); err != nil {
+			return a, err
+		}
 	}
 	if rq != nil && rq.received != nil {
-		e := *rq.received
-		e.Time = s.cfg.Now()
-		m.Record = &e
+		m.Reception = &store.Reception{At: s.cfg.Now(), Principal: rq.received.Principal, Remote: rq.received.Remote}
 	}
 	// Level 3 where a gemeente asks for it, on a message that keeps the
 	// level-2 rules: the aanleveringen against the store's ledger, and
@@ -147,15 +145,18 @@ func (s *Server) ingestChecked(ctx context.Context, p Principal, body []byte, re
 				return a, err
 			}
 		} else {
-			m.Aanleveringen = as
+			for _, l := range as {
+				m.Aanleveringen = append(m.Aanleveringen, store.Aanlevering{Key: l.Key, Status: l.Status})
+				m.Refused = append(m.Refused, l.Refused)
+			}
 		}
 	}
 	rec, err := s.cfg.Store.Put(ctx, m)
 	if refused, ok := errors.AsType[*AanleveringenRefused](err); ok && len(m.Aanleveringen) > 0 {
 		found := make([]Finding, 0, len(refused.Lines))
 		for _, l := range refused.Lines {
-			if l >= 0 && l < len(m.Aanleveringen) {
-				found = append(found, m.Aanleveringen[l].Refused)
+			if l >= 0 && l < len(m.Refused) {
+				found = append(found, m.Refused[l])
 			}
 		}
 		if len(found) == 0 {
@@ -164,7 +165,7 @@ func (s *Server) ingestChecked(ctx context.Context, p Principal, body []byte, re
 		if a, answered, err := s.answerFindings(ctx, p, h, route, found, body, tree, received, validated, rq); answered || err != nil {
 			return a, err
 		}
-		m.Aanleveringen = nil // left to the recipient: delivered as any other
+		m.Aanleveringen, m.Refused = nil, nil // left to the recipient: delivered as any other
 		rec, err = s.cfg.Store.Put(ctx, m)
 	}
 	if err != nil {

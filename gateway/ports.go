@@ -6,8 +6,8 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/knooppunt/knooppunt/audit"
 	"github.com/knooppunt/knooppunt/bericht"
+	"github.com/knooppunt/knooppunt/store"
 )
 
 // The interfaces below are everything the gateway needs from the rest of
@@ -86,38 +86,58 @@ type Route struct {
 	Heen string
 }
 
-// Message is what the gateway hands to the store.
+// Message is a message on its way into the store. Its store.Message is
+// what the store keeps, which the gateway fills in from the header and the
+// routing decision (NewMessage): the one message type that crosses from
+// the gateway to the store. In it:
+//   - Body is the exact bytes received; the store must not retain the
+//     slice after Put returns without copying it.
+//   - Reception is the audit record of the message's reception. A store
+//     that keeps it in the message's own synced commit says so in
+//     Receipt.Recorded, and the gateway then appends no record of its own.
+//   - Correlation is the ids the sender gave the message on the VSP face,
+//     stored with it in the same write. A traceerId that names another
+//     message is an *Error of KindConflict (CodeTraceerTaken) and nothing
+//     is stored.
+//   - Aanleveringen are the lines of a 305 or 307 that the store records
+//     in its aanleveringen ledger with the message, in the same write
+//     (Aanleveringen.Check gave them). If a message stored since the check
+//     conflicts with them, Put stores nothing and returns an
+//     *AanleveringenRefused.
+//
+// The other fields are what the ports read of the message on the way.
 type Message struct {
+	store.Message
 	Header bericht.Header
 	// Principal is the authenticated party that posted the message: the
 	// header's sender, or a party acting for it.
 	Principal string
 	Route     Route
-	// Body is the exact bytes received; the store must not retain the
-	// slice after Put returns without copying it.
-	Body []byte
 	// Tree is the document tree the Validator built of Body (see
 	// ValidateRules), passed on so the store side need not parse Body
 	// again; nil when the validator gave none.
 	Tree *bericht.Tree
-	// Record, if set, is the audit record of the message's reception,
-	// without its MessageID: a store that keeps it in the message's own
-	// synced commit (and fills in the id) says so in Receipt.Recorded,
-	// and the gateway then appends no record of its own.
-	Record    *audit.Entry
-	Received  time.Time // the request arrived
-	Validated time.Time // validation passed
-	// Correlation, if set, is the ids the sender gave the message on the
-	// VSP face, stored with it in the same write. A traceerId that names
-	// another message is an *Error of KindConflict (CodeTraceerTaken) and
-	// nothing is stored.
-	Correlation *Correlation
-	// Aanleveringen, if set, are the lines of a 305 or 307 that the store
-	// records in its aanleveringen ledger with the message, in the same
-	// write (Aanleveringen.Check gave them). If a message stored since
-	// the check conflicts with them, Put stores nothing and returns an
-	// *AanleveringenRefused.
-	Aanleveringen []Aanlevering
+	// Refused is, for each of Aanleveringen (same index), the finding the
+	// switch answers with when the store refuses that line: TR074 for a
+	// line delivered again, TR063 for one removed that was not delivered.
+	Refused []Finding
+}
+
+// NewMessage is the message h, routed to route and posted by principal,
+// as the store keeps it: from its sender, in the mailbox routing chose,
+// under its own Identificatie (IdentificatieRetour for a retour). The
+// store's id of the heenbericht it answers (Answers) is the store port's
+// to fill in from Route.Heen, in the store's own id form.
+func NewMessage(h bericht.Header, principal string, route Route, body []byte, tree *bericht.Tree, received, validated time.Time) Message {
+	ident := h.Identificatie
+	if h.Soort.Retour {
+		ident = h.IdentificatieRetour
+	}
+	return Message{
+		Message: store.Message{Soort: h.Soort.Name, Sender: h.Sender(), Recipient: route.Mailbox, Identificatie: ident,
+			Received: received, Validated: validated, Body: body},
+		Header: h, Principal: principal, Route: route, Tree: tree,
+	}
 }
 
 // Aanlevering is one StartProduct (305) or StopProduct (307) of a message
@@ -299,4 +319,42 @@ type Correlation struct {
 	// recipient: a JSON array of SleutelWaardePaar, handed on as it is;
 	// empty when none.
 	Verwerkingscontext []byte
+}
+
+// CorrelationOf is the face's form of a correlation the store keeps; nil
+// for nil.
+func CorrelationOf(c *store.Correlation) *Correlation {
+	if c == nil {
+		return nil
+	}
+	out := &Correlation{Traceer: c.Traceer.String(), Conversatie: c.Conversatie.String(), ReferentieID: c.ReferentieID,
+		Verwerkingscontext: c.Verwerkingscontext}
+	if !c.AlsAntwoordOp.IsZero() {
+		out.AlsAntwoordOp = c.AlsAntwoordOp.String()
+	}
+	return out
+}
+
+// stored is c as the store keeps it; nil for nil. The face checked the
+// UUIDs already, so a bad one is a malformed request all the same.
+func (c *Correlation) stored() (*store.Correlation, error) {
+	if c == nil {
+		return nil, nil
+	}
+	sc := store.Correlation{ReferentieID: c.ReferentieID, Verwerkingscontext: c.Verwerkingscontext}
+	for _, f := range []struct {
+		to       *store.UUID
+		from     string
+		optional bool
+	}{{&sc.Traceer, c.Traceer, false}, {&sc.Conversatie, c.Conversatie, false}, {&sc.AlsAntwoordOp, c.AlsAntwoordOp, true}} {
+		if f.from == "" && f.optional {
+			continue
+		}
+		u, err := store.ParseUUID(f.from)
+		if err != nil {
+			return nil, &Error{Kind: KindMalformed, Code: CodeBadRequest, Message: "not a UUID"}
+		}
+		*f.to = u
+	}
+	return &sc, nil
 }

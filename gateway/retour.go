@@ -143,9 +143,13 @@ func (s *Server) answer(ctx context.Context, p Principal, h bericht.Header, rout
 	heen := route
 	heen.Mailbox = SwitchMailbox
 	now := s.cfg.Now()
-	hr, rr, err := s.cfg.Store.PutAnswered(ctx,
-		Message{Header: h, Principal: p.ID, Route: heen, Body: body, Tree: tree, Received: received, Validated: validated, Correlation: corr},
-		Message{Header: ans.Header, Principal: SwitchMailbox, Route: ans.Route, Body: ans.Body, Received: now, Validated: now})
+	hm := NewMessage(h, p.ID, heen, body, tree, received, validated)
+	var err error
+	if hm.Correlation, err = corr.stored(); err != nil {
+		return Accepted{}, err
+	}
+	am := NewMessage(ans.Header, SwitchMailbox, ans.Route, ans.Body, nil, now, now)
+	hr, rr, err := s.cfg.Store.PutAnswered(ctx, hm, am)
 	if err != nil {
 		return Accepted{}, err
 	}

@@ -29,7 +29,7 @@ func (f fakeCorrelations) Correlation(ctx context.Context, id string) (gateway.C
 	if !ok || m.m.Correlation == nil {
 		return gateway.Correlation{}, false, nil
 	}
-	return *m.m.Correlation, true, nil
+	return *gateway.CorrelationOf(m.m.Correlation), true, nil
 }
 
 func (f fakeCorrelations) fallback(u string) (string, bool) {

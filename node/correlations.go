@@ -21,42 +21,6 @@ func uuid(s string) (store.UUID, error) {
 	return u, nil
 }
 
-// toStore reads the gateway's form of a correlation, which the gateway
-// checked already.
-func toStore(c *gateway.Correlation) (*store.Correlation, error) {
-	if c == nil {
-		return nil, nil
-	}
-	var sc store.Correlation
-	var err error
-	if sc.Traceer, err = uuid(c.Traceer); err != nil {
-		return nil, err
-	}
-	if sc.Conversatie, err = uuid(c.Conversatie); err != nil {
-		return nil, err
-	}
-	if c.AlsAntwoordOp != "" {
-		if sc.AlsAntwoordOp, err = uuid(c.AlsAntwoordOp); err != nil {
-			return nil, err
-		}
-	}
-	sc.ReferentieID, sc.Verwerkingscontext = c.ReferentieID, c.Verwerkingscontext
-	return &sc, nil
-}
-
-// fromStore is the gateway's form of a stored correlation.
-func fromStore(c *store.Correlation) *gateway.Correlation {
-	if c == nil {
-		return nil
-	}
-	out := &gateway.Correlation{Traceer: c.Traceer.String(), Conversatie: c.Conversatie.String(), ReferentieID: c.ReferentieID,
-		Verwerkingscontext: c.Verwerkingscontext}
-	if !c.AlsAntwoordOp.IsZero() {
-		out.AlsAntwoordOp = c.AlsAntwoordOp.String()
-	}
-	return out
-}
-
 func (cp correlationPort) Correlation(ctx context.Context, id string) (gateway.Correlation, bool, error) {
 	sid, err := parseID(id)
 	if err != nil {
@@ -69,7 +33,7 @@ func (cp correlationPort) Correlation(ctx context.Context, id string) (gateway.C
 	if !ok {
 		return gateway.Correlation{}, false, nil
 	}
-	return *fromStore(&c), true, nil
+	return *gateway.CorrelationOf(&c), true, nil
 }
 
 // resolve finds the message a UUID names through lookup, else takes the

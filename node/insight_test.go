@@ -156,8 +156,7 @@ func TestProductsReadTheValidationTree(t *testing.T) {
 		if !withTree {
 			parsed = nil
 		}
-		gm := gateway.Message{Header: h, Principal: h.Sender(), Body: m.XML, Tree: parsed,
-			Route: gateway.Route{Recipient: h.Ontvanger, Mailbox: h.Ontvanger}}
+		gm := gateway.NewMessage(h, h.Sender(), gateway.Route{Recipient: h.Ontvanger, Mailbox: h.Ontvanger}, m.XML, parsed, time.Now(), time.Now())
 		if i == 0 {
 			first = gm
 		}

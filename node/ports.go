@@ -210,8 +210,8 @@ func parseID(id string) (store.ID, error) {
 	return sid, nil
 }
 
-// Put files the message under its own Identificatie (IdentificatieRetour
-// for a retour) in the mailbox routing chose.
+// Put stores the message the gateway made (gateway.Message's
+// store.Message).
 func (sp storePort) Put(ctx context.Context, m gateway.Message) (gateway.Receipt, error) {
 	msg, held, err := sp.message(m)
 	if err != nil {
@@ -252,38 +252,25 @@ func (sp storePort) PutAnswered(ctx context.Context, heen, answer gateway.Messag
 	return out, gateway.Receipt{ID: ar.ID.String(), Duplicate: ar.Duplicate, Recorded: am.Reception != nil}, nil
 }
 
-// message is m as the store takes it: filed under its own Identificatie
-// (IdentificatieRetour for a retour) in the mailbox routing chose. held
-// says the validation tree of m is kept for the products under the body's
-// digest, which the caller releases when nothing new was stored.
+// message is the store.Message of m as this store takes it: linked to
+// the heenbericht routing found (Route.Heen, an id of this store), and
+// without the reception when the store does not carry receptions on its
+// feed. held says the validation tree of m is kept for the products under
+// the body's digest, which the caller releases when nothing new was
+// stored.
 func (sp storePort) message(m gateway.Message) (msg *store.Message, held bool, err error) {
-	ident := m.Header.Identificatie
-	if m.Header.Soort.Retour {
-		ident = m.Header.IdentificatieRetour
-	}
-	msg = &store.Message{
-		Soort: m.Header.Soort.Name, Sender: m.Header.Sender(), Recipient: m.Route.Mailbox,
-		Identificatie: ident, Received: m.Received, Validated: m.Validated, Body: m.Body,
-	}
-	if msg.Correlation, err = toStore(m.Correlation); err != nil {
-		return nil, false, err
-	}
-	if r := m.Record; r != nil && sp.receptions {
-		msg.Reception = &store.Reception{At: r.Time, Principal: r.Principal, Remote: r.Remote}
-	}
-	for _, a := range m.Aanleveringen {
-		msg.Aanleveringen = append(msg.Aanleveringen, store.Aanlevering{Key: a.Key, Status: a.Status})
-	}
+	msg = &m.Message // m is the caller's copy
 	if m.Route.Heen != "" {
-		id, err := store.ParseID(m.Route.Heen)
-		if err != nil {
+		if msg.Answers, err = store.ParseID(m.Route.Heen); err != nil {
 			return nil, false, fmt.Errorf("heenbericht id %q from routing: %w", m.Route.Heen, err)
 		}
-		msg.Answers = id
 	}
-	if tree := m.Tree; tree != nil && sp.trees != nil {
+	if !sp.receptions {
+		msg.Reception = nil
+	}
+	if m.Tree != nil && sp.trees != nil {
 		msg.SHA256 = sha256.Sum256(msg.Body)
-		held = sp.trees.hold(msg.SHA256, tree)
+		held = sp.trees.hold(msg.SHA256, m.Tree)
 	}
 	return msg, held, nil
 }
@@ -327,7 +314,7 @@ func (sp storePort) Pending(ctx context.Context, mailbox string, limit int) ([]g
 	out := make([]gateway.Entry, len(entries))
 	for i, e := range entries {
 		out[i] = gateway.Entry{ID: e.ID.String(), Berichtsoort: e.Soort, Afzender: e.Sender, Received: e.Received, Size: e.Size,
-			SHA256: hex.EncodeToString(e.SHA256[:]), Correlation: fromStore(e.Correlation)}
+			SHA256: hex.EncodeToString(e.SHA256[:]), Correlation: gateway.CorrelationOf(e.Correlation)}
 		if !e.Conversation.IsZero() && e.Conversation != e.ID {
 			out[i].Heen = e.Conversation.String()
 		}
@@ -371,7 +358,7 @@ func (sp storePort) Trace(ctx context.Context, id string) (gateway.Trace, error)
 	t := gateway.Trace{
 		ID: m.ID.String(), Berichtsoort: m.Soort, Sender: m.Sender, Recipient: m.Recipient,
 		Identificatie: m.Identificatie, Size: m.Size, SHA256: hex.EncodeToString(m.SHA256[:]),
-		Events: make([]gateway.Event, len(m.History)), Correlation: fromStore(m.Correlation),
+		Events: make([]gateway.Event, len(m.History)), Correlation: gateway.CorrelationOf(m.Correlation),
 	}
 	if !m.Conversation.IsZero() && m.Conversation != m.ID {
 		t.Heen = m.Conversation.String()
