@@ -3,6 +3,7 @@ package jetstream
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -73,6 +74,49 @@ func (s *Store) catchUp(ctx context.Context, ix *mailboxIndex) error {
 	}
 	ix.fresh = time.Now()
 	return nil
+}
+
+// catchUpAll is catchUp that goes on until ix holds every mailbox change
+// the stream leader held when it began, so that a listing on any node
+// sees every entry stored before it. The replica that answers catchUp may
+// lag: a server that restarted or was cut off serves reads again once it
+// is nearly current, and a node's own server answers before the others.
+// The leader then names the first change ix lacks; catchUp is asked again
+// after each, as the replica is usually catching up meanwhile. While the
+// leader cannot answer (during an election), the replica's view stands:
+// a listing may miss what it has not yet got, never more.
+func (s *Store) catchUpAll(ctx context.Context, ix *mailboxIndex) error {
+	filter := s.sub.allMailboxes()
+	ask := func(req msgGet) (stored, bool, error) {
+		rctx, cancel := s.reqCtx(ctx)
+		defer cancel()
+		return s.leaderGetOnce(rctx, filter, req)
+	}
+	var upTo uint64 // the leader's last change, read once one is missing
+	for {
+		if err := s.catchUp(ctx, ix); err != nil {
+			return err
+		}
+		m, found, err := ask(msgGet{Seq: ix.pos + 1, NextFor: filter})
+		if err == nil && found && upTo == 0 {
+			var last stored
+			last, _, err = ask(msgGet{LastFor: filter})
+			upTo = last.seq
+		}
+		switch {
+		case errors.Is(unavailable(ctx, err), store.ErrUnavailable):
+			s.log.Debug().Err(err).Msg("listing from a replica the stream leader could not confirm")
+			return nil
+		case err != nil:
+			return err
+		case !found || m.seq > upTo:
+			return nil
+		}
+		if err := ix.apply(m, s.sub.p); err != nil {
+			return err
+		}
+		ix.pos = m.seq
+	}
 }
 
 // rebuild reads every mailbox entry of the stream into a new index,
@@ -345,7 +389,7 @@ func (s *Store) indexedEntriesLocked(ctx context.Context, party string, limit in
 	if ix == nil {
 		return nil, false, nil
 	}
-	if err := s.catchUp(ctx, ix); err != nil {
+	if err := s.catchUpAll(ctx, ix); err != nil {
 		return nil, true, err
 	}
 	token := partyToken(party)
