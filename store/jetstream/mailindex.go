@@ -36,6 +36,10 @@ type mailboxIndex struct {
 const (
 	indexInterval = 5 * time.Second
 	indexFresh    = 15 * time.Second
+	// leaderCheckWait bounds a listing's question to the stream leader
+	// (catchUpAll); the leader answers in milliseconds, and the index's
+	// lock is held meanwhile.
+	leaderCheckWait = time.Second
 )
 
 // box is one mailbox: its entries by id, and their ids in order. order may
@@ -83,12 +87,13 @@ func (s *Store) catchUp(ctx context.Context, ix *mailboxIndex) error {
 // is nearly current, and a node's own server answers before the others.
 // The leader then names the first change ix lacks; catchUp is asked again
 // after each, as the replica is usually catching up meanwhile. While the
-// leader cannot answer (during an election), the replica's view stands:
-// a listing may miss what it has not yet got, never more.
+// leader cannot answer (during an election, when no server answers at
+// all until leaderCheckWait), the replica's view stands: a listing may
+// miss what it has not yet got, never more.
 func (s *Store) catchUpAll(ctx context.Context, ix *mailboxIndex) error {
 	filter := s.sub.allMailboxes()
 	ask := func(req msgGet) (stored, bool, error) {
-		rctx, cancel := s.reqCtx(ctx)
+		rctx, cancel := context.WithTimeout(ctx, min(leaderCheckWait, s.cfg.RequestTimeout))
 		defer cancel()
 		return s.leaderGetOnce(rctx, filter, req)
 	}
