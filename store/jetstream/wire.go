@@ -103,26 +103,12 @@ func (s *Store) last(ctx context.Context, subject string) (stored, bool, error) 
 // after a server failed) the answer is "temporarily unavailable"; the read
 // is tried again, with a growing pause, until the request timeout.
 func (s *Store) lastLeader(ctx context.Context, subject string) (stored, bool, error) {
-	return s.leaderGet(ctx, subject, msgGet{LastFor: subject})
-}
-
-// msgGet is a request of $JS.API.STREAM.MSG.GET.
-type msgGet struct {
-	Seq     uint64 `json:"seq,omitempty"`
-	LastFor string `json:"last_by_subj,omitempty"`
-	NextFor string `json:"next_by_subj,omitempty"`
-}
-
-// leaderGet asks the stream leader for the message req names, trying
-// again while the stream has no leader (see lastLeader); subject names
-// what is read in errors.
-func (s *Store) leaderGet(ctx context.Context, subject string, req msgGet) (stored, bool, error) {
 	caller := ctx
 	ctx, cancel := s.reqCtx(ctx)
 	defer cancel()
 	pause := 25 * time.Millisecond
 	for {
-		m, ok, err := s.leaderGetOnce(ctx, subject, req)
+		m, ok, err := s.leaderGetOnce(ctx, subject, msgGet{LastFor: subject})
 		var ae *apiError
 		if !errors.As(err, &ae) || ae.ErrCode != errCodeUnavailable {
 			return m, ok, unavailable(caller, err)
@@ -138,7 +124,15 @@ func (s *Store) leaderGet(ctx context.Context, subject string, req msgGet) (stor
 	}
 }
 
-// leaderGetOnce is one request of leaderGet.
+// msgGet is a request of $JS.API.STREAM.MSG.GET.
+type msgGet struct {
+	Seq     uint64 `json:"seq,omitempty"`
+	LastFor string `json:"last_by_subj,omitempty"`
+	NextFor string `json:"next_by_subj,omitempty"`
+}
+
+// leaderGetOnce asks the stream leader once for the message req names;
+// subject names what is read in errors.
 func (s *Store) leaderGetOnce(ctx context.Context, subject string, req msgGet) (stored, bool, error) {
 	body, _ := json.Marshal(req)
 	m, err := s.nc.RequestWithContext(ctx, "$JS.API.STREAM.MSG.GET."+s.cfg.Stream, body)
