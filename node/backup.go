@@ -14,6 +14,7 @@ import (
 
 	"github.com/knooppunt/knooppunt/audit"
 	"github.com/knooppunt/knooppunt/gateway"
+	"github.com/knooppunt/knooppunt/insight"
 	"github.com/knooppunt/knooppunt/store"
 )
 
@@ -70,12 +71,11 @@ func (n *Node) Backup(ctx context.Context, dest string) (BackupManifest, error) 
 	if err := store.MkdirPrivate(dest); err != nil {
 		return m, err
 	}
-	if in := n.insight; in != nil {
-		in.saving.Lock()
-		defer in.saving.Unlock()
-		in.saveLocked()
-		for _, f := range []string{in.file, in.slFile} {
-			ok, err := copyPrivate(f, filepath.Join(dest, productsDir, filepath.Base(f)))
+	if n.products != nil {
+		files, release := n.products.Hold()
+		defer release()
+		for _, f := range files {
+			ok, err := copyPrivate(f, filepath.Join(dest, insight.ProductsDir, filepath.Base(f)))
 			if err != nil {
 				return m, fmt.Errorf("copying the products' state: %w", err)
 			}

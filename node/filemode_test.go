@@ -15,6 +15,7 @@ import (
 
 	"github.com/knooppunt/knooppunt/audit"
 	"github.com/knooppunt/knooppunt/bericht"
+	"github.com/knooppunt/knooppunt/insight"
 	"github.com/knooppunt/knooppunt/logtest"
 	"github.com/knooppunt/knooppunt/sample"
 	"github.com/knooppunt/knooppunt/store"
@@ -56,12 +57,12 @@ func TestNodeFileModes(t *testing.T) {
 		seen[filepath.Base(path)] = true
 		return nil
 	}))
-	for _, name := range []string{"data", "data.audit", audit.FileName, "data.keys", productsDir, "stuurinfo.gob", "samenloop.gob"} {
+	for _, name := range []string{"data", "data.audit", audit.FileName, "data.keys", insight.ProductsDir, "stuurinfo.gob", "samenloop.gob"} {
 		assert.True(t, seen[name], "%s was written", name)
 	}
 
 	data := filepath.Join(dir, "data")
-	info, state := filepath.Join(data, productsDir, "stuurinfo.gob"), filepath.Join(data, productsDir, "samenloop.gob")
+	info, state := filepath.Join(data, insight.ProductsDir, "stuurinfo.gob"), filepath.Join(data, insight.ProductsDir, "samenloop.gob")
 	require.NoError(t, os.Chmod(data, 0o755))
 	require.NoError(t, os.Chmod(info, 0o644))
 	var logs logtest.Buffer

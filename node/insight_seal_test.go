@@ -23,6 +23,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/knooppunt/knooppunt/bericht"
+	"github.com/knooppunt/knooppunt/insight"
 	"github.com/knooppunt/knooppunt/samenloop"
 	"github.com/knooppunt/knooppunt/sample"
 	"github.com/knooppunt/knooppunt/store"
@@ -65,7 +66,7 @@ func TestSamenloopStateSealed(t *testing.T) {
 	require.Equal(t, 200, code, string(body))
 	require.NoError(t, n.Shutdown(context.Background()))
 
-	raw, err := os.ReadFile(filepath.Join(dir, "data", productsDir, "samenloop.gob"))
+	raw, err := os.ReadFile(filepath.Join(dir, "data", insight.ProductsDir, "samenloop.gob"))
 	require.NoError(t, err)
 	num, err := strconv.ParseUint(bsn, 10, 32)
 	require.NoError(t, err)
@@ -104,7 +105,7 @@ func TestSamenloopStateEarlierSealedForm(t *testing.T) {
 	require.NoError(t, n.Shutdown(context.Background()))
 
 	// The state as this build sealed it, opened to its plaintext.
-	file := filepath.Join(dir, "data", productsDir, "samenloop.gob")
+	file := filepath.Join(dir, "data", insight.ProductsDir, "samenloop.gob")
 	raw, err := os.ReadFile(file)
 	require.NoError(t, err)
 	sealed, ok := bytes.CutPrefix(raw, stateMagic)

@@ -51,7 +51,7 @@ func TestInsightFollowsTheStream(t *testing.T) {
 	// counted is what a node's products hold of the 301s.
 	counted := func(n *Node) int64 {
 		var sum int64
-		for _, r := range n.insight.agg.Rows(stuurinfo.Query{Granularity: stuurinfo.Month}) {
+		for _, r := range n.Stuurinfo().Rows(stuurinfo.Query{Granularity: stuurinfo.Month}) {
 			if r.Berichtsoort == "WMO301" {
 				sum += r.Berichten
 			}
@@ -79,7 +79,7 @@ func TestInsightFollowsTheStream(t *testing.T) {
 	post(a)
 	eventually(a, 8)
 	eventually(b, 8)
-	assert.Positive(t, a.insight.agg.Position())
+	assert.Positive(t, a.Stuurinfo().Position())
 }
 
 // TestInsightTapStateJoinsAtTheHead: state files written by a tap (no
@@ -118,7 +118,7 @@ func TestInsightTapStateJoinsAtTheHead(t *testing.T) {
 	t.Cleanup(func() { n.Close() })
 	post()
 	total := func() (sum int64) {
-		for _, r := range n.insight.agg.Rows(stuurinfo.Query{Granularity: stuurinfo.Month}) {
+		for _, r := range n.Stuurinfo().Rows(stuurinfo.Query{Granularity: stuurinfo.Month}) {
 			sum += r.Berichten
 		}
 		return sum

@@ -3,6 +3,7 @@ package node
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
 	"encoding/json"
 	"io"
 	"net/http"
@@ -19,6 +20,7 @@ import (
 
 	"github.com/knooppunt/knooppunt/bericht"
 	"github.com/knooppunt/knooppunt/gateway"
+	"github.com/knooppunt/knooppunt/insight"
 	"github.com/knooppunt/knooppunt/samenloop"
 	"github.com/knooppunt/knooppunt/sample"
 	"github.com/knooppunt/knooppunt/store/pebble"
@@ -134,10 +136,10 @@ func TestProductsReadTheValidationTree(t *testing.T) {
 	st, err := pebble.Open(ctx, pebble.Config{Dir: filepath.Join(t.TempDir(), "data")})
 	require.NoError(t, err)
 	defer st.Close()
-	trees := newTreeCache()
+	trees := insight.NewTrees()
 	var mu sync.Mutex
 	var seen []*stuurinfo.Observation
-	f := stuurinfo.Follow(stuurinfo.FollowerConfig{Feed: st, Store: st, Trees: trees.take,
+	f := stuurinfo.Follow(stuurinfo.FollowerConfig{Feed: st, Store: st, Trees: trees.Take,
 		Observers: []stuurinfo.Observer{stuurinfo.ObserverFunc(func(o *stuurinfo.Observation) {
 			mu.Lock()
 			seen = append(seen, o)
@@ -179,5 +181,6 @@ func TestProductsReadTheValidationTree(t *testing.T) {
 	assert.Nil(t, seen[0].Body, "the bytes are not read beside the tree")
 	assert.Nil(t, seen[1].Tree)
 	assert.NotEmpty(t, seen[1].Body)
-	assert.Empty(t, trees.by, "nothing held once the follower took what was stored")
+	assert.Nil(t, trees.Take(sha256.Sum256(first.Body)), "not held once the follower took it")
+	assert.Nil(t, trees.Take(sha256.Sum256(conflict.Body)), "not held once the store refused it")
 }

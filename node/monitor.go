@@ -8,6 +8,7 @@ import (
 
 	"github.com/knooppunt/knooppunt/delivery"
 	"github.com/knooppunt/knooppunt/gateway"
+	"github.com/knooppunt/knooppunt/insight"
 	"github.com/knooppunt/knooppunt/monitor"
 	"github.com/knooppunt/knooppunt/store"
 )
@@ -26,7 +27,7 @@ type opsView struct {
 // startMonitor starts sampling the node's metrics for the operator page
 // (/operations), with the history kept in the data directory.
 func (n *Node) startMonitor() error {
-	dir := filepath.Join(filepath.Clean(n.cfg.Store.Dir), productsDir)
+	dir := filepath.Join(filepath.Clean(n.cfg.Store.Dir), insight.ProductsDir)
 	if err := store.MkdirPrivate(dir); err != nil {
 		return fmt.Errorf("creating the products' state folder: %w", err)
 	}

@@ -28,6 +28,7 @@ import (
 
 	"github.com/knooppunt/knooppunt/audit"
 	"github.com/knooppunt/knooppunt/gateway"
+	"github.com/knooppunt/knooppunt/insight"
 	"github.com/knooppunt/knooppunt/routing"
 	"github.com/knooppunt/knooppunt/store"
 	"github.com/knooppunt/knooppunt/store/pebble"
@@ -88,7 +89,7 @@ type Config struct {
 	// push delivery (node/stuf.go). The zero value runs neither.
 	StUF StUFConfig
 	// Insight configures stuurinformatie, the dashboard and the samenloop
-	// signals (node/insight.go). The zero value runs none of them.
+	// signals (package insight). The zero value runs none of them.
 	Insight InsightConfig
 	// Security configures encryption at rest and the audit trail
 	// (node/security.go).
@@ -116,12 +117,15 @@ type Node struct {
 	ln        net.Listener
 	served    chan error
 	metrics   *prometheus.Registry
-	front     *front   // the StUF endpoint and push delivery; nil when off
-	insight   *insight // stuurinfo, dashboard, samenloop; nil when off
-	ops       *opsView // the operator page's sampler
+	front     *front            // the StUF endpoint and push delivery; nil when off
+	products  *insight.Products // stuurinfo, dashboard, samenloop; nil when off
+	// productsDoor is the products' listener of their own
+	// (InsightConfig.Addr); nil without one.
+	productsDoor *gateway.Door
+	ops          *opsView // the operator page's sampler
 	// trimmer trims the store's change feed when the products are off and
 	// nothing follows it.
-	trimmer *feedTrimmer
+	trimmer *store.Trimmer
 
 	keys  *store.Keyring // nil: bodies in the clear
 	audit *audit.Log
@@ -257,15 +261,18 @@ func Start(ctx context.Context, cfg Config) (_ *Node, err error) {
 	st, set := n.store, n.set
 	// The products follow the store's feed; the store port hands them what
 	// validation read of each message, so they need not read it again.
-	trees, err := n.startInsight(st)
-	if err != nil {
+	if err := n.startInsight(st); err != nil {
 		return nil, err
+	}
+	var trees *insight.Trees
+	if n.products != nil {
+		trees = n.products.Trees()
 	}
 	if err := n.startMonitor(); err != nil {
 		return nil, err
 	}
-	if n.insight == nil {
-		n.trimmer = startFeedTrimmer(st, n.trailAt(), feedTrimInterval, n.log)
+	if n.products == nil {
+		n.trimmer = store.StartTrimmer(st, n.trailAt(), feedTrimInterval, n.log)
 	}
 	n.srv, err = gateway.New(gateway.Config{
 		Addr: cfg.Addr, AdminAddr: cfg.AdminAddr,

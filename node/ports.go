@@ -10,6 +10,7 @@ import (
 
 	"github.com/knooppunt/knooppunt/bericht"
 	"github.com/knooppunt/knooppunt/gateway"
+	"github.com/knooppunt/knooppunt/insight"
 	"github.com/knooppunt/knooppunt/routing"
 	"github.com/knooppunt/knooppunt/store"
 	"github.com/knooppunt/knooppunt/xsd"
@@ -176,7 +177,7 @@ func (rp routerPort) Route(ctx context.Context, p gateway.Principal, h bericht.H
 type storePort struct {
 	s          store.Store
 	receptions bool
-	trees      *treeCache
+	trees      *insight.Trees
 }
 
 // storeError maps a store error to the gateway's kinds.
@@ -219,7 +220,7 @@ func (sp storePort) Put(ctx context.Context, m gateway.Message) (gateway.Receipt
 	}
 	rec, err := sp.s.Put(ctx, msg)
 	if held && (err != nil || rec.Duplicate) {
-		sp.trees.release(msg.SHA256)
+		sp.trees.Release(msg.SHA256)
 	}
 	if err != nil {
 		return gateway.Receipt{}, putError(err)
@@ -240,7 +241,7 @@ func (sp storePort) PutAnswered(ctx context.Context, heen, answer gateway.Messag
 	}
 	hr, ar, err := sp.s.PutAnswered(ctx, hm, am)
 	if held && (err != nil || hr.Duplicate) {
-		sp.trees.release(hm.SHA256)
+		sp.trees.Release(hm.SHA256)
 	}
 	if err != nil {
 		return gateway.Receipt{}, gateway.Receipt{}, putError(err)
@@ -270,7 +271,7 @@ func (sp storePort) message(m gateway.Message) (msg *store.Message, held bool, e
 	}
 	if m.Tree != nil && sp.trees != nil {
 		msg.SHA256 = sha256.Sum256(msg.Body)
-		held = sp.trees.hold(msg.SHA256, m.Tree)
+		held = sp.trees.Hold(msg.SHA256, m.Tree)
 	}
 	return msg, held, nil
 }

@@ -27,7 +27,7 @@ type listenerRow struct {
 }
 
 // insightRows is the endpoint × role table of the products listener
-// (node/insight.go). Aanbieders and auditors pass stuurinfo and the
+// (package insight). Aanbieders and auditors pass stuurinfo and the
 // dashboard but see no rows: they act for no gemeente.
 var insightRows = []listenerRow{
 	{"GET", "/v1/stuurinfo", []string{gateway.RoleGemeente, gateway.RoleAanbieder, gateway.RoleSamenwerkingsverband, gateway.RoleOperator, gateway.RoleAuditor}},

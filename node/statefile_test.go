@@ -10,6 +10,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/knooppunt/knooppunt/insight"
 	"github.com/knooppunt/knooppunt/store/pebble"
 	"github.com/knooppunt/knooppunt/stuurinfo"
 )
@@ -31,10 +32,10 @@ func TestStateFilesInsideTheDataDirectory(t *testing.T) {
 	}
 	n, err := start(data, "")
 	require.NoError(t, err)
-	assert.FileExists(t, filepath.Join(data, productsDir, "stuurinfo.gob"), "moved in")
+	assert.FileExists(t, filepath.Join(data, insight.ProductsDir, "stuurinfo.gob"), "moved in")
 	assert.NoFileExists(t, filepath.Join(root, "stuurinfo.gob"))
 	require.NoError(t, n.Close())
-	_, err = os.Stat(filepath.Join(data, productsDir, "samenloop.gob"))
+	_, err = os.Stat(filepath.Join(data, insight.ProductsDir, "samenloop.gob"))
 	require.NoError(t, err, "saved inside the data directory")
 
 	shared := filepath.Join(root, "shared.gob")

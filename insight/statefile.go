@@ -1,4 +1,4 @@
-package node
+package insight
 
 import (
 	"errors"
@@ -17,16 +17,16 @@ import (
 // unless named explicitly, so two instances on sibling data directories
 // never share them; each is locked while a switch uses it.
 
-// productsDir is the folder of the products' state inside the data
+// ProductsDir is the folder of the products' state inside the data
 // directory.
-const productsDir = "products"
+const ProductsDir = "products"
 
 // stateFiles returns where the products' state is kept: the files named,
 // or stuurinfo.gob and samenloop.gob in products/ inside the data
 // directory. State left at the earlier default beside the data directory
 // is moved in, once, with a warning.
 func stateFiles(data, stuurinfoFile, samenloopFile string, log zerolog.Logger) (string, string, error) {
-	dir := filepath.Join(filepath.Clean(data), productsDir)
+	dir := filepath.Join(filepath.Clean(data), ProductsDir)
 	files := []*string{&stuurinfoFile, &samenloopFile}
 	for i, name := range []string{"stuurinfo.gob", "samenloop.gob"} {
 		if *files[i] != "" {

@@ -1,4 +1,4 @@
-package node
+package insight
 
 import (
 	"sync"
@@ -6,16 +6,16 @@ import (
 	"github.com/knooppunt/knooppunt/bericht"
 )
 
-// maxTrees bounds the trees a node holds for its products' follower.
+// maxTrees bounds the trees held for the products' follower.
 const maxTrees = 4096
 
-// treeCache holds the trees validation built of messages on their way into
+// Trees holds the trees validation built of messages on their way into
 // the store, by the SHA-256 of their bytes, until the products' follower
 // takes them: a message it finds here is not read from the store and
 // scanned a second time. The store's feed stays the source of what was
 // stored; the cache only saves work, so when it is full a message goes
 // uncached and the follower reads its bytes.
-type treeCache struct {
+type Trees struct {
 	mu sync.Mutex
 	by map[[32]byte]*heldTree
 }
@@ -27,11 +27,12 @@ type heldTree struct {
 	refs int
 }
 
-func newTreeCache() *treeCache { return &treeCache{by: map[[32]byte]*heldTree{}} }
+// NewTrees returns an empty cache.
+func NewTrees() *Trees { return &Trees{by: map[[32]byte]*heldTree{}} }
 
-// hold keeps tree for the message with digest sum while it is stored, and
+// Hold keeps tree for the message with digest sum while it is stored, and
 // reports whether it did (false when the cache is full).
-func (c *treeCache) hold(sum [32]byte, tree *bericht.Tree) bool {
+func (c *Trees) Hold(sum [32]byte, tree *bericht.Tree) bool {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if h, ok := c.by[sum]; ok {
@@ -45,9 +46,9 @@ func (c *treeCache) hold(sum [32]byte, tree *bericht.Tree) bool {
 	return true
 }
 
-// release gives up one hold of a message that was not stored after all
+// Release gives up one hold of a message that was not stored after all
 // (refused, or an idempotent resend of one stored before).
-func (c *treeCache) release(sum [32]byte) {
+func (c *Trees) Release(sum [32]byte) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if h, ok := c.by[sum]; ok {
@@ -57,9 +58,9 @@ func (c *treeCache) release(sum [32]byte) {
 	}
 }
 
-// take returns and forgets the tree of the stored message with digest sum,
+// Take returns and forgets the tree of the stored message with digest sum,
 // or nil.
-func (c *treeCache) take(sum [32]byte) *bericht.Tree {
+func (c *Trees) Take(sum [32]byte) *bericht.Tree {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	h, ok := c.by[sum]
