@@ -9,8 +9,11 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math/rand/v2"
 	"net"
+	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -74,14 +77,48 @@ func start(opts *server.Options) (*server.Server, error) {
 	return s, nil
 }
 
+// freePort returns a port nothing listens on, for a server to bind a
+// moment later. It is taken below the kernel's ephemeral range: a port
+// from that range (what listening on port 0 gives) can meanwhile become
+// the source port of any outgoing connection on the machine, and a server
+// that cannot bind its port never becomes ready.
 func freePort(t testing.TB) int {
 	t.Helper()
+	low := ephemeralLow()
+	for range 100 {
+		port := minPort + rand.IntN(low-minPort)
+		if l, err := net.Listen("tcp", fmt.Sprintf("127.0.0.1:%d", port)); err == nil {
+			l.Close()
+			return port
+		}
+	}
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatalf("finding a free port: %v", err)
 	}
 	defer l.Close()
 	return l.Addr().(*net.TCPAddr).Port
+}
+
+// minPort is the lowest port freePort hands out.
+const minPort = 10000
+
+// ephemeralLow is the first port of the kernel's ephemeral range, 32768
+// where the range cannot be read.
+func ephemeralLow() int {
+	raw, err := os.ReadFile("/proc/sys/net/ipv4/ip_local_port_range")
+	if err != nil {
+		return 32768
+	}
+	f := strings.Fields(string(raw))
+	if len(f) == 0 {
+		return 32768
+	}
+	low, err := strconv.Atoi(f[0])
+	if err != nil || low <= minPort+1000 {
+		return 32768
+	}
+	return low
 }
 
 // refusingAddr returns a 127.0.0.1 address that refuses connections until
