@@ -113,12 +113,15 @@ type Node struct {
 	set       *xsd.Set
 	store     backend       // pebble.Store or jetstream.Store
 	local     *pebble.Store // the store when it is on local disk (Pebble); nil on JetStream
-	srv       *gateway.Server
-	ln        net.Listener
-	served    chan error
-	metrics   *prometheus.Registry
-	front     *front            // the StUF endpoint and push delivery; nil when off
-	products  *insight.Products // stuurinfo, dashboard, samenloop; nil when off
+	// receptions is where the store keeps the records of messages
+	// received for the audit trail's follower; nil without a trail.
+	receptions audit.Receptions
+	srv        *gateway.Server
+	ln         net.Listener
+	served     chan error
+	metrics    *prometheus.Registry
+	front      *front            // the StUF endpoint and push delivery; nil when off
+	products   *insight.Products // stuurinfo, dashboard, samenloop; nil when off
 	// productsDoor is the products' listener of their own
 	// (InsightConfig.Addr); nil without one.
 	productsDoor *gateway.Door
@@ -247,9 +250,11 @@ func Start(ctx context.Context, cfg Config) (_ *Node, err error) {
 	if err := n.openSecurity(ctx, &sc); err != nil {
 		return nil, err
 	}
-	if n.store, n.local, err = openStore(ctx, cfg, sc); err != nil {
+	o, err := openStore(ctx, cfg, sc, n.audit != nil)
+	if err != nil {
 		return nil, err
 	}
+	n.store, n.local, n.receptions = o.backend, o.local, o.receptions
 	if err := n.openLedgerSecret(); err != nil {
 		return nil, err
 	}

@@ -2,8 +2,14 @@ package node
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
 
+	"github.com/knooppunt/knooppunt/audit"
 	"github.com/knooppunt/knooppunt/store"
 	"github.com/knooppunt/knooppunt/store/jetstream"
 	"github.com/knooppunt/knooppunt/store/pebble"
@@ -39,27 +45,78 @@ func (c Config) checkBackend() error {
 	return err
 }
 
-// openStore opens the backend of cfg with the store settings of sc. A
-// Pebble store is returned as itself too (nil on JetStream), for what only
-// a store on local disk does: receptions on the feed for the audit trail,
-// and checkpoints.
-func openStore(ctx context.Context, cfg Config, sc pebble.Config) (backend, *pebble.Store, error) {
+// opened is the store a node opened: the backend every part uses, the
+// Pebble store as itself (nil on JetStream) for checkpoints, and the log
+// of receptions its audit trail follows (nil without a trail).
+type opened struct {
+	backend
+	local      *pebble.Store
+	receptions audit.Receptions
+}
+
+// openStore opens the backend of cfg with the store settings of sc. With
+// trail set the store keeps the record of each message received in the
+// message's own commit, for the node's audit trail to follow: on Pebble in
+// its feed, on JetStream in the node's log (jetstream.Config.Node, by
+// default nodeName).
+func openStore(ctx context.Context, cfg Config, sc pebble.Config, trail bool) (opened, error) {
 	if cfg.Backend() == "pebble" {
 		p, err := pebble.Open(ctx, sc)
 		if err != nil {
-			return nil, nil, fmt.Errorf("opening store %s: %w", sc.Dir, err)
+			return opened{}, fmt.Errorf("opening store %s: %w", sc.Dir, err)
 		}
-		return p, p, nil
+		o := opened{backend: p, local: p}
+		if trail {
+			o.receptions = p
+		}
+		return o, nil
 	}
 	jc, err := jetstream.ParseURL(cfg.StoreURL)
 	if err != nil {
-		return nil, nil, err
+		return opened{}, err
 	}
 	jc.Logger, jc.Keys, jc.Registerer = sc.Logger, sc.Keys, sc.Registerer
 	jc.Policy = sc.Policy
+	switch {
+	case !trail:
+		jc.Node = ""
+	case jc.Node == "":
+		jc.Node = nodeName(cfg.auditDir())
+	}
 	js, err := jetstream.Open(ctx, jc)
 	if err != nil {
-		return nil, nil, fmt.Errorf("opening JetStream store %s: %w", jc.URL, err)
+		return opened{}, fmt.Errorf("opening JetStream store %s: %w", jc.URL, err)
 	}
-	return js, nil, nil
+	o := opened{backend: js}
+	if l := js.TrailLog(); l != nil {
+		o.receptions = l
+	}
+	return o, nil
+}
+
+// nodeName is the name a node on a shared store goes by when its store
+// URL gives none: the host's name and a digest of where its audit trail
+// lives, so that two nodes on one host differ and a node keeps its name
+// across restarts (on platforms that rename a host at each start, give
+// it one: node=NAME).
+func nodeName(auditDir string) string {
+	host, _ := os.Hostname()
+	var b strings.Builder
+	for _, c := range host {
+		if b.Len() == 20 {
+			break
+		}
+		if c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-' || c == '_' {
+			b.WriteRune(c)
+		}
+	}
+	if b.Len() == 0 {
+		b.WriteString("node")
+	}
+	dir, err := filepath.Abs(auditDir)
+	if err != nil {
+		dir = auditDir
+	}
+	sum := sha256.Sum256([]byte(dir))
+	return b.String() + "-" + hex.EncodeToString(sum[:4])
 }

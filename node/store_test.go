@@ -223,3 +223,16 @@ func TestJetStreamMutualTLS(t *testing.T) {
 		assert.ErrorContains(t, err, bad.want, bad.url)
 	}
 }
+
+// TestNodeName: a node on a shared store goes by a name that is one
+// subject token, the same across its restarts, and another for a node on
+// the same host with its trail elsewhere.
+func TestNodeName(t *testing.T) {
+	a, b := nodeName("/srv/a.audit"), nodeName("/srv/b.audit")
+	assert.Equal(t, a, nodeName("/srv/a.audit"))
+	assert.NotEqual(t, a, b)
+	for _, n := range []string{a, b} {
+		_, err := jetstream.ParseURL("nats://x:1?node=" + n)
+		assert.NoError(t, err, n)
+	}
+}

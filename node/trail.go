@@ -7,15 +7,16 @@ import (
 	"github.com/knooppunt/knooppunt/audit"
 )
 
-// startTrail starts the audit trail's follower of the store's feed,
-// after writing what a previous run left unrecorded, when the store
-// carries receptions on its feed (Pebble) and the node has a trail. It
-// reports whether the gateway may leave the records of receptions to it.
+// startTrail starts the audit trail's follower of the receptions the
+// store keeps (Pebble: its feed; JetStream: the node's log), after
+// writing what a previous run left unrecorded, when the node has a trail.
+// It reports whether the gateway may leave the records of receptions to
+// it.
 func (n *Node) startTrail(ctx context.Context) (bool, error) {
-	if n.local == nil || n.audit == nil {
+	if n.receptions == nil || n.audit == nil {
 		return false, nil
 	}
-	head, ok, err := n.local.TrailHead(ctx)
+	head, ok, err := n.receptions.TrailHead(ctx)
 	if err != nil {
 		return false, err
 	}
@@ -24,7 +25,7 @@ func (n *Node) startTrail(ctx context.Context) (bool, error) {
 			return false, err
 		}
 	}
-	f, err := audit.NewFollower(n.local, n.audit, head.Feed, n.log.With().Str("component", "audit-follower").Logger(), n.metrics)
+	f, err := audit.NewFollower(n.receptions, n.audit, head.Feed, n.log.With().Str("component", "audit-follower").Logger(), n.metrics)
 	if err != nil {
 		return false, err
 	}

@@ -103,9 +103,9 @@ certificate towards the push endpoints.
 
 Store: Pebble in --data by default. --store nats://host:4222[,nats://…]
 selects the JetStream store on a NATS cluster instead (docs/operations.md;
-add ?replicas=1 for a single server), as does the registry file's store
-key, which --store overrides; --data then only holds the node's own
-files (audit trail, insight state). Encryption at rest under --key-file
+add ?replicas=1 for a single server, &node=NAME to name this node), as
+does the registry file's store key, which --store overrides; --data then
+only holds the node's own files (audit trail, insight state). Encryption at rest under --key-file
 works on either store; every node of a cluster needs the same key file.
 
 Security (docs/security.md): outside --dev message bodies are encrypted at

@@ -81,6 +81,7 @@ func (s *Store) putAnswered(ctx context.Context, hp, ap *prepared, read, fresh r
 		} else {
 			heenID = prior.id
 			prior.write(b, hp)
+			b.reception(heenID, hp.msg.Reception, true)
 		}
 		ansID = b.newID()
 		b.message(ap, ansID, heenID, heenID, aplan, true)

@@ -33,6 +33,13 @@ type Config struct {
 	// Replicas is the stream's replication factor when Open creates it:
 	// 3 in a cluster (the default), 1 for a single server.
 	Replicas int
+	// Node names this switch node among those sharing the stream, one
+	// token (letters, digits, _ and -). A Put with a Reception writes the
+	// reception into this node's log in the stream, in the message's own
+	// commit, and the node's audit trail follows that log (TrailLog).
+	// Each node needs a name of its own that stays the same across its
+	// restarts. Empty: no log; receptions are left to the caller.
+	Node string
 
 	// Logger receives the store's log lines. Default: a disabled logger.
 	Logger zerolog.Logger
@@ -149,6 +156,9 @@ func (c Config) Validate() error {
 	}
 	if !tokenRE.MatchString(c.Subject) {
 		errs = append(errs, fmt.Errorf("Subject %q is not one subject token (letters, digits, _ and -)", c.Subject))
+	}
+	if c.Node != "" && !tokenRE.MatchString(c.Node) {
+		errs = append(errs, fmt.Errorf("Node %q is not one subject token (letters, digits, _ and -, at most 32)", c.Node))
 	}
 	if c.Replicas < 1 || c.Replicas > 5 {
 		errs = append(errs, fmt.Errorf("Replicas %d is outside 1..5", c.Replicas))

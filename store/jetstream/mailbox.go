@@ -48,6 +48,11 @@ func (s *Store) Put(ctx context.Context, msg *store.Message) (store.Receipt, err
 				cread = s.lastLeader
 				return err
 			}
+			if msg.Reception != nil && s.cfg.Node != "" {
+				if err := s.submit(ctx, func(b *builder) { b.reception(d.ID, msg.Reception, true) }); err != nil {
+					return err
+				}
+			}
 			s.stats.duplicates.Add(1)
 			receipt = store.Receipt{ID: d.ID, Duplicate: true}
 			return nil
@@ -131,6 +136,9 @@ func checkMessage(msg *store.Message) error {
 		if err := c.Check(); err != nil {
 			return err
 		}
+	}
+	if r := msg.Reception; r != nil && len(r.Principal)+len(r.Remote) > store.MaxReceptionLen {
+		return fmt.Errorf("reception of %d bytes, over %d: %w", len(r.Principal)+len(r.Remote), store.MaxReceptionLen, store.ErrInvalid)
 	}
 	return nil
 }
@@ -216,6 +224,7 @@ func (b *builder) message(p *prepared, id, conv, answers store.ID, plan corrPlan
 		plan.write(b, p.corr, id)
 	}
 	p.ledger.write(b, id)
+	b.reception(id, msg.Reception, false)
 }
 
 // confirmed records message id as confirmed: in its history, and in the

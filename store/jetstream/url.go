@@ -17,8 +17,8 @@ import (
 // server), stream=NAME and subject=PREFIX (a stream's subjects are
 // PREFIX.>, so two stores share a cluster under two of each), grace=D
 // (how long the node stays ready while the stream elects a leader:
-// Config.ElectionGrace), and how the node authenticates to the
-// servers:
+// Config.ElectionGrace), node=NAME (Config.Node), and how the node
+// authenticates to the servers:
 // creds=FILE (a NATS credentials file), ca=FILE (the CA of the servers'
 // certificates, for tls:// or servers that require TLS) and cert=FILE with
 // key=FILE (the node's client certificate, for mutual TLS). The files must
@@ -51,6 +51,8 @@ func ParseURL(raw string) (Config, error) {
 			jc.Stream = v[0]
 		case "subject":
 			jc.Subject = v[0]
+		case "node":
+			jc.Node = v[0]
 		case "grace":
 			if jc.ElectionGrace, err = time.ParseDuration(v[0]); err != nil || jc.ElectionGrace < 0 {
 				return jc, fmt.Errorf("store URL: grace %q is not a duration like 20s", v[0])
@@ -70,7 +72,7 @@ func ParseURL(raw string) (Config, error) {
 		case "key":
 			key = v[0]
 		default:
-			return jc, fmt.Errorf("store URL: unknown parameter %q (replicas, stream, subject, grace, creds, ca, cert, key)", k)
+			return jc, fmt.Errorf("store URL: unknown parameter %q (replicas, stream, subject, node, grace, creds, ca, cert, key)", k)
 		}
 	}
 	if (cert == "") != (key == "") {

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/nats-io/nats.go"
@@ -401,9 +402,14 @@ func (s *Store) kind(subject string) string {
 	case 'r':
 		return "confirmation log"
 	case 'k':
+		if strings.HasPrefix(rest, "k.trail.") {
+			return "audit trail head"
+		}
 		return "janitor cursor"
 	case 'l':
 		return "aanleveringen ledger"
+	case 'a':
+		return "receptions log"
 	case 'f':
 		if len(rest) > 2 && (rest[2] == 't' || rest[2] == 'v' || rest[2] == 'a') {
 			return "correlation index"
