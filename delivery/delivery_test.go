@@ -30,6 +30,8 @@ import (
 	"github.com/knooppunt/knooppunt/logtest"
 	"github.com/knooppunt/knooppunt/sample"
 	"github.com/knooppunt/knooppunt/store"
+	"github.com/knooppunt/knooppunt/store/jetstream"
+	"github.com/knooppunt/knooppunt/store/jetstream/natstest"
 	"github.com/knooppunt/knooppunt/store/pebble"
 	"github.com/knooppunt/knooppunt/stuf"
 )
@@ -673,7 +675,7 @@ func TestPushAckByStatus(t *testing.T) {
 
 // listing counts the store's List calls.
 type listing struct {
-	*pebble.Store
+	store.Store
 	lists atomic.Int32
 }
 
@@ -684,23 +686,40 @@ func (l *listing) List(ctx context.Context, party string, limit int) ([]store.En
 
 // TestFeedWakesTheWorker: with the store's feed, a message stored after
 // the worker looked at its empty mailbox is pushed without waiting for
-// the next poll, which is an hour away.
+// the next poll, which is an hour away; on JetStream the feed without
+// the messages' bytes (jetstream.Store.Filings).
 func TestFeedWakesTheWorker(t *testing.T) {
-	st := openStore(t, t.TempDir())
-	defer st.Close()
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		w.WriteHeader(http.StatusNoContent)
-	}))
-	defer srv.Close()
-	box := &listing{Store: st}
-	cfg := fast(box, newRegistry(delivery.Endpoint{Party: aanbieder, URL: srv.URL, Kind: delivery.KindREST}))
-	cfg.PollInterval, cfg.Feed = time.Hour, st
-	p, err := delivery.New(cfg)
-	require.NoError(t, err)
-	stop := run(t, p)
-	defer stop()
-	require.Eventually(t, func() bool { return box.lists.Load() >= 1 }, 10*time.Second, time.Millisecond,
-		"the worker looked at its empty mailbox and sleeps until its poll")
-	put(t, st, sample.New(8), "WMO301", gemeente, aanbieder, 1)
-	require.Eventually(t, func() bool { return st.Stats().Acks == 1 }, 10*time.Second, 5*time.Millisecond, "woken by the feed")
+	for _, backend := range []string{"pebble", "jetstream"} {
+		t.Run(backend, func(t *testing.T) {
+			var st interface {
+				store.Store
+				Stats() store.Stats
+			}
+			var feed store.Feed
+			if backend == "pebble" {
+				p := openStore(t, t.TempDir())
+				st, feed = p, p
+			} else {
+				js, err := jetstream.Open(context.Background(), jetstream.Config{URL: natstest.Start(t).ClientURL(), Replicas: 1})
+				require.NoError(t, err)
+				st, feed = js, js.Filings()
+			}
+			defer st.Close()
+			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				w.WriteHeader(http.StatusNoContent)
+			}))
+			defer srv.Close()
+			box := &listing{Store: st}
+			cfg := fast(box, newRegistry(delivery.Endpoint{Party: aanbieder, URL: srv.URL, Kind: delivery.KindREST}))
+			cfg.PollInterval, cfg.Feed = time.Hour, feed
+			p, err := delivery.New(cfg)
+			require.NoError(t, err)
+			stop := run(t, p)
+			defer stop()
+			require.Eventually(t, func() bool { return box.lists.Load() >= 1 }, 10*time.Second, time.Millisecond,
+				"the worker looked at its empty mailbox and sleeps until its poll")
+			put(t, st, sample.New(8), "WMO301", gemeente, aanbieder, 1)
+			require.Eventually(t, func() bool { return st.Stats().Acks == 1 }, 10*time.Second, 5*time.Millisecond, "woken by the feed")
+		})
+	}
 }

@@ -116,12 +116,14 @@ type Node struct {
 	// receptions is where the store keeps the records of messages
 	// received for the audit trail's follower; nil without a trail.
 	receptions audit.Receptions
-	srv        *gateway.Server
-	ln         net.Listener
-	served     chan error
-	metrics    *prometheus.Registry
-	front      *front            // the StUF endpoint and push delivery; nil when off
-	products   *insight.Products // stuurinfo, dashboard, samenloop; nil when off
+	// filings is the store's feed as push delivery's waker reads it.
+	filings  store.Feed
+	srv      *gateway.Server
+	ln       net.Listener
+	served   chan error
+	metrics  *prometheus.Registry
+	front    *front            // the StUF endpoint and push delivery; nil when off
+	products *insight.Products // stuurinfo, dashboard, samenloop; nil when off
 	// productsDoor is the products' listener of their own
 	// (InsightConfig.Addr); nil without one.
 	productsDoor *gateway.Door
@@ -254,7 +256,7 @@ func Start(ctx context.Context, cfg Config) (_ *Node, err error) {
 	if err != nil {
 		return nil, err
 	}
-	n.store, n.local, n.receptions = o.backend, o.local, o.receptions
+	n.store, n.local, n.receptions, n.filings = o.backend, o.local, o.receptions, o.filings
 	if err := n.openLedgerSecret(); err != nil {
 		return nil, err
 	}

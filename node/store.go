@@ -46,12 +46,14 @@ func (c Config) checkBackend() error {
 }
 
 // opened is the store a node opened: the backend every part uses, the
-// Pebble store as itself (nil on JetStream) for checkpoints, and the log
-// of receptions its audit trail follows (nil without a trail).
+// Pebble store as itself (nil on JetStream) for checkpoints, the log of
+// receptions its audit trail follows (nil without a trail), and the feed
+// as push delivery's waker reads it (without the messages' bytes).
 type opened struct {
 	backend
 	local      *pebble.Store
 	receptions audit.Receptions
+	filings    store.Feed
 }
 
 // openStore opens the backend of cfg with the store settings of sc. With
@@ -65,7 +67,7 @@ func openStore(ctx context.Context, cfg Config, sc pebble.Config, trail bool) (o
 		if err != nil {
 			return opened{}, fmt.Errorf("opening store %s: %w", sc.Dir, err)
 		}
-		o := opened{backend: p, local: p}
+		o := opened{backend: p, local: p, filings: p}
 		if trail {
 			o.receptions = p
 		}
@@ -87,7 +89,7 @@ func openStore(ctx context.Context, cfg Config, sc pebble.Config, trail bool) (o
 	if err != nil {
 		return opened{}, fmt.Errorf("opening JetStream store %s: %w", jc.URL, err)
 	}
-	o := opened{backend: js}
+	o := opened{backend: js, filings: js.Filings()}
 	if l := js.TrailLog(); l != nil {
 		o.receptions = l
 	}

@@ -11,7 +11,6 @@ import (
 	"github.com/knooppunt/knooppunt/delivery"
 	"github.com/knooppunt/knooppunt/gateway"
 	"github.com/knooppunt/knooppunt/routing"
-	"github.com/knooppunt/knooppunt/store"
 	"github.com/knooppunt/knooppunt/stuf"
 )
 
@@ -105,15 +104,10 @@ func (n *Node) startStUF() error {
 			}
 			client.Transport.(*http.Transport).TLSClientConfig.Certificates = []tls.Certificate{kp}
 		}
-		// The pusher follows the feed of a store on local disk to wake
-		// its workers; on JetStream following means reading every
-		// stored body, so there the workers poll.
-		var feed store.Feed
-		if n.local != nil {
-			feed = n.local
-		}
+		// The pusher follows the store's feed to wake its workers as soon
+		// as a message is filed for them.
 		p, err := delivery.New(delivery.Config{
-			Mailbox: n.store, Feed: feed, Endpoints: delivery.FromBook(n.book), Client: client,
+			Mailbox: n.store, Feed: n.filings, Endpoints: delivery.FromBook(n.book), Client: client,
 			Signer: signer, Trust: trust, Refs: refs, Logger: n.log.With().Str("component", "delivery").Logger(), Registerer: n.metrics,
 			Audit: n.auditor(), // a push is recorded like a mailbox fetch, before its ack
 		})

@@ -31,6 +31,27 @@ const FollowInterval = 200 * time.Millisecond
 // The information products use it so that every node counts the traffic
 // of every node (docs/operations.md).
 func (s *Store) Follow(ctx context.Context, after uint64, fn func(store.Change) error) error {
+	return s.follow(ctx, after, true, fn)
+}
+
+// Filings is the feed for a follower that only learns which mailbox each
+// message was filed in, such as the waker of push workers: Follow without
+// the messages' bytes (Change.Body nil), which it does not read.
+func (s *Store) Filings() store.Feed { return filings{s} }
+
+// filings is Store.Filings.
+type filings struct{ s *Store }
+
+func (f filings) Follow(ctx context.Context, after uint64, fn func(store.Change) error) error {
+	return f.s.follow(ctx, after, false, fn)
+}
+
+func (f filings) Head(ctx context.Context) (uint64, error) { return f.s.Head(ctx) }
+
+func (f filings) TrimFeed(ctx context.Context, upTo uint64) (int64, error) { return 0, nil }
+
+// follow is Follow, reading the messages' bytes when bodies is set.
+func (s *Store) follow(ctx context.Context, after uint64, bodies bool, fn func(store.Change) error) error {
 	if err := s.enter(); err != nil {
 		return err
 	}
@@ -46,7 +67,7 @@ func (s *Store) Follow(ctx context.Context, after uint64, fn func(store.Change) 
 			return store.ErrClosed
 		case <-wait.C:
 		}
-		n, err := s.followOnce(ctx, &pos, fn)
+		n, err := s.followOnce(ctx, &pos, bodies, fn)
 		var ferr *followError
 		switch {
 		case errors.As(err, &ferr):
@@ -94,7 +115,7 @@ func (e *followError) Error() string { return e.err.Error() }
 // message handed to fn. It returns how many it delivered. It reads the
 // records a batch at a time, and the bytes of each batch with one more
 // request (lastOf) rather than one per message.
-func (s *Store) followOnce(ctx context.Context, pos *uint64, fn func(store.Change) error) (int, error) {
+func (s *Store) followOnce(ctx context.Context, pos *uint64, bodies bool, fn func(store.Change) error) (int, error) {
 	n := 0
 	for {
 		var recs []stored
@@ -115,21 +136,23 @@ func (s *Store) followOnce(ctx context.Context, pos *uint64, fn func(store.Chang
 			if metas[i], err = decodeMeta(m.data); err != nil {
 				return n, fmt.Errorf("following the stream: %s: %w", ids[i], err)
 			}
-			if metas[i].Chunks > 0 {
+			if bodies && metas[i].Chunks > 0 {
 				first = append(first, s.sub.body(ids[i], 0))
 			}
 		}
-		var bodies map[string]stored
+		var read map[string]stored
 		if len(first) > 0 {
-			if bodies, err = s.lastOf(ctx, first); err != nil {
+			if read, err = s.lastOf(ctx, first); err != nil {
 				return n, fmt.Errorf("following the stream: %w", err)
 			}
 		}
 		for i, m := range recs {
 			id, rec := ids[i], metas[i]
-			body, err := s.followBody(ctx, id, rec, bodies)
-			if err != nil {
-				return n, err
+			var body []byte
+			if bodies {
+				if body, err = s.followBody(ctx, id, rec, read); err != nil {
+					return n, err
+				}
 			}
 			c := store.Change{Seq: m.seq, Op: store.OpPut, At: unixTime(rec.Stored), ID: id, Soort: rec.Soort,
 				Sender: rec.Sender, Recipient: rec.Recipient, Received: unixTime(rec.Received), Answers: rec.Answers,
