@@ -60,7 +60,7 @@ type opened struct {
 // trail set the store keeps the record of each message received in the
 // message's own commit, for the node's audit trail to follow: on Pebble in
 // its feed, on JetStream in the node's log (jetstream.Config.Node, by
-// default nodeName).
+// default NodeName).
 func openStore(ctx context.Context, cfg Config, sc pebble.Config, trail bool) (opened, error) {
 	if cfg.Backend() == "pebble" {
 		p, err := pebble.Open(ctx, sc)
@@ -83,7 +83,7 @@ func openStore(ctx context.Context, cfg Config, sc pebble.Config, trail bool) (o
 	case !trail:
 		jc.Node = ""
 	case jc.Node == "":
-		jc.Node = nodeName(cfg.auditDir())
+		jc.Node = NodeName(cfg.auditDir())
 	}
 	js, err := jetstream.Open(ctx, jc)
 	if err != nil {
@@ -96,12 +96,12 @@ func openStore(ctx context.Context, cfg Config, sc pebble.Config, trail bool) (o
 	return o, nil
 }
 
-// nodeName is the name a node on a shared store goes by when its store
+// NodeName is the name a node on a shared store goes by when its store
 // URL gives none: the host's name and a digest of where its audit trail
-// lives, so that two nodes on one host differ and a node keeps its name
-// across restarts (on platforms that rename a host at each start, give
-// it one: node=NAME).
-func nodeName(auditDir string) string {
+// lives (auditDir), so that two nodes on one host differ and a node keeps
+// its name across restarts (on platforms that rename a host at each
+// start, give it one: node=NAME).
+func NodeName(auditDir string) string {
 	host, _ := os.Hostname()
 	var b strings.Builder
 	for _, c := range host {

@@ -228,8 +228,8 @@ func TestJetStreamMutualTLS(t *testing.T) {
 // subject token, the same across its restarts, and another for a node on
 // the same host with its trail elsewhere.
 func TestNodeName(t *testing.T) {
-	a, b := nodeName("/srv/a.audit"), nodeName("/srv/b.audit")
-	assert.Equal(t, a, nodeName("/srv/a.audit"))
+	a, b := NodeName("/srv/a.audit"), NodeName("/srv/b.audit")
+	assert.Equal(t, a, NodeName("/srv/a.audit"))
 	assert.NotEqual(t, a, b)
 	for _, n := range []string{a, b} {
 		_, err := jetstream.ParseURL("nats://x:1?node=" + n)

@@ -10,9 +10,12 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/knooppunt/knooppunt/audit"
+	"github.com/knooppunt/knooppunt/node"
 	"github.com/knooppunt/knooppunt/progress"
+	"github.com/knooppunt/knooppunt/store/jetstream"
 	"github.com/knooppunt/knooppunt/store/pebble"
 )
 
@@ -23,7 +26,7 @@ func init() {
 	}
 }
 
-const auditUsage = `Usage: knooppunt audit verify [--data DIR | --audit DIR] [--expect-head HEAD]
+const auditUsage = `Usage: knooppunt audit verify [--data DIR | --audit DIR] [--store URL] [--expect-head HEAD]
 
 Checks the audit trail's hash chain: every entry's hash, every link to the
 entry before it, consecutive sequence numbers, and that entries missing at
@@ -34,12 +37,16 @@ first 1000; then a count).
 It prints the number of entries and the head as SEQ:HASH. Record the head
 outside the node (ticket, SIEM) and pass it as --expect-head later: a chain
 that does not run through it shows that the tail was cut off or the trail
-replaced. --expect-head store compares with the head the Pebble store in
---data kept with its last audit commit; stop the node first.
+replaced. --expect-head store compares with the head the node's store
+kept with its last audit commit: the Pebble store in --data (stop the
+node first), or with --store the node's head in the JetStream stream,
+under the node's name (node=NAME in the URL, else the name the node took
+by default, from this host and the trail's directory).
 
 Flags:
   --data DIR           the node's data directory; the trail is DIR.audit (default "data")
   --audit DIR          the trail's directory, if set elsewhere
+  --store URL          the node's JetStream store, as serve's --store
   --expect-head HEAD   SEQ:HASH, HASH, or store
 
 Exit status: 0 intact, 1 tampered, 2 usage or I/O error.
@@ -51,6 +58,7 @@ func runAudit(args []string, _ io.Reader, stdout, stderr io.Writer) int {
 	data := fs.String("data", "data", "")
 	dir := fs.String("audit", "", "")
 	expect := fs.String("expect-head", "", "")
+	storeURL := fs.String("store", "", "")
 	if len(args) == 0 || args[0] != "verify" {
 		if len(args) > 0 && (args[0] == "-h" || args[0] == "--help" || args[0] == "-help") {
 			fmt.Fprint(stdout, auditUsage)
@@ -74,7 +82,7 @@ func runAudit(args []string, _ io.Reader, stdout, stderr io.Writer) int {
 	if *dir == "" {
 		*dir = *data + ".audit"
 	}
-	want, err := expectedHead(*expect, *data)
+	want, err := expectedHead(*expect, *data, *storeURL, *dir)
 	if err != nil {
 		fmt.Fprintf(stderr, "knooppunt audit: %v\n", err)
 		return 2
@@ -109,12 +117,16 @@ func runAudit(args []string, _ io.Reader, stdout, stderr io.Writer) int {
 }
 
 // expectedHead parses --expect-head: SEQ:HASH, HASH, or "store" for the
-// head the Pebble store in data kept. Empty is no head.
-func expectedHead(arg, data string) (audit.Head, error) {
+// head the store kept (the JetStream store at storeURL, else the Pebble
+// store in data) for the trail in trailDir. Empty is no head.
+func expectedHead(arg, data, storeURL, trailDir string) (audit.Head, error) {
 	switch arg {
 	case "":
 		return audit.Head{}, nil
 	case "store":
+		if storeURL != "" {
+			return streamHead(storeURL, trailDir)
+		}
 		if _, err := os.Stat(data); err != nil {
 			return audit.Head{}, fmt.Errorf("reading the store's audit head: %w", err)
 		}
@@ -150,6 +162,34 @@ func expectedHead(arg, data string) (audit.Head, error) {
 	}
 	h.Hash = hash
 	return h, nil
+}
+
+// streamHead is the head a node on the JetStream store at storeURL kept
+// for its trail in trailDir, read under the node's name.
+func streamHead(storeURL, trailDir string) (audit.Head, error) {
+	jc, err := jetstream.ParseURL(storeURL)
+	if err != nil {
+		return audit.Head{}, err
+	}
+	if jc.Node == "" {
+		jc.Node = node.NodeName(trailDir)
+	}
+	jc.MustExist = true
+	jc.Policy.JanitorInterval = 24 * time.Hour
+	ctx := context.Background()
+	s, err := jetstream.Open(ctx, jc)
+	if err != nil {
+		return audit.Head{}, fmt.Errorf("reading the store's audit head: %w", err)
+	}
+	defer s.Close()
+	h, ok, err := s.TrailLog().TrailHead(ctx)
+	if err != nil {
+		return audit.Head{}, fmt.Errorf("reading the store's audit head: %w", err)
+	}
+	if !ok {
+		return audit.Head{}, fmt.Errorf("the stream %s has no audit head for node %s: no node of that name has committed audit records to it (give the node's name: node=NAME)", jc.Stream, jc.Node)
+	}
+	return audit.Head{Seq: h.Seq, Hash: h.Hash}, nil
 }
 
 // verifyTrail checks the trail in path through want, showing on progress

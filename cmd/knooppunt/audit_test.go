@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"syscall"
 	"testing"
@@ -18,6 +19,7 @@ import (
 	"github.com/knooppunt/knooppunt/bericht"
 	"github.com/knooppunt/knooppunt/sample"
 	"github.com/knooppunt/knooppunt/store"
+	"github.com/knooppunt/knooppunt/store/jetstream/natstest"
 	"github.com/knooppunt/knooppunt/store/pebble"
 )
 
@@ -78,43 +80,56 @@ func TestKeysRotateAndReseal(t *testing.T) {
 }
 
 // TestAuditVerifyExpectStoreHead runs a switch, posts through it and stops
-// it, then holds the trail to the head its store kept: the whole trail
-// passes, the same trail cut off after two entries fails although its own
-// chain is intact.
+// it, then holds the trail to the head its store kept (Pebble in --data;
+// JetStream under the node's name in the stream): the whole trail passes,
+// the same trail cut off after two entries fails although its own chain
+// is intact.
 func TestAuditVerifyExpectStoreHead(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts a switch process; skipped with -short")
 	}
-	data := filepath.Join(t.TempDir(), "data")
-	node := startNodeProcess(t, "--data", data, "--insight=false")
-	wmo301, _ := bericht.Lookup("WMO301")
-	gen := sample.New(7)
-	client := &http.Client{Timeout: 10 * time.Second}
-	for range 4 {
-		m, err := gen.Heen(wmo301, sample.Options{Afzender: "0384", Ontvanger: "42420001"})
-		require.NoError(t, err)
-		code, body, err := haDo(context.Background(), client, http.MethodPost, node.url+"/v1/berichten", "0384", m.XML)
-		require.NoError(t, err)
-		require.Equal(t, http.StatusAccepted, code, "%s", body)
+	for _, backend := range []string{"pebble", "jetstream"} {
+		t.Run(backend, func(t *testing.T) {
+			data := filepath.Join(t.TempDir(), "data")
+			args := []string{"--data", data, "--insight=false"}
+			verify := []string{"audit", "verify", "--data", data}
+			if backend == "jetstream" {
+				url := natstest.Start(t).ClientURL() + "?replicas=1"
+				args = append(args, "--store", url)
+				verify = append(verify, "--store", url)
+			}
+			node := startNodeProcess(t, args...)
+			wmo301, _ := bericht.Lookup("WMO301")
+			gen := sample.New(7)
+			client := &http.Client{Timeout: 10 * time.Second}
+			for range 4 {
+				m, err := gen.Heen(wmo301, sample.Options{Afzender: "0384", Ontvanger: "42420001"})
+				require.NoError(t, err)
+				code, body, err := haDo(context.Background(), client, http.MethodPost, node.url+"/v1/berichten", "0384", m.XML)
+				require.NoError(t, err)
+				require.Equal(t, http.StatusAccepted, code, "%s", body)
+			}
+			require.NoError(t, node.cmd.Process.Signal(syscall.SIGTERM))
+			require.NoError(t, node.cmd.Wait(), node.stderr.String())
+
+			var out, errb bytes.Buffer
+			expect := append(slices.Clone(verify), "--expect-head", "store")
+			require.Equal(t, 0, run(expect, nil, &out, &errb), errb.String()+out.String())
+			assert.Contains(t, out.String(), "runs through the expected head")
+
+			path := filepath.Join(data+".audit", audit.FileName)
+			raw, err := os.ReadFile(path)
+			require.NoError(t, err)
+			lines := bytes.SplitAfter(raw, []byte("\n"))
+			require.Greater(t, len(lines), 3)
+			require.NoError(t, os.WriteFile(path, bytes.Join(lines[:2], nil), 0o600))
+			out.Reset()
+			require.Equal(t, 0, run(verify, nil, &out, &errb), "the cut trail is a chain of its own")
+			out.Reset()
+			assert.Equal(t, 1, run(expect, nil, &out, &errb))
+			assert.Contains(t, out.String(), "cut off")
+
+			assert.Equal(t, 2, run(append(slices.Clone(verify), "--expect-head", "12:xyz"), nil, &out, &errb), "a malformed head")
+		})
 	}
-	require.NoError(t, node.cmd.Process.Signal(syscall.SIGTERM))
-	require.NoError(t, node.cmd.Wait(), node.stderr.String())
-
-	var out, errb bytes.Buffer
-	require.Equal(t, 0, run([]string{"audit", "verify", "--data", data, "--expect-head", "store"}, nil, &out, &errb), errb.String()+out.String())
-	assert.Contains(t, out.String(), "runs through the expected head")
-
-	path := filepath.Join(data+".audit", audit.FileName)
-	raw, err := os.ReadFile(path)
-	require.NoError(t, err)
-	lines := bytes.SplitAfter(raw, []byte("\n"))
-	require.Greater(t, len(lines), 3)
-	require.NoError(t, os.WriteFile(path, bytes.Join(lines[:2], nil), 0o600))
-	out.Reset()
-	require.Equal(t, 0, run([]string{"audit", "verify", "--data", data}, nil, &out, &errb), "the cut trail is a chain of its own")
-	out.Reset()
-	assert.Equal(t, 1, run([]string{"audit", "verify", "--data", data, "--expect-head", "store"}, nil, &out, &errb))
-	assert.Contains(t, out.String(), "cut off")
-
-	assert.Equal(t, 2, run([]string{"audit", "verify", "--data", data, "--expect-head", "12:xyz"}, nil, &out, &errb), "a malformed head")
 }

@@ -73,6 +73,9 @@ type Config struct {
 	MaxInflight int
 	// RequestTimeout bounds one request to the cluster. Default 10 s.
 	RequestTimeout time.Duration
+	// MustExist makes Open fail with store.ErrNotFound where the stream
+	// does not exist, instead of creating it: for tools that only read.
+	MustExist bool
 	// OpenTimeout is how long Open keeps asking for the stream while the
 	// cluster cannot answer yet (it has just started, or is electing a
 	// leader). Default 30 s.

@@ -257,6 +257,8 @@ func (s *Store) openStreamOnce(ctx context.Context) (js.Stream, error) {
 	defer cancel()
 	st, err := s.js.Stream(cctx, s.cfg.Stream)
 	switch {
+	case errors.Is(err, js.ErrStreamNotFound) && s.cfg.MustExist:
+		return nil, fmt.Errorf("stream %s: %w", s.cfg.Stream, store.ErrNotFound)
 	case errors.Is(err, js.ErrStreamNotFound):
 		st, err = s.js.CreateStream(cctx, want)
 		if err != nil {
