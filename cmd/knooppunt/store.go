@@ -132,8 +132,8 @@ func (m *migration) run(ctx context.Context, dir string, cfg jetstream.Config) e
 	}
 	defer src.Close()
 	// The receptions of a node that did not stop cleanly wait in the
-	// feed for its next start, which writes them into the trail; the
-	// JetStream store does not carry receptions on its feed.
+	// feed for its next start, which writes them into the trail; a
+	// migration does not carry them over.
 	if left, err := unrecorded(ctx, src); err != nil {
 		return err
 	} else if left {
