@@ -2,6 +2,7 @@ package audit
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"sync"
 	"sync/atomic"
@@ -109,9 +110,12 @@ func NewFollower(st Receptions, trail *Log, from uint64, log zerolog.Logger, reg
 func (f *Follower) Position() uint64 { return f.pos.Load() }
 
 // Ready fails while the trail takes no records: the node is then not
-// ready, as it would refuse every other audited call.
+// ready, as it would refuse every other audited call. A store that cannot
+// answer for now (store.ErrUnavailable: its cluster electing a leader)
+// is not the trail's fault: the receptions wait in it, and the store's
+// own readiness says how long such a spell may last.
 func (f *Follower) Ready(context.Context) error {
-	if errp := f.lastErr.Load(); errp != nil {
+	if errp := f.lastErr.Load(); errp != nil && !errors.Is(*errp, store.ErrUnavailable) {
 		return fmt.Errorf("receptions cannot be written into the audit trail: %w", *errp)
 	}
 	return nil
@@ -134,6 +138,9 @@ func (f *Follower) Run() {
 		}
 		_, err := f.catchUp(ctx)
 		switch {
+		case err != nil && !failing && errors.Is(err, store.ErrUnavailable):
+			f.log.Warn().Err(err).Msg("the store cannot answer the audit trail's follower for now; the receptions wait in it and are retried")
+			failing = true
 		case err != nil && !failing:
 			f.log.Error().Err(err).Msg("writing receptions from the store's feed into the audit trail failed; the feed keeps them and they are retried")
 			failing = true

@@ -172,3 +172,35 @@ func TestFollowerChecksAfterAFailedStep(t *testing.T) {
 	}
 	assert.False(t, m.check)
 }
+
+// unavailable is a store whose reads of receptions fail with err.
+type unavailable struct {
+	*pebble.Store
+	err error
+}
+
+func (u unavailable) Changes(context.Context, uint64, int) ([]store.Change, error) { return nil, u.err }
+
+// TestFollowerReadyThroughAStoreOutage: a store that cannot answer for now
+// (a leader election) leaves the follower ready, for the store's own
+// check to judge; any other failure makes it unready.
+func TestFollowerReadyThroughAStoreOutage(t *testing.T) {
+	ctx := context.Background()
+	st, trail, _, _ := feedFixture(t, 1)
+	for _, c := range []struct {
+		err   error
+		ready bool
+	}{
+		{fmt.Errorf("reading the receptions: %w", store.ErrUnavailable), true},
+		{fmt.Errorf("reading the receptions: %w", store.ErrCorrupt), false},
+	} {
+		f, err := NewFollower(unavailable{st, c.err}, trail, 0, zerolog.Nop(), nil)
+		require.NoError(t, err)
+		require.ErrorIs(t, f.Flush(ctx), c.err)
+		if c.ready {
+			assert.NoError(t, f.Ready(ctx), "%v", c.err)
+		} else {
+			assert.Error(t, f.Ready(ctx), "%v", c.err)
+		}
+	}
+}
