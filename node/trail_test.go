@@ -22,6 +22,21 @@ import (
 	"github.com/knooppunt/knooppunt/store/pebble"
 )
 
+// backends are the store backends the trail's tests run on.
+var backends = []string{"pebble", "jetstream"}
+
+// onBackend is a dev node's config with its data in dir, on a store of
+// backend: Pebble, or JetStream on a server of its own.
+func onBackend(t *testing.T, backend, dir string) Config {
+	t.Helper()
+	cfg := Config{Dev: true, Addr: "127.0.0.1:0", Store: pebble.Config{Dir: filepath.Join(dir, "data")},
+		Logger: zerolog.New(zerolog.NewTestWriter(t)).Level(zerolog.WarnLevel)}
+	if backend == "jetstream" {
+		cfg.StoreURL = natstest.Start(t).ClientURL() + "?replicas=1"
+	}
+	return cfg
+}
+
 // receivedIn reads the trail's received entries: the few a node test
 // makes fit one page.
 func receivedIn(t *testing.T, trail *audit.Log) []audit.Entry {
@@ -38,14 +53,10 @@ func receivedIn(t *testing.T, trail *audit.Log) []audit.Entry {
 // before the answer; an auditor's query sees it at once, a resend has its
 // own record, and a restart leaves every record in the trail once.
 func TestNodeRecordsThroughTheFeed(t *testing.T) {
-	for _, backend := range []string{"pebble", "jetstream"} {
+	for _, backend := range backends {
 		t.Run(backend, func(t *testing.T) {
 			dir := t.TempDir()
-			cfg := Config{Dev: true, Addr: "127.0.0.1:0", Store: pebble.Config{Dir: filepath.Join(dir, "data")},
-				Logger: zerolog.New(zerolog.NewTestWriter(t)).Level(zerolog.WarnLevel)}
-			if backend == "jetstream" {
-				cfg.StoreURL = natstest.Start(t).ClientURL() + "?replicas=1"
-			}
+			cfg := onBackend(t, backend, dir)
 			n, err := Start(context.Background(), cfg)
 			require.NoError(t, err)
 			require.NotNil(t, n.trail, "a store with a trail keeps the receptions")
@@ -83,14 +94,10 @@ func TestNodeRecordsThroughTheFeed(t *testing.T) {
 // the trail at the next start, once; on JetStream the log of one node is
 // not another's.
 func TestReceptionsLeftByACrashReachTheTrail(t *testing.T) {
-	for _, backend := range []string{"pebble", "jetstream"} {
+	for _, backend := range backends {
 		t.Run(backend, func(t *testing.T) {
 			dir := t.TempDir()
-			cfg := Config{Dev: true, Addr: "127.0.0.1:0", Store: pebble.Config{Dir: filepath.Join(dir, "data")},
-				Logger: zerolog.New(zerolog.NewTestWriter(t)).Level(zerolog.WarnLevel)}
-			if backend == "jetstream" {
-				cfg.StoreURL = natstest.Start(t).ClientURL() + "?replicas=1"
-			}
+			cfg := onBackend(t, backend, dir)
 			n, err := Start(context.Background(), cfg)
 			require.NoError(t, err)
 			n.stopTrail() // as if the node died before its follower's next step
@@ -135,7 +142,7 @@ func TestReceptionsLeftByACrashReachTheTrail(t *testing.T) {
 // replaced by another chain stops with a clear error instead of beginning
 // a new chain; the trail put back lets it start.
 func TestTrailBehindItsStoreStopsTheStart(t *testing.T) {
-	for _, backend := range []string{"pebble", "jetstream"} {
+	for _, backend := range backends {
 		t.Run(backend, func(t *testing.T) {
 			root := t.TempDir()
 			storeURL := ""
@@ -191,14 +198,10 @@ func TestTrailBehindItsStoreStopsTheStart(t *testing.T) {
 // by the store in the message's commit, and none for the refused one or
 // for the batch as a whole, on both backends.
 func TestBatchRecordsEachMessage(t *testing.T) {
-	for _, backend := range []string{"pebble", "jetstream"} {
+	for _, backend := range backends {
 		t.Run(backend, func(t *testing.T) {
 			dir := t.TempDir()
-			cfg := Config{Dev: true, Addr: "127.0.0.1:0", Store: pebble.Config{Dir: filepath.Join(dir, "data")},
-				Logger: zerolog.New(zerolog.NewTestWriter(t)).Level(zerolog.WarnLevel)}
-			if backend == "jetstream" {
-				cfg.StoreURL = natstest.Start(t).ClientURL() + "?replicas=1"
-			}
+			cfg := onBackend(t, backend, dir)
 			n, err := Start(context.Background(), cfg)
 			require.NoError(t, err)
 			defer n.Close()
