@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/rs/zerolog"
 
@@ -101,19 +102,40 @@ func (f *Follower) observation(ctx context.Context, c store.Change) (*Observatio
 	if o.Body != nil {
 		return o, nil
 	}
-	body, err := f.cfg.Store.Get(ctx, c.Recipient, c.ID)
-	switch {
-	case err == nil:
-		o.Body = body
-	case errors.Is(err, store.ErrExpired), errors.Is(err, store.ErrNotFound), errors.Is(err, store.ErrSealed):
-		// Retention removed the bytes before the follower came by, or this
-		// node has no key for them: counted without their content.
-		f.cfg.Logger.Debug().Str("code", store.Code(err)).Stringer("id", c.ID).Msg("stuurinfo: message bytes unavailable")
-	default:
-		return nil, fmt.Errorf("reading message %s: %w", c.ID, err)
+	for pause := getRetry; ; pause = min(2*pause, maxGetRetry) {
+		body, err := f.cfg.Store.Get(ctx, c.Recipient, c.ID)
+		switch {
+		case err == nil:
+			o.Body = body
+			return o, nil
+		case errors.Is(err, store.ErrExpired), errors.Is(err, store.ErrNotFound), errors.Is(err, store.ErrSealed):
+			// Retention removed the bytes before the follower came by, or
+			// this node has no key for them: counted without their content.
+			f.cfg.Logger.Debug().Str("code", store.Code(err)).Stringer("id", c.ID).Msg("stuurinfo: message bytes unavailable")
+			return o, nil
+		case ctx.Err() == nil && (errors.Is(err, store.ErrUnavailable) || errors.Is(err, context.DeadlineExceeded)):
+			// A shared store electing a leader: the message waits, and
+			// so does every later one, in order.
+			f.cfg.Logger.Warn().Err(err).Stringer("id", c.ID).Dur("retry_in", pause).Msg("stuurinfo: the store cannot give a message's bytes for now")
+			t := time.NewTimer(pause)
+			select {
+			case <-ctx.Done():
+				t.Stop()
+				return nil, ctx.Err()
+			case <-t.C:
+			}
+		default:
+			return nil, fmt.Errorf("reading message %s: %w", c.ID, err)
+		}
 	}
-	return o, nil
 }
+
+// getRetry and maxGetRetry bound the pauses between reads of a message's
+// bytes while the store cannot give them.
+const (
+	getRetry    = 100 * time.Millisecond
+	maxGetRetry = 5 * time.Second
+)
 
 // advance records that the change at seq was handed on.
 func (f *Follower) advance(seq uint64) {

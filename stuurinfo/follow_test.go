@@ -3,7 +3,9 @@ package stuurinfo
 import (
 	"context"
 	"crypto/sha256"
+	"fmt"
 	"sync"
+	"sync/atomic"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -97,4 +99,50 @@ func TestFollower(t *testing.T) {
 	cctx, cancel := context.WithCancel(ctx)
 	cancel()
 	assert.ErrorIs(t, later.WaitFor(cctx, head+1), context.Canceled)
+}
+
+// electing is a store whose first reads of a message's bytes fail as a
+// shared store's do while it elects a leader.
+type electing struct {
+	*pebble.Store
+	failures atomic.Int32
+}
+
+func (e *electing) Get(ctx context.Context, party string, id store.ID) ([]byte, error) {
+	if e.failures.Add(-1) >= 0 {
+		return nil, fmt.Errorf("reading message %s: %w", id, store.ErrUnavailable)
+	}
+	return e.Store.Get(ctx, party, id)
+}
+
+// TestFollowerWaitsOutAnElection: bytes the store cannot give for now are
+// read again until it can; the follower neither stops nor skips the
+// message.
+func TestFollowerWaitsOutAnElection(t *testing.T) {
+	ctx := context.Background()
+	st, err := pebble.Open(ctx, pebble.Config{Dir: t.TempDir()})
+	require.NoError(t, err)
+	defer st.Close()
+	m := heen(t, sample.New(3), "WMO301", sample.Options{})
+	_, err = st.Put(ctx, &store.Message{Soort: "WMO301", Sender: m.Header.Sender(), Recipient: m.Header.Recipient(),
+		Identificatie: m.Header.Identificatie, Body: m.XML})
+	require.NoError(t, err)
+	e := &electing{Store: st}
+	e.failures.Store(2)
+	var mu sync.Mutex
+	var got []*Observation
+	f := Follow(FollowerConfig{Feed: st, Store: e, Observers: []Observer{ObserverFunc(func(o *Observation) {
+		mu.Lock()
+		got = append(got, o)
+		mu.Unlock()
+	})}})
+	defer f.Close()
+	head, err := st.Head(ctx)
+	require.NoError(t, err)
+	require.NoError(t, f.WaitFor(ctx, head))
+	mu.Lock()
+	defer mu.Unlock()
+	require.Len(t, got, 1)
+	assert.Equal(t, m.XML, got[0].Body)
+	assert.Negative(t, e.failures.Load(), "read again after both failures")
 }

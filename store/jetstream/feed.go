@@ -17,7 +17,8 @@ const FollowInterval = 200 * time.Millisecond
 
 // Follow calls fn, in the order stored, for every message any node of the
 // cluster stored after stream sequence after (0: from the oldest the
-// stream retains), as a store.Change of OpPut with its Body, until ctx
+// stream retains), as a store.Change of OpPut with its Body (nil for a
+// message this client stored lately: ownPuts), until ctx
 // ends (its error is returned) or fn fails. It is the store.Feed of the
 // JetStream store; the stream records puts only, so confirmations,
 // quarantines and releases are not in it. It
@@ -128,7 +129,8 @@ func (s *Store) followOnce(ctx context.Context, pos *uint64, bodies bool, fn fun
 		}
 		ids := make([]store.ID, len(recs))
 		metas := make([]metaRec, len(recs))
-		var first []string // the first chunks of the batch
+		var first []string               // the first chunks of the batch
+		fetch := make([]bool, len(recs)) // whose bytes are read
 		for i, m := range recs {
 			if ids[i], err = idFromSubject(m.subject); err != nil {
 				return n, fmt.Errorf("following the stream: record subject %q: %w", m.subject, store.ErrCorrupt)
@@ -136,7 +138,7 @@ func (s *Store) followOnce(ctx context.Context, pos *uint64, bodies bool, fn fun
 			if metas[i], err = decodeMeta(m.data); err != nil {
 				return n, fmt.Errorf("following the stream: %s: %w", ids[i], err)
 			}
-			if bodies && metas[i].Chunks > 0 {
+			if fetch[i] = bodies && metas[i].Chunks > 0 && !s.own.take(ids[i]); fetch[i] {
 				first = append(first, s.sub.body(ids[i], 0))
 			}
 		}
@@ -149,7 +151,7 @@ func (s *Store) followOnce(ctx context.Context, pos *uint64, bodies bool, fn fun
 		for i, m := range recs {
 			id, rec := ids[i], metas[i]
 			var body []byte
-			if bodies {
+			if fetch[i] {
 				if body, err = s.followBody(ctx, id, rec, read); err != nil {
 					return n, err
 				}

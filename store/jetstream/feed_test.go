@@ -16,8 +16,10 @@ import (
 )
 
 // TestFollow: Follow delivers what every client of the cluster stored, in
-// order, with bodies and the answered heenbericht, resumes after a given
-// position, and ends with ctx or with the callback's error.
+// order, with the answered heenbericht and the bytes of what other
+// clients stored (those of its own client's puts it leaves to Get),
+// resumes after a given position, and ends with ctx or with the
+// callback's error.
 func TestFollow(t *testing.T) {
 	ctx := context.Background()
 	srv := natstest.Start(t)
@@ -56,7 +58,10 @@ func TestFollow(t *testing.T) {
 	}
 	all := follow(a, 0, 3)
 	assert.Equal(t, []store.ID{r1.ID, r2.ID, r3.ID}, []store.ID{all[0].ID, all[1].ID, all[2].ID})
-	assert.Equal(t, heen.Body, all[0].Body)
+	assert.Nil(t, all[0].Body, "a message this client stored comes without its bytes")
+	assert.Equal(t, retour.Body, all[1].Body, "one another client stored, with them")
+	assert.Equal(t, heen.Body, follow(b, 0, 1)[0].Body)
+	assert.Equal(t, heen.Body, follow(a, 0, 1)[0].Body, "passed once, its own are read like any other")
 	assert.Equal(t, "WMO302", all[1].Soort)
 	assert.Equal(t, "12345678", all[1].Sender)
 	assert.Equal(t, "0363", all[1].Recipient)

@@ -90,6 +90,9 @@ type Store struct {
 	claims  uint64 // the last claim handed out (claimIndexed), under indexMu
 
 	ids idGen // committer goroutine only
+	// own are the messages this client stored lately, which Follow hands
+	// on without reading their bytes back.
+	own ownPuts
 	// outage is when (UnixNano of cfg.Now) the first batch failed for
 	// want of the cluster (no leader, no quorum, no server), zero while
 	// batches commit; it makes an outage one log line at its start and

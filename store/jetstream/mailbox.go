@@ -91,6 +91,7 @@ func (s *Store) Put(ctx context.Context, msg *store.Message) (store.Receipt, err
 			receipt = store.Receipt{ID: id}
 		})
 		if err == nil {
+			s.own.add(receipt.ID)
 			s.stats.puts.Add(1)
 			s.stats.pending.Add(1)
 		}
