@@ -30,6 +30,7 @@ type composeService struct {
 	DependsOn  yaml.Node         `yaml:"depends_on"`
 	Restart    string            `yaml:"restart"`
 	Env        map[string]string `yaml:"environment"`
+	Hostname   string            `yaml:"hostname"`
 }
 
 type composeBuild struct {
@@ -157,10 +158,16 @@ func TestCompose(t *testing.T) {
 	// The Knooppunt nodes.
 	var keyFiles []string
 	adminPorts := map[string]string{}
+	hostnames := map[string]string{}
 	for _, svc := range nodeServices {
 		s := c.Services[svc]
 		require.NotEmpty(t, s.Command)
 		assert.Equal(t, "serve", s.Command[0])
+		// A node's default name on the shared store starts with its host
+		// name, which must outlive the container.
+		require.NotEmpty(t, s.Hostname, "%s: a host name that stays when the container is made anew", svc)
+		assert.Empty(t, hostnames[s.Hostname], "%s: a host name of its own", svc)
+		hostnames[s.Hostname] = svc
 		var servers []string
 		for _, u := range strings.Split(flagValue(s.Command, "store"), ",") {
 			p, err := url.Parse(u)
