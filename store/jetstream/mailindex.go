@@ -36,9 +36,9 @@ type mailboxIndex struct {
 const (
 	indexInterval = 5 * time.Second
 	indexFresh    = 15 * time.Second
-	// leaderCheckWait bounds a listing's question to the stream leader
-	// (catchUpAll); the leader answers in milliseconds, and the index's
-	// lock is held meanwhile.
+	// leaderCheckWait bounds a question to the stream leader whether a
+	// replica's view is complete (askLeader); the leader answers in
+	// milliseconds, and a listing holds the index's lock meanwhile.
 	leaderCheckWait = time.Second
 )
 
@@ -58,6 +58,16 @@ type indexed struct {
 	// claim, when not zero, is the List of this node whose lease of the
 	// entry is being committed: listings pass the entry by meanwhile.
 	claim uint64
+}
+
+// askLeader asks the stream leader once, within leaderCheckWait, for the
+// message req names (subject names what is read in errors): whether a
+// replica's view of subject is complete. During an election no server
+// answers at all, and the caller keeps the replica's view.
+func (s *Store) askLeader(ctx context.Context, subject string, req msgGet) (stored, bool, error) {
+	ctx, cancel := context.WithTimeout(ctx, min(leaderCheckWait, s.cfg.RequestTimeout))
+	defer cancel()
+	return s.leaderGetOnce(ctx, subject, req)
 }
 
 // catchUp applies the stream's mailbox changes since the last one to ix;
@@ -92,11 +102,7 @@ func (s *Store) catchUp(ctx context.Context, ix *mailboxIndex) error {
 // miss what it has not yet got, never more.
 func (s *Store) catchUpAll(ctx context.Context, ix *mailboxIndex) error {
 	filter := s.sub.allMailboxes()
-	ask := func(req msgGet) (stored, bool, error) {
-		rctx, cancel := context.WithTimeout(ctx, min(leaderCheckWait, s.cfg.RequestTimeout))
-		defer cancel()
-		return s.leaderGetOnce(rctx, filter, req)
-	}
+	ask := func(req msgGet) (stored, bool, error) { return s.askLeader(ctx, filter, req) }
 	var upTo uint64 // the leader's last change, read once one is missing
 	for {
 		if err := s.catchUp(ctx, ix); err != nil {

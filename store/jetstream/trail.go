@@ -125,9 +125,7 @@ func (l *TrailLog) Changes(ctx context.Context, after uint64, limit int) ([]stor
 		return nil, fmt.Errorf("reading the receptions: %w", err)
 	}
 	for len(out) < limit {
-		rctx, cancel := context.WithTimeout(ctx, min(leaderCheckWait, s.cfg.RequestTimeout))
-		m, found, err := s.leaderGetOnce(rctx, l.subject, msgGet{Seq: pos + 1, NextFor: l.subject})
-		cancel()
+		m, found, err := s.askLeader(ctx, l.subject, msgGet{Seq: pos + 1, NextFor: l.subject})
 		switch {
 		case errors.Is(unavailable(ctx, err), store.ErrUnavailable):
 			return out, nil
