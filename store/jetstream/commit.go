@@ -175,13 +175,17 @@ func (s *Store) add(g *group, o *op) bool {
 }
 
 // commitLoop is the committer goroutine: it packs waiting ops into groups
-// and publishes up to MaxInflight groups at a time.
+// and publishes up to MaxInflight groups at a time. A group is packed only
+// once a slot is free, so that it carries every op that came while the
+// batches in flight were committed: packed earlier, it would hold the few
+// that were waiting then, and the rest would wait for the next one too.
 func (s *Store) commitLoop() {
 	defer s.wg.Done()
 	var inflight sync.WaitGroup
 	sem := make(chan struct{}, s.cfg.MaxInflight)
 	var carry []*op
 	for {
+		sem <- struct{}{}
 		g := &group{state: map[string]bool{}}
 		var next []*op
 		for _, o := range carry {
@@ -195,6 +199,7 @@ func (s *Store) commitLoop() {
 			case o := <-s.ops:
 				s.add(g, o)
 			case <-s.stop:
+				<-sem
 				inflight.Wait()
 				s.drain(carry)
 				return
@@ -221,7 +226,6 @@ func (s *Store) commitLoop() {
 			// one land first, or its compare-and-set fails for nothing.
 			inflight.Wait()
 		}
-		sem <- struct{}{}
 		inflight.Add(1)
 		go func() {
 			defer func() { <-sem; inflight.Done() }()
