@@ -65,6 +65,13 @@ func (b *builder) newID() store.ID { return b.s.ids.next(b.now) }
 // compare-and-set against the subject's last sequence (0: absent).
 func (b *builder) set(subject string, data []byte, expect int64) { b.setTTL(subject, data, expect, "") }
 
+// create writes the first value of a state subject named by a message id
+// the op has just made, which holds nothing yet.
+func (b *builder) create(subject string, data []byte) {
+	b.state = append(b.state, subject)
+	b.add1(&nats.Msg{Subject: subject, Data: data})
+}
+
 // next is the position in the op of the message the builder adds next:
 // the op's first sequence plus next is that message's sequence.
 func (b *builder) next() uint64 { return uint64(len(b.msgs)) }
@@ -74,8 +81,16 @@ func (b *builder) clear(subject string, expect int64) { b.setTTL(subject, nil, e
 
 // setTTL is set with a per-message TTL (a duration the servers parse, such
 // as "30s"), after which the servers remove the value; "" keeps it.
+//
+// A value replaces the subject's earlier ones (Nats-Rollup), except where
+// the compare-and-set expects the subject empty or the subject is new
+// (create): rolling up costs the servers a purge of the subject for each
+// message, and there is nothing to purge.
 func (b *builder) setTTL(subject string, data []byte, expect int64, ttl string) {
-	h := nats.Header{"Nats-Rollup": []string{"sub"}}
+	h := nats.Header{}
+	if expect != 0 {
+		h.Set("Nats-Rollup", "sub")
+	}
 	if ttl != "" {
 		h.Set("Nats-TTL", ttl)
 	}

@@ -207,14 +207,14 @@ func (b *builder) message(p *prepared, id, conv, answers store.ID, plan corrPlan
 	if rec.Received == 0 {
 		rec.Received = rec.Stored
 	}
-	b.set(b.s.sub.meta(id), encode(rec), -1)
+	b.create(b.s.sub.meta(id), encode(rec))
 	for i := 0; i < rec.Chunks; i++ {
-		b.set(b.s.sub.body(id, i), p.body[i*chunkSize:min(len(p.body), (i+1)*chunkSize)], -1)
+		b.create(b.s.sub.body(id, i), p.body[i*chunkSize:min(len(p.body), (i+1)*chunkSize)])
 	}
 	if queue {
 		e := entryRec{Received: rec.Received, Size: rec.Size, Soort: rec.Soort, Sender: rec.Sender,
 			SHA256: rec.SHA256, Conversation: conv, Correlation: rec.Correlation}
-		b.set(b.s.sub.entry(msg.Recipient, id), encode(e), -1)
+		b.create(b.s.sub.entry(msg.Recipient, id), encode(e))
 	}
 	if !answers.IsZero() {
 		b.add(b.s.sub.conv(conv), []byte(id.String()))

@@ -14,9 +14,9 @@ import (
 
 // Subject layout. One stream holds everything under the prefix P (Config.
 // Subject), so that one atomic batch can write a message, its indexes and
-// its history together. "State" subjects hold one current value (each
-// write carries Nats-Rollup: sub and, where two writers can race, an
-// expected last subject sequence); "log" subjects accumulate.
+// its history together. "State" subjects hold one current value (a write
+// that may replace one carries Nats-Rollup: sub and, where two writers can
+// race, an expected last subject sequence); "log" subjects accumulate.
 //
 //	P.m.<id>               state: the base record (meta), written once
 //	P.b.<id>.<n>           state: chunk n of the message bytes (chunkSize each)
