@@ -35,7 +35,8 @@ var backendRounds = flag.Int("backends.rounds", 3, "rounds of BenchmarkIngestBac
 // backendBench runs a node as `serve --dev` runs it (rules, audit trail,
 // information products; limits off) on each backend in turn: the
 // single-node Pebble store and the JetStream store of a three-node R3
-// cluster on this machine, every NATS server with sync_interval: always.
+// cluster on this machine, every NATS server with sync_interval: always
+// and routes straight to the others, as in production.
 type backendBench struct {
 	top     *testing.B
 	cluster *natstest.Cluster
@@ -66,7 +67,7 @@ func (bb *backendBench) messages(b *testing.B, n int) [][]byte {
 // top-level benchmark top ends.
 func (bb *backendBench) clusterURL() string {
 	if bb.cluster == nil {
-		bb.cluster = natstest.StartCluster(bb.top, 3)
+		bb.cluster = natstest.StartDirectCluster(bb.top, 3)
 	}
 	return bb.cluster.URL()
 }
@@ -151,7 +152,9 @@ func BenchmarkIngestBackends(b *testing.B) {
 // --consume` does: list with leases (up to consumeLimit), fetch and
 // confirm each message listed, until a listing comes back empty. It
 // reports the messages consumed per second and the latency of one fetch +
-// confirm pair.
+// confirm pair. The ceiling, run once at the end: 64 consumers lease,
+// read and confirm the same bytes straight on a bare R3 stream on that
+// cluster (natstest.MeasureBareConsume).
 //
 //	go test -run '^$' -bench BenchmarkConsumeBackends -benchtime 3000x ./node/
 func BenchmarkConsumeBackends(b *testing.B) {
@@ -159,6 +162,10 @@ func BenchmarkConsumeBackends(b *testing.B) {
 	bb.rounds(b, func(b *testing.B, n *Node) {
 		fill(b, n, bb.messages(b, b.N))
 		drain(b, n)
+	})
+	b.Run("bare-consume-R3", func(b *testing.B) {
+		msgs := bb.messages(b, b.N)
+		natstest.MeasureBareConsume(b, bb.clusterURL(), 64, func(i int) []byte { return msgs[i] })
 	})
 }
 

@@ -144,18 +144,20 @@ func refusingAddr(t testing.TB) string {
 	return c.LocalAddr().String()
 }
 
-// Cluster is a JetStream cluster of in-process servers. Their routes run
-// through proxies, so that a node can be partitioned from the others.
-// Every node advertises an address that refuses connections as its
-// cluster address: servers dial the address another gossips when they
-// have no route to it yet (an implicit route), and with the real one such
-// a route would bypass the proxies and survive a partition.
+// Cluster is a JetStream cluster of in-process servers. The routes of one
+// that StartCluster started run through proxies, so that a node can be
+// partitioned from the others. Every such node advertises an address
+// that refuses connections as its cluster address: servers dial the
+// address another gossips when they have no route to it yet (an implicit
+// route), and with the real one such a route would bypass the proxies and
+// survive a partition.
 type Cluster struct {
 	t       testing.TB
 	mu      sync.Mutex
 	opts    []*server.Options
 	servers []*server.Server
-	// proxies[i][j] carries node i's route to node j.
+	// proxies[i][j] carries node i's route to node j; nil where the
+	// routes run straight (StartDirectCluster).
 	proxies [][]*proxy
 }
 
@@ -163,27 +165,47 @@ type Cluster struct {
 // has a meta leader. Everything stops when the test ends.
 func StartCluster(t testing.TB, n int) *Cluster {
 	t.Helper()
-	c := &Cluster{t: t, servers: make([]*server.Server, n), proxies: make([][]*proxy, n)}
+	return startCluster(t, n, true)
+}
+
+// StartDirectCluster is StartCluster with routes that run straight from
+// server to server, as in production, for measurements: the proxies cost
+// each replicated write two more connections' reads and writes. Its nodes
+// cannot be partitioned.
+func StartDirectCluster(t testing.TB, n int) *Cluster {
+	t.Helper()
+	return startCluster(t, n, false)
+}
+
+func startCluster(t testing.TB, n int, proxied bool) *Cluster {
+	t.Helper()
+	c := &Cluster{t: t, servers: make([]*server.Server, n)}
 	clusterPorts := make([]int, n)
 	for i := range n {
 		clusterPorts[i] = freePort(t)
 	}
-	for i := range n {
-		c.proxies[i] = make([]*proxy, n)
-		for j := range n {
-			if i != j {
-				c.proxies[i][j] = newProxy(t, fmt.Sprintf("127.0.0.1:%d", clusterPorts[j]))
+	route := func(i, j int) string { return fmt.Sprintf("nats://127.0.0.1:%d", clusterPorts[j]) }
+	var void string // what a node behind proxies advertises
+	if proxied {
+		c.proxies = make([][]*proxy, n)
+		for i := range n {
+			c.proxies[i] = make([]*proxy, n)
+			for j := range n {
+				if i != j {
+					c.proxies[i][j] = newProxy(t, fmt.Sprintf("127.0.0.1:%d", clusterPorts[j]))
+				}
 			}
 		}
+		route = func(i, j int) string { return "nats://" + c.proxies[i][j].addr() }
+		void = refusingAddr(t)
 	}
 	base := t.TempDir()
-	void := refusingAddr(t)
 	for i := range n {
 		o := baseOptions(fmt.Sprintf("n%d", i), filepath.Join(base, fmt.Sprintf("n%d", i)), freePort(t))
 		o.Cluster = server.ClusterOpts{Name: "knooppunt-test", Host: "127.0.0.1", Port: clusterPorts[i], NoAdvertise: true, PoolSize: -1, Advertise: void}
 		for j := range n {
 			if i != j {
-				o.Routes = append(o.Routes, server.RoutesFromStr("nats://"+c.proxies[i][j].addr())...)
+				o.Routes = append(o.Routes, server.RoutesFromStr(route(i, j))...)
 			}
 		}
 		c.opts = append(c.opts, o)
@@ -393,6 +415,9 @@ func (c *Cluster) Partition(i int) { c.setBlocked(i, true) }
 func (c *Cluster) Heal(i int) { c.setBlocked(i, false) }
 
 func (c *Cluster) setBlocked(i int, b bool) {
+	if c.proxies == nil {
+		c.t.Fatal("a cluster started by StartDirectCluster cannot be partitioned")
+	}
 	for j := range c.proxies {
 		if i == j {
 			continue
