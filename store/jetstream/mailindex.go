@@ -27,10 +27,13 @@ import (
 // what it answers is checked against the stream entry by entry until a
 // new one, built in the background, replaces it.
 type mailboxIndex struct {
-	pos     uint64    // the stream sequence of the last change applied
-	fresh   time.Time // when it was last caught up
-	suspect bool      // it went longer than indexFresh without a catch-up
-	boxes   map[string]*box
+	pos   uint64    // the stream sequence of the last change applied
+	fresh time.Time // when it was last caught up
+	// complete is when the last catch-up that the stream leader confirmed
+	// complete began: the index holds every change stored before then.
+	complete time.Time
+	suspect  bool // it went longer than indexFresh without a catch-up
+	boxes    map[string]*box
 }
 
 const (
@@ -100,7 +103,13 @@ func (s *Store) catchUp(ctx context.Context, ix *mailboxIndex) error {
 // leader cannot answer (during an election, when no server answers at
 // all until leaderCheckWait), the replica's view stands: a listing may
 // miss what it has not yet got, never more.
+//
+// A listing that arrived before a confirmed catch-up began needs no
+// catch-up of its own (see indexedEntriesLocked): when many arrive at
+// once, as consumers start, they wait for the index's lock while one
+// catches up, and then share its view instead of asking again in turn.
 func (s *Store) catchUpAll(ctx context.Context, ix *mailboxIndex) error {
+	began := time.Now()
 	filter := s.sub.allMailboxes()
 	ask := func(req msgGet) (stored, bool, error) { return s.askLeader(ctx, filter, req) }
 	var upTo uint64 // the leader's last change, read once one is missing
@@ -121,6 +130,7 @@ func (s *Store) catchUpAll(ctx context.Context, ix *mailboxIndex) error {
 		case err != nil:
 			return err
 		case !found || m.seq > upTo:
+			ix.complete = began
 			return nil
 		}
 		if err := ix.apply(m, s.sub.p); err != nil {
@@ -285,9 +295,10 @@ func (s *Store) indexLoop() {
 // there is none yet and the caller must scan. A suspect index's answer
 // is checked against the stream, and entries gone from it are dropped.
 func (s *Store) indexedEntries(ctx context.Context, party string, limit int, keep func(*entryRec) (take, count bool)) (_ []mailboxEntry, ok bool, err error) {
+	since := time.Now()
 	s.indexMu.Lock()
 	defer s.indexMu.Unlock()
-	return s.indexedEntriesLocked(ctx, party, limit, keep)
+	return s.indexedEntriesLocked(ctx, since, party, limit, keep)
 }
 
 // claimIndexed is indexedEntries for List: the entries it returns are
@@ -296,9 +307,10 @@ func (s *Store) indexedEntries(ctx context.Context, party string, limit int, kee
 // while the lease is committed instead of waiting for it. claim is 0 when
 // none were returned.
 func (s *Store) claimIndexed(ctx context.Context, party string, limit int, keep func(*entryRec) (take, count bool)) (_ []mailboxEntry, claim uint64, ok bool, err error) {
+	since := time.Now()
 	s.indexMu.Lock()
 	defer s.indexMu.Unlock()
-	es, ok, err := s.indexedEntriesLocked(ctx, party, limit, keep)
+	es, ok, err := s.indexedEntriesLocked(ctx, since, party, limit, keep)
 	if !ok || err != nil || len(es) == 0 {
 		return es, 0, ok, err
 	}
@@ -394,14 +406,18 @@ func (s *Store) forget(party string, id store.ID, seq uint64) {
 	}
 }
 
-// indexedEntriesLocked is indexedEntries; the caller holds s.indexMu.
-func (s *Store) indexedEntriesLocked(ctx context.Context, party string, limit int, keep func(*entryRec) (take, count bool)) (_ []mailboxEntry, ok bool, err error) {
+// indexedEntriesLocked is indexedEntries for a listing that arrived at
+// since; the caller holds s.indexMu. The index is caught up unless a
+// confirmed catch-up began after since.
+func (s *Store) indexedEntriesLocked(ctx context.Context, since time.Time, party string, limit int, keep func(*entryRec) (take, count bool)) (_ []mailboxEntry, ok bool, err error) {
 	ix := s.index
 	if ix == nil {
 		return nil, false, nil
 	}
-	if err := s.catchUpAll(ctx, ix); err != nil {
-		return nil, true, err
+	if ix.complete.Before(since) {
+		if err := s.catchUpAll(ctx, ix); err != nil {
+			return nil, true, err
+		}
 	}
 	token := partyToken(party)
 	for {

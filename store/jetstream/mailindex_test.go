@@ -191,3 +191,48 @@ func BenchmarkListDepth(b *testing.B) {
 		})
 	}
 }
+
+// TestListSharesACatchUpOnlyFromAfterItArrived: listings that wait for
+// the index while another catches it up take that catch-up's view only
+// if it began after they arrived, so a message another node stored
+// before a listing began is always listed, however busy the index is.
+func TestListSharesACatchUpOnlyFromAfterItArrived(t *testing.T) {
+	ctx := context.Background()
+	url := natstest.Start(t).ClientURL()
+	cfg := jetstream.Config{URL: url, Replicas: 1, Policy: store.Policy{VisibilityTimeout: time.Hour}}
+	a, err := jetstream.Open(ctx, cfg)
+	require.NoError(t, err)
+	defer a.Close()
+	b, err := jetstream.Open(ctx, cfg)
+	require.NoError(t, err)
+	defer b.Close()
+	wait, cancel := context.WithTimeout(ctx, time.Minute)
+	defer cancel()
+	require.NoError(t, a.WaitIndexed(wait))
+
+	// Other listings on a keep its index busy throughout.
+	busy, stop := context.WithCancel(ctx)
+	var wg sync.WaitGroup
+	defer wg.Wait()
+	defer stop()
+	for range 8 {
+		wg.Go(func() {
+			for busy.Err() == nil {
+				_, err := a.List(busy, "99990001", 5)
+				if busy.Err() == nil {
+					assert.NoError(t, err)
+				}
+			}
+		})
+	}
+	for i := range 50 {
+		r, err := b.Put(ctx, &store.Message{Soort: "WMO301", Sender: "0363", Recipient: "42420001",
+			Identificatie: fmt.Sprintf("shared-%d", i), Body: []byte(fmt.Sprintf("<b>%d</b>", i))})
+		require.NoError(t, err)
+		l, err := a.List(ctx, "42420001", 1)
+		require.NoError(t, err)
+		require.Len(t, l, 1, "message %d, stored by the other node before the listing began", i)
+		require.Equal(t, r.ID, l[0].ID)
+		require.NoError(t, a.Ack(ctx, "42420001", r.ID))
+	}
+}
