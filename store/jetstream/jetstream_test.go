@@ -136,6 +136,44 @@ func TestLargeBody(t *testing.T) {
 	assert.Equal(t, body, got)
 }
 
+// TestGetChecksTheBytes: the bytes of a listed message, which Get reads
+// without the message's record, are checked against the digest the
+// mailbox entry copies: bytes replaced in the stream are refused, and
+// another party does not get them.
+func TestGetChecksTheBytes(t *testing.T) {
+	ctx := context.Background()
+	srv := natstest.Start(t)
+	nc, err := nats.Connect(srv.ClientURL())
+	require.NoError(t, err)
+	defer nc.Close()
+	s, err := jetstream.Open(ctx, jetstream.Config{Conn: nc, Replicas: 1})
+	require.NoError(t, err)
+	defer s.Close()
+	wait, cancel := context.WithTimeout(ctx, time.Minute)
+	defer cancel()
+	require.NoError(t, s.WaitIndexed(wait))
+	m := storetest.Msg("12345678", "0363", "WMO315", "CHECKED", "")
+	r, err := s.Put(ctx, m)
+	require.NoError(t, err)
+	l, err := s.List(ctx, "0363", 1)
+	require.NoError(t, err)
+	require.Len(t, l, 1)
+
+	got, err := s.Get(ctx, "0363", r.ID)
+	require.NoError(t, err)
+	assert.Equal(t, m.Body, got)
+	_, err = s.Get(ctx, "99990001", r.ID)
+	assert.ErrorIs(t, err, store.ErrNotFound)
+
+	other := append([]byte(nil), m.Body...)
+	other[len(other)/2] ^= 1
+	_, err = nc.RequestMsg(&nats.Msg{Subject: "kp.b." + r.ID.String() + ".0", Data: other,
+		Header: nats.Header{"Nats-Rollup": []string{"sub"}}}, 5*time.Second)
+	require.NoError(t, err)
+	_, err = s.Get(ctx, "0363", r.ID)
+	assert.ErrorIs(t, err, store.ErrCorrupt)
+}
+
 // TestForeignStream refuses a stream of the same name with other settings.
 func TestForeignStream(t *testing.T) {
 	srv := natstest.Start(t)

@@ -389,6 +389,22 @@ func (s *Store) indexedSeq(party string, id store.ID) uint64 {
 	return e.seq
 }
 
+// indexedEntry is party's entry of message id as the index has it; false
+// when the index has none.
+func (s *Store) indexedEntry(party string, id store.ID) (entryRec, bool) {
+	s.indexMu.Lock()
+	defer s.indexMu.Unlock()
+	if s.index == nil {
+		return entryRec{}, false
+	}
+	b := s.index.boxes[partyToken(party)]
+	if b == nil {
+		return entryRec{}, false
+	}
+	e, ok := b.entries[id]
+	return e.rec, ok
+}
+
 // forget removes party's entry of message id from the index if the
 // index still has it at seq: this node has just confirmed it.
 func (s *Store) forget(party string, id store.ID, seq uint64) {
