@@ -24,24 +24,47 @@ var bareSeq atomic.Int64
 // stream is deleted afterwards.
 func MeasureBarePublish(b *testing.B, url string, writers int, msg func(i int) []byte) {
 	ctx := context.Background()
+	bs := newBareStream(b, url, js.StreamConfig{Replicas: 3})
+	storetest.Measure(b, writers, func(i int) error {
+		_, err := bs.js.Publish(ctx, fmt.Sprintf("%s.p%d", bs.name, i%writers), msg(i))
+		return err
+	})
+}
+
+// bareStream is a fresh stream of its own on a cluster, with the
+// connection that made it; both go when the benchmark ends.
+type bareStream struct {
+	nc   *nats.Conn
+	js   js.JetStream
+	st   js.Stream
+	name string
+}
+
+// newBareStream creates a file-backed stream with cfg's settings, under a
+// name and subjects of its own, on the cluster at url.
+func newBareStream(b *testing.B, url string, cfg js.StreamConfig) bareStream {
+	ctx := context.Background()
 	nc, err := nats.Connect(url)
 	if err != nil {
 		b.Fatal(err)
 	}
-	defer nc.Close()
 	j, err := js.New(nc)
 	if err != nil {
+		nc.Close()
 		b.Fatal(err)
 	}
 	name := fmt.Sprintf("BARE%d", bareSeq.Add(1))
-	if _, err := j.CreateStream(ctx, js.StreamConfig{Name: name, Subjects: []string{name + ".>"}, Storage: js.FileStorage, Replicas: 3}); err != nil {
+	cfg.Name, cfg.Subjects, cfg.Storage = name, []string{name + ".>"}, js.FileStorage
+	st, err := j.CreateStream(ctx, cfg)
+	if err != nil {
+		nc.Close()
 		b.Fatal(err)
 	}
-	defer func() { _ = j.DeleteStream(ctx, name) }()
-	storetest.Measure(b, writers, func(i int) error {
-		_, err := j.Publish(ctx, fmt.Sprintf("%s.p%d", name, i%writers), msg(i))
-		return err
+	b.Cleanup(func() {
+		_ = j.DeleteStream(context.Background(), name)
+		nc.Close()
 	})
+	return bareStream{nc: nc, js: j, st: st, name: name}
 }
 
 // MeasureBareConsume measures the least a mailbox consumer asks of an R3
@@ -53,22 +76,8 @@ func MeasureBarePublish(b *testing.B, url string, writers int, msg func(i int) [
 // consume path is measured against. The stream is deleted afterwards.
 func MeasureBareConsume(b *testing.B, url string, consumers int, msg func(i int) []byte) {
 	ctx := context.Background()
-	nc, err := nats.Connect(url)
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer nc.Close()
-	j, err := js.New(nc)
-	if err != nil {
-		b.Fatal(err)
-	}
-	name := fmt.Sprintf("BARE%d", bareSeq.Add(1))
-	st, err := j.CreateStream(ctx, js.StreamConfig{Name: name, Subjects: []string{name + ".>"}, Storage: js.FileStorage,
-		Replicas: 3, AllowDirect: true, AllowAtomicPublish: true})
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer func() { _ = j.DeleteStream(ctx, name) }()
+	bs := newBareStream(b, url, js.StreamConfig{Replicas: 3, AllowDirect: true, AllowAtomicPublish: true})
+	nc, j, st, name := bs.nc, bs.js, bs.st, bs.name
 	for i := range b.N {
 		if _, err := j.PublishAsync(fmt.Sprintf("%s.q.%d", name, i), msg(i)); err != nil {
 			b.Fatal(err)
