@@ -74,9 +74,17 @@ func (f *Follower) Hold() (release func()) {
 }
 
 // Receptions is what the Follower needs of a store that carries the
-// receptions of messages on its change feed (the Pebble store).
+// receptions of messages: the Pebble store's feed, or a JetStream node's
+// log (jetstream.TrailLog).
 type Receptions interface {
+	// Changes returns up to limit receptions after position after, oldest
+	// first. A replicated store may answer from a replica a moment behind
+	// its latest commits: the periodic steps read this way.
 	Changes(ctx context.Context, after uint64, limit int) ([]store.Change, error)
+	// LatestChanges is Changes that misses nothing committed before the
+	// call: fewer than limit means there is no more. Flush, Recover and
+	// the last step at Close read this way.
+	LatestChanges(ctx context.Context, after uint64, limit int) ([]store.Change, error)
 	TrailHead(ctx context.Context) (store.TrailHead, bool, error)
 	SaveTrailHead(ctx context.Context, head store.TrailHead) error
 }
@@ -130,13 +138,13 @@ func (f *Follower) Run() {
 	for {
 		select {
 		case <-f.stop:
-			if _, err := f.catchUp(ctx); err != nil {
+			if _, err := f.catchUp(ctx, true); err != nil {
 				f.log.Error().Err(err).Msg("receptions not yet in the audit trail at stop; the next start writes them from the store's feed")
 			}
 			return
 		case <-tick.C:
 		}
-		_, err := f.catchUp(ctx)
+		_, err := f.catchUp(ctx, false)
 		switch {
 		case err != nil && !failing && errors.Is(err, store.ErrUnavailable):
 			f.log.Warn().Err(err).Msg("the store cannot answer the audit trail's follower for now; the receptions wait in it and are retried")
@@ -158,13 +166,15 @@ func (f *Follower) Run() {
 }
 
 // catchUp takes steps until the follower has reached the feed's head and
-// returns how many receptions it recorded.
-func (f *Follower) catchUp(ctx context.Context) (int, error) {
+// returns how many receptions it recorded. With latest the head is the
+// store's latest commit (Receptions.LatestChanges); without, what a
+// replica has of it.
+func (f *Follower) catchUp(ctx context.Context, latest bool) (int, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	total := 0
 	for {
-		read, n, err := f.step(ctx)
+		read, n, err := f.step(ctx, latest)
 		total += n
 		f.recorded.Add(float64(n))
 		if err != nil {
@@ -186,7 +196,7 @@ func (f *Follower) Recover(ctx context.Context) (int, error) {
 	f.mu.Lock()
 	f.check = true
 	f.mu.Unlock()
-	n, err := f.catchUp(ctx)
+	n, err := f.catchUp(ctx, true)
 	if err != nil {
 		return n, fmt.Errorf("writing receptions the previous run left: %w", err)
 	}
@@ -199,7 +209,7 @@ func (f *Follower) Flush(ctx context.Context) error {
 	if f == nil {
 		return nil
 	}
-	_, err := f.catchUp(ctx)
+	_, err := f.catchUp(ctx, true)
 	return err
 }
 
@@ -217,9 +227,13 @@ func (f *Follower) Close() {
 // trail (with check set, only those the trail lacks) and keeps the trail's
 // head with the batch's last position. It returns how many changes it read
 // and how many receptions it recorded. Under mu.
-func (f *Follower) step(ctx context.Context) (read, recorded int, err error) {
+func (f *Follower) step(ctx context.Context, latest bool) (read, recorded int, err error) {
 	from := f.pos.Load()
-	cs, err := f.store.Changes(ctx, from, followBatch)
+	changes := f.store.Changes
+	if latest {
+		changes = f.store.LatestChanges
+	}
+	cs, err := changes(ctx, from, followBatch)
 	if err != nil || len(cs) == 0 {
 		return 0, 0, err
 	}

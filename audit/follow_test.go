@@ -163,7 +163,7 @@ func TestFollowerChecksAfterAFailedStep(t *testing.T) {
 	m, err := NewFollower(st, trail, 0, zerolog.Nop(), nil)
 	require.NoError(t, err)
 	m.check = true
-	_, err = m.catchUp(ctx)
+	_, err = m.catchUp(ctx, false)
 	require.NoError(t, err)
 	got := receivedIn(t, trail)
 	require.Len(t, got, len(want), "each record once")
@@ -180,6 +180,31 @@ type unavailable struct {
 }
 
 func (u unavailable) Changes(context.Context, uint64, int) ([]store.Change, error) { return nil, u.err }
+
+func (u unavailable) LatestChanges(context.Context, uint64, int) ([]store.Change, error) {
+	return nil, u.err
+}
+
+// behind is a store read from a replica that has none of its receptions
+// yet, while its latest commits hold them all.
+type behind struct{ *pebble.Store }
+
+func (behind) Changes(context.Context, uint64, int) ([]store.Change, error) { return nil, nil }
+
+// TestFlushReadsTheLatest: the follower's periodic steps take what a
+// replica has, and a flush everything the store committed, so an audit
+// query after a flush sees every reception however far a replica lags.
+func TestFlushReadsTheLatest(t *testing.T) {
+	ctx := context.Background()
+	st, trail, _, want := feedFixture(t, 5)
+	f, err := NewFollower(behind{st}, trail, 0, zerolog.Nop(), nil)
+	require.NoError(t, err)
+	n, err := f.catchUp(ctx, false)
+	require.NoError(t, err)
+	assert.Zero(t, n, "a periodic step finds what the replica has")
+	require.NoError(t, f.Flush(ctx))
+	assert.Len(t, receivedIn(t, trail), len(want), "a flush finds every reception")
+}
 
 // TestFollowerReadyThroughAStoreOutage: a store that cannot answer for now
 // (a leader election) leaves the follower ready, for the store's own

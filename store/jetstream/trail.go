@@ -83,47 +83,27 @@ const trailTrimEvery = 4096
 
 // Changes returns up to limit receptions of the node after stream
 // sequence after, oldest first, as changes of OpPut (OpReceived for an
-// identical resend) carrying their Reception. It reads a replica, and
-// then asks the stream leader whether the log goes on, so a flush before
-// an audit query sees every reception committed; while the leader cannot
-// answer, the replica's view stands.
+// identical resend) carrying their Reception. It reads a replica, which
+// may be a moment behind the latest commits: the audit trail's follower
+// reads this way between flushes, without asking the stream leader.
 func (l *TrailLog) Changes(ctx context.Context, after uint64, limit int) ([]store.Change, error) {
+	out, _, err := l.changes(ctx, after, limit)
+	return out, err
+}
+
+// LatestChanges is Changes that then asks the stream leader whether the
+// log goes on, so a flush before an audit query sees every reception
+// committed; while the leader cannot answer, the replica's view stands.
+func (l *TrailLog) LatestChanges(ctx context.Context, after uint64, limit int) ([]store.Change, error) {
+	out, pos, err := l.changes(ctx, after, limit)
+	if err != nil {
+		return nil, err
+	}
 	s := l.s
 	if err := s.enter(); err != nil {
 		return nil, err
 	}
 	defer s.leave()
-	if limit <= 0 {
-		return nil, fmt.Errorf("reading the receptions: limit %d: %w", limit, store.ErrInvalid)
-	}
-	var out []store.Change
-	add := func(m stored) error {
-		var r receptionRec
-		if err := decode(m.data, &r, "reception"); err != nil {
-			return err
-		}
-		op := store.OpPut
-		if r.Resend {
-			op = store.OpReceived
-		}
-		out = append(out, store.Change{Seq: m.seq, Op: op, ID: r.ID, At: unixTime(r.At),
-			Reception: &store.Reception{At: unixTime(r.At), Principal: r.Principal, Remote: r.Remote}})
-		return nil
-	}
-	pos := after
-	_, _, _, err := s.scanOnce(ctx, l.subject, pos+1, func(m stored) (bool, error) {
-		if len(out) == limit {
-			return false, nil
-		}
-		if err := add(m); err != nil {
-			return false, err
-		}
-		pos = m.seq
-		return true, nil
-	})
-	if err != nil {
-		return nil, fmt.Errorf("reading the receptions: %w", err)
-	}
 	for len(out) < limit {
 		m, found, err := s.askLeader(ctx, l.subject, msgGet{Seq: pos + 1, NextFor: l.subject})
 		switch {
@@ -134,12 +114,57 @@ func (l *TrailLog) Changes(ctx context.Context, after uint64, limit int) ([]stor
 		case !found:
 			return out, nil
 		}
-		if err := add(m); err != nil {
+		c, err := receptionChange(m)
+		if err != nil {
 			return nil, err
 		}
-		pos = m.seq
+		out, pos = append(out, c), m.seq
 	}
 	return out, nil
+}
+
+// changes is Changes, with the position of the last change returned
+// (after when none).
+func (l *TrailLog) changes(ctx context.Context, after uint64, limit int) ([]store.Change, uint64, error) {
+	s := l.s
+	if err := s.enter(); err != nil {
+		return nil, 0, err
+	}
+	defer s.leave()
+	if limit <= 0 {
+		return nil, 0, fmt.Errorf("reading the receptions: limit %d: %w", limit, store.ErrInvalid)
+	}
+	var out []store.Change
+	pos := after
+	_, _, _, err := s.scanOnce(ctx, l.subject, pos+1, func(m stored) (bool, error) {
+		if len(out) == limit {
+			return false, nil
+		}
+		c, err := receptionChange(m)
+		if err != nil {
+			return false, err
+		}
+		out, pos = append(out, c), m.seq
+		return true, nil
+	})
+	if err != nil {
+		return nil, 0, fmt.Errorf("reading the receptions: %w", err)
+	}
+	return out, pos, nil
+}
+
+// receptionChange is the change a reception of the log stands for.
+func receptionChange(m stored) (store.Change, error) {
+	var r receptionRec
+	if err := decode(m.data, &r, "reception"); err != nil {
+		return store.Change{}, err
+	}
+	op := store.OpPut
+	if r.Resend {
+		op = store.OpReceived
+	}
+	return store.Change{Seq: m.seq, Op: op, ID: r.ID, At: unixTime(r.At),
+		Reception: &store.Reception{At: unixTime(r.At), Principal: r.Principal, Remote: r.Remote}}, nil
 }
 
 // TrailHead returns the head SaveTrailHead kept last; false when none.

@@ -46,26 +46,32 @@ func TestTrailLog(t *testing.T) {
 	require.NoError(t, err)
 
 	la := a.TrailLog()
-	cs, err := la.Changes(ctx, 0, 10)
-	require.NoError(t, err)
-	require.Len(t, cs, 2, "the put with a reception and the resend; not the put without, nor node b's")
-	assert.Equal(t, store.OpPut, cs[0].Op)
-	assert.Equal(t, first.ID, cs[0].ID)
-	assert.Equal(t, *r1, *cs[0].Reception)
-	assert.Equal(t, store.OpReceived, cs[1].Op)
-	assert.Equal(t, first.ID, cs[1].ID)
-	assert.Less(t, cs[0].Seq, cs[1].Seq)
+	var cs []store.Change
+	for name, read := range map[string]func(context.Context, uint64, int) ([]store.Change, error){
+		"Changes": la.Changes, "LatestChanges": la.LatestChanges, // one server: the replica is the leader
+	} {
+		var err error
+		cs, err = read(ctx, 0, 10)
+		require.NoError(t, err, name)
+		require.Len(t, cs, 2, "%s: the put with a reception and the resend; not the put without, nor node b's", name)
+		assert.Equal(t, store.OpPut, cs[0].Op, name)
+		assert.Equal(t, first.ID, cs[0].ID, name)
+		assert.Equal(t, *r1, *cs[0].Reception, name)
+		assert.Equal(t, store.OpReceived, cs[1].Op, name)
+		assert.Equal(t, first.ID, cs[1].ID, name)
+		assert.Less(t, cs[0].Seq, cs[1].Seq, name)
 
-	one, err := la.Changes(ctx, 0, 1)
-	require.NoError(t, err)
-	require.Len(t, one, 1, "up to the limit")
-	rest, err := la.Changes(ctx, one[0].Seq, 10)
-	require.NoError(t, err)
-	require.Len(t, rest, 1, "after a position")
-	assert.Equal(t, cs[1].Seq, rest[0].Seq)
+		one, err := read(ctx, 0, 1)
+		require.NoError(t, err, name)
+		require.Len(t, one, 1, "%s: up to the limit", name)
+		rest, err := read(ctx, one[0].Seq, 10)
+		require.NoError(t, err, name)
+		require.Len(t, rest, 1, "%s: after a position", name)
+		assert.Equal(t, cs[1].Seq, rest[0].Seq, name)
+	}
 
 	lb := b.TrailLog()
-	cs, err = lb.Changes(ctx, 0, 10)
+	cs, err = lb.LatestChanges(ctx, 0, 10)
 	require.NoError(t, err)
 	require.Len(t, cs, 1)
 	assert.Equal(t, third.ID, cs[0].ID)

@@ -44,6 +44,12 @@ func (p *Store) Changes(ctx context.Context, after uint64, limit int) ([]store.C
 	return out, nil
 }
 
+// LatestChanges is Changes: the feed is local, and never behind a commit
+// (audit.Receptions).
+func (p *Store) LatestChanges(ctx context.Context, after uint64, limit int) ([]store.Change, error) {
+	return p.Changes(ctx, after, limit)
+}
+
 // feedPage is how many changes Follow reads at a time.
 const feedPage = 512
 
