@@ -620,7 +620,7 @@ func (s *Store) Release(ctx context.Context, id store.ID) error {
 // meta reads the base record of id, and its sequence.
 func (s *Store) meta(ctx context.Context, id store.ID) (metaRec, uint64, error) {
 	var rec metaRec
-	m, found, err := s.lastFresh(ctx, s.sub.meta(id))
+	m, found, err := s.lastWritten(ctx, s.sub.meta(id))
 	if err != nil {
 		return rec, 0, err
 	}
@@ -696,7 +696,7 @@ func (s *Store) readBody(ctx context.Context, id store.ID, rec metaRec, got map[
 		m, found := got[s.sub.body(id, i)]
 		if !found {
 			var err error
-			if m, found, err = s.lastFresh(ctx, s.sub.body(id, i)); err != nil {
+			if m, found, err = s.lastWritten(ctx, s.sub.body(id, i)); err != nil {
 				return nil, err
 			}
 		}

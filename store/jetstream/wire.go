@@ -104,6 +104,13 @@ func (s *Store) last(ctx context.Context, subject string) (stored, bool, error) 
 // after a server failed) the answer is "temporarily unavailable"; the read
 // is tried again, with a growing pause, until the request timeout.
 func (s *Store) lastLeader(ctx context.Context, subject string) (stored, bool, error) {
+	return s.leaderRead(ctx, subject, false)
+}
+
+// leaderRead is lastLeader; with replicas, each time the leader cannot
+// answer, the replicas are asked again too, and a message they have is the
+// answer.
+func (s *Store) leaderRead(ctx context.Context, subject string, replicas bool) (stored, bool, error) {
 	caller := ctx
 	ctx, cancel := s.reqCtx(ctx)
 	defer cancel()
@@ -113,6 +120,11 @@ func (s *Store) lastLeader(ctx context.Context, subject string) (stored, bool, e
 		var ae *apiError
 		if !errors.As(err, &ae) || ae.ErrCode != errCodeUnavailable {
 			return m, ok, unavailable(caller, err)
+		}
+		if replicas {
+			if r, found, rerr := s.last(ctx, subject); rerr == nil && found {
+				return r, true, nil
+			}
 		}
 		t := time.NewTimer(pause)
 		select {
@@ -170,6 +182,20 @@ func (s *Store) lastFresh(ctx context.Context, subject string) (stored, bool, er
 		return m, ok, err
 	}
 	return s.lastLeader(ctx, subject)
+}
+
+// lastWritten is lastFresh for a subject written once, such as a
+// message's record or a chunk of its bytes, where any copy is the one.
+// While the stream leader cannot answer (an election; the JetStream of
+// the server this node is connected to not yet back after a partition),
+// the replicas are asked again as well: one that was behind may have
+// caught up, and a reader need not wait for the leader.
+func (s *Store) lastWritten(ctx context.Context, subject string) (stored, bool, error) {
+	m, ok, err := s.last(ctx, subject)
+	if err != nil || ok {
+		return m, ok, err
+	}
+	return s.leaderRead(ctx, subject, true)
 }
 
 // lastOfBytes bounds the bytes of one answer to lastOf, well below what a
