@@ -77,7 +77,7 @@ func (s *Store) putAnswered(ctx context.Context, hp, ap *prepared, read, fresh r
 		if prior == nil {
 			heenID = b.newID()
 			b.message(hp, heenID, heenID, store.ID{}, hplan, false)
-			b.confirmed(heenID)
+			b.confirmed(heenID, nil)
 		} else {
 			heenID = prior.id
 			prior.write(b, hp)
@@ -166,6 +166,7 @@ type priorHeen struct {
 	// entry, to clear; nil when it was confirmed before.
 	entry       *stored
 	quarantined bool
+	listed      []int64 // the entry's listings
 }
 
 // write adds the resend's confirmation of p to b.
@@ -177,7 +178,7 @@ func (p *priorHeen) write(b *builder, hp *prepared) {
 	}
 	if p.entry != nil {
 		b.clear(p.entry.subject, int64(p.entry.seq))
-		b.confirmed(p.id)
+		b.confirmed(p.id, p.listed)
 	}
 }
 
@@ -229,7 +230,11 @@ func (s *Store) priorHeen(ctx context.Context, hp *prepared, id store.ID, dseq u
 		return nil, err
 	}
 	if found && len(e.data) > 0 {
-		p.entry = &e
+		var r entryRec
+		if err := decode(e.data, &r, "mailbox entry"); err != nil {
+			return nil, err
+		}
+		p.entry, p.listed = &e, r.Listed
 		return p, nil
 	}
 	x, found, err := fresh(ctx, s.sub.quarantine(id))
@@ -242,7 +247,7 @@ func (s *Store) priorHeen(ctx context.Context, hp *prepared, id store.ID, dseq u
 			return nil, err
 		}
 		if r.Recipient == party {
-			p.entry, p.quarantined = &x, true
+			p.entry, p.quarantined, p.listed = &x, true, r.Listed
 		}
 	}
 	return p, nil

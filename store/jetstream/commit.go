@@ -102,12 +102,14 @@ func (b *builder) setTTL(subject string, data []byte, expect int64, ttl string) 
 }
 
 // quarantine moves the mailbox entry r of message id (at sequence seq of
-// party's mailbox) to quarantine, with compare-and-set on the entry.
+// party's mailbox) to quarantine, with compare-and-set on the entry. The
+// "quarantined" event takes over the entry's listings.
 func (b *builder) quarantine(party string, id store.ID, r entryRec, seq uint64) {
-	r.VisibleAt, r.Recipient = 0, party
+	listed := r.Listed
+	r.VisibleAt, r.Recipient, r.Listed = 0, party, nil
 	b.clear(b.s.sub.entry(party, id), int64(seq))
 	b.set(b.s.sub.quarantine(id), encode(r), -1)
-	b.event(id, store.StateQuarantined, store.ID{})
+	b.ending(id, store.StateQuarantined, listed)
 }
 
 // add appends to a log subject.
@@ -126,6 +128,12 @@ func (b *builder) event(id store.ID, st store.State, ref store.ID) {
 		e.Ref = &ref
 	}
 	b.add(b.s.sub.events(id), encode(e))
+}
+
+// ending records event st, which removes message id's mailbox entry, with
+// the times that entry was listed (entryRec.Listed).
+func (b *builder) ending(id store.ID, st store.State, listed []int64) {
+	b.add(b.s.sub.events(id), encode(eventRec{State: st, At: b.now.UnixNano(), Listed: listed}))
 }
 
 // submit hands build to the committer and waits for the batch that carries

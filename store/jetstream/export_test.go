@@ -47,8 +47,15 @@ func (s *Store) InjectGhost(ctx context.Context, party string, id store.ID) erro
 // leader has it (0: none).
 func (s *Store) EntrySeqs(ctx context.Context, party string, id store.ID) (indexed, stream uint64, err error) {
 	m, found, err := s.lastLeader(ctx, s.sub.entry(party, id))
+	indexed, _ = s.indexedSeq(party, id)
 	if err != nil || !found {
-		return s.indexedSeq(party, id), 0, err
+		return indexed, 0, err
 	}
-	return s.indexedSeq(party, id), m.seq, nil
+	return indexed, m.seq, nil
+}
+
+// AddEvent writes a history event of message id as stores before
+// entryRec.Listed wrote each listing: its own event.
+func (s *Store) AddEvent(ctx context.Context, id store.ID, st store.State) error {
+	return s.submit(ctx, func(b *builder) { b.event(id, st, store.ID{}) })
 }

@@ -39,6 +39,34 @@ func TestContract(t *testing.T) {
 	storetest.Run(t, open)
 }
 
+// TestHistoryReadsListingEvents: a listing a store recorded as an event of
+// its own, before entries kept their listings, stays in the history
+// beside the listings after it.
+func TestHistoryReadsListingEvents(t *testing.T) {
+	ctx := context.Background()
+	clock := storetest.NewClock(time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC))
+	s := open(t, storetest.Options{Now: clock.Now, Policy: store.Policy{VisibilityTimeout: time.Minute, MaxDeliveries: 5}}).(*jetstream.Store)
+	r, err := s.Put(ctx, storetest.Msg("12345678", "0363", "WMO315", "A", ""))
+	require.NoError(t, err)
+	clock.Advance(time.Second)
+	require.NoError(t, s.AddEvent(ctx, r.ID, store.StateListed))
+	clock.Advance(time.Second)
+	l, err := s.List(ctx, "0363", 10)
+	require.NoError(t, err)
+	require.Len(t, l, 1)
+	clock.Advance(time.Second)
+	require.NoError(t, s.Ack(ctx, "0363", r.ID))
+
+	m, err := s.Meta(ctx, r.ID)
+	require.NoError(t, err)
+	var states []store.State
+	for _, ev := range m.History[len(m.History)-3:] {
+		states = append(states, ev.State)
+	}
+	assert.Equal(t, []store.State{store.StateListed, store.StateListed, store.StateConfirmed}, states)
+	assert.Len(t, m.History, 5, "received, stored, two listings, confirmed: %v", m.History)
+}
+
 func TestConfigValidate(t *testing.T) {
 	cases := []struct {
 		name string

@@ -228,10 +228,11 @@ func (b *builder) message(p *prepared, id, conv, answers store.ID, plan corrPlan
 	b.reception(id, msg.Reception, false)
 }
 
-// confirmed records message id as confirmed: in its history, and in the
+// confirmed records message id as confirmed: in its history, with the
+// listings of the mailbox entry the confirmation removes, and in the
 // confirmation log that retention walks.
-func (b *builder) confirmed(id store.ID) {
-	b.event(id, store.StateConfirmed, store.ID{})
+func (b *builder) confirmed(id store.ID, listed []int64) {
+	b.ending(id, store.StateConfirmed, listed)
 	b.add(b.s.sub.confirmations(), encode(confirmRec{ID: id, At: b.now.UnixNano()}))
 }
 
@@ -319,10 +320,11 @@ func (s *Store) lockParty(party string) func() {
 
 // List leases and returns visible messages; see store.Store.List. Each
 // lease is a compare-and-set on the entry, so pollers on different nodes
-// never receive the same message within a lease. The entries a List
-// chose are claimed in the mailbox index while their leases are
-// committed, so this node's concurrent listings of one mailbox take
-// others and share the committer's batches rather than queue for it.
+// never receive the same message within a lease; the entry keeps the
+// listing's time for the message's history (entryRec.Listed). The
+// entries a List chose are claimed in the mailbox index while their
+// leases are committed, so this node's concurrent listings of one mailbox
+// take others and share the committer's batches rather than queue for it.
 func (s *Store) List(ctx context.Context, party string, limit int) ([]store.Entry, error) {
 	if err := store.CheckField("party", party, store.MaxPartyLen); err != nil {
 		return nil, fmt.Errorf("listing mailbox: %w", err)
@@ -357,6 +359,8 @@ func (s *Store) List(ctx context.Context, party string, limit int) ([]store.Entr
 			default:
 				e.rec.Deliveries++
 				e.rec.VisibleAt = now.Add(s.cfg.VisibilityTimeout).UnixNano()
+				// Clipped: the index's copy of the entry shares the array.
+				e.rec.Listed = append(slices.Clip(e.rec.Listed), now.UnixNano())
 				deliver = append(deliver, e)
 			}
 		}
@@ -368,7 +372,6 @@ func (s *Store) List(ctx context.Context, party string, limit int) ([]store.Entr
 			for i, e := range deliver {
 				at[i] = b.next()
 				b.set(s.sub.entry(party, e.id), encode(e.rec), int64(e.seq))
-				b.event(e.id, store.StateListed, store.ID{})
 			}
 			for _, e := range quarantine {
 				b.quarantine(party, e.id, e.rec, e.seq)
@@ -511,14 +514,14 @@ func (s *Store) Ack(ctx context.Context, party string, id store.ID) error {
 	s.leave()
 	indexed := true
 	err := s.retry(ctx, func() error {
-		confirm := func(subject string, seq uint64) error {
+		confirm := func(subject string, seq uint64, listed []int64) error {
 			return s.submit(ctx, func(b *builder) {
 				b.clear(subject, int64(seq))
-				b.confirmed(id)
+				b.confirmed(id, listed)
 			})
 		}
-		if seq := s.indexedSeq(party, id); indexed && seq != 0 {
-			err := confirm(s.sub.entry(party, id), seq)
+		if seq, listed := s.indexedSeq(party, id); indexed && seq != 0 {
+			err := confirm(s.sub.entry(party, id), seq, listed)
 			if err == nil {
 				s.forget(party, id, seq)
 				s.stats.pending.Add(-1)
@@ -537,7 +540,11 @@ func (s *Store) Ack(ctx context.Context, party string, id store.ID) error {
 			return err
 		}
 		if found && len(e.data) > 0 {
-			if err := confirm(e.subject, e.seq); err != nil {
+			var r entryRec
+			if err := decode(e.data, &r, "mailbox entry"); err != nil {
+				return err
+			}
+			if err := confirm(e.subject, e.seq, r.Listed); err != nil {
 				return err
 			}
 			s.stats.pending.Add(-1)
@@ -556,7 +563,7 @@ func (s *Store) Ack(ctx context.Context, party string, id store.ID) error {
 			if r.Recipient != party {
 				return store.ErrNotFound
 			}
-			if err := confirm(x.subject, x.seq); err != nil {
+			if err := confirm(x.subject, x.seq, r.Listed); err != nil {
 				return err
 			}
 			s.stats.quarantined.Add(-1)
@@ -599,7 +606,7 @@ func (s *Store) Release(ctx context.Context, id store.ID) error {
 			return err
 		}
 		party := r.Recipient
-		r.Deliveries, r.VisibleAt, r.Recipient = 0, 0, ""
+		r.Deliveries, r.VisibleAt, r.Recipient, r.Listed = 0, 0, "", nil
 		err = s.submit(ctx, func(b *builder) {
 			b.clear(x.subject, int64(x.seq))
 			b.set(s.sub.entry(party, id), encode(r), -1)
@@ -722,11 +729,23 @@ func (s *Store) open(v []byte, size int64, sum []byte) ([]byte, error) {
 	return body, nil
 }
 
-// fullMeta reads a message's record and history.
+// fullMeta reads a message's record and history. Its listings are in its
+// mailbox entry while it is pending, and in the event that removed the
+// entry after (entryRec.Listed). The entry is read before the events, so
+// that a confirmation in between shows the listings twice, which are
+// merged, rather than not at all.
 func (s *Store) fullMeta(ctx context.Context, id store.ID) (*store.Meta, error) {
 	rec, seq, err := s.meta(ctx, id)
 	if err != nil {
 		return nil, err
+	}
+	var pending entryRec
+	if e, found, err := s.last(ctx, s.sub.entry(rec.Recipient, id)); err != nil {
+		return nil, err
+	} else if found && len(e.data) > 0 {
+		if err := decode(e.data, &pending, "mailbox entry"); err != nil {
+			return nil, err
+		}
 	}
 	m := &store.Meta{ID: id, Soort: rec.Soort, Sender: rec.Sender, Recipient: rec.Recipient,
 		Identificatie: rec.Identificatie, Received: unixTime(rec.Received), Size: rec.Size,
@@ -736,6 +755,16 @@ func (s *Store) fullMeta(ctx context.Context, id store.ID) (*store.Meta, error) 
 		m.History = append(m.History, store.Event{State: store.StateValidated, At: unixTime(rec.Validated)})
 	}
 	m.History = append(m.History, store.Event{State: store.StateStored, At: unixTime(rec.Stored)})
+	var events []store.Event
+	seen := map[int64]bool{}
+	listings := func(listed []int64) {
+		for _, at := range listed {
+			if !seen[at] {
+				seen[at] = true
+				events = append(events, store.Event{State: store.StateListed, At: unixTime(at)})
+			}
+		}
+	}
 	err = s.scan(ctx, s.sub.events(id), seq, func(sm stored) (bool, error) {
 		var e eventRec
 		if err := decode(sm.data, &e, "history event"); err != nil {
@@ -744,16 +773,22 @@ func (s *Store) fullMeta(ctx context.Context, id store.ID) (*store.Meta, error) 
 		if e.State < store.StateReceived || e.State > store.StateExpired {
 			return false, fmt.Errorf("history event: state %d: %w", e.State, store.ErrCorrupt)
 		}
+		listings(e.Listed)
 		ev := store.Event{State: e.State, At: unixTime(e.At)}
 		if e.Ref != nil {
 			ev.Ref = *e.Ref
 		}
-		m.History = append(m.History, ev)
+		events = append(events, ev)
 		return true, nil
 	})
 	if err != nil {
 		return nil, err
 	}
+	listings(pending.Listed)
+	// In time order: an answer's event may fall between a listing and
+	// the confirmation that carries it.
+	slices.SortStableFunc(events, func(a, b store.Event) int { return a.At.Compare(b.At) })
+	m.History = append(m.History, events...)
 	m.State = m.History[len(m.History)-1].State
 	return m, nil
 }

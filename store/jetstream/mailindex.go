@@ -369,24 +369,25 @@ func (s *Store) settleClaim(party string, claim uint64, leased []mailboxEntry, a
 
 // indexedSeq is the sequence of party's entry of message id as the index
 // has it (it follows this node's leases at once, and others' at a
-// catch-up); 0 when the index has no such entry, or it is being leased.
-// An entry's compare-and-set against it fails if the stream holds a newer
-// value, so a stale answer costs a conflict, not a wrong write.
-func (s *Store) indexedSeq(party string, id store.ID) uint64 {
+// catch-up), with the entry's listings; 0 when the index has no such
+// entry, or it is being leased. An entry's compare-and-set against it
+// fails if the stream holds a newer value, so a stale answer costs a
+// conflict, not a wrong write.
+func (s *Store) indexedSeq(party string, id store.ID) (uint64, []int64) {
 	s.indexMu.Lock()
 	defer s.indexMu.Unlock()
 	if s.index == nil {
-		return 0
+		return 0, nil
 	}
 	b := s.index.boxes[partyToken(party)]
 	if b == nil {
-		return 0
+		return 0, nil
 	}
 	e, ok := b.entries[id]
 	if !ok || e.claim != 0 {
-		return 0
+		return 0, nil
 	}
-	return e.seq
+	return e.seq, e.rec.Listed
 }
 
 // indexedEntry is party's entry of message id as the index has it; false

@@ -20,9 +20,11 @@ import (
 //
 //	P.m.<id>               state: the base record (meta), written once
 //	P.b.<id>.<n>           state: chunk n of the message bytes (chunkSize each)
-//	P.e.<id>               log: history events after stored
-//	P.q.<party>.<id>       state: mailbox entry with lease and deliveries;
-//	                       an empty value is a tombstone (expires by TTL)
+//	P.e.<id>               log: history events after stored; listings
+//	                       are in the entry, then in the event removing it
+//	P.q.<party>.<id>       state: mailbox entry with lease, deliveries and
+//	                       listing times; an empty value is a tombstone
+//	                       (expires by TTL)
 //	P.x.<id>               state: quarantine entry (with recipient); empty: tombstone
 //	P.d.<hash>             state: dedup key → id and sha256, created with
 //	                       expected sequence 0 (compare-and-set)
@@ -135,6 +137,13 @@ type entryRec struct {
 	SHA256       []byte          `json:"sha256,omitempty"`
 	Conversation store.ID        `json:"conv,omitzero"`
 	Correlation  *correlationRec `json:"corr,omitempty"`
+	// Listed holds the times of the listings that leased the entry since
+	// it entered the mailbox. They are its "listed" history events: the
+	// lease rewrites the entry anyway, so a listing stores no event of its
+	// own, and the event that removes the entry (confirmed, quarantined)
+	// carries them on. Entries leased before it existed have their
+	// listings as events.
+	Listed []int64 `json:"listed,omitempty"`
 }
 
 func (r *entryRec) entry(id store.ID, recipient string) store.Entry {
@@ -157,6 +166,9 @@ type eventRec struct {
 	State store.State `json:"state"`
 	At    int64       `json:"at"`
 	Ref   *store.ID   `json:"ref,omitempty"`
+	// Listed, on an event that removed a mailbox entry, holds the
+	// entry's listings (entryRec.Listed).
+	Listed []int64 `json:"listed,omitempty"`
 }
 
 // dedupRec is the value of a dedup key.

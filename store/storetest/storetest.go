@@ -129,6 +129,7 @@ func Run(t *testing.T, open Factory) {
 		{"AckAndOwnership", testAckAndOwnership},
 		{"Quarantine", testQuarantine},
 		{"QuarantineAtOnce", testQuarantineAtOnce},
+		{"History", testHistory},
 		{"Conversation", testConversation},
 		{"PutAnswered", testPutAnswered},
 		{"Ledger", testLedger},
@@ -554,6 +555,87 @@ func testQuarantine(t *testing.T, e *env) {
 	st = e.s.Stats()
 	assert.Equal(t, int64(0), st.Pending)
 	assert.Equal(t, int64(0), st.Quarantined)
+}
+
+// after is the history of message id after it was stored, as states and
+// times since t0.
+func (e *env) after(id store.ID, t0 time.Time) (states []store.State, at []time.Duration) {
+	e.t.Helper()
+	m, err := e.s.Meta(e.ctx, id)
+	require.NoError(e.t, err)
+	i := slices.IndexFunc(m.History, func(ev store.Event) bool { return ev.State == store.StateStored })
+	require.GreaterOrEqual(e.t, i, 0, "history without stored: %v", m.History)
+	for _, ev := range m.History[i+1:] {
+		states = append(states, ev.State)
+		at = append(at, ev.At.Sub(t0))
+	}
+	require.Equal(e.t, states[len(states)-1], m.State, "the state is the last event's")
+	return states, at
+}
+
+func testHistory(t *testing.T, e *env) {
+	const (
+		listed      = store.StateListed
+		confirmed   = store.StateConfirmed
+		quarantined = store.StateQuarantined
+		released    = store.StateReleased
+		retour      = store.StateRetourReceived
+	)
+	t0 := e.clock.Now()
+	a := e.put(Msg("12345678", "0363", "WMO315", "A", ""))
+	list := func(want ...store.ID) {
+		t.Helper()
+		l, err := e.s.List(e.ctx, "0363", 10)
+		require.NoError(t, err)
+		require.ElementsMatch(t, want, ids(l))
+	}
+
+	// Each listing that leases it, while it is pending and once confirmed.
+	e.clock.Advance(time.Second)
+	list(a)
+	e.clock.Advance(visibility + time.Second)
+	list(a)
+	states, at := e.after(a, t0)
+	assert.Equal(t, []store.State{listed, listed}, states)
+	assert.Equal(t, []time.Duration{time.Second, visibility + 2*time.Second}, at)
+	e.clock.Advance(time.Second)
+	require.NoError(t, e.s.Ack(e.ctx, "0363", a))
+	states, at = e.after(a, t0)
+	assert.Equal(t, []store.State{listed, listed, confirmed}, states)
+	assert.Equal(t, []time.Duration{time.Second, visibility + 2*time.Second, visibility + 3*time.Second}, at)
+
+	// Through quarantine and back.
+	t0 = e.clock.Now()
+	b := e.put(Msg("12345678", "0363", "WMO315", "B", ""))
+	for range maxDeliver {
+		e.clock.Advance(visibility + time.Second)
+		list(b)
+	}
+	e.clock.Advance(visibility + time.Second)
+	list()
+	require.NoError(t, e.s.Release(e.ctx, b))
+	list(b)
+	states, _ = e.after(b, t0)
+	want := append(slices.Repeat([]store.State{listed}, maxDeliver), quarantined, released, listed)
+	assert.Equal(t, want, states)
+	require.NoError(t, e.s.Ack(e.ctx, "0363", b))
+	states, _ = e.after(b, t0)
+	assert.Equal(t, append(want, confirmed), states)
+
+	// An answer between a listing and the confirmation: in time order.
+	t0 = e.clock.Now()
+	c := e.put(Msg("12345678", "0363", "WMO315", "C", ""))
+	e.clock.Advance(time.Second)
+	list(c)
+	e.clock.Advance(time.Second)
+	r := Msg("0363", "12345678", "WMO316", "R-C", "")
+	r.Answers = c
+	e.put(r)
+	e.clock.Advance(time.Second)
+	require.NoError(t, e.s.Ack(e.ctx, "0363", c))
+	states, at = e.after(c, t0)
+	assert.Equal(t, []store.State{listed, retour, confirmed}, states)
+	assert.Equal(t, []time.Duration{time.Second, 2 * time.Second, 3 * time.Second}, at)
 }
 
 func testConversation(t *testing.T, e *env) {
