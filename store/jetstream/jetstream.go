@@ -93,6 +93,9 @@ type Store struct {
 	// own are the messages this client stored lately, which Follow hands
 	// on without reading their bytes back.
 	own ownPuts
+	// ahead holds the bytes of messages this node just leased, for the
+	// Gets that follow.
+	ahead readAhead
 	// outage is when (UnixNano of cfg.Now) the first batch failed for
 	// want of the cluster (no leader, no quorum, no server), zero while
 	// batches commit; it makes an outage one log line at its start and

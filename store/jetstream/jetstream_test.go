@@ -2,6 +2,7 @@ package jetstream_test
 
 import (
 	"context"
+	"strings"
 	"testing"
 	"time"
 
@@ -200,6 +201,98 @@ func TestGetChecksTheBytes(t *testing.T) {
 	require.NoError(t, err)
 	_, err = s.Get(ctx, "0363", r.ID)
 	assert.ErrorIs(t, err, store.ErrCorrupt)
+}
+
+// TestGetReadsAhead: the messages a listing leased are fetched with no
+// request of their own, by their recipient only, and not after their
+// lease ended or their confirmation.
+func TestGetReadsAhead(t *testing.T) {
+	ctx := context.Background()
+	srv := natstest.Start(t)
+	nc, err := nats.Connect(srv.ClientURL())
+	require.NoError(t, err)
+	defer nc.Close()
+	clock := storetest.NewClock(time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC))
+	s, err := jetstream.Open(ctx, jetstream.Config{Conn: nc, Replicas: 1, Now: clock.Now,
+		Policy: store.Policy{VisibilityTimeout: time.Minute, MaxDeliveries: 5}})
+	require.NoError(t, err)
+	defer s.Close()
+	// The direct gets that read messages' bytes, as a watcher sees them:
+	// of one subject, or of several in the request.
+	watch, err := nats.Connect(srv.ClientURL())
+	require.NoError(t, err)
+	defer watch.Close()
+	one, err := watch.SubscribeSync("$JS.API.DIRECT.GET.KNOOPPUNT.kp.b.>")
+	require.NoError(t, err)
+	several, err := watch.SubscribeSync("$JS.API.DIRECT.GET.KNOOPPUNT")
+	require.NoError(t, err)
+	require.NoError(t, watch.Flush())
+	reads := 0
+	bodyReads := func() int {
+		t.Helper()
+		require.NoError(t, nc.Flush())
+		require.NoError(t, watch.Flush())
+		for {
+			if _, err := one.NextMsg(0); err != nil {
+				break
+			}
+			reads++
+		}
+		for {
+			m, err := several.NextMsg(0)
+			if err != nil {
+				break
+			}
+			if strings.Contains(string(m.Data), `"kp.b.`) {
+				reads++
+			}
+		}
+		return reads
+	}
+	put := func(ident string) (store.ID, []byte) {
+		t.Helper()
+		m := storetest.Msg("12345678", "0363", "WMO315", ident, "")
+		r, err := s.Put(ctx, m)
+		require.NoError(t, err)
+		return r.ID, m.Body
+	}
+	list := func(n int) {
+		t.Helper()
+		l, err := s.List(ctx, "0363", 10)
+		require.NoError(t, err)
+		require.Len(t, l, n)
+	}
+	get := func(id store.ID, body []byte) {
+		t.Helper()
+		got, err := s.Get(ctx, "0363", id)
+		require.NoError(t, err)
+		assert.Equal(t, body, got)
+	}
+
+	a, abody := put("A")
+	b, bbody := put("B")
+	list(2)
+	assert.Equal(t, 1, bodyReads(), "both read with the listing")
+	_, err = s.Get(ctx, "99990001", b)
+	assert.ErrorIs(t, err, store.ErrNotFound, "another party")
+	n := bodyReads()
+	get(a, abody)
+	get(b, bbody)
+	assert.Equal(t, n, bodyReads(), "fetched with no read of their own")
+	require.NoError(t, s.Ack(ctx, "0363", a))
+	require.NoError(t, s.Ack(ctx, "0363", b))
+
+	c, cbody := put("C")
+	list(1)
+	clock.Advance(time.Minute)
+	get(c, cbody)
+	assert.Equal(t, n+2, bodyReads(), "read with the listing, and again once its lease ended")
+
+	d, dbody := put("D")
+	list(2) // C again, and D
+	require.NoError(t, s.Ack(ctx, "0363", d))
+	get(d, dbody)
+	assert.Equal(t, n+4, bodyReads(), "read with the listing, and again once confirmed")
 }
 
 // TestForeignStream refuses a stream of the same name with other settings.

@@ -325,6 +325,8 @@ func (s *Store) lockParty(party string) func() {
 // entries a List chose are claimed in the mailbox index while their
 // leases are committed, so this node's concurrent listings of one mailbox
 // take others and share the committer's batches rather than queue for it.
+// The bytes of the messages leased are read meanwhile, with one request,
+// for the Gets that follow (readAhead).
 func (s *Store) List(ctx context.Context, party string, limit int) ([]store.Entry, error) {
 	if err := store.CheckField("party", party, store.MaxPartyLen); err != nil {
 		return nil, fmt.Errorf("listing mailbox: %w", err)
@@ -340,6 +342,7 @@ func (s *Store) List(ctx context.Context, party string, limit int) ([]store.Entr
 	err := s.retry(ctx, func() error {
 		out = out[:0]
 		now := s.cfg.Now().UTC()
+		until := now.Add(s.cfg.VisibilityTimeout).UnixNano()
 		keep := func(r *entryRec) (take, count bool) {
 			return r.VisibleAt <= now.UnixNano(), r.Deliveries < s.cfg.MaxDeliveries // due for quarantine: taken, not counted
 		}
@@ -358,7 +361,7 @@ func (s *Store) List(ctx context.Context, party string, limit int) ([]store.Entr
 				quarantine = append(quarantine, e)
 			default:
 				e.rec.Deliveries++
-				e.rec.VisibleAt = now.Add(s.cfg.VisibilityTimeout).UnixNano()
+				e.rec.VisibleAt = until
 				// Clipped: the index's copy of the entry shares the array.
 				e.rec.Listed = append(slices.Clip(e.rec.Listed), now.UnixNano())
 				deliver = append(deliver, e)
@@ -367,6 +370,8 @@ func (s *Store) List(ctx context.Context, party string, limit int) ([]store.Entr
 		if len(deliver)+len(quarantine) == 0 {
 			return nil
 		}
+		read := make(chan []*ahead, 1) // the bytes of deliver, read meanwhile
+		go func() { read <- s.readAheadOf(ctx, party, deliver, until) }()
 		at := make([]uint64, len(deliver)) // the position of each lease in the op
 		first, err := s.submitSeq(ctx, func(b *builder) {
 			for i, e := range deliver {
@@ -383,9 +388,11 @@ func (s *Store) List(ctx context.Context, party string, limit int) ([]store.Entr
 			}
 			s.settleClaim(party, claim, deliver, at, quarantine, first)
 		}
+		readBytes := <-read
 		if err != nil {
 			return err
 		}
+		s.ahead.add(now.UnixNano(), readBytes)
 		for _, e := range deliver {
 			out = append(out, e.rec.entry(e.id, party))
 		}
@@ -583,6 +590,7 @@ func (s *Store) Ack(ctx context.Context, party string, id store.ID) error {
 	if err != nil {
 		return fmt.Errorf("confirming message %s: %w", id, err)
 	}
+	s.ahead.drop(id)
 	return nil
 }
 
@@ -639,17 +647,25 @@ func (s *Store) meta(ctx context.Context, id store.ID) (metaRec, uint64, error) 
 }
 
 // Get returns a message's bytes to its recipient; see store.Store.Get.
-// A message in party's mailbox in this node's index (as a rule: one it
-// just listed), small enough for one chunk, is one direct get of its
-// bytes, checked against the size and digest its entry copies from its
-// record. Otherwise Get asks for the record and the first chunk in one
-// request, and for what that answer lacks (a replica behind, more chunks)
-// one by one.
+// The bytes of a message this node's List just leased to party are read
+// already (readAhead). A message in party's mailbox in this node's index,
+// small enough for one chunk, is one direct get of its bytes. Either is
+// checked against the size and digest its entry copies from its record.
+// Otherwise Get asks for the record and the first chunk in one request,
+// and for what that answer lacks (a replica behind, more chunks) one by
+// one.
 func (s *Store) Get(ctx context.Context, party string, id store.ID) ([]byte, error) {
 	if err := s.enter(); err != nil {
 		return nil, err
 	}
 	defer s.leave()
+	if a, ok := s.ahead.take(party, id, s.cfg.Now().UnixNano()); ok {
+		body, err := s.open(a.data, a.size, a.sum)
+		if err != nil {
+			return nil, fmt.Errorf("reading message %s: %w", id, err)
+		}
+		return body, nil
+	}
 	if e, ok := s.indexedEntry(party, id); ok && e.SHA256 != nil && e.Size+sealOverhead <= chunkSize {
 		m, found, err := s.last(ctx, s.sub.body(id, 0))
 		if err != nil {
