@@ -56,7 +56,27 @@ type builder struct {
 	now   time.Time
 	msgs  []*nats.Msg
 	state []string // state subjects written: no two ops in a batch share one
-	size  int
+	// expects are the op's compare-and-sets: each subject's last sequence
+	// as the op expects it (0: absent).
+	expects []expectation
+	size    int
+}
+
+// expectation is one compare-and-set of an op.
+type expectation struct {
+	subject string
+	seq     uint64
+}
+
+// holds reports whether every compare-and-set of o expects what got, the
+// last message of each subject (absent: none), says.
+func (o *op) holds(got map[string]stored) bool {
+	for _, e := range o.b.expects {
+		if got[e.subject].seq != e.seq {
+			return false
+		}
+	}
+	return true
 }
 
 func (b *builder) newID() store.ID { return b.s.ids.next(b.now) }
@@ -96,6 +116,7 @@ func (b *builder) setTTL(subject string, data []byte, expect int64, ttl string) 
 	}
 	if expect >= 0 {
 		h.Set("Nats-Expected-Last-Subject-Sequence", strconv.FormatInt(expect, 10))
+		b.expects = append(b.expects, expectation{subject, uint64(expect)})
 	}
 	b.state = append(b.state, subject)
 	b.add1(&nats.Msg{Subject: subject, Header: h, Data: data})
@@ -282,21 +303,8 @@ func (s *Store) commit(g *group) {
 			close(o.done)
 		}
 	}()
-	msgs := make([]*nats.Msg, 0, g.msgs)
-	for _, o := range g.ops {
-		msgs = append(msgs, o.b.msgs...)
-	}
-	start := time.Now()
-	first, seq, err := s.publishBatch(context.Background(), msgs)
+	err := s.publishOps(g.ops)
 	if err == nil {
-		if first != 0 {
-			for _, o := range g.ops {
-				o.first = first
-				first += uint64(len(o.b.msgs))
-			}
-		}
-		s.stats.commits.Add(1)
-		s.metrics.observeCommit(len(g.ops), time.Since(start), seq)
 		if since := s.outage.Load(); since != 0 {
 			d := s.cfg.Now().Sub(time.Unix(0, since)).Round(time.Millisecond)
 			s.log.Warn().Str("stream", s.cfg.Stream).Dur("outage", d).Msgf("stream %s stores again after %s", s.cfg.Stream, d)
@@ -321,15 +329,75 @@ func (s *Store) commit(g *group) {
 		}
 		return
 	}
-	// One op lost a race; find it by committing each alone.
-	for _, o := range g.ops {
-		start := time.Now()
-		var seq uint64
-		if o.first, seq, o.err = s.publishBatch(context.Background(), o.b.msgs); o.err == nil {
-			s.stats.commits.Add(1)
-			s.metrics.observeCommit(1, time.Since(start), seq)
+	s.settleRace(g.ops)
+}
+
+// publishOps commits ops in one atomic batch and gives each the sequence
+// of its first message.
+func (s *Store) publishOps(ops []*op) error {
+	var msgs []*nats.Msg
+	for _, o := range ops {
+		msgs = append(msgs, o.b.msgs...)
+	}
+	start := time.Now()
+	first, seq, err := s.publishBatch(context.Background(), msgs)
+	if err != nil {
+		return err
+	}
+	if first != 0 {
+		for _, o := range ops {
+			o.first = first
+			first += uint64(len(o.b.msgs))
 		}
 	}
+	s.stats.commits.Add(1)
+	s.metrics.observeCommit(len(ops), time.Since(start), seq)
+	return nil
+}
+
+// settleRace commits the ops of a batch that lost a compare-and-set: the
+// winners found by raceWinners together again, and should that read fail
+// or that batch lose too (the read came from a replica behind), each op
+// alone.
+func (s *Store) settleRace(ops []*op) {
+	if winners, ok := s.raceWinners(ops); ok {
+		ops = winners
+		if len(ops) > 1 && s.publishOps(ops) == nil {
+			return
+		}
+	}
+	for _, o := range ops {
+		o.err = s.publishOps([]*op{o})
+	}
+}
+
+// raceWinners reads, with one request, the last sequence of every subject
+// ops compare-and-set. It fails each op whose expectation no longer holds
+// with errConflict (its caller reads again) and returns the others; false
+// if the read failed.
+func (s *Store) raceWinners(ops []*op) ([]*op, bool) {
+	var subjects []string
+	for _, o := range ops {
+		for _, e := range o.b.expects {
+			subjects = append(subjects, e.subject)
+		}
+	}
+	if len(subjects) == 0 {
+		return nil, false
+	}
+	got, err := s.lastOf(context.Background(), subjects)
+	if err != nil {
+		return nil, false
+	}
+	var winners []*op
+	for _, o := range ops {
+		if o.holds(got) {
+			winners = append(winners, o)
+		} else {
+			o.err = errConflict
+		}
+	}
+	return winners, true
 }
 
 // retry runs fn until it does not lose a compare-and-set race, backing

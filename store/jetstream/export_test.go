@@ -2,6 +2,7 @@ package jetstream
 
 import (
 	"context"
+	"errors"
 	"time"
 
 	"github.com/knooppunt/knooppunt/store"
@@ -59,3 +60,32 @@ func (s *Store) EntrySeqs(ctx context.Context, party string, id store.ID) (index
 func (s *Store) AddEvent(ctx context.Context, id store.ID, st store.State) error {
 	return s.submit(ctx, func(b *builder) { b.event(id, st, store.ID{}) })
 }
+
+// PutTogether stores msgs as new messages in one atomic batch, as the
+// committer packs concurrent Puts that did not read their dedup keys
+// first, and returns each one's outcome (ErrConflict: its key was taken).
+// Nothing else may write meanwhile.
+func (s *Store) PutTogether(msgs ...*store.Message) []error {
+	g := &group{state: map[string]bool{}}
+	for _, m := range msgs {
+		p := s.prepare(m)
+		o := &op{done: make(chan struct{}), build: func(b *builder) {
+			id := b.newID()
+			b.message(p, id, id, store.ID{}, corrPlan{}, true)
+		}}
+		if !s.add(g, o) {
+			panic("messages that do not fit one batch")
+		}
+	}
+	s.commit(g)
+	errs := make([]error, len(g.ops))
+	for i, o := range g.ops {
+		if errs[i] = o.err; errors.Is(o.err, errConflict) {
+			errs[i] = ErrConflict
+		}
+	}
+	return errs
+}
+
+// ErrConflict is errConflict, for tests.
+var ErrConflict = errConflict

@@ -96,6 +96,9 @@ type Store struct {
 	// ahead holds the bytes of messages this node just leased, for the
 	// Gets that follow.
 	ahead readAhead
+	// resends holds when each sender that resent a message last did
+	// (UnixNano of cfg.Now), for Put.
+	resends sync.Map // string → int64
 	// outage is when (UnixNano of cfg.Now) the first batch failed for
 	// want of the cluster (no leader, no quorum, no server), zero while
 	// batches commit; it makes an outage one log line at its start and

@@ -295,6 +295,73 @@ func TestGetReadsAhead(t *testing.T) {
 	assert.Equal(t, n+4, bodyReads(), "read with the listing, and again once confirmed")
 }
 
+// TestBatchWithAResend: a batch that loses a compare-and-set for one of
+// its messages, a resend, is committed again at once without it, rather
+// than message by message.
+func TestBatchWithAResend(t *testing.T) {
+	ctx := context.Background()
+	s := open(t, storetest.Options{}).(*jetstream.Store)
+	first := storetest.Msg("12345678", "0363", "WMO315", "A", "")
+	_, err := s.Put(ctx, first)
+	require.NoError(t, err)
+	commits := s.Stats().Commits
+
+	errs := s.PutTogether(storetest.Msg("12345678", "0363", "WMO315", "B", ""), first,
+		storetest.Msg("12345678", "0363", "WMO315", "C", ""), storetest.Msg("12345678", "0363", "WMO315", "D", ""))
+	assert.Equal(t, []error{nil, jetstream.ErrConflict, nil, nil}, errs)
+	assert.Equal(t, commits+1, s.Stats().Commits, "the three new messages in one commit")
+	for _, ident := range []string{"B", "C", "D"} {
+		_, err := s.Lookup(ctx, store.Key{Sender: "12345678", Soort: "WMO315", Identificatie: ident})
+		assert.NoError(t, err, ident)
+	}
+	r, err := s.Put(ctx, first)
+	require.NoError(t, err)
+	assert.True(t, r.Duplicate, "a resend on its own")
+}
+
+// TestPutReadsTheKeyAfterAResend: a new message is stored without
+// reading its dedup key first, unless its sender resent one within the
+// last minute.
+func TestPutReadsTheKeyAfterAResend(t *testing.T) {
+	ctx := context.Background()
+	srv := natstest.Start(t)
+	clock := storetest.NewClock(time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC))
+	s, err := jetstream.Open(ctx, jetstream.Config{URL: srv.ClientURL(), Replicas: 1, Now: clock.Now})
+	require.NoError(t, err)
+	defer s.Close()
+	watch, err := nats.Connect(srv.ClientURL())
+	require.NoError(t, err)
+	defer watch.Close()
+	keyReads, err := watch.SubscribeSync("$JS.API.DIRECT.GET.KNOOPPUNT.kp.d.>")
+	require.NoError(t, err)
+	require.NoError(t, watch.Flush())
+	reads := func() int {
+		t.Helper()
+		require.NoError(t, watch.Flush())
+		n, _, err := keyReads.Pending()
+		require.NoError(t, err)
+		return n
+	}
+	put := func(sender, ident string) store.Receipt {
+		t.Helper()
+		r, err := s.Put(ctx, storetest.Msg(sender, "0363", "WMO315", ident, ""))
+		require.NoError(t, err)
+		return r
+	}
+
+	put("12345678", "A")
+	assert.Zero(t, reads(), "a new message")
+	assert.True(t, put("12345678", "A").Duplicate)
+	assert.Equal(t, 1, reads(), "a resend, read once its claim failed")
+	put("12345678", "B")
+	assert.Equal(t, 2, reads(), "its sender's next message, read first")
+	put("87654321", "C")
+	assert.Equal(t, 2, reads(), "another sender's")
+	clock.Advance(time.Minute)
+	put("12345678", "D")
+	assert.Equal(t, 2, reads(), "a minute later")
+}
+
 // TestForeignStream refuses a stream of the same name with other settings.
 func TestForeignStream(t *testing.T) {
 	srv := natstest.Start(t)

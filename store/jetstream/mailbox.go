@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"hash/maphash"
 	"slices"
+	"time"
 
 	"github.com/knooppunt/knooppunt/store"
 )
@@ -21,7 +22,14 @@ const maxScan = 10000
 // aanleveringen are claimed with compare-and-set in the same atomic batch
 // as the message, so of concurrent Puts of one key, of one traceerId, or
 // delivering one aanlevering, on any nodes exactly one stores it; the
-// others re-read and find it taken.
+// others re-read and find it taken. The first attempt of a message
+// without correlation or aanleveringen writes without reading the dedup
+// key, which is new as a rule: a resend's claim fails, which costs its
+// batch a second commit (settleRace), and the next attempt reads the key.
+// The others read it first: a resend must not be refused by the ledger or
+// the correlation index, which it finds taken by its original. So does a
+// sender that resent within resendMemory: its resends come in runs, which
+// should not cost others' batches a second commit each.
 func (s *Store) Put(ctx context.Context, msg *store.Message) (store.Receipt, error) {
 	if err := checkMessage(msg); err != nil {
 		return store.Receipt{}, fmt.Errorf("storing message: %w", err)
@@ -35,14 +43,23 @@ func (s *Store) Put(ctx context.Context, msg *store.Message) (store.Receipt, err
 	s.leave()
 	p := s.prepare(msg)
 	var receipt store.Receipt
-	read := s.last // a replica first; after a lost race, the leader
+	var read readFunc // none at first; then a replica, and the leader if absent there
+	if p.corr != nil || len(msg.Aanleveringen) > 0 || s.resentLately(msg.Sender) {
+		read = s.last
+	}
 	cread, lread, lleader := s.last, s.last, false
 	err := s.retry(ctx, func() error {
-		d, _, found, err := s.dedupEntry(ctx, p, read)
-		read = s.lastFresh
-		if err != nil {
-			return err
+		var (
+			d     dedupRec
+			found bool
+			err   error
+		)
+		if read != nil {
+			if d, _, found, err = s.dedupEntry(ctx, p, read); err != nil {
+				return err
+			}
 		}
+		read = s.lastFresh
 		if found {
 			if err := s.indexResend(ctx, d.ID, p.corr, cread); err != nil {
 				cread = s.lastLeader
@@ -54,6 +71,7 @@ func (s *Store) Put(ctx context.Context, msg *store.Message) (store.Receipt, err
 				}
 			}
 			s.stats.duplicates.Add(1)
+			s.resends.Store(msg.Sender, s.cfg.Now().UnixNano())
 			receipt = store.Receipt{ID: d.ID, Duplicate: true}
 			return nil
 		}
@@ -102,6 +120,17 @@ func (s *Store) Put(ctx context.Context, msg *store.Message) (store.Receipt, err
 		return store.Receipt{}, fmt.Errorf("storing message: %w", err)
 	}
 	return receipt, nil
+}
+
+// resendMemory is how long a sender's Puts read their dedup keys first
+// after it resent a message.
+const resendMemory = time.Minute
+
+// resentLately reports whether sender resent a message within
+// resendMemory.
+func (s *Store) resentLately(sender string) bool {
+	at, ok := s.resends.Load(sender)
+	return ok && s.cfg.Now().UnixNano()-at.(int64) < int64(resendMemory)
 }
 
 // countConflict counts err if it refuses a key taken by other bytes.
