@@ -203,52 +203,49 @@ func TestGetChecksTheBytes(t *testing.T) {
 	assert.ErrorIs(t, err, store.ErrCorrupt)
 }
 
+// directGets counts the direct gets of the stream KNOOPPUNT that read
+// subjects of kind (the token after the prefix: "b" for message bytes),
+// alone or among the subjects of a batched get, as a connection of its own
+// sees them: each call returns the count so far.
+func directGets(t *testing.T, url, kind string) func() int {
+	t.Helper()
+	watch, err := nats.Connect(url)
+	require.NoError(t, err)
+	t.Cleanup(watch.Close)
+	one, err := watch.SubscribeSync("$JS.API.DIRECT.GET.KNOOPPUNT.kp." + kind + ".>")
+	require.NoError(t, err)
+	batched, err := watch.SubscribeSync("$JS.API.DIRECT.GET.KNOOPPUNT")
+	require.NoError(t, err)
+	require.NoError(t, watch.Flush())
+	n := 0
+	return func() int {
+		t.Helper()
+		// What the server routed before this round trip has arrived.
+		require.NoError(t, watch.Flush())
+		for _, err := one.NextMsg(0); err == nil; _, err = one.NextMsg(0) {
+			n++
+		}
+		for m, err := batched.NextMsg(0); err == nil; m, err = batched.NextMsg(0) {
+			if strings.Contains(string(m.Data), `"kp.`+kind+`.`) {
+				n++
+			}
+		}
+		return n
+	}
+}
+
 // TestGetReadsAhead: the messages a listing leased are fetched with no
 // request of their own, by their recipient only, and not after their
 // lease ended or their confirmation.
 func TestGetReadsAhead(t *testing.T) {
 	ctx := context.Background()
 	srv := natstest.Start(t)
-	nc, err := nats.Connect(srv.ClientURL())
-	require.NoError(t, err)
-	defer nc.Close()
 	clock := storetest.NewClock(time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC))
-	s, err := jetstream.Open(ctx, jetstream.Config{Conn: nc, Replicas: 1, Now: clock.Now,
+	s, err := jetstream.Open(ctx, jetstream.Config{URL: srv.ClientURL(), Replicas: 1, Now: clock.Now,
 		Policy: store.Policy{VisibilityTimeout: time.Minute, MaxDeliveries: 5}})
 	require.NoError(t, err)
 	defer s.Close()
-	// The direct gets that read messages' bytes, as a watcher sees them:
-	// of one subject, or of several in the request.
-	watch, err := nats.Connect(srv.ClientURL())
-	require.NoError(t, err)
-	defer watch.Close()
-	one, err := watch.SubscribeSync("$JS.API.DIRECT.GET.KNOOPPUNT.kp.b.>")
-	require.NoError(t, err)
-	several, err := watch.SubscribeSync("$JS.API.DIRECT.GET.KNOOPPUNT")
-	require.NoError(t, err)
-	require.NoError(t, watch.Flush())
-	reads := 0
-	bodyReads := func() int {
-		t.Helper()
-		require.NoError(t, nc.Flush())
-		require.NoError(t, watch.Flush())
-		for {
-			if _, err := one.NextMsg(0); err != nil {
-				break
-			}
-			reads++
-		}
-		for {
-			m, err := several.NextMsg(0)
-			if err != nil {
-				break
-			}
-			if strings.Contains(string(m.Data), `"kp.b.`) {
-				reads++
-			}
-		}
-		return reads
-	}
+	bodyReads := directGets(t, srv.ClientURL(), "b")
 	put := func(ident string) (store.ID, []byte) {
 		t.Helper()
 		m := storetest.Msg("12345678", "0363", "WMO315", ident, "")
@@ -329,19 +326,7 @@ func TestPutReadsTheKeyAfterAResend(t *testing.T) {
 	s, err := jetstream.Open(ctx, jetstream.Config{URL: srv.ClientURL(), Replicas: 1, Now: clock.Now})
 	require.NoError(t, err)
 	defer s.Close()
-	watch, err := nats.Connect(srv.ClientURL())
-	require.NoError(t, err)
-	defer watch.Close()
-	keyReads, err := watch.SubscribeSync("$JS.API.DIRECT.GET.KNOOPPUNT.kp.d.>")
-	require.NoError(t, err)
-	require.NoError(t, watch.Flush())
-	reads := func() int {
-		t.Helper()
-		require.NoError(t, watch.Flush())
-		n, _, err := keyReads.Pending()
-		require.NoError(t, err)
-		return n
-	}
+	reads := directGets(t, srv.ClientURL(), "d")
 	put := func(sender, ident string) store.Receipt {
 		t.Helper()
 		r, err := s.Put(ctx, storetest.Msg(sender, "0363", "WMO315", ident, ""))
