@@ -335,7 +335,11 @@ func (s *Store) commit(g *group) {
 // publishOps commits ops in one atomic batch and gives each the sequence
 // of its first message.
 func (s *Store) publishOps(ops []*op) error {
-	var msgs []*nats.Msg
+	n := 0
+	for _, o := range ops {
+		n += len(o.b.msgs)
+	}
+	msgs := make([]*nats.Msg, 0, n)
 	for _, o := range ops {
 		msgs = append(msgs, o.b.msgs...)
 	}

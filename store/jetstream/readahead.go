@@ -46,8 +46,8 @@ func aheadable(e *entryRec) bool {
 }
 
 // readAheadOf reads the bytes of the entries of party's mailbox that List
-// is leasing until until, and adds them. A failed read adds nothing: the
-// Gets read the bytes themselves.
+// is leasing until until, for readAhead.add. A failed read returns none:
+// the Gets read the bytes themselves.
 func (s *Store) readAheadOf(ctx context.Context, party string, es []mailboxEntry, until int64) []*ahead {
 	var subjects []string
 	var want []*ahead
